@@ -1,0 +1,65 @@
+#ifndef SSYNC_CLI_H
+#define SSYNC_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "schoolsync/error.h"
+#include "schoolsync/node.h"
+
+/* Exit codes, mapped in one place (cli/common.c). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ERROR 1
+#define CLI_EXIT_USAGE 2
+
+typedef struct cli_ctx {
+	const char *home;  /* --home, $SCHOOLSYNC_HOME or ~/.schoolsync */
+	int json;          /* --json given (globally or to the command) */
+	int quiet;
+	const char *prog;
+} cli_ctx;
+
+typedef struct cli_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(cli_ctx *ctx, int argc, char **argv);
+} cli_cmd;
+
+/* Print err (message + hint) to stderr, or as JSON when --json; return exit code. */
+int cli_fail(cli_ctx *ctx, const ssync_error *err);
+/* Usage error: message to stderr, exit 2. */
+int cli_usage(cli_ctx *ctx, const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+/* Open the node in ctx->home; prints the error and returns NULL on failure. */
+ssync_node *cli_open_node(cli_ctx *ctx, int flags, int *exit_code);
+/* Print a JSON value to stdout (indented, UTF-8) and free it. */
+int cli_print_json(json_t *v);
+/* Terminal display width of a UTF-8 string (CJK counts 2). */
+int cli_display_width(const char *s);
+/* Print rows as an aligned text table. */
+typedef struct cli_table cli_table;
+cli_table *cli_table_new(int ncols, const char *const *headers);
+int cli_table_add(cli_table *t, const char *const *values);
+void cli_table_print(cli_table *t, FILE *f);
+void cli_table_free(cli_table *t);
+
+/*
+ * Parse "--flag value" style options. Each command declares a table; the
+ * parser fills values and returns the index of the first positional
+ * argument left, or -1 after printing a usage error. --help is handled by
+ * the caller via the has_help flag.
+ */
+typedef struct cli_opt {
+	const char *name;   /* without dashes */
+	int takes_value;
+	const char **value; /* for takes_value */
+	int *flag;          /* for flags */
+} cli_opt;
+int cli_parse(cli_ctx *ctx, const char *cmd, int argc, char **argv, const cli_opt *opts,
+	int *help, char ***pos, int *npos);
+
+#endif

@@ -1,0 +1,303 @@
+/* init, sql, log, state-hash: a node's own replica and log. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "schoolsync/entry.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/keys.h"
+#include "schoolsync/log.h"
+
+int cmd_init(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *node = NULL, *district = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL, pub[65];
+	const cli_opt opts[] = {
+		{ "node", 1, &node, NULL },
+		{ "district", 1, &district, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	ssync_error err;
+
+	if (cli_parse(ctx, "init", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	if (help) {
+		printf("usage: schoolsync [--home DIR] init --node ID [--district ID] [--json]\n\n"
+			"Create a node's home: the replica (replica.db), a new Ed25519 key\n"
+			"(node.key, mode 0600: back it up) and the bare exchange repository.\n"
+			"Node ids: 1-63 characters of a-z 0-9 and '-', starting with a letter or digit.\n");
+		free(pos);
+		return CLI_EXIT_OK;
+	}
+	free(pos);
+	if (npos > 0)
+		return cli_usage(ctx, "init", "unexpected argument");
+	if (!node)
+		return cli_usage(ctx, "init", "--node ID is required");
+	ssync_error_clear(&err);
+	if (ssync_node_init(ctx->home, node, district, pub, &err) < 0)
+		return cli_fail(ctx, &err);
+	if (ctx->json)
+		rc = cli_print_json(json_pack("{ssssssss}", "node", node, "district", district ? district : "default",
+			"home", ctx->home, "pubkey", pub));
+	else
+		printf("node %s created in %s\npublic key %s\n", node, ctx->home, pub);
+	return rc;
+}
+
+typedef struct sql_out {
+	cli_ctx *ctx;
+	cli_table *table;
+	json_t *rows;
+	int err;
+} sql_out;
+
+static int sql_row(int n, const char *const *names, const char *const *vals, const int *types, void *p)
+{
+	sql_out *o = p;
+	int i;
+
+	if (o->ctx->json) {
+		json_t *row = json_object();
+		if (!row)
+			return o->err = 1;
+		for (i = 0; i < n; i++) {
+			json_t *v;
+			if (!vals[i])
+				v = json_null();
+			else if (types[i] == SSYNC_TYPE_INTEGER)
+				v = json_integer(strtoll(vals[i], NULL, 10));
+			else if (types[i] == SSYNC_TYPE_FLOAT)
+				v = json_real(strtod(vals[i], NULL));
+			else
+				v = json_string(vals[i]);
+			if (!v)
+				v = json_string("(not UTF-8)");
+			json_object_set_new(row, names[i], v);
+		}
+		json_array_append_new(o->rows, row);
+		return 0;
+	}
+	if (!o->table && !(o->table = cli_table_new(n, names)))
+		return o->err = 1;
+	return cli_table_add(o->table, vals) != 0 ? (o->err = 1) : 0;
+}
+
+int cmd_sql(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *actor = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL;
+	const cli_opt opts[] = {
+		{ "actor", 1, &actor, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	sql_out out = { ctx, NULL, NULL, 0 };
+	ssync_write_result res;
+	ssync_node *n = NULL;
+	ssync_error err;
+
+	if (cli_parse(ctx, "sql", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	if (help) {
+		printf("usage: schoolsync sql \"STATEMENT; ...\" [PARAM...] [--actor NAME] [--json]\n\n"
+			"Run SQL on the replica. Reads print rows. Writes (INSERT, UPDATE, DELETE on\n"
+			"the district's data tables) run in one transaction and become one signed\n"
+			"entry in this node's log (bulk writes: several entries, committed together).\n"
+			"PARAMs bind to ?1, ?2, ... as text. The actor recorded is --actor, else\n"
+			"$SCHOOLSYNC_ACTOR, else your user name. Internal tables (ssync_*), DDL,\n"
+			"PRAGMA and ATTACH are refused.\n");
+		free(pos);
+		return CLI_EXIT_OK;
+	}
+	if (npos < 1) {
+		free(pos);
+		return cli_usage(ctx, "sql", "a SQL statement is required");
+	}
+	if (!(n = cli_open_node(ctx, 0, &rc))) {
+		free(pos);
+		return rc;
+	}
+	if (ctx->json && !(out.rows = json_array())) {
+		free(pos);
+		ssync_node_free(n);
+		return CLI_EXIT_ERROR;
+	}
+	ssync_error_clear(&err);
+	if (ssync_node_sql_bound(n, pos[0], npos - 1, (const char *const *)pos + 1, actor, sql_row, &out, &res, &err) < 0) {
+		rc = cli_fail(ctx, &err);
+		goto done;
+	}
+	if (ctx->json) {
+		if (res.readonly) {
+			rc = cli_print_json(out.rows);
+		} else {
+			json_decref(out.rows);
+			rc = cli_print_json(json_pack("{sisIsIsIsI}", "entries", res.entries,
+				"first_seq", (json_int_t)res.first_seq, "last_seq", (json_int_t)res.last_seq,
+				"rows", (json_int_t)res.rows, "cells", (json_int_t)res.cells));
+		}
+		out.rows = NULL;
+	} else if (res.readonly) {
+		if (out.table)
+			cli_table_print(out.table, stdout);
+		else
+			printf("(no rows)\n");
+	} else if (res.entries == 0) {
+		printf("nothing changed; no entry written\n");
+	} else {
+		printf("%lld row(s) changed; entr%s %s#%lld", (long long)res.rows, res.entries > 1 ? "ies" : "y",
+			ssync_node_id(n), (long long)res.first_seq);
+		if (res.entries > 1)
+			printf("..%lld", (long long)res.last_seq);
+		printf(" signed\n");
+	}
+	if (out.err)
+		rc = CLI_EXIT_ERROR;
+done:
+	json_decref(out.rows);
+	cli_table_free(out.table);
+	free(pos);
+	ssync_node_free(n);
+	return rc;
+}
+
+typedef struct log_out {
+	cli_ctx *ctx;
+	json_t *arr;
+	cli_table *table;
+	int bad;
+} log_out;
+
+static int log_item(const ssync_log_item *it, void *p)
+{
+	log_out *o = p;
+	char hash[65], seq[24], when[40], nops[16];
+	size_t blen;
+	const char *body = ssync_entry_body(it->entry, &blen);
+	json_error_t jerr;
+	json_t *b = json_loadb(body, blen, 0, &jerr);
+	size_t ops = b ? json_array_size(json_object_get(b, "ops")) : 0;
+	const char *status = !it->sig_ok ? "BAD-SIGNATURE" : !it->chain_ok ? "BROKEN-CHAIN" :
+		it->state == 1 ? "ok" : "held";
+
+	if (!it->sig_ok || !it->chain_ok)
+		o->bad++;
+	ssync_hex(hash, ssync_entry_hash(it->entry), 32);
+	ssync_hlc_format(ssync_entry_hlc(it->entry), when, sizeof(when));
+	if (o->ctx->json) {
+		json_t *x = json_pack("{sssIssssssssso*}", "node", ssync_entry_node(it->entry),
+			"seq", (json_int_t)ssync_entry_seq(it->entry), "time", when,
+			"actor", ssync_entry_actor(it->entry), "hash", hash, "status", status,
+			"body", b);
+		b = NULL;
+		if (x)
+			json_array_append_new(o->arr, x);
+	} else {
+		const char *row[6];
+		snprintf(seq, sizeof(seq), "%lld", (long long)ssync_entry_seq(it->entry));
+		snprintf(nops, sizeof(nops), "%zu", ops);
+		hash[16] = 0;
+		row[0] = ssync_entry_node(it->entry);
+		row[1] = seq;
+		row[2] = when;
+		row[3] = ssync_entry_actor(it->entry);
+		row[4] = nops;
+		row[5] = status;
+		if (cli_table_add(o->table, row) != 0)
+			o->bad++;
+		(void)hash;
+	}
+	json_decref(b);
+	return 0;
+}
+
+int cmd_log(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *node = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL;
+	const cli_opt opts[] = { { "node", 1, &node, NULL }, { NULL, 0, NULL, NULL } };
+	const char *hdr[] = { "node", "seq", "time", "actor", "rows", "status" };
+	log_out out = { ctx, NULL, NULL, 0 };
+	ssync_node *n;
+	ssync_error err;
+
+	if (cli_parse(ctx, "log", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync log [--node ID] [--json]\n\n"
+			"List the entries this replica holds (all nodes, or one), checking each\n"
+			"signature and the hash chain again. Exits 1 if any entry fails.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "log", "unexpected argument");
+	if (node && !ssync_node_id_valid(node))
+		return cli_usage(ctx, "log", "invalid node id '%s'", node);
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	out.arr = json_array();
+	out.table = cli_table_new(6, hdr);
+	ssync_error_clear(&err);
+	if (!out.arr || !out.table) {
+		rc = CLI_EXIT_ERROR;
+	} else if (ssync_log_foreach(ssync_node_store(n), node, log_item, &out, &err) < 0) {
+		rc = cli_fail(ctx, &err);
+	} else if (ctx->json) {
+		rc = cli_print_json(out.arr);
+		out.arr = NULL;
+	} else {
+		cli_table_print(out.table, stdout);
+	}
+	if (out.bad) {
+		fprintf(stderr, "schoolsync: %d entr%s failed verification\n", out.bad, out.bad > 1 ? "ies" : "y");
+		rc = CLI_EXIT_ERROR;
+	}
+	json_decref(out.arr);
+	cli_table_free(out.table);
+	ssync_node_free(n);
+	return rc;
+}
+
+int cmd_state_hash(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL, hex[65];
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	ssync_node *n;
+	ssync_error err;
+
+	if (cli_parse(ctx, "state-hash", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync state-hash [--json]\n\n"
+			"Print a SHA-256 digest of the visible data. Two replicas holding the\n"
+			"same entries print the same digest, whatever order they arrived in.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "state-hash", "unexpected argument");
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	if (ssync_node_state_hash(n, hex, &err) < 0)
+		rc = cli_fail(ctx, &err);
+	else if (ctx->json)
+		rc = cli_print_json(json_pack("{ssss}", "node", ssync_node_id(n), "state_hash", hex));
+	else
+		printf("%s\n", hex);
+	ssync_node_free(n);
+	return rc;
+}

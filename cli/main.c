@@ -1,0 +1,85 @@
+/* schoolsync: the command table and global options. Each command lives in a
+ * cmd_<group>.c file and parses its own options with cli_parse(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "schoolsync/keys.h"
+
+static const cli_cmd commands[] = {
+	{ "init", "create a node's home: replica, key, exchange repository", cmd_init },
+	{ "sql", "run SQL: reads print rows, writes become one signed entry", cmd_sql },
+	{ "log", "list the entries held, verified", cmd_log },
+	{ "state-hash", "digest of the visible data (equal on converged replicas)", cmd_state_hash },
+	{ NULL, NULL, NULL }
+};
+
+static void usage(FILE *f)
+{
+	const cli_cmd *c;
+
+	fprintf(f, "usage: schoolsync [--home DIR] [--json] COMMAND [ARGS...]\n\n"
+		"Offline-first sync of a school district's data.\n\n"
+		"Global options:\n"
+		"  --home DIR   the node's home (default: $SCHOOLSYNC_HOME, else ~/.schoolsync)\n"
+		"  --json       machine-readable output\n"
+		"  --help       this help; 'schoolsync COMMAND --help' for a command\n"
+		"  --version    print the version\n\n"
+		"Commands:\n");
+	for (c = commands; c->name; c++)
+		fprintf(f, "  %-12s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+	cli_ctx ctx;
+	const cli_cmd *c;
+	static char homebuf[4096];
+	int i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.prog = "schoolsync";
+	ssync_crypto_init();
+	ctx.home = getenv("SCHOOLSYNC_HOME");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--home") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "schoolsync: --home needs a directory\n");
+				return CLI_EXIT_USAGE;
+			}
+			ctx.home = argv[++i];
+		} else if (strncmp(argv[i], "--home=", 7) == 0) {
+			ctx.home = argv[i] + 7;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			ctx.json = 1;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("schoolsync 0.1.0\n");
+			return CLI_EXIT_OK;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "schoolsync: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return CLI_EXIT_USAGE;
+		} else {
+			break;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!ctx.home || !*ctx.home) {
+		const char *h = getenv("HOME");
+		snprintf(homebuf, sizeof(homebuf), "%s/.schoolsync", h && *h ? h : ".");
+		ctx.home = homebuf;
+	}
+	for (c = commands; c->name; c++)
+		if (strcmp(c->name, argv[i]) == 0)
+			return c->run(&ctx, argc - i, argv + i);
+	fprintf(stderr, "schoolsync: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,160 @@
+#ifndef SSYNC_EXCHANGE_H
+#define SSYNC_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+
+/**
+ * The git exchange repository (libgit2, bare, no work tree).
+ *
+ * Branches: refs/heads/node/<node-id> carry one node's segments (append-only:
+ * every commit only adds files); refs/heads/district carries trust data.
+ * Remote-tracking copies after a fetch live under refs/remotes/<remote>/...
+ * This module moves bytes; it knows nothing of entries or signatures.
+ */
+typedef struct ssync_exchange ssync_exchange;
+
+/** Hex object id (40 chars + NUL); "" means "no commit". */
+typedef struct ssync_oid_hex { char hex[41]; } ssync_oid_hex;
+
+/**
+ * Open the bare repository at @p path; with @p create, create it first if
+ * missing (and set up fsync of objects and refs). *out is NULL on failure.
+ * Free with ssync_exchange_free().
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_open(ssync_exchange **out,
+	const char *path, int create, ssync_error *err);
+SSYNC_EXTERN void ssync_exchange_free(ssync_exchange *ex);
+
+/**
+ * Commit new files on branch @p ref (e.g. "refs/heads/node/sch-a") as one
+ * commit whose parent is the current tip (or a root commit if the ref does
+ * not exist). @p paths are relative tree paths such as
+ * "seg/000000/000000000001.seg"; intermediate trees are created. Adding a
+ * path that already exists with different content fails (SSYNC_EEXISTS):
+ * branches are append-only. The ref is updated only if it still points at
+ * the tip read at the start (compare-and-swap). @p new_tip may be NULL.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_commit_files(ssync_exchange *ex,
+	const char *ref,
+	size_t nfiles,
+	const char *const *paths,      /* nfiles tree paths */
+	const void *const *datas,      /* nfiles buffers */
+	const size_t *lens,            /* nfiles lengths */
+	const char *message,           /* commit message */
+	ssync_oid_hex *new_tip,        /* OUT: the new commit, may be NULL */
+	ssync_error *err);
+
+/** Read the tip of @p ref. SSYNC_ENOTFOUND if the ref does not exist. */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_ref_tip(ssync_exchange *ex,
+	const char *ref, ssync_oid_hex *out, ssync_error *err);
+
+/**
+ * Point @p ref at @p oid, but only if it currently points at @p expected
+ * ("" = must not exist). SSYNC_ECONFLICT if it moved meanwhile.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_ref_update(ssync_exchange *ex,
+	const char *ref, const ssync_oid_hex *oid, const ssync_oid_hex *expected,
+	const char *log_message, ssync_error *err);
+
+/** Delete @p ref if it exists. */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_ref_delete(ssync_exchange *ex,
+	const char *ref, ssync_error *err);
+
+typedef int (*ssync_exchange_ref_cb)(const char *ref, const ssync_oid_hex *tip,
+	void *payload);
+
+/** Call @p cb for each ref whose name starts with @p prefix, sorted by name. */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_refs(ssync_exchange *ex,
+	const char *prefix, ssync_exchange_ref_cb cb, void *payload, ssync_error *err);
+
+/**
+ * 1 if commit @p descendant has @p ancestor in its history (or they are
+ * equal), 0 if not, <0 on error. An empty @p ancestor is everyone's ancestor.
+ */
+SSYNC_EXTERN int ssync_exchange_descends(ssync_exchange *ex,
+	const ssync_oid_hex *descendant, const ssync_oid_hex *ancestor,
+	ssync_error *err);
+
+typedef int (*ssync_exchange_file_cb)(const char *path, const void *data,
+	size_t len, void *payload);
+
+/**
+ * Stream the files that commit @p to has and commit @p from ("" = none) does
+ * not, in path order, without loading them all at once. If any file present
+ * in @p from was changed or removed in @p to, fail with SSYNC_EREWRITE
+ * before calling @p cb at all. A non-zero return from @p cb stops the walk
+ * and is returned.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_added_files(ssync_exchange *ex,
+	const ssync_oid_hex *from, const ssync_oid_hex *to,
+	ssync_exchange_file_cb cb, void *payload, ssync_error *err);
+
+/** Read one file of commit @p commit. Caller frees *data_out with free(). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_read_file(ssync_exchange *ex,
+	const ssync_oid_hex *commit, const char *path,
+	void **data_out, size_t *len_out, ssync_error *err);
+
+/** Remotes are stored in the repository's git config (remote.<name>.url). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_remote_add(ssync_exchange *ex,
+	const char *name, const char *url, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_remote_remove(ssync_exchange *ex,
+	const char *name, ssync_error *err);
+
+typedef int (*ssync_exchange_remote_cb)(const char *name, const char *url,
+	void *payload);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_remote_list(ssync_exchange *ex,
+	ssync_exchange_remote_cb cb, void *payload, ssync_error *err);
+
+/** Progress of a transfer; return non-zero from the callback to cancel. */
+typedef struct ssync_transfer_progress {
+	size_t total_objects;
+	size_t received_objects;
+	size_t indexed_objects;
+	size_t received_bytes;
+	size_t pushed_objects;
+	size_t pushed_bytes;
+} ssync_transfer_progress;
+
+typedef int (*ssync_exchange_progress_cb)(const ssync_transfer_progress *p,
+	void *payload);
+
+typedef struct ssync_transfer_opts {
+	unsigned int version;
+	ssync_exchange_progress_cb progress; /* may be NULL */
+	void *payload;
+	const char *ssh_key_path;   /* ssh private key file; NULL = ssh-agent */
+	const char *https_token;    /* bearer/basic token for https; never logged */
+} ssync_transfer_opts;
+#define SSYNC_TRANSFER_OPTS_VERSION 1
+#define SSYNC_TRANSFER_OPTS_INIT { SSYNC_TRANSFER_OPTS_VERSION, NULL, NULL, NULL, NULL }
+
+/**
+ * Fetch refs/heads/node/-/ and refs/heads/district from @p remote (a remote
+ * name configured with ssync_exchange_remote_add) into
+ * refs/remotes/<remote>/... (those tracking refs mirror the remote exactly,
+ * including deletions). Local branches are never touched. Remote URLs may be
+ * local paths, file://, git://, http(s):// or ssh://. A local-path remote
+ * is read directly (object copy, no pack rebuild). SSYNC_ENET if
+ * unreachable or the transfer broke off; nothing is half-updated.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_fetch(ssync_exchange *ex,
+	const char *remote, const ssync_transfer_opts *opts, ssync_error *err);
+
+/**
+ * Push local refs to the same names on @p remote, fast-forward only (never
+ * forced). A ref the remote refuses as non-fast-forward yields
+ * SSYNC_EREWRITE naming that ref; unreachable remote SSYNC_ENET.
+ * A local-path remote that does not exist yet is created as a bare repo.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_push(ssync_exchange *ex,
+	const char *remote, size_t nrefs, const char *const *refs,
+	const ssync_transfer_opts *opts, ssync_error *err);
+
+/** Validate a remote name: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, not ending in .lock. */
+SSYNC_EXTERN int ssync_exchange_remote_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,54 @@
+#ifndef SSYNC_KEYS_H
+#define SSYNC_KEYS_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "error.h"
+
+#define SSYNC_PUBKEY_BYTES 32
+#define SSYNC_SIG_BYTES 64
+
+/** An Ed25519 key pair; the secret half lives in sodium_malloc'd memory. */
+typedef struct ssync_keypair ssync_keypair;
+
+/** Initialise libsodium; aborts the process if it cannot (never continue without it). */
+SSYNC_EXTERN void ssync_crypto_init(void);
+
+/** Make a new random key pair. Free with ssync_keys_free(). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_keys_generate(ssync_keypair **out, ssync_error *err);
+
+/**
+ * Write the secret key to @p path (hex, mode 0600, temp file + fsync + rename).
+ * SSYNC_EEXISTS if the file exists: keys are never overwritten.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_keys_save(const ssync_keypair *kp,
+	const char *path, ssync_error *err);
+
+/**
+ * Load a key file. SSYNC_EKEYPERM if group or others can read or write it,
+ * or it is not owned by the current user; SSYNC_ENOTFOUND if missing.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_keys_load(ssync_keypair **out,
+	const char *path, ssync_error *err);
+
+SSYNC_EXTERN void ssync_keys_free(ssync_keypair *kp);
+
+/** The 32-byte public key (valid while @p kp lives). */
+SSYNC_EXTERN const unsigned char *ssync_keys_public(const ssync_keypair *kp);
+
+/** Detached Ed25519 signature of @p msg into @p sig (64 bytes). */
+SSYNC_EXTERN void ssync_keys_sign(const ssync_keypair *kp, const void *msg,
+	size_t len, unsigned char sig[SSYNC_SIG_BYTES]);
+
+/** 0 if @p sig is a valid signature of @p msg by @p pk, else SSYNC_ESIG. */
+SSYNC_EXTERN int ssync_keys_verify(const unsigned char pk[SSYNC_PUBKEY_BYTES],
+	const void *msg, size_t len, const unsigned char sig[SSYNC_SIG_BYTES]);
+
+/** Lower-case hex of @p len bytes into @p out (2*len+1 bytes). */
+SSYNC_EXTERN void ssync_hex(char *out, const unsigned char *bin, size_t len);
+
+/** Parse exactly @p len bytes of hex; SSYNC_EINVAL otherwise. */
+SSYNC_EXTERN int ssync_unhex(unsigned char *out, size_t len, const char *hex);
+
+#endif

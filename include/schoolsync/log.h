@@ -1,0 +1,33 @@
+#ifndef SSYNC_LOG_H
+#define SSYNC_LOG_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "entry.h"
+#include "error.h"
+#include "store.h"
+
+/** One entry of the log as held, with the result of checking it again. */
+typedef struct ssync_log_item {
+	const ssync_entry *entry;
+	int state;     /**< 1 applied, 2 held */
+	int sig_ok;    /**< signature verifies against the node's known key */
+	int chain_ok;  /**< seq follows the previous one and prev hash matches */
+} ssync_log_item;
+
+typedef int (*ssync_log_cb)(const ssync_log_item *item, void *payload);
+
+/**
+ * Walk the entries held, by node then seq (only @p node's if not NULL),
+ * verifying signature and chain on the way. A non-zero return from @p cb
+ * stops the walk and is returned.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_log_foreach(ssync_store *st,
+	const char *node, ssync_log_cb cb, void *payload, ssync_error *err);
+
+/** Highest seq held for @p node (0 if none). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_log_head_seq(ssync_store *st,
+	const char *node, int64_t *out, ssync_error *err);
+
+#endif

@@ -1,0 +1,92 @@
+#ifndef SSYNC_NODE_H
+#define SSYNC_NODE_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "store.h"
+
+/**
+ * A node's home directory:
+ *   replica.db      the SQLite replica (domain tables + log + merge state)
+ *   node.key        Ed25519 secret key, mode 0600
+ *   exchange.git/   bare git exchange repository
+ *   config.json     settings (remotes' credentials, intervals)
+ */
+typedef struct ssync_node ssync_node;
+
+enum {
+	SSYNC_NODE_READONLY = 1 << 0 /**< no key needed, no writes */
+};
+
+/**
+ * Create a new home at @p home for node @p node_id of district @p district
+ * (NULL = "default"). Fails with SSYNC_EEXISTS if a node already lives
+ * there, SSYNC_EINVAL for an invalid id. Writes the public key as hex into
+ * @p pubkey_hex (65 bytes) when not NULL.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_init(const char *home,
+	const char *node_id, const char *district, char *pubkey_hex, ssync_error *err);
+
+/** Open an existing home. Free with ssync_node_free(). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_open(ssync_node **out,
+	const char *home, int flags, ssync_error *err);
+SSYNC_EXTERN void ssync_node_free(ssync_node *n);
+
+SSYNC_EXTERN const char *ssync_node_id(const ssync_node *n);
+SSYNC_EXTERN const char *ssync_node_district(const ssync_node *n);
+SSYNC_EXTERN const char *ssync_node_home(const ssync_node *n);
+/** Public key as 64 hex chars. */
+SSYNC_EXTERN const char *ssync_node_pubkey_hex(const ssync_node *n);
+SSYNC_EXTERN ssync_store *ssync_node_store(ssync_node *n);
+
+/** Column types passed to ssync_row_cb (the SQLite fundamental types). */
+enum { SSYNC_TYPE_INTEGER = 1, SSYNC_TYPE_FLOAT = 2, SSYNC_TYPE_TEXT = 3,
+	SSYNC_TYPE_BLOB = 4, SSYNC_TYPE_NULL = 5 };
+
+/**
+ * Result rows of a query: @p values[i] is NULL for SQL NULL; @p types[i] is
+ * one of SSYNC_TYPE_*. Return non-zero to stop.
+ */
+typedef int (*ssync_row_cb)(int ncols, const char *const *names,
+	const char *const *values, const int *types, void *payload);
+
+typedef struct ssync_write_result {
+	int readonly;        /**< 1 if the statements only read */
+	int entries;         /**< entries appended (0 if nothing changed) */
+	int64_t first_seq;   /**< seq of the first entry appended */
+	int64_t last_seq;
+	int64_t rows;        /**< rows changed */
+	int64_t cells;       /**< cells changed */
+} ssync_write_result;
+
+/**
+ * Run one or more SQL statements. Reads call @p cb for each result row.
+ * Writes run in one transaction that applies them, captures their cell
+ * changes and appends signed entries (one per call unless it exceeds the
+ * entry size bound, then several, all committed together). Writes to
+ * internal tables, DDL, PRAGMA, ATTACH and transaction control are refused
+ * with SSYNC_EPERM; on any failure nothing is written.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_sql(ssync_node *n, const char *sql,
+	const char *actor, ssync_row_cb cb, void *payload, ssync_write_result *res,
+	ssync_error *err);
+
+/** Same, with values bound to the ?1..?N parameters (text, NULL = SQL NULL). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_sql_bound(ssync_node *n, const char *sql,
+	int nparams, const char *const *params, const char *actor, ssync_row_cb cb,
+	void *payload, ssync_write_result *res, ssync_error *err);
+
+/**
+ * Digest of the visible domain state (replicated tables, rows by key,
+ * columns in order; private tables included): equal on two replicas with the
+ * same data whatever the order rows arrived in. 64 hex chars + NUL.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_state_hash(ssync_node *n,
+	char hex[65], ssync_error *err);
+
+/** The actor name to record: $SCHOOLSYNC_ACTOR, else the OS user, else "unknown". */
+SSYNC_EXTERN const char *ssync_default_actor(void);
+
+#endif

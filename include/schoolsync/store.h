@@ -1,0 +1,56 @@
+#ifndef SSYNC_STORE_H
+#define SSYNC_STORE_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+
+/**
+ * The SQLite replica: one file, WAL mode, busy timeout, numbered migrations
+ * from schema/ applied in order and recorded.
+ */
+typedef struct ssync_store ssync_store;
+
+enum {
+	SSYNC_STORE_CREATE = 1 << 0,   /**< create the file if missing */
+	SSYNC_STORE_READONLY = 1 << 1  /**< open read-only (no migrations) */
+};
+
+/**
+ * Open (and migrate) the replica at @p path. *out is NULL on failure.
+ * Free with ssync_store_free().
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_open(ssync_store **out,
+	const char *path, int flags, ssync_error *err);
+SSYNC_EXTERN void ssync_store_free(ssync_store *st);
+
+/** Begin an IMMEDIATE transaction (writers queue on the busy timeout). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_begin(ssync_store *st, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_commit(ssync_store *st, ssync_error *err);
+/** Roll back the open transaction, if any. */
+SSYNC_EXTERN void ssync_store_rollback(ssync_store *st);
+
+/**
+ * Make every committed transaction durable (WAL fsync + checkpoint). Call
+ * before anything is published: with synchronous=NORMAL a commit can vanish
+ * on power loss until then.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_make_durable(ssync_store *st, ssync_error *err);
+
+/** Read meta @p key; *out is malloc'd (caller frees), SSYNC_ENOTFOUND if absent. */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_meta_get(ssync_store *st,
+	const char *key, char **out, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_meta_set(ssync_store *st,
+	const char *key, const char *value, ssync_error *err);
+
+/** Highest schema version applied. */
+SSYNC_EXTERN int ssync_store_schema_version(const ssync_store *st);
+
+/** 1 if @p name is a replicated (domain) table, else 0. */
+SSYNC_EXTERN int ssync_store_is_table(const ssync_store *st, const char *name);
+
+/** Validate an SQL identifier taken from outside: [A-Za-z_][A-Za-z0-9_]{0,63}. */
+SSYNC_EXTERN int ssync_ident_valid(const char *name);
+
+#endif

@@ -1,0 +1,52 @@
+#ifndef SSYNC_SYNC_H
+#define SSYNC_SYNC_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "node.h"
+
+/** Progress callback: phase is "fetch", "verify", "apply", "push"; return non-zero to cancel. */
+typedef int (*ssync_sync_progress_cb)(const char *phase, int64_t done, int64_t total, void *payload);
+
+typedef struct ssync_sync_opts {
+	unsigned int version;
+	ssync_sync_progress_cb progress; /* may be NULL */
+	void *payload;
+	int no_push;                     /* fetch and apply only */
+} ssync_sync_opts;
+#define SSYNC_SYNC_OPTS_VERSION 1
+#define SSYNC_SYNC_OPTS_INIT { SSYNC_SYNC_OPTS_VERSION, NULL, NULL, 0 }
+
+/** What one sync round with one remote did. */
+typedef struct ssync_sync_report {
+	char remote[64];
+	int64_t sealed;        /**< own entries sealed into a new segment */
+	int64_t received;      /**< new entries read from the remote */
+	int64_t applied;       /**< entries verified and applied */
+	int64_t held;          /**< valid entries held back (see quarantine) */
+	int64_t quarantined;   /**< entries that failed a check */
+	int64_t duplicates;    /**< entries we already had */
+	int pushed_refs;       /**< branches the remote was behind on */
+	int rewritten_refs;    /**< branches the remote rewrote (refused) */
+	int64_t conflicts;     /**< cells with several leaves after the round */
+	double seconds;
+} ssync_sync_report;
+
+/**
+ * Seal unexported own entries into a segment commit on our node branch
+ * (after making the replica durable). *sealed_out: entries sealed (0 if none).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_seal(ssync_node *n, int64_t *sealed_out,
+	ssync_error *err);
+
+/**
+ * One sync round with remote @p remote: seal, fetch, verify, apply, relay,
+ * push. SSYNC_ENET when the remote cannot be reached (nothing changed
+ * locally). Entries failing checks are quarantined and do not fail the round.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_run(ssync_node *n, const char *remote,
+	const ssync_sync_opts *opts, ssync_sync_report *rep, ssync_error *err);
+
+#endif

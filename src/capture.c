@@ -1,0 +1,416 @@
+/* Local writes: user SQL runs under an authorizer (only DML on replicated
+ * tables), inside one transaction with a SQLite session attached; the
+ * session's changeset becomes ops with per-cell prevs, split into entries of
+ * bounded size, each signed and appended to the log before COMMIT. A crash
+ * leaves either the write with its entries or neither. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "capture_int.h"
+#include "entry_int.h"
+#include "log_int.h"
+#include "merge_int.h"
+#include "schoolsync/hlc.h"
+
+typedef struct auth_ctx {
+	ssync_store *st;
+	char denied[200];
+} auth_ctx;
+
+static int authorizer(void *p, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+	auth_ctx *ctx = p;
+
+	(void)b; (void)db; (void)trigger;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+		if (a && ssync_store_is_table(ctx->st, a))
+			return SQLITE_OK;
+		snprintf(ctx->denied, sizeof(ctx->denied), "writing table %s is not allowed "
+			"(only the district's data tables can be written)", a ? a : "?");
+		return SQLITE_DENY;
+	default:
+		snprintf(ctx->denied, sizeof(ctx->denied), "this kind of statement is not allowed "
+			"(only SELECT, INSERT, UPDATE, DELETE on data tables)");
+		return SQLITE_DENY;
+	}
+}
+
+typedef struct stmt_list {
+	sqlite3_stmt **v;
+	int n;
+} stmt_list;
+
+static void stmts_free(stmt_list *l)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		sqlite3_finalize(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *readonly, ssync_error *err)
+{
+	sqlite3 *db = ssync_store__db(st);
+	auth_ctx ctx = { st, "" };
+	const char *tail = sql;
+	int error = 0;
+
+	*readonly = 1;
+	sqlite3_set_authorizer(db, authorizer, &ctx);
+	while (tail && *tail) {
+		sqlite3_stmt *s = NULL;
+		sqlite3_stmt **nv;
+		const char *start = tail;
+		if (sqlite3_prepare_v2(db, start, -1, &s, &tail) != SQLITE_OK) {
+			if (ctx.denied[0])
+				error = ssync_error_set(err, SSYNC_EPERM, "%s", ctx.denied);
+			else
+				error = ssync_error_set(err, SSYNC_EINVAL, "SQL error: %s", sqlite3_errmsg(db));
+			goto done;
+		}
+		if (!s)
+			continue; /* whitespace or comment */
+		if (!(nv = realloc(l->v, (size_t)(l->n + 1) * sizeof(*nv)))) {
+			sqlite3_finalize(s);
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto done;
+		}
+		l->v = nv;
+		l->v[l->n++] = s;
+		if (!sqlite3_stmt_readonly(s))
+			*readonly = 0;
+	}
+	if (l->n == 0)
+		error = ssync_error_set(err, SSYNC_EINVAL, "no SQL statement given");
+done:
+	/* The authorizer also guards re-preparation; keep it until the
+	 * statements are finalized would be stricter, but nothing changes the
+	 * schema under us (DDL is refused). */
+	sqlite3_set_authorizer(db, NULL, NULL);
+	return error;
+}
+
+static int run_stmt(ssync_store *st, sqlite3_stmt *s, ssync_row_cb cb, void *payload, ssync_error *err)
+{
+	int rc, n = sqlite3_column_count(s), stop = 0;
+	const char **names = NULL, **vals = NULL;
+	int *types = NULL;
+
+	if (n > 0 && cb) {
+		names = calloc((size_t)n, sizeof(char *));
+		vals = calloc((size_t)n, sizeof(char *));
+		types = calloc((size_t)n, sizeof(int));
+		if (!names || !vals || !types) {
+			free(names);
+			free(vals);
+			free(types);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int i;
+		if (!names || stop)
+			continue;
+		for (i = 0; i < n; i++) {
+			names[i] = sqlite3_column_name(s, i);
+			types[i] = sqlite3_column_type(s, i);
+			vals[i] = types[i] == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(s, i);
+		}
+		stop = cb(n, names, vals, types, payload);
+	}
+	free(names);
+	free(vals);
+	free(types);
+	if (rc != SQLITE_DONE) {
+		sqlite3 *db = ssync_store__db(st);
+		int prim = sqlite3_extended_errcode(db) & 0xff;
+		if (prim == SQLITE_CONSTRAINT || prim == SQLITE_MISMATCH || prim == SQLITE_ERROR || prim == SQLITE_RANGE || prim == SQLITE_TOOBIG)
+			return ssync_error_set(err, SSYNC_EINVAL, "SQL error: %s", sqlite3_errmsg(db));
+		return ssync_store__sqlerr(st, err, "run statement");
+	}
+	return 0;
+}
+
+static int table_filter(void *p, const char *tbl)
+{
+	return ssync_store_is_table((ssync_store *)p, tbl);
+}
+
+/* Entry being built from the changeset. */
+typedef struct chunk {
+	json_t *ops;
+	size_t bytes;
+	int64_t seq;
+	uint64_t hlc;
+} chunk;
+
+static int chunk_open(ssync_store *st, const ssync_signer *who, chunk *c, int64_t seq, uint64_t *last_hlc)
+{
+	c->ops = json_array();
+	c->bytes = 0;
+	c->seq = seq;
+	c->hlc = ssync_hlc_tick(*last_hlc, ssync_hlc_wall_ms());
+	*last_hlc = c->hlc;
+	(void)st; (void)who;
+	return c->ops ? 0 : SSYNC_ERROR;
+}
+
+static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c,
+	unsigned char prev[SSYNC_HASH_BYTES], ssync_write_result *res, ssync_error *err)
+{
+	ssync_entry *e = NULL;
+	int error;
+
+	if ((error = ssync_entry__create(&e, who->district, who->node, c->seq, c->seq > 1 ? prev : NULL,
+		c->hlc, who->actor, ssync_store_schema_version(st), c->ops, who->kp, err)) < 0) {
+		c->ops = NULL;
+		return error;
+	}
+	c->ops = NULL;
+	if ((error = ssync_log__insert(st, e, 1, err)) == 0) {
+		memcpy(prev, e->hash, SSYNC_HASH_BYTES);
+		if (res->entries == 0)
+			res->first_seq = c->seq;
+		res->last_seq = c->seq;
+		res->entries++;
+	}
+	ssync_entry_free(e);
+	return error;
+}
+
+/* Append one cell [col, value, prevs] to @p cells and record it in state. */
+static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *state, json_t *cells,
+	const char *col, json_t *value, const chunk *c, const ssync_signer *who, size_t *bytes, ssync_error *err)
+{
+	json_t *prevs = ssync_merge__leaf_ids(state, col);
+	json_t *cell;
+	int error;
+
+	if (!prevs) {
+		json_decref(value);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	if ((error = ssync_merge__apply_cell(st, tbl, pk, state, col, value, c->hlc, who->node, c->seq, prevs, err)) < 0) {
+		json_decref(value);
+		json_decref(prevs);
+		return error;
+	}
+	*bytes += strlen(col) + 8 + json_array_size(prevs) * 24 +
+		(json_is_string(value) ? json_string_length(value) : 12);
+	if (!(cell = json_pack("[soo]", col, value, prevs)) || json_array_append_new(cells, cell) != 0)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	return 0;
+}
+
+static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, void *chg,
+	ssync_write_result *res, ssync_error *err)
+{
+	sqlite3_changeset_iter *it = NULL;
+	unsigned char prev[SSYNC_HASH_BYTES];
+	int64_t seq;
+	uint64_t last_hlc = 0, head_hlc = 0;
+	chunk c = { NULL, 0, 0, 0 };
+	char *hlcs = NULL;
+	int error = 0, rc;
+
+	if ((error = ssync_log__head(st, who->node, &seq, prev, &head_hlc, err)) < 0)
+		return error;
+	if (ssync_store_meta_get(st, "hlc", &hlcs, NULL) == 0 && hlcs) {
+		last_hlc = strtoull(hlcs, NULL, 10);
+		free(hlcs);
+	}
+	if (head_hlc > last_hlc)
+		last_hlc = head_hlc;
+	if (sqlite3changeset_start(&it, nchg, chg) != SQLITE_OK)
+		return ssync_error_set(err, SSYNC_ERROR, "read changeset");
+	if (chunk_open(st, who, &c, seq + 1, &last_hlc) < 0) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const char *tbl;
+		int ncol, op, indirect, i;
+		unsigned char *pkflags;
+		const ssync_table_info *t;
+		sqlite3_value *pkv = NULL;
+		json_t *state = NULL, *cells = NULL, *jop;
+		const char *pk;
+
+		if (sqlite3changeset_op(it, &tbl, &ncol, &op, &indirect) != SQLITE_OK ||
+		    sqlite3changeset_pk(it, &pkflags, &ncol) != SQLITE_OK) {
+			error = ssync_error_set(err, SSYNC_ERROR, "read changeset");
+			goto done;
+		}
+		if (!(t = ssync_store__table(st, tbl)) || t->ncols != ncol) {
+			error = ssync_error_set(err, SSYNC_ESCHEMA, "changed table %s is not in the registry", tbl);
+			goto done;
+		}
+		if (op == SQLITE_DELETE)
+			rc = sqlite3changeset_old(it, t->pk, &pkv);
+		else if (op == SQLITE_INSERT)
+			rc = sqlite3changeset_new(it, t->pk, &pkv);
+		else
+			rc = sqlite3changeset_old(it, t->pk, &pkv);
+		if (rc != SQLITE_OK || !pkv || sqlite3_value_type(pkv) == SQLITE_NULL) {
+			error = ssync_error_set(err, SSYNC_EINVAL, "%s: a row needs a non-empty %s", tbl, t->cols[t->pk]);
+			goto done;
+		}
+		pk = (const char *)sqlite3_value_text(pkv);
+		if (!pk || !pk[0] || strlen(pk) > 256) {
+			error = ssync_error_set(err, SSYNC_EINVAL, "%s: key '%.40s' must be 1 to 256 bytes of text", tbl, pk ? pk : "");
+			goto done;
+		}
+		if (!json_stringn(pk, strlen(pk))) {
+			error = ssync_error_set(err, SSYNC_EENCODING, "%s: key is not valid UTF-8", tbl);
+			goto done;
+		}
+		if (c.bytes > SSYNC_ENTRY_TARGET_BYTES || json_array_size(c.ops) >= SSYNC_ENTRY_MAX_OPS) {
+			if ((error = chunk_seal(st, who, &c, prev, res, err)) < 0)
+				goto done;
+			if (chunk_open(st, who, &c, res->last_seq + 1, &last_hlc) < 0) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+		}
+		if ((error = ssync_merge__load(st, tbl, pk, &state, err)) < 0)
+			goto done;
+		if (!(cells = json_array())) {
+			json_decref(state);
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto done;
+		}
+		if (op == SQLITE_DELETE) {
+			error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(0), &c, who, &c.bytes, err);
+		} else {
+			if (op == SQLITE_INSERT)
+				error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(1), &c, who, &c.bytes, err);
+			for (i = 0; i < ncol && error == 0; i++) {
+				sqlite3_value *v = NULL;
+				json_t *jv;
+				if (i == t->pk)
+					continue;
+				if (sqlite3changeset_new(it, i, &v) != SQLITE_OK || !v)
+					continue; /* unchanged column of an UPDATE */
+				if (!(jv = ssync_merge__value_json(v, tbl, t->cols[i], err))) {
+					error = err ? err->code : SSYNC_ERROR;
+					if (error == 0)
+						error = SSYNC_ERROR;
+					break;
+				}
+				error = add_cell(st, tbl, pk, state, cells, t->cols[i], jv, &c, who, &c.bytes, err);
+				res->cells++;
+			}
+		}
+		if (error == 0)
+			error = ssync_merge__save(st, tbl, pk, state, err);
+		json_decref(state);
+		if (error < 0) {
+			json_decref(cells);
+			goto done;
+		}
+		if (!(jop = json_pack("{ssssso}", "t", tbl, "k", pk, "c", cells)) || json_array_append_new(c.ops, jop) != 0) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto done;
+		}
+		c.bytes += strlen(pk) + strlen(tbl) + 24;
+		res->rows++;
+	}
+	if (rc != SQLITE_DONE) {
+		error = ssync_error_set(err, SSYNC_ERROR, "read changeset");
+		goto done;
+	}
+	if (json_array_size(c.ops) > 0) {
+		if ((error = chunk_seal(st, who, &c, prev, res, err)) < 0)
+			goto done;
+	}
+	{
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)last_hlc);
+		error = ssync_store_meta_set(st, "hlc", buf, err);
+	}
+done:
+	json_decref(c.ops);
+	sqlite3changeset_finalize(it);
+	return error;
+}
+
+int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sql,
+	int nparams, const char *const *params, ssync_row_cb cb, void *payload,
+	ssync_write_result *res, ssync_error *err)
+{
+	sqlite3 *db = ssync_store__db(st);
+	sqlite3_session *sess = NULL;
+	stmt_list l = { NULL, 0 };
+	void *chg = NULL;
+	int nchg = 0, readonly = 1, error = 0, i, in_tx = 0;
+
+	memset(res, 0, sizeof(*res));
+	if ((error = prepare_all(st, sql, &l, &readonly, err)) < 0)
+		goto done;
+	for (i = 0; i < nparams; i++) {
+		int s;
+		for (s = 0; s < l.n; s++) {
+			if (i < sqlite3_bind_parameter_count(l.v[s]))
+				sqlite3_bind_text(l.v[s], i + 1, params[i], -1, SQLITE_STATIC);
+		}
+	}
+	res->readonly = readonly;
+	if (readonly) {
+		for (i = 0; i < l.n && error == 0; i++)
+			error = run_stmt(st, l.v[i], cb, payload, err);
+		goto done;
+	}
+	if (!who->kp) {
+		error = ssync_error_set(err, SSYNC_EREADONLY, "this node was opened read-only; writes are not possible");
+		goto done;
+	}
+	if ((error = ssync_store_begin(st, err)) < 0)
+		goto done;
+	in_tx = 1;
+	if (sqlite3session_create(db, "main", &sess) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "create session");
+		goto done;
+	}
+	sqlite3session_table_filter(sess, table_filter, st);
+	if (sqlite3session_attach(sess, NULL) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "attach session");
+		goto done;
+	}
+	for (i = 0; i < l.n && error == 0; i++)
+		error = run_stmt(st, l.v[i], cb, payload, err);
+	if (error < 0)
+		goto done;
+	if (sqlite3session_changeset(sess, &nchg, &chg) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "collect changes");
+		goto done;
+	}
+	sqlite3session_delete(sess);
+	sess = NULL;
+	if (nchg > 0 && (error = record_changeset(st, who, nchg, chg, res, err)) < 0)
+		goto done;
+	error = ssync_store_commit(st, err);
+	in_tx = 0;
+done:
+	if (sess)
+		sqlite3session_delete(sess);
+	sqlite3_free(chg);
+	stmts_free(&l);
+	if (in_tx)
+		ssync_store_rollback(st);
+	if (error < 0)
+		memset(res, 0, sizeof(*res));
+	return error;
+}

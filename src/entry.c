@@ -1,0 +1,375 @@
+/* Log entries: encode, parse, sign, verify, hash. The signature covers the
+ * exact body bytes; a parsed body must re-encode to the same bytes, so there
+ * is only one encoding of any entry and two parsers cannot disagree on it
+ * (duplicate keys, escapes, number forms are all rejected). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "entry_int.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/store.h"
+
+int ssync_node_id_valid(const char *id)
+{
+	size_t i;
+
+	if (!id || !id[0])
+		return 0;
+	for (i = 0; id[i]; i++) {
+		char c = id[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
+		if (!ok || i >= SSYNC_NODE_ID_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq)
+{
+	const char *hash = v ? strrchr(v, '#') : NULL;
+	size_t nlen;
+	char *end = NULL;
+	long long s;
+
+	if (!hash)
+		return SSYNC_EINVAL;
+	nlen = (size_t)(hash - v);
+	if (nlen == 0 || nlen > SSYNC_NODE_ID_MAX)
+		return SSYNC_EINVAL;
+	memcpy(node, v, nlen);
+	node[nlen] = 0;
+	if (!ssync_node_id_valid(node) || hash[1] < '1' || hash[1] > '9')
+		return SSYNC_EINVAL;
+	s = strtoll(hash + 1, &end, 10);
+	if (*end || s <= 0)
+		return SSYNC_EINVAL;
+	*seq = s;
+	return 0;
+}
+
+void ssync_entry_free(ssync_entry *e)
+{
+	if (!e)
+		return;
+	free(e->actor);
+	json_decref(e->ops);
+	free(e->body);
+	free(e);
+}
+
+const char *ssync_entry_node(const ssync_entry *e) { return e->node; }
+const char *ssync_entry_district(const ssync_entry *e) { return e->district; }
+const char *ssync_entry_actor(const ssync_entry *e) { return e->actor; }
+int64_t ssync_entry_seq(const ssync_entry *e) { return e->seq; }
+uint64_t ssync_entry_hlc(const ssync_entry *e) { return e->hlc; }
+int ssync_entry_schema(const ssync_entry *e) { return e->schema; }
+const unsigned char *ssync_entry_prev(const ssync_entry *e) { return e->has_prev ? e->prev : NULL; }
+const unsigned char *ssync_entry_hash(const ssync_entry *e) { return e->hash; }
+const unsigned char *ssync_entry_sig(const ssync_entry *e) { return e->sig; }
+
+const char *ssync_entry_body(const ssync_entry *e, size_t *len)
+{
+	if (len)
+		*len = e->body_len;
+	return e->body;
+}
+
+/* Encode the body of @p e from its fields into a malloc'd string. */
+static char *encode_body(const ssync_entry *e, size_t *len)
+{
+	char prevhex[2 * SSYNC_HASH_BYTES + 1], when[40];
+	json_t *o = json_object();
+	char *s = NULL;
+
+	if (!o)
+		return NULL;
+	ssync_hlc_format(e->hlc, when, sizeof(when));
+	if (e->has_prev)
+		ssync_hex(prevhex, e->prev, SSYNC_HASH_BYTES);
+	if (json_object_set_new(o, "entry", json_integer(1)) ||
+	    json_object_set_new(o, "district", json_string(e->district)) ||
+	    json_object_set_new(o, "node", json_string(e->node)) ||
+	    json_object_set_new(o, "seq", json_integer(e->seq)) ||
+	    json_object_set_new(o, "prev", e->has_prev ? json_string(prevhex) : json_null()) ||
+	    json_object_set_new(o, "hlc", json_integer((json_int_t)e->hlc)) ||
+	    json_object_set_new(o, "time", json_string(when)) ||
+	    json_object_set_new(o, "actor", json_string(e->actor)) ||
+	    json_object_set_new(o, "schema", json_integer(e->schema)) ||
+	    json_object_set(o, "ops", e->ops))
+		goto done;
+	s = json_dumps(o, SSYNC_JSON_FLAGS);
+	if (s)
+		*len = strlen(s);
+done:
+	json_decref(o);
+	return s;
+}
+
+static int is_value(const json_t *v)
+{
+	if (json_is_null(v) || json_is_integer(v) || json_is_real(v) || json_is_string(v))
+		return 1;
+	/* blobs: {"b64":"..."} */
+	if (json_is_object(v) && json_object_size(v) == 1) {
+		json_t *b = json_object_get(v, "b64");
+		return b && json_is_string(b);
+	}
+	return 0;
+}
+
+int ssync_entry__check_op(const json_t *op, ssync_error *err)
+{
+	json_t *t, *k, *c, *cell;
+	size_t i, j;
+
+	if (!json_is_object(op) || json_object_size(op) != 3)
+		return ssync_error_set(err, SSYNC_ESCHEMA, "op is not an object with exactly t, k, c");
+	t = json_object_get(op, "t");
+	k = json_object_get(op, "k");
+	c = json_object_get(op, "c");
+	if (!json_is_string(t) || !ssync_ident_valid(json_string_value(t)))
+		return ssync_error_set(err, SSYNC_ESCHEMA, "op has an invalid table name");
+	if (!json_is_string(k) || json_string_length(k) == 0 || json_string_length(k) > 256)
+		return ssync_error_set(err, SSYNC_ESCHEMA, "op on %s has an invalid key", json_string_value(t));
+	if (!json_is_array(c) || json_array_size(c) == 0)
+		return ssync_error_set(err, SSYNC_ESCHEMA, "op on %s has no cells", json_string_value(t));
+	json_array_foreach(c, i, cell) {
+		json_t *col, *prevs, *p;
+		const char *cn;
+		if (!json_is_array(cell) || json_array_size(cell) != 3)
+			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %zu of %s is not [column, value, prevs]", i, json_string_value(t));
+		col = json_array_get(cell, 0);
+		prevs = json_array_get(cell, 2);
+		cn = json_string_value(col);
+		if (!cn || (strcmp(cn, "$row") != 0 && !ssync_ident_valid(cn)))
+			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %zu of %s has an invalid column name", i, json_string_value(t));
+		if (!is_value(json_array_get(cell, 1)))
+			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %s.%s has an invalid value", json_string_value(t), cn);
+		if (strcmp(cn, "$row") == 0) {
+			json_t *v = json_array_get(cell, 1);
+			if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1))
+				return ssync_error_set(err, SSYNC_ESCHEMA, "row marker of %s must be 0 or 1", json_string_value(t));
+		}
+		if (!json_is_array(prevs) || json_array_size(prevs) > 64)
+			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %s.%s has invalid prevs", json_string_value(t), cn);
+		json_array_foreach(prevs, j, p) {
+			char node[SSYNC_NODE_ID_MAX + 1];
+			int64_t seq;
+			if (!json_is_string(p) || ssync_version_parse(json_string_value(p), node, &seq) != 0)
+				return ssync_error_set(err, SSYNC_ESCHEMA, "cell %s.%s has an invalid prev version", json_string_value(t), cn);
+		}
+	}
+	return 0;
+}
+
+int ssync_entry__create(ssync_entry **out, const char *district, const char *node,
+	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
+	int schema, json_t *ops, const ssync_keypair *kp, ssync_error *err)
+{
+	ssync_entry *e;
+
+	*out = NULL;
+	if (!(e = calloc(1, sizeof(*e)))) {
+		json_decref(ops);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	e->ops = ops;
+	if (!ssync_node_id_valid(node) || !ssync_node_id_valid(district)) {
+		ssync_entry_free(e);
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid node or district id");
+	}
+	snprintf(e->node, sizeof(e->node), "%s", node);
+	snprintf(e->district, sizeof(e->district), "%s", district);
+	e->seq = seq;
+	e->hlc = hlc;
+	e->schema = schema;
+	if (prev) {
+		e->has_prev = 1;
+		memcpy(e->prev, prev, SSYNC_HASH_BYTES);
+	}
+	if (!(e->actor = strdup(actor ? actor : "")) || !(e->body = encode_body(e, &e->body_len))) {
+		ssync_entry_free(e);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory encoding entry");
+	}
+	if (e->body_len + 2 * SSYNC_SIG_BYTES + 2 > SSYNC_ENTRY_MAX_BYTES) {
+		size_t n = e->body_len;
+		ssync_entry_free(e);
+		return ssync_error_set(err, SSYNC_ETOOLARGE, "entry of %zu bytes exceeds the %d byte limit", n, SSYNC_ENTRY_MAX_BYTES);
+	}
+	crypto_hash_sha256(e->hash, (const unsigned char *)e->body, e->body_len);
+	ssync_keys_sign(kp, e->body, e->body_len, e->sig);
+	*out = e;
+	return 0;
+}
+
+static const char *get_str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_error *err)
+{
+	ssync_entry *e = NULL;
+	json_t *o = NULL, *v;
+	json_error_t jerr;
+	const char *tab, *s;
+	char *re = NULL;
+	size_t relen = 0, i;
+	int error = 0;
+
+	*out = NULL;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > SSYNC_ENTRY_MAX_BYTES)
+		return ssync_error_set(err, SSYNC_ETOOLARGE, "entry line of %zu bytes exceeds the limit", len);
+	if (len < 2 * SSYNC_SIG_BYTES + 2 || line[len - 2 * SSYNC_SIG_BYTES - 1] != '\t')
+		return ssync_error_set(err, SSYNC_ESCHEMA, "entry line is not BODY<TAB>SIGNATURE");
+	tab = line + len - 2 * SSYNC_SIG_BYTES - 1;
+	for (s = line; s < tab; s++)
+		if (*s == '\t' || *s == '\n' || *s == '\0')
+			return ssync_error_set(err, SSYNC_EENCODING, "entry body contains a raw control byte");
+	if (!(e = calloc(1, sizeof(*e))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	{
+		char sighex[2 * SSYNC_SIG_BYTES + 1];
+		memcpy(sighex, tab + 1, 2 * SSYNC_SIG_BYTES);
+		sighex[2 * SSYNC_SIG_BYTES] = 0;
+		for (i = 0; i < 2 * SSYNC_SIG_BYTES; i++)
+			if (!((sighex[i] >= '0' && sighex[i] <= '9') || (sighex[i] >= 'a' && sighex[i] <= 'f'))) {
+				error = ssync_error_set(err, SSYNC_EENCODING, "signature is not lower-case hex");
+				goto done;
+			}
+		if (ssync_unhex(e->sig, SSYNC_SIG_BYTES, sighex) != 0) {
+			error = ssync_error_set(err, SSYNC_EENCODING, "signature is not hex");
+			goto done;
+		}
+	}
+	e->body_len = (size_t)(tab - line);
+	if (!(e->body = malloc(e->body_len + 1))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	memcpy(e->body, line, e->body_len);
+	e->body[e->body_len] = 0;
+	crypto_hash_sha256(e->hash, (const unsigned char *)e->body, e->body_len);
+
+	if (!(o = json_loadb(e->body, e->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
+		error = ssync_error_set(err, SSYNC_EENCODING, "entry body is not valid JSON (column %d: %s)", jerr.column, jerr.text);
+		goto done;
+	}
+	if (!json_is_object(o) || json_object_size(o) != 10 ||
+	    json_integer_value(json_object_get(o, "entry")) != 1 || !json_is_integer(json_object_get(o, "entry"))) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry body does not have the 10 fields of format 1");
+		goto done;
+	}
+	if (!(s = get_str(o, "node")) || !ssync_node_id_valid(s)) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry has an invalid node id");
+		goto done;
+	}
+	snprintf(e->node, sizeof(e->node), "%s", s);
+	if (!(s = get_str(o, "district")) || !ssync_node_id_valid(s)) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry has an invalid district id");
+		goto done;
+	}
+	snprintf(e->district, sizeof(e->district), "%s", s);
+	v = json_object_get(o, "seq");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry of %s has an invalid seq", e->node);
+		goto done;
+	}
+	e->seq = json_integer_value(v);
+	v = json_object_get(o, "prev");
+	if (json_is_string(v)) {
+		if (ssync_unhex(e->prev, SSYNC_HASH_BYTES, json_string_value(v)) != 0) {
+			error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid prev hash", e->node, (long long)e->seq);
+			goto done;
+		}
+		e->has_prev = 1;
+	} else if (!json_is_null(v)) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid prev", e->node, (long long)e->seq);
+		goto done;
+	}
+	if ((e->seq == 1) != !e->has_prev) {
+		error = ssync_error_set(err, SSYNC_ECHAIN, "entry %s#%lld: prev must be null exactly for seq 1", e->node, (long long)e->seq);
+		goto done;
+	}
+	v = json_object_get(o, "hlc");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid hlc", e->node, (long long)e->seq);
+		goto done;
+	}
+	e->hlc = (uint64_t)json_integer_value(v);
+	if (!json_is_string(json_object_get(o, "time"))) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has no time", e->node, (long long)e->seq);
+		goto done;
+	}
+	if (!(s = get_str(o, "actor")) || strlen(s) > 256) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid actor", e->node, (long long)e->seq);
+		goto done;
+	}
+	if (!(e->actor = strdup(s))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	v = json_object_get(o, "schema");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid schema version", e->node, (long long)e->seq);
+		goto done;
+	}
+	e->schema = (int)json_integer_value(v);
+	v = json_object_get(o, "ops");
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has no ops", e->node, (long long)e->seq);
+		goto done;
+	}
+	for (i = 0; i < json_array_size(v); i++) {
+		if ((error = ssync_entry__check_op(json_array_get(v, i), err)) < 0)
+			goto done;
+	}
+	e->ops = json_incref(v);
+	/* Only the canonical encoding is accepted. */
+	if (!(re = encode_body(e, &relen))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	if (relen != e->body_len || memcmp(re, e->body, relen) != 0) {
+		error = ssync_error_set(err, SSYNC_EENCODING, "entry %s#%lld is not in canonical encoding", e->node, (long long)e->seq);
+		goto done;
+	}
+	*out = e;
+	e = NULL;
+done:
+	free(re);
+	json_decref(o);
+	ssync_entry_free(e);
+	return error;
+}
+
+int ssync_entry_verify(const ssync_entry *e, const unsigned char pk[SSYNC_PUBKEY_BYTES], ssync_error *err)
+{
+	if (ssync_keys_verify(pk, e->body, e->body_len, e->sig) != 0)
+		return ssync_error_set(err, SSYNC_ESIG, "bad signature on entry %s#%lld", e->node, (long long)e->seq);
+	return 0;
+}
+
+int ssync_entry_line(const ssync_entry *e, char **out, size_t *len, ssync_error *err)
+{
+	size_t n = e->body_len + 1 + 2 * SSYNC_SIG_BYTES + 1;
+	char *s = malloc(n + 1);
+
+	*out = NULL;
+	if (!s)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	memcpy(s, e->body, e->body_len);
+	s[e->body_len] = '\t';
+	ssync_hex(s + e->body_len + 1, e->sig, SSYNC_SIG_BYTES);
+	s[n - 1] = '\n';
+	s[n] = 0;
+	*out = s;
+	if (len)
+		*len = n;
+	return 0;
+}

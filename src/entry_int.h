@@ -1,0 +1,41 @@
+#ifndef SSYNC_ENTRY_INT_H
+#define SSYNC_ENTRY_INT_H
+
+#include <jansson.h>
+
+#include "schoolsync/entry.h"
+
+struct ssync_entry {
+	char node[SSYNC_NODE_ID_MAX + 1];
+	char district[SSYNC_NODE_ID_MAX + 1];
+	int64_t seq;
+	int has_prev;
+	unsigned char prev[SSYNC_HASH_BYTES];
+	uint64_t hlc;
+	char *actor;
+	int schema;
+	json_t *ops;   /* array of {"t":table,"k":pk,"c":[[col,value,[prev...]],...]} */
+	char *body;    /* canonical body bytes, NUL-terminated */
+	size_t body_len;
+	unsigned char sig[SSYNC_SIG_BYTES];
+	unsigned char hash[SSYNC_HASH_BYTES];
+};
+
+/* Flags every body is dumped with; parse re-dumps and compares bytes. */
+#define SSYNC_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+/*
+ * Build an entry from fields; takes ownership of @p ops (a json array).
+ * Encodes the body, hashes it and signs it with @p kp.
+ */
+int ssync_entry__create(ssync_entry **out, const char *district, const char *node,
+	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
+	int schema, json_t *ops, const ssync_keypair *kp, ssync_error *err);
+
+/* Validate one op (shape, identifiers); used by parse and by tests. */
+int ssync_entry__check_op(const json_t *op, ssync_error *err);
+
+/* A version id names the entry that wrote a cell: "node#seq". */
+int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq);
+
+#endif

@@ -1,0 +1,399 @@
+/* Per-cell merge (DESIGN §4). Each cell is a set of leaf versions: versions
+ * no other version overwrote. A version names what it overwrote (prevs);
+ * overwritten versions not seen yet are remembered ("x") so that when they
+ * arrive they are not leaves. Leaves and the winner (max by hlc, node, seq)
+ * are thus functions of the set of applied versions, not of their order.
+ * Row existence is the cell "$row". The domain table holds each live row's
+ * winning values; the merge state beside it (ssync_row) holds the rest. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "entry_int.h"
+#include "merge_int.h"
+
+int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t **out, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	json_error_t jerr;
+	int rc;
+
+	*out = NULL;
+	if (!(q = ssync_store__stmt(st, "SELECT state FROM ssync_row WHERE tbl=? AND pk=?", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*out = json_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, &jerr);
+		sqlite3_reset(q);
+		if (!*out || !json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			return ssync_error_set(err, SSYNC_ECORRUPT, "merge state of %s/%s is damaged", tbl, pk);
+		}
+		return 0;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read merge state");
+	if (!(*out = json_object()))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	return 0;
+}
+
+int ssync_merge__save(ssync_store *st, const char *tbl, const char *pk, const json_t *state, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	char *s;
+	int rc;
+
+	if (!(s = json_dumps(state, JSON_COMPACT)))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
+		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state", err))) {
+		free(s);
+		return SSYNC_ERROR;
+	}
+	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, s, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	free(s);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "write merge state");
+	return 0;
+}
+
+/* Order of versions: hlc, then node id, then seq. */
+static int leaf_cmp(const json_t *a, const json_t *b)
+{
+	json_int_t ha = json_integer_value(json_array_get(a, 0));
+	json_int_t hb = json_integer_value(json_array_get(b, 0));
+	int c;
+
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	c = strcmp(json_string_value(json_array_get(a, 1)), json_string_value(json_array_get(b, 1)));
+	if (c)
+		return c;
+	ha = json_integer_value(json_array_get(a, 2));
+	hb = json_integer_value(json_array_get(b, 2));
+	return ha < hb ? -1 : ha > hb;
+}
+
+json_t *ssync_merge__winner(const json_t *state, const char *col)
+{
+	json_t *cell = json_object_get(state, col), *leaves, *best = NULL, *l;
+	size_t i;
+
+	if (!cell || !(leaves = json_object_get(cell, "l")))
+		return NULL;
+	json_array_foreach(leaves, i, l) {
+		if (!best || leaf_cmp(l, best) > 0)
+			best = l;
+	}
+	return best;
+}
+
+static int leaf_is(const json_t *leaf, const char *node, int64_t seq)
+{
+	return strcmp(json_string_value(json_array_get(leaf, 1)), node) == 0 &&
+		json_integer_value(json_array_get(leaf, 2)) == seq;
+}
+
+json_t *ssync_merge__leaf_ids(const json_t *state, const char *col)
+{
+	json_t *cell = json_object_get(state, col), *out = json_array(), *l;
+	size_t i;
+
+	if (!out || !cell)
+		return out;
+	json_array_foreach(json_object_get(cell, "l"), i, l) {
+		char buf[SSYNC_NODE_ID_MAX + 32];
+		snprintf(buf, sizeof(buf), "%s#%lld", json_string_value(json_array_get(l, 1)),
+			(long long)json_integer_value(json_array_get(l, 2)));
+		if (json_array_append_new(out, json_string(buf)) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static int entry_applied(ssync_store *st, const char *node, int64_t seq, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry WHERE node=? AND seq=? AND state=1", err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return ssync_store__sqlerr(st, err, "look up entry");
+}
+
+static int set_conflict(ssync_store *st, const char *tbl, const char *pk, const char *col, int on, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, on ?
+		"INSERT OR IGNORE INTO ssync_conflict(tbl, pk, col) VALUES (?, ?, ?)" :
+		"DELETE FROM ssync_conflict WHERE tbl=? AND pk=? AND col=?", err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, col, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "update conflict index");
+	return 0;
+}
+
+int ssync_merge__apply_cell(ssync_store *st, const char *tbl, const char *pk,
+	json_t *state, const char *col, json_t *value, uint64_t hlc,
+	const char *node, int64_t seq, const json_t *prevs, ssync_error *err)
+{
+	json_t *cell = json_object_get(state, col), *leaves, *x, *p, *l;
+	size_t i, j;
+	int had_conflict, error = 0, self_overwritten = 0;
+	char me[SSYNC_NODE_ID_MAX + 32];
+
+	if (!cell) {
+		if (!(cell = json_object()) || json_object_set_new(state, col, cell) != 0)
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	if (!(leaves = json_object_get(cell, "l"))) {
+		if (!(leaves = json_array()) || json_object_set_new(cell, "l", leaves) != 0)
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	x = json_object_get(cell, "x");
+	had_conflict = json_array_size(leaves) > 1;
+
+	/* Everything this version overwrote stops being a leaf. */
+	json_array_foreach(prevs, i, p) {
+		char pn[SSYNC_NODE_ID_MAX + 1];
+		int64_t ps;
+		int found = 0, seen;
+
+		if (ssync_version_parse(json_string_value(p), pn, &ps) != 0)
+			continue; /* checked on parse */
+		for (j = 0; j < json_array_size(leaves); j++) {
+			if (leaf_is(json_array_get(leaves, j), pn, ps)) {
+				json_array_remove(leaves, j);
+				found = 1;
+				break;
+			}
+		}
+		if (found)
+			continue;
+		if ((seen = entry_applied(st, pn, ps, err)) < 0)
+			return seen;
+		if (seen)
+			continue;
+		if (!x) {
+			if (!(x = json_array()) || json_object_set_new(cell, "x", x) != 0)
+				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+		for (j = 0; j < json_array_size(x); j++)
+			if (strcmp(json_string_value(json_array_get(x, j)), json_string_value(p)) == 0)
+				break;
+		if (j == json_array_size(x) && json_array_append(x, p) != 0)
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+
+	/* Was this version itself overwritten by one we already hold? */
+	snprintf(me, sizeof(me), "%s#%lld", node, (long long)seq);
+	if (x) {
+		for (j = 0; j < json_array_size(x); j++) {
+			if (strcmp(json_string_value(json_array_get(x, j)), me) == 0) {
+				json_array_remove(x, j);
+				self_overwritten = 1;
+				break;
+			}
+		}
+		if (json_array_size(x) == 0)
+			json_object_del(cell, "x");
+	}
+	if (!self_overwritten) {
+		json_array_foreach(leaves, i, l)
+			if (leaf_is(l, node, seq))
+				break;
+		if (i == json_array_size(leaves)) {
+			json_t *leaf = json_pack("[IsIO]", (json_int_t)hlc, node, (json_int_t)seq, value);
+			if (!leaf || json_array_append_new(leaves, leaf) != 0)
+				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+	}
+	if (had_conflict || json_array_size(leaves) > 1)
+		error = set_conflict(st, tbl, pk, col, json_array_size(leaves) > 1, err);
+	return error;
+}
+
+int ssync_merge__bind(sqlite3_stmt *q, int i, const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return sqlite3_bind_null(q, i);
+	if (json_is_integer(v))
+		return sqlite3_bind_int64(q, i, json_integer_value(v));
+	if (json_is_real(v))
+		return sqlite3_bind_double(q, i, json_real_value(v));
+	if (json_is_string(v))
+		return sqlite3_bind_text(q, i, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
+	if (json_is_object(v)) {
+		const char *b64 = json_string_value(json_object_get(v, "b64"));
+		size_t blen = b64 ? strlen(b64) : 0, got = 0;
+		unsigned char *bin = malloc(blen + 1);
+		int rc;
+		if (!bin)
+			return SQLITE_NOMEM;
+		if (!b64 || sodium_base642bin(bin, blen + 1, b64, blen, NULL, &got, NULL,
+			sodium_base64_VARIANT_ORIGINAL) != 0) {
+			free(bin);
+			return sqlite3_bind_null(q, i);
+		}
+		rc = sqlite3_bind_blob(q, i, bin, (int)got, SQLITE_TRANSIENT);
+		free(bin);
+		return rc;
+	}
+	return sqlite3_bind_null(q, i);
+}
+
+json_t *ssync_merge__value_json(sqlite3_value *v, const char *tbl, const char *col, ssync_error *err)
+{
+	json_t *j = NULL;
+
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_NULL:
+		j = json_null();
+		break;
+	case SQLITE_INTEGER:
+		j = json_integer(sqlite3_value_int64(v));
+		break;
+	case SQLITE_FLOAT:
+		if (!(j = json_real(sqlite3_value_double(v))))
+			ssync_error_set(err, SSYNC_EINVAL, "%s.%s: a number that is not finite cannot be stored", tbl, col);
+		return j;
+	case SQLITE_TEXT:
+		if (!(j = json_stringn((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v))))
+			ssync_error_set(err, SSYNC_EENCODING, "%s.%s: text is not valid UTF-8", tbl, col);
+		return j;
+	default: {
+		size_t n = (size_t)sqlite3_value_bytes(v);
+		size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+		char *b = malloc(cap);
+		if (!b)
+			break;
+		sodium_bin2base64(b, cap, sqlite3_value_blob(v), n, sodium_base64_VARIANT_ORIGINAL);
+		j = json_pack("{ss}", "b64", b);
+		free(b);
+		break;
+	}
+	}
+	if (!j)
+		ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	return j;
+}
+
+int ssync_merge__materialize(ssync_store *st, const ssync_table_info *t,
+	const char *pk, const json_t *state, ssync_error *err)
+{
+	json_t *row = ssync_merge__winner(state, "$row");
+	sqlite3 *db = ssync_store__db(st);
+	sqlite3_stmt *q = NULL;
+	char *sql = NULL;
+	int error = 0, i;
+
+	if (row && json_integer_value(json_array_get(row, 3)) == 1) {
+		/* Identifiers come from the registry (validated at open); quoted anyway. */
+		size_t cap = 64, len;
+		for (i = 0; i < t->ncols; i++)
+			cap += strlen(t->cols[i]) + 8;
+		if (!(sql = malloc(cap + strlen(t->name) + 32)))
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		len = (size_t)sprintf(sql, "INSERT OR REPLACE INTO \"%s\"(", t->name);
+		for (i = 0; i < t->ncols; i++)
+			len += (size_t)sprintf(sql + len, "%s\"%s\"", i ? "," : "", t->cols[i]);
+		len += (size_t)sprintf(sql + len, ") VALUES (");
+		for (i = 0; i < t->ncols; i++)
+			len += (size_t)sprintf(sql + len, "%s?", i ? "," : "");
+		sprintf(sql + len, ")");
+	} else {
+		if (!(sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk])))
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		row = NULL;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "prepare row write");
+		goto done;
+	}
+	if (row) {
+		for (i = 0; i < t->ncols; i++) {
+			json_t *w = i == t->pk ? NULL : ssync_merge__winner(state, t->cols[i]);
+			if (i == t->pk)
+				sqlite3_bind_text(q, i + 1, pk, -1, SQLITE_STATIC);
+			else
+				ssync_merge__bind(q, i + 1, w ? json_array_get(w, 3) : NULL);
+		}
+	} else {
+		sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
+	}
+	if (sqlite3_step(q) != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "write row");
+done:
+	sqlite3_finalize(q);
+	if (row)
+		free(sql);
+	else
+		sqlite3_free(sql);
+	return error;
+}
+
+int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
+	const char *node, int64_t seq, ssync_error *err)
+{
+	json_t *op, *cell;
+	size_t i, j;
+	int error = 0;
+
+	json_array_foreach(ops, i, op) {
+		const char *tbl = json_string_value(json_object_get(op, "t"));
+		const char *pk = json_string_value(json_object_get(op, "k"));
+		const ssync_table_info *t = ssync_store__table(st, tbl);
+		json_t *state = NULL;
+
+		if (!t)
+			return ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld writes unknown table %s", node, (long long)seq, tbl);
+		if ((error = ssync_merge__load(st, tbl, pk, &state, err)) < 0)
+			return error;
+		json_array_foreach(json_object_get(op, "c"), j, cell) {
+			const char *col = json_string_value(json_array_get(cell, 0));
+			if (strcmp(col, "$row") != 0 && (ssync_table__col(t, col) < 0 || ssync_table__col(t, col) == t->pk)) {
+				error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld writes unknown column %s.%s",
+					node, (long long)seq, tbl, col);
+				break;
+			}
+			if ((error = ssync_merge__apply_cell(st, tbl, pk, state, col, json_array_get(cell, 1),
+				hlc, node, seq, json_array_get(cell, 2), err)) < 0)
+				break;
+		}
+		if (error == 0)
+			error = ssync_merge__save(st, tbl, pk, state, err);
+		if (error == 0)
+			error = ssync_merge__materialize(st, t, pk, state, err);
+		json_decref(state);
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}

@@ -1,0 +1,325 @@
+/* A node's home: replica, key, exchange repository. Opening checks the key
+ * file's permissions before anything else; init writes the key last, so a
+ * home without node.key was never a working node. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "capture_int.h"
+#include "log_int.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/node.h"
+
+struct ssync_node {
+	char *home;
+	char id[SSYNC_NODE_ID_MAX + 1];
+	char district[SSYNC_NODE_ID_MAX + 1];
+	char pubhex[2 * SSYNC_PUBKEY_BYTES + 1];
+	ssync_store *st;
+	ssync_keypair *kp;
+};
+
+const char *ssync_node_id(const ssync_node *n) { return n->id; }
+const char *ssync_node_district(const ssync_node *n) { return n->district; }
+const char *ssync_node_home(const ssync_node *n) { return n->home; }
+const char *ssync_node_pubkey_hex(const ssync_node *n) { return n->pubhex; }
+ssync_store *ssync_node_store(ssync_node *n) { return n->st; }
+
+const char *ssync_default_actor(void)
+{
+	const char *a = getenv("SCHOOLSYNC_ACTOR");
+	struct passwd *pw;
+
+	if (a && *a)
+		return a;
+	if ((pw = getpwuid(geteuid())) && pw->pw_name)
+		return pw->pw_name;
+	return "unknown";
+}
+
+static int path_join(char *out, size_t len, const char *home, const char *name, ssync_error *err)
+{
+	if ((size_t)snprintf(out, len, "%s/%s", home, name) >= len)
+		return ssync_error_set(err, SSYNC_EINVAL, "home path too long: %s", home);
+	return 0;
+}
+
+static int add_self_peer(ssync_store *st, const char *id, const unsigned char *pk, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT OR REPLACE INTO ssync_peer(node, pubkey, role, source, added) "
+		"VALUES (?, ?, 'school', 'self', strftime('%Y-%m-%dT%H:%M:%SZ','now'))", err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, pk, SSYNC_PUBKEY_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record own key");
+}
+
+int ssync_node_init(const char *home, const char *node_id, const char *district, char *pubkey_hex, ssync_error *err)
+{
+	char dbpath[4096], keypath[4096], expath[4096];
+	ssync_keypair *kp = NULL;
+	ssync_store *st = NULL;
+	ssync_exchange *ex = NULL;
+	struct stat sb;
+	int error = 0, made_db = 0;
+
+	if (!district)
+		district = "default";
+	if (!ssync_node_id_valid(node_id)) {
+		ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node_id ? node_id : "");
+		ssync_error_hint(err, "node ids are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit (they become git ref and file names)");
+		return SSYNC_EINVAL;
+	}
+	if (!ssync_node_id_valid(district)) {
+		ssync_error_set(err, SSYNC_EINVAL, "invalid district id '%s'", district);
+		ssync_error_hint(err, "district ids follow the node id rule: a-z, 0-9 and '-'");
+		return SSYNC_EINVAL;
+	}
+	if ((error = path_join(dbpath, sizeof(dbpath), home, "replica.db", err)) < 0 ||
+	    (error = path_join(keypath, sizeof(keypath), home, "node.key", err)) < 0 ||
+	    (error = path_join(expath, sizeof(expath), home, "exchange.git", err)) < 0)
+		return error;
+	if (mkdir(home, 0700) != 0 && errno != EEXIST) {
+		ssync_error_set(err, errno == EACCES || errno == EROFS ? SSYNC_EREADONLY : SSYNC_EIO,
+			"create home %s: %s", home, strerror(errno));
+		return err ? err->code : SSYNC_EIO;
+	}
+	if (access(keypath, F_OK) == 0) {
+		ssync_error_set(err, SSYNC_EEXISTS, "a node already lives in %s (node.key exists)", home);
+		ssync_error_hint(err, "use another --home, or keep using this node");
+		return SSYNC_EEXISTS;
+	}
+	if (access(home, W_OK) != 0) {
+		ssync_error_set(err, SSYNC_EREADONLY, "home %s is not writable: %s", home, strerror(errno));
+		return SSYNC_EREADONLY;
+	}
+	if (stat(dbpath, &sb) == 0) {
+		/* Left by an interrupted init: reuse it only if it holds no entries. */
+		int64_t seq = 0;
+		if ((error = ssync_store_open(&st, dbpath, 0, err)) < 0)
+			return error;
+		sqlite3_stmt *q = ssync_store__stmt(st, "SELECT count(*) FROM ssync_entry", err);
+		if (!q) {
+			error = SSYNC_ERROR;
+			goto done;
+		}
+		if (sqlite3_step(q) == SQLITE_ROW)
+			seq = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (seq > 0) {
+			error = ssync_error_set(err, SSYNC_EEXISTS, "%s holds a replica with entries but no node.key", home);
+			ssync_error_hint(err, "restore node.key from your backup instead of running init again");
+			goto done;
+		}
+	} else {
+		made_db = 1;
+		if ((error = ssync_store_open(&st, dbpath, SSYNC_STORE_CREATE, err)) < 0)
+			goto done;
+	}
+	if ((error = ssync_keys_generate(&kp, err)) < 0)
+		goto done;
+	if ((error = ssync_exchange_open(&ex, expath, 1, err)) < 0)
+		goto done;
+	if ((error = ssync_store_begin(st, err)) < 0)
+		goto done;
+	if ((error = ssync_store_meta_set(st, "node_id", node_id, err)) < 0 ||
+	    (error = ssync_store_meta_set(st, "district", district, err)) < 0 ||
+	    (error = add_self_peer(st, node_id, ssync_keys_public(kp), err)) < 0 ||
+	    (error = ssync_store_commit(st, err)) < 0) {
+		ssync_store_rollback(st);
+		goto done;
+	}
+	if ((error = ssync_store_make_durable(st, err)) < 0)
+		goto done;
+	if ((error = ssync_keys_save(kp, keypath, err)) < 0)
+		goto done;
+	if (pubkey_hex)
+		ssync_hex(pubkey_hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
+done:
+	ssync_exchange_free(ex);
+	ssync_store_free(st);
+	ssync_keys_free(kp);
+	if (error < 0 && made_db) {
+		char side[4200];
+		(void)unlink(dbpath);
+		snprintf(side, sizeof(side), "%s-wal", dbpath);
+		(void)unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", dbpath);
+		(void)unlink(side);
+	}
+	return error;
+}
+
+int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *err)
+{
+	char dbpath[4096], keypath[4096], *v = NULL;
+	ssync_node *n = NULL;
+	int error = 0;
+
+	*out = NULL;
+	if ((error = path_join(dbpath, sizeof(dbpath), home, "replica.db", err)) < 0 ||
+	    (error = path_join(keypath, sizeof(keypath), home, "node.key", err)) < 0)
+		return error;
+	if (access(dbpath, F_OK) != 0) {
+		ssync_error_set(err, SSYNC_ENOTFOUND, "no node in %s (replica.db missing)", home);
+		ssync_error_hint(err, "create one with: schoolsync --home %s init --node ID", home);
+		return SSYNC_ENOTFOUND;
+	}
+	if (!(n = calloc(1, sizeof(*n))) || !(n->home = strdup(home))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	if (!(flags & SSYNC_NODE_READONLY) && (error = ssync_keys_load(&n->kp, keypath, err)) < 0)
+		goto done;
+	if ((error = ssync_store_open(&n->st, dbpath, 0, err)) < 0)
+		goto done;
+	if ((error = ssync_store_meta_get(n->st, "node_id", &v, err)) < 0) {
+		if (error == SSYNC_ENOTFOUND)
+			error = ssync_error_set(err, SSYNC_ECORRUPT, "replica in %s has no node id", home);
+		goto done;
+	}
+	snprintf(n->id, sizeof(n->id), "%s", v);
+	free(v);
+	v = NULL;
+	if ((error = ssync_store_meta_get(n->st, "district", &v, err)) < 0)
+		goto done;
+	snprintf(n->district, sizeof(n->district), "%s", v);
+	{
+		unsigned char pk[SSYNC_PUBKEY_BYTES];
+		if ((error = ssync_log__peer_key(n->st, n->id, pk, err)) < 0)
+			goto done;
+		if (n->kp && sodium_memcmp(pk, ssync_keys_public(n->kp), SSYNC_PUBKEY_BYTES) != 0) {
+			error = ssync_error_set(err, SSYNC_ECERT, "node.key in %s does not belong to node %s", home, n->id);
+			ssync_error_hint(err, "restore the right key file for this node");
+			goto done;
+		}
+		ssync_hex(n->pubhex, pk, SSYNC_PUBKEY_BYTES);
+	}
+	*out = n;
+	n = NULL;
+done:
+	free(v);
+	ssync_node_free(n);
+	return error;
+}
+
+void ssync_node_free(ssync_node *n)
+{
+	if (!n)
+		return;
+	ssync_store_free(n->st);
+	ssync_keys_free(n->kp);
+	free(n->home);
+	free(n);
+}
+
+int ssync_node_sql_bound(ssync_node *n, const char *sql, int nparams, const char *const *params,
+	const char *actor, ssync_row_cb cb, void *payload, ssync_write_result *res, ssync_error *err)
+{
+	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_default_actor() };
+	ssync_write_result local;
+
+	if (!res)
+		res = &local;
+	if (strlen(who.actor) > 256)
+		return ssync_error_set(err, SSYNC_EINVAL, "actor name longer than 256 bytes");
+	return ssync_capture__exec(n->st, &who, sql, nparams, params, cb, payload, res, err);
+}
+
+int ssync_node_sql(ssync_node *n, const char *sql, const char *actor, ssync_row_cb cb,
+	void *payload, ssync_write_result *res, ssync_error *err)
+{
+	return ssync_node_sql_bound(n, sql, 0, NULL, actor, cb, payload, res, err);
+}
+
+static void hash_value(crypto_hash_sha256_state *h, sqlite3_stmt *q, int i)
+{
+	unsigned char tag;
+	uint64_t len;
+	const void *p = NULL;
+	char num[40];
+
+	switch (sqlite3_column_type(q, i)) {
+	case SQLITE_NULL: tag = 'n'; len = 0; break;
+	case SQLITE_INTEGER:
+		tag = 'i';
+		len = (uint64_t)snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(q, i));
+		p = num;
+		break;
+	case SQLITE_FLOAT:
+		tag = 'r';
+		len = (uint64_t)snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(q, i));
+		p = num;
+		break;
+	case SQLITE_TEXT:
+		tag = 't';
+		p = sqlite3_column_text(q, i);
+		len = (uint64_t)sqlite3_column_bytes(q, i);
+		break;
+	default:
+		tag = 'b';
+		p = sqlite3_column_blob(q, i);
+		len = (uint64_t)sqlite3_column_bytes(q, i);
+		break;
+	}
+	crypto_hash_sha256_update(h, &tag, 1);
+	crypto_hash_sha256_update(h, (const unsigned char *)&len, sizeof(len));
+	if (len)
+		crypto_hash_sha256_update(h, p, len);
+}
+
+int ssync_node_state_hash(ssync_node *n, char hex[65], ssync_error *err)
+{
+	crypto_hash_sha256_state h;
+	unsigned char out[32];
+	sqlite3 *db = ssync_store__db(n->st);
+	int i, j, error = 0;
+
+	crypto_hash_sha256_init(&h);
+	/* One read transaction: a consistent snapshot without blocking writers. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(n->st, err, "state hash");
+	for (i = 0; i < ssync_store__ntables(n->st); i++) {
+		const ssync_table_info *t = ssync_store__table_at(n->st, i);
+		sqlite3_stmt *q = NULL;
+		char *sql;
+		int rc;
+
+		crypto_hash_sha256_update(&h, (const unsigned char *)t->name, strlen(t->name) + 1);
+		if (!(sql = sqlite3_mprintf("SELECT * FROM \"%w\" ORDER BY \"%w\"", t->name, t->cols[t->pk]))) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			break;
+		}
+		rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK) {
+			error = ssync_store__sqlerr(n->st, err, "state hash");
+			break;
+		}
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			for (j = 0; j < sqlite3_column_count(q); j++)
+				hash_value(&h, q, j);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE) {
+			error = ssync_store__sqlerr(n->st, err, "state hash");
+			break;
+		}
+	}
+	ssync_store_rollback(n->st);
+	if (error < 0)
+		return error;
+	crypto_hash_sha256_final(&h, out);
+	ssync_hex(hex, out, 32);
+	return 0;
+}

@@ -1,0 +1,416 @@
+/* The SQLite replica: open with WAL and a busy timeout, apply the embedded
+ * numbered migrations once each, keep the registry of replicated tables and a
+ * small cache of prepared statements (keyed by the SQL literal's address, so
+ * callers pass string constants). One store is used by one thread at a time. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema_int.h"
+#include "store_int.h"
+
+#define STMT_CACHE 96
+
+struct ssync_store {
+	sqlite3 *db;
+	int schema_version;
+	int ntables;
+	ssync_table_info *tables;
+	struct { const char *sql; sqlite3_stmt *stmt; } cache[STMT_CACHE];
+	int ncache;
+};
+
+int ssync_ident_valid(const char *name)
+{
+	size_t i;
+
+	if (!name || !name[0])
+		return 0;
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+			(i > 0 && c >= '0' && c <= '9');
+		if (!ok || i >= 64)
+			return 0;
+	}
+	return 1;
+}
+
+sqlite3 *ssync_store__db(ssync_store *st) { return st->db; }
+int ssync_store__ntables(const ssync_store *st) { return st->ntables; }
+const ssync_table_info *ssync_store__table_at(const ssync_store *st, int i) { return &st->tables[i]; }
+int ssync_store_schema_version(const ssync_store *st) { return st->schema_version; }
+int ssync_store__in_tx(ssync_store *st) { return !sqlite3_get_autocommit(st->db); }
+
+const ssync_table_info *ssync_store__table(const ssync_store *st, const char *name)
+{
+	int lo = 0, hi = st->ntables - 1;
+
+	if (!name)
+		return NULL;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2, c = strcmp(name, st->tables[mid].name);
+		if (c == 0)
+			return &st->tables[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int ssync_store_is_table(const ssync_store *st, const char *name)
+{
+	return ssync_store__table(st, name) != NULL;
+}
+
+int ssync_table__col(const ssync_table_info *t, const char *col)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i], col) == 0)
+			return i;
+	return -1;
+}
+
+int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what)
+{
+	int rc = sqlite3_extended_errcode(st->db);
+	int code = SSYNC_ERROR;
+
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		code = SSYNC_EBUSY;
+	else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+		code = SSYNC_ECORRUPT;
+	else if ((rc & 0xff) == SQLITE_READONLY)
+		code = SSYNC_EREADONLY;
+	else if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
+		 (rc & 0xff) == SQLITE_CANTOPEN)
+		code = SSYNC_EIO;
+	if (err && err->code == 0)
+		err->sqlite_rc = rc;
+	ssync_error_set(err, code, "%s: %s", what, sqlite3_errmsg(st->db));
+	if (code == SSYNC_EBUSY)
+		ssync_error_hint(err, "another process holds the replica; retry");
+	else if (code == SSYNC_ECORRUPT)
+		ssync_error_hint(err, "the replica is damaged; rebuild it from the exchange repository");
+	return code;
+}
+
+sqlite3_stmt *ssync_store__stmt(ssync_store *st, const char *sql, ssync_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int i;
+
+	for (i = 0; i < st->ncache; i++) {
+		if (st->cache[i].sql == sql) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+		ssync_store__sqlerr(st, err, "prepare");
+		return NULL;
+	}
+	if (st->ncache < STMT_CACHE) {
+		st->cache[st->ncache].sql = sql;
+		st->cache[st->ncache].stmt = stmt;
+		st->ncache++;
+	}
+	/* A full cache is a programming error (too many distinct statements);
+	 * the statement then leaks until close, which sqlite3_close_v2 handles. */
+	return stmt;
+}
+
+static int exec(ssync_store *st, const char *sql, ssync_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int code = ssync_store__sqlerr(st, err, "replica");
+		sqlite3_free(msg);
+		return code;
+	}
+	return 0;
+}
+
+static void free_tables(ssync_store *st)
+{
+	int i, j;
+
+	for (i = 0; i < st->ntables; i++) {
+		for (j = 0; j < st->tables[i].ncols; j++)
+			free(st->tables[i].cols[j]);
+		free(st->tables[i].cols);
+		free(st->tables[i].name);
+	}
+	free(st->tables);
+	st->tables = NULL;
+	st->ntables = 0;
+}
+
+/* Load the registry of replicated tables and check each fits the merge
+ * contract: one TEXT primary key column, identifiers we can quote safely. */
+static int load_tables(ssync_store *st, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL, *ti = NULL;
+	int error = 0, n = 0, cap = 0;
+
+	free_tables(st);
+	if (sqlite3_prepare_v2(st->db, "SELECT name, private FROM ssync_table ORDER BY name", -1, &q, NULL) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "read table registry");
+		goto done;
+	}
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		ssync_table_info *t;
+		int npk = 0;
+
+		if (!ssync_ident_valid(name)) {
+			error = ssync_error_set(err, SSYNC_ESCHEMA, "schema registers an invalid table name '%s'", name ? name : "");
+			goto done;
+		}
+		if (n == cap) {
+			ssync_table_info *nt;
+			cap = cap ? cap * 2 : 16;
+			nt = realloc(st->tables, (size_t)cap * sizeof(*nt));
+			if (!nt) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+			st->tables = nt;
+		}
+		t = &st->tables[n];
+		memset(t, 0, sizeof(*t));
+		t->name = strdup(name);
+		t->priv = sqlite3_column_int(q, 1);
+		t->pk = -1;
+		st->ntables = ++n;
+		if (!t->name) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto done;
+		}
+		if (sqlite3_prepare_v2(st->db, "SELECT name, pk, type FROM pragma_table_info(?)", -1, &ti, NULL) != SQLITE_OK) {
+			error = ssync_store__sqlerr(st, err, "read table info");
+			goto done;
+		}
+		sqlite3_bind_text(ti, 1, name, -1, SQLITE_STATIC);
+		while (sqlite3_step(ti) == SQLITE_ROW) {
+			const char *col = (const char *)sqlite3_column_text(ti, 0);
+			char **nc;
+			if (!ssync_ident_valid(col) || col[0] == '$') {
+				error = ssync_error_set(err, SSYNC_ESCHEMA, "table %s has an invalid column name", name);
+				goto done;
+			}
+			nc = realloc(t->cols, (size_t)(t->ncols + 1) * sizeof(char *));
+			if (!nc) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+			t->cols = nc;
+			if (!(t->cols[t->ncols] = strdup(col))) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+			if (sqlite3_column_int(ti, 1) > 0) {
+				t->pk = t->ncols;
+				npk++;
+			}
+			t->ncols++;
+		}
+		sqlite3_finalize(ti);
+		ti = NULL;
+		if (t->ncols == 0 || npk != 1) {
+			error = ssync_error_set(err, SSYNC_ESCHEMA,
+				"replicated table %s needs exactly one primary key column", name);
+			goto done;
+		}
+	}
+done:
+	sqlite3_finalize(ti);
+	sqlite3_finalize(q);
+	return error;
+}
+
+static int migrate(ssync_store *st, ssync_error *err)
+{
+	const ssync_schema_file *f;
+	sqlite3_stmt *q = NULL;
+	int error = 0, have = 0;
+
+	if ((error = exec(st, "CREATE TABLE IF NOT EXISTS ssync_schema("
+		"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)", err)) < 0)
+		return error;
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version),0) FROM ssync_schema", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read schema version");
+	if (sqlite3_step(q) == SQLITE_ROW)
+		have = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	q = NULL;
+
+	for (f = ssync__schema_files; f->name; f++) {
+		if (f->version <= have)
+			continue;
+		if ((error = exec(st, "BEGIN IMMEDIATE", err)) < 0)
+			return error;
+		if ((error = exec(st, f->sql, err)) < 0) {
+			ssync_error_hint(err, "schema file %s failed to apply", f->name);
+			goto fail;
+		}
+		if (sqlite3_prepare_v2(st->db, "INSERT INTO ssync_schema(version, name, applied_at) "
+			"VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", -1, &q, NULL) != SQLITE_OK) {
+			error = ssync_store__sqlerr(st, err, "record schema version");
+			goto fail;
+		}
+		sqlite3_bind_int(q, 1, f->version);
+		sqlite3_bind_text(q, 2, f->name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			error = ssync_store__sqlerr(st, err, "record schema version");
+			goto fail;
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+		if ((error = exec(st, "COMMIT", err)) < 0)
+			goto fail;
+		have = f->version;
+	}
+	st->schema_version = have;
+	return 0;
+fail:
+	sqlite3_finalize(q);
+	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return error;
+}
+
+int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error *err)
+{
+	ssync_store *st = NULL;
+	int error = 0, oflags;
+
+	*out = NULL;
+	if (!(st = calloc(1, sizeof(*st))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	oflags = (flags & SSYNC_STORE_READONLY) ? SQLITE_OPEN_READONLY :
+		SQLITE_OPEN_READWRITE | ((flags & SSYNC_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		if (!st->db) {
+			error = ssync_error_set(err, SSYNC_ERROR, "open %s: out of memory", path);
+		} else {
+			error = ssync_error_set(err, (flags & SSYNC_STORE_CREATE) ? SSYNC_EIO : SSYNC_ENOTFOUND,
+				"open replica %s: %s", path, sqlite3_errmsg(st->db));
+			ssync_error_hint(err, "check the home directory exists and is writable, or run: schoolsync init");
+		}
+		goto done;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	(void)sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	(void)sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_busy_timeout(st->db, 5000);
+	if (!(flags & SSYNC_STORE_READONLY)) {
+		if ((error = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384", err)) < 0)
+			goto done;
+		if ((error = migrate(st, err)) < 0)
+			goto done;
+	} else {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version),0) FROM ssync_schema", -1, &q, NULL) != SQLITE_OK) {
+			error = ssync_store__sqlerr(st, err, "read schema version");
+			goto done;
+		}
+		if (sqlite3_step(q) == SQLITE_ROW)
+			st->schema_version = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+	}
+	if ((error = load_tables(st, err)) < 0)
+		goto done;
+	*out = st;
+	st = NULL;
+done:
+	ssync_store_free(st);
+	return error;
+}
+
+void ssync_store_free(ssync_store *st)
+{
+	int i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	free_tables(st);
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+int ssync_store_begin(ssync_store *st, ssync_error *err)
+{
+	return exec(st, "BEGIN IMMEDIATE", err);
+}
+
+int ssync_store_commit(ssync_store *st, ssync_error *err)
+{
+	int error = exec(st, "COMMIT", err);
+	if (error < 0)
+		ssync_store_rollback(st);
+	return error;
+}
+
+void ssync_store_rollback(ssync_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int ssync_store_make_durable(ssync_store *st, ssync_error *err)
+{
+	int nlog = 0, nckpt = 0;
+
+	/* In WAL mode a checkpoint first syncs the WAL, so every transaction
+	 * committed before it is on disk when this returns. */
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "checkpoint replica");
+	return 0;
+}
+
+int ssync_store_meta_get(ssync_store *st, const char *key, char **out, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*out = NULL;
+	if (!(q = ssync_store__stmt(st, "SELECT value FROM ssync_meta WHERE key=?", err)))
+		return err ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*out = strdup((const char *)sqlite3_column_text(q, 0));
+		sqlite3_reset(q);
+		return *out ? 0 : ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return SSYNC_ENOTFOUND;
+	return ssync_store__sqlerr(st, err, "read meta");
+}
+
+int ssync_store_meta_set(ssync_store *st, const char *key, const char *value, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_meta(key, value) VALUES (?, ?) "
+		"ON CONFLICT(key) DO UPDATE SET value=excluded.value", err)))
+		return err ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "write meta");
+	return 0;
+}

@@ -1,0 +1,31 @@
+#ifndef SSYNC_STORE_INT_H
+#define SSYNC_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "schoolsync/store.h"
+
+/* A replicated table as the replica's schema declares it. */
+typedef struct ssync_table_info {
+	char *name;
+	int ncols;
+	char **cols;   /* in declaration order */
+	int pk;        /* index of the primary key column */
+	int priv;      /* private table (student data) */
+} ssync_table_info;
+
+sqlite3 *ssync_store__db(ssync_store *st);
+/* Registry, sorted by name. */
+int ssync_store__ntables(const ssync_store *st);
+const ssync_table_info *ssync_store__table_at(const ssync_store *st, int i);
+const ssync_table_info *ssync_store__table(const ssync_store *st, const char *name);
+/* Column index in @p t or -1. */
+int ssync_table__col(const ssync_table_info *t, const char *col);
+
+/* Cached prepared statement keyed by the SQL text's address; reset on return. */
+sqlite3_stmt *ssync_store__stmt(ssync_store *st, const char *sql, ssync_error *err);
+/* Record a SQLite failure in err with the database's message. */
+int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what);
+int ssync_store__in_tx(ssync_store *st);
+
+#endif

@@ -1,0 +1,81 @@
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers_core.h"
+
+char *th_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *p = malloc(4096);
+
+	assert_non_null(p);
+	snprintf(p, 4096, "%s/ssync-test-XXXXXX", base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(p));
+	return p;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+void th_rmtree(const char *path)
+{
+	if (path)
+		(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *th_node_home(const char *parent, const char *id)
+{
+	char *home = malloc(4096);
+	ssync_error err;
+
+	assert_non_null(home);
+	snprintf(home, 4096, "%s/%s", parent, id);
+	ssync_error_clear(&err);
+	if (ssync_node_init(home, id, "testdistrict", NULL, &err) != 0)
+		fail_msg("init %s: %s", id, err.message);
+	return home;
+}
+
+ssync_node *th_open(const char *home)
+{
+	ssync_node *n = NULL;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_node_open(&n, home, 0, &err) != 0)
+		fail_msg("open %s: %s", home, err.message);
+	return n;
+}
+
+void th_sql(ssync_node *n, const char *sql)
+{
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_node_sql(n, sql, "tester", NULL, NULL, NULL, &err) != 0)
+		fail_msg("sql '%s': %s", sql, err.message);
+}
+
+static int count_cb(int nc, const char *const *names, const char *const *vals, const int *types, void *p)
+{
+	(void)nc; (void)names; (void)types;
+	*(long long *)p = vals[0] ? atoll(vals[0]) : 0;
+	return 0;
+}
+
+long long th_count(ssync_node *n, const char *sql)
+{
+	long long v = -1;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_node_sql(n, sql, "tester", count_cb, &v, NULL, &err) != 0)
+		fail_msg("query '%s': %s", sql, err.message);
+	return v;
+}

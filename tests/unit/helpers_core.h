@@ -1,0 +1,25 @@
+#ifndef SSYNC_TEST_HELPERS_CORE_H
+#define SSYNC_TEST_HELPERS_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "schoolsync/node.h"
+
+/* A fresh directory under $TMPDIR; caller frees with th_rmtree + free. */
+char *th_tmpdir(void);
+/* Remove a directory tree (test scratch only). */
+void th_rmtree(const char *path);
+/* Init a node named @p id in a new directory @p parent/<id>; returns the home (malloc'd). */
+char *th_node_home(const char *parent, const char *id);
+/* Open a node; fails the test on error. */
+ssync_node *th_open(const char *home);
+/* Run SQL; fails the test on error. */
+void th_sql(ssync_node *n, const char *sql);
+/* Count rows of a query's single integer result. */
+long long th_count(ssync_node *n, const char *sql);
+
+#endif

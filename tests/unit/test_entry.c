@@ -1,0 +1,186 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry_int.h"
+#include "helpers_core.h"
+
+static ssync_keypair *kp;
+
+static ssync_entry *make_entry(int64_t seq, const unsigned char *prev)
+{
+	ssync_entry *e = NULL;
+	ssync_error err;
+	json_t *ops = json_loads("[{\"t\":\"teacher\",\"k\":\"t-1\",\"c\":[[\"$row\",1,[]],"
+		"[\"name\",\"张三\",[]],[\"birth_year\",1980,[\"sch-b#3\"]],[\"title\",null,[]]]}]", 0, NULL);
+
+	assert_non_null(ops);
+	ssync_error_clear(&err);
+	if (ssync_entry__create(&e, "district-1", "sch-a", seq, prev, 123456789ULL << 16, "王老师",
+		2, ops, kp, &err) != 0)
+		fail_msg("create: %s", err.message);
+	return e;
+}
+
+static void test_entry__round_trip(void **state)
+{
+	ssync_entry *e = make_entry(1, NULL), *p = NULL;
+	char *line = NULL;
+	size_t len = 0;
+	ssync_error err;
+
+	(void)state;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry_line(e, &line, &len, &err), 0);
+	assert_int_equal(line[len - 1], '\n');
+	assert_int_equal(ssync_entry_parse(&p, line, len, &err), 0);
+	assert_string_equal(ssync_entry_node(p), "sch-a");
+	assert_string_equal(ssync_entry_district(p), "district-1");
+	assert_string_equal(ssync_entry_actor(p), "王老师");
+	assert_int_equal(ssync_entry_seq(p), 1);
+	assert_null(ssync_entry_prev(p));
+	assert_int_equal(ssync_entry_hlc(p), 123456789ULL << 16);
+	assert_int_equal(ssync_entry_schema(p), 2);
+	assert_memory_equal(ssync_entry_hash(p), ssync_entry_hash(e), SSYNC_HASH_BYTES);
+	assert_true(json_equal(p->ops, e->ops));
+	assert_int_equal(ssync_entry_verify(p, ssync_keys_public(kp), &err), 0);
+	/* human-readable: Chinese text is stored as UTF-8, not escaped */
+	assert_non_null(strstr(line, "张三"));
+	free(line);
+	ssync_entry_free(p);
+	ssync_entry_free(e);
+}
+
+static void test_entry__chain_fields(void **state)
+{
+	ssync_entry *a = make_entry(1, NULL), *b = make_entry(2, ssync_entry_hash(a));
+
+	(void)state;
+	assert_memory_equal(ssync_entry_prev(b), ssync_entry_hash(a), SSYNC_HASH_BYTES);
+	ssync_entry_free(a);
+	ssync_entry_free(b);
+}
+
+static void test_entry__every_flipped_byte_is_rejected(void **state)
+{
+	ssync_entry *e = make_entry(2, (const unsigned char *)"0123456789abcdef0123456789abcdef");
+	char *line = NULL;
+	size_t len = 0, i;
+	int bit;
+
+	(void)state;
+	assert_int_equal(ssync_entry_line(e, &line, &len, NULL), 0);
+	for (i = 0; i < len - 1; i++) {
+		for (bit = 0; bit < 8; bit += 3) {
+			ssync_entry *p = NULL;
+			ssync_error err;
+			int rc;
+			line[i] ^= (char)(1 << bit);
+			ssync_error_clear(&err);
+			rc = ssync_entry_parse(&p, line, len, &err);
+			if (rc == 0) {
+				rc = ssync_entry_verify(p, ssync_keys_public(kp), &err);
+				ssync_entry_free(p);
+			}
+			if (rc == 0)
+				fail_msg("flipping bit %d of byte %zu was accepted", bit, i);
+			line[i] ^= (char)(1 << bit);
+		}
+	}
+	free(line);
+	ssync_entry_free(e);
+}
+
+static void expect_parse_fails(const char *body, int code)
+{
+	char line[4096];
+	ssync_entry *p = NULL;
+	ssync_error err;
+	size_t i;
+
+	snprintf(line, sizeof(line), "%s\t", body);
+	for (i = 0; i < 128; i++)
+		strcat(line, "a");
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry_parse(&p, line, strlen(line), &err), code);
+	assert_null(p);
+}
+
+static void test_entry__non_canonical_bodies_rejected(void **state)
+{
+	(void)state;
+	/* escaped UTF-8 */
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"\\u5f20\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_EENCODING);
+	/* extra whitespace */
+	expect_parse_fails("{\"entry\":1, \"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_EENCODING);
+	/* keys out of order */
+	expect_parse_fails("{\"district\":\"d\",\"entry\":1,\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_EENCODING);
+	/* wrong time for the hlc */
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"2030-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_EENCODING);
+	/* duplicate key */
+	expect_parse_fails("{\"entry\":1,\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[]}",
+		SSYNC_EENCODING);
+	/* node id that would escape a path */
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"../x\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_ESCHEMA);
+	/* table name that is not an identifier */
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x; DROP\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_ESCHEMA);
+	/* seq 2 without prev */
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":2,\"prev\":null,\"hlc\":65536,"
+		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+		SSYNC_ECHAIN);
+	/* not JSON at all; truncated */
+	expect_parse_fails("{\"entry\":1,\"district\":", SSYNC_EENCODING);
+}
+
+static void test_entry__node_ids(void **state)
+{
+	(void)state;
+	assert_true(ssync_node_id_valid("sch-a"));
+	assert_true(ssync_node_id_valid("0school"));
+	assert_false(ssync_node_id_valid(""));
+	assert_false(ssync_node_id_valid("-a"));
+	assert_false(ssync_node_id_valid("School1"));
+	assert_false(ssync_node_id_valid("a/b"));
+	assert_false(ssync_node_id_valid("../x"));
+	assert_false(ssync_node_id_valid("a.lock"));
+	assert_false(ssync_node_id_valid("a\n"));
+	assert_false(ssync_node_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+	assert_true(ssync_node_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 63 */
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return ssync_keys_generate(&kp, NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ssync_keys_free(kp);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entry__round_trip),
+		cmocka_unit_test(test_entry__chain_fields),
+		cmocka_unit_test(test_entry__every_flipped_byte_is_rejected),
+		cmocka_unit_test(test_entry__non_canonical_bodies_rejected),
+		cmocka_unit_test(test_entry__node_ids),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
