@@ -9,4 +9,13 @@ int cmd_sql(cli_ctx *ctx, int argc, char **argv);
 int cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cmd_state_hash(cli_ctx *ctx, int argc, char **argv);
 
+/* cmd_sync.c */
+int cmd_remote(cli_ctx *ctx, int argc, char **argv);
+int cmd_sync(cli_ctx *ctx, int argc, char **argv);
+int cmd_conflicts(cli_ctx *ctx, int argc, char **argv);
+int cmd_quarantine(cli_ctx *ctx, int argc, char **argv);
+
+/* cmd_daemon.c: ask a running daemon to sync now; returns an exit code. */
+int cli_daemon_sync_now(cli_ctx *ctx);
+
 #endif

@@ -12,6 +12,10 @@ static const cli_cmd commands[] = {
 	{ "sql", "run SQL: reads print rows, writes become one signed entry", cmd_sql },
 	{ "log", "list the entries held, verified", cmd_log },
 	{ "state-hash", "digest of the visible data (equal on converged replicas)", cmd_state_hash },
+	{ "remote", "add, list, remove git remotes", cmd_remote },
+	{ "sync", "exchange logs with remotes: fetch, verify, apply, seal, push", cmd_sync },
+	{ "conflicts", "cells written concurrently, with every version", cmd_conflicts },
+	{ "quarantine", "received entries that failed a check, with the reason", cmd_quarantine },
 	{ NULL, NULL, NULL }
 };
 

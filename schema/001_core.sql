@@ -74,3 +74,13 @@ CREATE TABLE ssync_node_seen(
 	last_seq      INTEGER NOT NULL,
 	last_received TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Nodes we stopped accepting (equivocation: two entries for one seq). The
+-- evidence is in ssync_quarantine; the hub decides.
+CREATE TABLE ssync_frozen(
+	node   TEXT PRIMARY KEY,
+	seq    INTEGER NOT NULL,
+	reason TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE UNIQUE INDEX ssync_quarantine_once ON ssync_quarantine(node, seq, code, ifnull(line, ''));

@@ -309,54 +309,30 @@ int ssync_merge__materialize(ssync_store *st, const ssync_table_info *t,
 	const char *pk, const json_t *state, ssync_error *err)
 {
 	json_t *row = ssync_merge__winner(state, "$row");
-	sqlite3 *db = ssync_store__db(st);
-	sqlite3_stmt *q = NULL;
-	char *sql = NULL;
-	int error = 0, i;
+	int alive = row && json_integer_value(json_array_get(row, 3)) == 1;
+	sqlite3_stmt *q = ssync_store__stmt(st, alive ? t->upsert_sql : t->delete_sql, err);
+	int i, rc;
 
-	if (row && json_integer_value(json_array_get(row, 3)) == 1) {
-		/* Identifiers come from the registry (validated at open); quoted anyway. */
-		size_t cap = 64, len;
-		for (i = 0; i < t->ncols; i++)
-			cap += strlen(t->cols[i]) + 8;
-		if (!(sql = malloc(cap + strlen(t->name) + 32)))
-			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		len = (size_t)sprintf(sql, "INSERT OR REPLACE INTO \"%s\"(", t->name);
-		for (i = 0; i < t->ncols; i++)
-			len += (size_t)sprintf(sql + len, "%s\"%s\"", i ? "," : "", t->cols[i]);
-		len += (size_t)sprintf(sql + len, ") VALUES (");
-		for (i = 0; i < t->ncols; i++)
-			len += (size_t)sprintf(sql + len, "%s?", i ? "," : "");
-		sprintf(sql + len, ")");
-	} else {
-		if (!(sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk])))
-			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		row = NULL;
-	}
-	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK) {
-		error = ssync_store__sqlerr(st, err, "prepare row write");
-		goto done;
-	}
-	if (row) {
+	if (!q)
+		return SSYNC_ERROR;
+	if (alive) {
 		for (i = 0; i < t->ncols; i++) {
-			json_t *w = i == t->pk ? NULL : ssync_merge__winner(state, t->cols[i]);
-			if (i == t->pk)
+			json_t *w;
+			if (i == t->pk) {
 				sqlite3_bind_text(q, i + 1, pk, -1, SQLITE_STATIC);
-			else
-				ssync_merge__bind(q, i + 1, w ? json_array_get(w, 3) : NULL);
+				continue;
+			}
+			w = ssync_merge__winner(state, t->cols[i]);
+			ssync_merge__bind(q, i + 1, w ? json_array_get(w, 3) : NULL);
 		}
 	} else {
 		sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
 	}
-	if (sqlite3_step(q) != SQLITE_DONE)
-		error = ssync_store__sqlerr(st, err, "write row");
-done:
-	sqlite3_finalize(q);
-	if (row)
-		free(sql);
-	else
-		sqlite3_free(sql);
-	return error;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "write row");
+	return 0;
 }
 
 int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
@@ -394,6 +370,27 @@ int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
 		json_decref(state);
 		if (error < 0)
 			return error;
+	}
+	return 0;
+}
+
+int ssync_merge__check_ops(ssync_store *st, const json_t *ops, ssync_error *err)
+{
+	json_t *op, *cell;
+	size_t i, j;
+
+	json_array_foreach(ops, i, op) {
+		const char *tbl = json_string_value(json_object_get(op, "t"));
+		const ssync_table_info *t = ssync_store__table(st, tbl);
+
+		if (!t)
+			return ssync_error_set(err, SSYNC_ESCHEMA, "writes unknown table %s (E_UNKNOWN_TABLE)", tbl);
+		json_array_foreach(json_object_get(op, "c"), j, cell) {
+			const char *col = json_string_value(json_array_get(cell, 0));
+			int ci = strcmp(col, "$row") == 0 ? -2 : ssync_table__col(t, col);
+			if (ci == -1 || ci == t->pk)
+				return ssync_error_set(err, SSYNC_ESCHEMA, "writes unknown column %s.%s", tbl, col);
+		}
 	}
 	return 0;
 }

@@ -9,7 +9,7 @@
 #include "schema_int.h"
 #include "store_int.h"
 
-#define STMT_CACHE 96
+#define STMT_CACHE 192
 
 struct ssync_store {
 	sqlite3 *db;
@@ -146,10 +146,32 @@ static void free_tables(ssync_store *st)
 			free(st->tables[i].cols[j]);
 		free(st->tables[i].cols);
 		free(st->tables[i].name);
+		sqlite3_free(st->tables[i].upsert_sql);
+		sqlite3_free(st->tables[i].delete_sql);
 	}
 	free(st->tables);
 	st->tables = NULL;
 	st->ntables = 0;
+}
+
+/* Statements the merge uses to materialize rows; names were validated. */
+static int build_sql(ssync_table_info *t, ssync_error *err)
+{
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	int i;
+
+	sqlite3_str_appendf(s, "INSERT OR REPLACE INTO \"%w\"(", t->name);
+	for (i = 0; i < t->ncols; i++)
+		sqlite3_str_appendf(s, "%s\"%w\"", i ? "," : "", t->cols[i]);
+	sqlite3_str_appendall(s, ") VALUES (");
+	for (i = 0; i < t->ncols; i++)
+		sqlite3_str_appendall(s, i ? ",?" : "?");
+	sqlite3_str_appendall(s, ")");
+	t->upsert_sql = sqlite3_str_finish(s);
+	t->delete_sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk]);
+	if (!t->upsert_sql || !t->delete_sql)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	return 0;
 }
 
 /* Load the registry of replicated tables and check each fits the merge
@@ -228,6 +250,8 @@ static int load_tables(ssync_store *st, ssync_error *err)
 				"replicated table %s needs exactly one primary key column", name);
 			goto done;
 		}
+		if ((error = build_sql(t, err)) < 0)
+			goto done;
 	}
 done:
 	sqlite3_finalize(ti);

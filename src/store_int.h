@@ -12,6 +12,8 @@ typedef struct ssync_table_info {
 	char **cols;   /* in declaration order */
 	int pk;        /* index of the primary key column */
 	int priv;      /* private table (student data) */
+	char *upsert_sql; /* INSERT OR REPLACE of a whole row, columns in order */
+	char *delete_sql; /* DELETE by primary key */
 } ssync_table_info;
 
 sqlite3 *ssync_store__db(ssync_store *st);

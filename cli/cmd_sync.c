@@ -1,0 +1,404 @@
+/* remote, sync, conflicts, quarantine: exchanging logs and what needs review. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/review.h"
+#include "schoolsync/sync.h"
+
+static ssync_exchange *open_ex(cli_ctx *ctx, int *rc)
+{
+	ssync_exchange *ex = NULL;
+	ssync_error err;
+	char path[4096];
+	ssync_node *n;
+
+	/* Opening the node first checks the home is a node's. */
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, rc)))
+		return NULL;
+	ssync_node_free(n);
+	snprintf(path, sizeof(path), "%s/exchange.git", ctx->home);
+	ssync_error_clear(&err);
+	if (ssync_exchange_open(&ex, path, 0, &err) < 0) {
+		*rc = cli_fail(ctx, &err);
+		return NULL;
+	}
+	return ex;
+}
+
+typedef struct remotes { json_t *arr; cli_table *t; } remotes;
+
+static int remote_row(const char *name, const char *url, void *p)
+{
+	remotes *r = p;
+	const char *row[2] = { name, url };
+
+	if (r->arr)
+		json_array_append_new(r->arr, json_pack("{ssss}", "name", name, "url", url));
+	else
+		cli_table_add(r->t, row);
+	return 0;
+}
+
+int cmd_remote(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL;
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	ssync_exchange *ex = NULL;
+	ssync_error err;
+	const char *sub;
+
+	if (cli_parse(ctx, "remote", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	if (help || npos == 0) {
+		printf("usage: schoolsync remote add NAME URL\n"
+			"       schoolsync remote list [--json]\n"
+			"       schoolsync remote remove NAME\n\n"
+			"Git remotes this node syncs with. URL: a local path or file:// (a USB stick:\n"
+			"created as a bare repository on first push), git://, http(s):// (smart HTTP)\n"
+			"or ssh:// (ssh-agent). Names: letters, digits, '_', '.', '-'.\n");
+		free(pos);
+		return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	}
+	sub = pos[0];
+	ssync_error_clear(&err);
+	if (strcmp(sub, "add") == 0) {
+		if (npos != 3) {
+			free(pos);
+			return cli_usage(ctx, "remote", "usage: remote add NAME URL");
+		}
+		if (!ssync_exchange_remote_name_valid(pos[1])) {
+			rc = cli_usage(ctx, "remote", "invalid remote name '%s' (letters, digits, '_', '.', '-')", pos[1]);
+			goto done;
+		}
+		if (!(ex = open_ex(ctx, &rc)))
+			goto done;
+		if (ssync_exchange_remote_add(ex, pos[1], pos[2], &err) < 0)
+			rc = cli_fail(ctx, &err);
+		else if (ctx->json)
+			rc = cli_print_json(json_pack("{ssss}", "name", pos[1], "url", pos[2]));
+		else
+			printf("remote %s added: %s\n", pos[1], pos[2]);
+	} else if (strcmp(sub, "remove") == 0) {
+		if (npos != 2) {
+			free(pos);
+			return cli_usage(ctx, "remote", "usage: remote remove NAME");
+		}
+		if (!(ex = open_ex(ctx, &rc)))
+			goto done;
+		if (ssync_exchange_remote_remove(ex, pos[1], &err) < 0)
+			rc = cli_fail(ctx, &err);
+		else if (!ctx->json)
+			printf("remote %s removed\n", pos[1]);
+		else
+			rc = cli_print_json(json_pack("{ss}", "removed", pos[1]));
+	} else if (strcmp(sub, "list") == 0) {
+		const char *hdr[2] = { "name", "url" };
+		remotes r = { NULL, NULL };
+		if (!(ex = open_ex(ctx, &rc)))
+			goto done;
+		if (ctx->json)
+			r.arr = json_array();
+		else
+			r.t = cli_table_new(2, hdr);
+		if (ssync_exchange_remote_list(ex, remote_row, &r, &err) < 0)
+			rc = cli_fail(ctx, &err);
+		else if (r.arr) {
+			rc = cli_print_json(r.arr);
+			r.arr = NULL;
+		} else {
+			cli_table_print(r.t, stdout);
+		}
+		json_decref(r.arr);
+		cli_table_free(r.t);
+	} else {
+		rc = cli_usage(ctx, "remote", "unknown subcommand '%s'", sub);
+	}
+done:
+	ssync_exchange_free(ex);
+	free(pos);
+	return rc;
+}
+
+static int progress(const char *phase, int64_t done, int64_t total, void *p)
+{
+	(void)p;
+	if (total > 0)
+		fprintf(stderr, "\r%-8s %lld/%lld branches", phase, (long long)done, (long long)total);
+	else
+		fprintf(stderr, "\r%-8s %lld entries", phase, (long long)done);
+	fflush(stderr);
+	return 0;
+}
+
+static int list_remote_name(const char *name, const char *url, void *p)
+{
+	json_t *a = p;
+	(void)url;
+	return json_array_append_new(a, json_string(name));
+}
+
+static json_t *report_json(const ssync_sync_report *r)
+{
+	return json_pack("{sssIsIsIsIsIsIsisisIsf}", "remote", r->remote, "sealed", (json_int_t)r->sealed,
+		"received", (json_int_t)r->received, "applied", (json_int_t)r->applied,
+		"duplicates", (json_int_t)r->duplicates, "quarantined", (json_int_t)r->quarantined,
+		"held", (json_int_t)r->held, "pushed_refs", r->pushed_refs, "rewritten_refs", r->rewritten_refs,
+		"conflicts", (json_int_t)r->conflicts, "seconds", r->seconds);
+}
+
+int cmd_sync(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *remote = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, failed = 0;
+	char **pos = NULL;
+	const cli_opt opts[] = {
+		{ "remote", 1, &remote, NULL },
+		{ "no-push", 0, NULL, &no_push },
+		{ "now", 0, NULL, &now },
+		{ NULL, 0, NULL, NULL }
+	};
+	ssync_sync_opts so = SSYNC_SYNC_OPTS_INIT;
+	ssync_node *n = NULL;
+	ssync_exchange *ex = NULL;
+	json_t *names = NULL, *reports = NULL;
+	ssync_error err;
+	size_t i;
+
+	if (cli_parse(ctx, "sync", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync sync [--remote NAME] [--no-push] [--now] [--json]\n\n"
+			"One sync round with each remote (or just NAME): fetch every school's branch,\n"
+			"verify and apply new entries (failures go to quarantine, the rest applies),\n"
+			"seal this node's new entries into its branch, push what the remote lacks.\n"
+			"--now asks the running daemon to sync instead.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "sync", "unexpected argument");
+	if (now)
+		return cli_daemon_sync_now(ctx);
+	if (remote && !ssync_exchange_remote_name_valid(remote))
+		return cli_usage(ctx, "sync", "invalid remote name '%s'", remote);
+	if (!(n = cli_open_node(ctx, 0, &rc)))
+		return rc;
+	names = json_array();
+	reports = json_array();
+	ssync_error_clear(&err);
+	if (!names || !reports) {
+		rc = CLI_EXIT_ERROR;
+		goto done;
+	}
+	if (remote) {
+		json_array_append_new(names, json_string(remote));
+	} else {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/exchange.git", ctx->home);
+		if (ssync_exchange_open(&ex, path, 1, &err) < 0 ||
+		    ssync_exchange_remote_list(ex, list_remote_name, names, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto done;
+		}
+		ssync_exchange_free(ex);
+		ex = NULL;
+		if (json_array_size(names) == 0) {
+			ssync_error_set(&err, SSYNC_ENOTFOUND, "no remotes configured");
+			ssync_error_hint(&err, "add one with: schoolsync remote add hub URL");
+			rc = cli_fail(ctx, &err);
+			goto done;
+		}
+	}
+	so.no_push = no_push;
+	if (!ctx->json && isatty(2))
+		so.progress = progress;
+	for (i = 0; i < json_array_size(names); i++) {
+		ssync_sync_report rep;
+		const char *r = json_string_value(json_array_get(names, i));
+		ssync_error_clear(&err);
+		if (ssync_sync_run(n, r, &so, &rep, &err) < 0) {
+			if (so.progress)
+				fputc('\n', stderr);
+			cli_fail(ctx, &err);
+			failed++;
+			continue;
+		}
+		if (so.progress)
+			fputc('\n', stderr);
+		if (ctx->json) {
+			json_array_append_new(reports, report_json(&rep));
+		} else {
+			printf("%s: received %lld, applied %lld, duplicates %lld, quarantined %lld; sealed %lld; "
+				"pushed %d branch(es)%s; %lld conflict(s); %.2f s\n", rep.remote,
+				(long long)rep.received, (long long)rep.applied, (long long)rep.duplicates,
+				(long long)rep.quarantined, (long long)rep.sealed, rep.pushed_refs,
+				rep.rewritten_refs ? " (some remote branches were REWRITTEN: see quarantine)" : "",
+				(long long)rep.conflicts, rep.seconds);
+		}
+	}
+	if (ctx->json) {
+		rc = cli_print_json(remote ? json_incref(json_array_get(reports, 0)) : json_incref(reports));
+		if (remote && json_array_size(reports) == 0)
+			rc = CLI_EXIT_ERROR;
+	}
+	if (failed)
+		rc = CLI_EXIT_ERROR;
+done:
+	json_decref(names);
+	json_decref(reports);
+	ssync_exchange_free(ex);
+	ssync_node_free(n);
+	return rc;
+}
+
+typedef struct conf_out { cli_ctx *ctx; json_t *arr; int count; } conf_out;
+
+static int conflict_row(const ssync_conflict *c, void *p)
+{
+	conf_out *o = p;
+	int i;
+
+	o->count++;
+	if (o->arr) {
+		json_t *leaves = json_array();
+		for (i = 0; i < c->nleaves; i++) {
+			char when[40];
+			json_error_t jerr;
+			json_t *v = json_loads(c->leaves[i].value_json ? c->leaves[i].value_json : "null", JSON_DECODE_ANY, &jerr);
+			ssync_hlc_format(c->leaves[i].hlc, when, sizeof(when));
+			json_array_append_new(leaves, json_pack("{sosssIssssb}", "value", v ? v : json_null(),
+				"node", c->leaves[i].node, "seq", (json_int_t)c->leaves[i].seq, "time", when,
+				"actor", c->leaves[i].actor, "winner", c->leaves[i].winner));
+		}
+		json_array_append_new(o->arr, json_pack("{sssssso}", "table", c->table, "key", c->pk,
+			"column", c->column, "versions", leaves));
+		return 0;
+	}
+	printf("%s %s .%s\n", c->table, c->pk, c->column);
+	for (i = 0; i < c->nleaves; i++) {
+		char when[40];
+		ssync_hlc_format(c->leaves[i].hlc, when, sizeof(when));
+		printf("  %s %-24s by %s#%lld (%s) at %s\n", c->leaves[i].winner ? "shown " : "other ",
+			c->leaves[i].value_json ? c->leaves[i].value_json : "null", c->leaves[i].node,
+			(long long)c->leaves[i].seq, c->leaves[i].actor, when);
+	}
+	return 0;
+}
+
+int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL;
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	conf_out o = { ctx, NULL, 0 };
+	ssync_node *n;
+	ssync_error err;
+
+	if (cli_parse(ctx, "conflicts", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync conflicts [--json]\n\n"
+			"Cells that two or more nodes wrote without seeing each other's write. The\n"
+			"value shown everywhere is the deterministic winner (latest HLC, then node\n"
+			"id); the others are kept here until someone writes a new value, which\n"
+			"resolves the conflict on every node.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "conflicts", "unexpected argument");
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	if (ctx->json)
+		o.arr = json_array();
+	ssync_error_clear(&err);
+	if (ssync_conflicts_foreach(ssync_node_store(n), conflict_row, &o, &err) < 0)
+		rc = cli_fail(ctx, &err);
+	else if (o.arr) {
+		rc = cli_print_json(o.arr);
+		o.arr = NULL;
+	} else if (o.count == 0)
+		printf("no conflicts\n");
+	json_decref(o.arr);
+	ssync_node_free(n);
+	return rc;
+}
+
+typedef struct q_out { json_t *arr; cli_table *t; int count; } q_out;
+
+static int quarantine_row(const ssync_quarantine_item *q, void *p)
+{
+	q_out *o = p;
+	char seq[24];
+
+	o->count++;
+	snprintf(seq, sizeof(seq), "%lld", (long long)q->seq);
+	if (o->arr) {
+		json_t *line = q->line ? json_stringn(q->line, (size_t)q->line_len) : json_null();
+		json_array_append_new(o->arr, json_pack("{sIsssIsssssssssO*}", "id", (json_int_t)q->id, "node", q->node,
+			"seq", (json_int_t)q->seq, "code", q->code, "reason", q->reason, "source", q->source,
+			"received", q->received, "line", line));
+		json_decref(line);
+	} else {
+		const char *row[6] = { q->received, q->node, seq, q->code, q->source, q->reason };
+		cli_table_add(o->t, row);
+	}
+	return 0;
+}
+
+int cmd_quarantine(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL;
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	const char *hdr[6] = { "received", "node", "seq", "code", "from", "reason" };
+	q_out o = { NULL, NULL, 0 };
+	ssync_node *n;
+	ssync_error err;
+
+	if (cli_parse(ctx, "quarantine", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync quarantine [--json]\n\n"
+			"Entries received that failed a check (bad signature, broken chain,\n"
+			"equivocation, unknown key, rewritten branch, ...), with the reason. They\n"
+			"were not applied; everything else was. --json includes the raw lines.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "quarantine", "unexpected argument");
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	if (ctx->json)
+		o.arr = json_array();
+	else
+		o.t = cli_table_new(6, hdr);
+	ssync_error_clear(&err);
+	if (ssync_quarantine_foreach(ssync_node_store(n), quarantine_row, &o, &err) < 0)
+		rc = cli_fail(ctx, &err);
+	else if (o.arr) {
+		rc = cli_print_json(o.arr);
+		o.arr = NULL;
+	} else if (o.count == 0)
+		printf("quarantine is empty\n");
+	else
+		cli_table_print(o.t, stdout);
+	json_decref(o.arr);
+	cli_table_free(o.t);
+	ssync_node_free(n);
+	return rc;
+}

@@ -1,0 +1,257 @@
+/* Receiving entries: parse, check authorship, district, chain, signature and
+ * schema, then apply through merge in batched transactions. The first entry
+ * that fails stops its branch (later entries cannot chain past it); it goes
+ * to quarantine with the reason, and everything before it stays applied. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_int.h"
+#include "log_int.h"
+#include "merge_int.h"
+#include "schoolsync/hlc.h"
+#include "sync_int.h"
+
+#define BATCH 2000
+
+struct ssync_ingest {
+	ssync_store *st;
+	char district[SSYNC_NODE_ID_MAX + 1];
+	char node[SSYNC_NODE_ID_MAX + 1];
+	char source[160];
+	int have_key, in_tx, batch;
+	unsigned char pk[SSYNC_PUBKEY_BYTES];
+	int64_t head;
+	unsigned char head_hash[SSYNC_HASH_BYTES];
+	uint64_t head_hlc, max_hlc;
+	int64_t frozen_at; /* 0 = not frozen */
+	ssync_ingest_stats stats;
+	char stop[512];
+};
+
+int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *district,
+	const char *node, const char *source, ssync_error *err)
+{
+	ssync_ingest *in = calloc(1, sizeof(*in));
+	sqlite3_stmt *q;
+	int error, rc;
+
+	*out = NULL;
+	if (!in)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	in->st = st;
+	snprintf(in->district, sizeof(in->district), "%s", district);
+	snprintf(in->node, sizeof(in->node), "%s", node);
+	snprintf(in->source, sizeof(in->source), "%s", source ? source : "");
+	if ((error = ssync_log__head(st, node, &in->head, in->head_hash, &in->head_hlc, err)) < 0)
+		goto fail;
+	in->have_key = ssync_log__peer_key(st, node, in->pk, NULL) == 0;
+	if (!(q = ssync_store__stmt(st, "SELECT seq FROM ssync_frozen WHERE node=?", err))) {
+		error = SSYNC_ERROR;
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		in->frozen_at = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	*out = in;
+	return 0;
+fail:
+	free(in);
+	return error;
+}
+
+const char *ssync_ingest__stop_reason(const ssync_ingest *in)
+{
+	return in->stop;
+}
+
+/* Quarantine the line and stop the branch. */
+static int reject(ssync_ingest *in, int64_t seq, int code, const char *reason,
+	const char *line, size_t len, ssync_error *err)
+{
+	int error;
+
+	snprintf(in->stop, sizeof(in->stop), "%s#%lld: %s", in->node, (long long)seq, reason);
+	if ((error = ssync_sync__quarantine(in->st, in->node, seq, code, reason, line, len, in->source, err)) < 0)
+		return error;
+	in->stats.quarantined++;
+	return 1;
+}
+
+static int flush(ssync_ingest *in, ssync_error *err)
+{
+	char *s = NULL, buf[32];
+	uint64_t last = 0;
+	int error = 0;
+
+	if (!in->in_tx)
+		return 0;
+	/* Keep our clock ahead of everything we applied. */
+	if (in->max_hlc) {
+		if (ssync_store_meta_get(in->st, "hlc", &s, NULL) == 0 && s)
+			last = strtoull(s, NULL, 10);
+		free(s);
+		if (in->max_hlc > last) {
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ssync_hlc_observe(last, in->max_hlc));
+			if ((error = ssync_store_meta_set(in->st, "hlc", buf, err)) < 0)
+				return error;
+		}
+	}
+	if ((error = ssync_store_commit(in->st, err)) < 0)
+		return error;
+	in->in_tx = 0;
+	in->batch = 0;
+	return 0;
+}
+
+int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_error *err)
+{
+	ssync_entry *e = NULL, *old = NULL;
+	ssync_error perr;
+	int error = 0, old_state = 0;
+	int64_t seq = 0;
+
+	ssync_error_clear(&perr);
+	if (ssync_entry_parse(&e, line, len, &perr) < 0)
+		return reject(in, in->head + 1, perr.code, perr.message, line, len, err);
+	seq = e->seq;
+	if (strcmp(e->node, in->node) != 0) {
+		char why[200];
+		snprintf(why, sizeof(why), "entry of node %s found on the branch of %s (E_AUTHOR)", e->node, in->node);
+		error = reject(in, seq, SSYNC_EPERM, why, line, len, err);
+		goto done;
+	}
+	if (strcmp(e->district, in->district) != 0) {
+		char why[200];
+		snprintf(why, sizeof(why), "entry belongs to district %s, not %s (E_DISTRICT)", e->district, in->district);
+		error = reject(in, seq, SSYNC_ECERT, why, line, len, err);
+		goto done;
+	}
+	if (in->frozen_at && seq >= in->frozen_at) {
+		snprintf(in->stop, sizeof(in->stop), "node %s is frozen at seq %lld after equivocation", in->node, (long long)in->frozen_at);
+		error = 1;
+		goto done;
+	}
+	if (seq <= in->head) {
+		int rc = ssync_log__get(in->st, in->node, seq, &old, &old_state, err);
+		if (rc < 0 && rc != SSYNC_ENOTFOUND) {
+			error = rc;
+			goto done;
+		}
+		if (rc == 0 && memcmp(old->hash, e->hash, SSYNC_HASH_BYTES) == 0) {
+			in->stats.duplicates++;
+			goto done;
+		}
+		if (rc == 0 && in->have_key && ssync_entry_verify(e, in->pk, NULL) == 0) {
+			/* Two validly signed entries for one seq: keep both as proof. */
+			char *oline = NULL;
+			size_t olen = 0;
+			char why[200];
+			snprintf(why, sizeof(why), "equivocation: node %s signed two different entries for seq %lld (E_FORK)",
+				in->node, (long long)seq);
+			if ((error = ssync_entry_line(old, &oline, &olen, err)) < 0)
+				goto done;
+			error = ssync_sync__quarantine(in->st, in->node, seq, SSYNC_EFORK, why, oline, olen, "held", err);
+			free(oline);
+			if (error < 0)
+				goto done;
+			error = reject(in, seq, SSYNC_EFORK, why, line, len, err);
+			if (error >= 0) {
+				sqlite3_stmt *q = ssync_store__stmt(in->st, "INSERT OR IGNORE INTO ssync_frozen(node, seq, reason) VALUES (?, ?, ?)", err);
+				if (!q) {
+					error = SSYNC_ERROR;
+					goto done;
+				}
+				sqlite3_bind_text(q, 1, in->node, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(q, 2, seq);
+				sqlite3_bind_text(q, 3, why, -1, SQLITE_STATIC);
+				if (sqlite3_step(q) != SQLITE_DONE)
+					error = ssync_store__sqlerr(in->st, err, "record frozen node");
+				sqlite3_reset(q);
+				in->frozen_at = seq;
+			}
+			goto done;
+		}
+		error = reject(in, seq, SSYNC_ESIG, "entry differs from the one held for this seq and is not validly signed (E_SIG)", line, len, err);
+		goto done;
+	}
+	if (seq != in->head + 1) {
+		char why[160];
+		snprintf(why, sizeof(why), "gap in the chain: expected seq %lld (E_CHAIN)", (long long)(in->head + 1));
+		error = reject(in, seq, SSYNC_ECHAIN, why, line, len, err);
+		goto done;
+	}
+	if (seq > 1 && memcmp(e->prev, in->head_hash, SSYNC_HASH_BYTES) != 0) {
+		error = reject(in, seq, SSYNC_ECHAIN, "prev hash does not match the entry held before it (E_CHAIN)", line, len, err);
+		goto done;
+	}
+	if (e->hlc <= in->head_hlc) {
+		error = reject(in, seq, SSYNC_ECHAIN, "hlc does not increase along the chain (E_CHAIN)", line, len, err);
+		goto done;
+	}
+	if (!in->have_key) {
+		error = reject(in, seq, SSYNC_ECERT, "no certified key for this node (E_CERT_UNKNOWN)", line, len, err);
+		goto done;
+	}
+	if (ssync_entry_verify(e, in->pk, NULL) != 0) {
+		error = reject(in, seq, SSYNC_ESIG, "bad signature (E_SIG)", line, len, err);
+		goto done;
+	}
+	if (e->schema > ssync_store_schema_version(in->st)) {
+		char why[160];
+		snprintf(why, sizeof(why), "written with schema %d, this node has %d: upgrade schoolsync (E_SCHEMA)",
+			e->schema, ssync_store_schema_version(in->st));
+		error = reject(in, seq, SSYNC_ESCHEMA, why, line, len, err);
+		goto done;
+	}
+	ssync_error_clear(&perr);
+	if (ssync_merge__check_ops(in->st, e->ops, &perr) < 0) {
+		error = reject(in, seq, SSYNC_ESCHEMA, perr.message, line, len, err);
+		goto done;
+	}
+	if (!in->in_tx) {
+		if ((error = ssync_store_begin(in->st, err)) < 0)
+			goto done;
+		in->in_tx = 1;
+	}
+	if ((error = ssync_log__insert(in->st, e, 1, err)) < 0)
+		goto done;
+	if ((error = ssync_merge__apply_ops(in->st, e->ops, e->hlc, e->node, e->seq, err)) < 0)
+		goto done;
+	in->head = seq;
+	memcpy(in->head_hash, e->hash, SSYNC_HASH_BYTES);
+	in->head_hlc = e->hlc;
+	if (e->hlc > in->max_hlc)
+		in->max_hlc = e->hlc;
+	in->stats.applied++;
+	if (++in->batch >= BATCH)
+		error = flush(in, err);
+done:
+	ssync_entry_free(old);
+	ssync_entry_free(e);
+	return error;
+}
+
+int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ssync_error *err)
+{
+	int error = 0;
+
+	if (!in)
+		return 0;
+	if (abort) {
+		if (in->in_tx)
+			ssync_store_rollback(in->st);
+	} else {
+		error = flush(in, err);
+	}
+	if (stats) {
+		stats->applied += in->stats.applied;
+		stats->duplicates += in->stats.duplicates;
+		stats->quarantined += in->stats.quarantined;
+		stats->refused += in->stats.refused;
+	}
+	free(in);
+	return error;
+}

@@ -1,0 +1,35 @@
+#ifndef SSYNC_INGEST_INT_H
+#define SSYNC_INGEST_INT_H
+
+#include "entry_int.h"
+#include "store_int.h"
+
+/*
+ * Verify-and-apply of one node's entries, in chain order, as they arrive
+ * from a branch. Every check depends only on the entry bytes, the trust data
+ * and the log (never on the local clock or arrival order).
+ */
+typedef struct ssync_ingest ssync_ingest;
+
+typedef struct ssync_ingest_stats {
+	int64_t applied, duplicates, quarantined, refused;
+} ssync_ingest_stats;
+
+/* Start ingesting entries of @p node (from @p source, e.g. "hub:node/sch-a"). */
+int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *district,
+	const char *node, const char *source, ssync_error *err);
+
+/*
+ * Feed one wire line. Returns 0 if accepted (applied, duplicate, or kept but
+ * refused by policy), 1 if the entry failed a check and the branch must stop
+ * here (it is quarantined with the reason), <0 on a local failure.
+ */
+int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_error *err);
+
+/* Commit what was applied; frees @p in. On @p abort, roll back. */
+int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ssync_error *err);
+
+/* Reason of the last stop (valid until end). */
+const char *ssync_ingest__stop_reason(const ssync_ingest *in);
+
+#endif
