@@ -10,7 +10,7 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
-#include "sync_int.h"
+
 
 #define BATCH 2000
 
@@ -74,7 +74,7 @@ static int reject(ssync_ingest *in, int64_t seq, int code, const char *reason,
 	int error;
 
 	snprintf(in->stop, sizeof(in->stop), "%s#%lld: %s", in->node, (long long)seq, reason);
-	if ((error = ssync_sync__quarantine(in->st, in->node, seq, code, reason, line, len, in->source, err)) < 0)
+	if ((error = ssync_ingest__quarantine(in->st, in->node, seq, code, reason, line, len, in->source, err)) < 0)
 		return error;
 	in->stats.quarantined++;
 	return 1;
@@ -153,7 +153,7 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 				in->node, (long long)seq);
 			if ((error = ssync_entry_line(old, &oline, &olen, err)) < 0)
 				goto done;
-			error = ssync_sync__quarantine(in->st, in->node, seq, SSYNC_EFORK, why, oline, olen, "held", err);
+			error = ssync_ingest__quarantine(in->st, in->node, seq, SSYNC_EFORK, why, oline, olen, "held", err);
 			free(oline);
 			if (error < 0)
 				goto done;
@@ -255,3 +255,32 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 	free(in);
 	return error;
 }
+
+int ssync_ingest__quarantine(ssync_store *st, const char *node, int64_t seq, int code,
+	const char *reason, const char *line, size_t line_len, const char *source, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT OR IGNORE INTO ssync_quarantine(node, seq, code, reason, line, source, received) "
+		"VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	if (line_len > 0 && line[line_len - 1] == '\n')
+		line_len--;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	sqlite3_bind_text(q, 3, ssync_error_name(code), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
+	/* A line that is not UTF-8 is kept as a blob: it is evidence. */
+	if (line)
+		sqlite3_bind_blob(q, 5, line, (int)(line_len > SSYNC_ENTRY_MAX_BYTES ? SSYNC_ENTRY_MAX_BYTES : line_len), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 5);
+	sqlite3_bind_text(q, 6, source ? source : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "record quarantine");
+	return 0;
+}
+

@@ -32,4 +32,8 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 /* Reason of the last stop (valid until end). */
 const char *ssync_ingest__stop_reason(const ssync_ingest *in);
 
+/* Record a rejected entry (deduplicated by node, seq, code, line). */
+int ssync_ingest__quarantine(ssync_store *st, const char *node, int64_t seq, int code,
+	const char *reason, const char *line, size_t line_len, const char *source, ssync_error *err);
+
 #endif

@@ -189,3 +189,25 @@ int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *
 	sqlite3_finalize(q);
 	return error;
 }
+
+int ssync_log__peer_add(ssync_store *st, const char *node, const unsigned char pk[SSYNC_PUBKEY_BYTES],
+	const char *role, const char *school_id, const char *source, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT OR REPLACE INTO ssync_peer(node, pubkey, role, school_id, source, added) "
+		"VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, pk, SSYNC_PUBKEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, role, -1, SQLITE_STATIC);
+	if (school_id)
+		sqlite3_bind_text(q, 4, school_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 4);
+	sqlite3_bind_text(q, 5, source, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record node key");
+}

@@ -17,4 +17,8 @@ int ssync_log__get(ssync_store *st, const char *node, int64_t seq, ssync_entry *
 /* Signing key of @p node from the peer table. */
 int ssync_log__peer_key(ssync_store *st, const char *node, unsigned char pk[SSYNC_PUBKEY_BYTES], ssync_error *err);
 
+/* Record (or replace) a node's signing key, role and school. */
+int ssync_log__peer_add(ssync_store *st, const char *node, const unsigned char pk[SSYNC_PUBKEY_BYTES],
+	const char *role, const char *school_id, const char *source, ssync_error *err);
+
 #endif

@@ -21,34 +21,6 @@ void ssync_sync__segment_path(char *buf, size_t len, int64_t first_seq)
 	snprintf(buf, len, "seg/%07lld/%012lld.seg", (long long)(first_seq / 100000), (long long)first_seq);
 }
 
-int ssync_sync__quarantine(ssync_store *st, const char *node, int64_t seq, int code,
-	const char *reason, const char *line, size_t line_len, const char *source, ssync_error *err)
-{
-	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT OR IGNORE INTO ssync_quarantine(node, seq, code, reason, line, source, received) "
-		"VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", err);
-	int rc;
-
-	if (!q)
-		return SSYNC_ERROR;
-	if (line_len > 0 && line[line_len - 1] == '\n')
-		line_len--;
-	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, seq);
-	sqlite3_bind_text(q, 3, ssync_error_name(code), -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
-	/* A line that is not UTF-8 is kept as a blob: it is evidence. */
-	if (line)
-		sqlite3_bind_blob(q, 5, line, (int)(line_len > SSYNC_ENTRY_MAX_BYTES ? SSYNC_ENTRY_MAX_BYTES : line_len), SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 5);
-	sqlite3_bind_text(q, 6, source ? source : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return ssync_store__sqlerr(st, err, "record quarantine");
-	return 0;
-}
-
 static int open_exchange(ssync_node *n, ssync_exchange **ex, ssync_error *err)
 {
 	char path[4096];
@@ -411,7 +383,7 @@ static int receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote,
 				char why[256];
 				snprintf(why, sizeof(why), "branch node/%s on remote %s was rewritten (not a fast-forward of %.12s); "
 					"ours is kept (E_REWRITE: possible rollback attack)", node, remote, ltip.hex);
-				if ((error = ssync_sync__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err)) < 0)
+				if ((error = ssync_ingest__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err)) < 0)
 					return error;
 			}
 			rep->rewritten_refs++;
@@ -433,7 +405,7 @@ static int receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote,
 		char why[256];
 		snprintf(why, sizeof(why), "branch node/%s on remote %s changed or removed an existing segment (E_REWRITE)", node, remote);
 		ssync_error_clear(err);
-		error = ssync_sync__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err);
+		error = ssync_ingest__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err);
 		rep->rewritten_refs++;
 		rc.stopped = 1;
 	} else if (rc.error < 0) {

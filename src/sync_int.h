@@ -6,10 +6,6 @@
 #include "schoolsync/sync.h"
 #include "store_int.h"
 
-/* Record a rejected entry (deduplicated by node, seq, code, line). */
-int ssync_sync__quarantine(ssync_store *st, const char *node, int64_t seq, int code,
-	const char *reason, const char *line, size_t line_len, const char *source, ssync_error *err);
-
 /* Segment path for a segment whose first entry is @p first_seq. */
 void ssync_sync__segment_path(char *buf, size_t len, int64_t first_seq);
 
