@@ -287,8 +287,10 @@ static int conflict_row(const ssync_conflict *c, void *p)
 	for (i = 0; i < c->nleaves; i++) {
 		char when[40];
 		ssync_hlc_format(c->leaves[i].hlc, when, sizeof(when));
-		printf("  %s %-24s by %s#%lld (%s) at %s\n", c->leaves[i].winner ? "shown " : "other ",
-			c->leaves[i].value_json ? c->leaves[i].value_json : "null", c->leaves[i].node,
+		const char *v = c->leaves[i].value_json ? c->leaves[i].value_json : "null";
+		int pad = 24 - cli_display_width(v);
+		printf("  %s %s%*s by %s#%lld (%s) at %s\n", c->leaves[i].winner ? "shown " : "other ",
+			v, pad > 0 ? pad : 0, "", c->leaves[i].node,
 			(long long)c->leaves[i].seq, c->leaves[i].actor, when);
 	}
 	return 0;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages schoolsync builds and tests with, if missing.
+# Usage: tools/deps.sh [build|test]   (test adds the tools the test suite uses)
+set -euo pipefail
+want=(build-essential cmake pkg-config git libgit2-dev libsqlite3-dev libsodium-dev
+      libuv1-dev libjansson-dev libcsv-dev libcmocka-dev sqlite3)
+if [ "${1:-build}" = test ]; then
+	want+=(python3 iproute2 nftables iptables procps psmisc chromium)
+fi
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+		exit 1
+	fi
+	echo "installing: ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
