@@ -1,4 +1,4 @@
-/* Local writes: user SQL runs under an authorizer (only DML on replicated
+/* Local writes: user SQL is prepared under the store's guard (only DML on replicated
  * tables), inside one transaction with a SQLite session attached; the
  * session's changeset becomes ops with per-cell prevs, split into entries of
  * bounded size, each signed and appended to the log before COMMIT. A crash
@@ -13,37 +13,6 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
-
-typedef struct auth_ctx {
-	ssync_store *st;
-	char denied[200];
-} auth_ctx;
-
-static int authorizer(void *p, int action, const char *a, const char *b, const char *db, const char *trigger)
-{
-	auth_ctx *ctx = p;
-
-	(void)b; (void)db; (void)trigger;
-	switch (action) {
-	case SQLITE_SELECT:
-	case SQLITE_READ:
-	case SQLITE_FUNCTION:
-	case SQLITE_RECURSIVE:
-		return SQLITE_OK;
-	case SQLITE_INSERT:
-	case SQLITE_UPDATE:
-	case SQLITE_DELETE:
-		if (a && ssync_store_is_table(ctx->st, a))
-			return SQLITE_OK;
-		snprintf(ctx->denied, sizeof(ctx->denied), "writing table %s is not allowed "
-			"(only the district's data tables can be written)", a ? a : "?");
-		return SQLITE_DENY;
-	default:
-		snprintf(ctx->denied, sizeof(ctx->denied), "this kind of statement is not allowed "
-			"(only SELECT, INSERT, UPDATE, DELETE on data tables)");
-		return SQLITE_DENY;
-	}
-}
 
 typedef struct stmt_list {
 	sqlite3_stmt **v;
@@ -64,19 +33,18 @@ static void stmts_free(stmt_list *l)
 static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *readonly, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(st);
-	auth_ctx ctx = { st, "" };
 	const char *tail = sql;
 	int error = 0;
 
 	*readonly = 1;
-	sqlite3_set_authorizer(db, authorizer, &ctx);
+	ssync_store__guard(st, 1);
 	while (tail && *tail) {
 		sqlite3_stmt *s = NULL;
 		sqlite3_stmt **nv;
 		const char *start = tail;
 		if (sqlite3_prepare_v2(db, start, -1, &s, &tail) != SQLITE_OK) {
-			if (ctx.denied[0])
-				error = ssync_error_set(err, SSYNC_EPERM, "%s", ctx.denied);
+			if (ssync_store__guard_denied(st)[0])
+				error = ssync_error_set(err, SSYNC_EPERM, "%s", ssync_store__guard_denied(st));
 			else
 				error = ssync_error_set(err, SSYNC_EINVAL, "SQL error: %s", sqlite3_errmsg(db));
 			goto done;
@@ -96,10 +64,7 @@ static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *read
 	if (l->n == 0)
 		error = ssync_error_set(err, SSYNC_EINVAL, "no SQL statement given");
 done:
-	/* The authorizer also guards re-preparation; keep it until the
-	 * statements are finalized would be stricter, but nothing changes the
-	 * schema under us (DDL is refused). */
-	sqlite3_set_authorizer(db, NULL, NULL);
+	ssync_store__guard(st, 0);
 	return error;
 }
 
@@ -336,11 +301,8 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		if ((error = chunk_seal(st, who, &c, prev, res, err)) < 0)
 			goto done;
 	}
-	{
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)last_hlc);
-		error = ssync_store_meta_set(st, "hlc", buf, err);
-	}
+	/* No need to store last_hlc: our head entry carries it, and the meta
+	 * "hlc" only remembers what we observed from others (ingest). */
 done:
 	json_decref(c.ops);
 	sqlite3changeset_finalize(it);

@@ -3,6 +3,7 @@
  * small cache of prepared statements (keyed by the SQL literal's address, so
  * callers pass string constants). One store is used by one thread at a time. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,51 @@ struct ssync_store {
 	ssync_table_info *tables;
 	struct { const char *sql; sqlite3_stmt *stmt; } cache[STMT_CACHE];
 	int ncache;
+	int guard;         /* preparing user SQL: only DML on replicated tables */
+	char denied[200];  /* why the guard refused the last statement */
 };
+
+/* Installed once: changing the authorizer would expire every cached
+ * statement. It only acts while the guard is on (user SQL being prepared). */
+static int authorizer(void *p, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+	ssync_store *st = p;
+
+	(void)b; (void)db; (void)trigger;
+	if (!st->guard)
+		return SQLITE_OK;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+		if (a && ssync_store_is_table(st, a))
+			return SQLITE_OK;
+		snprintf(st->denied, sizeof(st->denied), "writing table %s is not allowed "
+			"(only the district's data tables can be written)", a ? a : "?");
+		return SQLITE_DENY;
+	default:
+		snprintf(st->denied, sizeof(st->denied), "this kind of statement is not allowed "
+			"(only SELECT, INSERT, UPDATE, DELETE on data tables)");
+		return SQLITE_DENY;
+	}
+}
+
+void ssync_store__guard(ssync_store *st, int on)
+{
+	st->guard = on;
+	if (on)
+		st->denied[0] = 0;
+}
+
+const char *ssync_store__guard_denied(const ssync_store *st)
+{
+	return st->denied;
+}
 
 int ssync_ident_valid(const char *name)
 {
@@ -351,6 +396,7 @@ int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error
 	}
 	if ((error = load_tables(st, err)) < 0)
 		goto done;
+	sqlite3_set_authorizer(st->db, authorizer, st);
 	*out = st;
 	st = NULL;
 done:
@@ -371,14 +417,28 @@ void ssync_store_free(ssync_store *st)
 	free(st);
 }
 
+static int step_cached(ssync_store *st, const char *sql, const char *what, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, sql, err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, what);
+	return 0;
+}
+
 int ssync_store_begin(ssync_store *st, ssync_error *err)
 {
-	return exec(st, "BEGIN IMMEDIATE", err);
+	return step_cached(st, "BEGIN IMMEDIATE", "begin transaction", err);
 }
 
 int ssync_store_commit(ssync_store *st, ssync_error *err)
 {
-	int error = exec(st, "COMMIT", err);
+	int error = step_cached(st, "COMMIT", "commit", err);
 	if (error < 0)
 		ssync_store_rollback(st);
 	return error;

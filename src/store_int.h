@@ -29,5 +29,8 @@ sqlite3_stmt *ssync_store__stmt(ssync_store *st, const char *sql, ssync_error *e
 /* Record a SQLite failure in err with the database's message. */
 int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what);
 int ssync_store__in_tx(ssync_store *st);
+/* While on, statements being prepared may only read, or write replicated tables. */
+void ssync_store__guard(ssync_store *st, int on);
+const char *ssync_store__guard_denied(const ssync_store *st);
 
 #endif
