@@ -7,6 +7,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/log.h"
+#include "schoolsync/verify.h"
 
 int cmd_init(cli_ctx *ctx, int argc, char **argv)
 {
@@ -298,6 +299,61 @@ int cmd_state_hash(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_print_json(json_pack("{ssss}", "node", ssync_node_id(n), "state_hash", hex));
 	else
 		printf("%s\n", hex);
+	ssync_node_free(n);
+	return rc;
+}
+
+int cmd_verify(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, failed;
+	char **pos = NULL;
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	ssync_verify_report rep;
+	ssync_node *n;
+	ssync_error err;
+
+	if (cli_parse(ctx, "verify", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync verify [--json]\n\n"
+			"Check this replica against its own log: every entry's signature and hash\n"
+			"chain, then rebuild the data from the log alone and compare state hashes.\n"
+			"A difference (E_DRIFT) means data was changed outside schoolsync.\n"
+			"Exits 1 on any problem.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "verify", "unexpected argument");
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	failed = ssync_verify_replica(n, &rep, &err) < 0;
+	if (failed && rep.entries == 0 && !rep.state_hash[0]) {
+		rc = cli_fail(ctx, &err);
+		goto done;
+	}
+	if (ctx->json) {
+		rc = cli_print_json(json_pack("{sbsIsIsIsIsssssbsIsI}", "ok", !failed, "entries", (json_int_t)rep.entries,
+			"bad_signature", (json_int_t)rep.bad_signature, "bad_chain", (json_int_t)rep.bad_chain,
+			"not_applied", (json_int_t)rep.not_applied, "state_hash", rep.state_hash,
+			"rebuilt_hash", rep.rebuilt_hash, "drift", rep.drift, "conflicts", (json_int_t)rep.conflicts,
+			"rebuilt_conflicts", (json_int_t)rep.rebuilt_conflicts));
+	} else {
+		printf("entries %lld: bad signatures %lld, broken chains %lld, held %lld\n"
+			"state hash   %s\nrebuilt hash %s\nconflicts %lld (rebuilt %lld)\n%s\n",
+			(long long)rep.entries, (long long)rep.bad_signature, (long long)rep.bad_chain,
+			(long long)rep.not_applied, rep.state_hash, rep.rebuilt_hash, (long long)rep.conflicts,
+			(long long)rep.rebuilt_conflicts, failed ? "FAILED" : "ok: the replica is exactly what its log says");
+	}
+	if (failed) {
+		if (!ctx->json)
+			cli_fail(ctx, &err);
+		rc = CLI_EXIT_ERROR;
+	}
+done:
 	ssync_node_free(n);
 	return rc;
 }

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "schema_int.h"
+#include <sodium.h>
+
+#include "schoolsync/keys.h"
 #include "store_int.h"
 
 #define STMT_CACHE 192
@@ -496,5 +499,86 @@ int ssync_store_meta_set(ssync_store *st, const char *key, const char *value, ss
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "write meta");
+	return 0;
+}
+
+static void hash_value(crypto_hash_sha256_state *h, sqlite3_stmt *q, int i)
+{
+	unsigned char tag;
+	uint64_t len;
+	const void *p = NULL;
+	char num[40];
+
+	switch (sqlite3_column_type(q, i)) {
+	case SQLITE_NULL: tag = 'n'; len = 0; break;
+	case SQLITE_INTEGER:
+		tag = 'i';
+		len = (uint64_t)snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(q, i));
+		p = num;
+		break;
+	case SQLITE_FLOAT:
+		tag = 'r';
+		len = (uint64_t)snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(q, i));
+		p = num;
+		break;
+	case SQLITE_TEXT:
+		tag = 't';
+		p = sqlite3_column_text(q, i);
+		len = (uint64_t)sqlite3_column_bytes(q, i);
+		break;
+	default:
+		tag = 'b';
+		p = sqlite3_column_blob(q, i);
+		len = (uint64_t)sqlite3_column_bytes(q, i);
+		break;
+	}
+	crypto_hash_sha256_update(h, &tag, 1);
+	crypto_hash_sha256_update(h, (const unsigned char *)&len, sizeof(len));
+	if (len)
+		crypto_hash_sha256_update(h, p, len);
+}
+
+int ssync_store_state_hash(ssync_store *st, char hex[65], ssync_error *err)
+{
+	crypto_hash_sha256_state h;
+	unsigned char out[32];
+	sqlite3 *db = ssync_store__db(st);
+	int i, j, error = 0;
+
+	crypto_hash_sha256_init(&h);
+	/* One read transaction: a consistent snapshot without blocking writers. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "state hash");
+	for (i = 0; i < ssync_store__ntables(st); i++) {
+		const ssync_table_info *t = ssync_store__table_at(st, i);
+		sqlite3_stmt *q = NULL;
+		char *sql;
+		int rc;
+
+		crypto_hash_sha256_update(&h, (const unsigned char *)t->name, strlen(t->name) + 1);
+		if (!(sql = sqlite3_mprintf("SELECT * FROM \"%w\" ORDER BY \"%w\"", t->name, t->cols[t->pk]))) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			break;
+		}
+		rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK) {
+			error = ssync_store__sqlerr(st, err, "state hash");
+			break;
+		}
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			for (j = 0; j < sqlite3_column_count(q); j++)
+				hash_value(&h, q, j);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE) {
+			error = ssync_store__sqlerr(st, err, "state hash");
+			break;
+		}
+	}
+	ssync_store_rollback(st);
+	if (error < 0)
+		return error;
+	crypto_hash_sha256_final(&h, out);
+	ssync_hex(hex, out, 32);
 	return 0;
 }

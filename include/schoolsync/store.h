@@ -50,6 +50,13 @@ SSYNC_EXTERN int ssync_store_schema_version(const ssync_store *st);
 /** 1 if @p name is a replicated (domain) table, else 0. */
 SSYNC_EXTERN int ssync_store_is_table(const ssync_store *st, const char *name);
 
+/**
+ * Digest of the visible domain state (see ssync_node_state_hash): replicated
+ * tables by name, rows by key, columns in order, values type-tagged.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_state_hash(ssync_store *st,
+	char hex[65], ssync_error *err);
+
 /** Validate an SQL identifier taken from outside: [A-Za-z_][A-Za-z0-9_]{0,63}. */
 SSYNC_EXTERN int ssync_ident_valid(const char *name);
 

@@ -1,0 +1,32 @@
+#ifndef SSYNC_VERIFY_H
+#define SSYNC_VERIFY_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "node.h"
+
+/** What checking a replica against its own log found. */
+typedef struct ssync_verify_report {
+	int64_t entries;        /**< entries held */
+	int64_t bad_signature;  /**< entries whose signature fails */
+	int64_t bad_chain;      /**< entries that do not chain */
+	int64_t not_applied;    /**< entries held but not applied (held back) */
+	char state_hash[65];    /**< the replica's state hash */
+	char rebuilt_hash[65];  /**< state hash rebuilt from the log alone */
+	int drift;              /**< 1 if they differ: data changed outside the log */
+	int64_t conflicts;      /**< conflicted cells in the replica */
+	int64_t rebuilt_conflicts;
+} ssync_verify_report;
+
+/**
+ * Re-check every entry held (signatures, chains) and rebuild the data from
+ * the log alone in a scratch database, then compare with the replica.
+ * Returns 0 when everything agrees, SSYNC_ECORRUPT when anything does not
+ * (details in @p rep; the message names the first problem).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_verify_replica(ssync_node *n,
+	ssync_verify_report *rep, ssync_error *err);
+
+#endif

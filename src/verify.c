@@ -1,0 +1,151 @@
+/* Checking a replica against its log: every entry re-verified, and the data
+ * rebuilt from the entries alone (through the same ingest path receivers
+ * use) into an in-memory database. Equal state hashes prove nothing was
+ * written around the log; after a crash they prove the write and its entry
+ * committed together. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_int.h"
+#include "log_int.h"
+#include "schoolsync/log.h"
+#include "schoolsync/verify.h"
+
+typedef struct vctx {
+	ssync_verify_report *rep;
+	ssync_store *scratch;
+	const char *district;
+	ssync_ingest *in;
+	char node[SSYNC_NODE_ID_MAX + 1];
+	int error;
+	ssync_error *err;
+	char first[300];
+} vctx;
+
+static int end_node(vctx *v)
+{
+	int error = 0;
+
+	if (v->in) {
+		error = ssync_ingest__end(v->in, 0, NULL, v->err);
+		v->in = NULL;
+	}
+	return error;
+}
+
+static int on_item(const ssync_log_item *it, void *p)
+{
+	vctx *v = p;
+	const ssync_entry *e = it->entry;
+	char *line = NULL;
+	size_t len = 0;
+	int rc;
+
+	v->rep->entries++;
+	if (!it->sig_ok) {
+		v->rep->bad_signature++;
+		if (!v->first[0])
+			snprintf(v->first, sizeof(v->first), "entry %s#%lld: bad signature", ssync_entry_node(e), (long long)ssync_entry_seq(e));
+	}
+	if (!it->chain_ok) {
+		v->rep->bad_chain++;
+		if (!v->first[0])
+			snprintf(v->first, sizeof(v->first), "entry %s#%lld: does not chain", ssync_entry_node(e), (long long)ssync_entry_seq(e));
+	}
+	if (it->state != 1) {
+		v->rep->not_applied++;
+		return 0;
+	}
+	if (strcmp(v->node, ssync_entry_node(e)) != 0) {
+		if ((rc = end_node(v)) < 0)
+			return v->error = rc;
+		snprintf(v->node, sizeof(v->node), "%s", ssync_entry_node(e));
+		if ((rc = ssync_ingest__begin(&v->in, v->scratch, v->district, v->node, "verify", v->err)) < 0)
+			return v->error = rc;
+	}
+	if ((rc = ssync_entry_line(e, &line, &len, v->err)) < 0)
+		return v->error = rc;
+	rc = ssync_ingest__line(v->in, line, len, v->err);
+	free(line);
+	if (rc < 0)
+		return v->error = rc;
+	if (rc > 0 && !v->first[0])
+		snprintf(v->first, sizeof(v->first), "rebuild stopped: %s", ssync_ingest__stop_reason(v->in));
+	return 0;
+}
+
+static int64_t count(ssync_store *st, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(ssync_store__db(st), sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* Copy the keys of every known node into the scratch store. */
+static int copy_peers(ssync_store *from, ssync_store *to, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int error = 0;
+
+	if (sqlite3_prepare_v2(ssync_store__db(from), "SELECT node, pubkey, role, school_id, source FROM ssync_peer",
+		-1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(from, err, "read peers");
+	while (error == 0 && sqlite3_step(q) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(q, 1) != SSYNC_PUBKEY_BYTES)
+			continue;
+		error = ssync_log__peer_add(to, (const char *)sqlite3_column_text(q, 0), sqlite3_column_blob(q, 1),
+			(const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+			(const char *)sqlite3_column_text(q, 4), err);
+	}
+	sqlite3_finalize(q);
+	return error;
+}
+
+int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n), *scratch = NULL;
+	vctx v;
+	int error = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&v, 0, sizeof(v));
+	if ((error = ssync_store_open(&scratch, ":memory:", SSYNC_STORE_CREATE, err)) < 0)
+		return error;
+	if ((error = copy_peers(st, scratch, err)) < 0)
+		goto done;
+	v.rep = rep;
+	v.scratch = scratch;
+	v.district = ssync_node_district(n);
+	v.err = err;
+	if ((error = ssync_log_foreach(st, NULL, on_item, &v, err)) != 0) {
+		if (error > 0)
+			error = v.error;
+		(void)ssync_ingest__end(v.in, 1, NULL, NULL);
+		v.in = NULL;
+		if (error < 0)
+			goto done;
+	}
+	if ((error = end_node(&v)) < 0)
+		goto done;
+	if ((error = ssync_store_state_hash(st, rep->state_hash, err)) < 0 ||
+	    (error = ssync_store_state_hash(scratch, rep->rebuilt_hash, err)) < 0)
+		goto done;
+	rep->conflicts = count(st, "SELECT count(*) FROM ssync_conflict");
+	rep->rebuilt_conflicts = count(scratch, "SELECT count(*) FROM ssync_conflict");
+	rep->drift = strcmp(rep->state_hash, rep->rebuilt_hash) != 0 || rep->conflicts != rep->rebuilt_conflicts;
+	if (v.first[0])
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "%s", v.first);
+	else if (rep->drift) {
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "the replica's data differs from what its log says "
+			"(state %.12s, rebuilt from the log %.12s) (E_DRIFT)", rep->state_hash, rep->rebuilt_hash);
+		ssync_error_hint(err, "data was changed outside schoolsync (e.g. with the sqlite3 tool); rebuild the replica from the log");
+	}
+done:
+	ssync_store_free(scratch);
+	return error;
+}
