@@ -11,12 +11,13 @@
 
 int cmd_init(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *node = NULL, *district = NULL;
+	const char *node = NULL, *district = NULL, *restore = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL, pub[65];
 	const cli_opt opts[] = {
 		{ "node", 1, &node, NULL },
 		{ "district", 1, &district, NULL },
+		{ "restore-key", 1, &restore, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_error err;
@@ -26,10 +27,12 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync [--home DIR] init --node ID [--district ID] [--json]\n\n"
+		printf("usage: schoolsync [--home DIR] init --node ID [--district ID] [--restore-key FILE] [--json]\n\n"
 			"Create a node's home: the replica (replica.db), a new Ed25519 key\n"
 			"(node.key, mode 0600: back it up) and the bare exchange repository.\n"
-			"Node ids: 1-63 characters of a-z 0-9 and '-', starting with a letter or digit.\n");
+			"Node ids: 1-63 characters of a-z 0-9 and '-', starting with a letter or digit.\n"
+			"--restore-key FILE re-creates a lost node from its backed-up key: it takes no\n"
+			"writes until 'schoolsync sync' has recovered its history from a remote.\n");
 		free(pos);
 		return CLI_EXIT_OK;
 	}
@@ -39,7 +42,8 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 	if (!node)
 		return cli_usage(ctx, "init", "--node ID is required");
 	ssync_error_clear(&err);
-	if (ssync_node_init(ctx->home, node, district, pub, &err) < 0)
+	if ((restore ? ssync_node_restore(ctx->home, node, district, restore, pub, &err) :
+		ssync_node_init(ctx->home, node, district, pub, &err)) < 0)
 		return cli_fail(ctx, &err);
 	if (ctx->json)
 		rc = cli_print_json(json_pack("{ssssssss}", "node", node, "district", district ? district : "default",

@@ -339,6 +339,17 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 		error = ssync_error_set(err, SSYNC_EREADONLY, "this node was opened read-only; writes are not possible");
 		goto done;
 	}
+	{
+		char *rec = NULL;
+		int recovering = ssync_store_meta_get(st, "recovering", &rec, NULL) == 0 && rec && strcmp(rec, "1") == 0;
+		free(rec);
+		if (recovering) {
+			error = ssync_error_set(err, SSYNC_EBUSY, "this node was restored from its key and has not yet "
+				"recovered its own history; writing now could reuse a sequence number");
+			ssync_error_hint(err, "run: schoolsync sync (with the remote that holds this node's branch)");
+			goto done;
+		}
+	}
 	if ((error = ssync_store_begin(st, err)) < 0)
 		goto done;
 	in_tx = 1;

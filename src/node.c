@@ -65,7 +65,8 @@ static int add_self_peer(ssync_store *st, const char *id, const unsigned char *p
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record own key");
 }
 
-int ssync_node_init(const char *home, const char *node_id, const char *district, char *pubkey_hex, ssync_error *err)
+static int do_init(const char *home, const char *node_id, const char *district, const char *restore_key,
+	char *pubkey_hex, ssync_error *err)
 {
 	char dbpath[4096], keypath[4096], expath[4096];
 	ssync_keypair *kp = NULL;
@@ -127,8 +128,12 @@ int ssync_node_init(const char *home, const char *node_id, const char *district,
 		if ((error = ssync_store_open(&st, dbpath, SSYNC_STORE_CREATE, err)) < 0)
 			goto done;
 	}
-	if ((error = ssync_keys_generate(&kp, err)) < 0)
+	if (restore_key) {
+		if ((error = ssync_keys_load(&kp, restore_key, err)) < 0)
+			goto done;
+	} else if ((error = ssync_keys_generate(&kp, err)) < 0) {
 		goto done;
+	}
 	if ((error = ssync_exchange_open(&ex, expath, 1, err)) < 0)
 		goto done;
 	if ((error = ssync_store_begin(st, err)) < 0)
@@ -136,6 +141,7 @@ int ssync_node_init(const char *home, const char *node_id, const char *district,
 	if ((error = ssync_store_meta_set(st, "node_id", node_id, err)) < 0 ||
 	    (error = ssync_store_meta_set(st, "district", district, err)) < 0 ||
 	    (error = add_self_peer(st, node_id, ssync_keys_public(kp), err)) < 0 ||
+	    (restore_key && (error = ssync_store_meta_set(st, "recovering", "1", err)) < 0) ||
 	    (error = ssync_store_commit(st, err)) < 0) {
 		ssync_store_rollback(st);
 		goto done;
@@ -159,6 +165,19 @@ done:
 		(void)unlink(side);
 	}
 	return error;
+}
+
+int ssync_node_init(const char *home, const char *node_id, const char *district, char *pubkey_hex, ssync_error *err)
+{
+	return do_init(home, node_id, district, NULL, pubkey_hex, err);
+}
+
+int ssync_node_restore(const char *home, const char *node_id, const char *district,
+	const char *key_path, char *pubkey_hex, ssync_error *err)
+{
+	if (!key_path)
+		return ssync_error_set(err, SSYNC_EINVAL, "restoring a node needs its key file");
+	return do_init(home, node_id, district, key_path, pubkey_hex, err);
 }
 
 int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *err)

@@ -524,6 +524,15 @@ int ssync_sync_run(ssync_node *n, const char *remote, const ssync_sync_opts *opt
 		if ((error = receive_branch(n, ex, remote, bl.names[i], &bl.tips[i], opts, rep, err)) < 0)
 			goto done;
 	}
+	/* Our own branch, if the remote had it, is now recovered: writes may resume. */
+	{
+		char *rec = NULL;
+		if (ssync_store_meta_get(ssync_node_store(n), "recovering", &rec, NULL) == 0 && rec && strcmp(rec, "1") == 0)
+			error = ssync_store_meta_set(ssync_node_store(n), "recovering", "0", err);
+		free(rec);
+		if (error < 0)
+			goto done;
+	}
 	if ((error = seal(n, ex, &rep->sealed, err)) < 0)
 		goto done;
 	if (!opts || !opts->no_push) {

@@ -29,6 +29,15 @@ enum {
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_init(const char *home,
 	const char *node_id, const char *district, char *pubkey_hex, ssync_error *err);
 
+/**
+ * Re-create a home for an existing node from its backed-up key file (e.g.
+ * after losing the disk). The node refuses writes until a sync has recovered
+ * its own history from a remote, so it never signs a seq twice.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_restore(const char *home,
+	const char *node_id, const char *district, const char *key_path,
+	char *pubkey_hex, ssync_error *err);
+
 /** Open an existing home. Free with ssync_node_free(). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_open(ssync_node **out,
 	const char *home, int flags, ssync_error *err);
