@@ -158,9 +158,10 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c,
 
 /* Append one cell [col, value, prevs] to @p cells and record it in state. */
 static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *state, json_t *cells,
-	const char *col, json_t *value, const chunk *c, const ssync_signer *who, size_t *bytes, ssync_error *err)
+	const char *col, json_t *value, const chunk *c, const ssync_signer *who, size_t *bytes, int fresh,
+	ssync_error *err)
 {
-	json_t *prevs = ssync_merge__leaf_ids(state, col);
+	json_t *prevs = fresh ? json_array() : ssync_merge__leaf_ids(state, col);
 	json_t *cell;
 	int error;
 
@@ -168,7 +169,8 @@ static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *st
 		json_decref(value);
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	}
-	if ((error = ssync_merge__apply_cell(st, tbl, pk, state, col, value, c->hlc, who->node, c->seq, prevs, err)) < 0) {
+	/* A row new to this replica gets the compact state (saved by the caller). */
+	if (!fresh && (error = ssync_merge__apply_cell(st, tbl, pk, state, col, value, c->hlc, who->node, c->seq, prevs, err)) < 0) {
 		json_decref(value);
 		json_decref(prevs);
 		return error;
@@ -213,6 +215,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		sqlite3_value *pkv = NULL;
 		json_t *state = NULL, *cells = NULL, *jop;
 		const char *pk;
+		int found = 0, fresh;
 
 		if (sqlite3changeset_op(it, &tbl, &ncol, &op, &indirect) != SQLITE_OK ||
 		    sqlite3changeset_pk(it, &pkflags, &ncol) != SQLITE_OK) {
@@ -250,18 +253,32 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 				goto done;
 			}
 		}
-		if ((error = ssync_merge__load(st, tbl, pk, &state, err)) < 0)
+		if (op == SQLITE_DELETE) {
+			sqlite3_value *oldv[256];
+			if (ncol > 256) {
+				error = ssync_error_set(err, SSYNC_ESCHEMA, "table %s has too many columns", tbl);
+				goto done;
+			}
+			for (i = 0; i < ncol; i++)
+				if (sqlite3changeset_old(it, i, &oldv[i]) != SQLITE_OK)
+					oldv[i] = NULL;
+			error = ssync_merge__load_old(st, tbl, pk, oldv, &state, &found, err);
+		} else {
+			error = ssync_merge__load(st, tbl, pk, &state, &found, err);
+		}
+		if (error < 0)
 			goto done;
+		fresh = op == SQLITE_INSERT && !found;
 		if (!(cells = json_array())) {
 			json_decref(state);
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 			goto done;
 		}
 		if (op == SQLITE_DELETE) {
-			error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(0), &c, who, &c.bytes, err);
+			error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(0), &c, who, &c.bytes, 0, err);
 		} else {
 			if (op == SQLITE_INSERT)
-				error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(1), &c, who, &c.bytes, err);
+				error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(1), &c, who, &c.bytes, fresh, err);
 			for (i = 0; i < ncol && error == 0; i++) {
 				sqlite3_value *v = NULL;
 				json_t *jv;
@@ -275,12 +292,13 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 						error = SSYNC_ERROR;
 					break;
 				}
-				error = add_cell(st, tbl, pk, state, cells, t->cols[i], jv, &c, who, &c.bytes, err);
+				error = add_cell(st, tbl, pk, state, cells, t->cols[i], jv, &c, who, &c.bytes, fresh, err);
 				res->cells++;
 			}
 		}
 		if (error == 0)
-			error = ssync_merge__save(st, tbl, pk, state, err);
+			error = fresh ? ssync_merge__save_created(st, tbl, pk, c.hlc, who->node, c.seq, err) :
+				ssync_merge__save(st, tbl, pk, state, err);
 		json_decref(state);
 		if (error < 0) {
 			json_decref(cells);

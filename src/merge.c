@@ -13,20 +13,97 @@
 #include "entry_int.h"
 #include "merge_int.h"
 
-int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t **out, ssync_error *err)
+/* Build the full state of a compact "=hlc node seq" row from its values. */
+static int state_from_values(const ssync_table_info *t, const char *pk, const char *s,
+	sqlite3_value **vals, json_t **out, ssync_error *err)
+{
+	unsigned long long hlc;
+	long long seq;
+	char node[SSYNC_NODE_ID_MAX + 1];
+	json_t *o;
+	int i;
+
+	if (sscanf(s, "=%llu %63s %lld", &hlc, node, &seq) != 3 || !ssync_node_id_valid(node))
+		return ssync_error_set(err, SSYNC_ECORRUPT, "merge state of %s/%s is damaged", t->name, pk);
+	if (!(o = json_pack("{s{s[[IsIi]]}}", "$row", "l", (json_int_t)hlc, node, (json_int_t)seq, 1)))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	for (i = 0; i < t->ncols; i++) {
+		json_t *v;
+		if (i == t->pk)
+			continue;
+		if (!(v = ssync_merge__value_json(vals[i], t->name, t->cols[i], err))) {
+			json_decref(o);
+			return SSYNC_ECORRUPT;
+		}
+		if (json_object_set_new(o, t->cols[i], json_pack("{s[[IsIo]]}", "l", (json_int_t)hlc, node, (json_int_t)seq, v)) != 0) {
+			json_decref(o);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+	}
+	*out = o;
+	return 0;
+}
+
+/* Expand a compact state using the domain row (or @p old, values of a row
+ * just deleted by the statement being captured). */
+static int expand_created(ssync_store *st, const char *tbl, const char *pk, const char *s,
+	sqlite3_value **old, json_t **out, ssync_error *err)
+{
+	const ssync_table_info *t = ssync_store__table(st, tbl);
+	sqlite3_value *vals[256];
+	sqlite3_stmt *q;
+	int i, rc, error;
+
+	if (!t || t->ncols > 256)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "merge state of %s/%s is damaged", tbl, pk);
+	if (old)
+		return state_from_values(t, pk, s, old, out, err);
+	if (!(q = ssync_store__stmt(st, t->select_sql, err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE)
+			return ssync_error_set(err, SSYNC_ECORRUPT, "row %s/%s is missing from its table (E_DRIFT)", tbl, pk);
+		return ssync_store__sqlerr(st, err, "read row");
+	}
+	for (i = 0; i < t->ncols; i++)
+		vals[i] = sqlite3_column_value(q, i);
+	error = state_from_values(t, pk, s, vals, out, err);
+	sqlite3_reset(q);
+	return error;
+}
+
+int ssync_merge__load_old(ssync_store *st, const char *tbl, const char *pk, sqlite3_value **old,
+	json_t **out, int *found, ssync_error *err)
 {
 	sqlite3_stmt *q;
 	json_error_t jerr;
-	int rc;
+	int rc, error;
 
 	*out = NULL;
+	if (found)
+		*found = 0;
 	if (!(q = ssync_store__stmt(st, "SELECT state FROM ssync_row WHERE tbl=? AND pk=?", err)))
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		*out = json_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, &jerr);
+		const char *s = (const char *)sqlite3_column_text(q, 0);
+		if (found)
+			*found = 1;
+		if (s && s[0] == '=') {
+			char *copy = strdup(s);
+			sqlite3_reset(q);
+			if (!copy)
+				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			error = expand_created(st, tbl, pk, copy, old, out, err);
+			free(copy);
+			return error;
+		}
+		*out = json_loadb(s, (size_t)sqlite3_column_bytes(q, 0), 0, &jerr);
 		sqlite3_reset(q);
 		if (!*out || !json_is_object(*out)) {
 			json_decref(*out);
@@ -40,6 +117,79 @@ int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t *
 		return ssync_store__sqlerr(st, err, "read merge state");
 	if (!(*out = json_object()))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	return 0;
+}
+
+int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t **out, int *found, ssync_error *err)
+{
+	return ssync_merge__load_old(st, tbl, pk, NULL, out, found, err);
+}
+
+int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
+	uint64_t hlc, const char *node, int64_t seq, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	char s[128];
+	int rc;
+
+	snprintf(s, sizeof(s), "=%llu %s %lld", (unsigned long long)hlc, node, (long long)seq);
+	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
+		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, s, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "write merge state");
+	return 0;
+}
+
+int ssync_merge__is_plain_insert(const ssync_table_info *t, const json_t *cells)
+{
+	json_t *cell;
+	size_t i;
+	int have_row = 0;
+
+	if (json_array_size(cells) != (size_t)t->ncols)
+		return 0; /* $row + every non-key column */
+	json_array_foreach(cells, i, cell) {
+		const char *col = json_string_value(json_array_get(cell, 0));
+		if (json_array_size(json_array_get(cell, 2)) != 0)
+			return 0;
+		if (strcmp(col, "$row") == 0) {
+			if (json_integer_value(json_array_get(cell, 1)) != 1)
+				return 0;
+			have_row = 1;
+		} else if (ssync_table__col(t, col) < 0 || ssync_table__col(t, col) == t->pk) {
+			return 0;
+		}
+	}
+	return have_row;
+}
+
+/* Write a plain INSERT's row straight from its cells. */
+static int insert_row(ssync_store *st, const ssync_table_info *t, const char *pk, const json_t *cells, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, t->upsert_sql, err);
+	json_t *cell;
+	size_t i;
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, t->pk + 1, pk, -1, SQLITE_STATIC);
+	json_array_foreach(cells, i, cell) {
+		const char *col = json_string_value(json_array_get(cell, 0));
+		int ci = col[0] == '$' ? -1 : ssync_table__col(t, col);
+		if (ci >= 0)
+			ssync_merge__bind(q, ci + 1, json_array_get(cell, 1));
+	}
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "write row");
 	return 0;
 }
 
@@ -347,11 +497,19 @@ int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
 		const char *pk = json_string_value(json_object_get(op, "k"));
 		const ssync_table_info *t = ssync_store__table(st, tbl);
 		json_t *state = NULL;
+		int found = 0;
 
 		if (!t)
 			return ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld writes unknown table %s", node, (long long)seq, tbl);
-		if ((error = ssync_merge__load(st, tbl, pk, &state, err)) < 0)
+		if ((error = ssync_merge__load(st, tbl, pk, &state, &found, err)) < 0)
 			return error;
+		if (!found && ssync_merge__is_plain_insert(t, json_object_get(op, "c"))) {
+			json_decref(state);
+			if ((error = insert_row(st, t, pk, json_object_get(op, "c"), err)) < 0 ||
+			    (error = ssync_merge__save_created(st, tbl, pk, hlc, node, seq, err)) < 0)
+				return error;
+			continue;
+		}
 		json_array_foreach(json_object_get(op, "c"), j, cell) {
 			const char *col = json_string_value(json_array_get(cell, 0));
 			if (strcmp(col, "$row") != 0 && (ssync_table__col(t, col) < 0 || ssync_table__col(t, col) == t->pk)) {

@@ -13,8 +13,26 @@
  * "$row" is the existence register (value 1 alive, 0 deleted).
  */
 
-/* Load the state of (tbl, pk); *out is a new object (empty if none). */
-int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t **out, ssync_error *err);
+/*
+ * Load the state of (tbl, pk); *out is a new object (empty if none);
+ * *found (may be NULL) tells whether the row had any state.
+ */
+int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t **out, int *found, ssync_error *err);
+
+/* Same, for a row the statement being captured just deleted: @p old holds its values. */
+int ssync_merge__load_old(ssync_store *st, const char *tbl, const char *pk, sqlite3_value **old,
+	json_t **out, int *found, ssync_error *err);
+
+/*
+ * Save the compact state of a row that one INSERT created (every cell one
+ * leaf, written by node#seq at hlc, values in the domain row). Most rows
+ * never change after they arrive; this keeps them cheap.
+ */
+int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
+	uint64_t hlc, const char *node, int64_t seq, ssync_error *err);
+
+/* 1 if @p op is a plain INSERT: "$row" 1 and every column, all with no prevs. */
+int ssync_merge__is_plain_insert(const ssync_table_info *t, const json_t *cells);
 int ssync_merge__save(ssync_store *st, const char *tbl, const char *pk, const json_t *state, ssync_error *err);
 
 /*

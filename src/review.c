@@ -48,7 +48,7 @@ int ssync_conflicts_foreach(ssync_store *st, ssync_conflict_cb cb, void *payload
 		ssync_conflict c;
 		size_t i, nl;
 
-		if ((error = ssync_merge__load(st, tbl, pk, &state, err)) < 0)
+		if ((error = ssync_merge__load(st, tbl, pk, &state, NULL, err)) < 0)
 			break;
 		leaves = json_object_get(json_object_get(state, col), "l");
 		w = ssync_merge__winner(state, col);

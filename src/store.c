@@ -196,6 +196,7 @@ static void free_tables(ssync_store *st)
 		free(st->tables[i].name);
 		sqlite3_free(st->tables[i].upsert_sql);
 		sqlite3_free(st->tables[i].delete_sql);
+		sqlite3_free(st->tables[i].select_sql);
 	}
 	free(st->tables);
 	st->tables = NULL;
@@ -217,7 +218,8 @@ static int build_sql(ssync_table_info *t, ssync_error *err)
 	sqlite3_str_appendall(s, ")");
 	t->upsert_sql = sqlite3_str_finish(s);
 	t->delete_sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk]);
-	if (!t->upsert_sql || !t->delete_sql)
+	t->select_sql = sqlite3_mprintf("SELECT * FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk]);
+	if (!t->upsert_sql || !t->delete_sql || !t->select_sql)
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	return 0;
 }

@@ -14,6 +14,7 @@ typedef struct ssync_table_info {
 	int priv;      /* private table (student data) */
 	char *upsert_sql; /* INSERT OR REPLACE of a whole row, columns in order */
 	char *delete_sql; /* DELETE by primary key */
+	char *select_sql; /* SELECT * by primary key */
 } ssync_table_info;
 
 sqlite3 *ssync_store__db(ssync_store *st);
