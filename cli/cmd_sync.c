@@ -128,11 +128,14 @@ done:
 
 static int progress(const char *phase, int64_t done, int64_t total, void *p)
 {
+	const char *unit = strcmp(phase, "fetch") == 0 || strcmp(phase, "push") == 0 ? "objects" :
+		strcmp(phase, "verify") == 0 ? "branches" : "entries";
+
 	(void)p;
 	if (total > 0)
-		fprintf(stderr, "\r%-8s %lld/%lld branches", phase, (long long)done, (long long)total);
+		fprintf(stderr, "\r%-7s %lld/%lld %s   ", phase, (long long)done, (long long)total, unit);
 	else
-		fprintf(stderr, "\r%-8s %lld entries", phase, (long long)done);
+		fprintf(stderr, "\r%-7s %lld %s   ", phase, (long long)done, unit);
 	fflush(stderr);
 	return 0;
 }

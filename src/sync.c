@@ -290,7 +290,7 @@ static int on_segment(const char *path, const void *data, size_t len, void *payl
 			return 1;
 		}
 		rc->lines++;
-		if (rc->opts && rc->opts->progress && (rc->lines % 1000) == 0 &&
+		if (rc->opts && rc->opts->progress && (rc->lines % 50) == 0 &&
 		    rc->opts->progress("apply", rc->lines, 0, rc->opts->payload) != 0) {
 			rc->error = ssync_error_set(rc->err, SSYNC_ECANCELLED, "sync cancelled");
 			return 1;
@@ -491,6 +491,17 @@ static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload
 	return 0;
 }
 
+static int transfer_progress(const ssync_transfer_progress *p, void *payload)
+{
+	const ssync_sync_opts *opts = payload;
+
+	if (p->total_objects > 0)
+		return opts->progress("fetch", (int64_t)p->received_objects, (int64_t)p->total_objects, opts->payload);
+	if (p->pushed_objects > 0)
+		return opts->progress("push", (int64_t)p->pushed_objects, 0, opts->payload);
+	return 0;
+}
+
 int ssync_sync_run(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
 	ssync_sync_report *rep, ssync_error *err)
 {
@@ -510,6 +521,10 @@ int ssync_sync_run(ssync_node *n, const char *remote, const ssync_sync_opts *opt
 	snprintf(rep->remote, sizeof(rep->remote), "%s", remote);
 	if ((error = open_exchange(n, &ex, err)) < 0)
 		return error;
+	if (opts && opts->progress) {
+		topts.progress = transfer_progress;
+		topts.payload = (void *)opts;
+	}
 	if ((error = ssync_exchange_fetch(ex, remote, &topts, err)) < 0)
 		goto done;
 	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", remote);

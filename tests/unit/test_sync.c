@@ -1,0 +1,189 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers_core.h"
+#include "log_int.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/review.h"
+#include "schoolsync/sync.h"
+#include "sync_int.h"
+
+typedef struct fx {
+	char *dir, *hub, *ha, *hb;
+	ssync_node *a, *b;
+} fx;
+
+static void add_remote(ssync_node *n, const char *name, const char *url)
+{
+	ssync_exchange *ex = NULL;
+	char path[4096];
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
+	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
+	if (ssync_exchange_remote_add(ex, name, url, &err) != 0)
+		fail_msg("remote add: %s", err.message);
+	ssync_exchange_free(ex);
+}
+
+static void sync_ok(ssync_node *n, ssync_sync_report *rep)
+{
+	ssync_sync_report local;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_sync_run(n, "hub", NULL, rep ? rep : &local, &err) != 0)
+		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	ssync_exchange *hub = NULL;
+
+	f->dir = th_tmpdir();
+	f->hub = malloc(4096);
+	snprintf(f->hub, 4096, "%s/hub.git", f->dir);
+	assert_int_equal(ssync_exchange_open(&hub, f->hub, 1, NULL), 0);
+	ssync_exchange_free(hub);
+	f->ha = th_node_home(f->dir, "sch-a");
+	f->hb = th_node_home(f->dir, "sch-b");
+	f->a = th_open(f->ha);
+	f->b = th_open(f->hb);
+	add_remote(f->a, "hub", f->hub);
+	add_remote(f->b, "hub", f->hub);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+
+	ssync_node_free(f->a);
+	ssync_node_free(f->b);
+	th_rmtree(f->dir);
+	free(f->ha);
+	free(f->hb);
+	free(f->hub);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void test_sync__two_nodes_converge_through_a_bare_repo(void **state)
+{
+	fx *f = *state;
+	ssync_sync_report rep;
+	char h1[65], h2[65];
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
+	th_sql(f->b, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
+	sync_ok(f->a, &rep);
+	assert_int_equal(rep.sealed, 1);
+	assert_int_equal(rep.pushed_refs, 1);
+	sync_ok(f->b, &rep);
+	assert_int_equal(rep.applied, 1);
+	sync_ok(f->a, &rep);
+	assert_int_equal(rep.applied, 1);
+	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
+	assert_int_equal(ssync_node_state_hash(f->b, h2, NULL), 0);
+	assert_string_equal(h1, h2);
+	/* nothing new: nothing received, nothing pushed */
+	sync_ok(f->a, &rep);
+	assert_int_equal(rep.received, 0);
+	assert_int_equal(rep.pushed_refs, 0);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_node_seen WHERE node='sch-a'"), 1);
+}
+
+static void test_sync__seal_survives_a_crash_before_recording(void **state)
+{
+	fx *f = *state;
+	int64_t sealed = 0;
+	ssync_error err;
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','a')");
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','b')");
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_sync_seal(f->a, &sealed, &err), 0);
+	assert_int_equal(sealed, 2);
+	/* as if the process died after the commit, before recording it */
+	assert_int_equal(ssync_store_meta_set(ssync_node_store(f->a), "exported_seq", "0", NULL), 0);
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z3','c')");
+	assert_int_equal(ssync_sync_seal(f->a, &sealed, &err), 0);
+	assert_int_equal(sealed, 1); /* only seq 3: seqs 1-2 are not sealed twice */
+	sync_ok(f->a, NULL);
+	sync_ok(f->b, NULL);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone"), 3);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine"), 0);
+}
+
+static void test_sync__bad_signature_on_hub_is_quarantined_prefix_applied(void **state)
+{
+	fx *f = *state;
+	ssync_exchange *hub = NULL;
+	ssync_entry *e = NULL;
+	char *line = NULL, path[64], *p;
+	const char *paths[1];
+	const void *datas[1];
+	size_t lens[1], len = 0;
+	ssync_error err;
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
+	sync_ok(f->a, NULL);
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
+	/* an attacker appends seq 2 with a changed value, keeping the signature */
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_log__get(ssync_node_store(f->a), "sch-a", 2, &e, NULL, &err), 0);
+	assert_int_equal(ssync_entry_line(e, &line, &len, &err), 0);
+	assert_non_null(p = strstr(line, "崇东"));
+	memcpy(p, "崇中", strlen("崇中"));
+	ssync_sync__segment_path(path, sizeof(path), 2);
+	paths[0] = path;
+	datas[0] = line;
+	lens[0] = len;
+	assert_int_equal(ssync_exchange_open(&hub, f->hub, 0, &err), 0);
+	assert_int_equal(ssync_exchange_commit_files(hub, "refs/heads/node/sch-a", 1, paths, datas, lens, "evil", NULL, &err), 0);
+	ssync_exchange_free(hub);
+	th_sql(f->b, "INSERT INTO zone(id,name) VALUES ('zb','b')");
+	sync_ok(f->b, NULL);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z1'"), 1);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z2'"), 0);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND seq=2 AND code='E_SIG'"), 1);
+	/* b still published its own entry */
+	sync_ok(f->a, NULL);
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM zone WHERE id='zb'"), 1);
+	free(line);
+	ssync_entry_free(e);
+}
+
+static void test_sync__unreachable_remote_changes_nothing(void **state)
+{
+	fx *f = *state;
+	ssync_sync_report rep;
+	ssync_error err;
+	char before[65], after[65];
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','a')");
+	add_remote(f->a, "gone", "/nonexistent/schoolsync/hub.git");
+	assert_int_equal(ssync_node_state_hash(f->a, before, NULL), 0);
+	ssync_error_clear(&err);
+	assert_int_not_equal(ssync_sync_run(f->a, "gone", NULL, &rep, &err), 0);
+	assert_true(err.message[0] != 0);
+	assert_int_equal(ssync_node_state_hash(f->a, after, NULL), 0);
+	assert_string_equal(before, after);
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','b')");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sync__two_nodes_converge_through_a_bare_repo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync__seal_survives_a_crash_before_recording, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync__bad_signature_on_hub_is_quarantined_prefix_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync__unreachable_remote_changes_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
