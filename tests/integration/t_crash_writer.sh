@@ -19,9 +19,9 @@ writer() {
 	while :; do
 		i=$((i + 1))
 		if [ $((i % 7)) = 0 ]; then
-			"$BIN" --home "$H" sql "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM n WHERE k<3000)
+			"$BIN" --home "$H" sql "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM n WHERE k<1000)
 				INSERT INTO teacher(id, school_id, name, title) SELECT 'bulk$i-'||k, 'crash-a', '教师'||k, '中级' FROM n" >/dev/null
-			echo "bulk$i-3000" >>"$T/committed"
+			echo "bulk$i-1000" >>"$T/committed"
 		else
 			"$BIN" --home "$H" sql "INSERT INTO teacher(id, school_id, name) VALUES ('w$i', 'crash-a', '王$i')" >/dev/null
 			echo "w$i" >>"$T/committed"
