@@ -1,4 +1,5 @@
 /* remote, sync, conflicts, quarantine: exchanging logs and what needs review. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,6 +127,21 @@ done:
 	return rc;
 }
 
+static volatile sig_atomic_t cancelled;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+/* Without a terminal: only watch for SIGTERM/SIGINT (the daemon's deadline). */
+static int quiet_progress(const char *phase, int64_t done, int64_t total, void *p)
+{
+	(void)phase; (void)done; (void)total; (void)p;
+	return cancelled;
+}
+
 static int progress(const char *phase, int64_t done, int64_t total, void *p)
 {
 	const char *unit = strcmp(phase, "fetch") == 0 || strcmp(phase, "push") == 0 ? "objects" :
@@ -137,7 +153,7 @@ static int progress(const char *phase, int64_t done, int64_t total, void *p)
 	else
 		fprintf(stderr, "\r%-7s %lld %s   ", phase, (long long)done, unit);
 	fflush(stderr);
-	return 0;
+	return cancelled;
 }
 
 static int list_remote_name(const char *name, const char *url, void *p)
@@ -222,20 +238,29 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	so.no_push = no_push;
-	if (!ctx->json && isatty(2))
-		so.progress = progress;
+	so.progress = !ctx->json && isatty(2) ? progress : quiet_progress;
+	{
+		/* A signal cancels at the next progress point; the transaction in
+		 * flight either commits or rolls back, never half. */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_term;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGTERM, &sa, NULL);
+		(void)sigaction(SIGINT, &sa, NULL);
+	}
 	for (i = 0; i < json_array_size(names); i++) {
 		ssync_sync_report rep;
 		const char *r = json_string_value(json_array_get(names, i));
 		ssync_error_clear(&err);
 		if (ssync_sync_run(n, r, &so, &rep, &err) < 0) {
-			if (so.progress)
+			if (so.progress == progress)
 				fputc('\n', stderr);
 			cli_fail(ctx, &err);
 			failed++;
 			continue;
 		}
-		if (so.progress)
+		if (so.progress == progress)
 			fputc('\n', stderr);
 		if (ctx->json) {
 			json_array_append_new(reports, report_json(&rep));
@@ -248,11 +273,8 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 				(long long)rep.conflicts, rep.seconds);
 		}
 	}
-	if (ctx->json) {
+	if (ctx->json && (!remote || json_array_size(reports) > 0))
 		rc = cli_print_json(remote ? json_incref(json_array_get(reports, 0)) : json_incref(reports));
-		if (remote && json_array_size(reports) == 0)
-			rc = CLI_EXIT_ERROR;
-	}
 	if (failed)
 		rc = CLI_EXIT_ERROR;
 done:

@@ -3,10 +3,15 @@
  * branch only when all its new entries were accepted, seal our own new
  * entries (after making them durable) and push every branch the remote is
  * behind on. Our copies of other nodes' branches are what we relay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ingest_int.h"
 #include "log_int.h"
@@ -206,19 +211,23 @@ done:
 	return error;
 }
 
+static int take_sync_lock(ssync_node *n, int *fd_out, ssync_error *err);
+
 int ssync_sync_seal(ssync_node *n, int64_t *sealed_out, ssync_error *err)
 {
 	ssync_exchange *ex = NULL;
 	int64_t dummy;
-	int error;
+	int error, lockfd = -1;
 
 	if (!sealed_out)
 		sealed_out = &dummy;
 	*sealed_out = 0;
-	if ((error = open_exchange(n, &ex, err)) < 0)
+	if ((error = take_sync_lock(n, &lockfd, err)) < 0)
 		return error;
-	error = seal(n, ex, sealed_out, err);
+	if ((error = open_exchange(n, &ex, err)) == 0)
+		error = seal(n, ex, sealed_out, err);
 	ssync_exchange_free(ex);
+	close(lockfd);
 	return error;
 }
 
@@ -491,6 +500,9 @@ static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload
 	return 0;
 }
 
+static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
+	ssync_sync_report *rep, ssync_error *err);
+
 static int transfer_progress(const ssync_transfer_progress *p, void *payload)
 {
 	const ssync_sync_opts *opts = payload;
@@ -502,7 +514,60 @@ static int transfer_progress(const ssync_transfer_progress *p, void *payload)
 	return 0;
 }
 
+static int remove_lock(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	size_t len = strlen(path);
+
+	(void)sb; (void)ftw;
+	if (flag == FTW_F && len > 5 && strcmp(path + len - 5, ".lock") == 0)
+		(void)unlink(path);
+	return 0;
+}
+
+/*
+ * One sync at a time per home (HOME/sync.lock, released by the kernel if the
+ * process dies). Holding it proves any git *.lock file left in the exchange
+ * repository belongs to a sync that was killed: remove them, or every later
+ * round would fail to update refs.
+ */
+static int take_sync_lock(ssync_node *n, int *fd_out, ssync_error *err)
+{
+	char path[4096], dir[4096];
+	int fd;
+
+	*fd_out = -1;
+	snprintf(path, sizeof(path), "%s/sync.lock", ssync_node_home(n));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return ssync_error_set(err, errno == EROFS || errno == EACCES ? SSYNC_EREADONLY : SSYNC_EIO,
+			"open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		ssync_error_set(err, SSYNC_EBUSY, "another sync is running on %s", ssync_node_home(n));
+		ssync_error_hint(err, "wait for it to finish (schoolsync status shows the daemon's rounds)");
+		return SSYNC_EBUSY;
+	}
+	snprintf(dir, sizeof(dir), "%s/exchange.git/refs", ssync_node_home(n));
+	(void)nftw(dir, remove_lock, 16, FTW_PHYS);
+	snprintf(dir, sizeof(dir), "%s/exchange.git/packed-refs.lock", ssync_node_home(n));
+	(void)unlink(dir);
+	*fd_out = fd;
+	return 0;
+}
+
 int ssync_sync_run(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
+	ssync_sync_report *rep, ssync_error *err)
+{
+	int lockfd = -1, error;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((error = take_sync_lock(n, &lockfd, err)) < 0)
+		return error;
+	error = sync_round(n, remote, opts, rep, err);
+	close(lockfd);
+	return error;
+}
+
+static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
 	ssync_sync_report *rep, ssync_error *err)
 {
 	ssync_exchange *ex = NULL;

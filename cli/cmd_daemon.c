@@ -1,0 +1,403 @@
+/* status, and `sync --now`: talk to the node's daemon over HOME/control.sock
+ * (one JSON line each way, see daemon/control.c). Without a daemon, status
+ * reads the replica itself (src/status.c) and says what it cannot know. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "schoolsync/status.h"
+
+#define STATUS_TIMEOUT_MS 5000
+
+enum { CTL_OK = 0, CTL_NO_DAEMON = 1, CTL_FAILED = -1 };
+
+/* Send @p req, read one line into *resp_out (malloc'd). timeout_ms < 0:
+ * wait as long as the daemon keeps the connection open. */
+static int ctl_request(const char *home, const char *req, int timeout_ms, char **resp_out, char *why, size_t wlen)
+{
+	struct sockaddr_un sa;
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd = -1, rc = CTL_FAILED;
+	struct timespec t0, t1;
+
+	*resp_out = NULL;
+	why[0] = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", home) >= (int)sizeof(sa.sun_path)) {
+		snprintf(why, wlen, "control socket path under %s is too long", home);
+		return CTL_NO_DAEMON;
+	}
+	if (lstat(sa.sun_path, &sb) != 0)
+		return CTL_NO_DAEMON;
+	/* Like openssh with key files: only talk to a socket of our own user
+	 * (root may talk to anyone's). */
+	if (!S_ISSOCK(sb.st_mode) || (sb.st_uid != geteuid() && geteuid() != 0)) {
+		snprintf(why, wlen, "%s is not a socket owned by uid %ld: not talking to it", sa.sun_path, (long)geteuid());
+		return CTL_FAILED;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(why, wlen, "socket: %s", strerror(errno));
+		return CTL_FAILED;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno == ECONNREFUSED || errno == ENOENT)
+			rc = CTL_NO_DAEMON; /* a socket left by a daemon that died */
+		else
+			snprintf(why, wlen, "connect %s: %s", sa.sun_path, strerror(errno));
+		goto done;
+	}
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		snprintf(why, wlen, "send to the daemon: %s", strerror(errno));
+		goto done;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int wait = -1, pr;
+		ssize_t n;
+		if (timeout_ms >= 0) {
+			long el;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			el = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+			wait = el >= timeout_ms ? 0 : (int)(timeout_ms - el);
+		}
+		if ((pr = poll(&p, 1, wait)) < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			snprintf(why, wlen, "the daemon did not answer within %d ms", timeout_ms);
+			goto done;
+		}
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap + 65536);
+			if (!nb) {
+				snprintf(why, wlen, "out of memory");
+				goto done;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		if ((n = recv(fd, buf + len, cap - len - 1, 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(why, wlen, "read from the daemon: %s", strerror(errno));
+			goto done;
+		}
+		if (n == 0) {
+			snprintf(why, wlen, "the daemon closed the connection without answering");
+			goto done;
+		}
+		len += (size_t)n;
+		buf[len] = 0;
+		if (memchr(buf, '\n', len))
+			break;
+		if (len > (1u << 24)) {
+			snprintf(why, wlen, "answer too long");
+			goto done;
+		}
+	}
+	*resp_out = buf;
+	buf = NULL;
+	rc = CTL_OK;
+done:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* "3m ago"-style text for @p secs. */
+static void human_age(char *out, size_t n, long long secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		snprintf(out, n, "%llds", secs);
+	else if (secs < 7200)
+		snprintf(out, n, "%lldm", secs / 60);
+	else if (secs < 172800)
+		snprintf(out, n, "%lldh%02lldm", secs / 3600, (secs % 3600) / 60);
+	else
+		snprintf(out, n, "%lldd%02lldh", secs / 86400, (secs % 86400) / 3600);
+}
+
+/* Age of a UTC timestamp as sync records it ("YYYY-MM-DDTHH:MM:SS..."), or -1. */
+static long long age_of(const char *ts)
+{
+	struct tm tm;
+	const char *end;
+
+	if (!ts)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (!(end = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm)) && !(end = strptime(ts, "%Y-%m-%d %H:%M:%S", &tm)))
+		return -1;
+	return (long long)(time(NULL) - timegm(&tm));
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void print_node(json_t *node)
+{
+	json_t *nodes = json_object_get(node, "nodes");
+	size_t i;
+
+	printf("node %s (district %s)\n", jstr(node, "node"), jstr(node, "district") ? jstr(node, "district") : "?");
+	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)\n",
+		(long long)json_integer_value(json_object_get(node, "head_seq")),
+		(long long)json_integer_value(json_object_get(node, "exported_seq")),
+		(long long)json_integer_value(json_object_get(node, "pending")));
+	printf("conflicts: %lld   quarantined: %lld\n",
+		(long long)json_integer_value(json_object_get(node, "conflicts")),
+		(long long)json_integer_value(json_object_get(node, "quarantined")));
+	if (json_array_size(nodes)) {
+		const char *hdr[] = { "other node", "last seq", "last received", "age" };
+		cli_table *t = cli_table_new(4, hdr);
+		for (i = 0; t && i < json_array_size(nodes); i++) {
+			json_t *o = json_array_get(nodes, i);
+			const char *when = jstr(o, "last_received");
+			char seq[24], age[32];
+			const char *row[4];
+			long long a = age_of(when);
+			snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(o, "last_seq")));
+			if (!when)
+				snprintf(age, sizeof(age), "never");
+			else if (a < 0)
+				snprintf(age, sizeof(age), "?");
+			else
+				human_age(age, sizeof(age), a);
+			row[0] = jstr(o, "node");
+			row[1] = seq;
+			row[2] = when ? when : "never";
+			row[3] = age;
+			(void)cli_table_add(t, row);
+		}
+		if (t) {
+			printf("\n");
+			cli_table_print(t, stdout);
+		}
+		cli_table_free(t);
+	}
+}
+
+static void print_remotes(json_t *remotes)
+{
+	const char *hdr[] = { "remote", "state", "last success", "last error", "next attempt", "backoff" };
+	cli_table *t;
+	size_t i;
+
+	if (!json_array_size(remotes)) {
+		printf("\nno remotes configured (schoolsync remote add NAME URL)\n");
+		return;
+	}
+	if (!(t = cli_table_new(6, hdr)))
+		return;
+	for (i = 0; i < json_array_size(remotes); i++) {
+		json_t *r = json_array_get(remotes, i), *e = json_object_get(r, "last_error");
+		json_t *next = json_object_get(r, "next_attempt_in_s");
+		char ok[48], err[200], nx[32], bo[32];
+		const char *row[6];
+		if (json_is_string(json_object_get(r, "last_success"))) {
+			char a[24];
+			human_age(a, sizeof(a), json_integer_value(json_object_get(r, "last_success_age_s")));
+			snprintf(ok, sizeof(ok), "%s ago", a);
+		} else {
+			snprintf(ok, sizeof(ok), "never");
+		}
+		if (json_is_object(e) && json_integer_value(json_object_get(r, "failures")) > 0) {
+			char a[24];
+			human_age(a, sizeof(a), json_integer_value(json_object_get(e, "age_s")));
+			snprintf(err, sizeof(err), "%s ago [%s] %s", a, jstr(e, "code"), jstr(e, "message"));
+		} else {
+			snprintf(err, sizeof(err), "-");
+		}
+		if (json_is_number(next)) {
+			char a[24];
+			human_age(a, sizeof(a), (long long)(json_number_value(next) + 0.5));
+			snprintf(nx, sizeof(nx), "in %s", a);
+		} else {
+			snprintf(nx, sizeof(nx), "now (running)");
+		}
+		if (json_integer_value(json_object_get(r, "failures")) > 0)
+			snprintf(bo, sizeof(bo), "%.0fs (x%lld)", json_number_value(json_object_get(r, "backoff_s")),
+				(long long)json_integer_value(json_object_get(r, "failures")));
+		else
+			snprintf(bo, sizeof(bo), "-");
+		row[0] = jstr(r, "name");
+		row[1] = jstr(r, "state");
+		row[2] = ok;
+		row[3] = err;
+		row[4] = nx;
+		row[5] = bo;
+		(void)cli_table_add(t, row);
+	}
+	printf("\n");
+	cli_table_print(t, stdout);
+	cli_table_free(t);
+}
+
+int cmd_status(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, ctl;
+	char **pos = NULL, *resp = NULL, why[512];
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	json_t *out = NULL;
+	ssync_status *st = NULL;
+	ssync_error err;
+
+	if (cli_parse(ctx, "status", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync status [--json]\n\n"
+			"This node's sync state. From the running daemon (schoolsyncd): per remote\n"
+			"the last success, the last error, the next attempt and the backoff. From\n"
+			"the replica (also without a daemon): own entries not yet pushed, conflicts,\n"
+			"quarantined entries, and when we last received anything from every other\n"
+			"node. Exits 0 when it could say something, 1 when the replica is unreadable.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "status", "unexpected argument");
+	ctl = ctl_request(ctx->home, "{\"cmd\":\"status\"}", STATUS_TIMEOUT_MS, &resp, why, sizeof(why));
+	if (ctl == CTL_OK) {
+		json_error_t jerr;
+		if (!(out = json_loads(resp, 0, &jerr)) || !json_is_object(out)) {
+			snprintf(why, sizeof(why), "the daemon's answer is not JSON: %s", jerr.text);
+			json_decref(out);
+			out = NULL;
+			ctl = CTL_FAILED;
+		} else {
+			json_object_del(out, "ok");
+		}
+	}
+	if (!out) {
+		/* No daemon, or it did not answer: what the replica says. */
+		char *s;
+		ssync_error_clear(&err);
+		if (ssync_status_read(&st, ctx->home, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto done;
+		}
+		if (!(s = ssync_status_json(st))) {
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+		out = json_pack("{s{sbss?}so}", "daemon", "running", 0, "problem", ctl == CTL_FAILED ? why : NULL,
+			"node", json_loads(s, 0, NULL));
+		free(s);
+		if (!out) {
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+	}
+	if (ctx->json) {
+		rc = cli_print_json(out);
+		out = NULL;
+		goto done;
+	}
+	{
+		json_t *dm = json_object_get(out, "daemon"), *node = json_object_get(out, "node");
+		if (json_is_object(node))
+			print_node(node);
+		else
+			printf("replica: %s\n", jstr(json_object_get(out, "node_error"), "message"));
+		if (json_is_true(json_object_get(dm, "running"))) {
+			char up[24];
+			human_age(up, sizeof(up), json_integer_value(json_object_get(dm, "uptime_s")));
+			printf("\ndaemon: running (pid %lld, up %s)%s%s\n", (long long)json_integer_value(json_object_get(dm, "pid")),
+				up, json_is_string(json_object_get(dm, "busy")) ? ", syncing with " : "",
+				json_is_string(json_object_get(dm, "busy")) ? jstr(dm, "busy") : "");
+			print_remotes(json_object_get(out, "remotes"));
+		} else if (jstr(dm, "problem")) {
+			printf("\ndaemon: NOT ANSWERING (%s); remote state unknown\n", jstr(dm, "problem"));
+		} else {
+			printf("\ndaemon: not running; remote state unknown. Start it with: systemctl start schoolsyncd\n"
+				"(or: schoolsyncd --home %s). To sync once by hand: schoolsync sync\n", ctx->home);
+		}
+	}
+done:
+	json_decref(out);
+	free(resp);
+	ssync_status_free(st);
+	return rc;
+}
+
+int cli_daemon_sync_now(cli_ctx *ctx)
+{
+	char *resp = NULL, why[512];
+	json_t *r = NULL, *results;
+	json_error_t jerr;
+	int ctl, rc = CLI_EXIT_OK;
+	size_t i;
+
+	/* The daemon answers when every remote finished a round that started
+	 * after this request; each round has the daemon's hard deadline. */
+	ctl = ctl_request(ctx->home, "{\"cmd\":\"sync-now\",\"wait\":true}", -1, &resp, why, sizeof(why));
+	if (ctl == CTL_NO_DAEMON) {
+		ssync_error err;
+		ssync_error_clear(&err);
+		ssync_error_set(&err, SSYNC_ENOTFOUND, "no schoolsyncd runs for %s%s%s", ctx->home, why[0] ? ": " : "", why);
+		ssync_error_hint(&err, "start it (systemctl start schoolsyncd), or sync in this process: schoolsync sync");
+		return cli_fail(ctx, &err);
+	}
+	if (ctl != CTL_OK || !(r = json_loads(resp, 0, &jerr))) {
+		ssync_error err;
+		ssync_error_clear(&err);
+		ssync_error_set(&err, SSYNC_ERROR, "asking the daemon to sync: %s", ctl != CTL_OK ? why : jerr.text);
+		free(resp);
+		return cli_fail(ctx, &err);
+	}
+	free(resp);
+	if (json_is_object(json_object_get(r, "error"))) {
+		json_t *e = json_object_get(r, "error");
+		if (ctx->json) {
+			char *s = json_dumps(r, JSON_COMPACT);
+			if (s)
+				fprintf(stderr, "%s\n", s);
+			free(s);
+		} else {
+			fprintf(stderr, "schoolsync: error: %s [%s]\n", jstr(e, "message"), jstr(e, "code"));
+		}
+		json_decref(r);
+		return CLI_EXIT_ERROR;
+	}
+	if (!json_is_true(json_object_get(r, "ok")))
+		rc = CLI_EXIT_ERROR;
+	if (ctx->json) {
+		json_object_del(r, "ok");
+		(void)cli_print_json(r);
+		return rc;
+	}
+	results = json_object_get(r, "results");
+	for (i = 0; i < json_array_size(results); i++) {
+		json_t *o = json_array_get(results, i), *e = json_object_get(o, "error"), *rep = json_object_get(o, "report");
+		if (json_is_true(json_object_get(o, "ok")))
+			printf("%s: ok in %.2f s: received %lld, applied %lld, sealed %lld, pushed %lld branch(es)\n",
+				jstr(o, "remote"), json_number_value(json_object_get(o, "seconds")),
+				(long long)json_integer_value(json_object_get(rep, "received")),
+				(long long)json_integer_value(json_object_get(rep, "applied")),
+				(long long)json_integer_value(json_object_get(rep, "sealed")),
+				(long long)json_integer_value(json_object_get(rep, "pushed_refs")));
+		else
+			printf("%s: FAILED [%s] %s; the daemon retries in %.0f s\n", jstr(o, "remote"), jstr(e, "code"),
+				jstr(e, "message"), json_number_value(json_object_get(o, "retry_in_s")));
+	}
+	json_decref(r);
+	return rc;
+}

@@ -1,0 +1,111 @@
+/* HOME/config.json: the daemon's settings (jansson). A missing file means
+ * the defaults; a bad file is refused with line and column, and the caller
+ * keeps what it had (SIGHUP must never leave the daemon half-configured).
+ * Keys the daemon does not know are left alone: the same file may carry
+ * settings of other parts of schoolsync. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon.h"
+
+void dmn_config_defaults(dmn_config *c)
+{
+	c->sync_interval_s = 300;
+	c->debounce_s = 5;
+	c->deadline_s = 300;
+	c->backoff_base_s = 10;
+	c->backoff_max_s = 3600;
+	c->kill_grace_s = 5;
+	c->stop_grace_s = 20;
+	c->poll_s = 1;
+	c->log_level = DMN_LOG_INFO;
+	c->use_syslog = 0;
+}
+
+typedef struct num_key {
+	const char *name;
+	size_t off;
+	double min, max;
+} num_key;
+
+static const num_key num_keys[] = {
+	{ "sync_interval_s", offsetof(dmn_config, sync_interval_s), 0.1, 7 * 86400.0 },
+	{ "debounce_s", offsetof(dmn_config, debounce_s), 0, 3600 },
+	{ "deadline_s", offsetof(dmn_config, deadline_s), 0.1, 86400 },
+	{ "backoff_base_s", offsetof(dmn_config, backoff_base_s), 0.05, 86400 },
+	{ "backoff_max_s", offsetof(dmn_config, backoff_max_s), 0.1, 7 * 86400.0 },
+	{ "kill_grace_s", offsetof(dmn_config, kill_grace_s), 0, 600 },
+	{ "stop_grace_s", offsetof(dmn_config, stop_grace_s), 0, 3600 },
+	{ "poll_s", offsetof(dmn_config, poll_s), 0.05, 60 },
+};
+
+int dmn_config_load(dmn_config *out, const char *path, char *errbuf, size_t errlen)
+{
+	dmn_config c;
+	json_error_t jerr;
+	json_t *root = NULL, *v;
+	struct stat sb;
+	size_t i;
+	int error = -1;
+
+	dmn_config_defaults(&c);
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT) {
+			*out = c;
+			return 0;
+		}
+		snprintf(errbuf, errlen, "config %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!(root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr))) {
+		snprintf(errbuf, errlen, "config %s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		snprintf(errbuf, errlen, "config %s: the top level must be a JSON object", path);
+		goto done;
+	}
+	for (i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]); i++) {
+		const num_key *k = &num_keys[i];
+		double x;
+		if (!(v = json_object_get(root, k->name)))
+			continue;
+		if (!json_is_number(v)) {
+			snprintf(errbuf, errlen, "config %s: \"%s\" must be a number of seconds", path, k->name);
+			goto done;
+		}
+		x = json_number_value(v);
+		if (!isfinite(x) || x < k->min || x > k->max) {
+			snprintf(errbuf, errlen, "config %s: \"%s\" is %g, must be between %g and %g",
+				path, k->name, x, k->min, k->max);
+			goto done;
+		}
+		*(double *)((char *)&c + k->off) = x;
+	}
+	if ((v = json_object_get(root, "log_level"))) {
+		if (!json_is_string(v) || (c.log_level = dmn_log_level_parse(json_string_value(v))) < 0) {
+			snprintf(errbuf, errlen, "config %s: \"log_level\" must be one of \"error\", \"warn\", \"info\", \"debug\"", path);
+			goto done;
+		}
+	}
+	if ((v = json_object_get(root, "syslog"))) {
+		if (!json_is_boolean(v)) {
+			snprintf(errbuf, errlen, "config %s: \"syslog\" must be true or false", path);
+			goto done;
+		}
+		c.use_syslog = json_is_true(v);
+	}
+	if (c.backoff_base_s > c.backoff_max_s) {
+		snprintf(errbuf, errlen, "config %s: \"backoff_base_s\" (%g) is larger than \"backoff_max_s\" (%g)",
+			path, c.backoff_base_s, c.backoff_max_s);
+		goto done;
+	}
+	*out = c;
+	error = 0;
+done:
+	json_decref(root);
+	return error;
+}

@@ -1,0 +1,166 @@
+/* schoolsyncd internals shared by the daemon/ sources. Not installed, not public.
+ *
+ * Ownership (STYLE §4): every uv handle below is embedded in the struct that
+ * owns it, and that struct is freed only after the handle's close callback
+ * ran. The loop thread owns all of this state; worker threads (uv_queue_work)
+ * touch only the data of their own request. */
+#ifndef SSYNCD_DAEMON_H
+#define SSYNCD_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "schoolsync/status.h"
+
+/* ---- log.c: levels to stderr or syslog ---- */
+enum { DMN_LOG_ERROR = 0, DMN_LOG_WARN = 1, DMN_LOG_INFO = 2, DMN_LOG_DEBUG = 3 };
+void dmn_log_setup(int level, int use_syslog);
+void dmn_log(int level, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+int dmn_log_level_parse(const char *s); /* -1 if unknown */
+const char *dmn_log_level_name(int level);
+/* Tell systemd (Type=notify) about our state; no-op without $NOTIFY_SOCKET. */
+void dmn_sd_notify(const char *state);
+
+/* ---- config.c: HOME/config.json ---- */
+typedef struct dmn_config {
+	double sync_interval_s; /* periodic round per remote */
+	double debounce_s;      /* quiet time after a local write before syncing */
+	double deadline_s;      /* hard limit on one sync process */
+	double backoff_base_s;  /* first retry delay after a failure */
+	double backoff_max_s;   /* retry delay cap */
+	double kill_grace_s;    /* SIGTERM -> SIGKILL */
+	double stop_grace_s;    /* on daemon stop: time a running sync gets to finish */
+	double poll_s;          /* local-write detection period */
+	int log_level;
+	int use_syslog;
+} dmn_config;
+
+void dmn_config_defaults(dmn_config *c);
+/* Load @p path into *c. A missing file gives the defaults. On error *c is
+ * left unchanged and @p errbuf says which line/column/key is wrong. */
+int dmn_config_load(dmn_config *c, const char *path, char *errbuf, size_t errlen);
+
+/* ---- job.c: one supervised child process ---- */
+typedef struct dmn_job dmn_job;
+typedef struct dmn_job_result {
+	int64_t exit_status;  /* valid when term_signal == 0 */
+	int term_signal;      /* signal that ended it, 0 if it exited */
+	int timed_out;        /* we killed it at the deadline */
+	int stopped;          /* we killed it because the daemon is stopping */
+	int spawn_error;      /* uv error if it could not start (then nothing ran) */
+	const char *out;      /* stdout, NUL-terminated (first 256 KiB) */
+	size_t out_len;
+	const char *errout;   /* stderr, NUL-terminated (last 64 KiB) */
+	size_t err_len;
+	double seconds;       /* wall time from spawn to exit */
+} dmn_job_result;
+typedef void (*dmn_job_cb)(const dmn_job_result *res, void *payload);
+
+/* Start argv[0] with argv; the callback runs exactly once (also on spawn
+ * failure, from the loop), then the job frees itself. The child runs in its
+ * own session (UV_PROCESS_DETACHED), so a kill reaches its whole group.
+ * @p pidfile, if not NULL, holds the child's pid while it runs. */
+int dmn_job_start(dmn_job **out, uv_loop_t *loop, const char *const *argv,
+	double deadline_s, double kill_grace_s, const char *pidfile,
+	dmn_job_cb cb, void *payload);
+/* Ask it to end now: SIGTERM to the group, SIGKILL after the grace. */
+void dmn_job_stop(dmn_job *job);
+/* Stop it if it is still running after @p after_s seconds. */
+void dmn_job_stop_after(dmn_job *job, double after_s);
+int dmn_job_pid(const dmn_job *job);
+
+/* ---- loop.c: the daemon ---- */
+typedef struct dmn_remote {
+	char *name;
+	char *url;
+	int listed;              /* in the latest `remote list` */
+	unsigned int failures;   /* consecutive failed rounds */
+	double backoff_s;        /* delay chosen after the last failure */
+	uint64_t next_due;       /* uv_now() ms of the next attempt */
+	int want_now;            /* run as soon as the worker is free */
+	int dirty;               /* local writes since the last round started */
+	int running;
+	uint64_t completed;      /* rounds finished, success or not */
+	uint64_t ok_rounds, failed_rounds;
+	int64_t last_attempt, last_success, last_error_at; /* unix seconds, 0 = never */
+	char last_error_code[32];
+	char last_error_msg[512];
+	double last_seconds;
+	json_t *last_report;     /* the sync's JSON report of the last success */
+} dmn_remote;
+
+typedef struct dmn dmn;
+typedef struct dmn_client dmn_client;
+
+struct dmn {
+	uv_loop_t *loop;
+	char *home;
+	char *cli;               /* the schoolsync binary */
+	char *config_path;
+	char *sock_path;
+	char *child_pidfile;
+	dmn_config cfg;
+	int64_t started;         /* unix seconds */
+
+	dmn_remote **remotes;
+	size_t nremotes;
+	int remotes_known;       /* a `remote list` has succeeded */
+	uint64_t remotes_listed_at;
+	unsigned int list_failures;
+	uint64_t list_next_due;
+	int list_wanted;         /* refresh before the next round */
+	uint64_t list_gen;       /* `remote list` runs finished, success or not */
+
+	dmn_job *job;            /* at most one child at a time */
+	int job_is_list;
+	dmn_remote *job_remote;
+
+	uv_timer_t sched;        /* next due attempt */
+	uv_timer_t debounce;     /* fires debounce_s after the last local write */
+	uv_timer_t poll;         /* local-write detection */
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_pipe_t server;
+	int server_open;
+
+	/* Local-write watcher; used only from the poll worker. */
+	ssync_status_watch *watch;
+	uv_work_t poll_work;
+	int poll_busy;
+	int poll_rc;
+	int64_t poll_head;
+	char poll_err[512];
+	int64_t own_head;
+	int head_known;
+	uint64_t burst_start;    /* uv_now() of the first write not yet synced; 0 = none */
+
+	dmn_client *clients;     /* open control connections */
+	int nclients;
+
+	int stopping;            /* SIGTERM/SIGINT seen */
+	int exit_code;
+};
+
+int dmn_init(dmn *d, uv_loop_t *loop, const char *home, const char *cli, const dmn_config *cfg);
+int dmn_start(dmn *d);           /* control socket, signals, timers */
+void dmn_free(dmn *d);           /* after uv_run has returned */
+void dmn_kick(dmn *d);           /* start what is due, re-arm the scheduler */
+/* sync-now from the control socket; returns the names queued (a JSON array) */
+json_t *dmn_sync_now(dmn *d);
+json_t *dmn_remotes_json(dmn *d);
+json_t *dmn_daemon_json(dmn *d);
+dmn_remote *dmn_remote_find(dmn *d, const char *name);
+void dmn_round_done_notify(dmn *d);  /* control.c: wake sync-now waiters */
+
+/* ---- control.c: HOME/control.sock ---- */
+int dmn_control_open(dmn *d);
+void dmn_control_close(dmn *d);
+
+#endif

@@ -1,0 +1,75 @@
+#ifndef SSYNC_STATUS_H
+#define SSYNC_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+
+/**
+ * What a node's replica says about its sync state, read without a key and
+ * without writing anything: for `schoolsync status` (with or without a
+ * running daemon) and for the daemon's status answer.
+ */
+
+/** Freshness of one other node: when we last received anything from it. */
+typedef struct ssync_status_node {
+	char node[SSYNC_NODE_ID_MAX + 1];
+	int64_t last_seq;        /**< highest seq received; 0 if never */
+	char last_received[40];  /**< as sync recorded it (UTC text); "" if never */
+} ssync_status_node;
+
+typedef struct ssync_status {
+	char node_id[SSYNC_NODE_ID_MAX + 1];
+	char district[SSYNC_NODE_ID_MAX + 1];
+	int64_t head_seq;      /**< our own highest seq */
+	int64_t exported_seq;  /**< own entries sealed for publication (meta exported_seq, 0 if unset) */
+	int64_t pending;       /**< head_seq - exported_seq: own entries not yet pushed */
+	int64_t conflicts;     /**< cells with several leaves */
+	int64_t quarantined;   /**< entries that failed a check */
+	size_t nnodes;         /**< entries in nodes */
+	ssync_status_node *nodes; /**< other nodes by id: seen ones, then enrolled peers never heard from */
+} ssync_status;
+
+/**
+ * Read the status of the node in @p home in one read transaction (a
+ * consistent snapshot), opening the replica read-only. *out is NULL on
+ * failure; SSYNC_ENOTFOUND if no node lives in @p home. Free the result
+ * with ssync_status_free().
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_status_read(ssync_status **out,
+	const char *home, ssync_error *err);
+SSYNC_EXTERN void ssync_status_free(ssync_status *st);
+
+/**
+ * @p st as one compact JSON object (the "node" part of `schoolsync status
+ * --json`, the same with or without a daemon):
+ * {"node","district","head_seq","exported_seq","pending","conflicts",
+ *  "quarantined","nodes":[{"node","last_seq","last_received"|null}]}.
+ * Returns a malloc'd string the caller frees with free(); NULL if out of
+ * memory.
+ */
+SSYNC_EXTERN char *ssync_status_json(const ssync_status *st);
+
+/**
+ * A cheap watcher for local writes: keeps one read-only connection and
+ * reports our own head seq. Between calls SQLite's data_version tells
+ * whether any other connection committed, so an idle poll costs one PRAGMA.
+ * Use one watcher from one thread at a time. Free with
+ * ssync_status_watch_free().
+ */
+typedef struct ssync_status_watch ssync_status_watch;
+
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_status_watch_open(ssync_status_watch **out,
+	const char *home, ssync_error *err);
+
+/**
+ * Our own head seq in *head_out. *changed_out (may be NULL) is 1 when the
+ * replica was committed to since the previous call (always 1 on the first).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_status_watch_poll(ssync_status_watch *w,
+	int64_t *head_out, int *changed_out, ssync_error *err);
+SSYNC_EXTERN void ssync_status_watch_free(ssync_status_watch *w);
+
+#endif

@@ -1,0 +1,259 @@
+/* Read-only status of a node's replica: own head, what is exported, what is
+ * pending, conflict and quarantine counts, freshness of the other nodes.
+ *
+ * Invariants: nothing here writes (the store is opened SSYNC_STORE_READONLY,
+ * no key is loaded); every read of ssync_status_read happens in one read
+ * transaction so the numbers agree with each other. Workload: a handful of
+ * indexed lookups plus two count(*) scans of small tables; the daemon calls
+ * it once per status request from a worker thread, and the watcher once a
+ * second, which costs one PRAGMA when nothing was committed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "schoolsync/status.h"
+#include "store_int.h"
+
+static const char SQL_HEAD[] =
+	"SELECT coalesce(max(seq), 0) FROM ssync_entry WHERE node = ?1";
+static const char SQL_CONFLICTS[] = "SELECT count(*) FROM ssync_conflict";
+static const char SQL_QUARANTINE[] = "SELECT count(*) FROM ssync_quarantine";
+/* Nodes we heard from, then enrolled peers we never heard from; never us. */
+static const char SQL_NODES[] =
+	"SELECT node, last_seq, last_received FROM ssync_node_seen WHERE node <> ?1 "
+	"UNION ALL "
+	"SELECT node, 0, '' FROM ssync_peer WHERE node <> ?1 "
+	"AND node NOT IN (SELECT node FROM ssync_node_seen) "
+	"ORDER BY 1";
+
+static int open_replica(ssync_store **out, const char *home, ssync_error *err)
+{
+	char path[4096];
+	struct stat sb;
+
+	*out = NULL;
+	if (snprintf(path, sizeof(path), "%s/replica.db", home) >= (int)sizeof(path))
+		return ssync_error_set(err, SSYNC_EINVAL, "home path too long: %s", home);
+	if (stat(path, &sb) != 0) {
+		ssync_error_set(err, errno == ENOENT ? SSYNC_ENOTFOUND : SSYNC_EIO,
+			"no node in %s (%s: %s)", home, path, strerror(errno));
+		ssync_error_hint(err, "create one with: schoolsync --home %s init --node ID", home);
+		return err ? err->code : SSYNC_ENOTFOUND;
+	}
+	return ssync_store_open(out, path, SSYNC_STORE_READONLY, err);
+}
+
+static int count(ssync_store *st, const char *sql, const char *what, int64_t *out, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, sql, err);
+	int rc;
+
+	if (!q)
+		return err && err->code ? err->code : SSYNC_ERROR;
+	rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : ssync_store__sqlerr(st, err, what);
+}
+
+static int own_head(ssync_store *st, const char *node, int64_t *out, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, SQL_HEAD, err);
+	int rc;
+
+	if (!q)
+		return err && err->code ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : ssync_store__sqlerr(st, err, "read own head");
+}
+
+static int read_nodes(ssync_store *st, ssync_status *s, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, SQL_NODES, err);
+	size_t cap = 0;
+	int rc;
+
+	if (!q)
+		return err && err->code ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, s->node_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		const char *when = (const char *)sqlite3_column_text(q, 2);
+		ssync_status_node *nd;
+
+		if (s->nnodes == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			ssync_status_node *nn = realloc(s->nodes, ncap * sizeof(*nn));
+			if (!nn) {
+				sqlite3_reset(q);
+				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			}
+			s->nodes = nn;
+			cap = ncap;
+		}
+		nd = &s->nodes[s->nnodes++];
+		memset(nd, 0, sizeof(*nd));
+		snprintf(nd->node, sizeof(nd->node), "%s", id ? id : "");
+		nd->last_seq = sqlite3_column_int64(q, 1);
+		snprintf(nd->last_received, sizeof(nd->last_received), "%s", when ? when : "");
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read node freshness");
+}
+
+static int meta_copy(ssync_store *st, const char *key, char *buf, size_t n, int required, ssync_error *err)
+{
+	char *v = NULL;
+	int error = ssync_store_meta_get(st, key, &v, err);
+
+	if (error == SSYNC_ENOTFOUND && !required) {
+		buf[0] = 0;
+		return 0;
+	}
+	if (error == SSYNC_ENOTFOUND)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "replica has no %s", key);
+	if (error < 0)
+		return error;
+	snprintf(buf, n, "%s", v);
+	free(v);
+	return 0;
+}
+
+int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
+{
+	ssync_store *st = NULL;
+	ssync_status *s = NULL;
+	sqlite3 *db;
+	char exported[32];
+	int error = 0, in_tx = 0;
+
+	*out = NULL;
+	if ((error = open_replica(&st, home, err)) < 0)
+		goto done;
+	if (!(s = calloc(1, sizeof(*s)))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	db = ssync_store__db(st);
+	/* A deferred read transaction: one WAL snapshot for every number below. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "begin read");
+		goto done;
+	}
+	in_tx = 1;
+	if ((error = meta_copy(st, "node_id", s->node_id, sizeof(s->node_id), 1, err)) < 0 ||
+	    (error = meta_copy(st, "district", s->district, sizeof(s->district), 0, err)) < 0 ||
+	    (error = meta_copy(st, "exported_seq", exported, sizeof(exported), 0, err)) < 0 ||
+	    (error = own_head(st, s->node_id, &s->head_seq, err)) < 0 ||
+	    (error = count(st, SQL_CONFLICTS, "count conflicts", &s->conflicts, err)) < 0 ||
+	    (error = count(st, SQL_QUARANTINE, "count quarantine", &s->quarantined, err)) < 0 ||
+	    (error = read_nodes(st, s, err)) < 0)
+		goto done;
+	s->exported_seq = exported[0] ? strtoll(exported, NULL, 10) : 0;
+	if (s->exported_seq < 0)
+		s->exported_seq = 0;
+	s->pending = s->head_seq > s->exported_seq ? s->head_seq - s->exported_seq : 0;
+	*out = s;
+	s = NULL;
+done:
+	if (in_tx)
+		(void)sqlite3_exec(ssync_store__db(st), "COMMIT", NULL, NULL, NULL); /* read-only: nothing to lose */
+	ssync_status_free(s);
+	ssync_store_free(st);
+	return error;
+}
+
+void ssync_status_free(ssync_status *s)
+{
+	if (!s)
+		return;
+	free(s->nodes);
+	free(s);
+}
+
+char *ssync_status_json(const ssync_status *s)
+{
+	json_t *o, *arr;
+	char *out = NULL;
+	size_t i;
+
+	if (!(arr = json_array()))
+		return NULL;
+	for (i = 0; i < s->nnodes; i++) {
+		const ssync_status_node *nd = &s->nodes[i];
+		json_array_append_new(arr, json_pack("{sssIs?}", "node", nd->node,
+			"last_seq", (json_int_t)nd->last_seq,
+			"last_received", nd->last_received[0] ? nd->last_received : NULL));
+	}
+	o = json_pack("{sssssIsIsIsIsIso}", "node", s->node_id, "district", s->district,
+		"head_seq", (json_int_t)s->head_seq, "exported_seq", (json_int_t)s->exported_seq,
+		"pending", (json_int_t)s->pending, "conflicts", (json_int_t)s->conflicts,
+		"quarantined", (json_int_t)s->quarantined, "nodes", arr);
+	if (o)
+		out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return out;
+}
+
+struct ssync_status_watch {
+	ssync_store *st;
+	char node[SSYNC_NODE_ID_MAX + 1];
+	int64_t data_version;
+	int64_t head;
+	int primed;
+};
+
+int ssync_status_watch_open(ssync_status_watch **out, const char *home, ssync_error *err)
+{
+	ssync_status_watch *w = NULL;
+	int error = 0;
+
+	*out = NULL;
+	if (!(w = calloc(1, sizeof(*w))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	if ((error = open_replica(&w->st, home, err)) < 0 ||
+	    (error = meta_copy(w->st, "node_id", w->node, sizeof(w->node), 1, err)) < 0)
+		goto done;
+	*out = w;
+	w = NULL;
+done:
+	ssync_status_watch_free(w);
+	return error;
+}
+
+static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
+
+int ssync_status_watch_poll(ssync_status_watch *w, int64_t *head_out, int *changed_out, ssync_error *err)
+{
+	int64_t dv = 0;
+	int error, changed;
+
+	if ((error = count(w->st, SQL_DATA_VERSION, "read data_version", &dv, err)) < 0)
+		return error;
+	changed = !w->primed || dv != w->data_version;
+	if (changed) {
+		if ((error = own_head(w->st, w->node, &w->head, err)) < 0)
+			return error;
+		w->data_version = dv;
+		w->primed = 1;
+	}
+	*head_out = w->head;
+	if (changed_out)
+		*changed_out = changed;
+	return 0;
+}
+
+void ssync_status_watch_free(ssync_status_watch *w)
+{
+	if (!w)
+		return;
+	ssync_store_free(w->st);
+	free(w);
+}
