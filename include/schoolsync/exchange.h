@@ -37,6 +37,12 @@ SSYNC_EXTERN void ssync_exchange_free(ssync_exchange *ex);
  * path that already exists with different content fails (SSYNC_EEXISTS):
  * branches are append-only. The ref is updated only if it still points at
  * the tip read at the start (compare-and-swap). @p new_tip may be NULL.
+ * Files already on the branch with the same content are skipped; if that
+ * leaves nothing, no commit is made and @p new_tip is the current tip (so a
+ * retried seal is harmless). @p message NULL or "" means "seal".
+ * @return 0, SSYNC_EEXISTS (a path exists with other content, or is both a
+ * file and a directory), SSYNC_EINVAL (bad ref, path or nfiles == 0),
+ * SSYNC_ECONFLICT (the ref moved meanwhile), or another code.
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_commit_files(ssync_exchange *ex,
 	const char *ref,
@@ -148,11 +154,26 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_fetch(ssync_exchange *ex,
  * Push local refs to the same names on @p remote, fast-forward only (never
  * forced). A ref the remote refuses as non-fast-forward yields
  * SSYNC_EREWRITE naming that ref; unreachable remote SSYNC_ENET.
- * A local-path remote that does not exist yet is created as a bare repo.
+ * A local-path remote that does not exist yet is created as a bare repo
+ * (its parent directory must exist: an unmounted stick is SSYNC_ENET).
+ *
+ * @p refs are refs/heads/node/<node-id> or refs/heads/district. A ref the
+ * remote already contains (same commit, or the remote is ahead) is left
+ * alone. Refs that fast-forward are pushed even if another ref is refused;
+ * the error then names the first refused ref. SSYNC_ECONFLICT if the
+ * remote's commit is unknown here (fetch first) or a ref moved during the
+ * push. The remote-tracking refs of pushed refs are updated.
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_push(ssync_exchange *ex,
 	const char *remote, size_t nrefs, const char *const *refs,
 	const ssync_transfer_opts *opts, ssync_error *err);
+
+/**
+ * Local-path and file:// remotes are read and written directly (default:
+ * enabled). Disabling it sends them through libgit2's own local transport;
+ * meant for benchmarks and tests.
+ */
+SSYNC_EXTERN void ssync_exchange_set_local_fastpath(ssync_exchange *ex, int enabled);
 
 /** Validate a remote name: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, not ending in .lock. */
 SSYNC_EXTERN int ssync_exchange_remote_name_valid(const char *name);
