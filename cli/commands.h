@@ -8,6 +8,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv);
 int cmd_sql(cli_ctx *ctx, int argc, char **argv);
 int cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cmd_state_hash(cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 
 /* cmd_sync.c */
 int cmd_remote(cli_ctx *ctx, int argc, char **argv);
@@ -17,5 +18,15 @@ int cmd_quarantine(cli_ctx *ctx, int argc, char **argv);
 
 /* cmd_daemon.c: ask a running daemon to sync now; returns an exit code. */
 int cli_daemon_sync_now(cli_ctx *ctx);
+int cmd_status(cli_ctx *ctx, int argc, char **argv);
+
+/* cmd_domain.c: TABLE add|list|show and workflow verbs; cmd_demo.c; cmd_data.c */
+int cmd_domain(cli_ctx *ctx, int argc, char **argv);
+int cmd_demo_data(cli_ctx *ctx, int argc, char **argv);
+int cmd_import(cli_ctx *ctx, int argc, char **argv);
+int cmd_export(cli_ctx *ctx, int argc, char **argv);
+/* cmd_report.c */
+int cmd_check(cli_ctx *ctx, int argc, char **argv);
+int cmd_report(cli_ctx *ctx, int argc, char **argv);
 
 #endif

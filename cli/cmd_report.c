@@ -1,0 +1,198 @@
+/* check and report: what the hub reads (src/check.c, src/report.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "schoolsync/report.h"
+
+int cmd_check(cli_ctx *ctx, int argc, char **argv)
+{
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL, *json = NULL;
+	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	ssync_node *n;
+	ssync_error err;
+	long count = 0;
+
+	if (cli_parse(ctx, "check", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync check [--json]\n\n"
+			"Find what per-cell merging cannot prevent, with the records and schools\n"
+			"involved: overlapping bookings of one resource, a teacher on two rotations\n"
+			"in one term, duplicate staff numbers, references to rows that do not exist\n"
+			"(deleted, or not yet arrived), values the commands would refuse.\n"
+			"Exit status: 0 nothing found, 1 violations found (or an error).\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos)
+		return cli_usage(ctx, "check", "unexpected argument");
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	if (ssync_check(n, &json, &count, &err) < 0) {
+		rc = cli_fail(ctx, &err);
+	} else if (ctx->json) {
+		printf("%s\n", json);
+		rc = count ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+	} else {
+		json_error_t jerr;
+		json_t *r = json_loads(json, 0, &jerr), *v;
+		size_t i;
+		json_array_foreach(json_object_get(r, "violations"), i, v) {
+			json_t *s;
+			size_t k;
+			printf("%-19s %s\n", json_string_value(json_object_get(v, "kind")),
+				json_string_value(json_object_get(v, "message")));
+			printf("%-19s schools:", "");
+			json_array_foreach(json_object_get(v, "schools"), k, s)
+				printf(" %s", json_string_value(s));
+			printf("\n");
+		}
+		printf("%ld violation%s found\n", count, count == 1 ? "" : "s");
+		json_decref(r);
+		rc = count ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+	}
+	free(json);
+	ssync_node_free(n);
+	return rc;
+}
+
+static int to_stdout(const char *buf, size_t len, void *p)
+{
+	(void)p;
+	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
+}
+
+static void print_text(json_t *r)
+{
+	json_t *it, *cols = json_object_get(r, "columns"), *rows = json_object_get(r, "rows"), *row;
+	const char *hdr[32], *vals[32];
+	char nums[32][40];
+	size_t i, k, nc = json_array_size(cols);
+	cli_table *t;
+
+	printf("%s\n", json_string_value(json_object_get(r, "title")));
+	json_array_foreach(json_object_get(r, "summary"), i, it) {
+		const char *label = json_string_value(json_object_get(it, "label"));
+		int pad = 40 - cli_display_width(label);
+		printf("  %s%*s %s\n", label, pad > 0 ? pad : 0, "", json_string_value(json_object_get(it, "value")));
+	}
+	printf("\n");
+	if (nc > 32)
+		nc = 32;
+	for (k = 0; k < nc; k++)
+		hdr[k] = json_string_value(json_array_get(cols, k));
+	if (!(t = cli_table_new((int)nc, hdr)))
+		return;
+	json_array_foreach(rows, i, row) {
+		for (k = 0; k < nc; k++) {
+			json_t *v = json_array_get(row, k);
+			if (json_is_string(v))
+				vals[k] = json_string_value(v);
+			else if (json_is_integer(v))
+				vals[k] = (snprintf(nums[k], sizeof(nums[k]), "%lld", (long long)json_integer_value(v)), nums[k]);
+			else if (json_is_real(v))
+				vals[k] = (snprintf(nums[k], sizeof(nums[k]), "%.1f", json_real_value(v)), nums[k]);
+			else
+				vals[k] = "";
+		}
+		if (cli_table_add(t, vals) != 0)
+			break;
+	}
+	cli_table_print(t, stdout);
+	cli_table_free(t);
+}
+
+int cmd_report(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *html = NULL, *year = NULL;
+	int help = 0, npos = 0, csv = 0, rc = CLI_EXIT_OK, i;
+	char **pos = NULL, *json = NULL;
+	const cli_opt opts[] = {
+		{ "html", 1, &html, NULL }, { "csv", 0, NULL, &csv }, { "year", 1, &year, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	ssync_report_options o = SSYNC_REPORT_OPTIONS_INIT;
+	ssync_node *n = NULL;
+	ssync_error err;
+	static const char *all[] = { "rotation", "courses", "resources", "freshness" };
+
+	if (cli_parse(ctx, "report", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	if (help) {
+		printf("usage: schoolsync report rotation|courses|resources|freshness|all\n"
+			"                        [--year YYYY] [--json | --csv | --html FILE]\n\n"
+			"  rotation   teachers due to rotate (≥10 years at one school, more than 5 years\n"
+			"             before retirement, title 中级 or above), rotated this school year,\n"
+			"             rate against the 10 %% target; 特级/正高级/committed 骨干 against 20 %%\n"
+			"  courses    schools × categories of shared courses; schools with none; progress to 10\n"
+			"  resources  the sharing list with use by other schools\n"
+			"  freshness  when each school's data last arrived\n\n"
+			"--year: the school year starting that September (default: the current one).\n"
+			"--html writes one self-contained page with charts (several reports: list them).\n");
+		free(pos);
+		return CLI_EXIT_OK;
+	}
+	if (npos < 1) {
+		free(pos);
+		return cli_usage(ctx, "report", "which report? rotation, courses, resources, freshness");
+	}
+	if ((csv && (ctx->json || html)) || (ctx->json && html)) {
+		free(pos);
+		return cli_usage(ctx, "report", "choose one of --json, --csv, --html");
+	}
+	if (year) {
+		char *end;
+		long y = strtol(year, &end, 10);
+		if (*end || y < 2000 || y > 2100) {
+			free(pos);
+			return cli_usage(ctx, "report", "--year must be 2000..2100");
+		}
+		o.year = (int)y;
+	}
+	if (!html && (npos != 1 || strcmp(pos[0], "all") == 0)) {
+		free(pos);
+		return cli_usage(ctx, "report", "one report at a time, except with --html");
+	}
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc))) {
+		free(pos);
+		return rc;
+	}
+	ssync_error_clear(&err);
+	if (html) {
+		const char **kinds = (const char **)pos;
+		int nk = npos;
+		if (npos == 1 && strcmp(pos[0], "all") == 0) {
+			kinds = all;
+			nk = 4;
+		}
+		if (ssync_report_html(n, kinds, nk, &o, html, &err) < 0)
+			rc = cli_fail(ctx, &err);
+		else if (!ctx->quiet)
+			fprintf(stderr, "wrote %s\n", html);
+	} else if (csv) {
+		if (ssync_report_csv(n, pos[0], &o, to_stdout, NULL, &err) < 0)
+			rc = cli_fail(ctx, &err);
+	} else if (ssync_report(n, pos[0], &o, &json, &err) < 0) {
+		rc = cli_fail(ctx, &err);
+	} else if (ctx->json) {
+		printf("%s\n", json);
+	} else {
+		json_error_t jerr;
+		json_t *r = json_loads(json, 0, &jerr);
+		if (r)
+			print_text(r);
+		json_decref(r);
+	}
+	(void)i;
+	free(json);
+	free(pos);
+	ssync_node_free(n);
+	return rc;
+}

@@ -1,0 +1,13 @@
+#ifndef SSYNC_REPORT_INT_H
+#define SSYNC_REPORT_INT_H
+
+#include <jansson.h>
+
+#include "schoolsync/report.h"
+
+/* Build report @p kind as a JSON object (caller decrefs); NULL on failure. */
+json_t *ssync_report__build(ssync_node *n, const char *kind, const ssync_report_options *opts, ssync_error *err);
+/* The school year (starting in September) that @p now_ms falls in. */
+int ssync_report__school_year(int64_t now_ms);
+
+#endif
