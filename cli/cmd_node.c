@@ -124,7 +124,7 @@ int cmd_sql(cli_ctx *ctx, int argc, char **argv)
 		free(pos);
 		return cli_usage(ctx, "sql", "a SQL statement is required");
 	}
-	if (!(n = cli_open_node(ctx, 0, &rc))) {
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_KEY_OPTIONAL, &rc))) {
 		free(pos);
 		return rc;
 	}

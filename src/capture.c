@@ -354,7 +354,9 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 		goto done;
 	}
 	if (!who->kp) {
-		error = ssync_error_set(err, SSYNC_EREADONLY, "this node was opened read-only; writes are not possible");
+		ssync_error_set(err, SSYNC_EREADONLY, "this node's key (node.key) is not available, and writes must be signed");
+		ssync_error_hint(err, "restore node.key from your backup into the home (mode 0600)");
+		error = SSYNC_EREADONLY;
 		goto done;
 	}
 	{

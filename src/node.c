@@ -199,8 +199,23 @@ int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		goto done;
 	}
-	if (!(flags & SSYNC_NODE_READONLY) && (error = ssync_keys_load(&n->kp, keypath, err)) < 0)
+	if (access(home, W_OK) != 0 && errno == EROFS) {
+		error = ssync_error_set(err, SSYNC_EREADONLY, "home %s is on a read-only file system", home);
+		ssync_error_hint(err, "remount it read-write, or copy the home to writable storage");
 		goto done;
+	}
+	if (!(flags & SSYNC_NODE_READONLY)) {
+		ssync_error kerr;
+		ssync_error_clear(&kerr);
+		error = ssync_keys_load(&n->kp, keypath, &kerr);
+		if (error == SSYNC_ENOTFOUND && (flags & SSYNC_NODE_KEY_OPTIONAL)) {
+			error = 0; /* reads still work; writes will say the key is missing */
+		} else if (error < 0) {
+			if (err && err->code == 0)
+				*err = kerr;
+			goto done;
+		}
+	}
 	if ((error = ssync_store_open(&n->st, dbpath, 0, err)) < 0)
 		goto done;
 	if ((error = ssync_store_meta_get(n->st, "node_id", &v, err)) < 0) {

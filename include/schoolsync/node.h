@@ -17,7 +17,8 @@
 typedef struct ssync_node ssync_node;
 
 enum {
-	SSYNC_NODE_READONLY = 1 << 0 /**< no key needed, no writes */
+	SSYNC_NODE_READONLY = 1 << 0,     /**< no key needed, no writes */
+	SSYNC_NODE_KEY_OPTIONAL = 1 << 1  /**< open without node.key if it is missing (reads only then) */
 };
 
 /**
