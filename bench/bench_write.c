@@ -27,6 +27,7 @@ int main(int argc, char **argv)
 {
 	int single = argc > 1 ? atoi(argv[1]) : 20000;
 	int bulk = argc > 2 ? atoi(argv[2]) : 100000;
+	const char *keep = argc > 3 ? argv[3] : NULL; /* keep the node in this home */
 	char dir[] = "/tmp/ssync-bench-XXXXXX", home[512], sql[256], cmd[600];
 	ssync_node *n = NULL;
 	ssync_error err;
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(home, sizeof(home), "%s/node", dir);
+	if (keep)
+		snprintf(home, sizeof(home), "%s", keep);
 	ssync_error_clear(&err);
 	if (ssync_node_init(home, "bench", NULL, NULL, &err) < 0 || ssync_node_open(&n, home, 0, &err) < 0)
 		die("init", &err);
@@ -56,18 +59,24 @@ int main(int argc, char **argv)
 	printf("signed single-row writes: %d in %.2f s = %.0f writes/s (%.1f us each)\n",
 		single, t1 - t0, single / (t1 - t0), (t1 - t0) * 1e6 / single);
 
-	snprintf(sql, sizeof(sql), "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d) "
-		"INSERT INTO teacher(id, school_id, name, subject, title, birth_year, joined_year) "
-		"SELECT 'b'||i, 'bench', '教师'||i, '数学', '中级', 1960+i%%40, 1990+i%%30 FROM n", bulk);
-	t0 = now();
-	if (ssync_node_sql(n, sql, "import", NULL, NULL, &res, &err) < 0)
-		die("bulk", &err);
-	t1 = now();
-	printf("bulk import: %d rows (6 columns) in %.2f s = %.0f rows/s, %d entries (seq %lld..%lld)\n",
-		bulk, t1 - t0, bulk / (t1 - t0), res.entries, (long long)res.first_seq, (long long)res.last_seq);
+	if (bulk > 0) {
+		snprintf(sql, sizeof(sql), "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d) "
+			"INSERT INTO teacher(id, school_id, name, subject, title, birth_year, joined_year) "
+			"SELECT 'b'||i, 'bench', '教师'||i, '数学', '中级', 1960+i%%40, 1990+i%%30 FROM n", bulk);
+		t0 = now();
+		if (ssync_node_sql(n, sql, "import", NULL, NULL, &res, &err) < 0)
+			die("bulk", &err);
+		t1 = now();
+		printf("bulk import: %d rows (6 columns) in %.2f s = %.0f rows/s, %d entries (seq %lld..%lld)\n",
+			bulk, t1 - t0, bulk / (t1 - t0), res.entries, (long long)res.first_seq, (long long)res.last_seq);
+	}
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS: %.1f MiB\n", ru.ru_maxrss / 1024.0);
 	ssync_node_free(n);
+	if (keep) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		return system(cmd) == 0 ? 0 : 1;
+	}
 	snprintf(cmd, sizeof(cmd), "du -sh %s/node/replica.db* | head -3; rm -rf %s", dir, dir);
 	return system(cmd) == 0 ? 0 : 1;
 }
