@@ -300,11 +300,11 @@ static int conflict_row(const ssync_conflict *c, void *p)
 			json_error_t jerr;
 			json_t *v = json_loads(c->leaves[i].value_json ? c->leaves[i].value_json : "null", JSON_DECODE_ANY, &jerr);
 			ssync_hlc_format(c->leaves[i].hlc, when, sizeof(when));
-			json_array_append_new(leaves, json_pack("{sosssIssssb}", "value", v ? v : json_null(),
+			json_array_append_new(leaves, json_pack("{sosssIsssssb}", "value", v ? v : json_null(),
 				"node", c->leaves[i].node, "seq", (json_int_t)c->leaves[i].seq, "time", when,
 				"actor", c->leaves[i].actor, "winner", c->leaves[i].winner));
 		}
-		json_array_append_new(o->arr, json_pack("{sssssso}", "table", c->table, "key", c->pk,
+		json_array_append_new(o->arr, json_pack("{ssssssso}", "table", c->table, "key", c->pk,
 			"column", c->column, "versions", leaves));
 		return 0;
 	}

@@ -28,5 +28,10 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv);
 /* cmd_report.c */
 int cmd_check(cli_ctx *ctx, int argc, char **argv);
 int cmd_report(cli_ctx *ctx, int argc, char **argv);
+/* cmd_district.c: district init|enroll|revoke|list, join (trust, issue #4) */
+int cmd_district(cli_ctx *ctx, int argc, char **argv);
+int cmd_join(cli_ctx *ctx, int argc, char **argv);
+/* cmd_audit.c: audit verify|history */
+int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* schoolsync: the command table and global options. Each command lives in a
  * cmd_<group>.c file and parses its own options with cli_parse(). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ static const cli_cmd commands[] = {
 	{ "check", "invariants merging cannot keep: overlaps, duplicates, dangling references", cmd_check },
 	{ "report", "rotation, courses, resources, freshness reports (text, JSON, CSV, HTML)", cmd_report },
 	{ "demo-data", "fill this node with a synthetic district (seed 004's Chongming)", cmd_demo_data },
+	{ "district", "district trust (hub): init, enroll, revoke, list certificates", cmd_district },
+	{ "join", "pin the district's root public key on this node", cmd_join },
+	{ "audit", "verify a repository from the district key alone; history of a record", cmd_audit },
 	{ NULL, NULL, NULL }
 };
 
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.prog = "schoolsync";
 	ssync_crypto_init();
+	/* A remote that drops the connection must give E_NET, not kill us. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	ctx.home = getenv("SCHOOLSYNC_HOME");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--home") == 0) {

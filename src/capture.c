@@ -13,6 +13,7 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
+#include "trust_int.h"
 
 typedef struct stmt_list {
 	sqlite3_stmt **v;
@@ -192,8 +193,14 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	chunk c = { NULL, 0, 0, 0 };
 	char *hlcs = NULL;
 	int error = 0, rc;
+	/* trust (issue #4): the writer's certificate decides what it may write */
+	json_t *pre = NULL;
+	int managed = 0, colrule = 0;
+	char prole[16], pschool[SSYNC_NODE_ID_MAX + 1];
 
 	if ((error = ssync_log__head(st, who->node, &seq, prev, &head_hlc, err)) < 0)
+		return error;
+	if ((error = ssync_policy__local(st, who->node, &managed, prole, pschool, err)) < 0)
 		return error;
 	if (ssync_store_meta_get(st, "hlc", &hlcs, NULL) == 0 && hlcs) {
 		last_hlc = strtoull(hlcs, NULL, 10);
@@ -269,6 +276,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		if (error < 0)
 			goto done;
 		fresh = op == SQLITE_INSERT && !found;
+		pre = managed ? json_deep_copy(state) : NULL; /* trust (issue #4): policy sees the row before this write */
 		if (!(cells = json_array())) {
 			json_decref(state);
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -310,6 +318,11 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		}
 		c.bytes += strlen(pk) + strlen(tbl) + 24;
 		res->rows++;
+		/* trust (issue #4): refuse a write the policy forbids before anything is signed */
+		if (managed && (error = ssync_policy__check_op(st, prole, pschool, jop, pre, found, &colrule, err)) != 0)
+			goto done;
+		json_decref(pre);
+		pre = NULL;
 	}
 	if (rc != SQLITE_DONE) {
 		error = ssync_error_set(err, SSYNC_ERROR, "read changeset");
@@ -322,6 +335,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	/* No need to store last_hlc: our head entry carries it, and the meta
 	 * "hlc" only remembers what we observed from others (ingest). */
 done:
+	json_decref(pre);
 	json_decref(c.ops);
 	sqlite3changeset_finalize(it);
 	return error;

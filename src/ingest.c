@@ -10,6 +10,7 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
+#include "trust_int.h"
 
 
 #define BATCH 2000
@@ -20,6 +21,7 @@ struct ssync_ingest {
 	char node[SSYNC_NODE_ID_MAX + 1];
 	char source[160];
 	int have_key, in_tx, batch;
+	int managed; /* trust (issue #4): a district root is pinned */
 	unsigned char pk[SSYNC_PUBKEY_BYTES];
 	int64_t head;
 	unsigned char head_hash[SSYNC_HASH_BYTES];
@@ -46,6 +48,7 @@ int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *distric
 	if ((error = ssync_log__head(st, node, &in->head, in->head_hash, &in->head_hlc, err)) < 0)
 		goto fail;
 	in->have_key = ssync_log__peer_key(st, node, in->pk, NULL) == 0;
+	in->managed = ssync_trust_managed(st);
 	if (!(q = ssync_store__stmt(st, "SELECT seq FROM ssync_frozen WHERE node=?", err))) {
 		error = SSYNC_ERROR;
 		goto fail;
@@ -109,6 +112,7 @@ static int flush(ssync_ingest *in, ssync_error *err)
 int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_error *err)
 {
 	ssync_entry *e = NULL, *old = NULL;
+	ssync_verdict tv;
 	ssync_error perr;
 	int error = 0, old_state = 0;
 	int64_t seq = 0;
@@ -171,6 +175,7 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 					error = ssync_store__sqlerr(in->st, err, "record frozen node");
 				sqlite3_reset(q);
 				in->frozen_at = seq;
+				in->stats.fork_seq = seq;
 			}
 			goto done;
 		}
@@ -191,11 +196,21 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 		error = reject(in, seq, SSYNC_ECHAIN, "hlc does not increase along the chain (E_CHAIN)", line, len, err);
 		goto done;
 	}
-	if (!in->have_key) {
+	/* trust (issue #4): managed nodes take keys only from certificates;
+	 * revoked / expired entries are kept in the log but refused (state 3). */
+	memset(&tv, 0, sizeof(tv));
+	tv.state = 1;
+	if (in->managed) {
+		if ((error = ssync_trust__judge(in->st, e, &tv, err)) < 0)
+			goto done;
+		if (tv.stop) {
+			error = reject(in, seq, tv.code, tv.why, line, len, err);
+			goto done;
+		}
+	} else if (!in->have_key) {
 		error = reject(in, seq, SSYNC_ECERT, "no certified key for this node (E_CERT_UNKNOWN)", line, len, err);
 		goto done;
-	}
-	if (ssync_entry_verify(e, in->pk, NULL) != 0) {
+	} else if (ssync_entry_verify(e, in->pk, NULL) != 0) {
 		error = reject(in, seq, SSYNC_ESIG, "bad signature (E_SIG)", line, len, err);
 		goto done;
 	}
@@ -216,16 +231,24 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 			goto done;
 		in->in_tx = 1;
 	}
-	if ((error = ssync_log__insert(in->st, e, 1, err)) < 0)
+	/* trust (issue #4): write policy; a violation is kept, refused, and the chain goes on */
+	if (in->managed && tv.state == 1 && (error = ssync_policy__check_entry(in->st, e, &tv, err)) < 0)
 		goto done;
-	if ((error = ssync_merge__apply_ops(in->st, e->ops, e->hlc, e->node, e->seq, err)) < 0)
+	if ((error = ssync_log__insert(in->st, e, tv.state, err)) < 0)
+		goto done;
+	if (tv.state != 1) {
+		if ((error = ssync_trust__quarantine(in->st, in->node, seq, tv.qcode, tv.why, line, len, in->source, err)) < 0)
+			goto done;
+		in->stats.refused++;
+	} else if ((error = ssync_merge__apply_ops(in->st, e->ops, e->hlc, e->node, e->seq, err)) < 0)
 		goto done;
 	in->head = seq;
 	memcpy(in->head_hash, e->hash, SSYNC_HASH_BYTES);
 	in->head_hlc = e->hlc;
 	if (e->hlc > in->max_hlc)
 		in->max_hlc = e->hlc;
-	in->stats.applied++;
+	if (tv.state == 1)
+		in->stats.applied++;
 	if (++in->batch >= BATCH)
 		error = flush(in, err);
 done:
@@ -251,6 +274,8 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 		stats->duplicates += in->stats.duplicates;
 		stats->quarantined += in->stats.quarantined;
 		stats->refused += in->stats.refused;
+		if (in->stats.fork_seq)
+			stats->fork_seq = in->stats.fork_seq;
 	}
 	free(in);
 	return error;
@@ -284,3 +309,30 @@ int ssync_ingest__quarantine(ssync_store *st, const char *node, int64_t seq, int
 	return 0;
 }
 
+
+int ssync_ingest__withdraw_fork(ssync_store *st, const char *node, int64_t seq, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	int error, rc;
+
+	if ((error = ssync_store_begin(st, err)) < 0)
+		return error;
+	if (!(q = ssync_store__stmt(st, "UPDATE ssync_entry SET state=4 WHERE node=? AND seq>=? AND state=1", err))) {
+		error = SSYNC_ERROR;
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "withdraw entries");
+		goto fail;
+	}
+	if ((error = ssync_merge__rebuild(st, err)) < 0)
+		goto fail;
+	return ssync_store_commit(st, err);
+fail:
+	ssync_store_rollback(st);
+	return error;
+}

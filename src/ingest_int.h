@@ -13,6 +13,7 @@ typedef struct ssync_ingest ssync_ingest;
 
 typedef struct ssync_ingest_stats {
 	int64_t applied, duplicates, quarantined, refused;
+	int64_t fork_seq; /* > 0: the node equivocated at this seq (it is now frozen) */
 } ssync_ingest_stats;
 
 /* Start ingesting entries of @p node (from @p source, e.g. "hub:node/sch-a"). */
@@ -31,6 +32,13 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 
 /* Reason of the last stop (valid until end). */
 const char *ssync_ingest__stop_reason(const ssync_ingest *in);
+
+/*
+ * After equivocation by @p node at @p seq: withdraw its entries from that seq
+ * on (state 4) and rebuild the data from the log, so every replica ends the
+ * same whichever of the two versions it had applied first.
+ */
+int ssync_ingest__withdraw_fork(ssync_store *st, const char *node, int64_t seq, ssync_error *err);
 
 /* Record a rejected entry (deduplicated by node, seq, code, line). */
 int ssync_ingest__quarantine(ssync_store *st, const char *node, int64_t seq, int code,

@@ -552,3 +552,71 @@ int ssync_merge__check_ops(ssync_store *st, const json_t *ops, ssync_error *err)
 	}
 	return 0;
 }
+
+static int exec_sql(ssync_store *st, const char *sql, ssync_error *err)
+{
+	if (sqlite3_exec(ssync_store__db(st), sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "rebuild");
+	return 0;
+}
+
+int ssync_merge__rebuild(ssync_store *st, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL, *done = NULL;
+	int i, error = 0, rc;
+
+	for (i = 0; i < ssync_store__ntables(st) && error == 0; i++) {
+		char *sql = sqlite3_mprintf("DELETE FROM \"%w\"", ssync_store__table_at(st, i)->name);
+		if (!sql)
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		error = exec_sql(st, sql, err);
+		sqlite3_free(sql);
+	}
+	/* Entries count as seen only once re-applied, so prevs resolve exactly
+	 * as they would for a replica receiving them afresh. */
+	if (error < 0 || (error = exec_sql(st, "DELETE FROM ssync_row; DELETE FROM ssync_conflict; "
+		"UPDATE ssync_entry SET state=5 WHERE state=1", err)) < 0)
+		return error;
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT body, sig FROM ssync_entry WHERE state=5 ORDER BY node, seq",
+		-1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ssync_store__db(st), "UPDATE ssync_entry SET state=1 WHERE node=? AND seq=?",
+		-1, &done, NULL) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "rebuild");
+		goto out;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		size_t blen = (size_t)sqlite3_column_bytes(q, 0);
+		char *line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2);
+		ssync_entry *e = NULL;
+
+		if (!line || sqlite3_column_bytes(q, 1) != SSYNC_SIG_BYTES) {
+			free(line);
+			error = ssync_error_set(err, SSYNC_ECORRUPT, "a stored entry is damaged");
+			break;
+		}
+		memcpy(line, sqlite3_column_blob(q, 0), blen);
+		line[blen] = '\t';
+		ssync_hex(line + blen + 1, sqlite3_column_blob(q, 1), SSYNC_SIG_BYTES);
+		error = ssync_entry_parse(&e, line, blen + 1 + 2 * SSYNC_SIG_BYTES, err);
+		free(line);
+		if (error < 0)
+			break;
+		sqlite3_bind_text(done, 1, e->node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(done, 2, e->seq);
+		rc = sqlite3_step(done);
+		sqlite3_reset(done);
+		if (rc != SQLITE_DONE) {
+			ssync_entry_free(e);
+			error = ssync_store__sqlerr(st, err, "rebuild");
+			break;
+		}
+		error = ssync_merge__apply_ops(st, e->ops, e->hlc, e->node, e->seq, err);
+		ssync_entry_free(e);
+		if (error < 0)
+			break;
+	}
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(done);
+	return error;
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/node.h"
 #include "sync_int.h"
+#include "trust_int.h"
 
 #define SEGMENT_MAX_BYTES (8 * 1024 * 1024)
 
@@ -246,6 +248,8 @@ static int learn_key(ssync_node *n, ssync_exchange *ex, const char *node, const 
 
 	if (ssync_log__peer_key(st, node, pk, NULL) == 0)
 		return 0;
+	if (ssync_trust_managed(st))
+		return 0; /* trust (issue #4): with a pinned root, keys come only from certificates */
 	if (ssync_exchange_read_file(ex, tip, "node.json", &data, &len, NULL) < 0)
 		return 0; /* its entries will be quarantined as E_CERT */
 	o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -360,17 +364,32 @@ static int collect_branch(const char *ref, const ssync_oid_hex *tip, void *paylo
 	return 0;
 }
 
-/* Receive one node's branch from the remote-tracking ref. */
+/* Failures that are about this machine, not about what a remote sent. */
+static int local_failure(int code)
+{
+	return code == SSYNC_EIO || code == SSYNC_EBUSY || code == SSYNC_ECANCELLED ||
+		code == SSYNC_EREADONLY || code == SSYNC_ERROR;
+}
+
+/*
+ * Receive one node's branch from the remote-tracking ref. A fast-forward is
+ * streamed from our tip. A branch that diverged from ours is streamed from
+ * its start: entries we hold are duplicates, and the first one that differs
+ * shows what happened (equivocation: two signed entries for one seq; or a
+ * forgery). Either way our copy of the branch is kept.
+ */
 static int receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote, const char *node,
 	const ssync_oid_hex *rtip, const ssync_sync_opts *opts, ssync_sync_report *rep, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	char local_ref[128], source[160];
-	ssync_oid_hex ltip;
-	ssync_ingest_stats stats = { 0, 0, 0, 0 };
+	ssync_oid_hex ltip, from;
+	ssync_ingest_stats stats;
+	ssync_error berr;
 	recv_ctx rc;
-	int error = 0, d;
+	int error = 0, d, diverged = 0;
 
+	memset(&stats, 0, sizeof(stats));
 	snprintf(local_ref, sizeof(local_ref), "refs/heads/node/%s", node);
 	snprintf(source, sizeof(source), "%s:node/%s", remote, node);
 	memset(&ltip, 0, sizeof(ltip));
@@ -387,16 +406,7 @@ static int receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote,
 				return d;
 			if (d)
 				return 0; /* the remote is behind: we push */
-			/* Diverged: someone rewrote the branch. Keep ours. */
-			{
-				char why[256];
-				snprintf(why, sizeof(why), "branch node/%s on remote %s was rewritten (not a fast-forward of %.12s); "
-					"ours is kept (E_REWRITE: possible rollback attack)", node, remote, ltip.hex);
-				if ((error = ssync_ingest__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err)) < 0)
-					return error;
-			}
-			rep->rewritten_refs++;
-			return 0;
+			diverged = 1;
 		}
 	}
 	if ((error = learn_key(n, ex, node, rtip, err)) < 0)
@@ -409,18 +419,28 @@ static int receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote,
 	rc.err = err;
 	rc.opts = opts;
 	rc.lines = 0;
-	error = ssync_exchange_added_files(ex, &ltip, rtip, on_segment, &rc, err);
-	if (error == SSYNC_EREWRITE) {
-		char why[256];
-		snprintf(why, sizeof(why), "branch node/%s on remote %s changed or removed an existing segment (E_REWRITE)", node, remote);
-		ssync_error_clear(err);
-		error = ssync_ingest__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err);
-		rep->rewritten_refs++;
-		rc.stopped = 1;
-	} else if (rc.error < 0) {
+	from = ltip;
+	if (diverged)
+		memset(&from, 0, sizeof(from));
+	ssync_error_clear(&berr);
+	error = ssync_exchange_added_files(ex, &from, rtip, on_segment, &rc, &berr);
+	if (rc.error < 0) {
 		error = rc.error;
 	} else if (error > 0) {
 		error = 0; /* stopped by our callback */
+	} else if (error < 0 && !local_failure(error)) {
+		/* What the remote holds for this branch cannot be read as an
+		 * append-only log (rewritten segment, symlink, damaged tree):
+		 * refuse the branch, keep ours, carry on with the others. */
+		char why[700];
+		snprintf(why, sizeof(why), "branch node/%s on remote %s cannot be accepted: %s (%s)", node, remote,
+			berr.message, ssync_error_name(error));
+		error = ssync_ingest__quarantine(st, node, 0, error == SSYNC_EREWRITE ? SSYNC_EREWRITE : SSYNC_ECORRUPT,
+			why, rtip->hex, strlen(rtip->hex), remote, err);
+		rep->rewritten_refs++;
+		rc.stopped = 1;
+	} else if (error < 0 && err && err->code == 0) {
+		*err = berr;
 	}
 	if (error < 0) {
 		(void)ssync_ingest__end(rc.in, 1, NULL, NULL);
@@ -428,14 +448,27 @@ static int receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote,
 	}
 	if ((error = ssync_ingest__end(rc.in, 0, &stats, err)) < 0)
 		return error;
-	rep->received += rc.lines + stats.quarantined;
+	if (stats.fork_seq > 0 && (error = ssync_ingest__withdraw_fork(st, node, stats.fork_seq, err)) < 0)
+		return error;
+	rep->received += rc.lines - stats.duplicates + stats.quarantined;
 	rep->applied += stats.applied;
 	rep->duplicates += stats.duplicates;
 	rep->quarantined += stats.quarantined;
 	if (stats.applied > 0 && (error = mark_seen(st, node, err)) < 0)
 		return error;
+	if (diverged) {
+		/* Another history: entries that chain were taken (and a differing
+		 * one was quarantined above), but a branch only moves forward. */
+		char why[256];
+		snprintf(why, sizeof(why), "branch node/%s on remote %s was rewritten (not a fast-forward of %.12s); "
+			"ours is kept (E_REWRITE: possible rollback attack)", node, remote, ltip.hex);
+		if ((error = ssync_ingest__quarantine(st, node, 0, SSYNC_EREWRITE, why, rtip->hex, strlen(rtip->hex), remote, err)) < 0)
+			return error;
+		rep->rewritten_refs++;
+		return 0;
+	}
 	/* Relay only what we fully accepted. */
-	if (!rc.stopped) {
+	if (!rc.stopped && !diverged) {
 		if ((error = ssync_exchange_ref_update(ex, local_ref, rtip, &ltip, "sync: fast-forward", err)) < 0)
 			return error;
 	}
@@ -567,12 +600,101 @@ int ssync_sync_run(ssync_node *n, const char *remote, const ssync_sync_opts *opt
 	return error;
 }
 
+typedef struct url_find { const char *name; char url[4096]; int found; } url_find;
+
+static int find_url(const char *name, const char *url, void *p)
+{
+	url_find *f = p;
+
+	if (strcmp(name, f->name) == 0) {
+		snprintf(f->url, sizeof(f->url), "%s", url);
+		f->found = 1;
+	}
+	return 0;
+}
+
+/*
+ * A USB stick's remote is a path to a repository that may not exist yet: if
+ * its directory does (the stick is mounted), create the bare repository so
+ * the first sync can push. A missing directory means "not mounted": the
+ * fetch then fails with E_NET and nothing is created.
+ */
+static int create_stick(ssync_exchange *ex, const char *remote, ssync_error *err)
+{
+	url_find f;
+	const char *path;
+	char parent[4096], *slash;
+	struct stat sb;
+	ssync_exchange *stick = NULL;
+	int error;
+
+	memset(&f, 0, sizeof(f));
+	f.name = remote;
+	if ((error = ssync_exchange_remote_list(ex, find_url, &f, err)) < 0)
+		return error;
+	if (!f.found)
+		return 0; /* fetch reports the unknown remote */
+	path = f.url;
+	if (strncmp(path, "file://", 7) == 0)
+		path += 7;
+	if (path[0] != '/' || stat(path, &sb) == 0)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", path);
+	if (!(slash = strrchr(parent, '/')) || slash == parent)
+		return 0;
+	*slash = 0;
+	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return 0;
+	if ((error = ssync_exchange_open(&stick, path, 1, err)) < 0)
+		return error;
+	ssync_exchange_free(stick);
+	return 0;
+}
+
+/*
+ * A remote whose branch went back to an older commit, or lost a branch it
+ * had, is a stale mirror or a rollback: say so. We never follow it back, and
+ * the push brings it forward again.
+ */
+static int check_stale(ssync_node *n, ssync_exchange *ex, const char *remote, const branch_list *old,
+	const branch_list *now, ssync_sync_report *rep, ssync_error *err)
+{
+	int i, j, error;
+
+	for (i = 0; i < old->n; i++) {
+		const ssync_oid_hex *cur = NULL;
+		char why[300];
+		for (j = 0; j < now->n; j++)
+			if (strcmp(old->names[i], now->names[j]) == 0)
+				cur = &now->tips[j];
+		if (cur && strcmp(cur->hex, old->tips[i].hex) == 0)
+			continue;
+		if (cur) {
+			int d = ssync_exchange_descends(ex, &old->tips[i], cur, NULL);
+			if (d != 1)
+				continue; /* moved forward (or diverged: receive_branch reports that) */
+			snprintf(why, sizeof(why), "remote %s went back on branch node/%s (%.12s, it showed %.12s before): "
+				"stale mirror or rollback (W_REMOTE_STALE); not followed, our copy is pushed again",
+				remote, old->names[i], cur->hex, old->tips[i].hex);
+		} else {
+			snprintf(why, sizeof(why), "remote %s no longer has branch node/%s (it showed %.12s before): "
+				"deleted or stale mirror (W_REMOTE_STALE); our copy is pushed again",
+				remote, old->names[i], old->tips[i].hex);
+		}
+		if ((error = ssync_ingest__quarantine(ssync_node_store(n), old->names[i], 0, SSYNC_EREWRITE, why,
+			old->tips[i].hex, strlen(old->tips[i].hex), remote, err)) < 0)
+			return error;
+		rep->rewritten_refs++;
+	}
+	return 0;
+}
+
 static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
 	ssync_sync_report *rep, ssync_error *err)
 {
 	ssync_exchange *ex = NULL;
 	ssync_transfer_opts topts = SSYNC_TRANSFER_OPTS_INIT;
-	branch_list bl;
+	branch_list bl, old;
 	push_ctx pc;
 	char prefix[128];
 	double t0 = now_s();
@@ -580,6 +702,7 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 
 	memset(rep, 0, sizeof(*rep));
 	memset(&bl, 0, sizeof(bl));
+	memset(&old, 0, sizeof(old));
 	memset(&pc, 0, sizeof(pc));
 	if (!ssync_exchange_remote_name_valid(remote))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid remote name '%s'", remote ? remote : "");
@@ -590,11 +713,23 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 		topts.progress = transfer_progress;
 		topts.payload = (void *)opts;
 	}
+	if ((error = create_stick(ex, remote, err)) < 0)
+		goto done;
+	/* What the remote showed last time, to notice it going backwards. */
+	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", remote);
+	old.prefix_len = strlen(prefix);
+	if ((error = ssync_exchange_refs(ex, prefix, collect_branch, &old, err)) < 0)
+		goto done;
 	if ((error = ssync_exchange_fetch(ex, remote, &topts, err)) < 0)
 		goto done;
-	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", remote);
+	/* trust (issue #4): adopt the remote's district branch before any node branch */
+	if ((error = ssync_trust__receive_district(ssync_node_store(n), ex, remote, &rep->rewritten_refs,
+		&rep->quarantined, err)) < 0)
+		goto done;
 	bl.prefix_len = strlen(prefix);
 	if ((error = ssync_exchange_refs(ex, prefix, collect_branch, &bl, err)) < 0)
+		goto done;
+	if ((error = check_stale(n, ex, remote, &old, &bl, rep, err)) < 0)
 		goto done;
 	for (i = 0; i < bl.n; i++) {
 		if (opts && opts->progress && opts->progress("verify", i, bl.n, opts->payload) != 0) {
@@ -615,7 +750,8 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	}
 	if ((error = seal(n, ex, &rep->sealed, err)) < 0)
 		goto done;
-	if (!opts || !opts->no_push) {
+	/* trust (issue #4): an auditor node syncs read-only */
+	if ((!opts || !opts->no_push) && !ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n))) {
 		pc.ex = ex;
 		pc.remote = remote;
 		pc.err = err;
@@ -641,6 +777,8 @@ done:
 	rep->seconds = now_s() - t0;
 	free(bl.names);
 	free(bl.tips);
+	free(old.names);
+	free(old.tips);
 	free(pc.refs);
 	ssync_exchange_free(ex);
 	return error;

@@ -1,0 +1,261 @@
+/* district init|enroll|revoke|list, join: the district's trust data
+ * (docs/TRUST.md). Signing needs the root key file, kept offline by the
+ * hub admin; every decision lives in src/trust.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/trust.h"
+
+/* "YYYY-MM-DD" (UTC midnight) or milliseconds since the epoch; -1 if bad. */
+static int64_t parse_when(const char *s, int end_of_day)
+{
+	struct tm tm;
+	char *end = NULL;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+		tm.tm_year = atoi(s) - 1900;
+		tm.tm_mon = atoi(s + 5) - 1;
+		tm.tm_mday = atoi(s + 8);
+		if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
+			return -1;
+		return (int64_t)timegm(&tm) * 1000 + (end_of_day ? 86399999 : 0);
+	}
+	v = strtoll(s, &end, 10);
+	return (*end || v < 0) ? -1 : (int64_t)v;
+}
+
+static void when_text(int64_t ms, char *buf, size_t len)
+{
+	if (ms <= 0)
+		snprintf(buf, len, "-");
+	else
+		ssync_hlc_format((uint64_t)ms << 16, buf, (unsigned)len);
+}
+
+static int district_help(void)
+{
+	printf("usage: schoolsync district init --id ID --name NAME --root-key FILE\n"
+		"       schoolsync district enroll NODE --role school|hub|auditor [--school SCHOOL_ID]\n"
+		"                                  --pubkey HEX --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
+		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
+		"       schoolsync district list [--json]\n\n"
+		"The district's trust data, on the branch refs/heads/district (docs/TRUST.md).\n"
+		"  init    on the hub's home: creates the root key file (mode 0600) if absent,\n"
+		"          the district's genesis record and the hub's certificate, and prints\n"
+		"          the root public key every school pins with 'schoolsync join'.\n"
+		"  enroll  certify a node's key (its 'init' printed it): its role, the school it\n"
+		"          speaks for, and the time its entries may carry (DATE: YYYY-MM-DD, UTC).\n"
+		"  revoke  refuse NODE's entries after seq N on every node, whatever order they\n"
+		"          learn things in; rows already applied from them are rebuilt.\n"
+		"  list    the certificates this node holds.\n"
+		"Keep the root key offline: whoever holds it decides who belongs to the district.\n");
+	return CLI_EXIT_OK;
+}
+
+static int list_cb(const ssync_cert_info *c, void *p)
+{
+	void **pp = p;
+	cli_ctx *ctx = pp[0];
+	char from[40], until[40], serial[24], rev[24];
+
+	if (ctx->json) {
+		json_t *o = json_pack("{sssIsssssssIsI}", "node", c->node, "serial", (json_int_t)c->serial, "role", c->role,
+			"school_id", c->school_id, "pubkey", c->pubkey, "valid_from", (json_int_t)c->valid_from,
+			"valid_until", (json_int_t)c->valid_until);
+		if (o) {
+			if (!c->school_id[0])
+				json_object_set_new(o, "school_id", json_null());
+			json_object_set_new(o, "revoked_after_seq", c->revoked_after < 0 ? json_null() : json_integer(c->revoked_after));
+			json_array_append_new(pp[1], o);
+		}
+		return 0;
+	}
+	when_text(c->valid_from, from, sizeof(from));
+	when_text(c->valid_until, until, sizeof(until));
+	snprintf(serial, sizeof(serial), "%lld", (long long)c->serial);
+	if (c->revoked_after >= 0)
+		snprintf(rev, sizeof(rev), "after seq %lld", (long long)c->revoked_after);
+	else
+		snprintf(rev, sizeof(rev), "-");
+	{
+		const char *row[8] = { c->node, serial, c->role, c->school_id[0] ? c->school_id : "-", from, until, rev, c->pubkey };
+		cli_table_add(pp[2], row);
+	}
+	return 0;
+}
+
+int cmd_district(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *id = NULL, *name = NULL, *root = NULL, *role = NULL, *school = NULL, *pubkey = NULL,
+		*vfrom = NULL, *vuntil = NULL, *after = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL, cmd[64];
+	const cli_opt opts[] = {
+		{ "id", 1, &id, NULL }, { "name", 1, &name, NULL }, { "root-key", 1, &root, NULL },
+		{ "role", 1, &role, NULL }, { "school", 1, &school, NULL }, { "pubkey", 1, &pubkey, NULL },
+		{ "valid-from", 1, &vfrom, NULL }, { "valid-until", 1, &vuntil, NULL }, { "after-seq", 1, &after, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	ssync_node *n = NULL;
+	ssync_error err;
+	const char *sub;
+
+	if (cli_parse(ctx, "district", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	if (help || npos == 0) {
+		free(pos);
+		return help ? district_help() : cli_usage(ctx, "district", "a subcommand is required: init, enroll, revoke or list");
+	}
+	sub = pos[0];
+	snprintf(cmd, sizeof(cmd), "district %s", sub);
+	ssync_error_clear(&err);
+	if (strcmp(sub, "init") == 0) {
+		char hex[65];
+		if (npos != 1 || !id || !name || !root) {
+			free(pos);
+			return cli_usage(ctx, cmd, "--id ID --name NAME --root-key FILE are required");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_district_init(n, id, name, root, hex, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{ssssssss}", "district", id, "name", name, "root_pubkey", hex, "root_key", root));
+		else
+			printf("district %s (%s) created; root key in %s (keep it offline)\n"
+				"root public key %s\n"
+				"schools join with: schoolsync join --district-pubkey %s\n", id, name, root, hex, hex);
+	} else if (strcmp(sub, "enroll") == 0) {
+		ssync_cert_info c;
+		if (npos != 2 || !role || !pubkey || !root) {
+			free(pos);
+			return cli_usage(ctx, cmd, "NODE --role ROLE --pubkey HEX --root-key FILE are required");
+		}
+		memset(&c, 0, sizeof(c));
+		snprintf(c.node, sizeof(c.node), "%s", pos[1]);
+		snprintf(c.role, sizeof(c.role), "%s", role);
+		snprintf(c.school_id, sizeof(c.school_id), "%s", school ? school : "");
+		snprintf(c.pubkey, sizeof(c.pubkey), "%s", pubkey);
+		if ((vfrom && (c.valid_from = parse_when(vfrom, 0)) < 0) || (vuntil && (c.valid_until = parse_when(vuntil, 1)) < 0)) {
+			free(pos);
+			return cli_usage(ctx, cmd, "dates are YYYY-MM-DD (UTC) or milliseconds since 1970");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_district_enroll(n, &c, root, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sssIssss}", "node", c.node, "serial", (json_int_t)c.serial, "role", c.role,
+				"school_id", c.school_id));
+		else
+			printf("certificate %lld: %s is a %s%s%s; it takes effect on each node at its next sync\n",
+				(long long)c.serial, c.node, c.role, c.school_id[0] ? " of school " : "", c.school_id);
+	} else if (strcmp(sub, "revoke") == 0) {
+		int64_t seq = after ? parse_when(after, 0) : -1;
+		if (npos != 2 || !after || seq < 0 || !root) {
+			free(pos);
+			return cli_usage(ctx, cmd, "NODE --after-seq N --root-key FILE are required (N >= 0)");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_district_revoke(n, pos[1], seq, root, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sssI}", "node", pos[1], "after_seq", (json_int_t)seq));
+		else
+			printf("%s revoked: its entries after seq %lld are refused on every node from its next sync\n", pos[1], (long long)seq);
+	} else if (strcmp(sub, "list") == 0) {
+		static const char *const hdr[8] = { "node", "serial", "role", "school", "valid from", "valid until", "revoked", "key" };
+		void *pp[3];
+		if (npos != 1) {
+			free(pos);
+			return cli_usage(ctx, cmd, "unexpected argument");
+		}
+		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+			goto out;
+		pp[0] = ctx;
+		pp[1] = json_array();
+		pp[2] = cli_table_new(8, hdr);
+		if (!pp[1] || !pp[2]) {
+			json_decref(pp[1]);
+			cli_table_free(pp[2]);
+			ssync_error_set(&err, SSYNC_ERROR, "out of memory");
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ssync_district_list(ssync_node_store(n), list_cb, pp, &err) < 0) {
+			json_decref(pp[1]);
+			cli_table_free(pp[2]);
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json) {
+			rc = cli_print_json(pp[1]);
+		} else {
+			json_decref(pp[1]);
+			cli_table_print(pp[2], stdout);
+		}
+		cli_table_free(pp[2]);
+	} else {
+		free(pos);
+		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, list)", sub);
+	}
+out:
+	free(pos);
+	ssync_node_free(n);
+	return rc;
+}
+
+int cmd_join(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *pub = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	char **pos = NULL;
+	const cli_opt opts[] = { { "district-pubkey", 1, &pub, NULL }, { NULL, 0, NULL, NULL } };
+	ssync_node *n = NULL;
+	ssync_error err;
+
+	if (cli_parse(ctx, "join", argc, argv, opts, &help, &pos, &npos) < 0) {
+		free(pos);
+		return CLI_EXIT_USAGE;
+	}
+	free(pos);
+	if (help) {
+		printf("usage: schoolsync join --district-pubkey HEX [--json]\n\n"
+			"Pin the district's root public key on this node (get it from the hub out of\n"
+			"band, like an SSH host key). From then on the node accepts only district\n"
+			"branches, certificates and entries that chain to that root, takes every\n"
+			"node's key from its certificate, and enforces the write policy. Give the\n"
+			"hub this node's public key ('init' printed it) so it can enroll the node.\n");
+		return CLI_EXIT_OK;
+	}
+	if (npos > 0 || !pub)
+		return cli_usage(ctx, "join", "--district-pubkey HEX is required");
+	if (!(n = cli_open_node(ctx, 0, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	if (ssync_district_join(n, pub, &err) < 0)
+		rc = cli_fail(ctx, &err);
+	else if (ctx->json)
+		rc = cli_print_json(json_pack("{sssssb}", "node", ssync_node_id(n), "district_pubkey", pub, "joined", 1));
+	else
+		printf("node %s pinned district root %s\nnext: the hub enrolls this node's key %s; then run 'schoolsync sync'\n",
+			ssync_node_id(n), pub, ssync_node_pubkey_hex(n));
+	ssync_node_free(n);
+	return rc;
+}

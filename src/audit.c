@@ -1,0 +1,560 @@
+/* Audit: verify an exchange repository from the district's public key
+ * alone, and trace every change of a record. Verification runs the same
+ * code receivers run (trust loading, ingest, policy, rebuild) against an
+ * in-memory replica, after checking that every commit of every branch only
+ * added files -- so a history edited in place is caught even though the
+ * auditor never saw an earlier copy of it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "ingest_int.h"
+#include "log_int.h"
+#include "schoolsync/audit.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/hlc.h"
+#include "trust_int.h"
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+/* Commits of @p ref, oldest first, following first parents. */
+typedef struct oid_list { ssync_oid_hex *v; int n, cap; } oid_list;
+
+static int list_commits(const char *repo_path, const char *ref, oid_list *out, ssync_error *err)
+{
+	git_repository *repo = NULL;
+	git_revwalk *w = NULL;
+	git_oid oid;
+	int error = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (git_repository_open_bare(&repo, repo_path) < 0 || git_revwalk_new(&w, repo) < 0) {
+		error = ssync_error_set(err, SSYNC_EIO, "open %s: %s", repo_path, git_error_last() ? git_error_last()->message : "?");
+		goto done;
+	}
+	git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+	git_revwalk_simplify_first_parent(w);
+	if (git_revwalk_push_ref(w, ref) < 0) {
+		error = ssync_error_set(err, SSYNC_ENOTFOUND, "read %s", ref);
+		goto done;
+	}
+	while ((rc = git_revwalk_next(&oid, w)) == 0) {
+		if (out->n == out->cap) {
+			int cap = out->cap ? out->cap * 2 : 64;
+			ssync_oid_hex *nv = realloc(out->v, (size_t)cap * sizeof(*nv));
+			if (!nv) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+			out->v = nv;
+			out->cap = cap;
+		}
+		git_oid_tostr(out->v[out->n].hex, sizeof(out->v[out->n].hex), &oid);
+		out->n++;
+	}
+done:
+	git_revwalk_free(w);
+	git_repository_free(repo);
+	return error;
+}
+
+typedef struct refs_ctx { char (*names)[SSYNC_NODE_ID_MAX + 1]; int n, cap; size_t plen; } refs_ctx;
+
+static int collect_ref(const char *ref, const ssync_oid_hex *tip, void *payload)
+{
+	refs_ctx *r = payload;
+	const char *node = ref + r->plen;
+
+	(void)tip;
+	if (!ssync_node_id_valid(node))
+		return 0;
+	if (r->n == r->cap) {
+		int cap = r->cap ? r->cap * 2 : 32;
+		void *nv = realloc(r->names, (size_t)cap * sizeof(*r->names));
+		if (!nv)
+			return -1;
+		r->names = nv;
+		r->cap = cap;
+	}
+	snprintf(r->names[r->n++], SSYNC_NODE_ID_MAX + 1, "%s", node);
+	return 0;
+}
+
+typedef struct feed_ctx {
+	ssync_ingest *in;
+	int stopped, error;
+	int64_t lines;
+	ssync_error *err;
+} feed_ctx;
+
+static int feed_segment(const char *path, const void *data, size_t len, void *payload)
+{
+	feed_ctx *f = payload;
+	const char *p = data, *end = p + len;
+
+	if (strncmp(path, "seg/", 4) != 0)
+		return 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		int r = ssync_ingest__line(f->in, p, l, f->err);
+		if (r < 0) {
+			f->error = r;
+			return 1;
+		}
+		if (r > 0) {
+			f->stopped = 1;
+			return 1;
+		}
+		f->lines++;
+		p += l;
+	}
+	return 0;
+}
+
+static int finding(ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep, int fatal,
+	const char *node, int64_t seq, const char *code, const char *reason)
+{
+	if (fatal)
+		rep->failures++;
+	return cb ? cb(fatal, node, seq, code, reason, payload) : 0;
+}
+
+/* The district id the genesis record claims (verified when loaded). */
+static int genesis_district(ssync_exchange *ex, const ssync_oid_hex *tip, char *out, size_t len)
+{
+	void *data = NULL;
+	size_t n = 0;
+	json_t *o;
+	const char *tab;
+	int r = -1;
+
+	if (ssync_exchange_read_file(ex, tip, "district/genesis.json", &data, &n, NULL) < 0)
+		return -1;
+	tab = memchr(data, '\t', n);
+	if (tab && (o = json_loadb(data, (size_t)(tab - (const char *)data), 0, NULL))) {
+		const char *d = json_string_value(json_object_get(o, "district"));
+		if (d && ssync_node_id_valid(d)) {
+			snprintf(out, len, "%s", d);
+			r = 0;
+		}
+		json_decref(o);
+	}
+	free(data);
+	return r;
+}
+
+static int report_refused(ssync_store *st, ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT q.node, q.seq, q.code, q.reason FROM ssync_quarantine q "
+		"JOIN ssync_entry e ON e.node=q.node AND e.seq=q.seq AND e.state IN (2,3) "
+		"WHERE q.source='rebuild' ORDER BY q.node, q.seq", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	while (sqlite3_step(q) == SQLITE_ROW)
+		finding(cb, payload, rep, 0, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
+			(const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3));
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, const char *root_hex,
+	ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep, ssync_error *err)
+{
+	oid_list dl;
+	refs_ctx nodes;
+	ssync_oid_hex dtip, empty;
+	char district[SSYNC_NODE_ID_MAX + 1], why[512];
+	int error = 0, i, j;
+
+	memset(&dl, 0, sizeof(dl));
+	memset(&nodes, 0, sizeof(nodes));
+	memset(&empty, 0, sizeof(empty));
+	if (ssync_exchange_ref_tip(ex, "refs/remotes/src/district", &dtip, NULL) < 0) {
+		finding(cb, payload, rep, 1, "district", 0, "E_CERT", "the repository has no district branch (refs/heads/district)");
+		return 0;
+	}
+	if (genesis_district(ex, &dtip, district, sizeof(district)) < 0) {
+		finding(cb, payload, rep, 1, "district", 0, "E_CERT", "the district branch has no readable genesis record");
+		return 0;
+	}
+	if ((error = ssync_store_meta_set(st, "district", district, err)) < 0 ||
+	    (error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
+		return error;
+	/* The district branch, commit by commit. */
+	if ((error = list_commits(rpath, "refs/remotes/src/district", &dl, err)) < 0)
+		goto done;
+	for (i = 0; i < dl.n; i++) {
+		int changed = 0, bad = 0;
+		if ((error = ssync_trust__load_branch(st, ex, i ? &dl.v[i - 1] : &empty, &dl.v[i], &changed, &bad, why, sizeof(why), err)) < 0)
+			goto done;
+		if (bad) {
+			char msg[700];
+			snprintf(msg, sizeof(msg), "district commit %.12s: %s", dl.v[i].hex, why);
+			finding(cb, payload, rep, 1, "district", 0, strstr(why, "E_REWRITE") ? "E_REWRITE" : "E_CERT", msg);
+			goto done; /* nothing after a bad trust object can be judged */
+		}
+		rep->trust_objects += changed;
+	}
+	/* Every node branch, commit by commit, through the receivers' ingest. */
+	nodes.plen = strlen("refs/remotes/src/node/");
+	if ((error = ssync_exchange_refs(ex, "refs/remotes/src/node/", collect_ref, &nodes, err)) < 0)
+		goto done;
+	for (j = 0; j < nodes.n; j++) {
+		char ref[160], source[160];
+		oid_list cl;
+		feed_ctx f;
+		ssync_ingest_stats stats;
+		snprintf(ref, sizeof(ref), "refs/remotes/src/node/%s", nodes.names[j]);
+		snprintf(source, sizeof(source), "audit:node/%s", nodes.names[j]);
+		rep->nodes++;
+		memset(&stats, 0, sizeof(stats));
+		if ((error = list_commits(rpath, ref, &cl, err)) < 0)
+			goto done;
+		memset(&f, 0, sizeof(f));
+		f.err = err;
+		if ((error = ssync_ingest__begin(&f.in, st, district, nodes.names[j], source, err)) < 0) {
+			free(cl.v);
+			goto done;
+		}
+		for (i = 0; i < cl.n && !f.stopped; i++) {
+			ssync_error lerr;
+			ssync_error_clear(&lerr);
+			error = ssync_exchange_added_files(ex, i ? &cl.v[i - 1] : &empty, &cl.v[i], feed_segment, &f, &lerr);
+			if (error == SSYNC_EREWRITE) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "branch node/%s: commit %.12s changed or removed a file an earlier commit added "
+					"(E_REWRITE: history edited in place)", nodes.names[j], cl.v[i].hex);
+				finding(cb, payload, rep, 1, nodes.names[j], 0, "E_REWRITE", msg);
+				f.stopped = 2;
+				error = 0;
+			} else if (f.error < 0) {
+				error = f.error;
+			} else if (error < 0) {
+				if (err && !err->code)
+					*err = lerr;
+			} else {
+				error = 0;
+			}
+			if (error < 0)
+				break;
+		}
+		free(cl.v);
+		if (error < 0) {
+			(void)ssync_ingest__end(f.in, 1, NULL, NULL);
+			goto done;
+		}
+		if (f.stopped == 1) {
+			/* The stop reason is "node#seq: reason (E_CODE)". */
+			const char *r = ssync_ingest__stop_reason(f.in);
+			const char *h = strchr(r, '#');
+			const char *code = strstr(r, "(E_");
+			char cbuf[32] = "E_VERIFY";
+			if (code) {
+				size_t k = 0;
+				code++;
+				while (code[k] && code[k] != ')' && code[k] != ':' && k < sizeof(cbuf) - 1) {
+					cbuf[k] = code[k];
+					k++;
+				}
+				cbuf[k] = 0;
+			}
+			finding(cb, payload, rep, 1, nodes.names[j], h ? strtoll(h + 1, NULL, 10) : 0, cbuf, r);
+		}
+		if ((error = ssync_ingest__end(f.in, 0, &stats, err)) < 0)
+			goto done;
+		rep->entries += f.lines;
+	}
+	/* The state every honest replica converges on: a replay in causal order. */
+	{
+		ssync_rebuild_report rr;
+		if ((error = ssync_rebuild(st, &rr, err)) < 0)
+			goto done;
+		rep->applied = rr.applied;
+		rep->refused = rr.refused;
+		rep->held = rr.held;
+	}
+	report_refused(st, cb, payload, rep);
+	error = ssync_store_state_hash(st, rep->state_hash, err);
+done:
+	free(dl.v);
+	free(nodes.names);
+	return error;
+}
+
+int ssync_audit_verify(const char *repo, const char *root_hex, ssync_audit_finding_cb cb, void *payload,
+	ssync_audit_report *rep, ssync_error *err)
+{
+	char tmp[4096], rpath[4200], url[4096];
+	const char *base = getenv("TMPDIR");
+	unsigned char pk[SSYNC_PUBKEY_BYTES];
+	ssync_exchange *ex = NULL;
+	ssync_store *st = NULL;
+	ssync_transfer_opts topts = SSYNC_TRANSFER_OPTS_INIT;
+	int error = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!root_hex || ssync_unhex(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0)
+		return ssync_error_set(err, SSYNC_EINVAL, "--district-pubkey must be the district root public key (64 hex)");
+	if (!repo || !*repo)
+		return ssync_error_set(err, SSYNC_EINVAL, "--repo PATH|URL is required");
+	if (repo[0] != '/' && !strstr(repo, "://") && realpath(repo, url))
+		repo = url;
+	snprintf(tmp, sizeof(tmp), "%s/ssync-audit-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(tmp))
+		return ssync_error_set(err, SSYNC_EIO, "create a scratch directory in %s", base && *base ? base : "/tmp");
+	snprintf(rpath, sizeof(rpath), "%s/repo.git", tmp);
+	git_libgit2_init();
+	if ((error = ssync_exchange_open(&ex, rpath, 1, err)) < 0 ||
+	    (error = ssync_exchange_remote_add(ex, "src", repo, err)) < 0 ||
+	    (error = ssync_exchange_fetch(ex, "src", &topts, err)) < 0 ||
+	    (error = ssync_store_open(&st, ":memory:", SSYNC_STORE_CREATE, err)) < 0)
+		goto done;
+	if ((error = audit_repo(rpath, ex, st, root_hex, cb, payload, rep, err)) < 0)
+		goto done;
+	if (rep->failures > 0)
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "audit failed: %lld problem(s) found", (long long)rep->failures);
+done:
+	ssync_store_free(st);
+	ssync_exchange_free(ex);
+	(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the scratch clone */
+	git_libgit2_shutdown();
+	return error;
+}
+
+/* ---- history ------------------------------------------------------------- */
+
+typedef struct seg_map { int64_t *first; ssync_oid_hex *commit; int n, cap; } seg_map;
+
+typedef struct seg_ctx { seg_map *m; const ssync_oid_hex *commit; } seg_ctx;
+
+static int note_segment(const char *path, const void *data, size_t len, void *payload)
+{
+	seg_ctx *c = payload;
+	const char *slash = strrchr(path, '/');
+	seg_map *m = c->m;
+
+	(void)data;
+	(void)len;
+	if (strncmp(path, "seg/", 4) != 0 || !slash)
+		return 0;
+	if (m->n == m->cap) {
+		int cap = m->cap ? m->cap * 2 : 64;
+		int64_t *f = realloc(m->first, (size_t)cap * sizeof(int64_t));
+		ssync_oid_hex *co;
+		if (!f)
+			return -1;
+		m->first = f;
+		if (!(co = realloc(m->commit, (size_t)cap * sizeof(*co))))
+			return -1;
+		m->commit = co;
+		m->cap = cap;
+	}
+	m->first[m->n] = strtoll(slash + 1, NULL, 10);
+	m->commit[m->n] = *c->commit;
+	m->n++;
+	return 0;
+}
+
+/* Which commit published each segment of @p node's branch in the home's exchange. */
+static void load_seg_map(const char *home, const char *node, seg_map *m)
+{
+	char path[4200], ref[160];
+	ssync_exchange *ex = NULL;
+	oid_list cl;
+	ssync_oid_hex empty;
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	memset(&empty, 0, sizeof(empty));
+	snprintf(path, sizeof(path), "%s/exchange.git", home);
+	snprintf(ref, sizeof(ref), "refs/heads/node/%s", node);
+	if (ssync_exchange_open(&ex, path, 0, NULL) < 0)
+		return;
+	if (list_commits(path, ref, &cl, NULL) == 0) {
+		for (i = 0; i < cl.n; i++) {
+			seg_ctx c = { m, &cl.v[i] };
+			if (ssync_exchange_added_files(ex, i ? &cl.v[i - 1] : &empty, &cl.v[i], note_segment, &c, NULL) < 0)
+				break;
+		}
+	}
+	free(cl.v);
+	ssync_exchange_free(ex);
+}
+
+static const char *commit_of(const seg_map *m, int64_t seq)
+{
+	int i, best = -1;
+
+	for (i = 0; i < m->n; i++)
+		if (m->first[i] <= seq && (best < 0 || m->first[i] > m->first[best]))
+			best = i;
+	return best < 0 ? "" : m->commit[best].hex;
+}
+
+typedef struct node_info {
+	char node[SSYNC_NODE_ID_MAX + 1];
+	char school[SSYNC_NODE_ID_MAX + 1];
+	char role[16];
+	seg_map segs;
+} node_info;
+
+int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_audit_change_cb cb,
+	void *payload, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	sqlite3_stmt *q = NULL;
+	json_t *versions = json_object(), *leaves = json_object();
+	node_info *nodes = NULL;
+	int nnodes = 0, error = 0, rc;
+	char needle[400];
+
+	git_libgit2_init();
+	if (!versions || !leaves) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	if (!table || !ssync_store_is_table(st, table)) {
+		error = ssync_error_set(err, SSYNC_ENOTFOUND, "no replicated table '%s'", table ? table : "");
+		goto done;
+	}
+	snprintf(needle, sizeof(needle), "{\"t\":\"%s\",", table);
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT node, seq, body, sig, state FROM ssync_entry "
+		"WHERE instr(body, ?) > 0 ORDER BY hlc, node, seq", -1, &q, NULL) != SQLITE_OK) {
+		error = ssync_store__sqlerr(st, err, "read log");
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, needle, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		size_t blen = (size_t)sqlite3_column_bytes(q, 2);
+		char *line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2), hash[65], when[40];
+		ssync_entry *e = NULL;
+		node_info *ni = NULL;
+		json_t *op;
+		size_t i, k;
+		int state = sqlite3_column_int(q, 4);
+
+		if (!line || sqlite3_column_bytes(q, 3) != SSYNC_SIG_BYTES) {
+			free(line);
+			continue;
+		}
+		memcpy(line, sqlite3_column_blob(q, 2), blen);
+		line[blen] = '\t';
+		ssync_hex(line + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
+		rc = ssync_entry_parse(&e, line, blen + 1 + 2 * SSYNC_SIG_BYTES, NULL);
+		free(line);
+		if (rc < 0)
+			continue;
+		for (k = 0; k < (size_t)nnodes; k++)
+			if (strcmp(nodes[k].node, e->node) == 0)
+				ni = &nodes[k];
+		if (!ni) {
+			node_info *nv = realloc(nodes, (size_t)(nnodes + 1) * sizeof(*nv));
+			sqlite3_stmt *pq;
+			if (!nv) {
+				ssync_entry_free(e);
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				break;
+			}
+			nodes = nv;
+			ni = &nodes[nnodes++];
+			memset(ni, 0, sizeof(*ni));
+			snprintf(ni->node, sizeof(ni->node), "%s", e->node);
+			/* The certificate that covers the entry would be exact; the newest is what we show. */
+			if ((pq = ssync_store__stmt(st, "SELECT role, ifnull(school_id,'') FROM ssync_cert WHERE node=? ORDER BY serial DESC LIMIT 1", NULL))) {
+				sqlite3_bind_text(pq, 1, e->node, -1, SQLITE_STATIC);
+				if (sqlite3_step(pq) == SQLITE_ROW) {
+					snprintf(ni->role, sizeof(ni->role), "%s", (const char *)sqlite3_column_text(pq, 0));
+					snprintf(ni->school, sizeof(ni->school), "%s", (const char *)sqlite3_column_text(pq, 1));
+				}
+				sqlite3_reset(pq);
+			}
+			load_seg_map(ssync_node_home(n), e->node, &ni->segs);
+		}
+		ssync_hex(hash, e->hash, SSYNC_HASH_BYTES);
+		ssync_hlc_format(e->hlc, when, sizeof(when));
+		json_array_foreach(e->ops, i, op) {
+			json_t *cell;
+			size_t c;
+			if (strcmp(json_string_value(json_object_get(op, "t")), table) != 0 ||
+			    strcmp(json_string_value(json_object_get(op, "k")), pk) != 0)
+				continue;
+			json_array_foreach(json_object_get(op, "c"), c, cell) {
+				const char *col = json_string_value(json_array_get(cell, 0));
+				json_t *prevs = json_array_get(cell, 2), *old = json_array(), *p, *lv;
+				char vid[SSYNC_NODE_ID_MAX + 32], key[SSYNC_NODE_ID_MAX + 300];
+				char *oldj, *newj;
+				ssync_audit_change ch;
+				size_t pi;
+
+				snprintf(vid, sizeof(vid), "%s#%lld", e->node, (long long)e->seq);
+				if (!(lv = json_object_get(leaves, col))) {
+					lv = json_array();
+					json_object_set_new(leaves, col, lv);
+				}
+				json_array_foreach(prevs, pi, p) {
+					json_t *ov;
+					size_t li;
+					snprintf(key, sizeof(key), "%s|%s", col, json_string_value(p));
+					ov = json_object_get(versions, key);
+					json_array_append(old, ov ? ov : json_null());
+					for (li = 0; li < json_array_size(lv); li++)
+						if (strcmp(json_string_value(json_array_get(lv, li)), json_string_value(p)) == 0) {
+							json_array_remove(lv, li);
+							break;
+						}
+				}
+				if (state == 1) {
+					snprintf(key, sizeof(key), "%s|%s", col, vid);
+					json_object_set(versions, key, json_array_get(cell, 1));
+					json_array_append_new(lv, json_string(vid));
+				}
+				oldj = json_dumps(old, JSON_COMPACT | JSON_ENCODE_ANY);
+				newj = json_dumps(json_array_get(cell, 1), JSON_COMPACT | JSON_ENCODE_ANY);
+				memset(&ch, 0, sizeof(ch));
+				ch.hlc = e->hlc;
+				ch.time = when;
+				ch.node = e->node;
+				ch.seq = e->seq;
+				ch.school = ni->school;
+				ch.role = ni->role;
+				ch.actor = e->actor;
+				ch.column = col;
+				ch.old_json = oldj ? oldj : "[]";
+				ch.new_json = newj ? newj : "null";
+				ch.hash = hash;
+				ch.commit = commit_of(&ni->segs, e->seq);
+				ch.conflict = state == 1 && json_array_size(lv) > 1;
+				ch.state = state;
+				rc = cb(&ch, payload);
+				free(oldj);
+				free(newj);
+				json_decref(old);
+				if (rc != 0)
+					break;
+			}
+		}
+		ssync_entry_free(e);
+	}
+done:
+	sqlite3_finalize(q);
+	json_decref(versions);
+	json_decref(leaves);
+	for (rc = 0; rc < nnodes; rc++) {
+		free(nodes[rc].segs.first);
+		free(nodes[rc].segs.commit);
+	}
+	free(nodes);
+	git_libgit2_shutdown();
+	return error;
+}

@@ -1,0 +1,252 @@
+/* Write policy (DESIGN §5, docs/POLICY.md): who may write which rows and
+ * columns, read from ssync_policy (schema/003_policy.sql), never coded per
+ * command. Checked before signing a local write and on every received
+ * entry. A decision depends only on the op, the writer's certificate and
+ * the merge state the log produced:
+ *   - the owner column is written once, by an op with no prevs (creating
+ *     the row), and only with the writer's own school; an op that
+ *     overwrites it is refused for everyone -- so the set of owner values a
+ *     row ever had only grows, and "may this school write it" is the same
+ *     question on every replica;
+ *   - a row not known yet (its creating entry has not arrived) makes the
+ *     decision wait (held), it is never guessed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge_int.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/policy.h"
+#include "trust_int.h"
+
+/* The rule for (tbl, col), else the table's '*'; "" if none. */
+static int rule_for(ssync_store *st, const char *tbl, const char *col, char *out, size_t len, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT rule FROM ssync_policy WHERE tbl=? AND col IN (?, '*') "
+		"ORDER BY col='*' LIMIT 1", err);
+	int rc;
+
+	out[0] = 0;
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, col, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read policy");
+}
+
+/* 1 if @p school is one of the values the owner column's leaves hold. */
+static int owner_has(const json_t *state, const char *ocol, const char *school, int *any)
+{
+	json_t *cell = json_object_get(state, ocol), *l;
+	size_t i;
+	int r = 0;
+
+	*any = 0;
+	json_array_foreach(json_object_get(cell, "l"), i, l) {
+		const char *v = json_string_value(json_array_get(l, 3));
+		if (v)
+			*any = 1;
+		if (v && school && strcmp(v, school) == 0)
+			r = 1;
+	}
+	return r;
+}
+
+static const char *owners_text(const json_t *state, const char *ocol, char *buf, size_t len)
+{
+	json_t *l;
+	size_t i, n = 0;
+
+	buf[0] = 0;
+	json_array_foreach(json_object_get(json_object_get(state, ocol), "l"), i, l) {
+		const char *v = json_string_value(json_array_get(l, 3));
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "", v ? v : "NULL");
+		if (n >= len)
+			break;
+	}
+	return buf[0] ? buf : "NULL";
+}
+
+int ssync_policy__check_op(ssync_store *st, const char *role, const char *school,
+	const json_t *op, const json_t *state, int found, int *column_rule, ssync_error *err)
+{
+	const char *tbl = json_string_value(json_object_get(op, "t"));
+	const char *pk = json_string_value(json_object_get(op, "k"));
+	json_t *cells = json_object_get(op, "c"), *cell;
+	char trule[96], crule[96], owners[200];
+	const char *ocol = NULL;
+	int is_hub, is_insert = 0, writes_owner = 0, any = 0, error;
+	size_t i;
+
+	*column_rule = 0;
+	if (!tbl || !pk || !json_is_array(cells))
+		return ssync_error_set(err, SSYNC_EINVAL, "malformed op");
+	if (!role || strcmp(role, "auditor") == 0 || (strcmp(role, "hub") != 0 && strcmp(role, "school") != 0))
+		return ssync_error_set(err, SSYNC_EPERM, "%s/%s: a node with role %s writes nothing (E_PERM)", tbl, pk, role ? role : "none");
+	is_hub = strcmp(role, "hub") == 0;
+	if ((error = rule_for(st, tbl, "*", trule, sizeof(trule), err)) < 0)
+		return error;
+	if (!trule[0])
+		return is_hub ? 0 : ssync_error_set(err, SSYNC_EPERM, "%s/%s: table %s has no write policy; only the hub writes it (E_PERM)", tbl, pk, tbl);
+	if (strncmp(trule, "owner:", 6) == 0)
+		ocol = trule + 6;
+	json_array_foreach(cells, i, cell) {
+		const char *col = json_string_value(json_array_get(cell, 0));
+		if (col && strcmp(col, "$row") == 0 && json_integer_value(json_array_get(cell, 1)) == 1)
+			is_insert = 1;
+	}
+	/* Table-level rule (it also governs "$row": creating and deleting). */
+	if (strcmp(trule, "none") == 0)
+		return ssync_error_set(err, SSYNC_EPERM, "%s/%s: nobody writes table %s (E_PERM, rule none)", tbl, pk, tbl);
+	if (!ocol && strcmp(trule, "hub") == 0 && !is_hub)
+		return ssync_error_set(err, SSYNC_EPERM, "%s/%s: only the hub writes table %s; node speaks for school %s (E_PERM, rule hub)",
+			tbl, pk, tbl, school && *school ? school : "none");
+	/* Every cell: the owner column, then column rules. */
+	json_array_foreach(cells, i, cell) {
+		const char *col = json_string_value(json_array_get(cell, 0));
+		json_t *val = json_array_get(cell, 1), *prevs = json_array_get(cell, 2);
+		if (!col || strcmp(col, "$row") == 0)
+			continue;
+		if (ocol && strcmp(col, ocol) == 0) {
+			writes_owner = 1;
+			if (json_array_size(prevs) > 0) {
+				/* Only an INSERT reviving a deleted row may rewrite the owner, with
+				 * the value it had; an UPDATE op carries only changed columns, so an
+				 * UPDATE writing the owner column always changes it. */
+				const char *v = json_string_value(val);
+				if (!is_insert || !v || !owner_has(state, ocol, v, &any))
+					return ssync_error_set(err, SSYNC_EPERM, "%s/%s: column %s names the owning school and cannot change "
+						"(to %s) (E_PERM, rule owner:%s)", tbl, pk, col, v ? v : "NULL", ocol);
+			}
+			if (!is_hub && (!json_is_string(val) || !school || strcmp(json_string_value(val), school) != 0))
+				return ssync_error_set(err, SSYNC_EPERM, "%s/%s: row would belong to school %s; this node speaks for %s (E_PERM, rule owner:%s)",
+					tbl, pk, json_is_string(val) ? json_string_value(val) : "NULL", school && *school ? school : "none", ocol);
+			continue;
+		}
+		if ((error = rule_for(st, tbl, col, crule, sizeof(crule), err)) < 0)
+			return error;
+		if (strcmp(crule, "none") == 0) {
+			*column_rule = 1;
+			return ssync_error_set(err, SSYNC_EPERM, "%s/%s: nobody writes column %s (E_PERM_COLUMN, rule none)", tbl, pk, col);
+		}
+		if (strcmp(crule, "hub") == 0 && !is_hub) {
+			/* The owner creates the row with the cell NULL; everything later is the hub's. */
+			if (!(is_insert && json_is_null(val) && json_array_size(prevs) == 0)) {
+				*column_rule = 1;
+				return ssync_error_set(err, SSYNC_EPERM, "%s/%s: column %s is written by the hub only; node speaks for school %s "
+					"(E_PERM_COLUMN, rule hub)", tbl, pk, col, school && *school ? school : "none");
+			}
+		}
+	}
+	if (is_hub || !ocol)
+		return 0;
+	/* A school writes only rows its school owns. */
+	if (owner_has(state, ocol, school, &any))
+		return 0;
+	if (writes_owner && !any)
+		return 0; /* creating the row as its own (checked above) */
+	if (!found && !writes_owner)
+		return ssync_error_set(err, SSYNC_ENOTFOUND, "%s/%s: row not known yet; the decision waits for the entry that created it (W_HELD)", tbl, pk);
+	return ssync_error_set(err, SSYNC_EPERM, "%s/%s: row is owned by school %s; this node speaks for %s (E_PERM, rule owner:%s)",
+		tbl, pk, owners_text(state, ocol, owners, sizeof(owners)), school && *school ? school : "none", ocol);
+}
+
+int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdict *v, ssync_error *err)
+{
+	json_t *op;
+	size_t i;
+
+	json_array_foreach(e->ops, i, op) {
+		const char *tbl = json_string_value(json_object_get(op, "t"));
+		const char *pk = json_string_value(json_object_get(op, "k"));
+		json_t *state = NULL;
+		ssync_error perr;
+		int found = 0, colrule = 0, rc, error;
+
+		if ((error = ssync_merge__load(st, tbl, pk, &state, &found, err)) < 0)
+			return error;
+		ssync_error_clear(&perr);
+		rc = ssync_policy__check_op(st, v->role, v->school, op, state, found, &colrule, &perr);
+		json_decref(state);
+		if (rc == 0)
+			continue;
+		if (rc != SSYNC_EPERM && rc != SSYNC_ENOTFOUND) {
+			if (err && !err->code)
+				*err = perr;
+			return rc;
+		}
+		v->state = rc == SSYNC_EPERM ? 3 : 2;
+		snprintf(v->qcode, sizeof(v->qcode), "%s", rc == SSYNC_ENOTFOUND ? "W_HELD" : colrule ? "E_PERM_COLUMN" : "E_PERM");
+		snprintf(v->why, sizeof(v->why), "entry %s#%lld by %.63s: %.300s", e->node, (long long)e->seq,
+			v->school[0] ? v->school : v->role, perr.message);
+		return 0;
+	}
+	return 0;
+}
+
+int ssync_policy__local(ssync_store *st, const char *node, int *managed,
+	char role[16], char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*managed = ssync_trust_managed(st);
+	role[0] = school[0] = 0;
+	if (!*managed)
+		return 0; /* unmanaged (no district root): no policy, see docs/TRUST.md */
+	if (!(q = ssync_store__stmt(st, "SELECT role, school_id FROM ssync_peer WHERE node=? AND source='cert'", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(q, 0));
+		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
+			snprintf(school, SSYNC_NODE_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW) {
+		/* An expired certificate: receivers would refuse what we sign, so refuse it here. */
+		sqlite3_stmt *c = ssync_store__stmt(st, "SELECT max(ifnull(valid_until, 9223372036854775807)) FROM ssync_cert WHERE node=?", err);
+		int64_t until = 0;
+		if (!c)
+			return SSYNC_ERROR;
+		sqlite3_bind_text(c, 1, node, -1, SQLITE_STATIC);
+		if (sqlite3_step(c) == SQLITE_ROW)
+			until = sqlite3_column_int64(c, 0);
+		sqlite3_reset(c);
+		if (until > 0 && (int64_t)ssync_hlc_wall_ms() > until) {
+			char when[40];
+			ssync_hlc_format((uint64_t)until << 16, when, sizeof(when));
+			ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s expired at %s; nothing it signs now is accepted (E_CERT_EXPIRED)", node, when);
+			ssync_error_hint(err, "ask the hub to renew it: schoolsync district enroll %s ... --valid-until DATE", node);
+			return SSYNC_ECERT;
+		}
+	}
+	if (rc == SQLITE_DONE) {
+		ssync_error_set(err, SSYNC_ECERT, "node %s has no certificate from the district yet; it cannot write (E_CERT_UNKNOWN)", node);
+		ssync_error_hint(err, "ask the hub to run 'schoolsync district enroll %s ...', then run 'schoolsync sync'", node);
+		return SSYNC_ECERT;
+	}
+	return rc == SQLITE_ROW ? 0 : ssync_store__sqlerr(st, err, "read own certificate");
+}
+
+int ssync_policy_check(ssync_store *st, const char *role, const char *school, const char *op_json, ssync_error *err)
+{
+	json_error_t jerr;
+	json_t *op = json_loads(op_json ? op_json : "", 0, &jerr), *state = NULL;
+	int found = 0, colrule = 0, error;
+
+	if (!op)
+		return ssync_error_set(err, SSYNC_EINVAL, "op is not JSON: %s", jerr.text);
+	if ((error = ssync_entry__check_op(op, err)) == 0 &&
+	    (error = ssync_merge__load(st, json_string_value(json_object_get(op, "t")),
+		json_string_value(json_object_get(op, "k")), &state, &found, err)) == 0)
+		error = ssync_policy__check_op(st, role, school, op, state, found, &colrule, err);
+	json_decref(state);
+	json_decref(op);
+	return error;
+}

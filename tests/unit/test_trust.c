@@ -1,0 +1,200 @@
+/* District trust: init, enroll, join, certificates replacing TOFU, wrong
+ * root key, revocation learned before or after the entries it cuts off
+ * (same state), rebuild is idempotent (tests/unit, cmocka). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers_core.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/sync.h"
+#include "schoolsync/trust.h"
+
+typedef struct fx {
+	char *dir, hub[4096], root[4096], rk[65];
+	char *hh, *ha, *hb, *he;
+	ssync_node *h, *a, *b, *e;
+} fx;
+
+static void add_remote(ssync_node *n, const char *url)
+{
+	ssync_exchange *ex = NULL;
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
+	assert_int_equal(ssync_exchange_open(&ex, path, 0, NULL), 0);
+	assert_int_equal(ssync_exchange_remote_add(ex, "hub", url, NULL), 0);
+	ssync_exchange_free(ex);
+}
+
+static void sync_ok(ssync_node *n)
+{
+	ssync_sync_report rep;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_sync_run(n, "hub", NULL, &rep, &err) != 0)
+		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
+}
+
+static void enroll(fx *f, ssync_node *n, const char *school)
+{
+	ssync_cert_info c;
+	ssync_error err;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.node, sizeof(c.node), "%s", ssync_node_id(n));
+	snprintf(c.role, sizeof(c.role), "school");
+	snprintf(c.school_id, sizeof(c.school_id), "%s", school);
+	snprintf(c.pubkey, sizeof(c.pubkey), "%s", ssync_node_pubkey_hex(n));
+	ssync_error_clear(&err);
+	if (ssync_district_enroll(f->h, &c, f->root, &err) != 0)
+		fail_msg("enroll: %s", err.message);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_district_join(n, f->rk, &err), 0);
+	add_remote(n, f->hub);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	ssync_exchange *hub = NULL;
+	ssync_error err;
+
+	f->dir = th_tmpdir();
+	snprintf(f->hub, sizeof(f->hub), "%s/hub.git", f->dir);
+	snprintf(f->root, sizeof(f->root), "%s/root.key", f->dir);
+	assert_int_equal(ssync_exchange_open(&hub, f->hub, 1, NULL), 0);
+	ssync_exchange_free(hub);
+	f->hh = th_node_home(f->dir, "hub");
+	f->ha = th_node_home(f->dir, "sch-a");
+	f->hb = th_node_home(f->dir, "sch-b");
+	f->he = th_node_home(f->dir, "sch-e");
+	f->h = th_open(f->hh);
+	f->a = th_open(f->ha);
+	f->b = th_open(f->hb);
+	f->e = th_open(f->he);
+	ssync_error_clear(&err);
+	if (ssync_district_init(f->h, "testdistrict", "Test", f->root, f->rk, &err) != 0)
+		fail_msg("district init: %s", err.message);
+	add_remote(f->h, f->hub);
+	enroll(f, f->a, "sch-a");
+	enroll(f, f->b, "sch-b");
+	enroll(f, f->e, "sch-e");
+	sync_ok(f->h);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+
+	ssync_node_free(f->h);
+	ssync_node_free(f->a);
+	ssync_node_free(f->b);
+	ssync_node_free(f->e);
+	th_rmtree(f->dir);
+	free(f->dir);
+	free(f->hh);
+	free(f->ha);
+	free(f->hb);
+	free(f->he);
+	free(f);
+	return 0;
+}
+
+static void test_trust__certificates_replace_tofu(void **state)
+{
+	fx *f = *state;
+
+	sync_ok(f->a);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','x')");
+	sync_ok(f->a);
+	sync_ok(f->b);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 1);
+	assert_int_equal(ssync_trust_managed(ssync_node_store(f->b)), 1);
+}
+
+static void test_trust__wrong_root_key_refused(void **state)
+{
+	fx *f = *state;
+	ssync_cert_info c;
+	ssync_error err;
+	char other[4200], hex[65];
+	ssync_node *z;
+	char *hz = th_node_home(f->dir, "zz");
+
+	z = th_open(hz);
+	snprintf(other, sizeof(other), "%s/other.key", f->dir);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_district_init(z, "testdistrict", "Fake", other, hex, &err), 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.node, sizeof(c.node), "sch-q");
+	snprintf(c.role, sizeof(c.role), "school");
+	snprintf(c.school_id, sizeof(c.school_id), "sch-q");
+	snprintf(c.pubkey, sizeof(c.pubkey), "%s", ssync_node_pubkey_hex(f->a));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_district_enroll(f->h, &c, other, &err), SSYNC_ECERT);
+	assert_non_null(strstr(err.message, "is not the district root"));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_district_join(f->a, hex, &err), SSYNC_ECONFLICT);
+	ssync_node_free(z);
+	free(hz);
+}
+
+static void test_trust__revocation_order_independent(void **state)
+{
+	fx *f = *state;
+	ssync_error err;
+	char hh[65], hb[65], he[65];
+
+	sync_ok(f->a);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','ok')");
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a2','sch-a','cut')");
+	th_sql(f->a, "UPDATE teacher SET name='defaced' WHERE id='a1'");
+	sync_ok(f->a);
+	sync_ok(f->e); /* e applies a#2..3 first */
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher"), 2);
+	sync_ok(f->h);
+	ssync_error_clear(&err);
+	if (ssync_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
+		fail_msg("revoke: %s", err.message);
+	sync_ok(f->h);
+	sync_ok(f->b); /* b learns the revocation first */
+	sync_ok(f->e); /* e learns it last: rebuild */
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher"), 1);
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher WHERE name='ok'"), 1);
+	assert_int_equal(ssync_node_state_hash(f->h, hh, NULL), 0);
+	assert_int_equal(ssync_node_state_hash(f->b, hb, NULL), 0);
+	assert_int_equal(ssync_node_state_hash(f->e, he, NULL), 0);
+	assert_string_equal(hh, hb);
+	assert_string_equal(hb, he);
+}
+
+static void test_trust__rebuild_idempotent(void **state)
+{
+	fx *f = *state;
+	ssync_rebuild_report rep;
+	char h1[65], h2[65];
+
+	sync_ok(f->a);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','x'),('a2','sch-a','y')");
+	th_sql(f->a, "UPDATE teacher SET name='z' WHERE id='a1'");
+	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
+	assert_int_equal(ssync_rebuild(ssync_node_store(f->a), &rep, NULL), 0);
+	assert_int_equal(rep.applied, 2);
+	assert_int_equal(ssync_node_state_hash(f->a, h2, NULL), 0);
+	assert_string_equal(h1, h2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_trust__certificates_replace_tofu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__wrong_root_key_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__revocation_order_independent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__rebuild_idempotent, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
