@@ -10,6 +10,7 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/trust.h"
 #include "trust_int.h"
 
 
@@ -329,8 +330,11 @@ int ssync_ingest__withdraw_fork(ssync_store *st, const char *node, int64_t seq, 
 		error = ssync_store__sqlerr(st, err, "withdraw entries");
 		goto fail;
 	}
-	if ((error = ssync_merge__rebuild(st, err)) < 0)
-		goto fail;
+	{
+		ssync_rebuild_report rr;
+		if ((error = ssync_rebuild(st, &rr, err)) < 0)
+			goto fail;
+	}
 	return ssync_store_commit(st, err);
 fail:
 	ssync_store_rollback(st);

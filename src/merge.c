@@ -13,6 +13,8 @@
 #include "entry_int.h"
 #include "merge_int.h"
 
+static int write_state(ssync_store *st, const char *tbl, const char *pk, const char *text, ssync_error *err);
+
 /* Build the full state of a compact "=hlc node seq" row from its values. */
 static int state_from_values(const ssync_table_info *t, const char *pk, const char *s,
 	sqlite3_value **vals, json_t **out, ssync_error *err)
@@ -128,22 +130,10 @@ int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t *
 int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
 	uint64_t hlc, const char *node, int64_t seq, ssync_error *err)
 {
-	sqlite3_stmt *q;
 	char s[128];
-	int rc;
 
 	snprintf(s, sizeof(s), "=%llu %s %lld", (unsigned long long)hlc, node, (long long)seq);
-	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
-		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state", err)))
-		return SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, s, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return ssync_store__sqlerr(st, err, "write merge state");
-	return 0;
+	return write_state(st, tbl, pk, s, err);
 }
 
 int ssync_merge__is_plain_insert(const ssync_table_info *t, const json_t *cells)
@@ -193,28 +183,34 @@ static int insert_row(ssync_store *st, const ssync_table_info *t, const char *pk
 	return 0;
 }
 
-int ssync_merge__save(ssync_store *st, const char *tbl, const char *pk, const json_t *state, ssync_error *err)
+static int write_state(ssync_store *st, const char *tbl, const char *pk, const char *text, ssync_error *err)
 {
 	sqlite3_stmt *q;
-	char *s;
 	int rc;
 
-	if (!(s = json_dumps(state, JSON_COMPACT)))
-		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
-		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state", err))) {
-		free(s);
+		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state", err)))
 		return SSYNC_ERROR;
-	}
 	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	free(s);
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "write merge state");
 	return 0;
+}
+
+int ssync_merge__save(ssync_store *st, const char *tbl, const char *pk, const json_t *state, ssync_error *err)
+{
+	char *s = json_dumps(state, JSON_COMPACT);
+	int error;
+
+	if (!s)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	error = write_state(st, tbl, pk, s, err);
+	free(s);
+	return error;
 }
 
 /* Order of versions: hlc, then node id, then seq. */
@@ -551,72 +547,4 @@ int ssync_merge__check_ops(ssync_store *st, const json_t *ops, ssync_error *err)
 		}
 	}
 	return 0;
-}
-
-static int exec_sql(ssync_store *st, const char *sql, ssync_error *err)
-{
-	if (sqlite3_exec(ssync_store__db(st), sql, NULL, NULL, NULL) != SQLITE_OK)
-		return ssync_store__sqlerr(st, err, "rebuild");
-	return 0;
-}
-
-int ssync_merge__rebuild(ssync_store *st, ssync_error *err)
-{
-	sqlite3_stmt *q = NULL, *done = NULL;
-	int i, error = 0, rc;
-
-	for (i = 0; i < ssync_store__ntables(st) && error == 0; i++) {
-		char *sql = sqlite3_mprintf("DELETE FROM \"%w\"", ssync_store__table_at(st, i)->name);
-		if (!sql)
-			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		error = exec_sql(st, sql, err);
-		sqlite3_free(sql);
-	}
-	/* Entries count as seen only once re-applied, so prevs resolve exactly
-	 * as they would for a replica receiving them afresh. */
-	if (error < 0 || (error = exec_sql(st, "DELETE FROM ssync_row; DELETE FROM ssync_conflict; "
-		"UPDATE ssync_entry SET state=5 WHERE state=1", err)) < 0)
-		return error;
-	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT body, sig FROM ssync_entry WHERE state=5 ORDER BY node, seq",
-		-1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ssync_store__db(st), "UPDATE ssync_entry SET state=1 WHERE node=? AND seq=?",
-		-1, &done, NULL) != SQLITE_OK) {
-		error = ssync_store__sqlerr(st, err, "rebuild");
-		goto out;
-	}
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		size_t blen = (size_t)sqlite3_column_bytes(q, 0);
-		char *line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2);
-		ssync_entry *e = NULL;
-
-		if (!line || sqlite3_column_bytes(q, 1) != SSYNC_SIG_BYTES) {
-			free(line);
-			error = ssync_error_set(err, SSYNC_ECORRUPT, "a stored entry is damaged");
-			break;
-		}
-		memcpy(line, sqlite3_column_blob(q, 0), blen);
-		line[blen] = '\t';
-		ssync_hex(line + blen + 1, sqlite3_column_blob(q, 1), SSYNC_SIG_BYTES);
-		error = ssync_entry_parse(&e, line, blen + 1 + 2 * SSYNC_SIG_BYTES, err);
-		free(line);
-		if (error < 0)
-			break;
-		sqlite3_bind_text(done, 1, e->node, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(done, 2, e->seq);
-		rc = sqlite3_step(done);
-		sqlite3_reset(done);
-		if (rc != SQLITE_DONE) {
-			ssync_entry_free(e);
-			error = ssync_store__sqlerr(st, err, "rebuild");
-			break;
-		}
-		error = ssync_merge__apply_ops(st, e->ops, e->hlc, e->node, e->seq, err);
-		ssync_entry_free(e);
-		if (error < 0)
-			break;
-	}
-out:
-	sqlite3_finalize(q);
-	sqlite3_finalize(done);
-	return error;
 }

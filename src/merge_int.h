@@ -62,13 +62,6 @@ json_t *ssync_merge__value_json(sqlite3_value *v, const char *tbl, const char *c
 /* Check every op names a replicated table and its columns (not the key). */
 int ssync_merge__check_ops(ssync_store *st, const json_t *ops, ssync_error *err);
 
-/*
- * Recompute every domain table and all merge state from the applied entries
- * of the log (state 1), inside the caller's transaction. Used when entries
- * are withdrawn (equivocation, revocation).
- */
-int ssync_merge__rebuild(ssync_store *st, ssync_error *err);
-
 /* Apply all ops of an entry (already verified and authorised). */
 int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
 	const char *node, int64_t seq, ssync_error *err);

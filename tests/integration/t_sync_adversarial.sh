@@ -155,7 +155,7 @@ assert_eq "(c1) rewound branch: receiver's sync exits 0" 0 "$RC"
 assert_eq "(c1) receiver's state unchanged" "$HB" "$(state_hash c/b)"
 assert_eq "(c1) receiver's copy of node/sch-a never moves backwards" "$TIPB" "$(tip "$T/c/b/exchange.git" refs/heads/node/sch-a)"
 assert_eq "(c1) the receiver's push restored the hub's branch" "$NEW" "$(tip "$T/c/hub.git" refs/heads/node/sch-a)"
-if known_bug B4 "a rewound branch on the hub is silently re-pushed, never reported (TESTPLAN 38: E_REWRITE / W_REMOTE_STALE)"; then
+if regression B4 "a rewound branch on the hub is silently re-pushed, never reported (TESTPLAN 38: E_REWRITE / W_REMOTE_STALE)"; then
 	git --git-dir="$T/c/hub.git" update-ref refs/heads/node/sch-a "$OLD"
 	ss c/b sync --json
 	assert_ne "(c1) the rewind is reported (rewritten_refs or quarantine)" "0 0" \
@@ -219,7 +219,7 @@ ss d/r2 sync --remote hub --json
 assert_eq "(d) r2 (stick first, then hub): sync exits 0" 0 "$RC"
 for r in r1 r2; do
 	Q=$(ssx "d/$r" quarantine --json)
-	if known_bug B3 "equivocation across two remotes is reported as E_REWRITE, never E_FORK; no evidence lines kept"; then
+	if regression B3 "equivocation across two remotes is reported as E_REWRITE, never E_FORK; no evidence lines kept"; then
 		assert_true "(d) $r: E_FORK for sch-a seq 2" q_has "d/$r" sch-a 2 E_FORK
 		assert_eq "(d) $r: both signed lines for sch-a#2 kept in quarantine --json" "2" \
 			"$(printf '%s' "$Q" | "$PY" -c 'import json,sys
@@ -228,7 +228,7 @@ print(len({x["line"] for x in q if x["node"]=="sch-a" and x["seq"]==2 and x["lin
 	fi
 	assert_contains "(d) $r: the fork is reported in quarantine (E_FORK or E_REWRITE)" '"code": "E_(FORK|REWRITE)"' "$Q"
 done
-if known_bug B5 "after equivocation the state depends on arrival order (each receiver keeps the version it saw first)"; then
+if regression B5 "after equivocation the state depends on arrival order (each receiver keeps the version it saw first)"; then
 	assert_eq "(d) r1 and r2 (opposite orders) have the same state-hash" "$(state_hash d/r1)" "$(state_hash d/r2)"
 fi
 # after the fork, sch-a's later entries are not accepted by either receiver
@@ -237,7 +237,7 @@ sync_ok d/a hub >/dev/null
 H1=$(state_hash d/r1)
 ss d/r1 sync --json
 assert_eq "(d) r1: sync exits 0 after the fork" 0 "$RC"
-if known_bug B5b "a node caught equivocating is not frozen: its later entries are still applied"; then
+if regression B5b "a node caught equivocating is not frozen: its later entries are still applied"; then
 	assert_eq "(d) r1: sch-a frozen, its seq 3 is not applied" "$H1" "$(state_hash d/r1)"
 fi
 
@@ -345,16 +345,16 @@ quiet git -C "$T/g2/atk" push -q origin node/sch-a
 mk_node g2/c sch-c hub "$T/g2/hub.git"
 ss g2/c sync --json
 if [ "$RC" -eq 0 ]; then pass "(g) a symlink in sch-a's tree does not break the whole sync"; else
-	if known_bug B6 "a symlink (or other non-file) in one node's branch aborts the whole sync with E_CORRUPT: no branch is applied"; then
+	if regression B6 "a symlink (or other non-file) in one node's branch aborts the whole sync with E_CORRUPT: no branch is applied"; then
 		fail "(g) a symlink in sch-a's tree does not break the whole sync" "exit $RC" "stderr: $ERR"
 	fi
 fi
-if [ "$RC" -eq 0 ] || known_bug B6 "(same) other branches are applied despite a hostile branch"; then
+if [ "$RC" -eq 0 ] || regression B6 "(same) other branches are applied despite a hostile branch"; then
 	assert_eq "(g) sch-b's branch still applied on c" "sch-b-t1=李四" "$(rows g2/c | tr ';' '\n' | grep sch-b || true)"
 fi
 ssx g2/b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-t2','sch-b','钱七')" >/dev/null
 ss g2/b sync --json
-if [ "$RC" -eq 0 ] || known_bug B6 "(same) a school cannot publish its own entries while the hub holds a hostile branch"; then
+if [ "$RC" -eq 0 ] || regression B6 "(same) a school cannot publish its own entries while the hub holds a hostile branch"; then
 	assert_true "(g) b still publishes its own new entry (sch-b#2) to the hub" \
 		quiet git --git-dir="$T/g2/hub.git" cat-file -e refs/heads/node/sch-b:seg/0000000/000000000002.seg
 fi

@@ -81,7 +81,7 @@ scenario() {
 		'teacher sch-a-t1 \.title' "${ct[0]}"
 	assert_contains "$tag: conflict versions in text output" '^  shown  "正高级".*sch-c#2' "${ct[0]}"
 	assert_contains "$tag: the losing version is kept" '^  other  "高级".*sch-b#2' "${ct[0]}"
-	if known_bug B1 "conflicts --json prints [] although 'conflicts' lists the conflict"; then
+	if regression B1 "conflicts --json prints [] although 'conflicts' lists the conflict"; then
 		assert_eq "$tag: conflicts --json lists 1 conflict with 2 versions" "1 2 sch-c" \
 			"$(jget "${cj[0]}" '"%d %d %s" % (len(j), len(j[0]["versions"]) if j else 0, [v["node"] for v in j[0]["versions"] if v["winner"]][0] if j else "")')"
 	fi

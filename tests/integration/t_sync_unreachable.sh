@@ -45,7 +45,7 @@ for r in nopath nogit nohttp; do
 	ss a sync --remote "$r" --json
 	assert_eq "$r: --json: error object (first stderr line) has code E_NET" "1 E_NET" \
 		"$RC $(jget "$(printf '%s\n' "$ERR" | head -n1)" 'j["error"]["code"]' 2>/dev/null || echo unparsable)"
-	if known_bug B8 "sync --remote R --json on failure adds 'schoolsync: error: out of memory building JSON' after the error object"; then
+	if regression B8 "sync --remote R --json on failure adds 'schoolsync: error: out of memory building JSON' after the error object"; then
 		assert_not_contains "$r: --json: no bogus 'out of memory' after the error" "out of memory" "$ERR"
 	fi
 done
@@ -136,7 +136,7 @@ for i in $(seq 1 "$ROUNDS"); do
 		kills=$((kills + 1))
 		log "push round $i/$remote: killed the $what after ${delay} ms; sync exit $src $(head -c 160 "$T/kill.err" | tr '\n' ' ')"
 		if [ "$src" -eq 141 ]; then
-			if known_bug B9 "sync dies of SIGPIPE (exit 141, no message) when the server drops the link mid-push"; then
+			if regression B9 "sync dies of SIGPIPE (exit 141, no message) when the server drops the link mid-push"; then
 				fail "round $i/$remote: interrupted sync exits 1 with E_NET, not SIGPIPE (141)" "stderr: $(cat "$T/kill.err")"
 			fi
 		elif [ "$src" -ne 0 ] && [ "$src" -ne 137 ]; then
@@ -180,7 +180,7 @@ ssx n/a remote add dropper "git://127.0.0.1:$(cat "$T/dropper.port")/hub.git" >/
 H=$(state_hash n/a)
 ss n/a sync --remote dropper
 assert_ne "link reset mid-push: sync exits non-zero" 0 "$RC"
-if [ "$RC" -eq 1 ] || known_bug B9 "sync dies of SIGPIPE (exit 141, no message) when the server drops the link mid-push"; then
+if [ "$RC" -eq 1 ] || regression B9 "sync dies of SIGPIPE (exit 141, no message) when the server drops the link mid-push"; then
 	assert_eq "link reset mid-push: exit 1 (not killed by SIGPIPE = 141)" 1 "$RC"
 	assert_contains "link reset mid-push: stderr names the push and E_NET" "push to dropper.*E_NET" "$ERR"
 fi

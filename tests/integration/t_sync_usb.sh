@@ -28,7 +28,7 @@ if [ "$RC" -eq 0 ]; then
 else
 	# B2: the fetch runs first and fails on the missing repository, so the push
 	# that would create it never happens.
-	if known_bug B2 "first sync with a not-yet-existing stick fails (fetch before create)"; then
+	if regression B2 "first sync with a not-yet-existing stick fails (fetch before create)"; then
 		fail "A's first sync with a stick that does not exist yet creates it" "exit $RC" "stderr: $ERR"
 	fi
 	git init -q --bare "$STICK"   # workaround, so the rest of the relay can be tested
