@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Demo: a district hub and three island schools in a temp dir. Each school
-# works offline (including two schools editing the same teacher), then they
-# sync through the hub's bare git repository in different orders, and all
-# replicas end with the same state hash; the concurrent edit is shown as a
-# conflict for the hub to review.
+# Demo: a district hub and three island schools in a temp dir. The hub creates
+# the district (root key, certificates); schools pin its key. Each school works
+# offline (two offices edit the same teacher), they sync through the hub's bare
+# git repository in different orders, and every replica ends with the same
+# state hash; the concurrent edit is kept for review; a school writing another
+# school's row is refused; an auditor verifies everything from the git repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh build
@@ -15,38 +16,50 @@ S="$PWD/build/schoolsync"
 D=$(mktemp -d /tmp/schoolsync-demo.XXXXXX)
 echo "demo directory: $D"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ schoolsync %s\n' "${*:4}"; "$@"; }
+export SCHOOLSYNC_ACTOR=demo
 
 say "The district hub: a bare git repository every school can reach (here a path; any git URL works)"
 git init -q --bare "$D/hub.git"
-for n in hub chongxi baogang changxing; do
-	"$S" --home "$D/$n" init --node "$n" --district chongming >/dev/null
+"$S" --home "$D/hub" init --node hub --district chongming >/dev/null
+"$S" --home "$D/hub" remote add hub "$D/hub.git" >/dev/null
+printf '$ schoolsync district init --id chongming --name 崇明区 --root-key %s\n' "$D/root.key"
+"$S" --home "$D/hub" district init --id chongming --name 崇明区 --root-key "$D/root.key" | tee "$D/district.txt"
+ROOT=$(grep -o '[0-9a-f]\{64\}' "$D/district.txt" | head -1)
+
+say "Three schools create their nodes; the hub enrolls their keys; each pins the district key"
+for n in chongxi baogang changxing; do
+	pub=$("$S" --home "$D/$n" --json init --node "$n" --district chongming | grep -o '"pubkey": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+	"$S" --home "$D/hub" district enroll "$n" --role school --school "$n" --pubkey "$pub" --root-key "$D/root.key" >/dev/null
+	"$S" --home "$D/$n" join --district-pubkey "$ROOT" >/dev/null
 	"$S" --home "$D/$n" remote add hub "$D/hub.git" >/dev/null
+	echo "  $n enrolled (key ${pub:0:16}…)"
 done
-echo "nodes: hub (教育局), chongxi (崇西), baogang (堡港), changxing (长兴岛) — each with its own key"
+run "$S" --home "$D/hub" district list
 
 say "The hub enters the zones and schools, and syncs"
-run "$S" --home "$D/hub" --json sql "INSERT INTO zone(id,name) VALUES ('z-cx','崇西'),('z-cd','崇东'),('z-ch','长横');
- INSERT INTO school(id,name,zone_id,town,stage,students) VALUES
- ('chongxi','崇西中学','z-cx','新河镇','middle',612),('baogang','堡港小学','z-cd','堡镇','primary',148),
- ('changxing','长兴岛学校','z-ch','长兴镇','nine-year',930)" --actor 教育局
+run "$S" --home "$D/hub" zone add --id z-cx --name 崇西
+run "$S" --home "$D/hub" zone add --id z-cd --name 崇东
+run "$S" --home "$D/hub" zone add --id z-ch --name 长横
+run "$S" --home "$D/hub" school add --id chongxi --name 崇西中学 --zone-id z-cx --town 新河镇 --stage middle --students 612
+run "$S" --home "$D/hub" school add --id baogang --name 堡港小学 --zone-id z-cd --town 堡镇 --stage primary --students 148
+run "$S" --home "$D/hub" school add --id changxing --name 长兴岛学校 --zone-id z-ch --town 长兴镇 --stage nine-year --students 930
 run "$S" --home "$D/hub" sync
 for n in chongxi baogang changxing; do "$S" --home "$D/$n" sync >/dev/null; done
 
 say "Each school works offline (the link is down for days)"
-run "$S" --home "$D/chongxi" sql "INSERT INTO teacher(id,school_id,name,subject,title,tier,birth_year,joined_year)
- VALUES ('chongxi-t1','chongxi','王芳','语文','中级','骨干',1978,2008),
-        ('chongxi-t2','chongxi','李强','数学','高级','名师',1972,2001)" --actor 教务-陈
-run "$S" --home "$D/baogang" sql "INSERT INTO teacher(id,school_id,name,subject,title,birth_year,joined_year)
- VALUES ('baogang-t1','baogang','张敏','英语','初级',1995,2019)" --actor 教务-周
-run "$S" --home "$D/changxing" sql "INSERT INTO teacher(id,school_id,name,subject,title,birth_year,joined_year)
- VALUES ('changxing-t1','changxing','刘洋','科学','中级',1985,2012)" --actor 教务-吴
+run "$S" --home "$D/chongxi" teacher add --id chongxi-t1 --staff-no CX001 --name 王芳 --subject 语文 --title 中级 --tier 骨干 --birth-year 1978 --joined-year 2008
+run "$S" --home "$D/chongxi" teacher add --id chongxi-t2 --staff-no CX002 --name 李强 --subject 数学 --title 高级 --tier 名师 --birth-year 1972 --joined-year 2001
+run "$S" --home "$D/baogang" teacher add --id baogang-t1 --staff-no BG001 --name 张敏 --subject 英语 --title 初级 --birth-year 1995 --joined-year 2019
+run "$S" --home "$D/changxing" teacher add --id changxing-t1 --staff-no CH001 --name 刘洋 --subject 科学 --title 中级 --birth-year 1985 --joined-year 2012
 run "$S" --home "$D/chongxi" sync
 run "$S" --home "$D/baogang" sync
 say "Two offices edit the same teacher without seeing each other's edit"
 run "$S" --home "$D/chongxi" sql "UPDATE teacher SET title='高级' WHERE id='chongxi-t1'" --actor 教务-陈
-run "$S" --home "$D/hub" sync >/dev/null
+"$S" --home "$D/hub" sync >/dev/null
 run "$S" --home "$D/hub" sql "UPDATE teacher SET title='正高级' WHERE id='chongxi-t1'" --actor 教育局-审核
+say "A school may change only its own rows: this is refused before anything is signed"
+run "$S" --home "$D/baogang" sql "UPDATE teacher SET name='改名' WHERE id='chongxi-t2'" || true
 run "$S" --home "$D/baogang" sql "DELETE FROM teacher WHERE id='baogang-t1'" --actor 教务-周
 
 say "The link returns: everyone syncs, in different orders"
@@ -60,13 +73,15 @@ for n in hub chongxi baogang changxing; do
 done
 h=$(for n in hub chongxi baogang changxing; do "$S" --home "$D/$n" state-hash; done | sort -u | wc -l)
 [ "$h" = 1 ] && echo "converged: 4 replicas, 1 state hash" || { echo "NOT converged"; exit 1; }
-run "$S" --home "$D/baogang" sql "SELECT t.name, t.subject, t.title, s.name AS school FROM teacher t JOIN school s ON s.id=t.school_id ORDER BY t.id"
+run "$S" --home "$D/baogang" teacher list
 
 say "The concurrent edit is kept for review (the same on every node)"
 run "$S" --home "$D/changxing" conflicts
-say "Every change is signed and chained; anyone can verify"
+say "Every change is signed and chained; an auditor verifies the git repository alone"
 run "$S" --home "$D/changxing" log
+run "$S" --home "$D/changxing" audit verify --repo "$D/hub.git" --district-pubkey "$ROOT"
+run "$S" --home "$D/changxing" audit history teacher chongxi-t1
 echo
-echo "The hub's git repository holds one branch per school: git --git-dir=$D/hub.git log --all --oneline"
+echo "The hub's git repository holds one branch per node plus the district's trust branch:"
 git --git-dir="$D/hub.git" branch -a
 echo "(demo files left in $D)"
