@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,11 +17,15 @@
 #include "schoolsync/status.h"
 
 #define STATUS_TIMEOUT_MS 5000
+/* The daemon's own limit on a `remote list` run (daemon/loop.c). */
+#define DAEMON_LIST_DEADLINE_S 30.0
 
 enum { CTL_OK = 0, CTL_NO_DAEMON = 1, CTL_FAILED = -1 };
 
-/* Send @p req, read one line into *resp_out (malloc'd). timeout_ms < 0:
- * wait as long as the daemon keeps the connection open. */
+/* Send @p req, read one line into *resp_out (malloc'd) within timeout_ms.
+ * Connecting and sending are bounded by STATUS_TIMEOUT_MS as well: a daemon
+ * whose loop is stuck leaves connections in the listen backlog, and once
+ * that is full connect() would block. */
 static int ctl_request(const char *home, const char *req, int timeout_ms, char **resp_out, char *why, size_t wlen)
 {
 	struct sockaddr_un sa;
@@ -50,32 +55,37 @@ static int ctl_request(const char *home, const char *req, int timeout_ms, char *
 		snprintf(why, wlen, "socket: %s", strerror(errno));
 		return CTL_FAILED;
 	}
+	{
+		struct timeval tv = { STATUS_TIMEOUT_MS / 1000, (STATUS_TIMEOUT_MS % 1000) * 1000 };
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		if (errno == ECONNREFUSED || errno == ENOENT)
 			rc = CTL_NO_DAEMON; /* a socket left by a daemon that died */
+		else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)
+			snprintf(why, wlen, "the daemon did not accept a connection on %s within %d ms (busy or hung)",
+				sa.sun_path, STATUS_TIMEOUT_MS);
 		else
 			snprintf(why, wlen, "connect %s: %s", sa.sun_path, strerror(errno));
 		goto done;
 	}
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		snprintf(why, wlen, "send to the daemon: %s", strerror(errno));
+		snprintf(why, wlen, "send to the daemon on %s: %s", sa.sun_path, strerror(errno));
 		goto done;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int wait = -1, pr;
+		int wait, pr;
 		ssize_t n;
-		if (timeout_ms >= 0) {
-			long el;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			el = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-			wait = el >= timeout_ms ? 0 : (int)(timeout_ms - el);
-		}
+		long el;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		el = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+		wait = el >= timeout_ms ? 0 : (int)(timeout_ms - el);
 		if ((pr = poll(&p, 1, wait)) < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0) {
-			snprintf(why, wlen, "the daemon did not answer within %d ms", timeout_ms);
+			snprintf(why, wlen, "the daemon did not answer on %s within %.1f s", sa.sun_path, timeout_ms / 1000.0);
 			goto done;
 		}
 		if (len + 4096 > cap) {
@@ -338,17 +348,53 @@ done:
 	return rc;
 }
 
+/* How long `sync --now` waits for the daemon's answer, from the daemon's own
+ * settings (a status that skips the replica read): a round already running,
+ * the remote-list refresh, then one round per remote, each bounded by the
+ * daemon's hard deadline plus the kill grace; doubled, plus 30 s. */
+static int sync_now_timeout_ms(cli_ctx *ctx, int *timeout_ms, char *why, size_t wlen)
+{
+	char *resp = NULL;
+	json_t *st, *set;
+	double deadline = 300, grace = 5, per, list, first, total;
+	size_t n = 1;
+	int ctl;
+
+	ctl = ctl_request(ctx->home, "{\"cmd\":\"status\",\"node\":false}", STATUS_TIMEOUT_MS, &resp, why, wlen);
+	if (ctl != CTL_OK)
+		return ctl;
+	st = json_loads(resp, 0, NULL);
+	free(resp);
+	set = json_object_get(json_object_get(st, "daemon"), "settings");
+	if (json_is_number(json_object_get(set, "deadline_s")))
+		deadline = json_number_value(json_object_get(set, "deadline_s"));
+	if (json_is_number(json_object_get(set, "kill_grace_s")))
+		grace = json_number_value(json_object_get(set, "kill_grace_s"));
+	if (json_array_size(json_object_get(st, "remotes")) > n)
+		n = json_array_size(json_object_get(st, "remotes"));
+	json_decref(st);
+	per = deadline + grace + 1;
+	list = DAEMON_LIST_DEADLINE_S + grace + 1;
+	first = per > list ? per : list;
+	total = 2 * (first + list + (double)n * per) + 30;
+	*timeout_ms = total > 86400.0 ? 86400 * 1000 : (int)(total * 1000);
+	return CTL_OK;
+}
+
 int cli_daemon_sync_now(cli_ctx *ctx)
 {
 	char *resp = NULL, why[512];
 	json_t *r = NULL, *results;
 	json_error_t jerr;
-	int ctl, rc = CLI_EXIT_OK;
+	int ctl, rc = CLI_EXIT_OK, timeout_ms = 0;
 	size_t i;
 
 	/* The daemon answers when every remote finished a round that started
-	 * after this request; each round has the daemon's hard deadline. */
-	ctl = ctl_request(ctx->home, "{\"cmd\":\"sync-now\",\"wait\":true}", -1, &resp, why, sizeof(why));
+	 * after this request; each round has the daemon's hard deadline, so
+	 * never wait longer than those deadlines allow. */
+	ctl = sync_now_timeout_ms(ctx, &timeout_ms, why, sizeof(why));
+	if (ctl == CTL_OK)
+		ctl = ctl_request(ctx->home, "{\"cmd\":\"sync-now\",\"wait\":true}", timeout_ms, &resp, why, sizeof(why));
 	if (ctl == CTL_NO_DAEMON) {
 		ssync_error err;
 		ssync_error_clear(&err);
@@ -360,6 +406,8 @@ int cli_daemon_sync_now(cli_ctx *ctx)
 		ssync_error err;
 		ssync_error_clear(&err);
 		ssync_error_set(&err, SSYNC_ERROR, "asking the daemon to sync: %s", ctl != CTL_OK ? why : jerr.text);
+		if (ctl != CTL_OK)
+			ssync_error_hint(&err, "the daemon may be hung: see its log, and restart it (systemctl restart schoolsyncd)");
 		free(resp);
 		return cli_fail(ctx, &err);
 	}

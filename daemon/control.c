@@ -3,6 +3,7 @@
  * Protocol: the client sends one JSON line, the daemon answers one JSON
  * line and closes.
  *   {"cmd":"status"}                  -> {"ok":true,"daemon":{..},"node":{..},"remotes":[..]}
+ *   {"cmd":"status","node":false}     -> {"ok":true,"daemon":{..},"remotes":[..]}  (at once, no replica read)
  *   {"cmd":"sync-now"}                -> {"ok":true,"queued":["hub",..]}          (at once)
  *   {"cmd":"sync-now","wait":true}    -> {"ok":bool,"results":[{"remote","ok","error"?,"report"?}]}
  *                                        after a round that started after the request
@@ -30,11 +31,6 @@
 #define MAX_CLIENTS 64
 #define IDLE_MS 10000
 
-typedef struct wait_target {
-	char *name;
-	uint64_t target; /* remote's completed count to reach */
-} wait_target;
-
 struct dmn_client {
 	dmn *d;
 	uv_pipe_t pipe;
@@ -53,11 +49,13 @@ struct dmn_client {
 	ssync_status *st;
 	ssync_error err;
 	int st_rc;
-	/* sync-now --wait */
+	/* sync-now --wait: answered when every target finished a round with
+	 * run_seq > after_seq, i.e. one that started after the request. */
 	int waiting;
 	int await_list;          /* targets are set once this list run ends */
 	uint64_t list_gen;
-	wait_target *targets;
+	uint64_t after_seq;      /* d->rounds_started when the request came */
+	char **targets;          /* remote names */
 	size_t ntargets;
 	dmn_client *next;
 };
@@ -79,7 +77,7 @@ static void client_free(dmn_client *c)
 	size_t i;
 
 	for (i = 0; i < c->ntargets; i++)
-		free(c->targets[i].name);
+		free(c->targets[i]);
 	free(c->targets);
 	ssync_status_free(c->st);
 	free(c->out);
@@ -202,7 +200,7 @@ static json_t *wait_results(dmn_client *c, int *all_ok)
 
 	*all_ok = 1;
 	for (i = 0; i < c->ntargets; i++) {
-		dmn_remote *r = dmn_remote_find(c->d, c->targets[i].name);
+		dmn_remote *r = dmn_remote_find(c->d, c->targets[i]);
 		json_t *o;
 		if (!r)
 			continue; /* removed meanwhile */
@@ -228,15 +226,12 @@ static int set_targets(dmn_client *c)
 
 	if (d->nremotes && !(c->targets = calloc(d->nremotes, sizeof(*c->targets))))
 		return -1;
-	/* A round already running may have sealed before the caller's
-	 * write: wait for the one after it. */
-	for (i = 0; i < d->nremotes; i++) {
-		dmn_remote *r = d->remotes[i];
-		if (!(c->targets[c->ntargets].name = strdup(r->name)))
-			continue;
-		c->targets[c->ntargets].target = r->completed + (r->running ? 2 : 1);
-		c->ntargets++;
-	}
+	/* Only names: whether a remote is done is decided by round sequence
+	 * numbers, so a round that started (or even finished) after the
+	 * request but before this list run ended still counts. */
+	for (i = 0; i < d->nremotes; i++)
+		if ((c->targets[c->ntargets] = strdup(d->remotes[i]->name)))
+			c->ntargets++;
 	return 0;
 }
 
@@ -263,9 +258,9 @@ void dmn_round_done_notify(dmn *d)
 			}
 		}
 		for (i = 0; i < c->ntargets && done; i++) {
-			dmn_remote *r = dmn_remote_find(d, c->targets[i].name);
-			if (r && r->completed < c->targets[i].target)
-				done = 0;
+			dmn_remote *r = dmn_remote_find(d, c->targets[i]);
+			if (r && r->done_seq <= c->after_seq)
+				done = 0; /* removed meanwhile counts as done */
 		}
 		if (!done)
 			continue;
@@ -294,6 +289,10 @@ static void sync_now(dmn_client *c, int wait)
 		c->waiting = 1;
 		c->await_list = 1;
 		c->list_gen = d->list_gen;
+		/* A round running now started before the request (it may have
+		 * sealed before the caller's write): its run_seq is <= this, so
+		 * only the next one counts. */
+		c->after_seq = d->rounds_started;
 		uv_timer_stop(&c->idle);
 		json_decref(dmn_sync_now(d));
 		return;
@@ -311,6 +310,12 @@ static void handle_line(dmn_client *c)
 
 	if (!req || !cmd) {
 		reply(c, error_json("E_INVAL", "bad request: %s", req ? "no \"cmd\"" : jerr.text));
+	} else if (strcmp(cmd, "status") == 0 && json_is_false(json_object_get(req, "node"))) {
+		/* the daemon's own state only: no replica read, answered at once */
+		json_t *resp = json_pack("{sb}", "ok", 1);
+		json_object_set_new(resp, "daemon", dmn_daemon_json(c->d));
+		json_object_set_new(resp, "remotes", dmn_remotes_json(c->d));
+		reply(c, resp);
 	} else if (strcmp(cmd, "status") == 0) {
 		c->work.data = c;
 		if (uv_queue_work(c->d->loop, &c->work, status_work, status_after) == 0)

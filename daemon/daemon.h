@@ -89,6 +89,8 @@ typedef struct dmn_remote {
 	int dirty;               /* local writes since the last round started */
 	int running;
 	uint64_t completed;      /* rounds finished, success or not */
+	uint64_t run_seq;        /* d->rounds_started when its latest round started */
+	uint64_t done_seq;       /* run_seq of its latest finished round; 0 = none */
 	uint64_t ok_rounds, failed_rounds;
 	int64_t last_attempt, last_success, last_error_at; /* unix seconds, 0 = never */
 	char last_error_code[32];
@@ -118,6 +120,9 @@ struct dmn {
 	uint64_t list_next_due;
 	int list_wanted;         /* refresh before the next round */
 	uint64_t list_gen;       /* `remote list` runs finished, success or not */
+
+	uint64_t rounds_started; /* sync rounds started, all remotes (orders rounds
+	                          * against sync-now requests) */
 
 	dmn_job *job;            /* at most one child at a time */
 	int job_is_list;

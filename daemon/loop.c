@@ -269,6 +269,7 @@ static void start_sync(dmn *d, dmn_remote *r)
 	r->dirty = 0;
 	r->last_attempt = (int64_t)time(NULL);
 	r->running = 1;
+	r->run_seq = ++d->rounds_started;
 	dmn_log(DMN_LOG_DEBUG, "sync with %s: starting (attempt after %u failure(s))", r->name, r->failures);
 	if (start_job(d, argv, d->cfg.deadline_s, 0, r) < 0) {
 		r->running = 0;
@@ -302,6 +303,7 @@ static void on_sync_done(const dmn_job_result *res, void *payload)
 	d->job_remote = NULL;
 	r->running = 0;
 	r->completed++;
+	r->done_seq = r->run_seq;
 	r->last_seconds = res->seconds;
 	if (child_outcome(d, res, "sync", code, sizeof(code), msg, sizeof(msg))) {
 		json_t *rep = json_loadb(res->out, res->out_len, 0, NULL);

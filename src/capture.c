@@ -248,9 +248,13 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 			error = ssync_error_set(err, SSYNC_EINVAL, "%s: key '%.40s' must be 1 to 256 bytes of text", tbl, pk ? pk : "");
 			goto done;
 		}
-		if (!json_stringn(pk, strlen(pk))) {
-			error = ssync_error_set(err, SSYNC_EENCODING, "%s: key is not valid UTF-8", tbl);
-			goto done;
+		{
+			json_t *probe = json_stringn(pk, strlen(pk)); /* jansson checks UTF-8 */
+			if (!probe) {
+				error = ssync_error_set(err, SSYNC_EENCODING, "%s: key is not valid UTF-8", tbl);
+				goto done;
+			}
+			json_decref(probe);
 		}
 		if (c.bytes > SSYNC_ENTRY_TARGET_BYTES || json_array_size(c.ops) >= SSYNC_ENTRY_MAX_OPS) {
 			if ((error = chunk_seal(st, who, &c, prev, res, err)) < 0)

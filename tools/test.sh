@@ -18,6 +18,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSSYNC_SANITIZE="address;unde
 	-DSSYNC_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && SSYNC_SCHEDULES=${SSYNC_SCHEDULES_ASAN:-60} ctest --output-on-failure -j1 -L unit)
 (cd build-asan && ctest --output-on-failure -j1 -L integration -R 't_node_cli|t_sync_(transports|adversarial|usb)|t_trust')

@@ -96,6 +96,29 @@ echo fail >"$FAKE_STATE/mode.hub"
 echo ok >"$FAKE_STATE/mode.hub"
 set +e; out=$("$SSYNC_BIN" --home "$H" sync --now 2>&1); rc=$?; set -e
 check "sync --now during backoff runs at once and reports ok" test "$rc" -eq 0 -a -n "$(grep 'hub: ok' <<<"$out")"
+# Regression: a waiting sync --now whose round started right after the
+# remote-list refresh (or while the backoff retry of the failed one ran) was
+# counted as "already running" and never answered. Loop fail-then-ok; the
+# varying pause lands the second request before, during or after the retry.
+hangs=0 bad=0 t0=$(now_ms)
+for ((i = 0; i < 30; i++)); do
+	echo fail >"$FAKE_STATE/mode.hub"
+	set +e; timeout 20 "$SSYNC_BIN" --home "$H" sync --now >/dev/null 2>&1; rc=$?; set -e
+	[ "$rc" -eq 124 ] && hangs=$((hangs + 1))
+	echo ok >"$FAKE_STATE/mode.hub"
+	sleep "0.$((RANDOM % 4))"
+	set +e; out=$(timeout 20 "$SSYNC_BIN" --home "$H" sync --now 2>&1); rc=$?; set -e
+	if [ "$rc" -eq 124 ]; then hangs=$((hangs + 1)); elif [ "$rc" -ne 0 ] || ! grep -q 'hub: ok' <<<"$out"; then bad=$((bad + 1)); fi
+done
+check "30 x fail-then-ok sync --now: always answered ($hangs hung, $bad not ok, $(( $(now_ms) - t0 )) ms)" test "$hangs" -eq 0 -a "$bad" -eq 0
+# A daemon that does not answer at all: sync --now gives up with a clear error.
+kill -STOP "$D1"
+t0=$(now_ms)
+set +e; out=$(timeout 30 "$SSYNC_BIN" --home "$H" sync --now 2>&1); rc=$?; set -e
+t1=$(now_ms)
+kill -CONT "$D1"
+check "sync --now with a hung daemon fails naming the socket ($rc, $((t1 - t0)) ms)" \
+	test "$rc" -eq 1 -a -n "$(grep -F "$H/control.sock" <<<"$out" | grep 'did not answer')"
 
 # --- hard deadline: a sync that hangs is killed at deadline_s (2 s)
 echo hang >"$FAKE_STATE/mode.hub"
