@@ -6,52 +6,33 @@
  * loads only objects that verify against it, takes signing keys only from
  * certificates, and judges every entry by the entry's own bytes, the trust
  * data and the log -- never its clock or arrival order. When trust data
- * changes under entries already held, the state is rebuilt from the log. */
+ * changes under entries already held, the state is rebuilt from the log
+ * (rebuild.c). This file: the object format, judging entries, receiving
+ * the district branch; the admin's commands are in trust_admin.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "ingest_int.h"
 #include "log_int.h"
-#include "merge_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "trust_int.h"
 
-#define DISTRICT_REF "refs/heads/district"
-
-enum { K_GENESIS = 1, K_CERT = 2, K_REVOKE = 3 };
-
-/* One trust object, parsed. */
-typedef struct tobj {
-	int kind;
-	char district[SSYNC_NODE_ID_MAX + 1];
-	char node[SSYNC_NODE_ID_MAX + 1];
-	char name[257];
-	char role[16];
-	char school[SSYNC_NODE_ID_MAX + 1]; /* "" = null */
-	int64_t serial, created, valid_from, valid_until /* 0 = null */, after_seq;
-	unsigned char key[SSYNC_PUBKEY_BYTES]; /* genesis: root; cert: the node's key */
-	unsigned char sig[SSYNC_SIG_BYTES];
-	char *body;
-	size_t body_len;
-} tobj;
-
-static void tobj_clear(tobj *t)
+void ssync_trust__tobj_clear(ssync_tobj *t)
 {
 	free(t->body);
 	memset(t, 0, sizeof(*t));
 }
 
-static int role_valid(const char *r)
+int ssync_trust__role_valid(const char *r)
 {
 	return strcmp(r, "school") == 0 || strcmp(r, "hub") == 0 || strcmp(r, "auditor") == 0;
 }
 
 /* The canonical body: members in this order, compact (docs/TRUST.md). */
-static char *tobj_encode(const tobj *t, size_t *len)
+static char *tobj_encode(const ssync_tobj *t, size_t *len)
 {
 	char hex[2 * SSYNC_PUBKEY_BYTES + 1];
 	json_t *o = json_object();
@@ -62,14 +43,14 @@ static char *tobj_encode(const tobj *t, size_t *len)
 		return NULL;
 	ssync_hex(hex, t->key, SSYNC_PUBKEY_BYTES);
 	switch (t->kind) {
-	case K_GENESIS:
+	case SSYNC_TOBJ_GENESIS:
 		bad = json_object_set_new(o, "genesis", json_integer(1)) ||
 			json_object_set_new(o, "district", json_string(t->district)) ||
 			json_object_set_new(o, "name", json_string(t->name)) ||
 			json_object_set_new(o, "root", json_string(hex)) ||
 			json_object_set_new(o, "created", json_integer(t->created));
 		break;
-	case K_CERT:
+	case SSYNC_TOBJ_CERT:
 		bad = json_object_set_new(o, "cert", json_integer(1)) ||
 			json_object_set_new(o, "district", json_string(t->district)) ||
 			json_object_set_new(o, "node", json_string(t->node)) ||
@@ -80,7 +61,7 @@ static char *tobj_encode(const tobj *t, size_t *len)
 			json_object_set_new(o, "valid_from", json_integer(t->valid_from)) ||
 			json_object_set_new(o, "valid_until", t->valid_until ? json_integer(t->valid_until) : json_null());
 		break;
-	case K_REVOKE:
+	case SSYNC_TOBJ_REVOKE:
 		bad = json_object_set_new(o, "revoke", json_integer(1)) ||
 			json_object_set_new(o, "district", json_string(t->district)) ||
 			json_object_set_new(o, "node", json_string(t->node)) ||
@@ -97,7 +78,7 @@ static char *tobj_encode(const tobj *t, size_t *len)
 }
 
 /* Encode and sign with the root; the wire line into *line (malloc'd). */
-static int tobj_sign(tobj *t, const ssync_keypair *root, char **line, size_t *len, ssync_error *err)
+int ssync_trust__tobj_sign(ssync_tobj *t, const ssync_keypair *root, char **line, size_t *len, ssync_error *err)
 {
 	char *s;
 
@@ -144,7 +125,7 @@ static int get_int(json_t *o, const char *k, int64_t *out, int nullable)
 
 /* Parse one line: syntax, types, and byte-identical re-encoding (the same
  * canonical rule as entries: there is exactly one encoding of an object). */
-static int tobj_parse(tobj *t, const char *line, size_t len, ssync_error *err)
+static int tobj_parse(ssync_tobj *t, const char *line, size_t len, ssync_error *err)
 {
 	json_t *o = NULL;
 	json_error_t jerr;
@@ -182,16 +163,16 @@ static int tobj_parse(tobj *t, const char *line, size_t len, ssync_error *err)
 		goto done;
 	}
 	if (strcmp(first, "genesis") == 0)
-		t->kind = K_GENESIS;
+		t->kind = SSYNC_TOBJ_GENESIS;
 	else if (strcmp(first, "cert") == 0)
-		t->kind = K_CERT;
+		t->kind = SSYNC_TOBJ_CERT;
 	else if (strcmp(first, "revoke") == 0)
-		t->kind = K_REVOKE;
+		t->kind = SSYNC_TOBJ_REVOKE;
 	if (!t->kind || json_integer_value(json_object_get(o, first)) != 1 || get_id(o, "district", t->district, sizeof(t->district)) < 0) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "unknown trust object kind or bad district");
 		goto done;
 	}
-	if (t->kind == K_GENESIS) {
+	if (t->kind == SSYNC_TOBJ_GENESIS) {
 		s = json_string_value(json_object_get(o, "name"));
 		if (!s || strlen(s) >= sizeof(t->name) || ssync_unhex(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "root"))) != 0 ||
 		    get_int(o, "created", &t->created, 0) < 0) {
@@ -204,10 +185,10 @@ static int tobj_parse(tobj *t, const char *line, size_t len, ssync_error *err)
 			error = ssync_error_set(err, SSYNC_ESCHEMA, "malformed node or serial");
 			goto done;
 		}
-		if (t->kind == K_CERT) {
+		if (t->kind == SSYNC_TOBJ_CERT) {
 			json_t *sch = json_object_get(o, "school");
 			s = json_string_value(json_object_get(o, "role"));
-			if (!s || !role_valid(s) || (!json_is_null(sch) && get_id(o, "school", t->school, sizeof(t->school)) < 0) ||
+			if (!s || !ssync_trust__role_valid(s) || (!json_is_null(sch) && get_id(o, "school", t->school, sizeof(t->school)) < 0) ||
 			    ssync_unhex(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "pubkey"))) != 0 ||
 			    get_int(o, "valid_from", &t->valid_from, 0) < 0 || get_int(o, "valid_until", &t->valid_until, 1) < 0) {
 				error = ssync_error_set(err, SSYNC_ESCHEMA, "malformed certificate");
@@ -245,7 +226,7 @@ int ssync_trust_managed(ssync_store *st)
 	return r;
 }
 
-static int pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES])
+int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES])
 {
 	char *v = NULL;
 	int r = SSYNC_ENOTFOUND;
@@ -420,17 +401,17 @@ static int collect_file(const char *path, const void *data, size_t len, void *pa
 }
 
 /* The path an object must have on the branch. */
-static void tobj_path(const tobj *t, char *buf, size_t len)
+void ssync_trust__tobj_path(const ssync_tobj *t, char *buf, size_t len)
 {
-	if (t->kind == K_GENESIS)
+	if (t->kind == SSYNC_TOBJ_GENESIS)
 		snprintf(buf, len, "district/genesis.json");
-	else if (t->kind == K_CERT)
+	else if (t->kind == SSYNC_TOBJ_CERT)
 		snprintf(buf, len, "certs/%s.%lld.cert", t->node, (long long)t->serial);
 	else
 		snprintf(buf, len, "revocations/%s.%lld.rev", t->node, (long long)t->serial);
 }
 
-static int have_genesis(ssync_store *st)
+int ssync_trust__have_genesis(ssync_store *st)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_trust_obj WHERE kind='genesis'", NULL);
 	int r;
@@ -442,7 +423,7 @@ static int have_genesis(ssync_store *st)
 	return r;
 }
 
-static int store_obj(ssync_store *st, const tobj *t, const char *path, ssync_error *err)
+static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssync_error *err)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES (?, ?, ?, ?, ?, ?)", err);
 	int rc;
@@ -450,8 +431,8 @@ static int store_obj(ssync_store *st, const tobj *t, const char *path, ssync_err
 	if (!q)
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, t->kind == K_GENESIS ? "genesis" : t->kind == K_CERT ? "cert" : "revoke", -1, SQLITE_STATIC);
-	if (t->kind == K_GENESIS) {
+	sqlite3_bind_text(q, 2, t->kind == SSYNC_TOBJ_GENESIS ? "genesis" : t->kind == SSYNC_TOBJ_CERT ? "cert" : "revoke", -1, SQLITE_STATIC);
+	if (t->kind == SSYNC_TOBJ_GENESIS) {
 		sqlite3_bind_null(q, 3);
 		sqlite3_bind_null(q, 4);
 	} else {
@@ -464,7 +445,7 @@ static int store_obj(ssync_store *st, const tobj *t, const char *path, ssync_err
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "record trust object");
-	if (t->kind == K_CERT) {
+	if (t->kind == SSYNC_TOBJ_CERT) {
 		if (!(q = ssync_store__stmt(st, "INSERT OR REPLACE INTO ssync_cert(node, serial, role, school_id, pubkey, valid_from, valid_until) "
 			"VALUES (?, ?, ?, ?, ?, ?, ?)", err)))
 			return SSYNC_ERROR;
@@ -493,7 +474,7 @@ static int store_obj(ssync_store *st, const tobj *t, const char *path, ssync_err
 		sqlite3_reset(q);
 		if (rc)
 			return ssync_log__peer_add(st, t->node, t->key, t->role, t->school[0] ? t->school : NULL, "cert", err);
-	} else if (t->kind == K_REVOKE) {
+	} else if (t->kind == SSYNC_TOBJ_REVOKE) {
 		if (!(q = ssync_store__stmt(st, "INSERT OR REPLACE INTO ssync_revocation(node, serial, after_seq) VALUES (?, ?, ?)", err)))
 			return SSYNC_ERROR;
 		sqlite3_bind_text(q, 1, t->node, -1, SQLITE_STATIC);
@@ -509,7 +490,7 @@ static int store_obj(ssync_store *st, const tobj *t, const char *path, ssync_err
 
 /* Verify one file of the district branch; fills why on failure (returns 1). */
 static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYTES], const char *district,
-	const char *path, const char *data, size_t len, tobj *t, char *why, size_t whylen)
+	const char *path, const char *data, size_t len, ssync_tobj *t, char *why, size_t whylen)
 {
 	ssync_error perr;
 	char want[160];
@@ -532,12 +513,12 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 		snprintf(why, whylen, "%s: belongs to district %s, not %s (E_DISTRICT)", path, t->district, district);
 		return 1;
 	}
-	tobj_path(t, want, sizeof(want));
+	ssync_trust__tobj_path(t, want, sizeof(want));
 	if (strcmp(want, path) != 0) {
 		snprintf(why, whylen, "%s: object must be stored as %s (E_CERT)", path, want);
 		return 1;
 	}
-	if (t->kind == K_GENESIS && sodium_memcmp(t->key, root, SSYNC_PUBKEY_BYTES) != 0) {
+	if (t->kind == SSYNC_TOBJ_GENESIS && sodium_memcmp(t->key, root, SSYNC_PUBKEY_BYTES) != 0) {
 		snprintf(why, whylen, "%s: names another root key (E_ROOT)", path);
 		return 1;
 	}
@@ -558,7 +539,7 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 	*bad = 0;
 	why[0] = 0;
 	memset(&f, 0, sizeof(f));
-	if (pinned_root(st, root) != 0)
+	if (ssync_trust__pinned_root(st, root) != 0)
 		return ssync_error_set(err, SSYNC_ECERT, "no district root is pinned on this node");
 	if ((error = ssync_store_meta_get(st, "district", &district, err)) < 0)
 		return error;
@@ -581,12 +562,12 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 		goto done;
 	in_tx = 1;
 	/* Genesis first, then certificates, then revocations. */
-	for (pass = K_GENESIS; pass <= K_REVOKE && !*bad; pass++) {
+	for (pass = SSYNC_TOBJ_GENESIS; pass <= SSYNC_TOBJ_REVOKE && !*bad; pass++) {
 		for (i = 0; i < f.n && !*bad; i++) {
-			tobj t;
-			int kind = strncmp(f.paths[i], "district/", 9) == 0 ? K_GENESIS :
-				strncmp(f.paths[i], "certs/", 6) == 0 ? K_CERT :
-				strncmp(f.paths[i], "revocations/", 12) == 0 ? K_REVOKE : 0;
+			ssync_tobj t;
+			int kind = strncmp(f.paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
+				strncmp(f.paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
+				strncmp(f.paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE : 0;
 			if (kind == 0) {
 				*bad = 1;
 				snprintf(why, whylen, "%s: unexpected file on the district branch (E_CERT)", f.paths[i]);
@@ -599,19 +580,19 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 			} else if (t.kind != kind) {
 				*bad = 1;
 				snprintf(why, whylen, "%s: holds the wrong kind of object (E_CERT)", f.paths[i]);
-			} else if (t.kind == K_GENESIS && have_genesis(st)) {
+			} else if (t.kind == SSYNC_TOBJ_GENESIS && ssync_trust__have_genesis(st)) {
 				*bad = 1;
 				snprintf(why, whylen, "%s: a second genesis record (E_ROOT)", f.paths[i]);
-			} else if (t.kind != K_GENESIS && !have_genesis(st)) {
+			} else if (t.kind != SSYNC_TOBJ_GENESIS && !ssync_trust__have_genesis(st)) {
 				*bad = 1;
 				snprintf(why, whylen, "%s: district branch has no genesis record (E_CERT)", f.paths[i]);
 			} else if ((error = store_obj(st, &t, f.paths[i], err)) < 0) {
-				tobj_clear(&t);
+				ssync_trust__tobj_clear(&t);
 				goto done;
 			} else {
 				(*changed)++;
 			}
-			tobj_clear(&t);
+			ssync_trust__tobj_clear(&t);
 		}
 	}
 	if (*bad) {
@@ -633,7 +614,7 @@ done:
 /* 1 if the log holds entries of nodes that have trust data newer than the
  * last rebuild: simplest sound rule -- any change with entries of a
  * certified or revoked node present triggers a full rebuild. */
-static int need_rebuild(ssync_store *st)
+int ssync_trust__need_rebuild(ssync_store *st)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry e WHERE e.node IN "
 		"(SELECT node FROM ssync_cert UNION SELECT node FROM ssync_revocation) LIMIT 1", NULL);
@@ -661,8 +642,8 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 	if (error < 0)
 		return ssync_error_set(err, error, "read %s", rref);
 	memset(&ltip, 0, sizeof(ltip));
-	if ((error = ssync_exchange_ref_tip(ex, DISTRICT_REF, &ltip, NULL)) < 0 && error != SSYNC_ENOTFOUND)
-		return ssync_error_set(err, error, "read %s", DISTRICT_REF);
+	if ((error = ssync_exchange_ref_tip(ex, SSYNC_DISTRICT_REF, &ltip, NULL)) < 0 && error != SSYNC_ENOTFOUND)
+		return ssync_error_set(err, error, "read %s", SSYNC_DISTRICT_REF);
 	if (strcmp(ltip.hex, rtip.hex) == 0)
 		return 0;
 	if (ltip.hex[0]) {
@@ -691,9 +672,9 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 		return ssync_trust__quarantine(st, "district", 0, strstr(why, "E_REWRITE") ? "E_REWRITE" : "E_CERT",
 			msg, rtip.hex, strlen(rtip.hex), remote, err);
 	}
-	if ((error = ssync_exchange_ref_update(ex, DISTRICT_REF, &rtip, &ltip, "sync: district fast-forward", err)) < 0)
+	if ((error = ssync_exchange_ref_update(ex, SSYNC_DISTRICT_REF, &rtip, &ltip, "sync: district fast-forward", err)) < 0)
 		return error;
-	if (changed && need_rebuild(st)) {
+	if (changed && ssync_trust__need_rebuild(st)) {
 		ssync_rebuild_report rep;
 		return ssync_rebuild(st, &rep, err);
 	}
@@ -712,452 +693,4 @@ int ssync_trust__is_auditor(ssync_store *st, const char *node)
 		r = strcmp((const char *)sqlite3_column_text(q, 0), "auditor") == 0;
 	sqlite3_reset(q);
 	return r;
-}
-
-/* ---- the district admin's commands --------------------------------------- */
-
-static int open_ex(ssync_node *n, ssync_exchange **ex, ssync_error *err)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	return ssync_exchange_open(ex, path, 1, err);
-}
-
-/* Load the root key and check it is the pinned one (or pin it: init). */
-static int load_root(ssync_store *st, const char *path, int create, ssync_keypair **out, ssync_error *err)
-{
-	unsigned char pinned[SSYNC_PUBKEY_BYTES];
-	int error;
-
-	*out = NULL;
-	if (!path || !*path)
-		return ssync_error_set(err, SSYNC_EINVAL, "--root-key FILE is required");
-	error = ssync_keys_load(out, path, NULL);
-	if (error == SSYNC_ENOTFOUND && create) {
-		if ((error = ssync_keys_generate(out, err)) < 0)
-			return error;
-		if ((error = ssync_keys_save(*out, path, err)) < 0) {
-			ssync_keys_free(*out);
-			*out = NULL;
-			return error;
-		}
-	} else if (error < 0) {
-		return ssync_keys_load(out, path, err); /* again, for the message */
-	}
-	if (pinned_root(st, pinned) == 0 && sodium_memcmp(pinned, ssync_keys_public(*out), SSYNC_PUBKEY_BYTES) != 0) {
-		ssync_keys_free(*out);
-		*out = NULL;
-		ssync_error_set(err, SSYNC_ECERT, "root key %s is not the district root this node has pinned", path);
-		ssync_error_hint(err, "use the district's root key file (the one 'district init' created)");
-		return SSYNC_ECERT;
-	}
-	return 0;
-}
-
-/* Commit one or more signed objects to the district branch, then load
- * them through the same verification every receiver runs. */
-static int publish(ssync_node *n, size_t nobj, tobj *objs, const ssync_keypair *root, const char *msg, ssync_error *err)
-{
-	ssync_store *st = ssync_node_store(n);
-	ssync_exchange *ex = NULL;
-	ssync_oid_hex ltip, ntip;
-	char paths[4][160], *lines[4] = { NULL, NULL, NULL, NULL }, why[512];
-	const char *pathv[4];
-	const void *datav[4];
-	size_t lenv[4];
-	int error = 0, changed = 0, bad = 0;
-	size_t i;
-
-	if (nobj > 4)
-		return ssync_error_set(err, SSYNC_EINVAL, "too many objects");
-	if ((error = open_ex(n, &ex, err)) < 0)
-		return error;
-	memset(&ltip, 0, sizeof(ltip));
-	if ((error = ssync_exchange_ref_tip(ex, DISTRICT_REF, &ltip, NULL)) < 0 && error != SSYNC_ENOTFOUND) {
-		error = ssync_error_set(err, error, "read %s", DISTRICT_REF);
-		goto done;
-	}
-	error = 0;
-	for (i = 0; i < nobj; i++) {
-		if ((error = tobj_sign(&objs[i], root, &lines[i], &lenv[i], err)) < 0)
-			goto done;
-		tobj_path(&objs[i], paths[i], sizeof(paths[i]));
-		pathv[i] = paths[i];
-		datav[i] = lines[i];
-	}
-	if ((error = ssync_exchange_commit_files(ex, DISTRICT_REF, nobj, pathv, datav, lenv, msg, &ntip, err)) < 0)
-		goto done;
-	if ((error = ssync_trust__load_branch(st, ex, &ltip, &ntip, &changed, &bad, why, sizeof(why), err)) < 0)
-		goto done;
-	if (bad) {
-		error = ssync_error_set(err, SSYNC_ECERT, "the district branch of this node does not verify: %s", why);
-		goto done;
-	}
-	if (changed && need_rebuild(st)) {
-		ssync_rebuild_report rep;
-		error = ssync_rebuild(st, &rep, err);
-	}
-done:
-	for (i = 0; i < 4; i++)
-		free(lines[i]);
-	ssync_exchange_free(ex);
-	return error;
-}
-
-static int64_t next_serial(ssync_store *st)
-{
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(max(serial), 0) FROM ssync_trust_obj", NULL);
-	int64_t s = 0;
-
-	if (q && sqlite3_step(q) == SQLITE_ROW)
-		s = sqlite3_column_int64(q, 0);
-	if (q)
-		sqlite3_reset(q);
-	return s + 1;
-}
-
-int ssync_district_init(ssync_node *n, const char *district_id, const char *name, const char *root_key_path,
-	char root_hex[65], ssync_error *err)
-{
-	ssync_store *st = ssync_node_store(n);
-	ssync_keypair *root = NULL;
-	tobj objs[2];
-	int error = 0;
-
-	memset(objs, 0, sizeof(objs));
-	if (!district_id || strcmp(district_id, ssync_node_district(n)) != 0) {
-		ssync_error_set(err, SSYNC_EINVAL, "this node belongs to district '%s', not '%s'", ssync_node_district(n),
-			district_id ? district_id : "");
-		ssync_error_hint(err, "run district init on the hub's home, created with: schoolsync init --node HUB --district %s",
-			district_id ? district_id : "ID");
-		return SSYNC_EINVAL;
-	}
-	if (!name || !*name || strlen(name) > 256)
-		return ssync_error_set(err, SSYNC_EINVAL, "--name must be 1 to 256 bytes");
-	if (have_genesis(st))
-		return ssync_error_set(err, SSYNC_EEXISTS, "district %s is already initialised on this node", district_id);
-	if (ssync_trust_managed(st))
-		return ssync_error_set(err, SSYNC_EEXISTS, "this node has joined a district already; district init belongs on the hub");
-	if ((error = load_root(st, root_key_path, 1, &root, err)) < 0)
-		return error;
-	ssync_hex(root_hex, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
-	objs[0].kind = K_GENESIS;
-	snprintf(objs[0].district, sizeof(objs[0].district), "%s", district_id);
-	snprintf(objs[0].name, sizeof(objs[0].name), "%s", name);
-	memcpy(objs[0].key, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
-	objs[0].created = (int64_t)ssync_hlc_wall_ms();
-	objs[1].kind = K_CERT;
-	snprintf(objs[1].district, sizeof(objs[1].district), "%s", district_id);
-	snprintf(objs[1].node, sizeof(objs[1].node), "%s", ssync_node_id(n));
-	snprintf(objs[1].role, sizeof(objs[1].role), "hub");
-	objs[1].serial = 1;
-	if (ssync_unhex(objs[1].key, SSYNC_PUBKEY_BYTES, ssync_node_pubkey_hex(n)) != 0) {
-		error = ssync_error_set(err, SSYNC_ECORRUPT, "this node's public key is unreadable");
-		goto done;
-	}
-	if ((error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
-		goto done;
-	error = publish(n, 2, objs, root, "district: genesis and hub certificate", err);
-	if (error < 0 && ssync_store_meta_set(st, "district_pubkey", "", NULL) < 0) {
-		/* the first error is the one to report; an empty pin means "unmanaged" */
-	}
-done:
-	tobj_clear(&objs[0]);
-	tobj_clear(&objs[1]);
-	ssync_keys_free(root);
-	return error;
-}
-
-int ssync_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_key_path, ssync_error *err)
-{
-	ssync_store *st = ssync_node_store(n);
-	ssync_keypair *root = NULL;
-	tobj t;
-	char msg[200];
-	int error;
-
-	memset(&t, 0, sizeof(t));
-	if (!ssync_trust_managed(st) || !have_genesis(st)) {
-		ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
-		ssync_error_hint(err, "run: schoolsync district init --id ID --name NAME --root-key FILE (on the hub)");
-		return SSYNC_ENOTFOUND;
-	}
-	if (!ssync_node_id_valid(c->node))
-		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", c->node);
-	if (!role_valid(c->role))
-		return ssync_error_set(err, SSYNC_EINVAL, "role must be school, hub or auditor, not '%s'", c->role);
-	if (strcmp(c->role, "school") == 0 && !c->school_id[0])
-		return ssync_error_set(err, SSYNC_EINVAL, "a school node needs --school SCHOOL_ID");
-	if (c->school_id[0] && !ssync_node_id_valid(c->school_id))
-		return ssync_error_set(err, SSYNC_EINVAL, "invalid school id '%s'", c->school_id);
-	if (c->valid_until && c->valid_until < c->valid_from)
-		return ssync_error_set(err, SSYNC_EINVAL, "certificate would end before it begins");
-	t.kind = K_CERT;
-	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
-	snprintf(t.node, sizeof(t.node), "%s", c->node);
-	snprintf(t.role, sizeof(t.role), "%s", c->role);
-	snprintf(t.school, sizeof(t.school), "%s", c->school_id);
-	if (ssync_unhex(t.key, SSYNC_PUBKEY_BYTES, c->pubkey) != 0 || sodium_is_zero(t.key, SSYNC_PUBKEY_BYTES) ||
-	    crypto_core_ed25519_is_valid_point(t.key) != 1)
-		return ssync_error_set(err, SSYNC_EINVAL, "--pubkey must be the node's Ed25519 public key as 64 hex characters (E_CERT_BADKEY)");
-	t.valid_from = c->valid_from;
-	t.valid_until = c->valid_until;
-	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
-		return error;
-	t.serial = c->serial = next_serial(st);
-	snprintf(msg, sizeof(msg), "district: certificate %lld for %s (%s)", (long long)t.serial, t.node, t.role);
-	error = publish(n, 1, &t, root, msg, err);
-	tobj_clear(&t);
-	ssync_keys_free(root);
-	return error;
-}
-
-int ssync_district_revoke(ssync_node *n, const char *node, int64_t after_seq, const char *root_key_path, ssync_error *err)
-{
-	ssync_store *st = ssync_node_store(n);
-	ssync_keypair *root = NULL;
-	sqlite3_stmt *q;
-	tobj t;
-	char msg[200];
-	int error, known;
-
-	memset(&t, 0, sizeof(t));
-	if (!ssync_trust_managed(st) || !have_genesis(st))
-		return ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
-	if (!ssync_node_id_valid(node))
-		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node ? node : "");
-	if (after_seq < 0)
-		return ssync_error_set(err, SSYNC_EINVAL, "--after-seq must be 0 or more");
-	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=?", err)))
-		return SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
-	known = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_reset(q);
-	if (!known)
-		return ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no certificate in this district", node);
-	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
-		return error;
-	t.kind = K_REVOKE;
-	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
-	snprintf(t.node, sizeof(t.node), "%s", node);
-	t.after_seq = after_seq;
-	t.serial = next_serial(st);
-	snprintf(msg, sizeof(msg), "district: revoke %s after seq %lld", node, (long long)after_seq);
-	error = publish(n, 1, &t, root, msg, err);
-	tobj_clear(&t);
-	ssync_keys_free(root);
-	return error;
-}
-
-int ssync_district_list(ssync_store *st, ssync_district_cert_cb cb, void *payload, ssync_error *err)
-{
-	sqlite3_stmt *q = NULL;
-	int rc, error = 0;
-
-	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT c.node, c.serial, c.role, c.school_id, c.pubkey, c.valid_from, "
-		"c.valid_until, (SELECT min(after_seq) FROM ssync_revocation r WHERE r.node=c.node) "
-		"FROM ssync_cert c ORDER BY c.node, c.serial", -1, &q, NULL) != SQLITE_OK)
-		return ssync_store__sqlerr(st, err, "read certificates");
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ssync_cert_info c;
-		memset(&c, 0, sizeof(c));
-		snprintf(c.node, sizeof(c.node), "%s", (const char *)sqlite3_column_text(q, 0));
-		c.serial = sqlite3_column_int64(q, 1);
-		snprintf(c.role, sizeof(c.role), "%s", (const char *)sqlite3_column_text(q, 2));
-		if (sqlite3_column_type(q, 3) != SQLITE_NULL)
-			snprintf(c.school_id, sizeof(c.school_id), "%s", (const char *)sqlite3_column_text(q, 3));
-		if (sqlite3_column_bytes(q, 4) == SSYNC_PUBKEY_BYTES)
-			ssync_hex(c.pubkey, sqlite3_column_blob(q, 4), SSYNC_PUBKEY_BYTES);
-		c.valid_from = sqlite3_column_int64(q, 5);
-		c.valid_until = sqlite3_column_int64(q, 6);
-		c.revoked_after = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 7);
-		if ((error = cb(&c, payload)) != 0)
-			break;
-	}
-	if (error == 0 && rc != SQLITE_DONE)
-		error = ssync_store__sqlerr(st, err, "read certificates");
-	sqlite3_finalize(q);
-	return error;
-}
-
-int ssync_district_join(ssync_node *n, const char *root_hex, ssync_error *err)
-{
-	ssync_store *st = ssync_node_store(n);
-	unsigned char pk[SSYNC_PUBKEY_BYTES], old[SSYNC_PUBKEY_BYTES];
-	sqlite3_stmt *q;
-	int error, rc;
-
-	if (!root_hex || ssync_unhex(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0 || crypto_core_ed25519_is_valid_point(pk) != 1)
-		return ssync_error_set(err, SSYNC_EINVAL, "--district-pubkey must be the 64 hex characters 'district init' printed");
-	if (pinned_root(st, old) == 0) {
-		if (sodium_memcmp(old, pk, SSYNC_PUBKEY_BYTES) == 0)
-			return 0;
-		ssync_error_set(err, SSYNC_ECONFLICT, "this node has pinned another district root already");
-		ssync_error_hint(err, "a node belongs to one district; create a new home to join another");
-		return SSYNC_ECONFLICT;
-	}
-	if ((error = ssync_store_begin(st, err)) < 0)
-		return error;
-	if ((error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
-		goto fail;
-	/* From now on keys come only from certificates: forget keys pinned on first use. */
-	if (!(q = ssync_store__stmt(st, "DELETE FROM ssync_peer WHERE source='tofu'", err))) {
-		error = SSYNC_ERROR;
-		goto fail;
-	}
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		error = ssync_store__sqlerr(st, err, "forget unmanaged keys");
-		goto fail;
-	}
-	return ssync_store_commit(st, err);
-fail:
-	ssync_store_rollback(st);
-	return error;
-}
-
-/* ---- rebuild ------------------------------------------------------------- */
-
-static int exec_sql(ssync_store *st, const char *sql, ssync_error *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(ssync_store__db(st), sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ssync_error_set(err, SSYNC_ERROR, "rebuild: %s", msg ? msg : "SQL error");
-		sqlite3_free(msg);
-		return SSYNC_ERROR;
-	}
-	return 0;
-}
-
-static int set_state(ssync_store *st, const char *node, int64_t seq, int state, ssync_error *err)
-{
-	sqlite3_stmt *q = ssync_store__stmt(st, "UPDATE ssync_entry SET state=? WHERE node=? AND seq=?", err);
-	int rc;
-
-	if (!q)
-		return SSYNC_ERROR;
-	sqlite3_bind_int(q, 1, state);
-	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, seq);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "mark entry");
-}
-
-int ssync_rebuild(ssync_store *st, ssync_rebuild_report *rep, ssync_error *err)
-{
-	sqlite3 *db = ssync_store__db(st);
-	int managed = ssync_trust_managed(st), error = 0, i, own_tx = !ssync_store__in_tx(st);
-	uint64_t last_hlc = 0;
-	char last_node[SSYNC_NODE_ID_MAX + 1] = "";
-	int64_t last_seq = 0;
-
-	memset(rep, 0, sizeof(*rep));
-	if (own_tx && (error = ssync_store_begin(st, err)) < 0)
-		return error;
-	for (i = 0; i < ssync_store__ntables(st); i++) {
-		char *sql = sqlite3_mprintf("DELETE FROM \"%w\"", ssync_store__table_at(st, i)->name);
-		if (!sql) {
-			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-			goto done;
-		}
-		error = exec_sql(st, sql, err);
-		sqlite3_free(sql);
-		if (error < 0)
-			goto done;
-	}
-	/* Decisions made by judging entries are recomputed; other quarantine rows stay. */
-	if ((error = exec_sql(st, "DELETE FROM ssync_row; DELETE FROM ssync_conflict; "
-		"DELETE FROM ssync_quarantine WHERE source='rebuild' OR (seq > 0 AND code IN "
-		"('E_REVOKED','E_CERT_EXPIRED','E_PERM','E_PERM_COLUMN','W_HELD')); "
-		"UPDATE ssync_entry SET state=0 WHERE state IN (1,2,3);", err)) < 0)
-		goto done;
-	/* Replay in (hlc, node, seq) order -- causal order, since a writer's HLC
-	 * is above everything it had seen -- in keyset pages, so the statement
-	 * never reads rows this loop updates. */
-	for (;;) {
-		sqlite3_stmt *q = NULL;
-		int rows = 0, rc;
-		if (sqlite3_prepare_v2(db, "SELECT node, seq, body, sig, hlc FROM ssync_entry WHERE state=0 AND "
-			"(hlc, node, seq) > (?, ?, ?) ORDER BY hlc, node, seq LIMIT 512", -1, &q, NULL) != SQLITE_OK) {
-			error = ssync_store__sqlerr(st, err, "read log");
-			goto done;
-		}
-		sqlite3_bind_int64(q, 1, (sqlite3_int64)last_hlc);
-		sqlite3_bind_text(q, 2, last_node, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(q, 3, last_seq);
-		/* Collect the page first: applying runs other statements on these rows. */
-		{
-			char *lines[512];
-			size_t lens[512];
-			int n = 0, k;
-			while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < 512) {
-				size_t blen = (size_t)sqlite3_column_bytes(q, 2);
-				char *l = malloc(blen + 2 * SSYNC_SIG_BYTES + 2);
-				if (!l || sqlite3_column_bytes(q, 3) != SSYNC_SIG_BYTES) {
-					free(l);
-					error = ssync_error_set(err, SSYNC_ECORRUPT, "stored entry %s#%lld is damaged",
-						(const char *)sqlite3_column_text(q, 0), (long long)sqlite3_column_int64(q, 1));
-					break;
-				}
-				memcpy(l, sqlite3_column_blob(q, 2), blen);
-				l[blen] = '\t';
-				ssync_hex(l + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
-				lines[n] = l;
-				lens[n] = blen + 1 + 2 * SSYNC_SIG_BYTES;
-				n++;
-				last_hlc = (uint64_t)sqlite3_column_int64(q, 4);
-				snprintf(last_node, sizeof(last_node), "%s", (const char *)sqlite3_column_text(q, 0));
-				last_seq = sqlite3_column_int64(q, 1);
-			}
-			sqlite3_finalize(q);
-			rows = n;
-			for (k = 0; k < n; k++) {
-				ssync_entry *e = NULL;
-				ssync_verdict v;
-				if (error == 0 && (error = ssync_entry_parse(&e, lines[k], lens[k], err)) == 0) {
-					memset(&v, 0, sizeof(v));
-					v.state = 1;
-					rep->entries++;
-					if (managed && (error = ssync_trust__judge(st, e, &v, err)) == 0) {
-						if (v.stop) {
-							v.state = 3;
-							snprintf(v.qcode, sizeof(v.qcode), "%s", ssync_error_name(v.code));
-						}
-						if (v.state == 1)
-							error = ssync_policy__check_entry(st, e, &v, err);
-					}
-					if (error == 0 && v.state == 1)
-						error = ssync_merge__apply_ops(st, e->ops, e->hlc, e->node, e->seq, err);
-					if (error == 0)
-						error = set_state(st, e->node, e->seq, v.state, err);
-					if (error == 0 && v.state != 1)
-						error = ssync_trust__quarantine(st, e->node, e->seq, v.qcode, v.why, lines[k], lens[k], "rebuild", err);
-					if (v.state == 1)
-						rep->applied++;
-					else if (v.state == 2)
-						rep->held++;
-					else
-						rep->refused++;
-				}
-				ssync_entry_free(e);
-				free(lines[k]);
-			}
-		}
-		if (error < 0)
-			goto done;
-		if (rows < 512)
-			break;
-	}
-	if (own_tx) {
-		error = ssync_store_commit(st, err);
-		own_tx = 0;
-	}
-done:
-	if (own_tx && error < 0)
-		ssync_store_rollback(st);
-	return error;
 }

@@ -5,6 +5,7 @@
 
 #include "entry_int.h"
 #include "schoolsync/exchange.h"
+#include "schoolsync/keys.h"
 #include "schoolsync/trust.h"
 #include "store_int.h"
 
@@ -62,5 +63,39 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 
 /* 1 if @p node holds an auditor certificate (it syncs read-only). */
 int ssync_trust__is_auditor(ssync_store *st, const char *node);
+
+/* ---- trust objects (trust.c), shared with trust_admin.c ---- */
+
+#define SSYNC_DISTRICT_REF "refs/heads/district"
+
+enum { SSYNC_TOBJ_GENESIS = 1, SSYNC_TOBJ_CERT = 2, SSYNC_TOBJ_REVOKE = 3 };
+
+/* One trust object, parsed. */
+typedef struct ssync_tobj {
+	int kind;
+	char district[SSYNC_NODE_ID_MAX + 1];
+	char node[SSYNC_NODE_ID_MAX + 1];
+	char name[257];
+	char role[16];
+	char school[SSYNC_NODE_ID_MAX + 1]; /* "" = null */
+	int64_t serial, created, valid_from, valid_until /* 0 = null */, after_seq;
+	unsigned char key[SSYNC_PUBKEY_BYTES]; /* genesis: root; cert: the node's key */
+	unsigned char sig[SSYNC_SIG_BYTES];
+	char *body;
+	size_t body_len;
+} ssync_tobj;
+
+void ssync_trust__tobj_clear(ssync_tobj *t);
+int ssync_trust__role_valid(const char *r);
+/* Encode and sign with the root; the wire line into *line (malloc'd). */
+int ssync_trust__tobj_sign(ssync_tobj *t, const ssync_keypair *root, char **line, size_t *len,
+	ssync_error *err);
+/* The path an object must have on the branch. */
+void ssync_trust__tobj_path(const ssync_tobj *t, char *buf, size_t len);
+/* The pinned district root (meta 'district_pubkey'); SSYNC_ENOTFOUND if none. */
+int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES]);
+int ssync_trust__have_genesis(ssync_store *st);
+/* 1 if trust data changed under entries already held (see trust.c). */
+int ssync_trust__need_rebuild(ssync_store *st);
 
 #endif

@@ -1,0 +1,316 @@
+/* The district admin's commands (district init/enroll/revoke/list/join,
+ * docs/TRUST.md): build trust objects, sign them with the root key, commit
+ * them to refs/heads/district. Invariant: what the admin publishes is
+ * loaded back through ssync_trust__load_branch, the same verification
+ * every receiver runs, so the hub never holds trust data others refuse. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "schoolsync/hlc.h"
+#include "schoolsync/keys.h"
+#include "trust_int.h"
+
+static int open_ex(ssync_node *n, ssync_exchange **ex, ssync_error *err)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
+	return ssync_exchange_open(ex, path, 1, err);
+}
+
+/* Load the root key and check it is the pinned one (or pin it: init). */
+static int load_root(ssync_store *st, const char *path, int create, ssync_keypair **out, ssync_error *err)
+{
+	unsigned char pinned[SSYNC_PUBKEY_BYTES];
+	int error;
+
+	*out = NULL;
+	if (!path || !*path)
+		return ssync_error_set(err, SSYNC_EINVAL, "--root-key FILE is required");
+	error = ssync_keys_load(out, path, NULL);
+	if (error == SSYNC_ENOTFOUND && create) {
+		if ((error = ssync_keys_generate(out, err)) < 0)
+			return error;
+		if ((error = ssync_keys_save(*out, path, err)) < 0) {
+			ssync_keys_free(*out);
+			*out = NULL;
+			return error;
+		}
+	} else if (error < 0) {
+		return ssync_keys_load(out, path, err); /* again, for the message */
+	}
+	if (ssync_trust__pinned_root(st, pinned) == 0 && sodium_memcmp(pinned, ssync_keys_public(*out), SSYNC_PUBKEY_BYTES) != 0) {
+		ssync_keys_free(*out);
+		*out = NULL;
+		ssync_error_set(err, SSYNC_ECERT, "root key %s is not the district root this node has pinned", path);
+		ssync_error_hint(err, "use the district's root key file (the one 'district init' created)");
+		return SSYNC_ECERT;
+	}
+	return 0;
+}
+
+/* Commit one or more signed objects to the district branch, then load
+ * them through the same verification every receiver runs. */
+static int publish(ssync_node *n, size_t nobj, ssync_tobj *objs, const ssync_keypair *root, const char *msg, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_exchange *ex = NULL;
+	ssync_oid_hex ltip, ntip;
+	char paths[4][160], *lines[4] = { NULL, NULL, NULL, NULL }, why[512];
+	const char *pathv[4];
+	const void *datav[4];
+	size_t lenv[4];
+	int error = 0, changed = 0, bad = 0;
+	size_t i;
+
+	if (nobj > 4)
+		return ssync_error_set(err, SSYNC_EINVAL, "too many objects");
+	if ((error = open_ex(n, &ex, err)) < 0)
+		return error;
+	memset(&ltip, 0, sizeof(ltip));
+	if ((error = ssync_exchange_ref_tip(ex, SSYNC_DISTRICT_REF, &ltip, NULL)) < 0 && error != SSYNC_ENOTFOUND) {
+		error = ssync_error_set(err, error, "read %s", SSYNC_DISTRICT_REF);
+		goto done;
+	}
+	error = 0;
+	for (i = 0; i < nobj; i++) {
+		if ((error = ssync_trust__tobj_sign(&objs[i], root, &lines[i], &lenv[i], err)) < 0)
+			goto done;
+		ssync_trust__tobj_path(&objs[i], paths[i], sizeof(paths[i]));
+		pathv[i] = paths[i];
+		datav[i] = lines[i];
+	}
+	if ((error = ssync_exchange_commit_files(ex, SSYNC_DISTRICT_REF, nobj, pathv, datav, lenv, msg, &ntip, err)) < 0)
+		goto done;
+	if ((error = ssync_trust__load_branch(st, ex, &ltip, &ntip, &changed, &bad, why, sizeof(why), err)) < 0)
+		goto done;
+	if (bad) {
+		error = ssync_error_set(err, SSYNC_ECERT, "the district branch of this node does not verify: %s", why);
+		goto done;
+	}
+	if (changed && ssync_trust__need_rebuild(st)) {
+		ssync_rebuild_report rep;
+		error = ssync_rebuild(st, &rep, err);
+	}
+done:
+	for (i = 0; i < 4; i++)
+		free(lines[i]);
+	ssync_exchange_free(ex);
+	return error;
+}
+
+static int64_t next_serial(ssync_store *st)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(max(serial), 0) FROM ssync_trust_obj", NULL);
+	int64_t s = 0;
+
+	if (q && sqlite3_step(q) == SQLITE_ROW)
+		s = sqlite3_column_int64(q, 0);
+	if (q)
+		sqlite3_reset(q);
+	return s + 1;
+}
+
+int ssync_district_init(ssync_node *n, const char *district_id, const char *name, const char *root_key_path,
+	char root_hex[65], ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_keypair *root = NULL;
+	ssync_tobj objs[2];
+	int error = 0;
+
+	memset(objs, 0, sizeof(objs));
+	if (!district_id || strcmp(district_id, ssync_node_district(n)) != 0) {
+		ssync_error_set(err, SSYNC_EINVAL, "this node belongs to district '%s', not '%s'", ssync_node_district(n),
+			district_id ? district_id : "");
+		ssync_error_hint(err, "run district init on the hub's home, created with: schoolsync init --node HUB --district %s",
+			district_id ? district_id : "ID");
+		return SSYNC_EINVAL;
+	}
+	if (!name || !*name || strlen(name) > 256)
+		return ssync_error_set(err, SSYNC_EINVAL, "--name must be 1 to 256 bytes");
+	if (ssync_trust__have_genesis(st))
+		return ssync_error_set(err, SSYNC_EEXISTS, "district %s is already initialised on this node", district_id);
+	if (ssync_trust_managed(st))
+		return ssync_error_set(err, SSYNC_EEXISTS, "this node has joined a district already; district init belongs on the hub");
+	if ((error = load_root(st, root_key_path, 1, &root, err)) < 0)
+		return error;
+	ssync_hex(root_hex, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
+	objs[0].kind = SSYNC_TOBJ_GENESIS;
+	snprintf(objs[0].district, sizeof(objs[0].district), "%s", district_id);
+	snprintf(objs[0].name, sizeof(objs[0].name), "%s", name);
+	memcpy(objs[0].key, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
+	objs[0].created = (int64_t)ssync_hlc_wall_ms();
+	objs[1].kind = SSYNC_TOBJ_CERT;
+	snprintf(objs[1].district, sizeof(objs[1].district), "%s", district_id);
+	snprintf(objs[1].node, sizeof(objs[1].node), "%s", ssync_node_id(n));
+	snprintf(objs[1].role, sizeof(objs[1].role), "hub");
+	objs[1].serial = 1;
+	if (ssync_unhex(objs[1].key, SSYNC_PUBKEY_BYTES, ssync_node_pubkey_hex(n)) != 0) {
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "this node's public key is unreadable");
+		goto done;
+	}
+	if ((error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
+		goto done;
+	error = publish(n, 2, objs, root, "district: genesis and hub certificate", err);
+	if (error < 0 && ssync_store_meta_set(st, "district_pubkey", "", NULL) < 0) {
+		/* the first error is the one to report; an empty pin means "unmanaged" */
+	}
+done:
+	ssync_trust__tobj_clear(&objs[0]);
+	ssync_trust__tobj_clear(&objs[1]);
+	ssync_keys_free(root);
+	return error;
+}
+
+int ssync_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_key_path, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_keypair *root = NULL;
+	ssync_tobj t;
+	char msg[200];
+	int error;
+
+	memset(&t, 0, sizeof(t));
+	if (!ssync_trust_managed(st) || !ssync_trust__have_genesis(st)) {
+		ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
+		ssync_error_hint(err, "run: schoolsync district init --id ID --name NAME --root-key FILE (on the hub)");
+		return SSYNC_ENOTFOUND;
+	}
+	if (!ssync_node_id_valid(c->node))
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", c->node);
+	if (!ssync_trust__role_valid(c->role))
+		return ssync_error_set(err, SSYNC_EINVAL, "role must be school, hub or auditor, not '%s'", c->role);
+	if (strcmp(c->role, "school") == 0 && !c->school_id[0])
+		return ssync_error_set(err, SSYNC_EINVAL, "a school node needs --school SCHOOL_ID");
+	if (c->school_id[0] && !ssync_node_id_valid(c->school_id))
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid school id '%s'", c->school_id);
+	if (c->valid_until && c->valid_until < c->valid_from)
+		return ssync_error_set(err, SSYNC_EINVAL, "certificate would end before it begins");
+	t.kind = SSYNC_TOBJ_CERT;
+	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
+	snprintf(t.node, sizeof(t.node), "%s", c->node);
+	snprintf(t.role, sizeof(t.role), "%s", c->role);
+	snprintf(t.school, sizeof(t.school), "%s", c->school_id);
+	if (ssync_unhex(t.key, SSYNC_PUBKEY_BYTES, c->pubkey) != 0 || sodium_is_zero(t.key, SSYNC_PUBKEY_BYTES) ||
+	    crypto_core_ed25519_is_valid_point(t.key) != 1)
+		return ssync_error_set(err, SSYNC_EINVAL, "--pubkey must be the node's Ed25519 public key as 64 hex characters (E_CERT_BADKEY)");
+	t.valid_from = c->valid_from;
+	t.valid_until = c->valid_until;
+	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
+		return error;
+	t.serial = c->serial = next_serial(st);
+	snprintf(msg, sizeof(msg), "district: certificate %lld for %s (%s)", (long long)t.serial, t.node, t.role);
+	error = publish(n, 1, &t, root, msg, err);
+	ssync_trust__tobj_clear(&t);
+	ssync_keys_free(root);
+	return error;
+}
+
+int ssync_district_revoke(ssync_node *n, const char *node, int64_t after_seq, const char *root_key_path, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_keypair *root = NULL;
+	sqlite3_stmt *q;
+	ssync_tobj t;
+	char msg[200];
+	int error, known;
+
+	memset(&t, 0, sizeof(t));
+	if (!ssync_trust_managed(st) || !ssync_trust__have_genesis(st))
+		return ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
+	if (!ssync_node_id_valid(node))
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node ? node : "");
+	if (after_seq < 0)
+		return ssync_error_set(err, SSYNC_EINVAL, "--after-seq must be 0 or more");
+	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=?", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	known = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	if (!known)
+		return ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no certificate in this district", node);
+	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
+		return error;
+	t.kind = SSYNC_TOBJ_REVOKE;
+	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
+	snprintf(t.node, sizeof(t.node), "%s", node);
+	t.after_seq = after_seq;
+	t.serial = next_serial(st);
+	snprintf(msg, sizeof(msg), "district: revoke %s after seq %lld", node, (long long)after_seq);
+	error = publish(n, 1, &t, root, msg, err);
+	ssync_trust__tobj_clear(&t);
+	ssync_keys_free(root);
+	return error;
+}
+
+int ssync_district_list(ssync_store *st, ssync_district_cert_cb cb, void *payload, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, error = 0;
+
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT c.node, c.serial, c.role, c.school_id, c.pubkey, c.valid_from, "
+		"c.valid_until, (SELECT min(after_seq) FROM ssync_revocation r WHERE r.node=c.node) "
+		"FROM ssync_cert c ORDER BY c.node, c.serial", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read certificates");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ssync_cert_info c;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.node, sizeof(c.node), "%s", (const char *)sqlite3_column_text(q, 0));
+		c.serial = sqlite3_column_int64(q, 1);
+		snprintf(c.role, sizeof(c.role), "%s", (const char *)sqlite3_column_text(q, 2));
+		if (sqlite3_column_type(q, 3) != SQLITE_NULL)
+			snprintf(c.school_id, sizeof(c.school_id), "%s", (const char *)sqlite3_column_text(q, 3));
+		if (sqlite3_column_bytes(q, 4) == SSYNC_PUBKEY_BYTES)
+			ssync_hex(c.pubkey, sqlite3_column_blob(q, 4), SSYNC_PUBKEY_BYTES);
+		c.valid_from = sqlite3_column_int64(q, 5);
+		c.valid_until = sqlite3_column_int64(q, 6);
+		c.revoked_after = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 7);
+		if ((error = cb(&c, payload)) != 0)
+			break;
+	}
+	if (error == 0 && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "read certificates");
+	sqlite3_finalize(q);
+	return error;
+}
+
+int ssync_district_join(ssync_node *n, const char *root_hex, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	unsigned char pk[SSYNC_PUBKEY_BYTES], old[SSYNC_PUBKEY_BYTES];
+	sqlite3_stmt *q;
+	int error, rc;
+
+	if (!root_hex || ssync_unhex(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0 || crypto_core_ed25519_is_valid_point(pk) != 1)
+		return ssync_error_set(err, SSYNC_EINVAL, "--district-pubkey must be the 64 hex characters 'district init' printed");
+	if (ssync_trust__pinned_root(st, old) == 0) {
+		if (sodium_memcmp(old, pk, SSYNC_PUBKEY_BYTES) == 0)
+			return 0;
+		ssync_error_set(err, SSYNC_ECONFLICT, "this node has pinned another district root already");
+		ssync_error_hint(err, "a node belongs to one district; create a new home to join another");
+		return SSYNC_ECONFLICT;
+	}
+	if ((error = ssync_store_begin(st, err)) < 0)
+		return error;
+	if ((error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
+		goto fail;
+	/* From now on keys come only from certificates: forget keys pinned on first use. */
+	if (!(q = ssync_store__stmt(st, "DELETE FROM ssync_peer WHERE source='tofu'", err))) {
+		error = SSYNC_ERROR;
+		goto fail;
+	}
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "forget unmanaged keys");
+		goto fail;
+	}
+	return ssync_store_commit(st, err);
+fail:
+	ssync_store_rollback(st);
+	return error;
+}
