@@ -188,8 +188,9 @@ static int log_item(const ssync_log_item *it, void *p)
 	json_error_t jerr;
 	json_t *b = json_loadb(body, blen, 0, &jerr);
 	size_t ops = b ? json_array_size(json_object_get(b, "ops")) : 0;
+	/* states: 1 applied, 2 held, 3 refused (trust or policy), 4 withdrawn (equivocation) */
 	const char *status = !it->sig_ok ? "BAD-SIGNATURE" : !it->chain_ok ? "BROKEN-CHAIN" :
-		it->state == 1 ? "ok" : "held";
+		it->state == 1 ? "ok" : it->state == 3 ? "refused" : it->state == 4 ? "withdrawn" : "held";
 
 	if (!it->sig_ok || !it->chain_ok)
 		o->bad++;
@@ -241,7 +242,9 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
 	if (help) {
 		printf("usage: schoolsync log [--node ID] [--json]\n\n"
 			"List the entries this replica holds (all nodes, or one), checking each\n"
-			"signature and the hash chain again. Exits 1 if any entry fails.\n");
+			"signature and the hash chain again. Status: ok (applied), held (waits for the\n"
+			"row it changes to arrive), refused (trust or write policy), withdrawn\n"
+			"(its node equivocated). Exits 1 if any signature or chain fails.\n");
 		return CLI_EXIT_OK;
 	}
 	if (npos)

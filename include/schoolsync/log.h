@@ -11,7 +11,7 @@
 /** One entry of the log as held, with the result of checking it again. */
 typedef struct ssync_log_item {
 	const ssync_entry *entry;
-	int state;     /**< 1 applied, 2 held */
+	int state;     /**< 1 applied, 2 held, 3 refused (trust/policy), 4 withdrawn (equivocation) */
 	int sig_ok;    /**< signature verifies against the node's known key */
 	int chain_ok;  /**< seq follows the previous one and prev hash matches */
 } ssync_log_item;
