@@ -8,21 +8,9 @@
 #include <time.h>
 
 #include "schoolsync/exchange.h"
+#include "bench_util.h"
 #include "schoolsync/node.h"
 #include "schoolsync/sync.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const ssync_error *err)
-{
-	fprintf(stderr, "%s: %s\n", what, err->message);
-	exit(1);
-}
 
 int main(int argc, char **argv)
 {
@@ -41,20 +29,20 @@ int main(int argc, char **argv)
 	ssync_error_clear(&err);
 	snprintf(hub, sizeof(hub), "%s/hub.git", dir);
 	if (ssync_exchange_open(&ex, hub, 1, &err) < 0)
-		die("hub", &err);
+		bench_die("hub", &err);
 	ssync_exchange_free(ex);
 	for (i = 0; i < S; i++) {
 		char home[700], id[32], path[800];
 		snprintf(id, sizeof(id), "school-%03d", i);
 		snprintf(home, sizeof(home), "%s/%s", dir, id);
 		if (ssync_node_init(home, id, "bench", NULL, &err) < 0 || ssync_node_open(&nodes[i], home, 0, &err) < 0)
-			die("init", &err);
+			bench_die("init", &err);
 		snprintf(path, sizeof(path), "%s/exchange.git", home);
 		if (ssync_exchange_open(&ex, path, 0, &err) < 0 || ssync_exchange_remote_add(ex, "hub", hub, &err) < 0)
-			die("remote", &err);
+			bench_die("remote", &err);
 		ssync_exchange_free(ex);
 	}
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < S; i++) {
 		for (j = 0; j < W; j++) {
 			char sql[512];
@@ -62,37 +50,37 @@ int main(int argc, char **argv)
 				"INSERT INTO teacher(id, school_id, name, title, birth_year) "
 				"SELECT 'school-%03d-%d-'||k, 'school-%03d', '教师'||k, '中级', 1970+k%%30 FROM n", R, i, j, i);
 			if (ssync_node_sql(nodes[i], sql, "bench", NULL, NULL, NULL, &err) < 0)
-				die("write", &err);
+				bench_die("write", &err);
 		}
 	}
-	t1 = now();
+	t1 = bench_now();
 	printf("%d schools x %d writes x %d rows: written offline in %.1f s (%.0f writes/s)\n", S, W, R, t1 - t0, S * W / (t1 - t0));
 	/* Round 1: everyone syncs in turn (pushes its own, takes what is there).
 	 * Round 2: everyone takes what the later schools pushed. */
 	for (round = 1; round <= 2; round++) {
-		double r0 = now();
+		double r0 = bench_now();
 		long long applied = 0;
 		for (i = 0; i < S; i++) {
 			if (ssync_sync_run(nodes[i], "hub", NULL, &rep, &err) < 0)
-				die("sync", &err);
+				bench_die("sync", &err);
 			applied += rep.applied;
 		}
-		printf("round %d: %.1f s, %lld entries applied in all\n", round, now() - r0, applied);
+		printf("round %d: %.1f s, %lld entries applied in all\n", round, bench_now() - r0, applied);
 	}
-	t2 = now();
+	t2 = bench_now();
 	if (ssync_node_state_hash(nodes[0], h0, &err) < 0)
-		die("hash", &err);
+		bench_die("hash", &err);
 	for (i = 1, k = 0; i < S; i++) {
 		if (ssync_node_state_hash(nodes[i], hi, &err) < 0)
-			die("hash", &err);
+			bench_die("hash", &err);
 		k += strcmp(h0, hi) != 0;
 	}
 	printf("converged: %s (%d of %d schools differ); time to converge after the writes: %.1f s\n",
 		k ? "NO" : "yes", k, S, t2 - t1);
-	t3 = now();
+	t3 = bench_now();
 	if (ssync_sync_run(nodes[0], "hub", NULL, &rep, &err) < 0)
-		die("sync", &err);
-	printf("a sync with nothing new against %d branches: %.3f s\n", S, now() - t3);
+		bench_die("sync", &err);
+	printf("a sync with nothing new against %d branches: %.3f s\n", S, bench_now() - t3);
 	for (i = 0; i < S; i++)
 		ssync_node_free(nodes[i]);
 	free(nodes);

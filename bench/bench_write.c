@@ -8,20 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "schoolsync/node.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const ssync_error *err)
-{
-	fprintf(stderr, "%s: %s\n", what, err->message);
-	exit(1);
-}
 
 int main(int argc, char **argv)
 {
@@ -43,9 +31,9 @@ int main(int argc, char **argv)
 		snprintf(home, sizeof(home), "%s", keep);
 	ssync_error_clear(&err);
 	if (ssync_node_init(home, "bench", NULL, NULL, &err) < 0 || ssync_node_open(&n, home, 0, &err) < 0)
-		die("init", &err);
+		bench_die("init", &err);
 
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < single; i++) {
 		char id[32], name[32];
 		const char *p[3] = { id, name, "中级" };
@@ -53,9 +41,9 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "教师%d", i);
 		if (ssync_node_sql_bound(n, "INSERT INTO teacher(id, school_id, name, title) VALUES (?1, 'bench', ?2, ?3)",
 			3, p, "bench", NULL, NULL, &res, &err) < 0)
-			die("write", &err);
+			bench_die("write", &err);
 	}
-	t1 = now();
+	t1 = bench_now();
 	printf("signed single-row writes: %d in %.2f s = %.0f writes/s (%.1f us each)\n",
 		single, t1 - t0, single / (t1 - t0), (t1 - t0) * 1e6 / single);
 
@@ -63,10 +51,10 @@ int main(int argc, char **argv)
 		snprintf(sql, sizeof(sql), "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d) "
 			"INSERT INTO teacher(id, school_id, name, subject, title, birth_year, joined_year) "
 			"SELECT 'b'||i, 'bench', '教师'||i, '数学', '中级', 1960+i%%40, 1990+i%%30 FROM n", bulk);
-		t0 = now();
+		t0 = bench_now();
 		if (ssync_node_sql(n, sql, "import", NULL, NULL, &res, &err) < 0)
-			die("bulk", &err);
-		t1 = now();
+			bench_die("bulk", &err);
+		t1 = bench_now();
 		printf("bulk import: %d rows (6 columns) in %.2f s = %.0f rows/s, %d entries (seq %lld..%lld)\n",
 			bulk, t1 - t0, bulk / (t1 - t0), res.entries, (long long)res.first_seq, (long long)res.last_seq);
 	}

@@ -436,24 +436,14 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 	}
 	sqlite3_bind_text(q, 1, needle, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		size_t blen = (size_t)sqlite3_column_bytes(q, 2);
-		char *line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2), hash[65], when[40];
+		char hash[65], when[40];
 		ssync_entry *e = NULL;
 		node_info *ni = NULL;
 		json_t *op;
 		size_t i, k;
 		int state = sqlite3_column_int(q, 4);
 
-		if (!line || sqlite3_column_bytes(q, 3) != SSYNC_SIG_BYTES) {
-			free(line);
-			continue;
-		}
-		memcpy(line, sqlite3_column_blob(q, 2), blen);
-		line[blen] = '\t';
-		ssync_hex(line + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
-		rc = ssync_entry_parse(&e, line, blen + 1 + 2 * SSYNC_SIG_BYTES, NULL);
-		free(line);
-		if (rc < 0)
+		if (ssync_log__parse_row(q, 2, 3, "?", 0, &e, NULL) < 0)
 			continue;
 		for (k = 0; k < (size_t)nnodes; k++)
 			if (strcmp(nodes[k].node, e->node) == 0)

@@ -8,6 +8,32 @@
 #include "log_int.h"
 #include "schoolsync/log.h"
 
+int ssync_log__parse_row(sqlite3_stmt *q, int body_col, int sig_col, const char *node, int64_t seq,
+	ssync_entry **out, ssync_error *err)
+{
+	size_t blen = (size_t)sqlite3_column_bytes(q, body_col);
+	ssync_error perr;
+	char *line;
+	int error;
+
+	*out = NULL;
+	if (sqlite3_column_bytes(q, sig_col) != SSYNC_SIG_BYTES)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "stored entry %s#%lld has a damaged signature", node, (long long)seq);
+	/* Rebuild the wire line: parsing checks the body is canonical. */
+	if (!(line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2)))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	memcpy(line, sqlite3_column_blob(q, body_col), blen);
+	line[blen] = '\t';
+	ssync_hex(line + blen + 1, sqlite3_column_blob(q, sig_col), SSYNC_SIG_BYTES);
+	ssync_error_clear(&perr);
+	error = ssync_entry_parse(out, line, blen + 1 + 2 * SSYNC_SIG_BYTES, &perr);
+	free(line);
+	if (error < 0)
+		return ssync_error_set(err, error == SSYNC_ERROR ? SSYNC_ERROR : SSYNC_ECORRUPT,
+			"stored entry %s#%lld does not parse: %s", node, (long long)seq, perr.message);
+	return 0;
+}
+
 int ssync_log__head(ssync_store *st, const char *node, int64_t *seq,
 	unsigned char hash[SSYNC_HASH_BYTES], uint64_t *hlc, ssync_error *err)
 {
@@ -75,24 +101,10 @@ int ssync_log__get(ssync_store *st, const char *node, int64_t seq, ssync_entry *
 	sqlite3_bind_int64(q, 2, seq);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		size_t blen = (size_t)sqlite3_column_bytes(q, 0);
-		char *line = NULL;
-		if (sqlite3_column_bytes(q, 1) != SSYNC_SIG_BYTES) {
-			sqlite3_reset(q);
-			return ssync_error_set(err, SSYNC_ECORRUPT, "stored entry %s#%lld has a damaged signature", node, (long long)seq);
-		}
-		if (!(line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2))) {
-			sqlite3_reset(q);
-			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		}
-		memcpy(line, sqlite3_column_blob(q, 0), blen);
-		line[blen] = '\t';
-		ssync_hex(line + blen + 1, sqlite3_column_blob(q, 1), SSYNC_SIG_BYTES);
 		if (state)
 			*state = sqlite3_column_int(q, 2);
+		error = ssync_log__parse_row(q, 0, 1, node, seq, out, err);
 		sqlite3_reset(q);
-		error = ssync_entry_parse(out, line, blen + 1 + 2 * SSYNC_SIG_BYTES, err);
-		free(line);
 		return error;
 	}
 	sqlite3_reset(q);
@@ -144,10 +156,8 @@ int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *
 		sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *n = (const char *)sqlite3_column_text(q, 0);
-		size_t blen = (size_t)sqlite3_column_bytes(q, 2);
 		ssync_log_item item;
 		ssync_entry *e = NULL;
-		char *line;
 		ssync_error perr;
 
 		if (strcmp(n, cur) != 0) {
@@ -155,21 +165,9 @@ int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *
 			last_seq = 0;
 			have_key = ssync_log__peer_key(st, cur, pk, NULL) == 0;
 		}
-		if (sqlite3_column_bytes(q, 3) != SSYNC_SIG_BYTES ||
-		    !(line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2))) {
-			error = ssync_error_set(err, SSYNC_ECORRUPT, "stored entry %s#%lld is damaged", n,
-				(long long)sqlite3_column_int64(q, 1));
-			break;
-		}
-		memcpy(line, sqlite3_column_blob(q, 2), blen);
-		line[blen] = '\t';
-		ssync_hex(line + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
 		ssync_error_clear(&perr);
-		error = ssync_entry_parse(&e, line, blen + 1 + 2 * SSYNC_SIG_BYTES, &perr);
-		free(line);
-		if (error < 0) {
-			error = ssync_error_set(err, SSYNC_ECORRUPT, "stored entry %s#%lld does not parse: %s", n,
-				(long long)sqlite3_column_int64(q, 1), perr.message);
+		if (ssync_log__parse_row(q, 2, 3, n, sqlite3_column_int64(q, 1), &e, &perr) < 0) {
+			error = ssync_error_set(err, SSYNC_ECORRUPT, "%s", perr.message);
 			break;
 		}
 		item.entry = e;

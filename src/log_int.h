@@ -14,6 +14,14 @@ int ssync_log__insert(ssync_store *st, const ssync_entry *e, int state, ssync_er
 /* Load entry (node, seq): SSYNC_ENOTFOUND if absent. */
 int ssync_log__get(ssync_store *st, const char *node, int64_t seq, ssync_entry **out, int *state, ssync_error *err);
 
+/*
+ * Parse the stored entry in the current row of @p q: its exact body (column
+ * @p body_col) and raw signature (@p sig_col), as kept in ssync_entry.
+ * @p node and @p seq only name the entry in error messages.
+ */
+int ssync_log__parse_row(sqlite3_stmt *q, int body_col, int sig_col, const char *node, int64_t seq,
+	ssync_entry **out, ssync_error *err);
+
 /* Signing key of @p node from the peer table. */
 int ssync_log__peer_key(ssync_store *st, const char *node, unsigned char pk[SSYNC_PUBKEY_BYTES], ssync_error *err);
 

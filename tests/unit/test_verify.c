@@ -6,14 +6,40 @@
 #include "schoolsync/verify.h"
 #include "store_int.h"
 
+typedef struct fx {
+	char *dir, *home;
+	ssync_node *n;
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+
+	f->dir = th_tmpdir();
+	f->home = th_node_home(f->dir, "sch-a");
+	f->n = th_open(f->home);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+
+	ssync_node_free(f->n);
+	th_rmtree(f->dir);
+	free(f->home);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
 static void test_verify__clean_replica_matches_its_log(void **state)
 {
-	char *dir = th_tmpdir(), *home = th_node_home(dir, "sch-a");
-	ssync_node *n = th_open(home);
+	ssync_node *n = ((fx *)*state)->n;
 	ssync_verify_report rep;
 	ssync_error err;
 
-	(void)state;
 	th_sql(n, "INSERT INTO zone(id,name) VALUES ('z1','崇西'),('z2','崇东')");
 	th_sql(n, "UPDATE zone SET name='城桥' WHERE id='z1'");
 	th_sql(n, "DELETE FROM zone WHERE id='z2'");
@@ -22,20 +48,14 @@ static void test_verify__clean_replica_matches_its_log(void **state)
 	assert_int_equal(rep.entries, 3);
 	assert_int_equal(rep.drift, 0);
 	assert_string_equal(rep.state_hash, rep.rebuilt_hash);
-	ssync_node_free(n);
-	th_rmtree(dir);
-	free(home);
-	free(dir);
 }
 
 static void test_verify__edit_around_the_log_is_drift(void **state)
 {
-	char *dir = th_tmpdir(), *home = th_node_home(dir, "sch-a");
-	ssync_node *n = th_open(home);
+	ssync_node *n = ((fx *)*state)->n;
 	ssync_verify_report rep;
 	ssync_error err;
 
-	(void)state;
 	th_sql(n, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
 	/* what someone with the sqlite3 tool could do */
 	assert_int_equal(sqlite3_exec(ssync_store__db(ssync_node_store(n)), "UPDATE zone SET name='x'", NULL, NULL, NULL), SQLITE_OK);
@@ -43,20 +63,14 @@ static void test_verify__edit_around_the_log_is_drift(void **state)
 	assert_int_equal(ssync_verify_replica(n, &rep, &err), SSYNC_ECORRUPT);
 	assert_int_equal(rep.drift, 1);
 	assert_non_null(strstr(err.message, "E_DRIFT"));
-	ssync_node_free(n);
-	th_rmtree(dir);
-	free(home);
-	free(dir);
 }
 
 static void test_verify__tampered_stored_entry_is_reported(void **state)
 {
-	char *dir = th_tmpdir(), *home = th_node_home(dir, "sch-a");
-	ssync_node *n = th_open(home);
+	ssync_node *n = ((fx *)*state)->n;
 	ssync_verify_report rep;
 	ssync_error err;
 
-	(void)state;
 	th_sql(n, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
 	th_sql(n, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
 	assert_int_equal(sqlite3_exec(ssync_store__db(ssync_node_store(n)),
@@ -65,18 +79,14 @@ static void test_verify__tampered_stored_entry_is_reported(void **state)
 	assert_int_equal(ssync_verify_replica(n, &rep, &err), SSYNC_ECORRUPT);
 	assert_int_equal(rep.bad_signature, 1);
 	assert_non_null(strstr(err.message, "sch-a#2"));
-	ssync_node_free(n);
-	th_rmtree(dir);
-	free(home);
-	free(dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verify__clean_replica_matches_its_log),
-		cmocka_unit_test(test_verify__edit_around_the_log_is_drift),
-		cmocka_unit_test(test_verify__tampered_stored_entry_is_reported),
+		cmocka_unit_test_setup_teardown(test_verify__clean_replica_matches_its_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__edit_around_the_log_is_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_stored_entry_is_reported, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
