@@ -115,23 +115,97 @@ static int table_filter(void *p, const char *tbl)
 	return ssync_store_is_table((ssync_store *)p, tbl);
 }
 
-/* Entry being built from the changeset. */
+/* Entry being built from the changeset: its ops as the JSON text they sign
+ * into (each op dumped and freed as soon as it is complete). */
 typedef struct chunk {
-	json_t *ops;
-	size_t bytes;
+	char *ops;
+	size_t len, cap;
+	int nops;
 	int64_t seq;
 	uint64_t hlc;
 } chunk;
 
-static int chunk_open(ssync_store *st, const ssync_signer *who, chunk *c, int64_t seq, uint64_t *last_hlc)
+static void chunk_open(chunk *c, int64_t seq, uint64_t *last_hlc)
 {
-	c->ops = json_array();
-	c->bytes = 0;
+	c->len = 0;
+	c->nops = 0;
 	c->seq = seq;
 	c->hlc = ssync_hlc_tick(*last_hlc, ssync_hlc_wall_ms());
 	*last_hlc = c->hlc;
-	(void)st; (void)who;
-	return c->ops ? 0 : SSYNC_ERROR;
+}
+
+static int chunk_reserve(chunk *c, size_t more)
+{
+	char *p;
+	size_t cap = c->cap ? c->cap : 4096;
+
+	if (c->len + more <= c->cap)
+		return 0;
+	while (cap < c->len + more)
+		cap *= 2;
+	if (!(p = realloc(c->ops, cap)))
+		return SSYNC_ERROR;
+	c->ops = p;
+	c->cap = cap;
+	return 0;
+}
+
+static int chunk_raw(chunk *c, const char *s, size_t n)
+{
+	if (chunk_reserve(c, n) < 0)
+		return SSYNC_ERROR;
+	memcpy(c->ops + c->len, s, n);
+	c->len += n;
+	return 0;
+}
+
+/* A value spliced in as jansson encodes it (SSYNC_JSON_FLAGS). */
+static int chunk_json(chunk *c, const json_t *v)
+{
+	size_t n;
+
+	if (chunk_reserve(c, 256) < 0)
+		return SSYNC_ERROR;
+	n = json_dumpb(v, c->ops + c->len, c->cap - c->len, SSYNC_JSON_FLAGS | JSON_ENCODE_ANY);
+	if (n > c->cap - c->len) {
+		if (chunk_reserve(c, n) < 0)
+			return SSYNC_ERROR;
+		n = json_dumpb(v, c->ops + c->len, c->cap - c->len, SSYNC_JSON_FLAGS | JSON_ENCODE_ANY);
+	}
+	if (n == 0)
+		return SSYNC_ERROR;
+	c->len += n;
+	return 0;
+}
+
+/* A column name or version id. These are validated identifiers, which JSON
+ * spells as themselves between quotes; anything else goes through jansson. */
+static int chunk_name(chunk *c, const char *s)
+{
+	size_t i, n = strlen(s);
+	json_t *j;
+	int error;
+
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '-' || ch == '#' || ch == '$'))
+			break;
+	}
+	if (i == n) {
+		if (chunk_reserve(c, n + 2) < 0)
+			return SSYNC_ERROR;
+		c->ops[c->len++] = '"';
+		memcpy(c->ops + c->len, s, n);
+		c->len += n;
+		c->ops[c->len++] = '"';
+		return 0;
+	}
+	if (!(j = json_string(s)))
+		return SSYNC_ERROR;
+	error = chunk_json(c, j);
+	json_decref(j);
+	return error;
 }
 
 static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c,
@@ -140,12 +214,12 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c,
 	ssync_entry *e = NULL;
 	int error;
 
-	if ((error = ssync_entry__create(&e, who->district, who->node, c->seq, c->seq > 1 ? prev : NULL,
-		c->hlc, who->actor, ssync_store_schema_version(st), c->ops, who->kp, err)) < 0) {
-		c->ops = NULL;
+	if (chunk_reserve(c, 1) < 0)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	c->ops[c->len++] = ']';
+	if ((error = ssync_entry__create_text(&e, who->district, who->node, c->seq, c->seq > 1 ? prev : NULL,
+		c->hlc, who->actor, ssync_store_schema_version(st), c->ops, c->len, who->kp, err)) < 0)
 		return error;
-	}
-	c->ops = NULL;
 	if ((error = ssync_log__insert(st, e, 1, err)) == 0) {
 		memcpy(prev, e->hash, SSYNC_HASH_BYTES);
 		if (res->entries == 0)
@@ -157,30 +231,43 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c,
 	return error;
 }
 
-/* Append one cell [col, value, prevs] to @p cells and record it in state. */
+/*
+ * Append cell [col, value, prevs] to the op being written (and to @p cells,
+ * the op's tree for the policy check, when managed) and record it in the
+ * row's merge state. Takes @p value.
+ */
 static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *state, json_t *cells,
-	const char *col, json_t *value, const chunk *c, const ssync_signer *who, size_t *bytes, int fresh,
+	const char *col, json_t *value, chunk *c, const ssync_signer *who, int fresh, int first,
 	ssync_error *err)
 {
 	json_t *prevs = fresh ? json_array() : ssync_merge__leaf_ids(state, col);
-	json_t *cell;
-	int error;
+	int error = 0;
+	size_t i;
 
 	if (!prevs) {
 		json_decref(value);
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	}
 	/* A row new to this replica gets the compact state (saved by the caller). */
-	if (!fresh && (error = ssync_merge__apply_cell(st, tbl, pk, state, col, value, c->hlc, who->node, c->seq, prevs, err)) < 0) {
-		json_decref(value);
-		json_decref(prevs);
-		return error;
-	}
-	*bytes += strlen(col) + 8 + json_array_size(prevs) * 24 +
-		(json_is_string(value) ? json_string_length(value) : 12);
-	if (!(cell = json_pack("[soo]", col, value, prevs)) || json_array_append_new(cells, cell) != 0)
-		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-	return 0;
+	if (!fresh && (error = ssync_merge__apply_cell(st, tbl, pk, state, col, value, c->hlc, who->node, c->seq, prevs, err)) < 0)
+		goto done;
+	if (chunk_raw(c, first ? "[" : ",[", first ? 1 : 2) < 0 || chunk_name(c, col) < 0 ||
+	    chunk_raw(c, ",", 1) < 0 || chunk_json(c, value) < 0 || chunk_raw(c, ",[", 2) < 0)
+		goto oom;
+	for (i = 0; i < json_array_size(prevs); i++)
+		if ((i > 0 && chunk_raw(c, ",", 1) < 0) || chunk_name(c, json_string_value(json_array_get(prevs, i))) < 0)
+			goto oom;
+	if (chunk_raw(c, "]]", 2) < 0)
+		goto oom;
+	if (cells && json_array_append_new(cells, json_pack("[sOO]", col, value, prevs)) != 0)
+		goto oom;
+	goto done;
+oom:
+	error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+done:
+	json_decref(value);
+	json_decref(prevs);
+	return error;
 }
 
 static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, void *chg,
@@ -190,11 +277,11 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	unsigned char prev[SSYNC_HASH_BYTES];
 	int64_t seq;
 	uint64_t last_hlc = 0, head_hlc = 0;
-	chunk c = { NULL, 0, 0, 0 };
+	chunk c = { NULL, 0, 0, 0, 0, 0 };
 	char *hlcs = NULL;
 	int error = 0, rc;
 	/* trust (issue #4): the writer's certificate decides what it may write */
-	json_t *pre = NULL;
+	json_t *pre = NULL, *jpk = NULL;
 	int managed = 0, colrule = 0;
 	char prole[16], pschool[SSYNC_NODE_ID_MAX + 1];
 
@@ -210,10 +297,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		last_hlc = head_hlc;
 	if (sqlite3changeset_start(&it, nchg, chg) != SQLITE_OK)
 		return ssync_error_set(err, SSYNC_ERROR, "read changeset");
-	if (chunk_open(st, who, &c, seq + 1, &last_hlc) < 0) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
+	chunk_open(&c, seq + 1, &last_hlc);
 	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
 		const char *tbl;
 		int ncol, op, indirect, i;
@@ -248,21 +332,15 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 			error = ssync_error_set(err, SSYNC_EINVAL, "%s: key '%.40s' must be 1 to 256 bytes of text", tbl, pk ? pk : "");
 			goto done;
 		}
-		{
-			json_t *probe = json_stringn(pk, strlen(pk)); /* jansson checks UTF-8 */
-			if (!probe) {
-				error = ssync_error_set(err, SSYNC_EENCODING, "%s: key is not valid UTF-8", tbl);
-				goto done;
-			}
-			json_decref(probe);
+		json_decref(jpk);
+		if (!(jpk = json_stringn(pk, strlen(pk)))) { /* jansson checks UTF-8 */
+			error = ssync_error_set(err, SSYNC_EENCODING, "%s: key is not valid UTF-8", tbl);
+			goto done;
 		}
-		if (c.bytes > SSYNC_ENTRY_TARGET_BYTES || json_array_size(c.ops) >= SSYNC_ENTRY_MAX_OPS) {
+		if (c.len > SSYNC_ENTRY_TARGET_BYTES || c.nops >= SSYNC_ENTRY_MAX_OPS) {
 			if ((error = chunk_seal(st, who, &c, prev, res, err)) < 0)
 				goto done;
-			if (chunk_open(st, who, &c, res->last_seq + 1, &last_hlc) < 0) {
-				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-				goto done;
-			}
+			chunk_open(&c, res->last_seq + 1, &last_hlc);
 		}
 		if (op == SQLITE_DELETE) {
 			sqlite3_value *oldv[256];
@@ -281,16 +359,22 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 			goto done;
 		fresh = op == SQLITE_INSERT && !found;
 		pre = managed ? json_deep_copy(state) : NULL; /* trust (issue #4): policy sees the row before this write */
-		if (!(cells = json_array())) {
+		if ((managed && !(cells = json_array())) || chunk_raw(&c, c.nops ? ",{\"t\":" : "[{\"t\":", 6) < 0 ||
+		    chunk_name(&c, tbl) < 0 || chunk_raw(&c, ",\"k\":", 5) < 0 || chunk_json(&c, jpk) < 0 ||
+		    chunk_raw(&c, ",\"c\":[", 6) < 0) {
 			json_decref(state);
+			json_decref(cells);
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 			goto done;
 		}
 		if (op == SQLITE_DELETE) {
-			error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(0), &c, who, &c.bytes, 0, err);
+			error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(0), &c, who, 0, 1, err);
 		} else {
-			if (op == SQLITE_INSERT)
-				error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(1), &c, who, &c.bytes, fresh, err);
+			int first = 1;
+			if (op == SQLITE_INSERT) {
+				error = add_cell(st, tbl, pk, state, cells, "$row", json_integer(1), &c, who, fresh, 1, err);
+				first = 0;
+			}
 			for (i = 0; i < ncol && error == 0; i++) {
 				sqlite3_value *v = NULL;
 				json_t *jv;
@@ -304,10 +388,13 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 						error = SSYNC_ERROR;
 					break;
 				}
-				error = add_cell(st, tbl, pk, state, cells, t->cols[i], jv, &c, who, &c.bytes, fresh, err);
+				error = add_cell(st, tbl, pk, state, cells, t->cols[i], jv, &c, who, fresh, first, err);
+				first = 0;
 				res->cells++;
 			}
 		}
+		if (error == 0 && chunk_raw(&c, "]}", 2) < 0)
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		if (error == 0)
 			error = fresh ? ssync_merge__save_created(st, tbl, pk, c.hlc, who->node, c.seq, err) :
 				ssync_merge__save(st, tbl, pk, state, err);
@@ -316,15 +403,19 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 			json_decref(cells);
 			goto done;
 		}
-		if (!(jop = json_pack("{ssssso}", "t", tbl, "k", pk, "c", cells)) || json_array_append_new(c.ops, jop) != 0) {
-			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-			goto done;
-		}
-		c.bytes += strlen(pk) + strlen(tbl) + 24;
+		c.nops++;
 		res->rows++;
 		/* trust (issue #4): refuse a write the policy forbids before anything is signed */
-		if (managed && (error = ssync_policy__check_op(st, prole, pschool, jop, pre, found, &colrule, err)) != 0)
-			goto done;
+		if (managed) {
+			if (!(jop = json_pack("{ssssso}", "t", tbl, "k", pk, "c", cells))) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+			error = ssync_policy__check_op(st, prole, pschool, jop, pre, found, &colrule, err);
+			json_decref(jop);
+			if (error != 0)
+				goto done;
+		}
 		json_decref(pre);
 		pre = NULL;
 	}
@@ -332,7 +423,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		error = ssync_error_set(err, SSYNC_ERROR, "read changeset");
 		goto done;
 	}
-	if (json_array_size(c.ops) > 0) {
+	if (c.nops > 0) {
 		if ((error = chunk_seal(st, who, &c, prev, res, err)) < 0)
 			goto done;
 	}
@@ -340,7 +431,8 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	 * "hlc" only remembers what we observed from others (ingest). */
 done:
 	json_decref(pre);
-	json_decref(c.ops);
+	json_decref(jpk);
+	free(c.ops);
 	sqlite3changeset_finalize(it);
 	return error;
 }

@@ -77,12 +77,19 @@ const char *ssync_entry_body(const ssync_entry *e, size_t *len)
 	return e->body;
 }
 
-/* Encode the body of @p e from its fields into a malloc'd string. */
-static char *encode_body(const ssync_entry *e, size_t *len)
+/*
+ * The body is the header members, then "ops" last. The header object is
+ * dumped by jansson and its closing brace replaced by ,"ops":OPS} , which is
+ * byte for byte what dumping the whole object would give (compact, ordered),
+ * without building a tree of the ops on the write path.
+ */
+static char *encode_body(const ssync_entry *e, const char *ops, size_t ops_len, size_t *len)
 {
+	static const char key[] = ",\"ops\":";
 	char prevhex[2 * SSYNC_HASH_BYTES + 1], when[40];
 	json_t *o = json_object();
 	char *s = NULL;
+	size_t hlen, klen = sizeof(key) - 1;
 
 	if (!o)
 		return NULL;
@@ -97,12 +104,20 @@ static char *encode_body(const ssync_entry *e, size_t *len)
 	    json_object_set_new(o, "hlc", json_integer((json_int_t)e->hlc)) ||
 	    json_object_set_new(o, "time", json_string(when)) ||
 	    json_object_set_new(o, "actor", json_string(e->actor)) ||
-	    json_object_set_new(o, "schema", json_integer(e->schema)) ||
-	    json_object_set(o, "ops", e->ops))
+	    json_object_set_new(o, "schema", json_integer(e->schema)))
 		goto done;
-	s = json_dumps(o, SSYNC_JSON_FLAGS);
-	if (s)
-		*len = strlen(s);
+	if ((hlen = json_dumpb(o, NULL, 0, SSYNC_JSON_FLAGS)) < 2 || !(s = malloc(hlen + klen + ops_len + 1)))
+		goto done;
+	if (json_dumpb(o, s, hlen, SSYNC_JSON_FLAGS) != hlen || s[hlen - 1] != '}') {
+		free(s);
+		s = NULL;
+		goto done;
+	}
+	memcpy(s + hlen - 1, key, klen);
+	memcpy(s + hlen - 1 + klen, ops, ops_len);
+	*len = hlen - 1 + klen + ops_len + 1;
+	s[*len - 1] = '}';
+	s[*len] = 0;
 done:
 	json_decref(o);
 	return s;
@@ -165,18 +180,15 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 	return 0;
 }
 
-int ssync_entry__create(ssync_entry **out, const char *district, const char *node,
+int ssync_entry__create_text(ssync_entry **out, const char *district, const char *node,
 	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
-	int schema, json_t *ops, const ssync_keypair *kp, ssync_error *err)
+	int schema, const char *ops, size_t ops_len, const ssync_keypair *kp, ssync_error *err)
 {
 	ssync_entry *e;
 
 	*out = NULL;
-	if (!(e = calloc(1, sizeof(*e)))) {
-		json_decref(ops);
+	if (!(e = calloc(1, sizeof(*e))))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-	}
-	e->ops = ops;
 	if (!ssync_node_id_valid(node) || !ssync_node_id_valid(district)) {
 		ssync_entry_free(e);
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node or district id");
@@ -190,7 +202,7 @@ int ssync_entry__create(ssync_entry **out, const char *district, const char *nod
 		e->has_prev = 1;
 		memcpy(e->prev, prev, SSYNC_HASH_BYTES);
 	}
-	if (!(e->actor = strdup(actor ? actor : "")) || !(e->body = encode_body(e, &e->body_len))) {
+	if (!(e->actor = strdup(actor ? actor : "")) || !(e->body = encode_body(e, ops, ops_len, &e->body_len))) {
 		ssync_entry_free(e);
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory encoding entry");
 	}
@@ -205,6 +217,27 @@ int ssync_entry__create(ssync_entry **out, const char *district, const char *nod
 	return 0;
 }
 
+int ssync_entry__create(ssync_entry **out, const char *district, const char *node,
+	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
+	int schema, json_t *ops, const ssync_keypair *kp, ssync_error *err)
+{
+	char *text = ops ? json_dumps(ops, SSYNC_JSON_FLAGS) : NULL;
+	int error;
+
+	*out = NULL;
+	if (!text) {
+		json_decref(ops);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory encoding entry");
+	}
+	if ((error = ssync_entry__create_text(out, district, node, seq, prev, hlc, actor, schema,
+		text, strlen(text), kp, err)) == 0)
+		(*out)->ops = ops;
+	else
+		json_decref(ops);
+	free(text);
+	return error;
+}
+
 static const char *get_str(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -216,7 +249,7 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	json_t *o = NULL, *v;
 	json_error_t jerr;
 	const char *tab, *s;
-	char *re = NULL;
+	char *re = NULL, *opstext = NULL;
 	size_t relen = 0, i;
 	int error = 0;
 
@@ -331,7 +364,7 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	}
 	e->ops = json_incref(v);
 	/* Only the canonical encoding is accepted. */
-	if (!(re = encode_body(e, &relen))) {
+	if (!(opstext = json_dumps(v, SSYNC_JSON_FLAGS)) || !(re = encode_body(e, opstext, strlen(opstext), &relen))) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		goto done;
 	}
@@ -342,6 +375,7 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	*out = e;
 	e = NULL;
 done:
+	free(opstext);
 	free(re);
 	json_decref(o);
 	ssync_entry_free(e);

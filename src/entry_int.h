@@ -14,7 +14,7 @@ struct ssync_entry {
 	uint64_t hlc;
 	char *actor;
 	int schema;
-	json_t *ops;   /* array of {"t":table,"k":pk,"c":[[col,value,[prev...]],...]} */
+	json_t *ops;   /* parsed entries (NULL for ones built from text): array of {"t":table,"k":pk,"c":[[col,value,[prev...]],...]} */
 	char *body;    /* canonical body bytes, NUL-terminated */
 	size_t body_len;
 	unsigned char sig[SSYNC_SIG_BYTES];
@@ -31,6 +31,14 @@ struct ssync_entry {
 int ssync_entry__create(ssync_entry **out, const char *district, const char *node,
 	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
 	int schema, json_t *ops, const ssync_keypair *kp, ssync_error *err);
+
+/*
+ * The same from the ops already encoded: @p ops is the compact JSON array
+ * exactly as SSYNC_JSON_FLAGS dumps it (the write path appends each op's dump).
+ */
+int ssync_entry__create_text(ssync_entry **out, const char *district, const char *node,
+	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
+	int schema, const char *ops, size_t ops_len, const ssync_keypair *kp, ssync_error *err);
 
 /* Validate one op (shape, identifiers); used by parse and by tests. */
 int ssync_entry__check_op(const json_t *op, ssync_error *err);

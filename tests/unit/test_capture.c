@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "helpers_core.h"
 #include "schoolsync/log.h"
 
@@ -221,6 +223,47 @@ static void test_capture__invalid_utf8_refused(void **state)
 	assert_int_equal(entries(f), 0);
 }
 
+typedef struct canon_seen {
+	int n, bad;
+} canon_seen;
+
+static int check_canonical(const ssync_log_item *it, void *p)
+{
+	canon_seen *c = p;
+	size_t len;
+	const char *b = ssync_entry_body(it->entry, &len);
+	json_t *o = json_loadb(b, len, JSON_REJECT_DUPLICATES, NULL);
+	char *re = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	c->n++;
+	if (!re || strlen(re) != len || memcmp(re, b, len) != 0 || !it->sig_ok || !it->chain_ok)
+		c->bad++;
+	free(re);
+	json_decref(o);
+	return 0;
+}
+
+/* The write path splices the entry text together instead of dumping a tree;
+ * every kind of value must still come out exactly as jansson would dump it,
+ * or receivers refuse the entry as non-canonical. */
+static void test_capture__entries_are_canonical_for_every_value_kind(void **state)
+{
+	fx *f = *state;
+	canon_seen c = { 0, 0 };
+
+	th_sql(f->n, "INSERT INTO teacher(id, school_id, name, subject, title, tier, birth_year, joined_year, gender, committed) "
+		"VALUES ('k\"1\\中/x', 'sch-a', 'quote\" back\\slash /', char(9)||char(10)||char(1)||char(127), "
+		"'😀'||char(8232)||'é', '', -123, 9223372036854775807, NULL, 1.5)");
+	th_sql(f->n, "INSERT INTO teacher(id, school_id, name, birth_year, joined_year, gender) "
+		"VALUES ('t2', 'sch-a', X'00ff10', 1e300, -0.25, X'')");
+	th_sql(f->n, "UPDATE teacher SET name='张三', birth_year=NULL WHERE id IN ('t2', 'k\"1\\中/x')");
+	th_sql(f->n, "DELETE FROM teacher WHERE id='t2'");
+	th_sql(f->n, "INSERT INTO teacher(id, school_id, name) VALUES ('t2', 'sch-a', 'again')");
+	assert_int_equal(ssync_log_foreach(ssync_node_store(f->n), "sch-a", check_canonical, &c, NULL), 0);
+	assert_int_equal(c.n, 5);
+	assert_int_equal(c.bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture__bulk_write_splits_into_bounded_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture__state_hash_ignores_insert_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture__invalid_utf8_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture__entries_are_canonical_for_every_value_kind, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
