@@ -306,7 +306,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		sqlite3_value *pkv = NULL;
 		json_t *state = NULL, *cells = NULL, *jop;
 		const char *pk;
-		int found = 0, fresh;
+		int found = 0, fresh = 0;
 
 		if (sqlite3changeset_op(it, &tbl, &ncol, &op, &indirect) != SQLITE_OK ||
 		    sqlite3changeset_pk(it, &pkflags, &ncol) != SQLITE_OK) {
@@ -352,12 +352,16 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 				if (sqlite3changeset_old(it, i, &oldv[i]) != SQLITE_OK)
 					oldv[i] = NULL;
 			error = ssync_merge__load_old(st, tbl, pk, oldv, &state, &found, err);
+		} else if (op == SQLITE_INSERT) {
+			/* most inserts create a row: try that first, load only if it was known */
+			if ((error = ssync_merge__try_create(st, tbl, pk, c.hlc, who->node, c.seq, &fresh, err)) == 0)
+				error = fresh ? ((state = json_object()) ? 0 : ssync_error_set(err, SSYNC_ERROR, "out of memory")) :
+					ssync_merge__load(st, tbl, pk, &state, &found, err);
 		} else {
 			error = ssync_merge__load(st, tbl, pk, &state, &found, err);
 		}
 		if (error < 0)
 			goto done;
-		fresh = op == SQLITE_INSERT && !found;
 		pre = managed ? json_deep_copy(state) : NULL; /* trust (issue #4): policy sees the row before this write */
 		if ((managed && !(cells = json_array())) || chunk_raw(&c, c.nops ? ",{\"t\":" : "[{\"t\":", 6) < 0 ||
 		    chunk_name(&c, tbl) < 0 || chunk_raw(&c, ",\"k\":", 5) < 0 || chunk_json(&c, jpk) < 0 ||
@@ -396,8 +400,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		if (error == 0 && chunk_raw(&c, "]}", 2) < 0)
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		if (error == 0)
-			error = fresh ? ssync_merge__save_created(st, tbl, pk, c.hlc, who->node, c.seq, err) :
-				ssync_merge__save(st, tbl, pk, state, err);
+			error = fresh ? 0 : ssync_merge__save(st, tbl, pk, state, err);
 		json_decref(state);
 		if (error < 0) {
 			json_decref(cells);

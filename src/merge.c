@@ -136,6 +136,29 @@ int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
 	return write_state(st, tbl, pk, s, err);
 }
 
+int ssync_merge__try_create(ssync_store *st, const char *tbl, const char *pk,
+	uint64_t hlc, const char *node, int64_t seq, int *created, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	char s[128];
+	int rc;
+
+	*created = 0;
+	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
+		"ON CONFLICT(tbl, pk) DO NOTHING", err)))
+		return SSYNC_ERROR;
+	snprintf(s, sizeof(s), "=%llu %s %lld", (unsigned long long)hlc, node, (long long)seq);
+	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, s, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "write merge state");
+	*created = sqlite3_changes(ssync_store__db(st)) == 1;
+	return 0;
+}
+
 int ssync_merge__is_plain_insert(const ssync_table_info *t, const json_t *cells)
 {
 	json_t *cell;

@@ -28,6 +28,11 @@ int ssync_merge__load_old(ssync_store *st, const char *tbl, const char *pk, sqli
  * leaf, written by node#seq at hlc, values in the domain row). Most rows
  * never change after they arrive; this keeps them cheap.
  */
+/* For an INSERT: give a row this replica has no state for the compact state
+ * of entry node#seq, in one statement; *created=0 if it had state already. */
+int ssync_merge__try_create(ssync_store *st, const char *tbl, const char *pk,
+	uint64_t hlc, const char *node, int64_t seq, int *created, ssync_error *err);
+
 int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
 	uint64_t hlc, const char *node, int64_t seq, ssync_error *err);
 
