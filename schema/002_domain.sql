@@ -12,6 +12,10 @@
 -- `school_id` (the owner, never changed after insert): the policy in
 -- 003_policy.sql derives the owner from it.
 --
+-- Tables are WITHOUT ROWID: the text key is the row's only b-tree, so a write
+-- touches one page instead of a table page plus a key-index page. Replicas
+-- made before this change keep rowid tables; they behave the same.
+--
 -- Enumerated values are stored in the canonical form the commands accept
 -- (see docs/DATA.md); Chinese text is UTF-8 throughout.
 
@@ -19,7 +23,7 @@
 CREATE TABLE zone(
 	id   TEXT PRIMARY KEY NOT NULL,
 	name TEXT
-);
+) WITHOUT ROWID;
 
 -- 教育集团. kind: local (区内相邻校合并), cross (跨区"名校+新校"),
 -- stage (跨学段). partner: the famous school outside the district (名校).
@@ -30,7 +34,7 @@ CREATE TABLE edu_group(
 	name    TEXT,
 	kind    TEXT,
 	partner TEXT
-);
+) WITHOUT ROWID;
 
 -- stage: kindergarten | primary | middle | nine-year | high.
 -- group_role in its edu_group: lead (牵头校) | core (核心校) | member (成员校) | new (新校).
@@ -43,7 +47,7 @@ CREATE TABLE school(
 	students   INTEGER,
 	group_id   TEXT,
 	group_role TEXT
-);
+) WITHOUT ROWID;
 
 -- title: 初级 | 中级 | 高级 | 正高级; tier: 见习 | 青年 | 骨干 | 名师 | 特级.
 -- joined_year: the year the teacher joined school_id (continuous service).
@@ -60,7 +64,7 @@ CREATE TABLE teacher(
 	joined_year INTEGER,
 	gender      TEXT,
 	committed   INTEGER
-);
+) WITHOUT ROWID;
 
 -- 交流轮岗. school_id: the proposing (home) school, owner of the row.
 -- kind: 互补代课 | 跨校兼课 | 学区带教 | 支教 | 跟岗; term: 'YYYY-1' / 'YYYY-2'
@@ -76,7 +80,7 @@ CREATE TABLE rotation(
 	term        TEXT,
 	status      TEXT,
 	note        TEXT
-);
+) WITHOUT ROWID;
 
 -- 校本/共享课程. category: 思政 学科 文体 艺术 劳动 科技 心理.
 -- offered: 1 = the owner offers it for sharing; shared: 1 = the hub approved
@@ -89,7 +93,7 @@ CREATE TABLE course(
 	offered   INTEGER,
 	shared    INTEGER,
 	capacity  INTEGER
-);
+) WITHOUT ROWID;
 
 -- Students of school_id (the owner) taking another school's course; counts
 -- only: who they are is in student_archive.
@@ -99,7 +103,7 @@ CREATE TABLE enrollment(
 	course_id TEXT,
 	term      TEXT,
 	students  INTEGER
-);
+) WITHOUT ROWID;
 
 -- 场馆 实验室 图书馆 劳动基地 ... open_days: ISO weekdays '12345' (Mon=1);
 -- open_from/open_to: 'HH:MM'. shared: 1 = open to other schools (错峰排课).
@@ -113,7 +117,7 @@ CREATE TABLE resource(
 	open_from TEXT,
 	open_to   TEXT,
 	shared    INTEGER
-);
+) WITHOUT ROWID;
 
 -- A use of a resource by school_id (the booking school owns the row).
 -- day 'YYYY-MM-DD', from_time/to_time 'HH:MM'. Overlaps are reported by check.
@@ -126,7 +130,7 @@ CREATE TABLE booking(
 	to_time     TEXT,
 	people      INTEGER,
 	purpose     TEXT
-);
+) WITHOUT ROWID;
 
 -- 培训学分: level 市级 | 区级 | 学区 | 集团 | 校本.
 CREATE TABLE training(
@@ -137,7 +141,7 @@ CREATE TABLE training(
 	level      TEXT,
 	credits    REAL,
 	year       INTEGER
-);
+) WITHOUT ROWID;
 
 -- 课堂观察: observer_id watched teacher_id teach (often across schools).
 CREATE TABLE observation(
@@ -149,7 +153,7 @@ CREATE TABLE observation(
 	subject     TEXT,
 	score       INTEGER,
 	note        TEXT
-);
+) WITHOUT ROWID;
 
 -- 经费 (hub): amount in yuan to a zone, group or school.
 -- source: 市级 | 区级 | 绩效奖励 | 托管. target_kind: zone | group | school.
@@ -161,7 +165,7 @@ CREATE TABLE funding(
 	purpose     TEXT,
 	amount      INTEGER,
 	year        INTEGER
-);
+) WITHOUT ROWID;
 
 -- 一生一档案: private (encrypted to the owner and the hub in a later issue);
 -- never read by reports or check.
@@ -171,7 +175,7 @@ CREATE TABLE student_archive(
 	name      TEXT,
 	grade     TEXT,
 	record    TEXT
-);
+) WITHOUT ROWID;
 
 INSERT INTO ssync_table(name, private) VALUES
 	('zone', 0), ('edu_group', 0), ('school', 0), ('teacher', 0),

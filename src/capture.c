@@ -472,6 +472,10 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 		error = SSYNC_EREADONLY;
 		goto done;
 	}
+	if ((error = ssync_store_begin(st, err)) < 0)
+		goto done;
+	in_tx = 1;
+	/* read in the write transaction: no separate read transaction per write */
 	{
 		char *rec = NULL;
 		int recovering = ssync_store_meta_get(st, "recovering", &rec, NULL) == 0 && rec && strcmp(rec, "1") == 0;
@@ -483,9 +487,6 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 			goto done;
 		}
 	}
-	if ((error = ssync_store_begin(st, err)) < 0)
-		goto done;
-	in_tx = 1;
 	if (sqlite3session_create(db, "main", &sess) != SQLITE_OK) {
 		error = ssync_store__sqlerr(st, err, "create session");
 		goto done;
