@@ -37,4 +37,3 @@ CREATE TABLE ssync_revocation(
 	PRIMARY KEY(node, serial)
 ) WITHOUT ROWID;
 
-CREATE INDEX ssync_entry_hlc ON ssync_entry(hlc, node, seq);

@@ -67,12 +67,18 @@ int ssync_rebuild(ssync_store *st, ssync_rebuild_report *rep, ssync_error *err)
 		goto done;
 	/* Replay in (hlc, node, seq) order -- causal order, since a writer's HLC
 	 * is above everything it had seen -- in keyset pages, so the statement
-	 * never reads rows this loop updates. */
+	 * never reads rows this loop updates. The order is sorted once into a
+	 * temporary table: an index on the log would cost every write a page. */
+	if ((error = exec_sql(st, "DROP TABLE IF EXISTS temp.ssync_replay; "
+		"CREATE TEMP TABLE ssync_replay(hlc INTEGER, node TEXT, seq INTEGER, PRIMARY KEY(hlc, node, seq)) WITHOUT ROWID; "
+		"INSERT INTO temp.ssync_replay SELECT hlc, node, seq FROM ssync_entry WHERE state=0;", err)) < 0)
+		goto done;
 	for (;;) {
 		sqlite3_stmt *q = NULL;
 		int rows = 0, rc;
-		if (sqlite3_prepare_v2(db, "SELECT node, seq, body, sig, hlc FROM ssync_entry WHERE state=0 AND "
-			"(hlc, node, seq) > (?, ?, ?) ORDER BY hlc, node, seq LIMIT 512", -1, &q, NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, "SELECT e.node, e.seq, e.body, e.sig, e.hlc FROM temp.ssync_replay r "
+			"JOIN ssync_entry e ON e.node=r.node AND e.seq=r.seq WHERE e.state=0 AND "
+			"(r.hlc, r.node, r.seq) > (?, ?, ?) ORDER BY r.hlc, r.node, r.seq LIMIT 512", -1, &q, NULL) != SQLITE_OK) {
 			error = ssync_store__sqlerr(st, err, "read log");
 			goto done;
 		}
@@ -142,6 +148,8 @@ int ssync_rebuild(ssync_store *st, ssync_rebuild_report *rep, ssync_error *err)
 		if (rows < 512)
 			break;
 	}
+	if ((error = exec_sql(st, "DROP TABLE temp.ssync_replay", err)) < 0)
+		goto done;
 	if (own_tx) {
 		error = ssync_store_commit(st, err);
 		own_tx = 0;

@@ -357,6 +357,16 @@ static int migrate(ssync_store *st, ssync_error *err)
 		have = f->version;
 	}
 	st->schema_version = have;
+	/* Replicas made before rebuild sorted its replay order itself carry an
+	 * index on the log that costs every write a page. */
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_schema WHERE type='index' AND name='ssync_entry_hlc'",
+		-1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read schema");
+	error = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	q = NULL;
+	if (error && (error = exec(st, "DROP INDEX ssync_entry_hlc", err)) < 0)
+		return error;
 	return 0;
 fail:
 	sqlite3_finalize(q);
