@@ -180,9 +180,9 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 	return 0;
 }
 
-int ssync_entry__create_text(ssync_entry **out, const char *district, const char *node,
+int ssync_entry__build(ssync_entry **out, const char *district, const char *node,
 	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
-	int schema, const char *ops, size_t ops_len, const ssync_keypair *kp, ssync_error *err)
+	int schema, const char *ops, size_t ops_len, ssync_error *err)
 {
 	ssync_entry *e;
 
@@ -211,10 +211,25 @@ int ssync_entry__create_text(ssync_entry **out, const char *district, const char
 		ssync_entry_free(e);
 		return ssync_error_set(err, SSYNC_ETOOLARGE, "entry of %zu bytes exceeds the %d byte limit", n, SSYNC_ENTRY_MAX_BYTES);
 	}
-	crypto_hash_sha256(e->hash, (const unsigned char *)e->body, e->body_len);
-	ssync_keys_sign(kp, e->body, e->body_len, e->sig);
 	*out = e;
 	return 0;
+}
+
+void ssync_entry__seal(ssync_entry *e, const ssync_keypair *kp)
+{
+	crypto_hash_sha256(e->hash, (const unsigned char *)e->body, e->body_len);
+	ssync_keys_sign(kp, e->body, e->body_len, e->sig);
+}
+
+int ssync_entry__create_text(ssync_entry **out, const char *district, const char *node,
+	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
+	int schema, const char *ops, size_t ops_len, const ssync_keypair *kp, ssync_error *err)
+{
+	int error = ssync_entry__build(out, district, node, seq, prev, hlc, actor, schema, ops, ops_len, err);
+
+	if (error == 0)
+		ssync_entry__seal(*out, kp);
+	return error;
 }
 
 int ssync_entry__create(ssync_entry **out, const char *district, const char *node,

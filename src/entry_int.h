@@ -40,6 +40,13 @@ int ssync_entry__create_text(ssync_entry **out, const char *district, const char
 	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
 	int schema, const char *ops, size_t ops_len, const ssync_keypair *kp, ssync_error *err);
 
+/* create_text in two steps: build encodes the body (no hash, no signature
+ * yet); seal hashes and signs it, and may run on another thread. */
+int ssync_entry__build(ssync_entry **out, const char *district, const char *node,
+	int64_t seq, const unsigned char *prev, uint64_t hlc, const char *actor,
+	int schema, const char *ops, size_t ops_len, ssync_error *err);
+void ssync_entry__seal(ssync_entry *e, const ssync_keypair *kp);
+
 /* Validate one op (shape, identifiers); used by parse and by tests. */
 int ssync_entry__check_op(const json_t *op, ssync_error *err);
 
