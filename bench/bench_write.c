@@ -1,6 +1,9 @@
 /* Local write throughput: signed single-row write transactions per second,
  * and a 100,000-row bulk import (one atomic call, split into bounded
- * entries). Prints figures; run: build/bench_write [single_count] [bulk_rows]. */
+ * entries). Prints figures; run: build/bench_write [single_count] [bulk_rows].
+ * It also times bare SQLite on the same disk with the same settings (one
+ * domain row plus one log row of the same size per transaction, no session,
+ * no signature): the ceiling this machine puts on any signed write. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +11,71 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "bench_util.h"
 #include "schoolsync/node.h"
+
+static void bare_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "bare sqlite: %s\n", msg ? msg : "error");
+		exit(1);
+	}
+}
+
+static void bare_sqlite(const char *dir, int count, size_t body_len)
+{
+	char path[600], *body = malloc(body_len + 1);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *b = NULL, *c = NULL, *row = NULL, *log = NULL;
+	double t0, t1;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/bare.db", dir);
+	if (!body || sqlite3_open(path, &db) != SQLITE_OK)
+		exit(1);
+	memset(body, 'x', body_len);
+	body[body_len] = 0;
+	bare_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; "
+		"PRAGMA wal_autocheckpoint=4000; "
+		"CREATE TABLE teacher(id TEXT PRIMARY KEY NOT NULL, school_id TEXT, name TEXT, title TEXT) WITHOUT ROWID; "
+		"CREATE TABLE log(node TEXT, seq INTEGER, hash BLOB, hlc INTEGER, body TEXT, sig BLOB, state INTEGER, "
+		"PRIMARY KEY(node, seq)) WITHOUT ROWID");
+	if (sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &b, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "COMMIT", -1, &c, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO teacher VALUES (?1, 'bench', ?2, '中级')", -1, &row, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO log VALUES ('bench', ?1, randomblob(32), ?1, ?2, randomblob(64), 1)", -1, &log, NULL) != SQLITE_OK)
+		exit(1);
+	t0 = bench_now();
+	for (i = 0; i < count; i++) {
+		char id[32], name[32];
+		snprintf(id, sizeof(id), "t%d", i);
+		snprintf(name, sizeof(name), "教师%d", i);
+		sqlite3_bind_text(row, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(row, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(log, 1, i + 1);
+		sqlite3_bind_text(log, 2, body, (int)body_len, SQLITE_STATIC);
+		if (sqlite3_step(b) != SQLITE_DONE || sqlite3_step(row) != SQLITE_DONE ||
+		    sqlite3_step(log) != SQLITE_DONE || sqlite3_step(c) != SQLITE_DONE)
+			exit(1);
+		sqlite3_reset(b);
+		sqlite3_reset(row);
+		sqlite3_reset(log);
+		sqlite3_reset(c);
+	}
+	t1 = bench_now();
+	printf("bare SQLite, same settings (domain row + %zu-byte log row per transaction, no session, no signature): "
+		"%.0f tx/s (%.1f us each)\n", body_len, count / (t1 - t0), (t1 - t0) * 1e6 / count);
+	sqlite3_finalize(b);
+	sqlite3_finalize(c);
+	sqlite3_finalize(row);
+	sqlite3_finalize(log);
+	sqlite3_close(db);
+	free(body);
+}
 
 int main(int argc, char **argv)
 {
@@ -46,6 +112,20 @@ int main(int argc, char **argv)
 	t1 = bench_now();
 	printf("signed single-row writes: %d in %.2f s = %.0f writes/s (%.1f us each)\n",
 		single, t1 - t0, single / (t1 - t0), (t1 - t0) * 1e6 / single);
+	if (single > 0) {
+		size_t blen = 0;
+		sqlite3_stmt *q = NULL;
+		sqlite3 *db = NULL;
+		char path[600];
+		snprintf(path, sizeof(path), "%s/replica.db", home);
+		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(db, "SELECT avg(length(body)) FROM ssync_entry", -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			blen = (size_t)sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		bare_sqlite(dir, single, blen > 0 ? blen : 600);
+	}
 
 	if (bulk > 0) {
 		snprintf(sql, sizeof(sql), "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d) "
@@ -61,6 +141,7 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS: %.1f MiB\n", ru.ru_maxrss / 1024.0);
 	ssync_node_free(n);
+	fflush(stdout);
 	if (keep) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		return system(cmd) == 0 ? 0 : 1;

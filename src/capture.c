@@ -346,11 +346,12 @@ static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *st
 	const char *col, json_t *value, chunk *c, const ssync_signer *who, int fresh, int first,
 	ssync_error *err)
 {
-	json_t *prevs = fresh ? json_array() : ssync_merge__leaf_ids(state, col);
+	/* a new row's cells overwrite nothing: no prevs to look up (or allocate) */
+	json_t *prevs = fresh ? (cells ? json_array() : NULL) : ssync_merge__leaf_ids(state, col);
 	int error = 0;
 	size_t i;
 
-	if (!prevs) {
+	if (!prevs && (!fresh || cells)) {
 		json_decref(value);
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	}
@@ -360,7 +361,7 @@ static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *st
 	if (chunk_raw(c, first ? "[" : ",[", first ? 1 : 2) < 0 || chunk_name(c, col) < 0 ||
 	    chunk_raw(c, ",", 1) < 0 || chunk_json(c, value) < 0 || chunk_raw(c, ",[", 2) < 0)
 		goto oom;
-	for (i = 0; i < json_array_size(prevs); i++)
+	for (i = 0; prevs && i < json_array_size(prevs); i++)
 		if ((i > 0 && chunk_raw(c, ",", 1) < 0) || chunk_name(c, json_string_value(json_array_get(prevs, i))) < 0)
 			goto oom;
 	if (chunk_raw(c, "]]", 2) < 0)
