@@ -14,6 +14,7 @@
 #include "merge_int.h"
 
 static int write_state(ssync_store *st, const char *tbl, const char *pk, const char *text, ssync_error *err);
+static int put_state(ssync_store *st, const char *tbl, const char *pk, const char *text, int replace, ssync_error *err);
 
 /* Build the full state of a compact "=hlc node seq" row from its values. */
 static int state_from_values(const ssync_table_info *t, const char *pk, const char *s,
@@ -139,24 +140,14 @@ int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
 int ssync_merge__try_create(ssync_store *st, const char *tbl, const char *pk,
 	uint64_t hlc, const char *node, int64_t seq, int *created, ssync_error *err)
 {
-	sqlite3_stmt *q;
 	char s[128];
-	int rc;
+	int error;
 
 	*created = 0;
-	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
-		"ON CONFLICT(tbl, pk) DO NOTHING", err)))
-		return SSYNC_ERROR;
 	snprintf(s, sizeof(s), "=%llu %s %lld", (unsigned long long)hlc, node, (long long)seq);
-	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, s, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return ssync_store__sqlerr(st, err, "write merge state");
-	*created = sqlite3_changes(ssync_store__db(st)) == 1;
-	return 0;
+	if ((error = put_state(st, tbl, pk, s, 0, err)) == 0)
+		*created = sqlite3_changes(ssync_store__db(st)) == 1;
+	return error;
 }
 
 int ssync_merge__is_plain_insert(const ssync_table_info *t, const json_t *cells)
@@ -206,13 +197,15 @@ static int insert_row(ssync_store *st, const ssync_table_info *t, const char *pk
 	return 0;
 }
 
-static int write_state(ssync_store *st, const char *tbl, const char *pk, const char *text, ssync_error *err)
+/* Store a row's merge state; with @p replace 0, only if it has none. */
+static int put_state(ssync_store *st, const char *tbl, const char *pk, const char *text, int replace, ssync_error *err)
 {
 	sqlite3_stmt *q;
 	int rc;
 
-	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
-		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state", err)))
+	if (!(q = ssync_store__stmt(st, replace ? "INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) "
+		"ON CONFLICT(tbl, pk) DO UPDATE SET state=excluded.state" :
+		"INSERT INTO ssync_row(tbl, pk, state) VALUES (?, ?, ?) ON CONFLICT(tbl, pk) DO NOTHING", err)))
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, pk, -1, SQLITE_STATIC);
@@ -222,6 +215,11 @@ static int write_state(ssync_store *st, const char *tbl, const char *pk, const c
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "write merge state");
 	return 0;
+}
+
+static int write_state(ssync_store *st, const char *tbl, const char *pk, const char *text, ssync_error *err)
+{
+	return put_state(st, tbl, pk, text, 1, err);
 }
 
 int ssync_merge__save(ssync_store *st, const char *tbl, const char *pk, const json_t *state, ssync_error *err)
