@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "schoolsync/report.h"
+#include "report_int.h"
 
 int cmd_check(cli_ctx *ctx, int argc, char **argv)
 {
@@ -90,15 +90,8 @@ static void print_text(json_t *r)
 		return;
 	json_array_foreach(rows, i, row) {
 		for (k = 0; k < nc; k++) {
-			json_t *v = json_array_get(row, k);
-			if (json_is_string(v))
-				vals[k] = json_string_value(v);
-			else if (json_is_integer(v))
-				vals[k] = (snprintf(nums[k], sizeof(nums[k]), "%lld", (long long)json_integer_value(v)), nums[k]);
-			else if (json_is_real(v))
-				vals[k] = (snprintf(nums[k], sizeof(nums[k]), "%.1f", json_real_value(v)), nums[k]);
-			else
-				vals[k] = "";
+			const char *v = ssync_report__cell(json_array_get(row, k), nums[k]);
+			vals[k] = v ? v : "";
 		}
 		if (cli_table_add(t, vals) != 0)
 			break;

@@ -83,44 +83,67 @@ const char *ssync_entry_body(const ssync_entry *e, size_t *len)
  * byte for byte what dumping the whole object would give (compact, ordered),
  * without building a tree of the ops on the write path.
  */
-static char *encode_body(const ssync_entry *e, const char *ops, size_t ops_len, size_t *len)
+static const char ops_key[] = ",\"ops\":";
+#define OPS_KEY_LEN (sizeof(ops_key) - 1)
+#define HEADER_MAX 4096 /* ids of 63 bytes, an actor of 256 bytes even fully escaped */
+
+/* The header members into @p buf without the closing brace: its length,
+ * 0 if out of memory. */
+static size_t encode_header(const ssync_entry *e, char buf[HEADER_MAX])
 {
-	static const char key[] = ",\"ops\":";
 	char prevhex[2 * SSYNC_HASH_BYTES + 1], when[40];
 	json_t *o = json_object();
-	char *s = NULL;
-	size_t hlen, klen = sizeof(key) - 1;
+	size_t n = 0;
 
 	if (!o)
-		return NULL;
+		return 0;
 	ssync_hlc_format(e->hlc, when, sizeof(when));
 	if (e->has_prev)
 		ssync_hex(prevhex, e->prev, SSYNC_HASH_BYTES);
-	if (json_object_set_new(o, "entry", json_integer(1)) ||
-	    json_object_set_new(o, "district", json_string(e->district)) ||
-	    json_object_set_new(o, "node", json_string(e->node)) ||
-	    json_object_set_new(o, "seq", json_integer(e->seq)) ||
-	    json_object_set_new(o, "prev", e->has_prev ? json_string(prevhex) : json_null()) ||
-	    json_object_set_new(o, "hlc", json_integer((json_int_t)e->hlc)) ||
-	    json_object_set_new(o, "time", json_string(when)) ||
-	    json_object_set_new(o, "actor", json_string(e->actor)) ||
-	    json_object_set_new(o, "schema", json_integer(e->schema)))
-		goto done;
-	if ((hlen = json_dumpb(o, NULL, 0, SSYNC_JSON_FLAGS)) < 2 || !(s = malloc(hlen + klen + ops_len + 1)))
-		goto done;
-	if (json_dumpb(o, s, hlen, SSYNC_JSON_FLAGS) != hlen || s[hlen - 1] != '}') {
-		free(s);
-		s = NULL;
-		goto done;
-	}
-	memcpy(s + hlen - 1, key, klen);
-	memcpy(s + hlen - 1 + klen, ops, ops_len);
-	*len = hlen - 1 + klen + ops_len + 1;
+	if (json_object_set_new(o, "entry", json_integer(1)) == 0 &&
+	    json_object_set_new(o, "district", json_string(e->district)) == 0 &&
+	    json_object_set_new(o, "node", json_string(e->node)) == 0 &&
+	    json_object_set_new(o, "seq", json_integer(e->seq)) == 0 &&
+	    json_object_set_new(o, "prev", e->has_prev ? json_string(prevhex) : json_null()) == 0 &&
+	    json_object_set_new(o, "hlc", json_integer((json_int_t)e->hlc)) == 0 &&
+	    json_object_set_new(o, "time", json_string(when)) == 0 &&
+	    json_object_set_new(o, "actor", json_string(e->actor)) == 0 &&
+	    json_object_set_new(o, "schema", json_integer(e->schema)) == 0)
+		n = json_dumpb(o, buf, HEADER_MAX, SSYNC_JSON_FLAGS);
+	json_decref(o);
+	return n >= 2 && n <= HEADER_MAX && buf[n - 1] == '}' ? n - 1 : 0;
+}
+
+static char *encode_body(const ssync_entry *e, const char *ops, size_t ops_len, size_t *len)
+{
+	char head[HEADER_MAX], *s;
+	size_t hlen = encode_header(e, head);
+
+	if (hlen == 0 || !(s = malloc(hlen + OPS_KEY_LEN + ops_len + 2)))
+		return NULL;
+	memcpy(s, head, hlen);
+	memcpy(s + hlen, ops_key, OPS_KEY_LEN);
+	memcpy(s + hlen + OPS_KEY_LEN, ops, ops_len);
+	*len = hlen + OPS_KEY_LEN + ops_len + 1;
 	s[*len - 1] = '}';
 	s[*len] = 0;
-done:
-	json_decref(o);
 	return s;
+}
+
+/* 1 if @p e's body is exactly what encode_body gives for its fields and
+ * @p ops, 0 if not, -1 when out of memory. */
+static int body_is_canonical(const ssync_entry *e, const char *ops, size_t ops_len)
+{
+	char head[HEADER_MAX];
+	size_t hlen = encode_header(e, head);
+
+	if (hlen == 0)
+		return -1;
+	return e->body_len == hlen + OPS_KEY_LEN + ops_len + 1 &&
+		memcmp(e->body, head, hlen) == 0 &&
+		memcmp(e->body + hlen, ops_key, OPS_KEY_LEN) == 0 &&
+		memcmp(e->body + hlen + OPS_KEY_LEN, ops, ops_len) == 0 &&
+		e->body[e->body_len - 1] == '}';
 }
 
 static int is_value(const json_t *v)
@@ -264,9 +287,9 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	json_t *o = NULL, *v;
 	json_error_t jerr;
 	const char *tab, *s;
-	char *re = NULL, *opstext = NULL;
-	size_t relen = 0, i;
-	int error = 0;
+	char *opstext = NULL;
+	size_t i;
+	int error = 0, canon;
 
 	*out = NULL;
 	if (len > 0 && line[len - 1] == '\n')
@@ -379,11 +402,11 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	}
 	e->ops = json_incref(v);
 	/* Only the canonical encoding is accepted. */
-	if (!(opstext = json_dumps(v, SSYNC_JSON_FLAGS)) || !(re = encode_body(e, opstext, strlen(opstext), &relen))) {
+	if (!(opstext = json_dumps(v, SSYNC_JSON_FLAGS)) || (canon = body_is_canonical(e, opstext, strlen(opstext))) < 0) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		goto done;
 	}
-	if (relen != e->body_len || memcmp(re, e->body, relen) != 0) {
+	if (!canon) {
 		error = ssync_error_set(err, SSYNC_EENCODING, "entry %s#%lld is not in canonical encoding", e->node, (long long)e->seq);
 		goto done;
 	}
@@ -391,7 +414,6 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	e = NULL;
 done:
 	free(opstext);
-	free(re);
 	json_decref(o);
 	ssync_entry_free(e);
 	return error;

@@ -128,25 +128,28 @@ int ssync_merge__load(ssync_store *st, const char *tbl, const char *pk, json_t *
 	return ssync_merge__load_old(st, tbl, pk, NULL, out, found, err);
 }
 
-int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
-	uint64_t hlc, const char *node, int64_t seq, ssync_error *err)
+/* The compact state "=hlc node seq" of a row one INSERT created. */
+static int put_created(ssync_store *st, const char *tbl, const char *pk,
+	uint64_t hlc, const char *node, int64_t seq, int replace, ssync_error *err)
 {
 	char s[128];
 
 	snprintf(s, sizeof(s), "=%llu %s %lld", (unsigned long long)hlc, node, (long long)seq);
-	return write_state(st, tbl, pk, s, err);
+	return put_state(st, tbl, pk, s, replace, err);
+}
+
+int ssync_merge__save_created(ssync_store *st, const char *tbl, const char *pk,
+	uint64_t hlc, const char *node, int64_t seq, ssync_error *err)
+{
+	return put_created(st, tbl, pk, hlc, node, seq, 1, err);
 }
 
 int ssync_merge__try_create(ssync_store *st, const char *tbl, const char *pk,
 	uint64_t hlc, const char *node, int64_t seq, int *created, ssync_error *err)
 {
-	char s[128];
-	int error;
+	int error = put_created(st, tbl, pk, hlc, node, seq, 0, err);
 
-	*created = 0;
-	snprintf(s, sizeof(s), "=%llu %s %lld", (unsigned long long)hlc, node, (long long)seq);
-	if ((error = put_state(st, tbl, pk, s, 0, err)) == 0)
-		*created = sqlite3_changes(ssync_store__db(st)) == 1;
+	*created = error == 0 && sqlite3_changes(ssync_store__db(st)) == 1;
 	return error;
 }
 

@@ -45,6 +45,19 @@ static json_t *summary_item(const char *label, json_t *value)
 	return json_pack("{ssso}", "label", label, "value", value);
 }
 
+/* Give report @p r its table, taking @p columns and *@p rows (left NULL):
+ * 0, or -1 when something is missing or out of memory. */
+static int attach_table(json_t *r, json_t *columns, json_t **rows)
+{
+	json_t *rw = *rows;
+	int a, b;
+
+	*rows = NULL;
+	a = json_object_set_new(r, "columns", columns);
+	b = json_object_set_new(r, "rows", rw);
+	return a == 0 && b == 0 ? 0 : -1;
+}
+
 static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync_error *err)
 {
 	static const char *sql =
@@ -139,10 +152,9 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 			summary_item("特级/正高级/committed 骨干", json_string(b[3])),
 			summary_item("schools meeting 10 %", json_string(b[4]))));
 	}
-	json_object_set_new(r, "columns", json_pack("[ssssssssssss]", "school", "name", "zone", "teachers", "due",
-		"rotated", "rotated_due", "rate_pct", "meets_10pct", "key", "key_rotated", "key_rate_pct"));
-	json_object_set_new(r, "rows", rows);
-	rows = NULL;
+	if (attach_table(r, json_pack("[ssssssssssss]", "school", "name", "zone", "teachers", "due",
+		"rotated", "rotated_due", "rate_pct", "meets_10pct", "key", "key_rotated", "key_rate_pct"), &rows) < 0)
+		goto oom;
 	goto done;
 oom:
 	ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -221,10 +233,9 @@ static json_t *courses_report(sqlite3 *db, ssync_error *err)
 		goto oom;
 	json_object_set_new(r, "schools_without", none);
 	none = NULL;
-	json_object_set_new(r, "columns", json_pack("[ssssssssss]", "school", "name", categories[0], categories[1],
-		categories[2], categories[3], categories[4], categories[5], categories[6], "total"));
-	json_object_set_new(r, "rows", rows);
-	rows = NULL;
+	if (attach_table(r, json_pack("[ssssssssss]", "school", "name", categories[0], categories[1],
+		categories[2], categories[3], categories[4], categories[5], categories[6], "total"), &rows) < 0)
+		goto oom;
 	goto done;
 oom:
 	ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -290,10 +301,9 @@ static json_t *resources_report(sqlite3 *db, ssync_error *err)
 	}
 	if (!r)
 		goto oom;
-	json_object_set_new(r, "columns", json_pack("[ssssssssss]", "resource", "name", "kind", "school", "school_name",
-		"open", "bookings", "by_others", "other_schools", "hours_by_others"));
-	json_object_set_new(r, "rows", rows);
-	rows = NULL;
+	if (attach_table(r, json_pack("[ssssssssss]", "resource", "name", "kind", "school", "school_name",
+		"open", "bookings", "by_others", "other_schools", "hours_by_others"), &rows) < 0)
+		goto oom;
 	goto done;
 oom:
 	ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -370,10 +380,9 @@ static json_t *freshness_report(sqlite3 *db, ssync_error *err)
 	}
 	if (!r)
 		goto oom;
-	json_object_set_new(r, "columns", json_pack("[ssssssss]", "school", "name", "node", "last_seq", "last_received",
-		"last_written", "days", "status"));
-	json_object_set_new(r, "rows", rows);
-	rows = NULL;
+	if (attach_table(r, json_pack("[ssssssss]", "school", "name", "node", "last_seq", "last_received",
+		"last_written", "days", "status"), &rows) < 0)
+		goto oom;
 	goto done;
 oom:
 	ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -434,6 +443,19 @@ int ssync_report(ssync_node *n, const char *kind, const ssync_report_options *op
 	return *json_out ? 0 : ssync_error_set(err, SSYNC_ERROR, "out of memory");
 }
 
+const char *ssync_report__cell(const json_t *v, char buf[40])
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, 40, "%.1f", json_real_value(v));
+	else
+		return NULL;
+	return buf;
+}
+
 int ssync_report_csv(ssync_node *n, const char *kind, const ssync_report_options *opts, ssync_write_cb cb,
 	void *payload, ssync_error *err)
 {
@@ -454,17 +476,8 @@ int ssync_report_csv(ssync_node *n, const char *kind, const ssync_report_options
 	json_array_foreach(rows, i, row) {
 		if (error < 0)
 			break;
-		for (k = 0; k < json_array_size(row) && k < 32; k++) {
-			json_t *v = json_array_get(row, k);
-			if (json_is_string(v))
-				vals[k] = json_string_value(v);
-			else if (json_is_integer(v))
-				vals[k] = (snprintf(nums[k], sizeof(nums[k]), "%lld", (long long)json_integer_value(v)), nums[k]);
-			else if (json_is_real(v))
-				vals[k] = (snprintf(nums[k], sizeof(nums[k]), "%.1f", json_real_value(v)), nums[k]);
-			else
-				vals[k] = NULL;
-		}
+		for (k = 0; k < json_array_size(row) && k < 32; k++)
+			vals[k] = ssync_report__cell(json_array_get(row, k), nums[k]);
 		if (ssync_csv_write_row(cb, payload, (int)k, vals) != 0)
 			error = ssync_error_set(err, SSYNC_EIO, "write failed");
 	}

@@ -79,3 +79,27 @@ long long th_count(ssync_node *n, const char *sql)
 		fail_msg("query '%s': %s", sql, err.message);
 	return v;
 }
+
+int th_fx_setup(void **state)
+{
+	th_fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = th_tmpdir();
+	f->home = th_node_home(f->dir, "sch-a");
+	f->n = th_open(f->home);
+	*state = f;
+	return 0;
+}
+
+int th_fx_teardown(void **state)
+{
+	th_fx *f = *state;
+
+	ssync_node_free(f->n);
+	th_rmtree(f->dir);
+	free(f->home);
+	free(f->dir);
+	free(f);
+	return 0;
+}

@@ -22,4 +22,12 @@ void th_sql(ssync_node *n, const char *sql);
 /* Count rows of a query's single integer result. */
 long long th_count(ssync_node *n, const char *sql);
 
+/* One node "sch-a" in a scratch directory: cmocka setup/teardown for it. */
+typedef struct th_fx {
+	char *dir, *home;
+	ssync_node *n;
+} th_fx;
+int th_fx_setup(void **state);
+int th_fx_teardown(void **state);
+
 #endif

@@ -9,34 +9,7 @@
 #include "helpers_core.h"
 #include "schoolsync/log.h"
 
-typedef struct fx {
-	char *dir;
-	char *home;
-	ssync_node *n;
-} fx;
-
-static int setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-
-	f->dir = th_tmpdir();
-	f->home = th_node_home(f->dir, "sch-a");
-	f->n = th_open(f->home);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx *f = *state;
-
-	ssync_node_free(f->n);
-	th_rmtree(f->dir);
-	free(f->home);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+typedef th_fx fx;
 
 static long long entries(fx *f)
 {
@@ -267,15 +240,15 @@ static void test_capture__entries_are_canonical_for_every_value_kind(void **stat
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_capture__insert_update_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__multi_statement_is_one_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__failed_statement_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__refuses_internal_tables_and_ddl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__reads_print_rows_and_write_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__bulk_write_splits_into_bounded_entries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__state_hash_ignores_insert_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__invalid_utf8_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capture__entries_are_canonical_for_every_value_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture__insert_update_delete, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__multi_statement_is_one_entry, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__failed_statement_leaves_nothing, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__refuses_internal_tables_and_ddl, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__reads_print_rows_and_write_nothing, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__bulk_write_splits_into_bounded_entries, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__state_hash_ignores_insert_order, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__invalid_utf8_refused, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__entries_are_canonical_for_every_value_kind, th_fx_setup, th_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,33 +6,7 @@
 #include "schoolsync/verify.h"
 #include "store_int.h"
 
-typedef struct fx {
-	char *dir, *home;
-	ssync_node *n;
-} fx;
-
-static int setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-
-	f->dir = th_tmpdir();
-	f->home = th_node_home(f->dir, "sch-a");
-	f->n = th_open(f->home);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx *f = *state;
-
-	ssync_node_free(f->n);
-	th_rmtree(f->dir);
-	free(f->home);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+typedef th_fx fx;
 
 static void test_verify__clean_replica_matches_its_log(void **state)
 {
@@ -84,9 +58,9 @@ static void test_verify__tampered_stored_entry_is_reported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_verify__clean_replica_matches_its_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify__edit_around_the_log_is_drift, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify__tampered_stored_entry_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__clean_replica_matches_its_log, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_verify__edit_around_the_log_is_drift, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_stored_entry_is_reported, th_fx_setup, th_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
