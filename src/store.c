@@ -4,9 +4,11 @@
  * callers pass string constants). One store is used by one thread at a time. */
 #include <errno.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint_int.h"
 #include "schema_int.h"
 #include <sodium.h>
 
@@ -17,6 +19,7 @@
 
 struct ssync_store {
 	sqlite3 *db;
+	ssync_ckpt *ckpt;  /* writable stores: checkpoints off the write path */
 	int schema_version;
 	int ntables;
 	ssync_table_info *tables;
@@ -374,12 +377,24 @@ fail:
 	return error;
 }
 
+/* SQLite's default memory statistics take a global mutex on every
+ * allocation; nothing here reads them. Only possible before SQLite starts:
+ * if the embedding program started it first, its settings stay. */
+static void sqlite_setup(void)
+{
+	if (!sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0))
+		(void)sqlite3_initialize();
+}
+
 int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	ssync_store *st = NULL;
 	int error = 0, oflags;
 
 	*out = NULL;
+	(void)pthread_once(&once, sqlite_setup);
 	if (!(st = calloc(1, sizeof(*st))))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	oflags = (flags & SSYNC_STORE_READONLY) ? SQLITE_OPEN_READONLY :
@@ -399,12 +414,15 @@ int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error
 	(void)sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_busy_timeout(st->db, 5000);
 	if (!(flags & SSYNC_STORE_READONLY)) {
-		/* A checkpoint copies pages back and fsyncs twice; every 4000 pages
-		 * (16 MB of WAL) rather than SQLite's 1000 writes each page back less
-		 * often. Sync checkpoints before it publishes (ssync_store_make_durable). */
+		/* Commits do not fsync; checkpoints (checkpoint.c) and sync's
+		 * ssync_store_make_durable before it publishes do. */
 		if ((error = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=4000", err)) < 0)
+			"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384", err)) < 0)
 			goto done;
+		if (ssync_ckpt__new(&st->ckpt, st->db, path) < 0) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto done;
+		}
 		if ((error = migrate(st, err)) < 0)
 			goto done;
 	} else {
@@ -436,6 +454,7 @@ void ssync_store_free(ssync_store *st)
 	for (i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	free_tables(st);
+	ssync_ckpt__free(st->ckpt);
 	sqlite3_close_v2(st->db);
 	free(st);
 }
@@ -475,13 +494,9 @@ void ssync_store_rollback(ssync_store *st)
 
 int ssync_store_make_durable(ssync_store *st, ssync_error *err)
 {
-	int nlog = 0, nckpt = 0;
-
-	/* In WAL mode a checkpoint first syncs the WAL, so every transaction
-	 * committed before it is on disk when this returns. */
-	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK)
-		return ssync_store__sqlerr(st, err, "checkpoint replica");
-	return 0;
+	if (!st->ckpt)
+		return ssync_error_set(err, SSYNC_EREADONLY, "the replica is open read-only");
+	return ssync_ckpt__sync_wal(st->ckpt, err);
 }
 
 int ssync_store_meta_get(ssync_store *st, const char *key, char **out, ssync_error *err)

@@ -32,9 +32,10 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_commit(ssync_store *st, ssync_err
 SSYNC_EXTERN void ssync_store_rollback(ssync_store *st);
 
 /**
- * Make every committed transaction durable (WAL fsync + checkpoint). Call
- * before anything is published: with synchronous=NORMAL a commit can vanish
- * on power loss until then.
+ * Make every committed transaction durable (fsync of the WAL; checkpoints
+ * run in the background). Call before anything is published: with
+ * synchronous=NORMAL a commit can vanish on power loss until then. Fails
+ * on a read-only store.
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_make_durable(ssync_store *st, ssync_error *err);
 
