@@ -19,12 +19,17 @@
 typedef struct stmt_list {
 	sqlite3_stmt **v;
 	int n;
+	const char *one; /* the SQL was this one statement: cache it */
 } stmt_list;
 
-static void stmts_free(stmt_list *l)
+static void stmts_free(ssync_store *st, stmt_list *l)
 {
 	int i;
 
+	if (l->one && l->n == 1) {
+		ssync_store__user_keep(st, l->one, l->v[0]);
+		l->n = 0;
+	}
 	for (i = 0; i < l->n; i++)
 		sqlite3_finalize(l->v[i]);
 	free(l->v);
@@ -35,10 +40,22 @@ static void stmts_free(stmt_list *l)
 static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *readonly, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(st);
+	sqlite3_stmt *s0;
 	const char *tail = sql;
 	int error = 0;
 
 	*readonly = 1;
+	if ((s0 = ssync_store__user_take(st, sql))) {
+		if (!(l->v = malloc(sizeof(*l->v)))) {
+			sqlite3_finalize(s0);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+		l->v[0] = s0;
+		l->n = 1;
+		l->one = sql;
+		*readonly = sqlite3_stmt_readonly(s0);
+		return 0;
+	}
 	ssync_store__guard(st, 1);
 	while (tail && *tail) {
 		sqlite3_stmt *s = NULL;
@@ -65,6 +82,8 @@ static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *read
 	}
 	if (l->n == 0)
 		error = ssync_error_set(err, SSYNC_EINVAL, "no SQL statement given");
+	else if (l->n == 1)
+		l->one = sql;
 done:
 	ssync_store__guard(st, 0);
 	return error;
@@ -556,7 +575,7 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 {
 	sqlite3 *db = ssync_store__db(st);
 	sqlite3_session *sess = NULL;
-	stmt_list l = { NULL, 0 };
+	stmt_list l = { NULL, 0, NULL };
 	void *chg = NULL;
 	int nchg = 0, readonly = 1, error = 0, i, in_tx = 0;
 
@@ -624,7 +643,7 @@ done:
 	if (sess)
 		sqlite3session_delete(sess);
 	sqlite3_free(chg);
-	stmts_free(&l);
+	stmts_free(st, &l);
 	if (in_tx)
 		ssync_store_rollback(st);
 	if (error < 0)

@@ -16,6 +16,7 @@
 #include "store_int.h"
 
 #define STMT_CACHE 192
+#define USER_CACHE 8
 
 struct ssync_store {
 	sqlite3 *db;
@@ -25,6 +26,10 @@ struct ssync_store {
 	ssync_table_info *tables;
 	struct { const char *sql; sqlite3_stmt *stmt; } cache[STMT_CACHE];
 	int ncache;
+	/* user SQL a caller runs again and again (one statement each): the
+	 * text is kept, so lookups compare it */
+	struct { char *sql; sqlite3_stmt *stmt; } user[USER_CACHE];
+	int user_next;
 	int guard;         /* preparing user SQL: only DML on replicated tables */
 	char denied[200];  /* why the guard refused the last statement */
 };
@@ -179,6 +184,43 @@ sqlite3_stmt *ssync_store__stmt(ssync_store *st, const char *sql, ssync_error *e
 	/* A full cache is a programming error (too many distinct statements);
 	 * the statement then leaks until close, which sqlite3_close_v2 handles. */
 	return stmt;
+}
+
+/* A statement the guard passed when it was prepared stays valid if SQLite
+ * re-prepares it after a schema change: the same text names the same
+ * tables, and only our migrations change the schema. */
+sqlite3_stmt *ssync_store__user_take(ssync_store *st, const char *sql)
+{
+	int i;
+
+	for (i = 0; i < USER_CACHE; i++) {
+		if (st->user[i].sql && strcmp(st->user[i].sql, sql) == 0) {
+			sqlite3_stmt *s = st->user[i].stmt;
+			free(st->user[i].sql);
+			st->user[i].sql = NULL;
+			st->user[i].stmt = NULL;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+void ssync_store__user_keep(ssync_store *st, const char *sql, sqlite3_stmt *s)
+{
+	int i = st->user_next;
+	char *copy = strdup(sql);
+
+	if (!copy) {
+		sqlite3_finalize(s);
+		return;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	st->user_next = (i + 1) % USER_CACHE;
+	sqlite3_finalize(st->user[i].stmt);
+	free(st->user[i].sql);
+	st->user[i].sql = copy;
+	st->user[i].stmt = s;
 }
 
 static int exec(ssync_store *st, const char *sql, ssync_error *err)
@@ -453,6 +495,10 @@ void ssync_store_free(ssync_store *st)
 		return;
 	for (i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
+	for (i = 0; i < USER_CACHE; i++) {
+		sqlite3_finalize(st->user[i].stmt);
+		free(st->user[i].sql);
+	}
 	free_tables(st);
 	ssync_ckpt__free(st->ckpt);
 	sqlite3_close_v2(st->db);

@@ -27,6 +27,10 @@ int ssync_table__col(const ssync_table_info *t, const char *col);
 
 /* Cached prepared statement keyed by the SQL text's address; reset on return. */
 sqlite3_stmt *ssync_store__stmt(ssync_store *st, const char *sql, ssync_error *err);
+/* Cached user SQL (a single statement) by its text: take removes it from the
+ * cache (NULL if absent), keep resets it and puts it back. */
+sqlite3_stmt *ssync_store__user_take(ssync_store *st, const char *sql);
+void ssync_store__user_keep(ssync_store *st, const char *sql, sqlite3_stmt *s);
 /* Record a SQLite failure in err with the database's message. */
 int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what);
 int ssync_store__in_tx(ssync_store *st);

@@ -237,6 +237,35 @@ static void test_capture__entries_are_canonical_for_every_value_kind(void **stat
 	assert_int_equal(c.bad, 0);
 }
 
+/* The same SQL again reuses its prepared statement: nothing of the last
+ * run (bound values, an error) may carry over. */
+static void test_capture__repeated_sql_starts_clean(void **state)
+{
+	fx *f = *state;
+	const char *ins = "INSERT INTO teacher(id, school_id, name, title) VALUES (?1, 'sch-a', ?2, ?3)";
+	const char *three[3] = { "t1", "李四", "高级" }, *two[2] = { "t2", "王五" }, *dup[3] = { "t1", "x", "y" };
+	ssync_write_result res;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_sql_bound(f->n, ins, 3, three, "clerk", NULL, NULL, &res, &err), 0);
+	/* fewer values this time: the title is NULL, not the last run's */
+	assert_int_equal(ssync_node_sql_bound(f->n, ins, 2, two, "clerk", NULL, NULL, &res, &err), 0);
+	assert_int_equal(th_count(f->n, "SELECT count(*) FROM teacher WHERE id='t2' AND name='王五' AND title IS NULL"), 1);
+	/* a failed run leaves nothing, and the next run works */
+	assert_int_not_equal(ssync_node_sql_bound(f->n, ins, 3, dup, "clerk", NULL, NULL, &res, &err), 0);
+	assert_non_null(strstr(err.message, "UNIQUE"));
+	three[0] = "t3";
+	assert_int_equal(ssync_node_sql_bound(f->n, ins, 3, three, "clerk", NULL, NULL, &res, &err), 0);
+	assert_int_equal(th_count(f->n, "SELECT count(*) FROM teacher"), 3);
+	assert_int_equal(th_count(f->n, "SELECT count(*) FROM teacher WHERE id='t1' AND title='高级'"), 1);
+	assert_int_equal(entries(f), 3);
+	/* a refused statement is refused every time, not cached as allowed */
+	expect_refused(f, "DELETE FROM ssync_entry", SSYNC_EPERM);
+	expect_refused(f, "DELETE FROM ssync_entry", SSYNC_EPERM);
+	assert_int_equal(entries(f), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture__state_hash_ignores_insert_order, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_capture__invalid_utf8_refused, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_capture__entries_are_canonical_for_every_value_kind, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_capture__repeated_sql_starts_clean, th_fx_setup, th_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
