@@ -21,7 +21,8 @@
 
 #define CKPT_SOFT 4000  /* frames of 4 KiB: 16 MB */
 #define CKPT_HARD 32000 /* 128 MB: past this the writer checkpoints inline */
-#define CKPT_TAIL 256   /* frames left for the next commit to copy */
+#define CKPT_TAIL 256   /* the thread stops when a round copies fewer frames */
+#define CKPT_TAIL_MAX 1024 /* the most a commit copies inline as the tail */
 
 struct ssync_ckpt {
 	sqlite3 *db;           /* the writer's connection */
@@ -31,6 +32,7 @@ struct ssync_ckpt {
 	pthread_cond_t cv;
 	int started, failed, pending, quit, busy;
 	int tail;              /* the thread is done: the next commit copies the rest */
+	int backfilled;        /* frames the thread had copied when it stopped */
 	pthread_t th;
 	sqlite3 *own;          /* the thread's connection */
 };
@@ -49,7 +51,7 @@ static void checkpoint_now(ssync_ckpt *c, sqlite3 *db)
 /* The thread's work: PASSIVE rounds, each copying what the writer committed
  * during the previous one, until a round finds less than CKPT_TAIL frames.
  * 1 when it stopped for that reason. */
-static int checkpoint_rounds(ssync_ckpt *c)
+static int checkpoint_rounds(ssync_ckpt *c, int *backfilled)
 {
 	int nlog = 0, nckpt = 0, done = 0, rc, quit = 0;
 
@@ -59,6 +61,7 @@ static int checkpoint_rounds(ssync_ckpt *c)
 		pthread_mutex_unlock(&c->run);
 		if (rc != SQLITE_OK || nlog < 0)
 			return 0; /* another process is at it, an I/O error the writer will meet, or not WAL */
+		*backfilled = nckpt;
 		if (nckpt - done < CKPT_TAIL)
 			return 1;
 		done = nckpt;
@@ -72,7 +75,7 @@ static int checkpoint_rounds(ssync_ckpt *c)
 static void *ckpt_main(void *p)
 {
 	ssync_ckpt *c = p;
-	int tail;
+	int tail, backfilled = 0;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
@@ -83,10 +86,11 @@ static void *ckpt_main(void *p)
 		c->pending = 0;
 		c->busy = 1;
 		pthread_mutex_unlock(&c->mu);
-		tail = checkpoint_rounds(c);
+		tail = checkpoint_rounds(c, &backfilled);
 		pthread_mutex_lock(&c->mu);
 		c->busy = 0;
 		c->tail = tail;
+		c->backfilled = backfilled;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -118,13 +122,16 @@ static int on_commit(void *p, sqlite3 *db, const char *name, int frames)
 	int inline_now = 0;
 
 	(void)name;
-	if (frames < CKPT_SOFT)
-		return SQLITE_OK;
 	pthread_mutex_lock(&c->mu);
-	if (c->tail || frames >= CKPT_HARD) {
+	if (frames < CKPT_SOFT) {
+		c->tail = 0; /* the WAL started over */
+	} else if (frames >= CKPT_HARD) {
+		inline_now = 1; /* a WAL the thread cannot keep up with */
+	} else if (c->tail && frames - c->backfilled <= CKPT_TAIL_MAX) {
 		c->tail = 0;
-		inline_now = 1; /* the tail, or a WAL the thread cannot keep up with */
+		inline_now = 1; /* the short tail */
 	} else if (!c->busy && (c->started || (!c->failed && ckpt_start(c) == 0))) {
+		c->tail = 0; /* more than a tail since: another round */
 		c->pending = 1;
 		pthread_cond_signal(&c->cv);
 	} else if (!c->started) {
