@@ -101,6 +101,7 @@ static int ckpt_start(ssync_ckpt *c)
 {
 	if (sqlite3_open_v2(c->path, &c->own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
+	sqlite3_busy_timeout(c->own, 2000); /* the first read may meet a WAL being recovered */
 	/* A connection learns the file is in WAL mode by reading it; before
 	 * that a checkpoint on it does nothing and says so (nlog -1). */
 	if (sqlite3_exec(c->own, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK)
