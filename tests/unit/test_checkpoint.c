@@ -60,7 +60,7 @@ static void test_checkpoint__wal_starts_over_and_nothing_is_lost(void **state)
 	wal = wal_bytes(path);
 	print_message("WAL after %d commits: %.1f MiB\n", COMMITS, wal / 1048576.0);
 	assert_true(wal > 0);
-	assert_true(wal < 20000LL * 4120);
+	assert_true(wal < 26000LL * 4120); /* a WAL never started over reaches 32,000 frames */
 	ssync_store_free(st);
 
 	st = NULL;
