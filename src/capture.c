@@ -20,6 +20,7 @@ typedef struct stmt_list {
 	sqlite3_stmt **v;
 	int n;
 	const char *one; /* the SQL was this one statement: cache it */
+	sqlite3_stmt *cached; /* v points here when it came from the cache */
 } stmt_list;
 
 static void stmts_free(ssync_store *st, stmt_list *l)
@@ -32,7 +33,8 @@ static void stmts_free(ssync_store *st, stmt_list *l)
 	}
 	for (i = 0; i < l->n; i++)
 		sqlite3_finalize(l->v[i]);
-	free(l->v);
+	if (l->v != &l->cached)
+		free(l->v);
 	l->v = NULL;
 	l->n = 0;
 }
@@ -46,11 +48,8 @@ static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *read
 
 	*readonly = 1;
 	if ((s0 = ssync_store__user_take(st, sql))) {
-		if (!(l->v = malloc(sizeof(*l->v)))) {
-			sqlite3_finalize(s0);
-			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		}
-		l->v[0] = s0;
+		l->cached = s0;
+		l->v = &l->cached;
 		l->n = 1;
 		l->one = sql;
 		*readonly = sqlite3_stmt_readonly(s0);
@@ -575,7 +574,7 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 {
 	sqlite3 *db = ssync_store__db(st);
 	sqlite3_session *sess = NULL;
-	stmt_list l = { NULL, 0, NULL };
+	stmt_list l = { NULL, 0, NULL, NULL };
 	void *chg = NULL;
 	int nchg = 0, readonly = 1, error = 0, i, in_tx = 0;
 

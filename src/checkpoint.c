@@ -37,15 +37,23 @@ struct ssync_ckpt {
 	sqlite3 *own;          /* the thread's connection */
 };
 
+/* One PASSIVE checkpoint on @p db (never waits for readers or writers). */
+static int passive(ssync_ckpt *c, sqlite3 *db, int *nlog, int *nckpt)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->run);
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, nlog, nckpt);
+	pthread_mutex_unlock(&c->run);
+	return rc;
+}
+
 static void checkpoint_now(ssync_ckpt *c, sqlite3 *db)
 {
 	int nlog = 0, nckpt = 0;
 
-	pthread_mutex_lock(&c->run);
-	/* PASSIVE never waits for readers; another process checkpointing
-	 * (SQLITE_BUSY) is as good as this one doing it. */
-	(void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
-	pthread_mutex_unlock(&c->run);
+	/* another process checkpointing (SQLITE_BUSY) is as good as this one doing it */
+	(void)passive(c, db, &nlog, &nckpt);
 }
 
 /* The thread's work: PASSIVE rounds, each copying what the writer committed
@@ -56,9 +64,7 @@ static int checkpoint_rounds(ssync_ckpt *c, int *backfilled)
 	int nlog = 0, nckpt = 0, done = 0, rc, quit = 0;
 
 	while (!quit) {
-		pthread_mutex_lock(&c->run);
-		rc = sqlite3_wal_checkpoint_v2(c->own, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
-		pthread_mutex_unlock(&c->run);
+		rc = passive(c, c->own, &nlog, &nckpt);
 		if (rc != SQLITE_OK || nlog < 0)
 			return 0; /* another process is at it, an I/O error the writer will meet, or not WAL */
 		*backfilled = nckpt;
@@ -210,9 +216,7 @@ int ssync_ckpt__sync_wal(ssync_ckpt *c, ssync_error *err)
 		return 0;
 	}
 	/* WAL not open on this connection: a checkpoint syncs what is there. */
-	pthread_mutex_lock(&c->run);
-	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
-	pthread_mutex_unlock(&c->run);
+	rc = passive(c, c->db, &nlog, &nckpt);
 	if (rc != SQLITE_OK)
 		return ssync_error_set(err, SSYNC_EIO, "checkpoint replica: %s", sqlite3_errstr(rc));
 	return 0;
