@@ -227,6 +227,7 @@ t0=$(now_ms)
 for n in b c b c a; do
 	ss "n/$n" sync
 	assert_eq "convergence: sync of $n exits 0" 0 "$RC"
+	[ "$RC" = 0 ] || log "sync of $n said: $(printf '%s' "$ERR" | head -c 400 | tr '\n' ' ') locks: $(find "$T/net/hub.git" "$T/n/$n/exchange.git" -name '*.lock' | tr '\n' ' ')"
 done
 log "convergence rounds took $(( $(now_ms) - t0 )) ms"
 H=$(state_hash n/a)
