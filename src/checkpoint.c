@@ -18,11 +18,12 @@
 #include <string.h>
 
 #include "checkpoint_int.h"
+#include "store_int.h"
 
 #define CKPT_SOFT 4000  /* frames of 4 KiB: 16 MB */
 #define CKPT_HARD 32000 /* 128 MB: past this the writer checkpoints inline */
-#define CKPT_TAIL 256   /* the thread stops when a round copies fewer frames */
-#define CKPT_TAIL_MAX 1024 /* the most a commit copies inline as the tail */
+#define CKPT_TAIL 1024  /* the thread stops when a round copies fewer frames */
+#define CKPT_TAIL_MAX 2048 /* the most a commit copies inline as the tail */
 
 struct ssync_ckpt {
 	sqlite3 *db;           /* the writer's connection */
@@ -105,7 +106,7 @@ static void *ckpt_main(void *p)
 /* Started on first need: most CLI runs never fill 16 MB of WAL. */
 static int ckpt_start(ssync_ckpt *c)
 {
-	if (sqlite3_open_v2(c->path, &c->own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(c->path, &c->own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, ssync_store__vfs()) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(c->own, 2000); /* the first read may meet a WAL being recovered */
 	/* A connection learns the file is in WAL mode by reading it; before

@@ -441,7 +441,7 @@ int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	oflags = (flags & SSYNC_STORE_READONLY) ? SQLITE_OPEN_READONLY :
 		SQLITE_OPEN_READWRITE | ((flags & SSYNC_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, ssync_store__vfs()) != SQLITE_OK) {
 		if (!st->db) {
 			error = ssync_error_set(err, SSYNC_ERROR, "open %s: out of memory", path);
 		} else {

@@ -18,6 +18,8 @@ typedef struct ssync_table_info {
 } ssync_table_info;
 
 sqlite3 *ssync_store__db(ssync_store *st);
+/* The VFS replicas are opened with (walbuf.c), or NULL for SQLite's default. */
+const char *ssync_store__vfs(void);
 /* Registry, sorted by name. */
 int ssync_store__ntables(const ssync_store *st);
 const ssync_table_info *ssync_store__table_at(const ssync_store *st, int i);

@@ -12,7 +12,7 @@
 #include "schoolsync/store.h"
 #include "store_int.h"
 
-#define COMMITS 12000
+#define COMMITS 15000
 
 static long long wal_bytes(const char *db)
 {
@@ -37,7 +37,7 @@ static void test_checkpoint__wal_starts_over_and_nothing_is_lost(void **state)
 	char *dir = th_tmpdir(), path[600];
 	ssync_store *st = NULL;
 	ssync_error err;
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *q = NULL, *k = NULL;
 	long long wal;
 	int i;
 
@@ -45,15 +45,26 @@ static void test_checkpoint__wal_starts_over_and_nothing_is_lost(void **state)
 	ssync_error_clear(&err);
 	snprintf(path, sizeof(path), "%s/replica.db", dir);
 	assert_int_equal(ssync_store_open(&st, path, SSYNC_STORE_CREATE, &err), 0);
-	exec_ok(ssync_store__db(st), "CREATE TABLE scratch(k INTEGER PRIMARY KEY, v BLOB)");
-	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(st), "INSERT INTO scratch(v) VALUES (randomblob(5000))",
+	/* like single-row writes: an append to a log-like table, and a row at a
+	 * random place in a keyed table; pages are rewritten many times before
+	 * a checkpoint copies them, as in a school's replica */
+	exec_ok(ssync_store__db(st), "CREATE TABLE scratch(k INTEGER PRIMARY KEY, v BLOB); "
+		"CREATE TABLE keyed(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID");
+	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(st), "INSERT INTO scratch(v) VALUES (randomblob(600)); ",
 		-1, &q, NULL), SQLITE_OK);
-	/* about 3 frames a commit: 36,000 frames in all, past the inline
+	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(st), "INSERT OR REPLACE INTO keyed VALUES "
+		"(hex(randomblob(6)), '教师 teacher')", -1, &k, NULL), SQLITE_OK);
+	/* about 3 frames a commit: 45,000 frames in all, past the inline
 	 * fallback (32,000), so a WAL that never started over would show */
 	for (i = 0; i < COMMITS; i++) {
+		exec_ok(ssync_store__db(st), "BEGIN IMMEDIATE");
 		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
 		assert_int_equal(sqlite3_reset(q), SQLITE_OK);
+		assert_int_equal(sqlite3_step(k), SQLITE_DONE);
+		assert_int_equal(sqlite3_reset(k), SQLITE_OK);
+		exec_ok(ssync_store__db(st), "COMMIT");
 	}
+	sqlite3_finalize(k);
 	sqlite3_finalize(q);
 	/* the background thread is most likely mid-round here */
 	assert_int_equal(ssync_store_make_durable(st, &err), 0);

@@ -1,0 +1,482 @@
+/*
+ * A VFS shim that turns a commit's WAL writes into one write system call.
+ *
+ * SQLite appends each WAL frame as two writes (a 24-byte header, then the
+ * page), so a commit of five pages costs ten pwrite calls; on the VMs we run
+ * on a system call costs 1-3 us, a third of a single-row write's commit. This
+ * shim keeps the appends to a WAL file in memory and writes them with one
+ * call when the commit frame is complete, so a failed write still fails the
+ * commit before SQLite publishes it in the wal-index.
+ *
+ * Nothing buffered may outlive the WAL write lock, or be missed by a read:
+ *  - any other access to the WAL file (read, sync, size, truncate, a write
+ *    that is not the next append, file control, close) writes the buffer
+ *    first;
+ *  - every shared-memory lock change and barrier on the database file writes
+ *    its WAL's buffer first. SQLite takes the barrier between the two copies
+ *    of the wal-index header, and releases the write lock through a lock
+ *    change, so no other connection can see frames that are not in the file;
+ *  - frames left buffered at a lock change belong to a transaction that did
+ *    not commit (commits are written at their commit frame); if writing them
+ *    fails they are dropped, which is what a rollback does anyway.
+ * Only WAL files are buffered; the database file and journals pass through.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_int.h"
+
+#define WB_VFS_NAME "ssync-wal"
+/* write out past this even before a commit; the unix VFS writes at most
+ * 128 KiB per call (it masks the length with 0x1ffff) */
+#define WB_MAX (112 * 1024)
+#define WB_FRAME_HDR 24
+
+typedef struct wb_file {
+	sqlite3_file base;
+	sqlite3_file *real;   /* the underlying VFS's file, after this struct */
+	struct wb_file *wal;  /* database file: its open WAL, if any */
+	struct wb_file *db;   /* WAL file: its database file */
+	int is_wal;
+	int in_ckpt;          /* database file: this connection holds the checkpoint lock */
+	int commit_next;      /* WAL: the last append was a commit frame's header */
+	unsigned char *buf;   /* writes gathered, not yet made */
+	size_t len, cap;
+	sqlite3_int64 off;    /* file offset of buf[0] */
+	sqlite3_int64 end;    /* WAL: end of what this write lock's holder appended */
+} wb_file;
+
+/* The real file follows the struct, aligned for any member it has. */
+#define WB_HEAD ((sizeof(wb_file) + 15) & ~(size_t)15)
+
+static sqlite3_vfs *wb_orig;
+static sqlite3_vfs wb_vfs;
+static sqlite3_io_methods wb_io;
+
+/* On failure the writes stay gathered: the caller's error stops the commit
+ * or checkpoint, and a later sync tries again. */
+static int wb_flush(wb_file *p)
+{
+	int rc;
+
+	if (p->len == 0)
+		return SQLITE_OK;
+	rc = p->real->pMethods->xWrite(p->real, p->buf, (int)p->len, p->off);
+	if (rc == SQLITE_OK)
+		p->len = 0;
+	return rc;
+}
+
+/*
+ * At a lock change, barrier or close nothing may stay gathered. Writes that
+ * cannot be made here are dropped: a WAL's are frames of a transaction that
+ * did not commit (a commit is made at its commit frame, where a failure
+ * fails the commit), a checkpoint's are pages it failed to sync, so it never
+ * marked them copied and they are still in the WAL.
+ */
+static void wb_settle(wb_file *p)
+{
+	if (wb_flush(p) != SQLITE_OK)
+		p->len = 0;
+	if (p->wal && wb_flush(p->wal) != SQLITE_OK)
+		p->wal->len = 0;
+}
+
+/* Contiguous writes are gathered; any other one makes the gathered first. */
+static int wb_gather(wb_file *p, const void *data, int n, sqlite3_int64 off)
+{
+	int rc;
+
+	if (p->len > 0 && (off != p->off + (sqlite3_int64)p->len || p->len + (size_t)n > WB_MAX)) {
+		if ((rc = wb_flush(p)) != SQLITE_OK)
+			return rc;
+	}
+	if ((size_t)n > WB_MAX)
+		return p->real->pMethods->xWrite(p->real, data, n, off);
+	if (p->cap < p->len + (size_t)n) {
+		size_t cap = p->cap ? p->cap : 64 * 1024;
+		unsigned char *nb;
+		while (cap < p->len + (size_t)n)
+			cap *= 2;
+		if (!(nb = realloc(p->buf, cap))) {
+			/* no memory to gather: write straight through */
+			if ((rc = wb_flush(p)) != SQLITE_OK)
+				return rc;
+			return p->real->pMethods->xWrite(p->real, data, n, off);
+		}
+		p->buf = nb;
+		p->cap = cap;
+	}
+	if (p->len == 0)
+		p->off = off;
+	memcpy(p->buf + p->len, data, (size_t)n);
+	p->len += (size_t)n;
+	return SQLITE_OK;
+}
+
+static int wb_close(sqlite3_file *f)
+{
+	wb_file *p = (wb_file *)f;
+	int rc;
+
+	wb_settle(p);
+	if (p->is_wal && p->db && p->db->wal == p)
+		p->db->wal = NULL;
+	if (p->wal && p->wal->db == p)
+		p->wal->db = NULL;
+	rc = p->real->pMethods->xClose(p->real);
+	free(p->buf);
+	p->buf = NULL;
+	return rc;
+}
+
+static int wb_read(sqlite3_file *f, void *out, int n, sqlite3_int64 off)
+{
+	wb_file *p = (wb_file *)f;
+	int rc = wb_flush(p);
+
+	return rc != SQLITE_OK ? rc : p->real->pMethods->xRead(p->real, out, n, off);
+}
+
+/*
+ * WAL: appends are gathered until the commit frame is complete; anything
+ * else (a checksum rewrite or a page overwritten in place, both behind the
+ * end) goes straight through. Database: only a checkpoint's page copies are
+ * gathered, until its sync.
+ */
+static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
+{
+	wb_file *p = (wb_file *)f;
+	int commit = 0, rc;
+
+	if (!p->is_wal) {
+		if (p->in_ckpt)
+			return wb_gather(p, data, n, off);
+		if ((rc = wb_flush(p)) != SQLITE_OK)
+			return rc;
+		return p->real->pMethods->xWrite(p->real, data, n, off);
+	}
+	if (off < p->end && off != 0) {
+		p->commit_next = 0;
+		if ((rc = wb_flush(p)) != SQLITE_OK)
+			return rc;
+		return p->real->pMethods->xWrite(p->real, data, n, off);
+	}
+	if (off == 0)
+		p->end = 0; /* the WAL header: the log starts over */
+	if (p->commit_next) {
+		commit = 1;
+		p->commit_next = 0;
+	} else if (n == WB_FRAME_HDR) {
+		/* bytes 4-7 of a frame header: database size after a commit, else 0 */
+		const unsigned char *h = data;
+		p->commit_next = (h[4] | h[5] | h[6] | h[7]) != 0;
+	}
+	if (off + n > p->end)
+		p->end = off + n;
+	if ((rc = wb_gather(p, data, n, off)) != SQLITE_OK)
+		return rc;
+	return commit ? wb_flush(p) : SQLITE_OK;
+}
+
+static int wb_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	wb_file *p = (wb_file *)f;
+	int rc = wb_flush(p);
+
+	return rc != SQLITE_OK ? rc : p->real->pMethods->xTruncate(p->real, size);
+}
+
+static int wb_sync(sqlite3_file *f, int flags)
+{
+	wb_file *p = (wb_file *)f;
+	int rc = wb_flush(p);
+
+	return rc != SQLITE_OK ? rc : p->real->pMethods->xSync(p->real, flags);
+}
+
+static int wb_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	wb_file *p = (wb_file *)f;
+	int rc = wb_flush(p);
+
+	return rc != SQLITE_OK ? rc : p->real->pMethods->xFileSize(p->real, size);
+}
+
+static int wb_lock(sqlite3_file *f, int level)
+{
+	wb_file *p = (wb_file *)f;
+
+	wb_settle(p);
+	return p->real->pMethods->xLock(p->real, level);
+}
+
+static int wb_unlock(sqlite3_file *f, int level)
+{
+	wb_file *p = (wb_file *)f;
+
+	wb_settle(p);
+	return p->real->pMethods->xUnlock(p->real, level);
+}
+
+static int wb_reserved(sqlite3_file *f, int *out)
+{
+	wb_file *p = (wb_file *)f;
+
+	return p->real->pMethods->xCheckReservedLock(p->real, out);
+}
+
+static int wb_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	wb_file *p = (wb_file *)f;
+	int rc;
+
+	(void)wb_flush(p); /* kept on failure: the sync that follows a checkpoint reports it */
+	if (op == SQLITE_FCNTL_VFSNAME) {
+		rc = p->real->pMethods->xFileControl(p->real, op, arg);
+		if (rc == SQLITE_OK && *(char **)arg) {
+			char *name = sqlite3_mprintf(WB_VFS_NAME "/%z", *(char **)arg);
+			*(char **)arg = name;
+			return name ? SQLITE_OK : SQLITE_NOMEM;
+		}
+		return rc;
+	}
+	return p->real->pMethods->xFileControl(p->real, op, arg);
+}
+
+static int wb_sector(sqlite3_file *f)
+{
+	wb_file *p = (wb_file *)f;
+
+	return p->real->pMethods->xSectorSize(p->real);
+}
+
+static int wb_device(sqlite3_file *f)
+{
+	wb_file *p = (wb_file *)f;
+
+	return p->real->pMethods->xDeviceCharacteristics(p->real);
+}
+
+static int wb_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **out)
+{
+	wb_file *p = (wb_file *)f;
+
+	return p->real->pMethods->xShmMap(p->real, pg, pgsz, extend, out);
+}
+
+static int wb_shm_lock(sqlite3_file *f, int offset, int n, int flags)
+{
+	wb_file *p = (wb_file *)f;
+	int rc;
+
+	wb_settle(p);
+	/* slot 0 is the WAL write lock: what counts as an append starts over */
+	if (p->wal && offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE))
+		p->wal->end = 0;
+	rc = p->real->pMethods->xShmLock(p->real, offset, n, flags);
+	/* slot 1 is the checkpoint lock: its holder copies pages back */
+	if (offset == 1 && n == 1 && (flags & SQLITE_SHM_EXCLUSIVE))
+		p->in_ckpt = rc == SQLITE_OK && (flags & SQLITE_SHM_LOCK);
+	return rc;
+}
+
+static void wb_shm_barrier(sqlite3_file *f)
+{
+	wb_file *p = (wb_file *)f;
+
+	wb_settle(p);
+	p->real->pMethods->xShmBarrier(p->real);
+}
+
+static int wb_shm_unmap(sqlite3_file *f, int del)
+{
+	wb_file *p = (wb_file *)f;
+
+	wb_settle(p);
+	return p->real->pMethods->xShmUnmap(p->real, del);
+}
+
+static int wb_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **out)
+{
+	wb_file *p = (wb_file *)f;
+	int rc = wb_flush(p);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	return p->real->pMethods->xFetch(p->real, off, n, out);
+}
+
+static int wb_unfetch(sqlite3_file *f, sqlite3_int64 off, void *ptr)
+{
+	wb_file *p = (wb_file *)f;
+
+	return p->real->pMethods->xUnfetch(p->real, off, ptr);
+}
+
+static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
+{
+	wb_file *p = (wb_file *)f;
+	int rc;
+
+	(void)vfs;
+	memset(p, 0, sizeof(*p));
+	p->real = (sqlite3_file *)((char *)p + WB_HEAD);
+	rc = wb_orig->xOpen(wb_orig, name, p->real, flags, out_flags);
+	if (!p->real->pMethods) {
+		p->base.pMethods = NULL;
+		return rc;
+	}
+	/* version 3 methods on ours need them on the real file */
+	if (p->real->pMethods->iVersion < 3) {
+		(void)p->real->pMethods->xClose(p->real);
+		p->base.pMethods = NULL;
+		return SQLITE_CANTOPEN;
+	}
+	p->base.pMethods = &wb_io;
+	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && name) {
+		sqlite3_file *d = sqlite3_database_file_object(name);
+		if (d && d->pMethods == &wb_io) {
+			p->is_wal = 1;
+			p->db = (wb_file *)d;
+			p->db->wal = p;
+		}
+	}
+	return rc;
+}
+
+static int wb_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+	(void)vfs;
+	return wb_orig->xDelete(wb_orig, name, sync_dir);
+}
+
+static int wb_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+	(void)vfs;
+	return wb_orig->xAccess(wb_orig, name, flags, out);
+}
+
+static int wb_fullpath(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+	(void)vfs;
+	return wb_orig->xFullPathname(wb_orig, name, n, out);
+}
+
+static void *wb_dlopen(sqlite3_vfs *vfs, const char *name)
+{
+	(void)vfs;
+	return wb_orig->xDlOpen(wb_orig, name);
+}
+
+static void wb_dlerror(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	wb_orig->xDlError(wb_orig, n, out);
+}
+
+static void (*wb_dlsym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
+{
+	(void)vfs;
+	return wb_orig->xDlSym(wb_orig, h, sym);
+}
+
+static void wb_dlclose(sqlite3_vfs *vfs, void *h)
+{
+	(void)vfs;
+	wb_orig->xDlClose(wb_orig, h);
+}
+
+static int wb_random(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return wb_orig->xRandomness(wb_orig, n, out);
+}
+
+static int wb_sleep(sqlite3_vfs *vfs, int us)
+{
+	(void)vfs;
+	return wb_orig->xSleep(wb_orig, us);
+}
+
+static int wb_time(sqlite3_vfs *vfs, double *out)
+{
+	(void)vfs;
+	return wb_orig->xCurrentTime(wb_orig, out);
+}
+
+static int wb_lasterr(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return wb_orig->xGetLastError ? wb_orig->xGetLastError(wb_orig, n, out) : 0;
+}
+
+static int wb_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+	double d;
+	int rc;
+
+	(void)vfs;
+	if (wb_orig->iVersion >= 2 && wb_orig->xCurrentTimeInt64)
+		return wb_orig->xCurrentTimeInt64(wb_orig, out);
+	rc = wb_orig->xCurrentTime(wb_orig, &d);
+	*out = (sqlite3_int64)(d * 86400000.0);
+	return rc;
+}
+
+static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
+static int wb_ready;
+
+static void wb_register(void)
+{
+	if (!(wb_orig = sqlite3_vfs_find(NULL)) || wb_orig->iVersion < 2)
+		return;
+	wb_io.iVersion = 3;
+	wb_io.xClose = wb_close;
+	wb_io.xRead = wb_read;
+	wb_io.xWrite = wb_write;
+	wb_io.xTruncate = wb_truncate;
+	wb_io.xSync = wb_sync;
+	wb_io.xFileSize = wb_size;
+	wb_io.xLock = wb_lock;
+	wb_io.xUnlock = wb_unlock;
+	wb_io.xCheckReservedLock = wb_reserved;
+	wb_io.xFileControl = wb_fcntl;
+	wb_io.xSectorSize = wb_sector;
+	wb_io.xDeviceCharacteristics = wb_device;
+	wb_io.xShmMap = wb_shm_map;
+	wb_io.xShmLock = wb_shm_lock;
+	wb_io.xShmBarrier = wb_shm_barrier;
+	wb_io.xShmUnmap = wb_shm_unmap;
+	wb_io.xFetch = wb_fetch;
+	wb_io.xUnfetch = wb_unfetch;
+
+	wb_vfs.iVersion = 2;
+	wb_vfs.szOsFile = (int)(WB_HEAD + (size_t)wb_orig->szOsFile);
+	wb_vfs.mxPathname = wb_orig->mxPathname;
+	wb_vfs.zName = WB_VFS_NAME;
+	wb_vfs.xOpen = wb_open;
+	wb_vfs.xDelete = wb_delete;
+	wb_vfs.xAccess = wb_access;
+	wb_vfs.xFullPathname = wb_fullpath;
+	wb_vfs.xDlOpen = wb_dlopen;
+	wb_vfs.xDlError = wb_dlerror;
+	wb_vfs.xDlSym = wb_dlsym;
+	wb_vfs.xDlClose = wb_dlclose;
+	wb_vfs.xRandomness = wb_random;
+	wb_vfs.xSleep = wb_sleep;
+	wb_vfs.xCurrentTime = wb_time;
+	wb_vfs.xGetLastError = wb_lasterr;
+	wb_vfs.xCurrentTimeInt64 = wb_time64;
+	if (sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK)
+		wb_ready = 1;
+}
+
+const char *ssync_store__vfs(void)
+{
+	(void)pthread_once(&wb_once, wb_register);
+	return wb_ready ? WB_VFS_NAME : NULL;
+}

@@ -1,0 +1,274 @@
+/* The replica's VFS gathers a commit's WAL writes into one (src/walbuf.c).
+ * What that must never change: another connection or process sees a commit
+ * whole as soon as it is published, a rolled-back or failed transaction
+ * leaves nothing behind, and a write that fails fails the commit. The
+ * readers here use SQLite's own VFS, as any other tool would. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "helpers_core.h"
+#include "schoolsync/store.h"
+#include "store_int.h"
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+}
+
+static long long query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	long long v;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(q) != SQLITE_ROW)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+static void integrity_ok(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+	sqlite3_finalize(q);
+}
+
+static sqlite3 *open_plain(const char *path, int flags)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, flags, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static ssync_store *open_store(const char *path)
+{
+	ssync_store *st = NULL;
+	ssync_error err;
+	char *vfs = NULL;
+
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_store_open(&st, path, SSYNC_STORE_CREATE, &err), 0);
+	/* the tests mean nothing unless the store really uses the shim */
+	assert_int_equal(sqlite3_file_control(ssync_store__db(st), "main", SQLITE_FCNTL_VFSNAME, &vfs), SQLITE_OK);
+	assert_non_null(vfs);
+	assert_non_null(strstr(vfs, "ssync-wal"));
+	sqlite3_free(vfs);
+	return st;
+}
+
+/* Each commit is visible, complete, to a reader the moment it returns;
+ * enough commits that the background checkpoint copies pages back too. */
+static void test_walbuf__readers_see_every_commit_whole(void **state)
+{
+	char *dir = th_tmpdir(), path[600];
+	ssync_store *st;
+	sqlite3 *w, *r;
+	sqlite3_stmt *ins = NULL;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/replica.db", dir);
+	st = open_store(path);
+	w = ssync_store__db(st);
+	exec_ok(w, "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB, name TEXT)");
+	r = open_plain(path, SQLITE_OPEN_READONLY);
+	assert_int_equal(sqlite3_prepare_v2(w, "INSERT INTO t VALUES (?1, randomblob(900), '学校' || ?1)", -1, &ins, NULL),
+		SQLITE_OK);
+	for (i = 1; i <= 3000; i++) {
+		sqlite3_bind_int(ins, 1, i);
+		assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+		assert_int_equal(sqlite3_reset(ins), SQLITE_OK);
+		if (i % 7 == 0 || i > 2990) {
+			assert_int_equal(query_int(r, "SELECT count(*) FROM t"), i);
+			assert_int_equal(query_int(r, "SELECT sum(k) FROM t WHERE length(v) = 900 AND name = '学校' || k"),
+				(long long)i * (i + 1) / 2);
+		}
+	}
+	sqlite3_finalize(ins);
+	integrity_ok(r);
+	sqlite3_close(r);
+	ssync_store_free(st);
+	r = open_plain(path, SQLITE_OPEN_READONLY);
+	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 3000);
+	integrity_ok(r);
+	sqlite3_close(r);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* A transaction too big for the page cache writes frames before it
+ * commits; rolled back, they must not reappear over another writer's
+ * commit. Committed after rewriting spilled pages, all of it must be there. */
+static void test_walbuf__spilled_transactions(void **state)
+{
+	char *dir = th_tmpdir(), path[600];
+	ssync_store *st;
+	sqlite3 *w, *other;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/replica.db", dir);
+	st = open_store(path);
+	w = ssync_store__db(st);
+	exec_ok(w, "PRAGMA cache_size=20; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT)");
+	/* about 25 pages: past the cache, within one gathered write */
+	exec_ok(w, "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<150) "
+		"INSERT INTO t SELECT i, hex(randomblob(300)) FROM n");
+	exec_ok(w, "ROLLBACK");
+	other = open_plain(path, SQLITE_OPEN_READWRITE);
+	exec_ok(other, "BEGIN IMMEDIATE; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<50) "
+		"INSERT INTO t SELECT 100000 + i, 'other writer' FROM n; COMMIT");
+	exec_ok(w, "INSERT INTO t VALUES (1, 'after')");
+	assert_int_equal(query_int(other, "SELECT count(*) FROM t"), 51);
+	integrity_ok(other);
+
+	exec_ok(w, "BEGIN; WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i+1 FROM n WHERE i<3000) "
+		"INSERT INTO t SELECT i, hex(randomblob(300)) FROM n");
+	exec_ok(w, "UPDATE t SET v = 'rewritten ' || k WHERE k <= 3000; COMMIT");
+	assert_int_equal(query_int(other, "SELECT count(*) FROM t WHERE v = 'rewritten ' || k"), 3000);
+	assert_int_equal(query_int(other, "SELECT count(*) FROM t"), 3050);
+	integrity_ok(other);
+	sqlite3_close(other);
+	ssync_store_free(st);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* The gathered write is made at the commit frame: if the disk refuses it
+ * (here: the file size limit), the commit fails, no reader sees any of it,
+ * and the replica takes the next commit. */
+static void test_walbuf__failed_write_fails_the_commit(void **state)
+{
+	char *dir = th_tmpdir(), path[600], walpath[620];
+	ssync_store *st;
+	sqlite3 *w, *r;
+	struct rlimit old, lim;
+	struct stat sb;
+	int rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/replica.db", dir);
+	snprintf(walpath, sizeof(walpath), "%s-wal", path);
+	st = open_store(path);
+	w = ssync_store__db(st);
+	exec_ok(w, "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB); INSERT INTO t VALUES (1, randomblob(100))");
+	r = open_plain(path, SQLITE_OPEN_READONLY);
+	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 1);
+	assert_int_equal(stat(walpath, &sb), 0);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size + 8192;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	/* about 12 pages: one gathered write at the commit frame */
+	rc = sqlite3_exec(w, "BEGIN; WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i+1 FROM n WHERE i<12) "
+		"INSERT INTO t SELECT i, randomblob(3000) FROM n; COMMIT", NULL, NULL, NULL);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_not_equal(rc, SQLITE_OK);
+	(void)sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL);
+
+	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 1);
+	exec_ok(w, "INSERT INTO t VALUES (2, randomblob(100))");
+	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 2);
+	integrity_ok(r);
+	sqlite3_close(r);
+	ssync_store_free(st);
+	r = open_plain(path, SQLITE_OPEN_READONLY);
+	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 2);
+	integrity_ok(r);
+	sqlite3_close(r);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* Another process: a child commits as fast as it can while this process
+ * reads; every count it sees must come with every row's content intact. */
+static void test_walbuf__another_process_reads_while_we_commit(void **state)
+{
+	char *dir = th_tmpdir(), path[600];
+	ssync_store *st;
+	sqlite3 *r;
+	pid_t pid;
+	int status = 0, reads = 0, done = 0;
+	long long last = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/replica.db", dir);
+	st = open_store(path);
+	exec_ok(ssync_store__db(st), "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB, sum INTEGER)");
+	ssync_store_free(st);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ssync_error err;
+		sqlite3_stmt *ins = NULL;
+		int i;
+		ssync_error_clear(&err);
+		st = NULL;
+		if (ssync_store_open(&st, path, 0, &err) < 0 ||
+		    sqlite3_prepare_v2(ssync_store__db(st), "INSERT INTO t VALUES (?1, zeroblob(1500), ?1 * 7)", -1, &ins, NULL))
+			_exit(2);
+		for (i = 1; i <= 6000; i++) {
+			sqlite3_bind_int(ins, 1, i);
+			if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_reset(ins) != SQLITE_OK)
+				_exit(3);
+		}
+		sqlite3_finalize(ins);
+		ssync_store_free(st);
+		_exit(0);
+	}
+	r = open_plain(path, SQLITE_OPEN_READONLY);
+	while (!done) {
+		long long n, s;
+		done = waitpid(pid, &status, WNOHANG) == pid;
+		exec_ok(r, "BEGIN");
+		n = query_int(r, "SELECT count(*) FROM t");
+		s = query_int(r, "SELECT coalesce(sum(sum), 0) FROM t WHERE length(v) = 1500 AND sum = k * 7");
+		exec_ok(r, "COMMIT");
+		assert_true(n >= last);
+		assert_int_equal(s, 7 * n * (n + 1) / 2);
+		last = n;
+		reads++;
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(last, 6000);
+	print_message("%d consistent reads while another process committed\n", reads);
+	integrity_ok(r);
+	sqlite3_close(r);
+	th_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walbuf__readers_see_every_commit_whole),
+		cmocka_unit_test(test_walbuf__spilled_transactions),
+		cmocka_unit_test(test_walbuf__failed_write_fails_the_commit),
+		cmocka_unit_test(test_walbuf__another_process_reads_while_we_commit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
