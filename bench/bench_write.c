@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 	if (ssync_node_init(home, "bench", NULL, NULL, &err) < 0 || ssync_node_open(&n, home, 0, &err) < 0)
 		bench_die("init", &err);
 
+	printf("allocator: %s\n", SSYNC_ALLOCATOR);
 	t0 = bench_now();
 	for (i = 0; i < single; i++) {
 		char id[32], name[32];

@@ -3,7 +3,7 @@
 # Usage: tools/deps.sh [build|test]   (test adds the tools the test suite uses)
 set -euo pipefail
 want=(build-essential cmake pkg-config git libgit2-dev libsqlite3-dev libsodium-dev
-      libuv1-dev libjansson-dev libcsv-dev libcmocka-dev sqlite3)
+      libuv1-dev libjansson-dev libcsv-dev libcmocka-dev libjemalloc-dev sqlite3)
 if [ "${1:-build}" = test ]; then
 	want+=(python3 iproute2 nftables iptables procps psmisc chromium)
 fi
