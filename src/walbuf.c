@@ -5,21 +5,26 @@
  * page), so a commit of five pages costs ten pwrite calls; on the VMs we run
  * on a system call costs 1-3 us, a third of a single-row write's commit. This
  * shim keeps the appends to a WAL file in memory and writes them with one
- * call when the commit frame is complete, so a failed write still fails the
- * commit before SQLite publishes it in the wal-index.
+ * call when the commit frame is complete. If that write fails, the commit
+ * fails and the gathered frames are dropped (SQLite rolls the transaction
+ * back), so a failed commit cannot reach the file later and be found by
+ * recovery after a crash.
  *
- * Nothing buffered may outlive the WAL write lock, or be missed by a read:
+ * Nothing gathered may outlive the WAL write lock, or be missed by a read:
  *  - any other access to the WAL file (read, sync, size, truncate, a write
- *    that is not the next append, file control, close) writes the buffer
- *    first;
- *  - every shared-memory lock change and barrier on the database file writes
- *    its WAL's buffer first. SQLite takes the barrier between the two copies
- *    of the wal-index header, and releases the write lock through a lock
- *    change, so no other connection can see frames that are not in the file;
- *  - frames left buffered at a lock change belong to a transaction that did
- *    not commit (commits are written at their commit frame); if writing them
- *    fails they are dropped, which is what a rollback does anyway.
- * Only WAL files are buffered; the database file and journals pass through.
+ *    behind the end, file control, close) writes what is gathered first;
+ *  - every shared-memory lock change and barrier on the database file does
+ *    too. SQLite takes the barrier between the two copies of the wal-index
+ *    header, and releases the write lock through a lock change, so no other
+ *    connection can see frames that are not in the file. Frames still
+ *    gathered there belong to a transaction that did not commit; if writing
+ *    them fails they are dropped, as a rollback would.
+ * Only WAL files are gathered, and only where SQLite never pads frames to a
+ * sector (powersafe overwrite, the default); the database file, journals
+ * and temporary files pass through. (Gathering a checkpoint's page copies
+ * was tried and dropped: a partial checkpoint makes no call between its last
+ * page write and marking the pages copied, so a failed write could not be
+ * reported.)
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -40,8 +45,7 @@ typedef struct wb_file {
 	sqlite3_file *real;   /* the underlying VFS's file, after this struct */
 	struct wb_file *wal;  /* database file: its open WAL, if any */
 	struct wb_file *db;   /* WAL file: its database file */
-	int is_wal;
-	int in_ckpt;          /* database file: this connection holds the checkpoint lock */
+	int is_wal;           /* a WAL whose appends are gathered */
 	int commit_next;      /* WAL: the last append was a commit frame's header */
 	unsigned char *buf;   /* writes gathered, not yet made */
 	size_t len, cap;
@@ -71,11 +75,9 @@ static int wb_flush(wb_file *p)
 }
 
 /*
- * At a lock change, barrier or close nothing may stay gathered. Writes that
- * cannot be made here are dropped: a WAL's are frames of a transaction that
- * did not commit (a commit is made at its commit frame, where a failure
- * fails the commit), a checkpoint's are pages it failed to sync, so it never
- * marked them copied and they are still in the WAL.
+ * At a lock change, barrier or close nothing may stay gathered. Frames that
+ * cannot be written here are dropped: they belong to a transaction that did
+ * not commit (a commit is written at its commit frame).
  */
 static void wb_settle(wb_file *p)
 {
@@ -141,24 +143,16 @@ static int wb_read(sqlite3_file *f, void *out, int n, sqlite3_int64 off)
 	return rc != SQLITE_OK ? rc : p->real->pMethods->xRead(p->real, out, n, off);
 }
 
-/*
- * WAL: appends are gathered until the commit frame is complete; anything
+/* WAL appends are gathered until the commit frame is complete; anything
  * else (a checksum rewrite or a page overwritten in place, both behind the
- * end) goes straight through. Database: only a checkpoint's page copies are
- * gathered, until its sync.
- */
+ * end) goes straight through. */
 static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 {
 	wb_file *p = (wb_file *)f;
 	int commit = 0, rc;
 
-	if (!p->is_wal) {
-		if (p->in_ckpt)
-			return wb_gather(p, data, n, off);
-		if ((rc = wb_flush(p)) != SQLITE_OK)
-			return rc;
+	if (!p->is_wal)
 		return p->real->pMethods->xWrite(p->real, data, n, off);
-	}
 	if (off < p->end && off != 0) {
 		p->commit_next = 0;
 		if ((rc = wb_flush(p)) != SQLITE_OK)
@@ -177,9 +171,16 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 	}
 	if (off + n > p->end)
 		p->end = off + n;
-	if ((rc = wb_gather(p, data, n, off)) != SQLITE_OK)
-		return rc;
-	return commit ? wb_flush(p) : SQLITE_OK;
+	rc = wb_gather(p, data, n, off);
+	if (rc == SQLITE_OK && commit)
+		rc = wb_flush(p);
+	if (rc != SQLITE_OK && (commit || p->commit_next)) {
+		/* a failed commit is rolled back whole: its frames must not be
+		 * written by a later retry, where recovery would find them */
+		p->len = 0;
+		p->commit_next = 0;
+	}
+	return rc;
 }
 
 static int wb_truncate(sqlite3_file *f, sqlite3_int64 size)
@@ -234,7 +235,7 @@ static int wb_fcntl(sqlite3_file *f, int op, void *arg)
 	wb_file *p = (wb_file *)f;
 	int rc;
 
-	(void)wb_flush(p); /* kept on failure: the sync that follows a checkpoint reports it */
+	(void)wb_flush(p); /* kept on failure: the commit or sync that follows reports it */
 	if (op == SQLITE_FCNTL_VFSNAME) {
 		rc = p->real->pMethods->xFileControl(p->real, op, arg);
 		if (rc == SQLITE_OK && *(char **)arg) {
@@ -278,9 +279,6 @@ static int wb_shm_lock(sqlite3_file *f, int offset, int n, int flags)
 	if (p->wal && offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE))
 		p->wal->end = 0;
 	rc = p->real->pMethods->xShmLock(p->real, offset, n, flags);
-	/* slot 1 is the checkpoint lock: its holder copies pages back */
-	if (offset == 1 && n == 1 && (flags & SQLITE_SHM_EXCLUSIVE))
-		p->in_ckpt = rc == SQLITE_OK && (flags & SQLITE_SHM_LOCK);
 	return rc;
 }
 
@@ -337,7 +335,10 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
 		return SQLITE_CANTOPEN;
 	}
 	p->base.pMethods = &wb_io;
-	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && name) {
+	/* without powersafe overwrite SQLite pads commits to a sector and
+	 * syncs in the middle of a frame: no gathering then */
+	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && name &&
+	    (p->real->pMethods->xDeviceCharacteristics(p->real) & SQLITE_IOCAP_POWERSAFE_OVERWRITE)) {
 		sqlite3_file *d = sqlite3_database_file_object(name);
 		if (d && d->pMethods == &wb_io) {
 			p->is_wal = 1;

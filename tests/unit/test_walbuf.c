@@ -1,8 +1,11 @@
 /* The replica's VFS gathers a commit's WAL writes into one (src/walbuf.c).
  * What that must never change: another connection or process sees a commit
  * whole as soon as it is published, a rolled-back or failed transaction
- * leaves nothing behind, and a write that fails fails the commit. The
- * readers here use SQLite's own VFS, as any other tool would. */
+ * leaves nothing behind (not even for recovery after a crash), a write that
+ * fails fails the commit, and a checkpoint that fails copies nothing. The
+ * readers here use SQLite's own VFS, as any other tool would. Write failures
+ * are injected through the unix VFS's system-call table. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +77,186 @@ static ssync_store *open_store(const char *path)
 	assert_non_null(strstr(vfs, "ssync-wal"));
 	sqlite3_free(vfs);
 	return st;
+}
+
+/* Write system calls as SQLite's unix VFS makes them: counted, and made to
+ * fail (ENOSPC) while fail_writes > 0. */
+static sqlite3_syscall_ptr real_pwrite, real_pwrite64;
+static int fail_writes, write_calls;
+
+static ssize_t fake_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	write_calls++;
+	if (fail_writes > 0) {
+		fail_writes--;
+		errno = ENOSPC;
+		return -1;
+	}
+	return ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite)(fd, buf, n, off);
+}
+
+static ssize_t fake_pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	write_calls++;
+	if (fail_writes > 0) {
+		fail_writes--;
+		errno = ENOSPC;
+		return -1;
+	}
+	return ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite64)(fd, buf, n, off);
+}
+
+static void hook_writes(int on)
+{
+	sqlite3_vfs *u = sqlite3_vfs_find("unix");
+
+	assert_non_null(u);
+	if (on) {
+		real_pwrite = u->xGetSystemCall(u, "pwrite");
+		real_pwrite64 = u->xGetSystemCall(u, "pwrite64");
+		assert_true(real_pwrite || real_pwrite64);
+		if (real_pwrite)
+			assert_int_equal(u->xSetSystemCall(u, "pwrite", (sqlite3_syscall_ptr)fake_pwrite), SQLITE_OK);
+		if (real_pwrite64)
+			assert_int_equal(u->xSetSystemCall(u, "pwrite64", (sqlite3_syscall_ptr)fake_pwrite64), SQLITE_OK);
+	} else {
+		(void)u->xSetSystemCall(u, NULL, NULL); /* all back to the real ones */
+	}
+	fail_writes = 0;
+	write_calls = 0;
+}
+
+/* A connection like the store's (our VFS, WAL, no fsync per commit), with
+ * no checkpoint of its own. */
+static sqlite3 *open_ours(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_non_null(ssync_store__vfs());
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ssync_store__vfs()), SQLITE_OK);
+	exec_ok(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
+	return db;
+}
+
+static char *concat_v(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	char *out;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(v, ',') FROM (SELECT v FROM a ORDER BY rowid)", -1, &q, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	out = strdup(sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "");
+	sqlite3_finalize(q);
+	return out;
+}
+
+/* The point of the shim: a commit of several pages is one write call. */
+static void test_walbuf__a_commit_is_one_write(void **state)
+{
+	char *dir = th_tmpdir(), path[600];
+	sqlite3 *w;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/one.db", dir);
+	w = open_ours(path);
+	exec_ok(w, "CREATE TABLE t(k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID; CREATE TABLE u(k INTEGER PRIMARY KEY, v BLOB)");
+	exec_ok(w, "INSERT INTO t VALUES ('warm', 1)");
+	hook_writes(1);
+	for (i = 0; i < 200; i++) {
+		char sql[200];
+		/* two tables, ~3 KB: at least 2 frames, 4 writes without the shim */
+		snprintf(sql, sizeof(sql), "BEGIN; INSERT INTO t VALUES ('k%d', randomblob(1500)); "
+			"INSERT INTO u VALUES (%d, randomblob(1500)); COMMIT", i * 7919 % 1000, i);
+		exec_ok(w, sql);
+	}
+	print_message("200 commits, %d write calls\n", write_calls);
+	assert_true(write_calls >= 200);
+	assert_true(write_calls <= 210);
+	hook_writes(0);
+	sqlite3_close(w);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* A commit whose write fails is rolled back, and stays so: no retry may
+ * write its frames later, where recovery after a crash would take them. */
+static void test_walbuf__a_failed_commit_stays_failed_after_a_crash(void **state)
+{
+	char *dir = th_tmpdir(), path[600], copy[600], cmd[1400], *v;
+	sqlite3 *w, *c;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/w.db", dir);
+	snprintf(copy, sizeof(copy), "%s/crashed.db", dir);
+	w = open_ours(path);
+	exec_ok(w, "CREATE TABLE a(v TEXT); INSERT INTO a VALUES ('committed')");
+	hook_writes(1);
+	fail_writes = 1; /* the commit's one write */
+	assert_int_not_equal(sqlite3_exec(w, "INSERT INTO a VALUES ('failed')", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fail_writes, 0);
+	v = concat_v(w); /* lock changes: where a kept buffer would be retried */
+	assert_string_equal(v, "committed");
+	free(v);
+	hook_writes(0);
+	/* a crash now: the files without the wal-index, as recovery finds them */
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s-wal' '%s-wal'", path, copy, path, copy);
+	assert_int_equal(system(cmd), 0);
+	c = open_plain(copy, SQLITE_OPEN_READWRITE);
+	v = concat_v(c);
+	assert_string_equal(v, "committed");
+	free(v);
+	integrity_ok(c);
+	sqlite3_close(c);
+	/* and the writer goes on */
+	exec_ok(w, "INSERT INTO a VALUES ('after')");
+	v = concat_v(w);
+	assert_string_equal(v, "committed,after");
+	free(v);
+	sqlite3_close(w);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* A checkpoint that cannot write a page must not mark it copied: readers
+ * would then read the stale page from the database file. */
+static void test_walbuf__a_failed_checkpoint_leaves_the_data_readable(void **state)
+{
+	char *dir = th_tmpdir(), path[600], *v;
+	sqlite3 *w, *pin, *ck, *r;
+	int nlog = -1, nckpt = -1, rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/c.db", dir);
+	w = open_ours(path);
+	exec_ok(w, "CREATE TABLE a(v TEXT); INSERT INTO a VALUES ('old'); CREATE TABLE b(v); INSERT INTO b VALUES (1); "
+		"PRAGMA wal_checkpoint(TRUNCATE)");
+	exec_ok(w, "UPDATE a SET v = 'new'");
+	/* a reader holding the snapshot after that commit makes the next
+	 * checkpoint a partial one (it stops short of the last commit) */
+	pin = open_ours(path);
+	exec_ok(pin, "BEGIN; SELECT * FROM b");
+	exec_ok(w, "UPDATE b SET v = 2");
+	ck = open_ours(path);
+	exec_ok(ck, "SELECT count(*) FROM sqlite_schema");
+	hook_writes(1);
+	fail_writes = 1000;
+	rc = sqlite3_wal_checkpoint_v2(ck, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+	hook_writes(0);
+	assert_int_not_equal(rc, SQLITE_OK);
+	exec_ok(pin, "COMMIT");
+	r = open_plain(path, SQLITE_OPEN_READONLY);
+	v = concat_v(r);
+	assert_string_equal(v, "new");
+	free(v);
+	integrity_ok(r);
+	sqlite3_close(r);
+	sqlite3_close(ck);
+	sqlite3_close(pin);
+	sqlite3_close(w);
+	th_rmtree(dir);
+	free(dir);
 }
 
 /* Each commit is visible, complete, to a reader the moment it returns;
@@ -269,6 +452,9 @@ int main(void)
 		cmocka_unit_test(test_walbuf__spilled_transactions),
 		cmocka_unit_test(test_walbuf__failed_write_fails_the_commit),
 		cmocka_unit_test(test_walbuf__another_process_reads_while_we_commit),
+		cmocka_unit_test(test_walbuf__a_commit_is_one_write),
+		cmocka_unit_test(test_walbuf__a_failed_commit_stays_failed_after_a_crash),
+		cmocka_unit_test(test_walbuf__a_failed_checkpoint_leaves_the_data_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
