@@ -421,7 +421,14 @@ done:
 
 int ssync_entry_verify(const ssync_entry *e, const unsigned char pk[SSYNC_PUBKEY_BYTES], ssync_error *err)
 {
-	if (ssync_keys_verify(pk, e->body, e->body_len, e->sig) != 0)
+	int i, ok = -1;
+
+	for (i = 0; i < e->nvkeys && ok < 0; i++)
+		if (memcmp(e->vkeys[i], pk, SSYNC_PUBKEY_BYTES) == 0)
+			ok = (e->vok >> i) & 1u;
+	if (ok < 0)
+		ok = ssync_keys_verify(pk, e->body, e->body_len, e->sig) == 0;
+	if (!ok)
 		return ssync_error_set(err, SSYNC_ESIG, "bad signature on entry %s#%lld", e->node, (long long)e->seq);
 	return 0;
 }

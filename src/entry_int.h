@@ -19,6 +19,11 @@ struct ssync_entry {
 	size_t body_len;
 	unsigned char sig[SSYNC_SIG_BYTES];
 	unsigned char hash[SSYNC_HASH_BYTES];
+	/* signature results worked out ahead (readahead.c): bit i of vok says
+	 * whether sig verifies over body with vkeys[i] */
+	const unsigned char (*vkeys)[SSYNC_PUBKEY_BYTES];
+	int nvkeys;
+	unsigned vok;
 };
 
 /* Flags every body is dumped with; parse re-dumps and compares bytes. */

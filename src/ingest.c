@@ -9,6 +9,7 @@
 #include "ingest_int.h"
 #include "log_int.h"
 #include "merge_int.h"
+#include "readahead_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/trust.h"
 #include "trust_int.h"
@@ -28,6 +29,8 @@ struct ssync_ingest {
 	unsigned char head_hash[SSYNC_HASH_BYTES];
 	uint64_t head_hlc, max_hlc;
 	int64_t frozen_at; /* 0 = not frozen */
+	ssync_ahead *ahead; /* parse and signature checks on the second core */
+	int ahead_failed;
 	ssync_ingest_stats stats;
 	char stop[512];
 };
@@ -119,7 +122,8 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 	int64_t seq = 0;
 
 	ssync_error_clear(&perr);
-	if (ssync_entry_parse(&e, line, len, &perr) < 0)
+	if (!(in->ahead && (e = ssync_ahead__take(in->ahead, line, len))) &&
+	    ssync_entry_parse(&e, line, len, &perr) < 0)
 		return reject(in, in->head + 1, perr.code, perr.message, line, len, err);
 	seq = e->seq;
 	if (strcmp(e->node, in->node) != 0) {
@@ -258,6 +262,44 @@ done:
 	return error;
 }
 
+/* The keys an entry of this node can verify with: its certified keys
+ * (managed) or its pinned one. */
+static int candidate_keys(ssync_ingest *in, unsigned char keys[SSYNC_AHEAD_KEYS][SSYNC_PUBKEY_BYTES])
+{
+	sqlite3_stmt *q;
+	int n = 0;
+
+	if (!in->managed) {
+		if (in->have_key)
+			memcpy(keys[n++], in->pk, SSYNC_PUBKEY_BYTES);
+		return n;
+	}
+	if (!(q = ssync_store__stmt(in->st, "SELECT pubkey FROM ssync_cert WHERE node=? ORDER BY serial DESC", NULL)))
+		return 0;
+	sqlite3_bind_text(q, 1, in->node, -1, SQLITE_STATIC);
+	while (n < SSYNC_AHEAD_KEYS && sqlite3_step(q) == SQLITE_ROW)
+		if (sqlite3_column_bytes(q, 0) == SSYNC_PUBKEY_BYTES)
+			memcpy(keys[n++], sqlite3_column_blob(q, 0), SSYNC_PUBKEY_BYTES);
+	sqlite3_reset(q);
+	return n;
+}
+
+void ssync_ingest__segment(ssync_ingest *in, const char *data, size_t len)
+{
+	if (!in->ahead && !in->ahead_failed) {
+		unsigned char keys[SSYNC_AHEAD_KEYS][SSYNC_PUBKEY_BYTES];
+		int n = candidate_keys(in, keys);
+		if (ssync_ahead__new(&in->ahead, (const unsigned char (*)[SSYNC_PUBKEY_BYTES])keys, n) < 0)
+			in->ahead_failed = 1; /* the lines are parsed here, one by one */
+	}
+	ssync_ahead__feed(in->ahead, data, len);
+}
+
+void ssync_ingest__segment_done(ssync_ingest *in)
+{
+	ssync_ahead__drop(in->ahead);
+}
+
 int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ssync_error *err)
 {
 	int error = 0;
@@ -270,6 +312,7 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 	} else {
 		error = flush(in, err);
 	}
+	ssync_ahead__free(in->ahead);
 	if (stats) {
 		stats->applied += in->stats.applied;
 		stats->duplicates += in->stats.duplicates;

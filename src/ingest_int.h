@@ -27,6 +27,14 @@ int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *distric
  */
 int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_error *err);
 
+/*
+ * Optional, around feeding the lines of one block (a segment): they are
+ * parsed and their signatures checked on another core ahead of
+ * ssync_ingest__line. @p data must stay valid until segment_done.
+ */
+void ssync_ingest__segment(ssync_ingest *in, const char *data, size_t len);
+void ssync_ingest__segment_done(ssync_ingest *in);
+
 /* Commit what was applied; frees @p in. On @p abort, roll back. */
 int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ssync_error *err);
 

@@ -288,29 +288,33 @@ static int on_segment(const char *path, const void *data, size_t len, void *payl
 	recv_ctx *rc = payload;
 	const char *p = data, *end = p + len;
 
+	int stop = 0;
+
 	if (strncmp(path, "seg/", 4) != 0)
 		return 0; /* node.json and other metadata */
-	while (p < end) {
+	ssync_ingest__segment(rc->in, data, len);
+	while (p < end && !stop) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
 		int r = ssync_ingest__line(rc->in, p, l, rc->err);
 		if (r < 0) {
 			rc->error = r;
-			return 1;
-		}
-		if (r > 0) {
+			stop = 1;
+		} else if (r > 0) {
 			rc->stopped = 1;
-			return 1;
-		}
-		rc->lines++;
-		if (rc->opts && rc->opts->progress && (rc->lines % 50) == 0 &&
-		    rc->opts->progress("apply", rc->lines, 0, rc->opts->payload) != 0) {
-			rc->error = ssync_error_set(rc->err, SSYNC_ECANCELLED, "sync cancelled");
-			return 1;
+			stop = 1;
+		} else {
+			rc->lines++;
+			if (rc->opts && rc->opts->progress && (rc->lines % 50) == 0 &&
+			    rc->opts->progress("apply", rc->lines, 0, rc->opts->payload) != 0) {
+				rc->error = ssync_error_set(rc->err, SSYNC_ECANCELLED, "sync cancelled");
+				stop = 1;
+			}
 		}
 		p += l;
 	}
-	return 0;
+	ssync_ingest__segment_done(rc->in); /* before the caller frees data */
+	return stop;
 }
 
 static int mark_seen(ssync_store *st, const char *node, ssync_error *err)
