@@ -122,8 +122,9 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 	int64_t seq = 0;
 
 	ssync_error_clear(&perr);
-	if (!(in->ahead && (e = ssync_ahead__take(in->ahead, line, len))) &&
-	    ssync_entry_parse(&e, line, len, &perr) < 0)
+	if (in->ahead && (e = ssync_ahead__take(in->ahead, line, len)))
+		in->stats.ahead++;
+	else if (ssync_entry_parse(&e, line, len, &perr) < 0)
 		return reject(in, in->head + 1, perr.code, perr.message, line, len, err);
 	seq = e->seq;
 	if (strcmp(e->node, in->node) != 0) {
@@ -300,6 +301,11 @@ void ssync_ingest__segment_done(ssync_ingest *in)
 	ssync_ahead__drop(in->ahead);
 }
 
+size_t ssync_ingest__ahead_ready(ssync_ingest *in)
+{
+	return ssync_ahead__ready(in->ahead);
+}
+
 int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ssync_error *err)
 {
 	int error = 0;
@@ -318,6 +324,7 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 		stats->duplicates += in->stats.duplicates;
 		stats->quarantined += in->stats.quarantined;
 		stats->refused += in->stats.refused;
+		stats->ahead += in->stats.ahead;
 		if (in->stats.fork_seq)
 			stats->fork_seq = in->stats.fork_seq;
 	}

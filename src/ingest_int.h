@@ -14,6 +14,7 @@ typedef struct ssync_ingest ssync_ingest;
 typedef struct ssync_ingest_stats {
 	int64_t applied, duplicates, quarantined, refused;
 	int64_t fork_seq; /* > 0: the node equivocated at this seq (it is now frozen) */
+	int64_t ahead;    /* entries parsed and checked before their turn (readahead.c) */
 } ssync_ingest_stats;
 
 /* Start ingesting entries of @p node (from @p source, e.g. "hub:node/sch-a"). */
@@ -34,6 +35,8 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
  */
 void ssync_ingest__segment(ssync_ingest *in, const char *data, size_t len);
 void ssync_ingest__segment_done(ssync_ingest *in);
+/* Lines of the current segment parsed ahead and not yet fed (for tests). */
+size_t ssync_ingest__ahead_ready(ssync_ingest *in);
 
 /* Commit what was applied; frees @p in. On @p abort, roll back. */
 int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ssync_error *err);

@@ -124,6 +124,19 @@ void ssync_ahead__drop(ssync_ahead *a)
 	pthread_mutex_unlock(&a->mu);
 }
 
+size_t ssync_ahead__ready(ssync_ahead *a)
+{
+	size_t i, n = 0;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	for (i = a->used; i < a->next; i++)
+		n += a->slots[i].state == SLOT_DONE;
+	pthread_mutex_unlock(&a->mu);
+	return n;
+}
+
 void ssync_ahead__free(ssync_ahead *a)
 {
 	if (!a)
@@ -147,9 +160,11 @@ void ssync_ahead__feed(ssync_ahead *a, const char *data, size_t len)
 	const char *p = data, *end = data + len;
 	size_t n = 0;
 
-	if (!a || a->failed)
+	if (!a)
 		return;
 	ssync_ahead__drop(a);
+	if (a->failed)
+		return;
 	pthread_mutex_lock(&a->mu);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));

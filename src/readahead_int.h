@@ -30,6 +30,9 @@ void ssync_ahead__feed(ssync_ahead *a, const char *data, size_t len);
  */
 ssync_entry *ssync_ahead__take(ssync_ahead *a, const char *line, size_t len);
 
+/* Lines parsed ahead and not yet taken (for tests). */
+size_t ssync_ahead__ready(ssync_ahead *a);
+
 /* Done with the lines fed: waits for the line in progress, frees the rest. */
 void ssync_ahead__drop(ssync_ahead *a);
 
