@@ -99,26 +99,16 @@ typedef struct feed_ctx {
 static int feed_segment(const char *path, const void *data, size_t len, void *payload)
 {
 	feed_ctx *f = payload;
-	const char *p = data, *end = p + len;
+	int r;
 
 	if (strncmp(path, "seg/", 4) != 0)
 		return 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		int r = ssync_ingest__line(f->in, p, l, f->err);
-		if (r < 0) {
-			f->error = r;
-			return 1;
-		}
-		if (r > 0) {
-			f->stopped = 1;
-			return 1;
-		}
-		f->lines++;
-		p += l;
-	}
-	return 0;
+	r = ssync_ingest__feed(f->in, data, len, &f->lines, NULL, NULL, f->err);
+	if (r < 0)
+		f->error = r;
+	else if (r > 0)
+		f->stopped = 1;
+	return r != 0;
 }
 
 static int finding(ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep, int fatal,

@@ -301,6 +301,27 @@ void ssync_ingest__segment_done(ssync_ingest *in)
 	ssync_ahead__drop(in->ahead);
 }
 
+int ssync_ingest__feed(ssync_ingest *in, const char *data, size_t len, int64_t *lines,
+	int (*each)(void *payload, int64_t lines), void *payload, ssync_error *err)
+{
+	const char *p = data, *end = data + len;
+	int r = 0;
+
+	ssync_ingest__segment(in, data, len);
+	while (p < end && r == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		if ((r = ssync_ingest__line(in, p, l, err)) == 0) {
+			++*lines;
+			if (each && each(payload, *lines) != 0)
+				r = 1;
+		}
+		p += l;
+	}
+	ssync_ingest__segment_done(in); /* before the caller frees data */
+	return r;
+}
+
 size_t ssync_ingest__ahead_ready(ssync_ingest *in)
 {
 	return ssync_ahead__ready(in->ahead);

@@ -35,6 +35,15 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
  */
 void ssync_ingest__segment(ssync_ingest *in, const char *data, size_t len);
 void ssync_ingest__segment_done(ssync_ingest *in);
+/*
+ * Feed every line of one segment (@p data, @p len), with the read-ahead.
+ * After each accepted line, ++*@p lines and @p each (if set) may cancel by
+ * returning non-zero (its error is in @p err). Returns 0 when all were fed,
+ * 1 when a line stopped the branch or @p each cancelled, <0 on a local failure.
+ */
+int ssync_ingest__feed(ssync_ingest *in, const char *data, size_t len, int64_t *lines,
+	int (*each)(void *payload, int64_t lines), void *payload, ssync_error *err);
+
 /* Lines of the current segment parsed ahead and not yet fed (for tests). */
 size_t ssync_ingest__ahead_ready(ssync_ingest *in);
 

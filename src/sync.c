@@ -283,38 +283,31 @@ typedef struct recv_ctx {
 	int64_t lines;
 } recv_ctx;
 
+static int on_progress(void *payload, int64_t lines)
+{
+	recv_ctx *rc = payload;
+
+	if (rc->opts && rc->opts->progress && (lines % 50) == 0 &&
+	    rc->opts->progress("apply", lines, 0, rc->opts->payload) != 0) {
+		rc->error = ssync_error_set(rc->err, SSYNC_ECANCELLED, "sync cancelled");
+		return 1;
+	}
+	return 0;
+}
+
 static int on_segment(const char *path, const void *data, size_t len, void *payload)
 {
 	recv_ctx *rc = payload;
-	const char *p = data, *end = p + len;
-
-	int stop = 0;
+	int r;
 
 	if (strncmp(path, "seg/", 4) != 0)
 		return 0; /* node.json and other metadata */
-	ssync_ingest__segment(rc->in, data, len);
-	while (p < end && !stop) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		int r = ssync_ingest__line(rc->in, p, l, rc->err);
-		if (r < 0) {
-			rc->error = r;
-			stop = 1;
-		} else if (r > 0) {
-			rc->stopped = 1;
-			stop = 1;
-		} else {
-			rc->lines++;
-			if (rc->opts && rc->opts->progress && (rc->lines % 50) == 0 &&
-			    rc->opts->progress("apply", rc->lines, 0, rc->opts->payload) != 0) {
-				rc->error = ssync_error_set(rc->err, SSYNC_ECANCELLED, "sync cancelled");
-				stop = 1;
-			}
-		}
-		p += l;
-	}
-	ssync_ingest__segment_done(rc->in); /* before the caller frees data */
-	return stop;
+	r = ssync_ingest__feed(rc->in, data, len, &rc->lines, on_progress, rc, rc->err);
+	if (r < 0)
+		rc->error = r;
+	else if (r > 0 && rc->error == 0)
+		rc->stopped = 1;
+	return r != 0;
 }
 
 static int mark_seen(ssync_store *st, const char *node, ssync_error *err)
