@@ -18,6 +18,7 @@
 #include "bench_util.h"
 #include "schoolsync/node.h"
 #include "schoolsync/store.h"
+#include "store_int.h"
 
 /* Time until what the phase committed is on disk. */
 static void durable(ssync_node *n)
@@ -116,6 +117,11 @@ int main(int argc, char **argv)
 		bench_die("init", &err);
 
 	printf("allocator: %s\n", SSYNC_ALLOCATOR);
+	{
+		const char *wb = NULL;
+		(void)ssync_store_walbuf(&wb);
+		printf("WAL shim: %s\n", wb);
+	}
 	t0 = bench_now();
 	for (i = 0; i < single; i++) {
 		char id[32], name[32];
@@ -157,6 +163,11 @@ int main(int argc, char **argv)
 		printf("bulk import: %d rows (6 columns) in %.2f s = %.0f rows/s, %d entries (seq %lld..%lld)\n",
 			bulk, t1 - t0, bulk / (t1 - t0), res.entries, (long long)res.first_seq, (long long)res.last_seq);
 		durable(n);
+	}
+	{
+		const char *wb = NULL;
+		(void)ssync_store_walbuf(&wb);
+		printf("WAL shim at the end: %s; %ld commits written as one write\n", wb, ssync_store__walbuf_commits());
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS: %.1f MiB\n", ru.ru_maxrss / 1024.0);

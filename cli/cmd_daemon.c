@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "schoolsync/status.h"
+#include "schoolsync/store.h"
 
 #define STATUS_TIMEOUT_MS 5000
 /* The daemon's own limit on a `remote list` run (daemon/loop.c). */
@@ -315,6 +316,15 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
+	}
+	{
+		/* This process's check is the one writes get: the daemon's syncs
+		 * run as this same program. */
+		const char *wb = NULL;
+		int on = ssync_store_walbuf_check(&wb);
+		(void)json_object_set_new(out, "walbuf", json_pack("{sbss}", "on", on, "why", wb));
+		if (!ctx->json && !on)
+			printf("notice: replica writes use SQLite's own VFS, WAL shim %s\n", wb);
 	}
 	if (ctx->json) {
 		rc = cli_print_json(out);

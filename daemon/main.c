@@ -20,6 +20,7 @@
 
 #include "daemon.h"
 #include "schoolsync/keys.h"
+#include "schoolsync/store.h"
 
 static void usage(FILE *f)
 {
@@ -232,6 +233,12 @@ int main(int argc, char **argv)
 	dmn_log(DMN_LOG_INFO, "started for %s (pid %ld): interval %g s, debounce %g s, deadline %g s, backoff %g..%g s, cli %s",
 		home, (long)getpid(), cfg.sync_interval_s, cfg.debounce_s, cfg.deadline_s, cfg.backoff_base_s,
 		cfg.backoff_max_s, cli);
+	{
+		/* the sync children run the same binary with the same SQLite */
+		const char *wb = NULL;
+		int on = ssync_store_walbuf_check(&wb);
+		dmn_log(on ? DMN_LOG_INFO : DMN_LOG_WARN, "replica writes: WAL shim %s", wb);
+	}
 	dmn_sd_notify("READY=1");
 	(void)uv_run(loop, UV_RUN_DEFAULT);
 	rc = d.exit_code;

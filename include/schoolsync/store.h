@@ -39,6 +39,26 @@ SSYNC_EXTERN void ssync_store_rollback(ssync_store *st);
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_make_durable(ssync_store *st, ssync_error *err);
 
+/**
+ * Whether this process writes replicas through the WAL shim, which makes a
+ * commit's log frames one system call (src/walbuf.c): 1 on, 0 off. It is on
+ * only with a SQLite release it was proven with, and only while every log
+ * write fits the pattern it relies on (the first that does not turns it off
+ * for the rest of the process); SSYNC_WALBUF=off in the environment turns it
+ * off. Off, replicas use SQLite's own VFS: as safe, writes ~15 % slower.
+ * @param[out] why  if not NULL: one line saying which and why, starting
+ *                  "on" or "off"; static, valid for the process's life.
+ */
+SSYNC_EXTERN int ssync_store_walbuf(const char **why);
+
+/**
+ * As ssync_store_walbuf(), after running SQLite's log code through the shim
+ * on a scratch database in memory-backed tmp (~1 ms): for a process that
+ * writes nothing itself (status, the daemon's start) to show what writers
+ * will find. A failed check turns the shim off for this process.
+ */
+SSYNC_EXTERN int ssync_store_walbuf_check(const char **why);
+
 /** Read meta @p key; *out is malloc'd (caller frees), SSYNC_ENOTFOUND if absent. */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_meta_get(ssync_store *st,
 	const char *key, char **out, ssync_error *err);

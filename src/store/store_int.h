@@ -18,8 +18,17 @@ typedef struct ssync_table_info {
 } ssync_table_info;
 
 sqlite3 *ssync_store__db(ssync_store *st);
-/* The VFS replicas are opened with (walbuf.c), or NULL for SQLite's default. */
+/* The VFS replicas are opened with (walbuf.c), or NULL for SQLite's default
+ * (see ssync_store_walbuf: not proven with this SQLite, a log write that did
+ * not fit the pattern, or SSYNC_WALBUF=off). */
 const char *ssync_store__vfs(void);
+/* Commits this process wrote as one write; ms the last scratch check took. */
+long ssync_store__walbuf_commits(void);
+double ssync_store__walbuf_check_ms(void);
+/* Tests only: decide again as if SQLite were release @p version and the
+ * shim relied on @p frame_hdr-byte frame headers (0: the real ones); on if
+ * proven. Replicas opened from then on follow. Returns 1 if on. */
+int ssync_store__walbuf_reprobe(int version, int frame_hdr);
 /* Registry, sorted by name. */
 int ssync_store__ntables(const ssync_store *st);
 const ssync_table_info *ssync_store__table_at(const ssync_store *st, int i);

@@ -25,10 +25,32 @@
  * was tried and dropped: a partial checkpoint makes no call between its last
  * page write and marking the pages copied, so a failed write could not be
  * reported.)
+ *
+ * All of this rests on how SQLite's wal.c writes frames, and Debian can
+ * replace libsqlite3 under the binary. So the shim gathers only
+ *  - with a SQLite release it was proven with (wb_proven), checked once per
+ *    process before the first replica opens, and
+ *  - while every append to a WAL fits the pattern above (a 32-byte log
+ *    header at 0; per frame a WB_FRAME_HDR-byte header, then the page right
+ *    behind it, frame after frame). That is checked on every append, a few
+ *    comparisons: the first one that does not fit is written through with
+ *    what was gathered before it, and gathering stops for the rest of the
+ *    process. A checked write costs nothing a probe at each open would
+ *    (a scratch database costs ~1 ms in system calls, more than the shim
+ *    saves a one-write CLI run), and it watches every commit, not one.
+ * SSYNC_WALBUF=off turns it off too. ssync_store_walbuf() says which and
+ * why; ssync_store_walbuf_check() runs SQLite's log code through the shim
+ * on a scratch database, for status and the daemon's start, which write
+ * nothing themselves.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -51,6 +73,11 @@ typedef struct wb_file {
 	size_t len, cap;
 	sqlite3_int64 off;    /* file offset of buf[0] */
 	sqlite3_int64 end;    /* WAL: end of what this write lock's holder appended */
+	/* WAL: where the pattern check is (see fits()) */
+	sqlite3_int64 pat_next; /* the next frame header or page is due here; -1 unknown */
+	int pat_page;         /* a frame header came: its page is next */
+	int pgsz;             /* page size; 0 not known yet */
+	int writes, commits;  /* WAL: writes made, commits written as one */
 } wb_file;
 
 /* The real file follows the struct, aligned for any member it has. */
@@ -60,6 +87,98 @@ static sqlite3_vfs *wb_orig;
 static sqlite3_vfs wb_vfs;
 static sqlite3_io_methods wb_io;
 
+/* The state every connection of the process reads: gathering on or off,
+ * why (under wb_mu), how many commits were written as one write. */
+static atomic_int wb_gathering;
+static atomic_long wb_ncommits;
+static pthread_mutex_t wb_mu = PTHREAD_MUTEX_INITIALIZER;
+static char wb_why[320];
+static int wb_hdr = WB_FRAME_HDR; /* a test may pretend the shim relies on another */
+
+static void wb_set(int on, const char *why)
+{
+	pthread_mutex_lock(&wb_mu);
+	snprintf(wb_why, sizeof(wb_why), "%s", why);
+	atomic_store(&wb_gathering, on);
+	pthread_mutex_unlock(&wb_mu);
+}
+
+/* The first misfit wins: its reason is the one kept. */
+static void wb_turn_off(const char *why)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "off: SQLite wrote its log differently from what the shim relies on (%s)", why);
+	pthread_mutex_lock(&wb_mu);
+	if (atomic_load(&wb_gathering)) {
+		snprintf(wb_why, sizeof(wb_why), "%s", msg);
+		atomic_store(&wb_gathering, 0);
+	}
+	pthread_mutex_unlock(&wb_mu);
+}
+
+static int pow2_page(sqlite3_int64 n)
+{
+	return n >= 512 && n <= 65536 && (n & (n - 1)) == 0;
+}
+
+/*
+ * 1 if an append to a WAL (at or past the end) fits the pattern the shim
+ * relies on, else 0 with the reason in @p why. The page size comes from the
+ * log header, or, for a log another connection started, from the first page
+ * (which must then sit on a frame boundary).
+ */
+static int fits(wb_file *p, const unsigned char *h, int n, sqlite3_int64 off, char *why, size_t len)
+{
+	if (off == 0) {
+		sqlite3_int64 pg;
+		if (n != 32) {
+			snprintf(why, len, "a %d-byte log header", n);
+			return 0;
+		}
+		pg = ((sqlite3_int64)h[8] << 24) | (h[9] << 16) | (h[10] << 8) | h[11];
+		if (pg == 1)
+			pg = 65536;
+		if (!pow2_page(pg)) {
+			snprintf(why, len, "a log header with page size %lld", (long long)pg);
+			return 0;
+		}
+		p->pgsz = (int)pg;
+		p->pat_next = 32;
+		p->pat_page = 0;
+		return 1;
+	}
+	if (p->pat_next >= 0 && off != p->pat_next) {
+		snprintf(why, len, "a %d-byte write at %lld where the next write was due at %lld",
+			n, (long long)off, (long long)p->pat_next);
+		return 0;
+	}
+	if (!p->pat_page) {
+		if (n != wb_hdr || (p->pgsz && (off - 32) % (wb_hdr + p->pgsz) != 0)) {
+			snprintf(why, len, "a %d-byte write at %lld where a %d-byte frame header was due", n, (long long)off, wb_hdr);
+			return 0;
+		}
+		p->pat_page = 1;
+	} else {
+		if (!p->pgsz && pow2_page(n) && (off - 32 - wb_hdr) % (wb_hdr + n) == 0)
+			p->pgsz = n;
+		if (n != p->pgsz) {
+			snprintf(why, len, "a %d-byte write at %lld where a page of %d bytes was due", n, (long long)off, p->pgsz);
+			return 0;
+		}
+		p->pat_page = 0;
+	}
+	p->pat_next = off + n;
+	return 1;
+}
+
+/* Every write the shim makes to the file below. */
+static int real_write(wb_file *p, const void *data, int n, sqlite3_int64 off)
+{
+	p->writes++;
+	return p->real->pMethods->xWrite(p->real, data, n, off);
+}
+
 /* On failure the writes stay gathered: the caller's error stops the commit
  * or checkpoint, and a later sync tries again. */
 static int wb_flush(wb_file *p)
@@ -68,7 +187,7 @@ static int wb_flush(wb_file *p)
 
 	if (p->len == 0)
 		return SQLITE_OK;
-	rc = p->real->pMethods->xWrite(p->real, p->buf, (int)p->len, p->off);
+	rc = real_write(p, p->buf, (int)p->len, p->off);
 	if (rc == SQLITE_OK)
 		p->len = 0;
 	return rc;
@@ -97,7 +216,7 @@ static int wb_gather(wb_file *p, const void *data, int n, sqlite3_int64 off)
 			return rc;
 	}
 	if ((size_t)n > WB_MAX)
-		return p->real->pMethods->xWrite(p->real, data, n, off);
+		return real_write(p, data, n, off);
 	if (p->cap < p->len + (size_t)n) {
 		size_t cap = p->cap ? p->cap : 64 * 1024;
 		unsigned char *nb;
@@ -107,7 +226,7 @@ static int wb_gather(wb_file *p, const void *data, int n, sqlite3_int64 off)
 			/* no memory to gather: write straight through */
 			if ((rc = wb_flush(p)) != SQLITE_OK)
 				return rc;
-			return p->real->pMethods->xWrite(p->real, data, n, off);
+			return real_write(p, data, n, off);
 		}
 		p->buf = nb;
 		p->cap = cap;
@@ -150,6 +269,7 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 {
 	wb_file *p = (wb_file *)f;
 	int commit = 0, rc;
+	char why[200];
 
 	if (!p->is_wal)
 		return p->real->pMethods->xWrite(p->real, data, n, off);
@@ -157,14 +277,26 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 		p->commit_next = 0;
 		if ((rc = wb_flush(p)) != SQLITE_OK)
 			return rc;
-		return p->real->pMethods->xWrite(p->real, data, n, off);
+		return real_write(p, data, n, off);
+	}
+	if (!atomic_load_explicit(&wb_gathering, memory_order_relaxed) || !fits(p, data, n, off, why, sizeof(why))) {
+		/* not gathering (any more): what was gathered goes first, as
+		 * SQLite would have written it */
+		if (atomic_load(&wb_gathering))
+			wb_turn_off(why);
+		p->commit_next = 0;
+		if (off + n > p->end)
+			p->end = off + n;
+		if ((rc = wb_flush(p)) != SQLITE_OK)
+			return rc;
+		return real_write(p, data, n, off);
 	}
 	if (off == 0)
 		p->end = 0; /* the WAL header: the log starts over */
 	if (p->commit_next) {
 		commit = 1;
 		p->commit_next = 0;
-	} else if (n == WB_FRAME_HDR) {
+	} else if (n == wb_hdr) {
 		/* bytes 4-7 of a frame header: database size after a commit, else 0 */
 		const unsigned char *h = data;
 		p->commit_next = (h[4] | h[5] | h[6] | h[7]) != 0;
@@ -172,8 +304,10 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 	if (off + n > p->end)
 		p->end = off + n;
 	rc = wb_gather(p, data, n, off);
-	if (rc == SQLITE_OK && commit)
-		rc = wb_flush(p);
+	if (rc == SQLITE_OK && commit && (rc = wb_flush(p)) == SQLITE_OK) {
+		p->commits++;
+		atomic_fetch_add_explicit(&wb_ncommits, 1, memory_order_relaxed);
+	}
 	if (rc != SQLITE_OK && (commit || p->commit_next)) {
 		/* a failed commit is rolled back whole: its frames must not be
 		 * written by a later retry, where recovery would find them */
@@ -275,9 +409,13 @@ static int wb_shm_lock(sqlite3_file *f, int offset, int n, int flags)
 	int rc;
 
 	wb_settle(p);
-	/* slot 0 is the WAL write lock: what counts as an append starts over */
-	if (p->wal && offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE))
+	/* slot 0 is the WAL write lock: what counts as an append starts over,
+	 * at a frame boundary another connection may have moved */
+	if (p->wal && offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE)) {
 		p->wal->end = 0;
+		p->wal->pat_next = -1;
+		p->wal->pat_page = 0;
+	}
 	rc = p->real->pMethods->xShmLock(p->real, offset, n, flags);
 	return rc;
 }
@@ -322,6 +460,7 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
 
 	(void)vfs;
 	memset(p, 0, sizeof(*p));
+	p->pat_next = -1;
 	p->real = (sqlite3_file *)((char *)p + WB_HEAD);
 	rc = wb_orig->xOpen(wb_orig, name, p->real, flags, out_flags);
 	if (!p->real->pMethods) {
@@ -429,12 +568,14 @@ static int wb_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
 }
 
 static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
-static int wb_ready;
+static int wb_registered;
+static int wb_pretend_version;
+static double wb_probe_ms;
 
-static void wb_register(void)
+static int wb_register(void)
 {
 	if (!(wb_orig = sqlite3_vfs_find(NULL)) || wb_orig->iVersion < 2)
-		return;
+		return 0;
 	wb_io.iVersion = 3;
 	wb_io.xClose = wb_close;
 	wb_io.xRead = wb_read;
@@ -472,12 +613,228 @@ static void wb_register(void)
 	wb_vfs.xCurrentTime = wb_time;
 	wb_vfs.xGetLastError = wb_lasterr;
 	wb_vfs.xCurrentTimeInt64 = wb_time64;
-	if (sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK)
-		wb_ready = 1;
+	return sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK;
+}
+
+/*
+ * The SQLite releases the shim was proven with: test_walbuf (the write
+ * pattern, readers, failed commits and checkpoints) and t_power_cut (power
+ * cuts on ext4, shim on and off) pass against them. To add one, run both
+ * against it.
+ */
+static const int wb_proven[] = { 3040001 };
+
+static void version_text(char *out, size_t len, int v)
+{
+	snprintf(out, len, "%d.%d.%d", v / 1000000, v / 1000 % 1000, v % 1000);
+}
+
+/* Decides whether to gather at all: registered, proven, not turned off. */
+static void wb_decide(void)
+{
+	const char *env = getenv("SSYNC_WALBUF");
+	int v = wb_pretend_version ? wb_pretend_version : sqlite3_libversion_number();
+	char have[24], proven[24], why[200];
+	size_t i, n = sizeof(wb_proven) / sizeof(wb_proven[0]);
+
+	version_text(have, sizeof(have), v);
+	version_text(proven, sizeof(proven), wb_proven[n - 1]);
+	for (i = 0; i < n && wb_proven[i] != v; i++)
+		;
+	if (!wb_registered)
+		wb_set(0, "off: SQLite's default VFS is too old to wrap");
+	else if (env && strcmp(env, "off") == 0)
+		wb_set(0, "off: turned off by SSYNC_WALBUF=off");
+	else if (i == n) {
+		snprintf(why, sizeof(why), "off: SQLite %s is not a release the shim was proven with (%s)", have, proven);
+		wb_set(0, why);
+	} else {
+		snprintf(why, sizeof(why), "on: SQLite %s, every log write checked against the frame pattern", have);
+		wb_set(1, why);
+	}
+}
+
+static void wb_init(void)
+{
+	wb_registered = wb_register();
+	wb_decide();
 }
 
 const char *ssync_store__vfs(void)
 {
-	(void)pthread_once(&wb_once, wb_register);
-	return wb_ready ? WB_VFS_NAME : NULL;
+	(void)pthread_once(&wb_once, wb_init);
+	return atomic_load(&wb_gathering) ? WB_VFS_NAME : NULL;
+}
+
+int ssync_store_walbuf(const char **why)
+{
+	int on;
+
+	(void)pthread_once(&wb_once, wb_init);
+	pthread_mutex_lock(&wb_mu);
+	on = atomic_load(&wb_gathering);
+	if (why)
+		*why = wb_why; /* changes at most once more: on to off */
+	pthread_mutex_unlock(&wb_mu);
+	return on;
+}
+
+/* Rows of the check's table in @p path, read with SQLite's own VFS (and so
+ * recovered from the files: no connection has them open). */
+static int probe_read(const char *path, long long *n, long long *bytes)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int ok = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*), total(length(b)) FROM t", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(q, 0);
+		*bytes = (long long)sqlite3_column_double(q, 1);
+		ok = 1;
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return ok;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[16384];
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	size_t n;
+	int ok = in && out;
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ok = fwrite(buf, 1, n, out) == n;
+	ok = ok && !ferror(in);
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		ok = 0;
+	return ok;
+}
+
+/* A directory for the scratch database: memory-backed if there is one. */
+static int probe_dir(char *out, size_t len)
+{
+	const char *cand[3] = { "/dev/shm", getenv("TMPDIR"), "/tmp" };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (!cand[i] || !cand[i][0] || access(cand[i], W_OK | X_OK) != 0)
+			continue;
+		snprintf(out, len, "%s/ssync-walcheck-XXXXXX", cand[i]);
+		if (mkdtemp(out))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Two commits on a scratch database through the shim (a table; three rows
+ * with overflow pages), as a replica makes them: every log write passes the
+ * pattern check, each commit is one write (and the new log's header one
+ * more, synced on its own), and copies of the files, recovered by SQLite's
+ * own VFS, hold all three rows. 1 if so; else 0 with @p why set.
+ */
+static int probe_scratch(char *why, size_t len)
+{
+	char dir[300], a[340], b[340], aw[360], tmp[360];
+	const char *sfx[3] = { "", "-wal", "-shm" };
+	sqlite3 *db = NULL;
+	sqlite3_file *w = NULL;
+	long long rows = -1, bytes = -1;
+	int ok = 0, i, writes = -1, commits = -1;
+
+	if (!probe_dir(dir, sizeof(dir))) {
+		snprintf(why, len, "off: no writable directory for the check's scratch database (/dev/shm, $TMPDIR, /tmp)");
+		return 0;
+	}
+	snprintf(a, sizeof(a), "%s/a.db", dir);
+	snprintf(b, sizeof(b), "%s/b.db", dir);
+	if (sqlite3_open_v2(a, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, WB_VFS_NAME) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+		"CREATE TABLE t(a INTEGER PRIMARY KEY, b BLOB); "
+		"BEGIN; INSERT INTO t(b) VALUES (randomblob(5000)), (randomblob(5000)), (randomblob(5000)); COMMIT",
+		NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(why, len, "off: the check's scratch database in %s failed: %s", dir,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		goto done;
+	}
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &w) == SQLITE_OK &&
+	    w && w->pMethods == &wb_io) {
+		writes = ((wb_file *)w)->writes;
+		commits = ((wb_file *)w)->commits;
+	}
+	if (!atomic_load(&wb_gathering)) {
+		snprintf(why, len, "%s", wb_why); /* a write did not fit: its reason */
+		goto done;
+	}
+	if (commits != 2 || writes != 3) {
+		snprintf(why, len, "off: the check's two commits were not one log write each (%d written whole, %d writes)",
+			commits, writes);
+		goto done;
+	}
+	/* the writer stays open: the copies hold a log to recover */
+	snprintf(aw, sizeof(aw), "%s-wal", a);
+	snprintf(tmp, sizeof(tmp), "%s-wal", b);
+	ok = copy_file(a, b) && copy_file(aw, tmp);
+	if (!ok || !probe_read(b, &rows, &bytes) || rows != 3 || bytes != 15000) {
+		snprintf(why, len, "off: the check's commits did not come back whole after recovery (%lld rows, %lld bytes)",
+			rows, bytes);
+		ok = 0;
+	}
+done:
+	sqlite3_close(db);
+	for (i = 0; i < 3; i++) {
+		snprintf(tmp, sizeof(tmp), "%s%s", a, sfx[i]);
+		(void)unlink(tmp);
+		snprintf(tmp, sizeof(tmp), "%s%s", b, sfx[i]);
+		(void)unlink(tmp);
+	}
+	(void)rmdir(dir);
+	return ok;
+}
+
+int ssync_store_walbuf_check(const char **why)
+{
+	char msg[300], have[24];
+	struct timespec t0, t1;
+
+	(void)pthread_once(&wb_once, wb_init);
+	if (atomic_load(&wb_gathering)) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (!probe_scratch(msg, sizeof(msg))) {
+			wb_set(0, msg);
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			wb_probe_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+			version_text(have, sizeof(have), wb_pretend_version ? wb_pretend_version : sqlite3_libversion_number());
+			snprintf(msg, sizeof(msg), "on: SQLite %s, every log write checked against the frame pattern; "
+				"a scratch commit checked in %.1f ms", have, wb_probe_ms);
+			wb_set(1, msg);
+		}
+	}
+	return ssync_store_walbuf(why);
+}
+
+long ssync_store__walbuf_commits(void)
+{
+	return atomic_load(&wb_ncommits);
+}
+
+double ssync_store__walbuf_check_ms(void)
+{
+	return wb_probe_ms;
+}
+
+int ssync_store__walbuf_reprobe(int version, int frame_hdr)
+{
+	(void)pthread_once(&wb_once, wb_init);
+	wb_pretend_version = version;
+	wb_hdr = frame_hdr ? frame_hdr : WB_FRAME_HDR;
+	wb_decide();
+	return atomic_load(&wb_gathering);
 }
