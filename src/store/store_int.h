@@ -25,6 +25,13 @@ const char *ssync_store__vfs(void);
 /* Commits this process wrote as one write; ms the last scratch check took. */
 long ssync_store__walbuf_commits(void);
 double ssync_store__walbuf_check_ms(void);
+/* For walbuf_check.c: the shim's VFS name; turn it on/off with a reason;
+ * the SQLite release it judges (a test may pretend); a WAL file's writes
+ * and commits written as one (-1 if @p f is not a WAL of the shim). */
+#define SSYNC_STORE_WALBUF_VFS "ssync-wal"
+void ssync_store__walbuf_set(int on, const char *why);
+int ssync_store__walbuf_version(void);
+int ssync_store__walbuf_counts(sqlite3_file *f, int *writes, int *commits);
 /* Tests only: decide again as if SQLite were release @p version and the
  * shim relied on @p frame_hdr-byte frame headers (0: the real ones); on if
  * proven. Replicas opened from then on follow. Returns 1 if on. */

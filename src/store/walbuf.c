@@ -39,24 +39,21 @@
  *    (a scratch database costs ~1 ms in system calls, more than the shim
  *    saves a one-write CLI run), and it watches every commit, not one.
  * SSYNC_WALBUF=off turns it off too. ssync_store_walbuf() says which and
- * why; ssync_store_walbuf_check() runs SQLite's log code through the shim
- * on a scratch database, for status and the daemon's start, which write
- * nothing themselves.
+ * why; ssync_store_walbuf_check() (walbuf_check.c) runs SQLite's log code
+ * through the shim on a scratch database, for status and the daemon's
+ * start, which write nothing themselves.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store_int.h"
 
-#define WB_VFS_NAME "ssync-wal"
+#define WB_VFS_NAME SSYNC_STORE_WALBUF_VFS
 /* write out past this even before a commit; the unix VFS writes at most
  * 128 KiB per call (it masks the length with 0x1ffff) */
 #define WB_MAX (112 * 1024)
@@ -570,7 +567,6 @@ static int wb_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
 static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
 static int wb_registered;
 static int wb_pretend_version;
-static double wb_probe_ms;
 
 static int wb_register(void)
 {
@@ -633,7 +629,7 @@ static void version_text(char *out, size_t len, int v)
 static void wb_decide(void)
 {
 	const char *env = getenv("SSYNC_WALBUF");
-	int v = wb_pretend_version ? wb_pretend_version : sqlite3_libversion_number();
+	int v = ssync_store__walbuf_version();
 	char have[24], proven[24], why[200];
 	size_t i, n = sizeof(wb_proven) / sizeof(wb_proven[0]);
 
@@ -679,155 +675,29 @@ int ssync_store_walbuf(const char **why)
 	return on;
 }
 
-/* Rows of the check's table in @p path, read with SQLite's own VFS (and so
- * recovered from the files: no connection has them open). */
-static int probe_read(const char *path, long long *n, long long *bytes)
+void ssync_store__walbuf_set(int on, const char *why)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int ok = 0;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT count(*), total(length(b)) FROM t", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW) {
-		*n = sqlite3_column_int64(q, 0);
-		*bytes = (long long)sqlite3_column_double(q, 1);
-		ok = 1;
-	}
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return ok;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-	char buf[16384];
-	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-	size_t n;
-	int ok = in && out;
-
-	while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-		ok = fwrite(buf, 1, n, out) == n;
-	ok = ok && !ferror(in);
-	if (in)
-		fclose(in);
-	if (out && fclose(out) != 0)
-		ok = 0;
-	return ok;
-}
-
-/* A directory for the scratch database: memory-backed if there is one. */
-static int probe_dir(char *out, size_t len)
-{
-	const char *cand[3] = { "/dev/shm", getenv("TMPDIR"), "/tmp" };
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		if (!cand[i] || !cand[i][0] || access(cand[i], W_OK | X_OK) != 0)
-			continue;
-		snprintf(out, len, "%s/ssync-walcheck-XXXXXX", cand[i]);
-		if (mkdtemp(out))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Two commits on a scratch database through the shim (a table; three rows
- * with overflow pages), as a replica makes them: every log write passes the
- * pattern check, each commit is one write (and the new log's header one
- * more, synced on its own), and copies of the files, recovered by SQLite's
- * own VFS, hold all three rows. 1 if so; else 0 with @p why set.
- */
-static int probe_scratch(char *why, size_t len)
-{
-	char dir[300], a[340], b[340], aw[360], tmp[360];
-	const char *sfx[3] = { "", "-wal", "-shm" };
-	sqlite3 *db = NULL;
-	sqlite3_file *w = NULL;
-	long long rows = -1, bytes = -1;
-	int ok = 0, i, writes = -1, commits = -1;
-
-	if (!probe_dir(dir, sizeof(dir))) {
-		snprintf(why, len, "off: no writable directory for the check's scratch database (/dev/shm, $TMPDIR, /tmp)");
-		return 0;
-	}
-	snprintf(a, sizeof(a), "%s/a.db", dir);
-	snprintf(b, sizeof(b), "%s/b.db", dir);
-	if (sqlite3_open_v2(a, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, WB_VFS_NAME) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-		"CREATE TABLE t(a INTEGER PRIMARY KEY, b BLOB); "
-		"BEGIN; INSERT INTO t(b) VALUES (randomblob(5000)), (randomblob(5000)), (randomblob(5000)); COMMIT",
-		NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(why, len, "off: the check's scratch database in %s failed: %s", dir,
-			db ? sqlite3_errmsg(db) : "out of memory");
-		goto done;
-	}
-	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &w) == SQLITE_OK &&
-	    w && w->pMethods == &wb_io) {
-		writes = ((wb_file *)w)->writes;
-		commits = ((wb_file *)w)->commits;
-	}
-	if (!atomic_load(&wb_gathering)) {
-		snprintf(why, len, "%s", wb_why); /* a write did not fit: its reason */
-		goto done;
-	}
-	if (commits != 2 || writes != 3) {
-		snprintf(why, len, "off: the check's two commits were not one log write each (%d written whole, %d writes)",
-			commits, writes);
-		goto done;
-	}
-	/* the writer stays open: the copies hold a log to recover */
-	snprintf(aw, sizeof(aw), "%s-wal", a);
-	snprintf(tmp, sizeof(tmp), "%s-wal", b);
-	ok = copy_file(a, b) && copy_file(aw, tmp);
-	if (!ok || !probe_read(b, &rows, &bytes) || rows != 3 || bytes != 15000) {
-		snprintf(why, len, "off: the check's commits did not come back whole after recovery (%lld rows, %lld bytes)",
-			rows, bytes);
-		ok = 0;
-	}
-done:
-	sqlite3_close(db);
-	for (i = 0; i < 3; i++) {
-		snprintf(tmp, sizeof(tmp), "%s%s", a, sfx[i]);
-		(void)unlink(tmp);
-		snprintf(tmp, sizeof(tmp), "%s%s", b, sfx[i]);
-		(void)unlink(tmp);
-	}
-	(void)rmdir(dir);
-	return ok;
-}
-
-int ssync_store_walbuf_check(const char **why)
-{
-	char msg[300], have[24];
-	struct timespec t0, t1;
-
 	(void)pthread_once(&wb_once, wb_init);
-	if (atomic_load(&wb_gathering)) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (!probe_scratch(msg, sizeof(msg))) {
-			wb_set(0, msg);
-		} else {
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			wb_probe_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-			version_text(have, sizeof(have), wb_pretend_version ? wb_pretend_version : sqlite3_libversion_number());
-			snprintf(msg, sizeof(msg), "on: SQLite %s, every log write checked against the frame pattern; "
-				"a scratch commit checked in %.1f ms", have, wb_probe_ms);
-			wb_set(1, msg);
-		}
-	}
-	return ssync_store_walbuf(why);
+	wb_set(on, why);
+}
+
+int ssync_store__walbuf_version(void)
+{
+	return wb_pretend_version ? wb_pretend_version : sqlite3_libversion_number();
+}
+
+int ssync_store__walbuf_counts(sqlite3_file *f, int *writes, int *commits)
+{
+	if (!f || f->pMethods != &wb_io || !((wb_file *)f)->is_wal)
+		return -1;
+	*writes = ((wb_file *)f)->writes;
+	*commits = ((wb_file *)f)->commits;
+	return 0;
 }
 
 long ssync_store__walbuf_commits(void)
 {
 	return atomic_load(&wb_ncommits);
-}
-
-double ssync_store__walbuf_check_ms(void)
-{
-	return wb_probe_ms;
 }
 
 int ssync_store__walbuf_reprobe(int version, int frame_hdr)
