@@ -5,7 +5,9 @@ set -euo pipefail
 want=(build-essential cmake pkg-config git libgit2-dev libsqlite3-dev libsodium-dev
       libuv1-dev libjansson-dev libcsv-dev libcmocka-dev libjemalloc-dev sqlite3)
 if [ "${1:-build}" = test ]; then
-	want+=(python3 iproute2 nftables iptables procps psmisc chromium)
+	# t_power_cut: loop devices, ext4, and a FUSE-served disk (pcdisk, libfuse3)
+	want+=(python3 iproute2 nftables iptables procps psmisc chromium
+	       e2fsprogs util-linux mount fuse3 libfuse3-dev)
 fi
 missing=()
 for p in "${want[@]}"; do
