@@ -64,7 +64,7 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 	o.actor = actor;
 	ssync_error_clear(&err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	e = ssync_import_csv(n, pos[0], pos[1], &o, &res, &err);
+	e = ssync_csvio_import(n, pos[0], pos[1], &o, &res, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (ctx->json) {
@@ -99,7 +99,7 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		printf("%ld rows imported into %s in %d signed entr%s (%.2f s, %.0f rows/s)\n", res.inserted, pos[0],
 			res.entries, res.entries == 1 ? "y" : "ies", secs, secs > 0 ? (double)res.inserted / secs : 0.0);
 	}
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	ssync_node_free(n);
 	free(pos);
 	return rc;
@@ -150,7 +150,7 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
 	ssync_error_clear(&err);
 	if (bom && !json)
 		fputs("\xef\xbb\xbf", stdout);
-	if (ssync_export(n, pos[0], json ? SSYNC_FORMAT_JSON : SSYNC_FORMAT_CSV, to_stdout, NULL, &err) < 0)
+	if (ssync_csvio_export(n, pos[0], json ? SSYNC_FORMAT_JSON : SSYNC_FORMAT_CSV, to_stdout, NULL, &err) < 0)
 		rc = cli_fail(ctx, &err);
 	if (fflush(stdout) != 0)
 		rc = CLI_EXIT_ERROR;

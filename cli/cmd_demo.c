@@ -77,7 +77,7 @@ int cmd_demo_data(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	ssync_error_clear(&err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (ssync_demo_generate(n, &o, &st, &err) < 0) {
+	if (ssync_domain_demo_generate(n, &o, &st, &err) < 0) {
 		rc = cli_fail(ctx, &err);
 		goto done;
 	}

@@ -126,7 +126,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (!(n = cli_open_node(ctx, 0, &rc)))
 			goto out;
-		if (ssync_district_init(n, id, name, root, hex, &err) < 0) {
+		if (ssync_trust_district_init(n, id, name, root, hex, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto out;
 		}
@@ -153,7 +153,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (!(n = cli_open_node(ctx, 0, &rc)))
 			goto out;
-		if (ssync_district_enroll(n, &c, root, &err) < 0) {
+		if (ssync_trust_district_enroll(n, &c, root, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto out;
 		}
@@ -171,7 +171,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (!(n = cli_open_node(ctx, 0, &rc)))
 			goto out;
-		if (ssync_district_revoke(n, pos[1], seq, root, &err) < 0) {
+		if (ssync_trust_district_revoke(n, pos[1], seq, root, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto out;
 		}
@@ -198,7 +198,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(ctx, &err);
 			goto out;
 		}
-		if (ssync_district_list(ssync_node_store(n), list_cb, pp, &err) < 0) {
+		if (ssync_trust_district_list(ssync_node_store(n), list_cb, pp, &err) < 0) {
 			json_decref(pp[1]);
 			cli_table_free(pp[2]);
 			rc = cli_fail(ctx, &err);
@@ -249,7 +249,7 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
 	if (!(n = cli_open_node(ctx, 0, &rc)))
 		return rc;
 	ssync_error_clear(&err);
-	if (ssync_district_join(n, pub, &err) < 0)
+	if (ssync_trust_district_join(n, pub, &err) < 0)
 		rc = cli_fail(ctx, &err);
 	else if (ctx->json)
 		rc = cli_print_json(json_pack("{sssssb}", "node", ssync_node_id(n), "district_pubkey", pub, "joined", 1));

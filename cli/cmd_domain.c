@@ -231,13 +231,13 @@ static int do_transition(cli_ctx *ctx, const ssync_table_spec *t, const char *ve
 	if (strcmp(t->name, "rotation") == 0) {
 		const char *st = strcmp(verb, "approve") == 0 ? SSYNC_ROT_APPROVED : strcmp(verb, "reject") == 0 ?
 			SSYNC_ROT_REJECTED : SSYNC_ROT_DONE;
-		e = ssync_rotation_set_status(n, id, st, actor, &err);
+		e = ssync_domain_rotation_set_status(n, id, st, actor, &err);
 		what = st;
 	} else if (strcmp(verb, "share") == 0) {
-		e = ssync_course_offer(n, id, actor, &err);
+		e = ssync_domain_course_offer(n, id, actor, &err);
 		what = "offered for sharing (the hub approves it)";
 	} else {
-		e = ssync_course_approve(n, id, actor, &err);
+		e = ssync_domain_course_approve(n, id, actor, &err);
 		what = "approved as a shared course";
 	}
 	rc = report_write(ctx, what, t->name, id, e, &err);

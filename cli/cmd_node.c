@@ -194,7 +194,7 @@ static int log_item(const ssync_log_item *it, void *p)
 
 	if (!it->sig_ok || !it->chain_ok)
 		o->bad++;
-	ssync_hex(hash, ssync_entry_hash(it->entry), 32);
+	ssync_hex_encode(hash, ssync_entry_hash(it->entry), 32);
 	ssync_hlc_format(ssync_entry_hlc(it->entry), when, sizeof(when));
 	if (o->ctx->json) {
 		json_t *x = json_pack("{sssIssssssssso*}", "node", ssync_entry_node(it->entry),
@@ -249,7 +249,7 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (npos)
 		return cli_usage(ctx, "log", "unexpected argument");
-	if (node && !ssync_node_id_valid(node))
+	if (node && !ssync_ident_node_valid(node))
 		return cli_usage(ctx, "log", "invalid node id '%s'", node);
 	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 		return rc;

@@ -33,7 +33,7 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv)
 	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 		return rc;
 	ssync_error_clear(&err);
-	if (ssync_check(n, &json, &count, &err) < 0) {
+	if (ssync_report_check(n, &json, &count, &err) < 0) {
 		rc = cli_fail(ctx, &err);
 	} else if (ctx->json) {
 		printf("%s\n", json);
@@ -172,7 +172,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 	} else if (csv) {
 		if (ssync_report_csv(n, pos[0], &o, to_stdout, NULL, &err) < 0)
 			rc = cli_fail(ctx, &err);
-	} else if (ssync_report(n, pos[0], &o, &json, &err) < 0) {
+	} else if (ssync_report_json(n, pos[0], &o, &json, &err) < 0) {
 		rc = cli_fail(ctx, &err);
 	} else if (ctx->json) {
 		printf("%s\n", json);

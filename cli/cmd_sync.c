@@ -350,7 +350,7 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		o.arr = json_array();
 	ssync_error_clear(&err);
-	if (ssync_conflicts_foreach(ssync_node_store(n), conflict_row, &o, &err) < 0)
+	if (ssync_review_conflicts(ssync_node_store(n), conflict_row, &o, &err) < 0)
 		rc = cli_fail(ctx, &err);
 	else if (o.arr) {
 		rc = cli_print_json(o.arr);
@@ -415,7 +415,7 @@ int cmd_quarantine(cli_ctx *ctx, int argc, char **argv)
 	else
 		o.t = cli_table_new(6, hdr);
 	ssync_error_clear(&err);
-	if (ssync_quarantine_foreach(ssync_node_store(n), quarantine_row, &o, &err) < 0)
+	if (ssync_review_quarantine(ssync_node_store(n), quarantine_row, &o, &err) < 0)
 		rc = cli_fail(ctx, &err);
 	else if (o.arr) {
 		rc = cli_print_json(o.arr);

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.prog = "schoolsync";
-	ssync_crypto_init();
+	ssync_keys_init();
 	/* A remote that drops the connection must give E_NET, not kill us. */
 	(void)signal(SIGPIPE, SIG_IGN);
 	ctx.home = getenv("SCHOOLSYNC_HOME");

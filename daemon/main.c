@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 			home, strerror(errno), home);
 		return 1;
 	}
-	ssync_crypto_init();
+	ssync_keys_init();
 	/* Writes to a control client that went away must fail with EPIPE, not
 	 * kill us. (uv_spawn resets signal dispositions in children.) */
 	signal(SIGPIPE, SIG_IGN);

@@ -27,14 +27,14 @@ typedef struct ssync_import_result {
 	int entries;                   /**< signed entries appended */
 	int64_t first_seq, last_seq;
 	long nproblems;                /**< bad cells/rows found */
-	ssync_import_problem *problems;/**< sorted by line, column; free with ssync_import_result_clear() */
+	ssync_import_problem *problems;/**< sorted by line, column; free with ssync_csvio_result_clear() */
 } ssync_import_result;
 
 typedef struct ssync_import_options {
 	unsigned int version;
 	const char *school_id; /**< owner school for rows whose school_id is empty / absent */
 	int dry_run;           /**< validate only */
-	const char *actor;     /**< NULL = ssync_default_actor() */
+	const char *actor;     /**< NULL = ssync_node_default_actor() */
 } ssync_import_options;
 #define SSYNC_IMPORT_OPTIONS_VERSION 1
 #define SSYNC_IMPORT_OPTIONS_INIT { SSYNC_IMPORT_OPTIONS_VERSION, NULL, 0, NULL }
@@ -49,10 +49,10 @@ typedef struct ssync_import_options {
  * returns SSYNC_EINVAL. Otherwise every row is written in one transaction
  * (one or more signed entries committed together).
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_import_csv(ssync_node *n, const char *table,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_csvio_import(ssync_node *n, const char *table,
 	const char *path, const ssync_import_options *opts, ssync_import_result *res,
 	ssync_error *err);
-SSYNC_EXTERN void ssync_import_result_clear(ssync_import_result *res);
+SSYNC_EXTERN void ssync_csvio_result_clear(ssync_import_result *res);
 
 /** Output sink: write @p len bytes; return non-zero to fail. */
 typedef int (*ssync_write_cb)(const char *buf, size_t len, void *payload);
@@ -64,11 +64,11 @@ enum { SSYNC_FORMAT_CSV = 1, SSYNC_FORMAT_JSON = 2 };
  * names; cells that spreadsheets would run as formulas are prefixed with
  * ') or as a JSON array of objects. Private tables: SSYNC_EPERM.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_export(ssync_node *n, const char *table, int format,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_csvio_export(ssync_node *n, const char *table, int format,
 	ssync_write_cb cb, void *payload, ssync_error *err);
 
 /** Write one CSV record (values may be NULL = empty) through @p cb. */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_csv_write_row(ssync_write_cb cb, void *payload,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_csvio_write_row(ssync_write_cb cb, void *payload,
 	int n, const char *const *values);
 
 #endif

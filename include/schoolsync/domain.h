@@ -117,13 +117,13 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_set(ssync_node *n, const char *t
  * Move rotation @p id to @p status: proposed → approved | rejected,
  * approved → done. Anything else is SSYNC_EINVAL naming the current state.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_rotation_set_status(ssync_node *n,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_rotation_set_status(ssync_node *n,
 	const char *id, const char *status, const char *actor, ssync_error *err);
 
 /** Course sharing: the owner offers it (offered=1), the hub approves (shared=1). */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_course_offer(ssync_node *n, const char *id,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_course_offer(ssync_node *n, const char *id,
 	const char *actor, ssync_error *err);
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_course_approve(ssync_node *n, const char *id,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_course_approve(ssync_node *n, const char *id,
 	const char *actor, ssync_error *err);
 
 /**
@@ -169,7 +169,7 @@ typedef struct ssync_demo_stats {
  * observations and funding. Written as one transaction of signed entries.
  * Deterministic for a given seed. The replica should hold no domain data yet.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_demo_generate(ssync_node *n,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_demo_generate(ssync_node *n,
 	const ssync_demo_options *opts, ssync_demo_stats *stats, ssync_error *err);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "error.h"
+#include "ident.h"
 #include "keys.h"
 
 /**
@@ -53,8 +54,5 @@ SSYNC_EXTERN const char *ssync_entry_body(const ssync_entry *e, size_t *len);
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_entry_line(const ssync_entry *e,
 	char **out, size_t *len, ssync_error *err);
-
-/** Validate a node id: [a-z0-9][a-z0-9-]{0,62}. */
-SSYNC_EXTERN int ssync_node_id_valid(const char *id);
 
 #endif

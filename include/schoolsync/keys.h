@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "error.h"
+#include "hex.h"
 
 #define SSYNC_PUBKEY_BYTES 32
 #define SSYNC_SIG_BYTES 64
@@ -13,7 +14,7 @@
 typedef struct ssync_keypair ssync_keypair;
 
 /** Initialise libsodium; aborts the process if it cannot (never continue without it). */
-SSYNC_EXTERN void ssync_crypto_init(void);
+SSYNC_EXTERN void ssync_keys_init(void);
 
 /** Make a new random key pair. Free with ssync_keys_free(). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_keys_generate(ssync_keypair **out, ssync_error *err);
@@ -44,11 +45,5 @@ SSYNC_EXTERN void ssync_keys_sign(const ssync_keypair *kp, const void *msg,
 /** 0 if @p sig is a valid signature of @p msg by @p pk, else SSYNC_ESIG. */
 SSYNC_EXTERN int ssync_keys_verify(const unsigned char pk[SSYNC_PUBKEY_BYTES],
 	const void *msg, size_t len, const unsigned char sig[SSYNC_SIG_BYTES]);
-
-/** Lower-case hex of @p len bytes into @p out (2*len+1 bytes). */
-SSYNC_EXTERN void ssync_hex(char *out, const unsigned char *bin, size_t len);
-
-/** Parse exactly @p len bytes of hex; SSYNC_EINVAL otherwise. */
-SSYNC_EXTERN int ssync_unhex(unsigned char *out, size_t len, const char *hex);
 
 #endif

@@ -51,26 +51,6 @@ SSYNC_EXTERN const char *ssync_node_home(const ssync_node *n);
 SSYNC_EXTERN const char *ssync_node_pubkey_hex(const ssync_node *n);
 SSYNC_EXTERN ssync_store *ssync_node_store(ssync_node *n);
 
-/** Column types passed to ssync_row_cb (the SQLite fundamental types). */
-enum { SSYNC_TYPE_INTEGER = 1, SSYNC_TYPE_FLOAT = 2, SSYNC_TYPE_TEXT = 3,
-	SSYNC_TYPE_BLOB = 4, SSYNC_TYPE_NULL = 5 };
-
-/**
- * Result rows of a query: @p values[i] is NULL for SQL NULL; @p types[i] is
- * one of SSYNC_TYPE_*. Return non-zero to stop.
- */
-typedef int (*ssync_row_cb)(int ncols, const char *const *names,
-	const char *const *values, const int *types, void *payload);
-
-typedef struct ssync_write_result {
-	int readonly;        /**< 1 if the statements only read */
-	int entries;         /**< entries appended (0 if nothing changed) */
-	int64_t first_seq;   /**< seq of the first entry appended */
-	int64_t last_seq;
-	int64_t rows;        /**< rows changed */
-	int64_t cells;       /**< cells changed */
-} ssync_write_result;
-
 /**
  * Run one or more SQL statements. Reads call @p cb for each result row.
  * Writes run in one transaction that applies them, captures their cell
@@ -97,6 +77,6 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_state_hash(ssync_node *n,
 	char hex[65], ssync_error *err);
 
 /** The actor name to record: $SCHOOLSYNC_ACTOR, else the OS user, else "unknown". */
-SSYNC_EXTERN const char *ssync_default_actor(void);
+SSYNC_EXTERN const char *ssync_node_default_actor(void);
 
 #endif

@@ -34,7 +34,7 @@ typedef struct ssync_report_options {
  * @param[out] count number of violations found
  * @return 0 (whatever was found) or an error code
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_check(ssync_node *n, char **json_out,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_check(ssync_node *n, char **json_out,
 	long *count, ssync_error *err);
 
 /**
@@ -43,7 +43,7 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_check(ssync_node *n, char **json_out,
  * "rows" (the per-school or per-resource table) plus its own detail.
  * @param[out] json_out malloc'd JSON text, free with free()
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report(ssync_node *n, const char *kind,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_json(ssync_node *n, const char *kind,
 	const ssync_report_options *opts, char **json_out, ssync_error *err);
 
 /** The report's table (columns + rows) as CSV through @p cb. */

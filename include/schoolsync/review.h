@@ -28,7 +28,7 @@ typedef struct ssync_conflict {
 typedef int (*ssync_conflict_cb)(const ssync_conflict *c, void *payload);
 
 /** Every cell with more than one leaf, ordered by table, key, column. */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_conflicts_foreach(ssync_store *st,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_review_conflicts(ssync_store *st,
 	ssync_conflict_cb cb, void *payload, ssync_error *err);
 
 typedef struct ssync_quarantine_item {
@@ -45,7 +45,7 @@ typedef struct ssync_quarantine_item {
 
 typedef int (*ssync_quarantine_cb)(const ssync_quarantine_item *q, void *payload);
 
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_quarantine_foreach(ssync_store *st,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_review_quarantine(ssync_store *st,
 	ssync_quarantine_cb cb, void *payload, ssync_error *err);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "error.h"
+#include "ident.h"
 
 /**
  * The SQLite replica: one file, WAL mode, busy timeout, numbered migrations
@@ -78,7 +79,24 @@ SSYNC_EXTERN int ssync_store_is_table(const ssync_store *st, const char *name);
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_store_state_hash(ssync_store *st,
 	char hex[65], ssync_error *err);
 
-/** Validate an SQL identifier taken from outside: [A-Za-z_][A-Za-z0-9_]{0,63}. */
-SSYNC_EXTERN int ssync_ident_valid(const char *name);
+/** Column types passed to ssync_row_cb (the SQLite fundamental types). */
+enum { SSYNC_TYPE_INTEGER = 1, SSYNC_TYPE_FLOAT = 2, SSYNC_TYPE_TEXT = 3,
+	SSYNC_TYPE_BLOB = 4, SSYNC_TYPE_NULL = 5 };
+
+/**
+ * Result rows of a query: @p values[i] is NULL for SQL NULL; @p types[i] is
+ * one of SSYNC_TYPE_*. Return non-zero to stop.
+ */
+typedef int (*ssync_row_cb)(int ncols, const char *const *names,
+	const char *const *values, const int *types, void *payload);
+
+typedef struct ssync_write_result {
+	int readonly;        /**< 1 if the statements only read */
+	int entries;         /**< entries appended (0 if nothing changed) */
+	int64_t first_seq;   /**< seq of the first entry appended */
+	int64_t last_seq;
+	int64_t rows;        /**< rows changed */
+	int64_t cells;       /**< cells changed */
+} ssync_write_result;
 
 #endif

@@ -25,7 +25,7 @@
  * district. Writes the root public key (64 hex + NUL) into @p root_hex.
  * SSYNC_EEXISTS if this node already has a district branch.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_district_init(ssync_node *n,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_init(ssync_node *n,
 	const char *district_id, const char *name, const char *root_key_path,
 	char root_hex[65], ssync_error *err);
 
@@ -46,7 +46,7 @@ typedef struct ssync_cert_info {
  * serial is chosen and written back) with the root key and add it to the
  * district branch. SSYNC_ECERT if the key file is not the pinned root.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_district_enroll(ssync_node *n,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_enroll(ssync_node *n,
 	ssync_cert_info *c, const char *root_key_path, ssync_error *err);
 
 /**
@@ -54,33 +54,33 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_district_enroll(ssync_node *n,
  * node, whatever order it learns things in; rows already applied from them
  * are rebuilt from the log.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_district_revoke(ssync_node *n,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_revoke(ssync_node *n,
 	const char *node, int64_t after_seq, const char *root_key_path, ssync_error *err);
 
-typedef int (*ssync_district_cert_cb)(const ssync_cert_info *c, void *payload);
+typedef int (*ssync_trust_cert_cb)(const ssync_cert_info *c, void *payload);
 
 /** Every certificate held, by node then serial. */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_district_list(ssync_store *st,
-	ssync_district_cert_cb cb, void *payload, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_list(ssync_store *st,
+	ssync_trust_cert_cb cb, void *payload, ssync_error *err);
 
 /**
  * Pin the district's root public key (64 hex) on this node: from now on
  * it accepts only district branches, certificates and entries that chain
  * to it. SSYNC_ECONFLICT if another root is pinned already.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_district_join(ssync_node *n,
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_join(ssync_node *n,
 	const char *root_hex, ssync_error *err);
 
 /** 1 if a district root is pinned in @p st (managed mode). */
 SSYNC_EXTERN int ssync_trust_managed(ssync_store *st);
 
 /** What a rebuild did. */
-typedef struct ssync_rebuild_report {
+typedef struct ssync_trust_rebuild_report {
 	int64_t entries;  /**< entries replayed */
 	int64_t applied;  /**< applied (state 1) */
 	int64_t refused;  /**< refused (state 3: revoked, expired, policy) */
 	int64_t held;     /**< held (state 2: row not known yet) */
-} ssync_rebuild_report;
+} ssync_trust_rebuild_report;
 
 /**
  * Recompute the domain state and merge state from the log alone, in one
@@ -89,7 +89,7 @@ typedef struct ssync_rebuild_report {
  * current trust data and policy. Used when trust data changes (a
  * revocation learned after the entries it cuts off) and by the auditor.
  */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_rebuild(ssync_store *st,
-	ssync_rebuild_report *rep, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_rebuild(ssync_store *st,
+	ssync_trust_rebuild_report *rep, ssync_error *err);
 
 #endif

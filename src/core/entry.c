@@ -10,22 +10,7 @@
 
 #include "entry_int.h"
 #include "schoolsync/hlc.h"
-#include "schoolsync/store.h"
-
-int ssync_node_id_valid(const char *id)
-{
-	size_t i;
-
-	if (!id || !id[0])
-		return 0;
-	for (i = 0; id[i]; i++) {
-		char c = id[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
-		if (!ok || i >= SSYNC_NODE_ID_MAX)
-			return 0;
-	}
-	return 1;
-}
+#include "schoolsync/ident.h"
 
 int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq)
 {
@@ -41,7 +26,7 @@ int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t
 		return SSYNC_EINVAL;
 	memcpy(node, v, nlen);
 	node[nlen] = 0;
-	if (!ssync_node_id_valid(node) || hash[1] < '1' || hash[1] > '9')
+	if (!ssync_ident_node_valid(node) || hash[1] < '1' || hash[1] > '9')
 		return SSYNC_EINVAL;
 	s = strtoll(hash + 1, &end, 10);
 	if (*end || s <= 0)
@@ -99,7 +84,7 @@ static size_t encode_header(const ssync_entry *e, char buf[HEADER_MAX])
 		return 0;
 	ssync_hlc_format(e->hlc, when, sizeof(when));
 	if (e->has_prev)
-		ssync_hex(prevhex, e->prev, SSYNC_HASH_BYTES);
+		ssync_hex_encode(prevhex, e->prev, SSYNC_HASH_BYTES);
 	if (json_object_set_new(o, "entry", json_integer(1)) == 0 &&
 	    json_object_set_new(o, "district", json_string(e->district)) == 0 &&
 	    json_object_set_new(o, "node", json_string(e->node)) == 0 &&
@@ -168,7 +153,7 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 	t = json_object_get(op, "t");
 	k = json_object_get(op, "k");
 	c = json_object_get(op, "c");
-	if (!json_is_string(t) || !ssync_ident_valid(json_string_value(t)))
+	if (!json_is_string(t) || !ssync_ident_sql_valid(json_string_value(t)))
 		return ssync_error_set(err, SSYNC_ESCHEMA, "op has an invalid table name");
 	if (!json_is_string(k) || json_string_length(k) == 0 || json_string_length(k) > 256)
 		return ssync_error_set(err, SSYNC_ESCHEMA, "op on %s has an invalid key", json_string_value(t));
@@ -182,7 +167,7 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 		col = json_array_get(cell, 0);
 		prevs = json_array_get(cell, 2);
 		cn = json_string_value(col);
-		if (!cn || (strcmp(cn, "$row") != 0 && !ssync_ident_valid(cn)))
+		if (!cn || (strcmp(cn, "$row") != 0 && !ssync_ident_sql_valid(cn)))
 			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %zu of %s has an invalid column name", i, json_string_value(t));
 		if (!is_value(json_array_get(cell, 1)))
 			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %s.%s has an invalid value", json_string_value(t), cn);
@@ -212,7 +197,7 @@ int ssync_entry__build(ssync_entry **out, const char *district, const char *node
 	*out = NULL;
 	if (!(e = calloc(1, sizeof(*e))))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-	if (!ssync_node_id_valid(node) || !ssync_node_id_valid(district)) {
+	if (!ssync_ident_node_valid(node) || !ssync_ident_node_valid(district)) {
 		ssync_entry_free(e);
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node or district id");
 	}
@@ -313,7 +298,7 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 				error = ssync_error_set(err, SSYNC_EENCODING, "signature is not lower-case hex");
 				goto done;
 			}
-		if (ssync_unhex(e->sig, SSYNC_SIG_BYTES, sighex) != 0) {
+		if (ssync_hex_decode(e->sig, SSYNC_SIG_BYTES, sighex) != 0) {
 			error = ssync_error_set(err, SSYNC_EENCODING, "signature is not hex");
 			goto done;
 		}
@@ -336,12 +321,12 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry body does not have the 10 fields of format 1");
 		goto done;
 	}
-	if (!(s = get_str(o, "node")) || !ssync_node_id_valid(s)) {
+	if (!(s = get_str(o, "node")) || !ssync_ident_node_valid(s)) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry has an invalid node id");
 		goto done;
 	}
 	snprintf(e->node, sizeof(e->node), "%s", s);
-	if (!(s = get_str(o, "district")) || !ssync_node_id_valid(s)) {
+	if (!(s = get_str(o, "district")) || !ssync_ident_node_valid(s)) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry has an invalid district id");
 		goto done;
 	}
@@ -354,7 +339,7 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 	e->seq = json_integer_value(v);
 	v = json_object_get(o, "prev");
 	if (json_is_string(v)) {
-		if (ssync_unhex(e->prev, SSYNC_HASH_BYTES, json_string_value(v)) != 0) {
+		if (ssync_hex_decode(e->prev, SSYNC_HASH_BYTES, json_string_value(v)) != 0) {
 			error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid prev hash", e->node, (long long)e->seq);
 			goto done;
 		}
@@ -443,7 +428,7 @@ int ssync_entry_line(const ssync_entry *e, char **out, size_t *len, ssync_error 
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	memcpy(s, e->body, e->body_len);
 	s[e->body_len] = '\t';
-	ssync_hex(s + e->body_len + 1, e->sig, SSYNC_SIG_BYTES);
+	ssync_hex_encode(s + e->body_len + 1, e->sig, SSYNC_SIG_BYTES);
 	s[n - 1] = '\n';
 	s[n] = 0;
 	*out = s;

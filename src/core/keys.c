@@ -19,7 +19,7 @@ struct ssync_keypair {
 	unsigned char *sk; /* crypto_sign_SECRETKEYBYTES, sodium_malloc */
 };
 
-void ssync_crypto_init(void)
+void ssync_keys_init(void)
 {
 	if (sodium_init() < 0)
 		abort();
@@ -50,7 +50,7 @@ int ssync_keys_generate(ssync_keypair **out, ssync_error *err)
 {
 	ssync_keypair *kp;
 
-	ssync_crypto_init();
+	ssync_keys_init();
 	*out = NULL;
 	if (!(kp = kp_alloc()))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory for key");
@@ -64,23 +64,6 @@ const unsigned char *ssync_keys_public(const ssync_keypair *kp)
 	return kp->pk;
 }
 
-void ssync_hex(char *out, const unsigned char *bin, size_t len)
-{
-	sodium_bin2hex(out, 2 * len + 1, bin, len);
-}
-
-int ssync_unhex(unsigned char *out, size_t len, const char *hex)
-{
-	size_t got = 0;
-	const char *end = NULL;
-
-	if (!hex || strlen(hex) != 2 * len)
-		return SSYNC_EINVAL;
-	if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 || got != len || *end)
-		return SSYNC_EINVAL;
-	return 0;
-}
-
 int ssync_keys_save(const ssync_keypair *kp, const char *path, ssync_error *err)
 {
 	char tmp[4096], hex[2 * crypto_sign_SECRETKEYBYTES + 2];
@@ -92,7 +75,7 @@ int ssync_keys_save(const ssync_keypair *kp, const char *path, ssync_error *err)
 		return ssync_error_set(err, SSYNC_EEXISTS, "key file %s already exists; not overwriting it", path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return ssync_error_set(err, SSYNC_EINVAL, "key path too long: %s", path);
-	ssync_hex(hex, kp->sk, crypto_sign_SECRETKEYBYTES);
+	ssync_hex_encode(hex, kp->sk, crypto_sign_SECRETKEYBYTES);
 	len = strlen(hex);
 	hex[len++] = '\n';
 	old = umask(077);
@@ -134,7 +117,7 @@ int ssync_keys_load(ssync_keypair **out, const char *path, ssync_error *err)
 	ssize_t n;
 	int fd, error = 0;
 
-	ssync_crypto_init();
+	ssync_keys_init();
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT) {
@@ -167,7 +150,7 @@ int ssync_keys_load(ssync_keypair **out, const char *path, ssync_error *err)
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory for key");
 		goto done;
 	}
-	if (ssync_unhex(kp->sk, crypto_sign_SECRETKEYBYTES, buf) != 0 ||
+	if (ssync_hex_decode(kp->sk, crypto_sign_SECRETKEYBYTES, buf) != 0 ||
 	    crypto_sign_ed25519_sk_to_pk(kp->pk, kp->sk) != 0) {
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "node key %s is not a valid key file", path);
 		goto done;

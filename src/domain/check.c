@@ -238,7 +238,7 @@ static int check_values(sqlite3 *db, found *f, ssync_error *err)
 	return error;
 }
 
-int ssync_check(ssync_node *n, char **json_out, long *count, ssync_error *err)
+int ssync_report_check(ssync_node *n, char **json_out, long *count, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(ssync_node_store(n));
 	found f = { json_array(), 0 };

@@ -212,7 +212,7 @@ static int cmp_problem(const void *a, const void *b)
 	return x->column - y->column;
 }
 
-void ssync_import_result_clear(ssync_import_result *res)
+void ssync_csvio_result_clear(ssync_import_result *res)
 {
 	if (!res)
 		return;
@@ -331,7 +331,7 @@ static char *insert_sql(const ssync_table_spec *t)
 	return sql;
 }
 
-int ssync_import_csv(ssync_node *n, const char *table, const char *path, const ssync_import_options *opts,
+int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const ssync_import_options *opts,
 	ssync_import_result *res, ssync_error *err)
 {
 	const ssync_import_options defaults = SSYNC_IMPORT_OPTIONS_INIT;
@@ -357,7 +357,7 @@ int ssync_import_csv(ssync_node *n, const char *table, const char *path, const s
 		error = ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
 		goto done;
 	}
-	if (opts->school_id && t->owned && !ssync_node_id_valid(opts->school_id)) {
+	if (opts->school_id && t->owned && !ssync_ident_node_valid(opts->school_id)) {
 		error = ssync_error_set(err, SSYNC_EINVAL, "invalid school id '%s'", opts->school_id);
 		goto done;
 	}
@@ -507,7 +507,7 @@ int ssync_import_csv(ssync_node *n, const char *table, const char *path, const s
 			while (*id == ' ')
 				id++;
 			snprintf(newid, sizeof(newid), "%s", id);
-			if (t->code_ids ? !ssync_node_id_valid(newid) : (strlen(newid) > 128 || strpbrk(newid, " \t\"'\\"))) {
+			if (t->code_ids ? !ssync_ident_node_valid(newid) : (strlen(newid) > 128 || strpbrk(newid, " \t\"'\\"))) {
 				snprintf(msg, sizeof(msg), "'%.60s' is not a valid id", newid);
 				if (add_problem(res, x->line, idcol + 1, r.v[0].f[idcol], msg) < 0)
 					goto oom;
@@ -599,7 +599,7 @@ done:
 
 /* ---- export ---- */
 
-int ssync_csv_write_row(ssync_write_cb cb, void *payload, int n, const char *const *values)
+int ssync_csvio_write_row(ssync_write_cb cb, void *payload, int n, const char *const *values)
 {
 	char small[512], *buf;
 	int i;
@@ -649,9 +649,9 @@ static int export_row(int ncols, const char *const *names, const char *const *va
 	int i;
 
 	if (x->format == SSYNC_FORMAT_CSV) {
-		if (x->rows == 0 && ssync_csv_write_row(x->cb, x->payload, ncols, names) != 0)
+		if (x->rows == 0 && ssync_csvio_write_row(x->cb, x->payload, ncols, names) != 0)
 			return x->failed = 1;
-		if (ssync_csv_write_row(x->cb, x->payload, ncols, vals) != 0)
+		if (ssync_csvio_write_row(x->cb, x->payload, ncols, vals) != 0)
 			return x->failed = 1;
 	} else {
 		json_t *o = json_object();
@@ -676,7 +676,7 @@ static int export_row(int ncols, const char *const *names, const char *const *va
 	return 0;
 }
 
-int ssync_export(ssync_node *n, const char *table, int format, ssync_write_cb cb, void *payload, ssync_error *err)
+int ssync_csvio_export(ssync_node *n, const char *table, int format, ssync_write_cb cb, void *payload, ssync_error *err)
 {
 	const ssync_table_spec *t = ssync_domain_table(table);
 	export_ctx x = { format, cb, payload, 0, 0 };
@@ -703,7 +703,7 @@ int ssync_export(ssync_node *n, const char *table, int format, ssync_write_cb cb
 		names[0] = "id";
 		for (i = 0; i < t->nfields; i++)
 			names[i + 1] = t->fields[i].name;
-		if (ssync_csv_write_row(cb, payload, t->nfields + 1, names) != 0)
+		if (ssync_csvio_write_row(cb, payload, t->nfields + 1, names) != 0)
 			return ssync_error_set(err, SSYNC_EIO, "write failed");
 	}
 	if (format == SSYNC_FORMAT_JSON && cb("\n]\n", 3, payload) != 0)

@@ -177,7 +177,7 @@ static void make_schools(gen *g, school *s, int n)
 	}
 }
 
-int ssync_demo_generate(ssync_node *n, const ssync_demo_options *opts, ssync_demo_stats *stats, ssync_error *err)
+int ssync_domain_demo_generate(ssync_node *n, const ssync_demo_options *opts, ssync_demo_stats *stats, ssync_error *err)
 {
 	const ssync_demo_options defaults = SSYNC_DEMO_OPTIONS_INIT;
 	gen g;

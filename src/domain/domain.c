@@ -342,7 +342,7 @@ int ssync_domain_new_id(const char *school_id, char *out, size_t outlen, ssync_e
 	char hex[17];
 
 	randombytes_buf(rnd, sizeof(rnd));
-	ssync_hex(hex, rnd, sizeof(rnd));
+	ssync_hex_encode(hex, rnd, sizeof(rnd));
 	if ((size_t)snprintf(out, outlen, "%s-%s", school_id && *school_id ? school_id : "hub", hex) >= outlen)
 		return ssync_error_set(err, SSYNC_EINVAL, "id buffer too small");
 	return 0;
@@ -392,7 +392,7 @@ static int id_valid(const ssync_table_spec *t, const char *id)
 	const unsigned char *p;
 
 	if (t->code_ids)
-		return ssync_node_id_valid(id);
+		return ssync_ident_node_valid(id);
 	if (!*id || strlen(id) > 128)
 		return 0;
 	for (p = (const unsigned char *)id; *p; p++)
@@ -525,7 +525,7 @@ static int read_col(sqlite3 *db, const char *sql, const char *id, char *out, siz
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-int ssync_rotation_set_status(ssync_node *n, const char *id, const char *status, const char *actor, ssync_error *err)
+int ssync_domain_rotation_set_status(ssync_node *n, const char *id, const char *status, const char *actor, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(ssync_node_store(n));
 	char cur[64];
@@ -551,12 +551,12 @@ int ssync_rotation_set_status(ssync_node *n, const char *id, const char *status,
 	return ssync_domain_set(n, "rotation", id, "status", status, actor, err);
 }
 
-int ssync_course_offer(ssync_node *n, const char *id, const char *actor, ssync_error *err)
+int ssync_domain_course_offer(ssync_node *n, const char *id, const char *actor, ssync_error *err)
 {
 	return ssync_domain_set(n, "course", id, "offered", "1", actor, err);
 }
 
-int ssync_course_approve(ssync_node *n, const char *id, const char *actor, ssync_error *err)
+int ssync_domain_course_approve(ssync_node *n, const char *id, const char *actor, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(ssync_node_store(n));
 	char cur[16];

@@ -420,7 +420,7 @@ int ssync_domain_normalize(const ssync_field *f, const char *in, char *out, size
 		memcpy(out, buf, len + 1);
 		return 0;
 	case SSYNC_FT_CODE:
-		if (!ssync_node_id_valid(buf))
+		if (!ssync_ident_node_valid(buf))
 			return fail(why, whylen, "'%s' is not a valid code: use 1-63 of a-z, 0-9 and '-'%s", buf, NULL);
 		memcpy(out, buf, len + 1);
 		return 0;

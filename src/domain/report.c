@@ -431,7 +431,7 @@ json_t *ssync_report__build(ssync_node *n, const char *kind, const ssync_report_
 	return r;
 }
 
-int ssync_report(ssync_node *n, const char *kind, const ssync_report_options *opts, char **json_out, ssync_error *err)
+int ssync_report_json(ssync_node *n, const char *kind, const ssync_report_options *opts, char **json_out, ssync_error *err)
 {
 	json_t *r = ssync_report__build(n, kind, opts, err);
 
@@ -471,14 +471,14 @@ int ssync_report_csv(ssync_node *n, const char *kind, const ssync_report_options
 	rows = json_object_get(r, "rows");
 	for (k = 0; k < json_array_size(cols) && k < 32; k++)
 		vals[k] = json_string_value(json_array_get(cols, k));
-	if (ssync_csv_write_row(cb, payload, (int)k, vals) != 0)
+	if (ssync_csvio_write_row(cb, payload, (int)k, vals) != 0)
 		error = ssync_error_set(err, SSYNC_EIO, "write failed");
 	json_array_foreach(rows, i, row) {
 		if (error < 0)
 			break;
 		for (k = 0; k < json_array_size(row) && k < 32; k++)
 			vals[k] = ssync_report__cell(json_array_get(row, k), nums[k]);
-		if (ssync_csv_write_row(cb, payload, (int)k, vals) != 0)
+		if (ssync_csvio_write_row(cb, payload, (int)k, vals) != 0)
 			error = ssync_error_set(err, SSYNC_EIO, "write failed");
 	}
 	json_decref(r);

@@ -1,8 +1,9 @@
 /*
- * Internals shared by the exchange files, not installed:
- * exchange.c (repository, commits, refs, remotes), exchange_xfer.c
- * (fetch and push) and exchange_local.c (object copy for local-path
- * remotes).
+ * Internals shared by the exchange files, not installed. The files, each
+ * calling only those listed before it: exchange.c (repository), names.c,
+ * refs.c, commit.c, remote.c, progress.c (transfer context), net.c
+ * (libgit2 network path), local.c (object copy for local paths), fetch.c,
+ * push.c.
  */
 #ifndef SSYNC_EXCHANGE_INT_H
 #define SSYNC_EXCHANGE_INT_H
@@ -51,7 +52,7 @@ typedef struct xfer {
 	int ready;                     /* mu and cv are initialised */
 } xfer;
 
-/* ---- exchange.c ---- */
+/* ---- exchange.c: the repository: open, config, libgit2 errors ---- */
 
 /*
  * Record the libgit2 failure @p gcode as "<what>: <libgit2's reason>".
@@ -62,14 +63,25 @@ int ssync_exchange__gfail(ssync_error *err, int gcode, int fallback, const char 
 	__attribute__((format(printf, 4, 5)))
 #endif
 	;
-/* The refs that travel: refs/heads/node/<node-id> and refs/heads/district. */
-int ssync_exchange__sync_ref_valid(const char *name);
-int ssync_exchange__remote_name_check(const char *name, ssync_error *err);
 int ssync_exchange__path_is_empty_dir(const char *path);
 /* Create a bare repository with our config (@p hub: shared, refuses rewrites). */
 int ssync_exchange__init_bare(git_repository **out, const char *path, unsigned int flags,
 	int hub, ssync_error *err);
 int ssync_exchange__make_signature(git_signature **out, ssync_error *err);
+
+/* ---- names.c: names that travel ---- */
+
+/* The refs that travel: refs/heads/node/<node-id> and refs/heads/district. */
+int ssync_exchange__sync_ref_valid(const char *name);
+int ssync_exchange__remote_name_check(const char *name, ssync_error *err);
+void ssync_exchange__oid_to_hex(ssync_oid_hex *out, const git_oid *id);
+int ssync_exchange__parse_oid(git_oid *out, int *empty, const ssync_oid_hex *h,
+	const char *what, ssync_error *err);
+int ssync_exchange__ref_name_check(const char *name, const char *prefix, ssync_error *err);
+int ssync_exchange__tree_path_check(const char *path, ssync_error *err);
+
+/* ---- refs.c: refs ---- */
+
 /* Read the commit @p name points at; *found = 0 if the ref is missing. */
 int ssync_exchange__read_tip(git_oid *out, int *found, git_repository *repo, const char *name,
 	ssync_error *err);
@@ -83,10 +95,15 @@ const ref_entry *ssync_exchange__ref_list_find(const ref_list *l, const char *na
  */
 int ssync_exchange__list_refs(ref_list *out, git_repository *repo, const char *prefix,
 	int sync_only, ssync_error *err);
+int ssync_exchange__ref_cas(git_repository *repo, const char *name, const git_oid *id,
+	const git_oid *expected, const char *msg, ssync_error *err);
+
+/* ---- commit.c: commits and the files they add ---- */
+
 /* "prefix/name" (just "name" for an empty prefix), malloc'd; NULL out of memory. */
 char *ssync_exchange__join_path(const char *prefix, const char *name);
 
-/* ---- exchange_xfer.c ---- */
+/* ---- progress.c: the transfer context ---- */
 
 /* Non-zero if the user's callback asks to stop. */
 int ssync_exchange__user_progress(xfer *x);
@@ -98,8 +115,20 @@ int ssync_exchange__xfail(xfer *x, ssync_error *err, int gcode, const char *fmt,
 	__attribute__((format(printf, 4, 5)))
 #endif
 	;
+void ssync_exchange__scrub_secrets(ssync_error *err, const ssync_transfer_opts *opts, const char *url);
+void ssync_exchange__xfer_dispose(xfer *x);
+int ssync_exchange__xfer_init(xfer *x, const char *remote, const ssync_transfer_opts *opts,
+	ssync_error *err);
 
-/* ---- exchange_local.c ---- */
+/* ---- net.c: the network path ---- */
+
+int ssync_exchange__connect_remote(git_remote *r, git_direction dir, xfer *x, const char *what,
+	ssync_error *err);
+int ssync_exchange__lookup_remote(git_remote **out, ssync_exchange *ex, const char *name,
+	ssync_error *err);
+void ssync_exchange__net_callbacks(git_remote_callbacks *cbs, xfer *x);
+
+/* ---- local.c: object copy for local-path remotes ---- */
 
 /* Our repository opened once more, also seeing @p other_objects. */
 int ssync_exchange__open_view(git_repository **out, const char *our_gitdir,
@@ -114,5 +143,14 @@ int ssync_exchange__transfer(xfer *x, git_repository *view, const char *our_gitd
 	const char *other_objects, git_repository *dst_repo,
 	const git_oid *wants, size_t nwants, const git_oid *haves, size_t nhaves,
 	const char *what, ssync_error *err);
+
+/* ---- fetch.c: fetch (helpers push uses too) ---- */
+
+char *ssync_exchange__local_path_of(const char *url);
+int ssync_exchange__ref_list_ids(git_oid **out, const ref_list *l);
+int ssync_exchange__remote_broke(ssync_error *err);
+char *ssync_exchange__tracking_name(const char *remote, const char *ref);
+int ssync_exchange__open_local_remote(git_repository **out, xfer *x, const char *path,
+	ssync_error *err);
 
 #endif

@@ -14,7 +14,6 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
-#include "trust_int.h"
 
 typedef struct stmt_list {
 	sqlite3_stmt **v;
@@ -414,7 +413,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	memset(&sl, 0, sizeof(sl));
 	if ((error = ssync_log__head(st, who->node, &seq, prev, &head_hlc, err)) < 0)
 		return error;
-	if ((error = ssync_policy__local(st, who->node, &managed, prole, pschool, err)) < 0)
+	if (who->policy && (error = who->policy->local(st, who->node, &managed, prole, pschool, err)) < 0)
 		return error;
 	if (ssync_store_meta_get(st, "hlc", &hlcs, NULL) == 0 && hlcs) {
 		last_hlc = strtoull(hlcs, NULL, 10);
@@ -541,7 +540,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 				goto done;
 			}
-			error = ssync_policy__check_op(st, prole, pschool, jop, pre, found, &colrule, err);
+			error = who->policy->check_op(st, prole, pschool, jop, pre, found, &colrule, err);
 			json_decref(jop);
 			if (error != 0)
 				goto done;

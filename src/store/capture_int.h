@@ -1,16 +1,33 @@
 #ifndef SSYNC_CAPTURE_INT_H
 #define SSYNC_CAPTURE_INT_H
 
+#include <jansson.h>
+
 #include "schoolsync/keys.h"
-#include "schoolsync/node.h"
 #include "store_int.h"
 
-/* Who signs local entries. */
+/*
+ * The write policy, supplied by the layer above (sync/policy.c) so that the
+ * store does not depend on trust: before anything is signed, capture asks
+ * it whether the writer may make each op.
+ */
+typedef struct ssync_write_policy {
+	/* The writer's role and school; *managed 0: no policy applies. */
+	int (*local)(ssync_store *st, const char *node, int *managed, char role[16],
+		char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err);
+	/* One op against the row's merge state before the write (@p found: the
+	 * row had state): 0 or a failure in err (see policy_int.h). */
+	int (*check_op)(ssync_store *st, const char *role, const char *school, const json_t *op,
+		const json_t *state, int found, int *column_rule, ssync_error *err);
+} ssync_write_policy;
+
+/* Who signs local entries, and the policy their writes must pass (NULL: none). */
 typedef struct ssync_signer {
 	const char *node;
 	const char *district;
 	const ssync_keypair *kp;
 	const char *actor;
+	const ssync_write_policy *policy;
 } ssync_signer;
 
 /* Entry size bounds for splitting big writes (docs/FORMAT.md). */

@@ -24,7 +24,7 @@ int ssync_log__parse_row(sqlite3_stmt *q, int body_col, int sig_col, const char 
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	memcpy(line, sqlite3_column_blob(q, body_col), blen);
 	line[blen] = '\t';
-	ssync_hex(line + blen + 1, sqlite3_column_blob(q, sig_col), SSYNC_SIG_BYTES);
+	ssync_hex_encode(line + blen + 1, sqlite3_column_blob(q, sig_col), SSYNC_SIG_BYTES);
 	ssync_error_clear(&perr);
 	error = ssync_entry_parse(out, line, blen + 1 + 2 * SSYNC_SIG_BYTES, &perr);
 	free(line);

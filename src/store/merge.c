@@ -26,7 +26,7 @@ static int state_from_values(const ssync_table_info *t, const char *pk, const ch
 	json_t *o;
 	int i;
 
-	if (sscanf(s, "=%llu %63s %lld", &hlc, node, &seq) != 3 || !ssync_node_id_valid(node))
+	if (sscanf(s, "=%llu %63s %lld", &hlc, node, &seq) != 3 || !ssync_ident_node_valid(node))
 		return ssync_error_set(err, SSYNC_ECORRUPT, "merge state of %s/%s is damaged", t->name, pk);
 	if (!(o = json_pack("{s{s[[IsIi]]}}", "$row", "l", (json_int_t)hlc, node, (json_int_t)seq, 1)))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");

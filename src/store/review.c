@@ -31,7 +31,7 @@ static char *actor_of(ssync_store *st, const char *node, int64_t seq)
 	return a ? a : strdup("");
 }
 
-int ssync_conflicts_foreach(ssync_store *st, ssync_conflict_cb cb, void *payload, ssync_error *err)
+int ssync_review_conflicts(ssync_store *st, ssync_conflict_cb cb, void *payload, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
 	int error = 0, rc;
@@ -91,7 +91,7 @@ int ssync_conflicts_foreach(ssync_store *st, ssync_conflict_cb cb, void *payload
 	return error;
 }
 
-int ssync_quarantine_foreach(ssync_store *st, ssync_quarantine_cb cb, void *payload, ssync_error *err)
+int ssync_review_quarantine(ssync_store *st, ssync_quarantine_cb cb, void *payload, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
 	int error = 0, rc;

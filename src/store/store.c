@@ -81,22 +81,6 @@ const char *ssync_store__guard_denied(const ssync_store *st)
 	return st->denied;
 }
 
-int ssync_ident_valid(const char *name)
-{
-	size_t i;
-
-	if (!name || !name[0])
-		return 0;
-	for (i = 0; name[i]; i++) {
-		char c = name[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-			(i > 0 && c >= '0' && c <= '9');
-		if (!ok || i >= 64)
-			return 0;
-	}
-	return 1;
-}
-
 sqlite3 *ssync_store__db(ssync_store *st) { return st->db; }
 int ssync_store__ntables(const ssync_store *st) { return st->ntables; }
 const ssync_table_info *ssync_store__table_at(const ssync_store *st, int i) { return &st->tables[i]; }
@@ -291,7 +275,7 @@ static int load_tables(ssync_store *st, ssync_error *err)
 		ssync_table_info *t;
 		int npk = 0;
 
-		if (!ssync_ident_valid(name)) {
+		if (!ssync_ident_sql_valid(name)) {
 			error = ssync_error_set(err, SSYNC_ESCHEMA, "schema registers an invalid table name '%s'", name ? name : "");
 			goto done;
 		}
@@ -323,7 +307,7 @@ static int load_tables(ssync_store *st, ssync_error *err)
 		while (sqlite3_step(ti) == SQLITE_ROW) {
 			const char *col = (const char *)sqlite3_column_text(ti, 0);
 			char **nc;
-			if (!ssync_ident_valid(col) || col[0] == '$') {
+			if (!ssync_ident_sql_valid(col) || col[0] == '$') {
 				error = ssync_error_set(err, SSYNC_ESCHEMA, "table %s has an invalid column name", name);
 				goto done;
 			}
@@ -660,6 +644,6 @@ int ssync_store_state_hash(ssync_store *st, char hex[65], ssync_error *err)
 	if (error < 0)
 		return error;
 	crypto_hash_sha256_final(&h, out);
-	ssync_hex(hex, out, 32);
+	ssync_hex_encode(hex, out, 32);
 	return 0;
 }

@@ -75,7 +75,7 @@ static int collect_ref(const char *ref, const ssync_oid_hex *tip, void *payload)
 	const char *node = ref + r->plen;
 
 	(void)tip;
-	if (!ssync_node_id_valid(node))
+	if (!ssync_ident_node_valid(node))
 		return 0;
 	if (r->n == r->cap) {
 		int cap = r->cap ? r->cap * 2 : 32;
@@ -133,7 +133,7 @@ static int genesis_district(ssync_exchange *ex, const ssync_oid_hex *tip, char *
 	tab = memchr(data, '\t', n);
 	if (tab && (o = json_loadb(data, (size_t)(tab - (const char *)data), 0, NULL))) {
 		const char *d = json_string_value(json_object_get(o, "district"));
-		if (d && ssync_node_id_valid(d)) {
+		if (d && ssync_ident_node_valid(d)) {
 			snprintf(out, len, "%s", d);
 			r = 0;
 		}
@@ -267,8 +267,8 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 	}
 	/* The state every honest replica converges on: a replay in causal order. */
 	{
-		ssync_rebuild_report rr;
-		if ((error = ssync_rebuild(st, &rr, err)) < 0)
+		ssync_trust_rebuild_report rr;
+		if ((error = ssync_trust_rebuild(st, &rr, err)) < 0)
 			goto done;
 		rep->applied = rr.applied;
 		rep->refused = rr.refused;
@@ -294,7 +294,7 @@ int ssync_audit_verify(const char *repo, const char *root_hex, ssync_audit_findi
 	int error = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	if (!root_hex || ssync_unhex(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0)
+	if (!root_hex || ssync_hex_decode(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0)
 		return ssync_error_set(err, SSYNC_EINVAL, "--district-pubkey must be the district root public key (64 hex)");
 	if (!repo || !*repo)
 		return ssync_error_set(err, SSYNC_EINVAL, "--repo PATH|URL is required");
@@ -461,7 +461,7 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 			}
 			load_seg_map(ssync_node_home(n), e->node, &ni->segs);
 		}
-		ssync_hex(hash, e->hash, SSYNC_HASH_BYTES);
+		ssync_hex_encode(hash, e->hash, SSYNC_HASH_BYTES);
 		ssync_hlc_format(e->hlc, when, sizeof(when));
 		json_array_foreach(e->ops, i, op) {
 			json_t *cell;

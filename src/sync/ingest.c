@@ -12,7 +12,7 @@
 #include "readahead_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/trust.h"
-#include "trust_int.h"
+#include "policy_int.h"
 
 
 #define BATCH 2000
@@ -402,8 +402,8 @@ int ssync_ingest__withdraw_fork(ssync_store *st, const char *node, int64_t seq, 
 		goto fail;
 	}
 	{
-		ssync_rebuild_report rr;
-		if ((error = ssync_rebuild(st, &rr, err)) < 0)
+		ssync_trust_rebuild_report rr;
+		if ((error = ssync_trust_rebuild(st, &rr, err)) < 0)
 			goto fail;
 	}
 	return ssync_store_commit(st, err);

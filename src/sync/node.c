@@ -13,6 +13,7 @@
 
 #include "capture_int.h"
 #include "log_int.h"
+#include "policy_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/node.h"
 
@@ -31,7 +32,7 @@ const char *ssync_node_home(const ssync_node *n) { return n->home; }
 const char *ssync_node_pubkey_hex(const ssync_node *n) { return n->pubhex; }
 ssync_store *ssync_node_store(ssync_node *n) { return n->st; }
 
-const char *ssync_default_actor(void)
+const char *ssync_node_default_actor(void)
 {
 	const char *a = getenv("SCHOOLSYNC_ACTOR");
 	struct passwd *pw;
@@ -77,12 +78,12 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 
 	if (!district)
 		district = "default";
-	if (!ssync_node_id_valid(node_id)) {
+	if (!ssync_ident_node_valid(node_id)) {
 		ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node_id ? node_id : "");
 		ssync_error_hint(err, "node ids are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit (they become git ref and file names)");
 		return SSYNC_EINVAL;
 	}
-	if (!ssync_node_id_valid(district)) {
+	if (!ssync_ident_node_valid(district)) {
 		ssync_error_set(err, SSYNC_EINVAL, "invalid district id '%s'", district);
 		ssync_error_hint(err, "district ids follow the node id rule: a-z, 0-9 and '-'");
 		return SSYNC_EINVAL;
@@ -151,7 +152,7 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 	if ((error = ssync_keys_save(kp, keypath, err)) < 0)
 		goto done;
 	if (pubkey_hex)
-		ssync_hex(pubkey_hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
+		ssync_hex_encode(pubkey_hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
 done:
 	ssync_exchange_free(ex);
 	ssync_store_free(st);
@@ -238,7 +239,7 @@ int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *
 			ssync_error_hint(err, "restore the right key file for this node");
 			goto done;
 		}
-		ssync_hex(n->pubhex, pk, SSYNC_PUBKEY_BYTES);
+		ssync_hex_encode(n->pubhex, pk, SSYNC_PUBKEY_BYTES);
 	}
 	*out = n;
 	n = NULL;
@@ -261,7 +262,7 @@ void ssync_node_free(ssync_node *n)
 int ssync_node_sql_bound(ssync_node *n, const char *sql, int nparams, const char *const *params,
 	const char *actor, ssync_row_cb cb, void *payload, ssync_write_result *res, ssync_error *err)
 {
-	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_default_actor() };
+	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer };
 	ssync_write_result local;
 
 	if (!res)

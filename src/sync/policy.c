@@ -17,7 +17,8 @@
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/policy.h"
-#include "trust_int.h"
+#include "capture_int.h"
+#include "policy_int.h"
 
 /* The rule for (tbl, col), else the table's '*'; "" if none. */
 static int rule_for(ssync_store *st, const char *tbl, const char *col, char *out, size_t len, ssync_error *err)
@@ -250,3 +251,5 @@ int ssync_policy_check(ssync_store *st, const char *role, const char *school, co
 	json_decref(op);
 	return error;
 }
+
+const ssync_write_policy ssync_policy__writer = { ssync_policy__local, ssync_policy__check_op };

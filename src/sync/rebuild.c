@@ -1,4 +1,4 @@
-/* ssync_rebuild: recompute the replicated state from the log alone, after
+/* ssync_trust_rebuild: recompute the replicated state from the log alone, after
  * trust data changed under entries already held (trust.c). Every entry is
  * judged again (certificates, revocations, policy) and replayed in causal
  * order; decisions from an earlier judging are dropped first, so the result
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "merge_int.h"
-#include "trust_int.h"
+#include "policy_int.h"
 
 static int exec_sql(ssync_store *st, const char *sql, ssync_error *err)
 {
@@ -37,7 +37,7 @@ static int set_state(ssync_store *st, const char *node, int64_t seq, int state, 
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "mark entry");
 }
 
-int ssync_rebuild(ssync_store *st, ssync_rebuild_report *rep, ssync_error *err)
+int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(st);
 	int managed = ssync_trust_managed(st), error = 0, i, own_tx = !ssync_store__in_tx(st);
@@ -101,7 +101,7 @@ int ssync_rebuild(ssync_store *st, ssync_rebuild_report *rep, ssync_error *err)
 				}
 				memcpy(l, sqlite3_column_blob(q, 2), blen);
 				l[blen] = '\t';
-				ssync_hex(l + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
+				ssync_hex_encode(l + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
 				lines[n] = l;
 				lens[n] = blen + 1 + 2 * SSYNC_SIG_BYTES;
 				n++;

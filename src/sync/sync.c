@@ -173,7 +173,7 @@ static int seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_error 
 			ssync_sync__segment_path(paths[nseg], sizeof(paths[nseg]), first_in_seg);
 			nseg++;
 		}
-		ssync_hex(sighex, sqlite3_column_blob(q, 2), SSYNC_SIG_BYTES);
+		ssync_hex_encode(sighex, sqlite3_column_blob(q, 2), SSYNC_SIG_BYTES);
 		sighex[2 * SSYNC_SIG_BYTES] = '\n';
 		if (buf_add(&bufs[nseg - 1], (const char *)sqlite3_column_blob(q, 1), blen) < 0 ||
 		    buf_add(&bufs[nseg - 1], "\t", 1) < 0 ||
@@ -255,7 +255,7 @@ static int learn_key(ssync_node *n, ssync_exchange *ex, const char *node, const 
 	o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
 	if (!o || !json_is_string(json_object_get(o, "pubkey")) ||
-	    ssync_unhex(pk, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "pubkey"))) != 0 ||
+	    ssync_hex_decode(pk, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "pubkey"))) != 0 ||
 	    !json_is_string(json_object_get(o, "node")) || strcmp(json_string_value(json_object_get(o, "node")), node) != 0)
 		goto done;
 	if (!(q = ssync_store__stmt(st, "INSERT OR IGNORE INTO ssync_peer(node, pubkey, role, source, added) "
@@ -341,7 +341,7 @@ static int collect_branch(const char *ref, const ssync_oid_hex *tip, void *paylo
 	branch_list *b = payload;
 	const char *node = ref + b->prefix_len;
 
-	if (!ssync_node_id_valid(node))
+	if (!ssync_ident_node_valid(node))
 		return 0; /* never turn a strange ref name into a path or SQL */
 	if (b->n == b->cap) {
 		int cap = b->cap ? b->cap * 2 : 32;

@@ -92,8 +92,8 @@ static int publish(ssync_node *n, size_t nobj, ssync_tobj *objs, const ssync_key
 		goto done;
 	}
 	if (changed && ssync_trust__need_rebuild(st)) {
-		ssync_rebuild_report rep;
-		error = ssync_rebuild(st, &rep, err);
+		ssync_trust_rebuild_report rep;
+		error = ssync_trust_rebuild(st, &rep, err);
 	}
 done:
 	for (i = 0; i < 4; i++)
@@ -114,7 +114,7 @@ static int64_t next_serial(ssync_store *st)
 	return s + 1;
 }
 
-int ssync_district_init(ssync_node *n, const char *district_id, const char *name, const char *root_key_path,
+int ssync_trust_district_init(ssync_node *n, const char *district_id, const char *name, const char *root_key_path,
 	char root_hex[65], ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
@@ -138,7 +138,7 @@ int ssync_district_init(ssync_node *n, const char *district_id, const char *name
 		return ssync_error_set(err, SSYNC_EEXISTS, "this node has joined a district already; district init belongs on the hub");
 	if ((error = load_root(st, root_key_path, 1, &root, err)) < 0)
 		return error;
-	ssync_hex(root_hex, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
+	ssync_hex_encode(root_hex, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
 	objs[0].kind = SSYNC_TOBJ_GENESIS;
 	snprintf(objs[0].district, sizeof(objs[0].district), "%s", district_id);
 	snprintf(objs[0].name, sizeof(objs[0].name), "%s", name);
@@ -149,7 +149,7 @@ int ssync_district_init(ssync_node *n, const char *district_id, const char *name
 	snprintf(objs[1].node, sizeof(objs[1].node), "%s", ssync_node_id(n));
 	snprintf(objs[1].role, sizeof(objs[1].role), "hub");
 	objs[1].serial = 1;
-	if (ssync_unhex(objs[1].key, SSYNC_PUBKEY_BYTES, ssync_node_pubkey_hex(n)) != 0) {
+	if (ssync_hex_decode(objs[1].key, SSYNC_PUBKEY_BYTES, ssync_node_pubkey_hex(n)) != 0) {
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "this node's public key is unreadable");
 		goto done;
 	}
@@ -166,7 +166,7 @@ done:
 	return error;
 }
 
-int ssync_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_key_path, ssync_error *err)
+int ssync_trust_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_key_path, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	ssync_keypair *root = NULL;
@@ -180,13 +180,13 @@ int ssync_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_ke
 		ssync_error_hint(err, "run: schoolsync district init --id ID --name NAME --root-key FILE (on the hub)");
 		return SSYNC_ENOTFOUND;
 	}
-	if (!ssync_node_id_valid(c->node))
+	if (!ssync_ident_node_valid(c->node))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", c->node);
 	if (!ssync_trust__role_valid(c->role))
 		return ssync_error_set(err, SSYNC_EINVAL, "role must be school, hub or auditor, not '%s'", c->role);
 	if (strcmp(c->role, "school") == 0 && !c->school_id[0])
 		return ssync_error_set(err, SSYNC_EINVAL, "a school node needs --school SCHOOL_ID");
-	if (c->school_id[0] && !ssync_node_id_valid(c->school_id))
+	if (c->school_id[0] && !ssync_ident_node_valid(c->school_id))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid school id '%s'", c->school_id);
 	if (c->valid_until && c->valid_until < c->valid_from)
 		return ssync_error_set(err, SSYNC_EINVAL, "certificate would end before it begins");
@@ -195,7 +195,7 @@ int ssync_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_ke
 	snprintf(t.node, sizeof(t.node), "%s", c->node);
 	snprintf(t.role, sizeof(t.role), "%s", c->role);
 	snprintf(t.school, sizeof(t.school), "%s", c->school_id);
-	if (ssync_unhex(t.key, SSYNC_PUBKEY_BYTES, c->pubkey) != 0 || sodium_is_zero(t.key, SSYNC_PUBKEY_BYTES) ||
+	if (ssync_hex_decode(t.key, SSYNC_PUBKEY_BYTES, c->pubkey) != 0 || sodium_is_zero(t.key, SSYNC_PUBKEY_BYTES) ||
 	    crypto_core_ed25519_is_valid_point(t.key) != 1)
 		return ssync_error_set(err, SSYNC_EINVAL, "--pubkey must be the node's Ed25519 public key as 64 hex characters (E_CERT_BADKEY)");
 	t.valid_from = c->valid_from;
@@ -210,7 +210,7 @@ int ssync_district_enroll(ssync_node *n, ssync_cert_info *c, const char *root_ke
 	return error;
 }
 
-int ssync_district_revoke(ssync_node *n, const char *node, int64_t after_seq, const char *root_key_path, ssync_error *err)
+int ssync_trust_district_revoke(ssync_node *n, const char *node, int64_t after_seq, const char *root_key_path, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	ssync_keypair *root = NULL;
@@ -222,7 +222,7 @@ int ssync_district_revoke(ssync_node *n, const char *node, int64_t after_seq, co
 	memset(&t, 0, sizeof(t));
 	if (!ssync_trust_managed(st) || !ssync_trust__have_genesis(st))
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
-	if (!ssync_node_id_valid(node))
+	if (!ssync_ident_node_valid(node))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node ? node : "");
 	if (after_seq < 0)
 		return ssync_error_set(err, SSYNC_EINVAL, "--after-seq must be 0 or more");
@@ -247,7 +247,7 @@ int ssync_district_revoke(ssync_node *n, const char *node, int64_t after_seq, co
 	return error;
 }
 
-int ssync_district_list(ssync_store *st, ssync_district_cert_cb cb, void *payload, ssync_error *err)
+int ssync_trust_district_list(ssync_store *st, ssync_trust_cert_cb cb, void *payload, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
 	int rc, error = 0;
@@ -265,7 +265,7 @@ int ssync_district_list(ssync_store *st, ssync_district_cert_cb cb, void *payloa
 		if (sqlite3_column_type(q, 3) != SQLITE_NULL)
 			snprintf(c.school_id, sizeof(c.school_id), "%s", (const char *)sqlite3_column_text(q, 3));
 		if (sqlite3_column_bytes(q, 4) == SSYNC_PUBKEY_BYTES)
-			ssync_hex(c.pubkey, sqlite3_column_blob(q, 4), SSYNC_PUBKEY_BYTES);
+			ssync_hex_encode(c.pubkey, sqlite3_column_blob(q, 4), SSYNC_PUBKEY_BYTES);
 		c.valid_from = sqlite3_column_int64(q, 5);
 		c.valid_until = sqlite3_column_int64(q, 6);
 		c.revoked_after = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 7);
@@ -278,14 +278,14 @@ int ssync_district_list(ssync_store *st, ssync_district_cert_cb cb, void *payloa
 	return error;
 }
 
-int ssync_district_join(ssync_node *n, const char *root_hex, ssync_error *err)
+int ssync_trust_district_join(ssync_node *n, const char *root_hex, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	unsigned char pk[SSYNC_PUBKEY_BYTES], old[SSYNC_PUBKEY_BYTES];
 	sqlite3_stmt *q;
 	int error, rc;
 
-	if (!root_hex || ssync_unhex(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0 || crypto_core_ed25519_is_valid_point(pk) != 1)
+	if (!root_hex || ssync_hex_decode(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0 || crypto_core_ed25519_is_valid_point(pk) != 1)
 		return ssync_error_set(err, SSYNC_EINVAL, "--district-pubkey must be the 64 hex characters 'district init' printed");
 	if (ssync_trust__pinned_root(st, old) == 0) {
 		if (sodium_memcmp(old, pk, SSYNC_PUBKEY_BYTES) == 0)

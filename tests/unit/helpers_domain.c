@@ -21,7 +21,7 @@ int hd_setup(void **state)
 
 	if (!e)
 		return -1;
-	ssync_crypto_init();
+	ssync_keys_init();
 	snprintf(e->home, sizeof(e->home), "/tmp/ssync-dom-XXXXXX");
 	if (!mkdtemp(e->home))
 		return -1;

@@ -46,7 +46,7 @@ static void test_audit__verify_clean_and_wrong_root(void **state)
 	assert_int_equal(ssync_exchange_remote_add(ex, "hub", hub, NULL), 0);
 	ssync_exchange_free(ex);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_district_init(h, "testdistrict", "T", root, rk, &err), 0);
+	assert_int_equal(ssync_trust_district_init(h, "testdistrict", "T", root, rk, &err), 0);
 	th_sql(h, "INSERT INTO school(id,name) VALUES ('s1','一校')");
 	th_sql(h, "UPDATE school SET name='二校' WHERE id='s1'");
 	assert_int_equal(ssync_sync_run(h, "hub", NULL, &srep, &err), 0);

@@ -50,7 +50,7 @@ static void world_init(world *w, int n, unsigned int seed)
 			unsigned char pk[32];
 			if (i == j)
 				continue;
-			assert_int_equal(ssync_unhex(pk, 32, ssync_node_pubkey_hex(w->nodes[j])), 0);
+			assert_int_equal(ssync_hex_decode(pk, 32, ssync_node_pubkey_hex(w->nodes[j])), 0);
 			assert_int_equal(ssync_log__peer_add(ssync_node_store(w->nodes[i]), ssync_node_id(w->nodes[j]),
 				pk, "school", NULL, "test", NULL), 0);
 		}
@@ -218,13 +218,13 @@ static int run_schedule(unsigned int seed, int n, long long *conflicts_out, long
 				deliver(&w, order[j], i, ssync_node_id(w.nodes[order[j]]), INT64_MAX);
 	}
 	assert_int_equal(ssync_node_state_hash(w.nodes[0], h0, NULL), 0);
-	assert_int_equal(ssync_conflicts_foreach(ssync_node_store(w.nodes[0]), collect_conflict, &c0, NULL), 0);
+	assert_int_equal(ssync_review_conflicts(ssync_node_store(w.nodes[0]), collect_conflict, &c0, NULL), 0);
 	for (i = 1; i < n; i++) {
 		cbuf ci = { NULL, 0, 0, 0 };
 		assert_int_equal(ssync_node_state_hash(w.nodes[i], hi, NULL), 0);
 		if (strcmp(h0, hi) != 0)
 			fail_msg("seed %u: node s%d state %s differs from s0 %s", seed, i, hi, h0);
-		assert_int_equal(ssync_conflicts_foreach(ssync_node_store(w.nodes[i]), collect_conflict, &ci, NULL), 0);
+		assert_int_equal(ssync_review_conflicts(ssync_node_store(w.nodes[i]), collect_conflict, &ci, NULL), 0);
 		if ((c0.s || ci.s) && (!c0.s || !ci.s || strcmp(c0.s, ci.s) != 0))
 			fail_msg("seed %u: conflicts differ\ns0:\n%s\ns%d:\n%s", seed, c0.s ? c0.s : "", i, ci.s ? ci.s : "");
 		free(ci.s);

@@ -24,7 +24,7 @@ static int import(hd_env *e, const char *table, const char *path, const char *sc
 
 	o.school_id = school;
 	ssync_error_clear(&err);
-	rc = ssync_import_csv(e->n, table, path, &o, res, &err);
+	rc = ssync_csvio_import(e->n, table, path, &o, res, &err);
 	if (getenv("HD_VERBOSE")) {
 		long i;
 		fprintf(stderr, "import %s: %d %s\n", table, rc, err.message);
@@ -102,7 +102,7 @@ static void test_csvio__import_5000_all_or_nothing(void **state)
 	assert_true(has_problem(&res, 4500, 7, "whole number"));
 	assert_int_equal(res.nproblems, 6);
 	assert_string_equal(res.problems[0].column_name, "工号");
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher"), 0);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM ssync_entry"), entries0);
 	/* The corrected file goes in whole. */
@@ -118,12 +118,12 @@ static void test_csvio__import_5000_all_or_nothing(void **state)
 	assert_true(res.entries >= 1);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE title = '中级' AND gender = '女' AND birth_year = 1980"), 5000);
 	assert_int_equal(hd_count(e->n, "SELECT count(DISTINCT id) FROM teacher WHERE id LIKE 'cm-00_-%'"), 5000);
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	/* Importing the same file again: every staff number is taken. */
 	assert_int_equal(import(e, "teacher", path, NULL, &res), SSYNC_EINVAL);
 	assert_int_equal(res.nproblems, 5000);
 	assert_true(has_problem(&res, 2, 1, "already teacher"));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 }
 
 static void test_csvio__header_problems(void **state)
@@ -139,14 +139,14 @@ static void test_csvio__header_problems(void **state)
 	assert_true(has_problem(&res, 1, 5, "twice"));
 	assert_true(has_problem(&res, 1, 0, "birth_year"));
 	assert_true(has_problem(&res, 1, 0, "--school"));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	path = hd_file(e, "empty.csv", "");
 	assert_int_equal(import(e, "teacher", path, NULL, &res), SSYNC_EINVAL);
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	assert_int_equal(import(e, "nosuch", path, NULL, &res), SSYNC_EINVAL);
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	assert_int_equal(import(e, "teacher", "/nonexistent/x.csv", NULL, &res), SSYNC_ENOTFOUND);
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 }
 
 static void test_csvio__lines_quotes_and_defaults(void **state)
@@ -167,7 +167,7 @@ static void test_csvio__lines_quotes_and_defaults(void **state)
 	assert_int_equal(import(e, "teacher", path, "cm-003", &res), SSYNC_EINVAL);
 	assert_int_equal(res.nproblems, 1);
 	assert_true(has_problem(&res, 7, 4, "讲师"));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	path = hd_file(e, "q2.csv",
 		"staff_no,name,subject,title,birth_year,joined_year\n"
 		"A1,\"欧阳, 晓燕\",语文,高级,1975,2005\n"
@@ -181,17 +181,17 @@ static void test_csvio__lines_quotes_and_defaults(void **state)
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE name = '欧阳, 晓燕'"), 1);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE name = '李\"强\"'"), 1);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE subject = '数学\n(兼)'"), 1);
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	/* An unclosed quote is named by the line its record starts on. */
 	path = hd_file(e, "u.csv", "staff_no,name,title,birth_year,joined_year\nB1,\"王伟,中级,1980,2010\n");
 	assert_int_equal(import(e, "teacher", path, "cm-003", &res), SSYNC_EINVAL);
 	assert_true(has_problem(&res, 2, 0, NULL));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	/* Wrong number of fields. */
 	path = hd_file(e, "w.csv", "staff_no,name,title,birth_year,joined_year\nB1,王伟,中级,1980\n");
 	assert_int_equal(import(e, "teacher", path, "cm-003", &res), SSYNC_EINVAL);
 	assert_true(has_problem(&res, 2, 0, "fields"));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 }
 
 static void test_csvio__rows_against_each_other(void **state)
@@ -214,7 +214,7 @@ static void test_csvio__rows_against_each_other(void **state)
 	assert_true(has_problem(&res, 3, 4, "line 2"));
 	assert_true(has_problem(&res, 3, 4, "line 4"));
 	assert_false(has_problem(&res, 2, -1, "line 4"));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	assert_int_equal(hd_insert(e->n, "teacher", tid, "school_id=cm-001", "staff_no=A1", "name=张敏", "title=高级",
 		"birth_year=1978", "joined_year=2008", NULL), 0);
 	snprintf(tt, sizeof(tt), "%s", tid);
@@ -222,7 +222,7 @@ static void test_csvio__rows_against_each_other(void **state)
 	path = hd_file(e, "r.csv", csv);
 	assert_int_equal(import(e, "rotation", path, NULL, &res), SSYNC_EINVAL);
 	assert_true(has_problem(&res, 2, 4, "line 3"));
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM booking") + hd_count(e->n, "SELECT count(*) FROM rotation"), 0);
 }
 
@@ -269,7 +269,7 @@ static void test_csvio__export_roundtrip(void **state)
 	hd_sql(e->n, "INSERT INTO teacher(id, school_id, staff_no, name, title, birth_year, joined_year) "
 		"VALUES ('cm-002-x', 'cm-002', 'A3', '=1+1', '中级', 1990, 2015)", NULL);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_export(e->n, "teacher", SSYNC_FORMAT_CSV, to_buf, &b, &err), 0);
+	assert_int_equal(ssync_csvio_export(e->n, "teacher", SSYNC_FORMAT_CSV, to_buf, &b, &err), 0);
 	assert_non_null(strstr(b.p, "id,school_id,staff_no,name,subject,title"));
 	assert_non_null(strstr(b.p, "\"欧阳, \"\"晓燕\"\"\""));
 	assert_non_null(strstr(b.p, ",'=1+1,"));
@@ -280,17 +280,17 @@ static void test_csvio__export_roundtrip(void **state)
 	hd_sql(e->n, "DELETE FROM teacher", NULL);
 	assert_int_equal(import(e, "teacher", path, NULL, &res), 0);
 	assert_int_equal(res.inserted, 3);
-	ssync_import_result_clear(&res);
+	ssync_csvio_result_clear(&res);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE id = 'cm-002-x' AND name = '''=1+1'"), 1);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE name = '欧阳, \"晓燕\"' AND committed IS NULL"), 1);
-	assert_int_equal(ssync_export(e->n, "teacher", SSYNC_FORMAT_JSON, to_buf, &b, &err), 0);
+	assert_int_equal(ssync_csvio_export(e->n, "teacher", SSYNC_FORMAT_JSON, to_buf, &b, &err), 0);
 	arr = json_loads(b.p, 0, &jerr);
 	assert_non_null(arr);
 	assert_int_equal(json_array_size(arr), 3);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 0), "birth_year")), 1975);
 	json_decref(arr);
 	free(b.p);
-	assert_int_equal(ssync_export(e->n, "student_archive", SSYNC_FORMAT_CSV, to_buf, &b, &err), SSYNC_EPERM);
+	assert_int_equal(ssync_csvio_export(e->n, "student_archive", SSYNC_FORMAT_CSV, to_buf, &b, &err), SSYNC_EPERM);
 	assert_int_equal(ssync_node_state_hash(e->n, h1, &err), 0);
 }
 

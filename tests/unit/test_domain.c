@@ -178,12 +178,12 @@ static void test_domain__rotation_workflow(void **state)
 		assert_int_equal(hd_insert(e->n, "rotation", r2, tt, "to_school=cm-003", "kind=轮岗", "term=2024-2", NULL), SSYNC_EINVAL);
 	}
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_rotation_set_status(e->n, r1, SSYNC_ROT_DONE, "hub", &err), SSYNC_EINVAL);
+	assert_int_equal(ssync_domain_rotation_set_status(e->n, r1, SSYNC_ROT_DONE, "hub", &err), SSYNC_EINVAL);
 	assert_non_null(strstr(err.message, "proposed"));
-	assert_int_equal(ssync_rotation_set_status(e->n, r1, SSYNC_ROT_APPROVED, "hub", &err), 0);
-	assert_int_equal(ssync_rotation_set_status(e->n, r1, SSYNC_ROT_APPROVED, "hub", &err), SSYNC_EINVAL);
-	assert_int_equal(ssync_rotation_set_status(e->n, r1, SSYNC_ROT_DONE, "hub", &err), 0);
-	assert_int_equal(ssync_rotation_set_status(e->n, "nope", SSYNC_ROT_DONE, "hub", &err), SSYNC_ENOTFOUND);
+	assert_int_equal(ssync_domain_rotation_set_status(e->n, r1, SSYNC_ROT_APPROVED, "hub", &err), 0);
+	assert_int_equal(ssync_domain_rotation_set_status(e->n, r1, SSYNC_ROT_APPROVED, "hub", &err), SSYNC_EINVAL);
+	assert_int_equal(ssync_domain_rotation_set_status(e->n, r1, SSYNC_ROT_DONE, "hub", &err), 0);
+	assert_int_equal(ssync_domain_rotation_set_status(e->n, "nope", SSYNC_ROT_DONE, "hub", &err), SSYNC_ENOTFOUND);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM rotation WHERE status = 'done'"), 1);
 }
 
@@ -202,9 +202,9 @@ static void test_domain__course_and_enroll(void **state)
 	assert_int_equal(hd_insert(e->n, "enrollment", en, "school_id=cm-002", cc, "term=2024-1", "students=20", NULL), SSYNC_EINVAL);
 	assert_int_equal(hd_insert(e->n, "enrollment", en, "school_id=cm-001", cc, "term=2024-1", "students=20", NULL), 0);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_course_approve(e->n, c1, "hub", &err), SSYNC_EINVAL);
-	assert_int_equal(ssync_course_offer(e->n, c1, "cm-001", &err), 0);
-	assert_int_equal(ssync_course_approve(e->n, c1, "hub", &err), 0);
+	assert_int_equal(ssync_domain_course_approve(e->n, c1, "hub", &err), SSYNC_EINVAL);
+	assert_int_equal(ssync_domain_course_offer(e->n, c1, "cm-001", &err), 0);
+	assert_int_equal(ssync_domain_course_approve(e->n, c1, "hub", &err), 0);
 	assert_int_equal(hd_insert(e->n, "enrollment", en, "school_id=cm-002", cc, "term=2024-1", "students=20", NULL), 0);
 	assert_int_equal(hd_insert(e->n, "enrollment", en, "school_id=cm-002", cc, "term=2024-1", "students=0", NULL), SSYNC_EINVAL);
 	assert_int_equal(ssync_domain_set(e->n, "course", c1, "school_id", "cm-002", "x", &err), SSYNC_EPERM);
@@ -257,7 +257,7 @@ static void test_domain__demo_district(void **state)
 
 	o.year = 2024;
 	ssync_error_clear(&err);
-	if (ssync_demo_generate(e->n, &o, &st, &err) < 0)
+	if (ssync_domain_demo_generate(e->n, &o, &st, &err) < 0)
 		fail_msg("demo: %s", err.message);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM school"), 111);
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM zone"), 6);
@@ -275,7 +275,7 @@ static void test_domain__demo_district(void **state)
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE length(name) BETWEEN 2 AND 4 AND unicode(name) >= 19968"),
 		hd_count(e->n, "SELECT count(*) FROM teacher"));
 	/* The generated district obeys every rule: check finds nothing. */
-	assert_int_equal(ssync_check(e->n, &json, &count, &err), 0);
+	assert_int_equal(ssync_report_check(e->n, &json, &count, &err), 0);
 	if (count != 0)
 		fail_msg("demo violates: %.2000s", json);
 	free(json);
@@ -298,11 +298,11 @@ static void test_domain__demo_deterministic(void **state)
 	o.schools = 12;
 	o.year = 2024;
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_demo_generate(e->n, &o, NULL, &err), 0);
+	assert_int_equal(ssync_domain_demo_generate(e->n, &o, NULL, &err), 0);
 	snprintf(home2, sizeof(home2), "%s/second", e->home);
 	assert_int_equal(ssync_node_init(home2, "other", "test", NULL, &err), 0);
 	assert_int_equal(ssync_node_open(&n2, home2, 0, &err), 0);
-	assert_int_equal(ssync_demo_generate(n2, &o, NULL, &err), 0);
+	assert_int_equal(ssync_domain_demo_generate(n2, &o, NULL, &err), 0);
 	assert_int_equal(ssync_node_state_hash(e->n, h1, &err), 0);
 	assert_int_equal(ssync_node_state_hash(n2, h2, &err), 0);
 	assert_string_equal(h1, h2);

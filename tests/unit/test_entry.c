@@ -147,17 +147,17 @@ static void test_entry__non_canonical_bodies_rejected(void **state)
 static void test_entry__node_ids(void **state)
 {
 	(void)state;
-	assert_true(ssync_node_id_valid("sch-a"));
-	assert_true(ssync_node_id_valid("0school"));
-	assert_false(ssync_node_id_valid(""));
-	assert_false(ssync_node_id_valid("-a"));
-	assert_false(ssync_node_id_valid("School1"));
-	assert_false(ssync_node_id_valid("a/b"));
-	assert_false(ssync_node_id_valid("../x"));
-	assert_false(ssync_node_id_valid("a.lock"));
-	assert_false(ssync_node_id_valid("a\n"));
-	assert_false(ssync_node_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
-	assert_true(ssync_node_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 63 */
+	assert_true(ssync_ident_node_valid("sch-a"));
+	assert_true(ssync_ident_node_valid("0school"));
+	assert_false(ssync_ident_node_valid(""));
+	assert_false(ssync_ident_node_valid("-a"));
+	assert_false(ssync_ident_node_valid("School1"));
+	assert_false(ssync_ident_node_valid("a/b"));
+	assert_false(ssync_ident_node_valid("../x"));
+	assert_false(ssync_ident_node_valid("a.lock"));
+	assert_false(ssync_ident_node_valid("a\n"));
+	assert_false(ssync_ident_node_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+	assert_true(ssync_ident_node_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 63 */
 }
 
 static int setup(void **state)

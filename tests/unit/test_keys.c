@@ -75,12 +75,12 @@ static void test_keys__hex(void **state)
 	char h[9];
 
 	(void)state;
-	assert_int_equal(ssync_unhex(b, 4, "00ff10ab"), 0);
-	ssync_hex(h, b, 4);
+	assert_int_equal(ssync_hex_decode(b, 4, "00ff10ab"), 0);
+	ssync_hex_encode(h, b, 4);
 	assert_string_equal(h, "00ff10ab");
-	assert_int_equal(ssync_unhex(b, 4, "00ff10a"), SSYNC_EINVAL);
-	assert_int_equal(ssync_unhex(b, 4, "00ff10xz"), SSYNC_EINVAL);
-	assert_int_equal(ssync_unhex(b, 4, "00ff10ab00"), SSYNC_EINVAL);
+	assert_int_equal(ssync_hex_decode(b, 4, "00ff10a"), SSYNC_EINVAL);
+	assert_int_equal(ssync_hex_decode(b, 4, "00ff10xz"), SSYNC_EINVAL);
+	assert_int_equal(ssync_hex_decode(b, 4, "00ff10ab00"), SSYNC_EINVAL);
 }
 
 int main(void)

@@ -190,7 +190,7 @@ static void same_both_ways(rig *r, const char *name, const unsigned char *pk, co
 
 static void a_key(rig *r, unsigned char pk[32])
 {
-	assert_int_equal(ssync_unhex(pk, 32, ssync_node_pubkey_hex(r->a)), 0);
+	assert_int_equal(ssync_hex_decode(pk, 32, ssync_node_pubkey_hex(r->a)), 0);
 }
 
 static const how whole = { 1, 0, 0 };

@@ -26,7 +26,7 @@ static json_t *report(hd_env *e, const char *kind, int year)
 
 	o.year = year;
 	ssync_error_clear(&err);
-	if (ssync_report(e->n, kind, &o, &s, &err) < 0)
+	if (ssync_report_json(e->n, kind, &o, &s, &err) < 0)
 		fail_msg("report %s: %s", kind, err.message);
 	r = json_loads(s, 0, &jerr);
 	free(s);
@@ -173,13 +173,13 @@ static void test_report__courses_resources(void **state)
 	assert_int_equal(hd_insert(e->n, "course", c[1], "school_id=cm-001", "name=机器人", "category=科技", NULL), 0);
 	assert_int_equal(hd_insert(e->n, "course", c[2], "school_id=cm-001", "name=木工", "category=劳动", NULL), 0);
 	assert_int_equal(hd_insert(e->n, "course", c[3], "school_id=cm-003", "name=扁担戏", "category=艺术", NULL), 0);
-	assert_int_equal(ssync_course_offer(e->n, c[0], NULL, &err), 0);
-	assert_int_equal(ssync_course_offer(e->n, c[1], NULL, &err), 0);
-	assert_int_equal(ssync_course_offer(e->n, c[2], NULL, &err), 0);
-	assert_int_equal(ssync_course_offer(e->n, c[3], NULL, &err), 0);
-	assert_int_equal(ssync_course_approve(e->n, c[0], NULL, &err), 0);
-	assert_int_equal(ssync_course_approve(e->n, c[1], NULL, &err), 0);
-	assert_int_equal(ssync_course_approve(e->n, c[3], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_offer(e->n, c[0], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_offer(e->n, c[1], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_offer(e->n, c[2], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_offer(e->n, c[3], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_approve(e->n, c[0], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_approve(e->n, c[1], NULL, &err), 0);
+	assert_int_equal(ssync_domain_course_approve(e->n, c[3], NULL, &err), 0);
 	r = report(e, "courses", 2024);
 	d = json_object_get(r, "district");
 	assert_int_equal(ival(d, "shared_courses"), 3);
@@ -290,7 +290,7 @@ static void test_report__check_finds_each_violation(void **state)
 
 	hd_base(e->n);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_check(e->n, &s, &count, &err), 0);
+	assert_int_equal(ssync_report_check(e->n, &s, &count, &err), 0);
 	assert_int_equal(count, 0);
 	free(s);
 	assert_int_equal(hd_insert(e->n, "resource", res, "school_id=cm-001", "name=体育馆", "kind=场馆", "open_days=1-5",
@@ -319,7 +319,7 @@ static void test_report__check_finds_each_violation(void **state)
 	/* A value the commands refuse. */
 	hd_sql(e->n, "UPDATE teacher SET title = '教授' WHERE id = 'cm-003-t1'", NULL);
 
-	if (ssync_check(e->n, &s, &count, &err) != 0)
+	if (ssync_report_check(e->n, &s, &count, &err) != 0)
 		fail_msg("check: %s", err.message);
 	c = json_loads(s, 0, &jerr);
 	free(s);
@@ -362,7 +362,7 @@ static void test_report__html_and_csv(void **state)
 	o.year = 2024;
 	ro.year = 2024;
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_demo_generate(e->n, &o, NULL, &err), 0);
+	assert_int_equal(ssync_domain_demo_generate(e->n, &o, NULL, &err), 0);
 	snprintf(path, sizeof(path), "%s/report.html", e->home);
 	assert_int_equal(ssync_report_html(e->n, kinds, 4, &ro, path, &err), 0);
 	assert_non_null(f = fopen(path, "rb"));

@@ -48,10 +48,10 @@ static void enroll(fx *f, ssync_node *n, const char *school)
 	snprintf(c.school_id, sizeof(c.school_id), "%s", school);
 	snprintf(c.pubkey, sizeof(c.pubkey), "%s", ssync_node_pubkey_hex(n));
 	ssync_error_clear(&err);
-	if (ssync_district_enroll(f->h, &c, f->root, &err) != 0)
+	if (ssync_trust_district_enroll(f->h, &c, f->root, &err) != 0)
 		fail_msg("enroll: %s", err.message);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_district_join(n, f->rk, &err), 0);
+	assert_int_equal(ssync_trust_district_join(n, f->rk, &err), 0);
 	add_remote(n, f->hub);
 }
 
@@ -75,7 +75,7 @@ static int setup(void **state)
 	f->b = th_open(f->hb);
 	f->e = th_open(f->he);
 	ssync_error_clear(&err);
-	if (ssync_district_init(f->h, "testdistrict", "Test", f->root, f->rk, &err) != 0)
+	if (ssync_trust_district_init(f->h, "testdistrict", "Test", f->root, f->rk, &err) != 0)
 		fail_msg("district init: %s", err.message);
 	add_remote(f->h, f->hub);
 	enroll(f, f->a, "sch-a");
@@ -128,17 +128,17 @@ static void test_trust__wrong_root_key_refused(void **state)
 	z = th_open(hz);
 	snprintf(other, sizeof(other), "%s/other.key", f->dir);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_district_init(z, "testdistrict", "Fake", other, hex, &err), 0);
+	assert_int_equal(ssync_trust_district_init(z, "testdistrict", "Fake", other, hex, &err), 0);
 	memset(&c, 0, sizeof(c));
 	snprintf(c.node, sizeof(c.node), "sch-q");
 	snprintf(c.role, sizeof(c.role), "school");
 	snprintf(c.school_id, sizeof(c.school_id), "sch-q");
 	snprintf(c.pubkey, sizeof(c.pubkey), "%s", ssync_node_pubkey_hex(f->a));
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_district_enroll(f->h, &c, other, &err), SSYNC_ECERT);
+	assert_int_equal(ssync_trust_district_enroll(f->h, &c, other, &err), SSYNC_ECERT);
 	assert_non_null(strstr(err.message, "is not the district root"));
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_district_join(f->a, hex, &err), SSYNC_ECONFLICT);
+	assert_int_equal(ssync_trust_district_join(f->a, hex, &err), SSYNC_ECONFLICT);
 	ssync_node_free(z);
 	free(hz);
 }
@@ -158,7 +158,7 @@ static void test_trust__revocation_order_independent(void **state)
 	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher"), 2);
 	sync_ok(f->h);
 	ssync_error_clear(&err);
-	if (ssync_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
+	if (ssync_trust_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
 		fail_msg("revoke: %s", err.message);
 	sync_ok(f->h);
 	sync_ok(f->b); /* b learns the revocation first */
@@ -175,14 +175,14 @@ static void test_trust__revocation_order_independent(void **state)
 static void test_trust__rebuild_idempotent(void **state)
 {
 	fx *f = *state;
-	ssync_rebuild_report rep;
+	ssync_trust_rebuild_report rep;
 	char h1[65], h2[65];
 
 	sync_ok(f->a);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','x'),('a2','sch-a','y')");
 	th_sql(f->a, "UPDATE teacher SET name='z' WHERE id='a1'");
 	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
-	assert_int_equal(ssync_rebuild(ssync_node_store(f->a), &rep, NULL), 0);
+	assert_int_equal(ssync_trust_rebuild(ssync_node_store(f->a), &rep, NULL), 0);
 	assert_int_equal(rep.applied, 2);
 	assert_int_equal(ssync_node_state_hash(f->a, h2, NULL), 0);
 	assert_string_equal(h1, h2);

@@ -1,0 +1,27 @@
+#ifndef SSYNC_POLICY_INT_H
+#define SSYNC_POLICY_INT_H
+
+/* The write policy (policy.c, docs/POLICY.md). */
+
+#include <jansson.h>
+
+#include "judge_int.h"
+
+/* Policy of every op of @p e (role/school from @p v): may set v->state to
+ * 3 (refused) or 2 (held) with the reason. */
+int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdict *v, ssync_error *err);
+
+/* Check one parsed op against the pre-write merge state @p state (@p found:
+ * the row had state). 0, SSYNC_EPERM (err names table/key/column/rule;
+ * *column_rule set when a column rule refused it), SSYNC_ENOTFOUND (row unknown). */
+int ssync_policy__check_op(ssync_store *st, const char *role, const char *school,
+	const json_t *op, const json_t *state, int found, int *column_rule, ssync_error *err);
+
+/* The local writer's role and school for capture: *managed 0 means no policy. */
+int ssync_policy__local(ssync_store *st, const char *node, int *managed,
+	char role[16], char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err);
+
+/* The hook capture calls for each op a local write makes (see capture_int.h). */
+extern const struct ssync_write_policy ssync_policy__writer;
+
+#endif

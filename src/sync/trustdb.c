@@ -1,0 +1,97 @@
+/* Queries of the trust data a replica holds (docs/TRUST.md §1, §3): whether
+ * the node is managed, the pinned root, which nodes are auditors, and the
+ * quarantine rows trust decisions leave. Everything here reads or writes
+ * only the replica; no git, no judging. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schoolsync/keys.h"
+#include "trustdb_int.h"
+
+int ssync_trust_managed(ssync_store *st)
+{
+	char *v = NULL;
+	int r = ssync_store_meta_get(st, "district_pubkey", &v, NULL) == 0 && v && strlen(v) == 64;
+
+	free(v);
+	return r;
+}
+
+int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES])
+{
+	char *v = NULL;
+	int r = SSYNC_ENOTFOUND;
+
+	if (ssync_store_meta_get(st, "district_pubkey", &v, NULL) == 0 && v && ssync_hex_decode(root, SSYNC_PUBKEY_BYTES, v) == 0)
+		r = 0;
+	free(v);
+	return r;
+}
+
+int ssync_trust__have_genesis(ssync_store *st)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_trust_obj WHERE kind='genesis'", NULL);
+	int r;
+
+	if (!q)
+		return 0;
+	r = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	return r;
+}
+
+/* 1 if the log holds entries of nodes that have trust data newer than the
+ * last rebuild: simplest sound rule -- any change with entries of a
+ * certified or revoked node present triggers a full rebuild. */
+int ssync_trust__need_rebuild(ssync_store *st)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry e WHERE e.node IN "
+		"(SELECT node FROM ssync_cert UNION SELECT node FROM ssync_revocation) LIMIT 1", NULL);
+	int r;
+
+	if (!q)
+		return 1;
+	r = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	return r;
+}
+
+int ssync_trust__is_auditor(ssync_store *st, const char *node)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role FROM ssync_peer WHERE node=? AND source='cert'", NULL);
+	int r = 0;
+
+	if (!q)
+		return 0;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		r = strcmp((const char *)sqlite3_column_text(q, 0), "auditor") == 0;
+	sqlite3_reset(q);
+	return r;
+}
+
+int ssync_trust__quarantine(ssync_store *st, const char *node, int64_t seq, const char *code,
+	const char *why, const char *line, size_t len, const char *source, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT OR IGNORE INTO ssync_quarantine(node, seq, code, reason, line, source, received) "
+		"VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", err);
+	int rc;
+
+	if (!q)
+		return SSYNC_ERROR;
+	if (line && len > 0 && line[len - 1] == '\n')
+		len--;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	sqlite3_bind_text(q, 3, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, why, -1, SQLITE_STATIC);
+	if (line)
+		sqlite3_bind_blob(q, 5, line, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 5);
+	sqlite3_bind_text(q, 6, source ? source : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record quarantine");
+}

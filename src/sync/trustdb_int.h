@@ -1,0 +1,21 @@
+#ifndef SSYNC_TRUSTDB_INT_H
+#define SSYNC_TRUSTDB_INT_H
+
+/* The trust data a replica holds (trustdb.c): reads and quarantine rows. */
+
+#include "schoolsync/keys.h"
+#include "schoolsync/trust.h"
+#include "store_int.h"
+
+/* The pinned district root (meta 'district_pubkey'); SSYNC_ENOTFOUND if none. */
+int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES]);
+int ssync_trust__have_genesis(ssync_store *st);
+/* 1 if trust data changed under entries already held (see trustdb.c). */
+int ssync_trust__need_rebuild(ssync_store *st);
+/* 1 if @p node holds an auditor certificate (it syncs read-only). */
+int ssync_trust__is_auditor(ssync_store *st, const char *node);
+/* Record a refused or held entry's reason (quarantine row with a text code). */
+int ssync_trust__quarantine(ssync_store *st, const char *node, int64_t seq, const char *code,
+	const char *why, const char *line, size_t len, const char *source, ssync_error *err);
+
+#endif
