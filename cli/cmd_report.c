@@ -1,9 +1,11 @@
-/* check and report: what the hub reads (src/check.c, src/report.c). */
+/* check and report: what the hub reads (src/domain/check.c, report.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
-#include "report_int.h"
+#include <jansson.h>
+
+#include "schoolsync/report.h"
 
 int cmd_check(cli_ctx *ctx, int argc, char **argv)
 {
@@ -67,37 +69,31 @@ static int to_stdout(const char *buf, size_t len, void *p)
 	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
 }
 
-static void print_text(json_t *r)
-{
-	json_t *it, *cols = json_object_get(r, "columns"), *rows = json_object_get(r, "rows"), *row;
-	const char *hdr[32], *vals[32];
-	char nums[32][40];
-	size_t i, k, nc = json_array_size(cols);
+typedef struct text_out {
 	cli_table *t;
+} text_out;
 
-	printf("%s\n", json_string_value(json_object_get(r, "title")));
-	json_array_foreach(json_object_get(r, "summary"), i, it) {
-		const char *label = json_string_value(json_object_get(it, "label"));
-		int pad = 40 - cli_display_width(label);
-		printf("  %s%*s %s\n", label, pad > 0 ? pad : 0, "", json_string_value(json_object_get(it, "value")));
+static int text_part(int section, int nvals, const char *const *vals, void *p)
+{
+	text_out *o = p;
+	const char *row[32];
+	int k;
+
+	if (section == SSYNC_REPORT_TITLE) {
+		printf("%s\n", vals[0] ? vals[0] : "");
+	} else if (section == SSYNC_REPORT_SUMMARY) {
+		int pad = 40 - cli_display_width(vals[0] ? vals[0] : "");
+		printf("  %s%*s %s\n", vals[0] ? vals[0] : "", pad > 0 ? pad : 0, "", vals[1] ? vals[1] : "");
+	} else if (section == SSYNC_REPORT_COLUMNS) {
+		printf("\n");
+		if (!(o->t = cli_table_new(nvals, vals)))
+			return 1;
+	} else if (o->t) {
+		for (k = 0; k < nvals && k < 32; k++)
+			row[k] = vals[k] ? vals[k] : "";
+		return cli_table_add(o->t, row) != 0;
 	}
-	printf("\n");
-	if (nc > 32)
-		nc = 32;
-	for (k = 0; k < nc; k++)
-		hdr[k] = json_string_value(json_array_get(cols, k));
-	if (!(t = cli_table_new((int)nc, hdr)))
-		return;
-	json_array_foreach(rows, i, row) {
-		for (k = 0; k < nc; k++) {
-			const char *v = ssync_report__cell(json_array_get(row, k), nums[k]);
-			vals[k] = v ? v : "";
-		}
-		if (cli_table_add(t, vals) != 0)
-			break;
-	}
-	cli_table_print(t, stdout);
-	cli_table_free(t);
+	return 0;
 }
 
 int cmd_report(cli_ctx *ctx, int argc, char **argv)
@@ -172,16 +168,19 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 	} else if (csv) {
 		if (ssync_report_csv(n, pos[0], &o, to_stdout, NULL, &err) < 0)
 			rc = cli_fail(ctx, &err);
-	} else if (ssync_report_json(n, pos[0], &o, &json, &err) < 0) {
-		rc = cli_fail(ctx, &err);
 	} else if (ctx->json) {
-		printf("%s\n", json);
+		if (ssync_report_json(n, pos[0], &o, &json, &err) < 0)
+			rc = cli_fail(ctx, &err);
+		else
+			printf("%s\n", json);
 	} else {
-		json_error_t jerr;
-		json_t *r = json_loads(json, 0, &jerr);
-		if (r)
-			print_text(r);
-		json_decref(r);
+		text_out t = { NULL };
+		if (ssync_report_rows(n, pos[0], &o, text_part, &t, &err) < 0)
+			rc = cli_fail(ctx, &err);
+		if (t.t) {
+			cli_table_print(t.t, stdout);
+			cli_table_free(t.t);
+		}
 	}
 	(void)i;
 	free(json);

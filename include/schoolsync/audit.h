@@ -7,6 +7,11 @@
 #include "error.h"
 #include "node.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/audit.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /** What auditing a repository found. */
 typedef struct ssync_audit_report {
 	int64_t trust_objects; /**< genesis, certificates, revocations verified */

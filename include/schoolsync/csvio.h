@@ -8,6 +8,11 @@
 #include "error.h"
 #include "node.h"
 
+/* Layer domain (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_DOMAIN
+#error "schoolsync/csvio.h is layer domain: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * Spreadsheets in and out: import TABLE FILE.csv, export TABLE.
  * CSV is read and written with libcsv; files are UTF-8 with or without BOM.

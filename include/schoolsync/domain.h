@@ -8,6 +8,11 @@
 #include "error.h"
 #include "node.h"
 
+/* Layer domain (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_DOMAIN
+#error "schoolsync/domain.h is layer domain: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * The district's data model (schema/002_domain.sql) as the commands see it:
  * which columns each table has, what values they accept, which rows they

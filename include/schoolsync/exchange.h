@@ -7,6 +7,11 @@
 #include "common.h"
 #include "error.h"
 
+/* Layer exchange (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_EXCHANGE
+#error "schoolsync/exchange.h is layer exchange: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * The git exchange repository (libgit2, bare, no work tree).
  *

@@ -8,6 +8,11 @@
 #include "error.h"
 #include "store.h"
 
+/* Layer store (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_STORE
+#error "schoolsync/log.h is layer store: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /** One entry of the log as held, with the result of checking it again. */
 typedef struct ssync_log_item {
 	const ssync_entry *entry;

@@ -7,6 +7,11 @@
 #include "error.h"
 #include "store.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/node.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * A node's home directory:
  *   replica.db      the SQLite replica (domain tables + log + merge state)

@@ -5,6 +5,11 @@
 #include "error.h"
 #include "store.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/policy.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * Write policy (docs/POLICY.md): rules are data in ssync_policy
  * (schema/003_policy.sql). A decision depends only on the op, the writer's

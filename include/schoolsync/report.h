@@ -9,6 +9,11 @@
 #include "error.h"
 #include "node.h"
 
+/* Layer domain (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_DOMAIN
+#error "schoolsync/report.h is layer domain: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * What the hub reads: `check` (invariants per-cell merge cannot keep) and
  * the reports of DESIGN §6. Results are JSON text (documented in
@@ -45,6 +50,25 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_check(ssync_node *n, char **json
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_json(ssync_node *n, const char *kind,
 	const ssync_report_options *opts, char **json_out, ssync_error *err);
+
+/** What ssync_report_rows() hands its callback, in this order. */
+enum {
+	SSYNC_REPORT_TITLE = 1,   /**< one value: the title */
+	SSYNC_REPORT_SUMMARY = 2, /**< two values: label, value (several) */
+	SSYNC_REPORT_COLUMNS = 3, /**< the table's column headers */
+	SSYNC_REPORT_ROW = 4      /**< one table row (several); NULL for an empty cell */
+};
+
+/** One part of a report as text; return non-zero to stop. */
+typedef int (*ssync_report_row_cb)(int section, int nvals, const char *const *vals, void *payload);
+
+/**
+ * Report @p kind as text, part by part (title, summary lines, column
+ * headers, rows): integers in decimal, reals with one decimal. For
+ * printers that lay the report out themselves (the CLI's terminal table).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_rows(ssync_node *n, const char *kind,
+	const ssync_report_options *opts, ssync_report_row_cb cb, void *payload, ssync_error *err);
 
 /** The report's table (columns + rows) as CSV through @p cb. */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_csv(ssync_node *n, const char *kind,

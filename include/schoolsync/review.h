@@ -7,6 +7,11 @@
 #include "error.h"
 #include "store.h"
 
+/* Layer store (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_STORE
+#error "schoolsync/review.h is layer store: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /** One version of a conflicted cell. */
 typedef struct ssync_conflict_leaf {
 	const char *value_json; /**< the value as JSON text */

@@ -7,6 +7,11 @@
 #include "common.h"
 #include "error.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/status.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * What a node's replica says about its sync state, read without a key and
  * without writing anything: for `schoolsync status` (with or without a

@@ -7,6 +7,11 @@
 #include "error.h"
 #include "ident.h"
 
+/* Layer store (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_STORE
+#error "schoolsync/store.h is layer store: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * The SQLite replica: one file, WAL mode, busy timeout, numbered migrations
  * from schema/ applied in order and recorded.

@@ -7,6 +7,11 @@
 #include "error.h"
 #include "node.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/sync.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /** Progress callback: phase is "fetch", "verify", "apply", "push"; return non-zero to cancel. */
 typedef int (*ssync_sync_progress_cb)(const char *phase, int64_t done, int64_t total, void *payload);
 

@@ -8,6 +8,11 @@
 #include "node.h"
 #include "store.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/trust.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /**
  * District trust (docs/TRUST.md): a root key held offline by the district,
  * pinned by every node; certificates, revocations and the genesis record,

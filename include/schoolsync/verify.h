@@ -7,6 +7,11 @@
 #include "error.h"
 #include "node.h"
 
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/verify.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
 /** What checking a replica against its own log found. */
 typedef struct ssync_verify_report {
 	int64_t entries;        /**< entries held */

@@ -456,10 +456,10 @@ const char *ssync_report__cell(const json_t *v, char buf[40])
 	return buf;
 }
 
-int ssync_report_csv(ssync_node *n, const char *kind, const ssync_report_options *opts, ssync_write_cb cb,
-	void *payload, ssync_error *err)
+int ssync_report_rows(ssync_node *n, const char *kind, const ssync_report_options *opts,
+	ssync_report_row_cb cb, void *payload, ssync_error *err)
 {
-	json_t *r = ssync_report__build(n, kind, opts, err), *cols, *rows, *row;
+	json_t *r = ssync_report__build(n, kind, opts, err), *cols, *rows, *row, *it;
 	const char *vals[32];
 	char nums[32][40];
 	size_t i, k;
@@ -467,20 +467,66 @@ int ssync_report_csv(ssync_node *n, const char *kind, const ssync_report_options
 
 	if (!r)
 		return err && err->code ? err->code : SSYNC_ERROR;
+	vals[0] = json_string_value(json_object_get(r, "title"));
+	if (cb(SSYNC_REPORT_TITLE, 1, vals, payload) != 0)
+		error = ssync_error_set(err, SSYNC_ECANCELLED, "report output stopped");
+	json_array_foreach(json_object_get(r, "summary"), i, it) {
+		if (error < 0)
+			break;
+		vals[0] = json_string_value(json_object_get(it, "label"));
+		vals[1] = json_string_value(json_object_get(it, "value"));
+		if (cb(SSYNC_REPORT_SUMMARY, 2, vals, payload) != 0)
+			error = ssync_error_set(err, SSYNC_ECANCELLED, "report output stopped");
+	}
 	cols = json_object_get(r, "columns");
 	rows = json_object_get(r, "rows");
 	for (k = 0; k < json_array_size(cols) && k < 32; k++)
 		vals[k] = json_string_value(json_array_get(cols, k));
-	if (ssync_csvio_write_row(cb, payload, (int)k, vals) != 0)
-		error = ssync_error_set(err, SSYNC_EIO, "write failed");
+	if (error == 0 && cb(SSYNC_REPORT_COLUMNS, (int)k, vals, payload) != 0)
+		error = ssync_error_set(err, SSYNC_ECANCELLED, "report output stopped");
 	json_array_foreach(rows, i, row) {
 		if (error < 0)
 			break;
 		for (k = 0; k < json_array_size(row) && k < 32; k++)
 			vals[k] = ssync_report__cell(json_array_get(row, k), nums[k]);
-		if (ssync_csvio_write_row(cb, payload, (int)k, vals) != 0)
-			error = ssync_error_set(err, SSYNC_EIO, "write failed");
+		if (cb(SSYNC_REPORT_ROW, (int)k, vals, payload) != 0)
+			error = ssync_error_set(err, SSYNC_ECANCELLED, "report output stopped");
 	}
 	json_decref(r);
+	return error;
+}
+
+typedef struct csv_out {
+	ssync_write_cb cb;
+	void *payload;
+	int failed;
+} csv_out;
+
+static int csv_row(int section, int nvals, const char *const *vals, void *p)
+{
+	csv_out *o = p;
+
+	if (section != SSYNC_REPORT_COLUMNS && section != SSYNC_REPORT_ROW)
+		return 0;
+	if (ssync_csvio_write_row(o->cb, o->payload, nvals, vals) != 0) {
+		o->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int ssync_report_csv(ssync_node *n, const char *kind, const ssync_report_options *opts, ssync_write_cb cb,
+	void *payload, ssync_error *err)
+{
+	csv_out o = { cb, payload, 0 };
+	ssync_error e2;
+	int error;
+
+	ssync_error_clear(&e2);
+	error = ssync_report_rows(n, kind, opts, csv_row, &o, &e2);
+	if (o.failed)
+		return ssync_error_set(err, SSYNC_EIO, "write failed");
+	if (error < 0 && err && !err->code)
+		*err = e2;
 	return error;
 }

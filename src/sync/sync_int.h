@@ -4,9 +4,39 @@
 #include "entry_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/sync.h"
+#include "schoolsync/node.h"
 #include "store_int.h"
 
 /* Segment path for a segment whose first entry is @p first_seq. */
 void ssync_sync__segment_path(char *buf, size_t len, int64_t first_seq);
+
+
+/* The largest segment we write (FORMAT.md §2). */
+#define SEGMENT_MAX_BYTES (8 * 1024 * 1024)
+
+/* Node branches of one ref prefix with their tips. */
+typedef struct branch_list {
+	char (*names)[SSYNC_NODE_ID_MAX + 1];
+	ssync_oid_hex *tips;
+	int n, cap;
+	size_t prefix_len;
+} branch_list;
+
+/* seal.c */
+int ssync_sync__open_exchange(ssync_node *n, ssync_exchange **ex, ssync_error *err);
+/* seal.c */
+int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_error *err);
+/* receive.c */
+int ssync_sync__collect_branch(const char *ref, const ssync_oid_hex *tip, void *payload);
+/* receive.c */
+int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *remote, const char *node,
+	const ssync_oid_hex *rtip, const ssync_sync_opts *opts, ssync_sync_report *rep, ssync_error *err);
+/* lock.c */
+int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err);
+/* usb.c */
+int ssync_sync__check_stale(ssync_node *n, ssync_exchange *ex, const char *remote, const branch_list *old,
+	const branch_list *now, ssync_sync_report *rep, ssync_error *err);
+/* usb.c */
+int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error *err);
 
 #endif

@@ -1,0 +1,38 @@
+#ifndef SSYNC_SCHOOLSYNC_H
+#define SSYNC_SCHOOLSYNC_H
+
+/* Everything of the schoolsync library, by layer (docs/ARCHITECTURE.md). */
+
+/* core */
+#include "common.h"
+#include "error.h"
+#include "ident.h"
+#include "hex.h"
+#include "keys.h"
+#include "entry.h"
+#include "hlc.h"
+#include "backoff.h"
+
+/* store */
+#include "store.h"
+#include "log.h"
+#include "review.h"
+
+/* exchange */
+#include "exchange.h"
+
+/* sync */
+#include "node.h"
+#include "sync.h"
+#include "trust.h"
+#include "policy.h"
+#include "audit.h"
+#include "verify.h"
+#include "status.h"
+
+/* domain */
+#include "domain.h"
+#include "csvio.h"
+#include "report.h"
+
+#endif
