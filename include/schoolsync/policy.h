@@ -12,8 +12,9 @@
 
 /**
  * Write policy (docs/POLICY.md): rules are data in ssync_policy
- * (schema/003_policy.sql). A decision depends only on the op, the writer's
- * certificate (role, school) and the log, so every replica decides alike.
+ * (schema/003_policy.sql). A decision depends only on the op and the
+ * writer's certificate (role, school) -- a row's owner is the school whose
+ * id prefixes its key -- so every replica decides alike in any order.
  */
 
 /**

@@ -513,6 +513,11 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 					goto oom;
 				continue;
 			}
+			if (ssync_domain__id_owned_ok(t, row, newid, msg, sizeof(msg)) < 0) {
+				if (add_problem(res, x->line, idcol + 1, r.v[0].f[idcol], msg) < 0)
+					goto oom;
+				continue;
+			}
 			sqlite3_reset(exists);
 			sqlite3_bind_text(exists, 1, newid, -1, SQLITE_STATIC);
 			if (sqlite3_step(exists) == SQLITE_ROW) {

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "domain_int.h"
+#include "policy_int.h"
 #include "schoolsync/entry.h"
 
 void ssync_domain__ctx_init(ssync_dctx *c, ssync_store *st, const ssync_table_spec *t)
@@ -401,6 +402,22 @@ static int id_valid(const ssync_table_spec *t, const char *id)
 	return 1;
 }
 
+int ssync_domain__id_owned_ok(const ssync_table_spec *t, const ssync_drow *row, const char *id,
+	char *why, size_t whylen)
+{
+	char owner[SSYNC_NODE_ID_MAX + 1];
+	const char *school = t->owned ? row->vals[0] : NULL;
+
+	if (!t->owned)
+		return 0;
+	ssync_policy__key_owner(id, owner);
+	if (school && strcmp(owner, school) == 0)
+		return 0;
+	snprintf(why, whylen, "id '%.60s' must start with '%.63s-': a row belongs to the school that prefixes its key "
+		"(leave the id out to get one)", id, school ? school : "<school_id>");
+	return SSYNC_EINVAL;
+}
+
 int ssync_domain_insert(ssync_node *n, const char *table, const char *const *values, const char *id,
 	const char *actor, char *id_out, size_t id_outlen, ssync_error *err)
 {
@@ -434,6 +451,10 @@ int ssync_domain_insert(ssync_node *n, const char *table, const char *const *val
 			error = ssync_error_set(err, SSYNC_EINVAL, "%s: '%s' is not a valid id", t->name, id);
 			if (t->code_ids)
 				ssync_error_hint(err, "codes are 1-63 characters of a-z, 0-9 and '-'");
+			goto done;
+		}
+		if (ssync_domain__id_owned_ok(t, row, id, why, sizeof(why)) < 0) {
+			error = ssync_error_set(err, SSYNC_EINVAL, "%s: %s", t->name, why);
 			goto done;
 		}
 		snprintf(newid, sizeof(newid), "%s", id);

@@ -39,6 +39,11 @@ typedef struct ssync_drow {
 int ssync_domain__normalize_row(const ssync_table_spec *t, const char *const *raw,
 	ssync_drow *row, int *bad_field, char *why, size_t whylen);
 /* References and table rules against the replica. */
+/* An explicit id of an owned table's row must lie in its school's key
+ * namespace ("<school_id>-...", docs/POLICY.md): 0, or SSYNC_EINVAL with why. */
+int ssync_domain__id_owned_ok(const ssync_table_spec *t, const ssync_drow *row, const char *id,
+	char *why, size_t whylen);
+
 int ssync_domain__check_row(ssync_dctx *c, ssync_drow *row, int *bad_field,
 	char *why, size_t whylen);
 

@@ -181,6 +181,30 @@ int ssync_node_restore(const char *home, const char *node_id, const char *distri
 	return do_init(home, node_id, district, key_path, pubkey_hex, err);
 }
 
+/* Entries judged under other policy rules (an older program) are judged
+ * again, so a replica never keeps a decision today's rules would not make. */
+static int rejudge(ssync_store *st, ssync_error *err)
+{
+	ssync_trust_rebuild_report rep;
+	char *v = NULL;
+	int error, same;
+
+	if (!ssync_trust_managed(st))
+		return 0;
+	error = ssync_store_meta_get(st, "policy_version", &v, err);
+	if (error < 0 && error != SSYNC_ENOTFOUND)
+		return error;
+	same = v && strcmp(v, SSYNC_POLICY__VERSION) == 0;
+	free(v);
+	if (same)
+		return 0;
+	if (err && error == SSYNC_ENOTFOUND)
+		ssync_error_clear(err);
+	if (ssync_trust__need_rebuild(st))
+		return ssync_trust_rebuild(st, &rep, err);
+	return ssync_store_meta_set(st, "policy_version", SSYNC_POLICY__VERSION, err);
+}
+
 int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *err)
 {
 	char dbpath[4096], keypath[4096], *v = NULL;
@@ -241,6 +265,8 @@ int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *
 		}
 		ssync_hex_encode(n->pubhex, pk, SSYNC_PUBKEY_BYTES);
 	}
+	if (!(flags & SSYNC_NODE_READONLY) && (error = rejudge(n->st, err)) < 0)
+		goto done;
 	*out = n;
 	n = NULL;
 done:

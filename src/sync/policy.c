@@ -1,21 +1,20 @@
 /* Write policy (DESIGN §5, docs/POLICY.md): who may write which rows and
  * columns, read from ssync_policy (schema/003_policy.sql), never coded per
  * command. Checked before signing a local write and on every received
- * entry. A decision depends only on the op, the writer's certificate and
- * the merge state the log produced:
- *   - the owner column is written once, by an op with no prevs (creating
- *     the row), and only with the writer's own school; an op that
- *     overwrites it is refused for everyone -- so the set of owner values a
- *     row ever had only grows, and "may this school write it" is the same
- *     question on every replica;
- *   - a row not known yet (its creating entry has not arrived) makes the
- *     decision wait (held), it is never guessed. */
+ * entry. A decision depends only on the op and the writer's certificate --
+ * never on the row's merge state, so never on which entries a replica
+ * happened to receive first:
+ *   - on an owned table (rule owner:<col>) the row's owner is the school
+ *     whose id prefixes its key ("<school>-..."), else the hub; a school
+ *     writes only its own namespace, and the owner column, written by
+ *     anyone, must name that owner (NULL for a hub row). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/ident.h"
 #include "schoolsync/policy.h"
 #include "capture_int.h"
 #include "policy_int.h"
@@ -39,37 +38,19 @@ static int rule_for(ssync_store *st, const char *tbl, const char *col, char *out
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read policy");
 }
 
-/* 1 if @p school is one of the values the owner column's leaves hold. */
-static int owner_has(const json_t *state, const char *ocol, const char *school, int *any)
+int ssync_policy__key_owner(const char *pk, char out[SSYNC_NODE_ID_MAX + 1])
 {
-	json_t *cell = json_object_get(state, ocol), *l;
-	size_t i;
-	int r = 0;
+	const char *dash = pk ? strrchr(pk, '-') : NULL;
+	size_t n = dash ? (size_t)(dash - pk) : 0;
 
-	*any = 0;
-	json_array_foreach(json_object_get(cell, "l"), i, l) {
-		const char *v = json_string_value(json_array_get(l, 3));
-		if (v)
-			*any = 1;
-		if (v && school && strcmp(v, school) == 0)
-			r = 1;
-	}
-	return r;
-}
-
-static const char *owners_text(const json_t *state, const char *ocol, char *buf, size_t len)
-{
-	json_t *l;
-	size_t i, n = 0;
-
-	buf[0] = 0;
-	json_array_foreach(json_object_get(json_object_get(state, ocol), "l"), i, l) {
-		const char *v = json_string_value(json_array_get(l, 3));
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "", v ? v : "NULL");
-		if (n >= len)
-			break;
-	}
-	return buf[0] ? buf : "NULL";
+	out[0] = 0;
+	if (n == 0 || n > SSYNC_NODE_ID_MAX)
+		return 0;
+	memcpy(out, pk, n);
+	out[n] = 0;
+	if (!ssync_ident_node_valid(out) || strcmp(out, SSYNC_POLICY_HUB_NS) == 0)
+		out[0] = 0;
+	return out[0] != 0;
 }
 
 int ssync_policy__check_op(ssync_store *st, const char *role, const char *school,
@@ -78,11 +59,15 @@ int ssync_policy__check_op(ssync_store *st, const char *role, const char *school
 	const char *tbl = json_string_value(json_object_get(op, "t"));
 	const char *pk = json_string_value(json_object_get(op, "k"));
 	json_t *cells = json_object_get(op, "c"), *cell;
-	char trule[96], crule[96], owners[200];
-	const char *ocol = NULL;
-	int is_hub, is_insert = 0, writes_owner = 0, any = 0, error;
+	char trule[96], crule[96], owner[SSYNC_NODE_ID_MAX + 1] = "";
+	const char *ocol = NULL, *me = school && *school ? school : "none";
+	int is_hub, is_insert = 0, writes_owner = 0, error;
 	size_t i;
 
+	/* Ownership comes from the key alone, so the row's merge state (what
+	 * this replica happened to receive first) plays no part. */
+	(void)state;
+	(void)found;
 	*column_rule = 0;
 	if (!tbl || !pk || !json_is_array(cells))
 		return ssync_error_set(err, SSYNC_EINVAL, "malformed op");
@@ -105,7 +90,17 @@ int ssync_policy__check_op(ssync_store *st, const char *role, const char *school
 		return ssync_error_set(err, SSYNC_EPERM, "%s/%s: nobody writes table %s (E_PERM, rule none)", tbl, pk, tbl);
 	if (!ocol && strcmp(trule, "hub") == 0 && !is_hub)
 		return ssync_error_set(err, SSYNC_EPERM, "%s/%s: only the hub writes table %s; node speaks for school %s (E_PERM, rule hub)",
-			tbl, pk, tbl, school && *school ? school : "none");
+			tbl, pk, tbl, me);
+	if (ocol) {
+		/* A school writes only rows in its own key namespace. */
+		ssync_policy__key_owner(pk, owner);
+		if (!is_hub && !owner[0])
+			return ssync_error_set(err, SSYNC_EPERM, "%s/%s: row belongs to the hub (its key has no school prefix "
+				"\"<school>-\"); this node speaks for %s (E_PERM, rule owner:%s)", tbl, pk, me, ocol);
+		if (!is_hub && strcmp(owner, me) != 0)
+			return ssync_error_set(err, SSYNC_EPERM, "%s/%s: row is owned by school %s (its key's namespace); "
+				"this node speaks for %s (E_PERM, rule owner:%s)", tbl, pk, owner, me, ocol);
+	}
 	/* Every cell: the owner column, then column rules. */
 	json_array_foreach(cells, i, cell) {
 		const char *col = json_string_value(json_array_get(cell, 0));
@@ -113,19 +108,14 @@ int ssync_policy__check_op(ssync_store *st, const char *role, const char *school
 		if (!col || strcmp(col, "$row") == 0)
 			continue;
 		if (ocol && strcmp(col, ocol) == 0) {
+			/* The owner column always names the key's namespace (NULL: the
+			 * hub's), for every writer, the hub included. */
+			const char *v = json_string_value(val);
 			writes_owner = 1;
-			if (json_array_size(prevs) > 0) {
-				/* Only an INSERT reviving a deleted row may rewrite the owner, with
-				 * the value it had; an UPDATE op carries only changed columns, so an
-				 * UPDATE writing the owner column always changes it. */
-				const char *v = json_string_value(val);
-				if (!is_insert || !v || !owner_has(state, ocol, v, &any))
-					return ssync_error_set(err, SSYNC_EPERM, "%s/%s: column %s names the owning school and cannot change "
-						"(to %s) (E_PERM, rule owner:%s)", tbl, pk, col, v ? v : "NULL", ocol);
-			}
-			if (!is_hub && (!json_is_string(val) || !school || strcmp(json_string_value(val), school) != 0))
-				return ssync_error_set(err, SSYNC_EPERM, "%s/%s: row would belong to school %s; this node speaks for %s (E_PERM, rule owner:%s)",
-					tbl, pk, json_is_string(val) ? json_string_value(val) : "NULL", school && *school ? school : "none", ocol);
+			if (owner[0] ? !v || strcmp(v, owner) != 0 : !json_is_null(val))
+				return ssync_error_set(err, SSYNC_EPERM, "%s/%s: column %s names the owning school and cannot change: "
+					"it must be %s, as the key's namespace says, not %s (E_PERM, rule owner:%s)", tbl, pk, col,
+					owner[0] ? owner : "NULL (a hub row)", v ? v : json_is_null(val) ? "NULL" : "a non-text value", ocol);
 			continue;
 		}
 		if ((error = rule_for(st, tbl, col, crule, sizeof(crule), err)) < 0)
@@ -139,21 +129,16 @@ int ssync_policy__check_op(ssync_store *st, const char *role, const char *school
 			if (!(is_insert && json_is_null(val) && json_array_size(prevs) == 0)) {
 				*column_rule = 1;
 				return ssync_error_set(err, SSYNC_EPERM, "%s/%s: column %s is written by the hub only; node speaks for school %s "
-					"(E_PERM_COLUMN, rule hub)", tbl, pk, col, school && *school ? school : "none");
+					"(E_PERM_COLUMN, rule hub)", tbl, pk, col, me);
 			}
 		}
 	}
-	if (is_hub || !ocol)
-		return 0;
-	/* A school writes only rows its school owns. */
-	if (owner_has(state, ocol, school, &any))
-		return 0;
-	if (writes_owner && !any)
-		return 0; /* creating the row as its own (checked above) */
-	if (!found && !writes_owner)
-		return ssync_error_set(err, SSYNC_ENOTFOUND, "%s/%s: row not known yet; the decision waits for the entry that created it (W_HELD)", tbl, pk);
-	return ssync_error_set(err, SSYNC_EPERM, "%s/%s: row is owned by school %s; this node speaks for %s (E_PERM, rule owner:%s)",
-		tbl, pk, owners_text(state, ocol, owners, sizeof(owners)), school && *school ? school : "none", ocol);
+	/* Creating a row names its owner, so the visible owner column is always
+	 * the key's namespace, whatever came before. */
+	if (ocol && is_insert && !writes_owner)
+		return ssync_error_set(err, SSYNC_EPERM, "%s/%s: an op creating the row must write its owner column %s (E_PERM, rule owner:%s)",
+			tbl, pk, ocol, ocol);
+	return 0;
 }
 
 int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdict *v, ssync_error *err)

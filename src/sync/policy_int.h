@@ -11,9 +11,20 @@
  * 3 (refused) or 2 (held) with the reason. */
 int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdict *v, ssync_error *err);
 
-/* Check one parsed op against the pre-write merge state @p state (@p found:
- * the row had state). 0, SSYNC_EPERM (err names table/key/column/rule;
- * *column_rule set when a column rule refused it), SSYNC_ENOTFOUND (row unknown). */
+/* Version of the rules below; a replica judged under another version is
+ * rebuilt (re-judged) when the node opens. 2: ownership by key namespace. */
+#define SSYNC_POLICY__VERSION "2"
+
+/* The key prefix reserved for the hub's own rows of owned tables. */
+#define SSYNC_POLICY_HUB_NS "hub"
+
+/* The school owning key @p pk of an owned table: the part before the last
+ * '-' if it is a valid id other than "hub"; else "" (a hub row). 1 if a school. */
+int ssync_policy__key_owner(const char *pk, char out[SSYNC_NODE_ID_MAX + 1]);
+
+/* Check one parsed op (@p state and @p found, the pre-write merge state, are
+ * not consulted: ownership follows the key). 0, SSYNC_EPERM (err names
+ * table/key/column/rule; *column_rule set when a column rule refused it). */
 int ssync_policy__check_op(ssync_store *st, const char *role, const char *school,
 	const json_t *op, const json_t *state, int found, int *column_rule, ssync_error *err);
 

@@ -150,6 +150,9 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 	}
 	if ((error = exec_sql(st, "DROP TABLE temp.ssync_replay", err)) < 0)
 		goto done;
+	/* Every decision now follows the compiled rules (node.c re-judges when they change). */
+	if ((error = ssync_store_meta_set(st, "policy_version", SSYNC_POLICY__VERSION, err)) < 0)
+		goto done;
 	if (own_tx) {
 		error = ssync_store_commit(st, err);
 		own_tx = 0;

@@ -179,67 +179,49 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 	return 0;
 }
 
-int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *from,
-	const ssync_oid_hex *to, int *changed, int *bad, char *why, size_t whylen, ssync_error *err)
+int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *const *datas, const size_t *lens,
+	int *changed, int *bad, char *why, size_t whylen, ssync_error *err)
 {
 	unsigned char root[SSYNC_PUBKEY_BYTES];
-	file_list f;
 	char *district = NULL;
 	int error = 0, i, pass, in_tx = 0;
-	ssync_error lerr;
 
 	*changed = 0;
 	*bad = 0;
 	why[0] = 0;
-	memset(&f, 0, sizeof(f));
 	if (ssync_trust__pinned_root(st, root) != 0)
 		return ssync_error_set(err, SSYNC_ECERT, "no district root is pinned on this node");
 	if ((error = ssync_store_meta_get(st, "district", &district, err)) < 0)
 		return error;
-	ssync_error_clear(&lerr);
-	error = ssync_exchange_added_files(ex, from, to, collect_file, &f, &lerr);
-	if (error == SSYNC_EREWRITE) {
-		*bad = 1;
-		snprintf(why, whylen, "district branch changed or removed an existing file (E_REWRITE: possible rollback attack)");
-		error = 0;
-		goto done;
-	}
-	if (error != 0) {
-		if (error > 0 || !lerr.message[0])
-			error = ssync_error_set(err, error < 0 ? error : SSYNC_ERROR, "read district branch");
-		else if (err && !err->code)
-			*err = lerr;
-		goto done;
-	}
 	if ((error = ssync_store_begin(st, err)) < 0)
 		goto done;
 	in_tx = 1;
 	/* Genesis first, then certificates, then revocations. */
 	for (pass = SSYNC_TOBJ_GENESIS; pass <= SSYNC_TOBJ_REVOKE && !*bad; pass++) {
-		for (i = 0; i < f.n && !*bad; i++) {
+		for (i = 0; i < n && !*bad; i++) {
 			ssync_tobj t;
-			int kind = strncmp(f.paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
-				strncmp(f.paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
-				strncmp(f.paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE : 0;
+			int kind = strncmp(paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
+				strncmp(paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
+				strncmp(paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE : 0;
 			if (kind == 0) {
 				*bad = 1;
-				snprintf(why, whylen, "%s: unexpected file on the district branch (E_CERT)", f.paths[i]);
+				snprintf(why, whylen, "%s: unexpected file on the district branch (E_CERT)", paths[i]);
 				break;
 			}
 			if (kind != pass)
 				continue;
-			if (check_file(st, root, district, f.paths[i], f.datas[i], f.lens[i], &t, why, whylen)) {
+			if (check_file(st, root, district, paths[i], datas[i], lens[i], &t, why, whylen)) {
 				*bad = 1;
 			} else if (t.kind != kind) {
 				*bad = 1;
-				snprintf(why, whylen, "%s: holds the wrong kind of object (E_CERT)", f.paths[i]);
+				snprintf(why, whylen, "%s: holds the wrong kind of object (E_CERT)", paths[i]);
 			} else if (t.kind == SSYNC_TOBJ_GENESIS && ssync_trust__have_genesis(st)) {
 				*bad = 1;
-				snprintf(why, whylen, "%s: a second genesis record (E_ROOT)", f.paths[i]);
+				snprintf(why, whylen, "%s: a second genesis record (E_ROOT)", paths[i]);
 			} else if (t.kind != SSYNC_TOBJ_GENESIS && !ssync_trust__have_genesis(st)) {
 				*bad = 1;
-				snprintf(why, whylen, "%s: district branch has no genesis record (E_CERT)", f.paths[i]);
-			} else if ((error = store_obj(st, &t, f.paths[i], err)) < 0) {
+				snprintf(why, whylen, "%s: district branch has no genesis record (E_CERT)", paths[i]);
+			} else if ((error = store_obj(st, &t, paths[i], err)) < 0) {
 				ssync_trust__tobj_clear(&t);
 				goto done;
 			} else {
@@ -259,8 +241,41 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 done:
 	if (in_tx)
 		ssync_store_rollback(st);
-	files_free(&f);
 	free(district);
+	return error;
+}
+
+int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *from,
+	const ssync_oid_hex *to, int *changed, int *bad, char *why, size_t whylen, ssync_error *err)
+{
+	file_list f;
+	int error = 0;
+	ssync_error lerr;
+
+	*changed = 0;
+	*bad = 0;
+	why[0] = 0;
+	memset(&f, 0, sizeof(f));
+	if (!ssync_trust_managed(st))
+		return ssync_error_set(err, SSYNC_ECERT, "no district root is pinned on this node");
+	ssync_error_clear(&lerr);
+	error = ssync_exchange_added_files(ex, from, to, collect_file, &f, &lerr);
+	if (error == SSYNC_EREWRITE) {
+		*bad = 1;
+		snprintf(why, whylen, "district branch changed or removed an existing file (E_REWRITE: possible rollback attack)");
+		error = 0;
+		goto done;
+	}
+	if (error != 0) {
+		if (error > 0 || !lerr.message[0])
+			error = ssync_error_set(err, error < 0 ? error : SSYNC_ERROR, "read district branch");
+		else if (err && !err->code)
+			*err = lerr;
+		goto done;
+	}
+	error = ssync_trust__load_files(st, f.n, f.paths, f.datas, f.lens, changed, bad, why, whylen, err);
+done:
+	files_free(&f);
 	return error;
 }
 

@@ -17,6 +17,10 @@
 int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *from,
 	const ssync_oid_hex *to, int *changed, int *bad, char *why, size_t whylen, ssync_error *err);
 
+/* The same for @p n files (path, data, len) held in memory. */
+int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *const *datas, const size_t *lens,
+	int *changed, int *bad, char *why, size_t whylen, ssync_error *err);
+
 /*
  * Sync hook: process refs/remotes/<remote>/district (fast-forward only,
  * every new object verified against the pinned root), advance

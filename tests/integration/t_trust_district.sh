@@ -42,45 +42,45 @@ assert_eq "school b holds the three certificates (hub, a, b)" "hub sch-a sch-b" 
 assert_eq "school b received the hub's schools" 3 "$(ssx b sql "SELECT count(*) AS n FROM school" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])')"
 
 log "=== write policy on the writer (clear error, nothing written)"
-ssx a sql "INSERT INTO teacher(id,school_id,name,title) VALUES ('a-t1','sch-a','张三','中级')" >/dev/null
-ssx a sql "INSERT INTO rotation(id,teacher_id,school_id,status) VALUES ('a-r1','a-t1','sch-a',NULL)" >/dev/null
+ssx a sql "INSERT INTO teacher(id,school_id,name,title) VALUES ('sch-a-t1','sch-a','张三','中级')" >/dev/null
+ssx a sql "INSERT INTO rotation(id,teacher_id,school_id,status) VALUES ('sch-a-r1','sch-a-t1','sch-a',NULL)" >/dev/null
 HEAD_A=$(ssx a log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
-assert_fail "a school writing another school's row is refused" a sql "INSERT INTO teacher(id,school_id,name) VALUES ('b-t9','sch-b','X')"
-assert_contains "... E_PERM naming table, key and rule" "teacher/b-t9: row would belong to school sch-b; this node speaks for sch-a \(E_PERM, rule owner:school_id\)" "$ERR"
-assert_fail "a school writing a hub-only column is refused" a sql "UPDATE rotation SET status='approved' WHERE id='a-r1'"
-assert_contains "... E_PERM_COLUMN naming table, key, column and rule" "rotation/a-r1: column status is written by the hub only.*E_PERM_COLUMN, rule hub" "$ERR"
+assert_fail "a school writing another school's row is refused" a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-t9','sch-b','X')"
+assert_contains "... E_PERM naming table, key and rule" "teacher/sch-b-t9: row is owned by school sch-b \(its key's namespace\); this node speaks for sch-a \(E_PERM, rule owner:school_id\)" "$ERR"
+assert_fail "a school writing a hub-only column is refused" a sql "UPDATE rotation SET status='approved' WHERE id='sch-a-r1'"
+assert_contains "... E_PERM_COLUMN naming table, key, column and rule" "rotation/sch-a-r1: column status is written by the hub only.*E_PERM_COLUMN, rule hub" "$ERR"
 assert_fail "a school writing a hub-only table is refused" a sql "INSERT INTO zone(id,name) VALUES ('z1','崇西')"
 assert_contains "... E_PERM rule hub" "only the hub writes table zone.*E_PERM, rule hub" "$ERR"
-assert_fail "a school giving its row to another school is refused" a sql "UPDATE teacher SET school_id='sch-b' WHERE id='a-t1'"
+assert_fail "a school giving its row to another school is refused" a sql "UPDATE teacher SET school_id='sch-b' WHERE id='sch-a-t1'"
 assert_contains "... the owner column cannot change" "column school_id names the owning school and cannot change" "$ERR"
 assert_eq "nothing was signed by the refused writes" "$HEAD_A" "$(ssx a log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
-assert_eq "the refused writes left no rows" "a-t1=张三" "$(names a)"
+assert_eq "the refused writes left no rows" "sch-a-t1=张三" "$(names a)"
 sync_ok a >/dev/null
 sync_ok h >/dev/null
-ssx h sql "UPDATE rotation SET status='approved' WHERE id='a-r1'" >/dev/null
+ssx h sql "UPDATE rotation SET status='approved' WHERE id='sch-a-r1'" >/dev/null
 sync_ok h >/dev/null
 sync_ok b >/dev/null
 assert_eq "the hub approves the rotation and b sees it" approved \
-	"$(ssx b sql "SELECT status FROM rotation WHERE id='a-r1'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+	"$(ssx b sql "SELECT status FROM rotation WHERE id='sch-a-r1'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
 
 log "=== write policy on receivers: an enrolled school that skipped join (no local check) misbehaves"
 PC=$(pubkey_of c sch-c)
 ssx c remote add hub "$T/hub.git" >/dev/null
 ssx h district enroll sch-c --role school --school sch-c --pubkey "$PC" --root-key "$ROOT" >/dev/null
 sync_ok h >/dev/null
-ssx c sql "INSERT INTO teacher(id,school_id,name) VALUES ('c-t1','sch-c','C1')" >/dev/null             # c#1 ok
-ssx c sql "UPDATE teacher SET name='hacked' WHERE id='a-t1'" >/dev/null 2>&1 || true                    # no row on c yet
+ssx c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-t1','sch-c','C1')" >/dev/null             # c#1 ok
+ssx c sql "UPDATE teacher SET name='hacked' WHERE id='sch-a-t1'" >/dev/null 2>&1 || true                    # no row on c yet
 sync_ok c >/dev/null
-ssx c sql "UPDATE teacher SET name='hacked' WHERE id='a-t1'" >/dev/null                                 # c#2 other school's row
-ssx c sql "INSERT INTO rotation(id,teacher_id,school_id,status) VALUES ('c-r1','c-t1','sch-c','approved')" >/dev/null  # c#3 hub column
-ssx c sql "INSERT INTO teacher(id,school_id,name) VALUES ('c-t2','sch-c','C2')" >/dev/null             # c#4 ok
+ssx c sql "UPDATE teacher SET name='hacked' WHERE id='sch-a-t1'" >/dev/null                                 # c#2 other school's row
+ssx c sql "INSERT INTO rotation(id,teacher_id,school_id,status) VALUES ('sch-c-r1','sch-c-t1','sch-c','approved')" >/dev/null  # c#3 hub column
+ssx c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-t2','sch-c','C2')" >/dev/null             # c#4 ok
 sync_ok c >/dev/null
 HB0=$(state_hash b)
 sync_ok b >/dev/null
 assert_true "receiver b: c#2 quarantined E_PERM" q_has b sch-c 2 E_PERM
-assert_contains "... the reason names table, key, owner and rule" "teacher/a-t1: row is owned by school sch-a; this node speaks for sch-c \(E_PERM, rule owner:school_id\)" "$(q_reason b sch-c 2)"
+assert_contains "... the reason names table, key, owner and rule" "teacher/sch-a-t1: row is owned by school sch-a \(its key's namespace\); this node speaks for sch-c \(E_PERM, rule owner:school_id\)" "$(q_reason b sch-c 2)"
 assert_true "receiver b: c#3 quarantined E_PERM_COLUMN" q_has b sch-c 3 E_PERM_COLUMN
-assert_eq "receiver b: a's row untouched, c's valid rows applied (the chain went on)" "a-t1=张三;c-t1=C1;c-t2=C2" "$(names b)"
+assert_eq "receiver b: a's row untouched, c's valid rows applied (the chain went on)" "sch-a-t1=张三;sch-c-t1=C1;sch-c-t2=C2" "$(names b)"
 assert_eq "receiver b: the refused entries are kept in the log as evidence" 4 \
 	"$(ssx b log --json | "$PY" -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["node"]=="sch-c"))')"
 sync_ok h >/dev/null
@@ -90,7 +90,7 @@ assert_eq "hub and b agree on the state" "$(state_hash h)" "$(state_hash b)"
 log "=== unenrolled key"
 PX=$(pubkey_of x sch-x)
 ssx x remote add hub "$T/hub.git" >/dev/null
-ssx x sql "INSERT INTO teacher(id,school_id,name) VALUES ('x-t1','sch-x','intruder')" >/dev/null
+ssx x sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-x-t1','sch-x','intruder')" >/dev/null
 sync_ok x >/dev/null
 HB=$(state_hash b)
 sync_ok b >/dev/null
@@ -132,7 +132,7 @@ git --git-dir="$T/hub.git" update-ref refs/heads/district "$(git --git-dir="$T/h
 
 log "=== an entry replayed from another district"
 ssx o init --node sch-o --district d2 >/dev/null
-ssx o sql "INSERT INTO teacher(id,school_id,name) VALUES ('o-t1','sch-o','other district')" >/dev/null
+ssx o sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-o-t1','sch-o','other district')" >/dev/null
 ssx o remote add hub "$T/hub.git" >/dev/null
 sync_ok o >/dev/null
 HB=$(state_hash b)
@@ -148,18 +148,18 @@ ssx h sql "INSERT INTO school(id,name) VALUES ('sch-e','E校')" >/dev/null
 sync_ok h >/dev/null
 ssx e join --district-pubkey "$RK" >/dev/null
 sync_ok e >/dev/null
-assert_fail "a node with an expired certificate cannot sign" e sql "INSERT INTO teacher(id,school_id,name) VALUES ('e-t0','sch-e','E0')"
+assert_fail "a node with an expired certificate cannot sign" e sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-t0','sch-e','E0')"
 assert_contains "... E_CERT_EXPIRED with the date" "expired at 2001-01-01T23:59:59.999Z.*E_CERT_EXPIRED" "$ERR"
 # a client that ignores its expiry (unjoined copy of the same key) publishes anyway
 ssx e2 init --node sch-e --district d1 --restore-key "$T/e/node.key" >/dev/null
 ssx e2 remote add hub "$T/hub.git" >/dev/null
 sync_ok e2 >/dev/null
-ssx e2 sql "INSERT INTO teacher(id,school_id,name) VALUES ('e-t1','sch-e','E1')" >/dev/null
+ssx e2 sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-t1','sch-e','E1')" >/dev/null
 sync_ok e2 >/dev/null
 sync_ok b >/dev/null
 assert_true "receivers refuse it: E_CERT_EXPIRED (judged by the entry's HLC, not the clock)" q_has b sch-e 1 E_CERT_EXPIRED
 assert_contains "... naming the entry time and the validity" "sch-e#1 written at .* outside its certificate's validity .* 2001-01-01" "$(q_reason b sch-e 1)"
-assert_eq "... not applied" 0 "$(ssx b sql "SELECT count(*) AS n FROM teacher WHERE id='e-t1'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])')"
+assert_eq "... not applied" 0 "$(ssx b sql "SELECT count(*) AS n FROM teacher WHERE id='sch-e-t1'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])')"
 
 log "=== an auditor node syncs read-only"
 PAU=$(pubkey_of au aud1)
@@ -168,7 +168,7 @@ ssx au join --district-pubkey "$RK" >/dev/null
 ssx h district enroll aud1 --role auditor --pubkey "$PAU" --root-key "$ROOT" >/dev/null
 sync_ok h >/dev/null
 sync_ok au >/dev/null
-assert_fail "the auditor cannot write" au sql "INSERT INTO teacher(id,school_id,name) VALUES ('au-1','sch-a','x')"
+assert_fail "the auditor cannot write" au sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-au1','sch-a','x')"
 assert_contains "... E_PERM: writes nothing" "role auditor writes nothing \(E_PERM\)" "$ERR"
 HUBREFS=$(git --git-dir="$T/hub.git" for-each-ref --format='%(refname) %(objectname)')
 R=$(sync_ok au)

@@ -24,31 +24,31 @@ for s in a b e; do
 done
 sync_ok h >/dev/null
 sync_ok a >/dev/null
-ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('a-t1','sch-a','张三')" >/dev/null        # a#1 honoured
+ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t1','sch-a','张三')" >/dev/null        # a#1 honoured
 sync_ok a >/dev/null
-ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('a-t2','sch-a','stolen-key')" >/dev/null  # a#2 cut off
-ssx a sql "UPDATE teacher SET name='defaced' WHERE id='a-t1'" >/dev/null                           # a#3 cut off
+ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t2','sch-a','stolen-key')" >/dev/null  # a#2 cut off
+ssx a sql "UPDATE teacher SET name='defaced' WHERE id='sch-a-t1'" >/dev/null                           # a#3 cut off
 sync_ok a >/dev/null
 
 log "=== order 1: e applies a#2..3 first, learns the revocation later"
 sync_ok e >/dev/null
-assert_eq "e applied a's entries before any revocation" "a-t1=defaced;a-t2=stolen-key" "$(names e)"
+assert_eq "e applied a's entries before any revocation" "sch-a-t1=defaced;sch-a-t2=stolen-key" "$(names e)"
 
 log "=== the hub revokes sch-a after seq 1"
 sync_ok h >/dev/null
 ss h district revoke sch-a --after-seq 1 --root-key "$ROOT"
 assert_eq "district revoke exits 0" 0 "$RC"
-assert_eq "the hub rebuilt its own state at once" "a-t1=张三" "$(names h)"
+assert_eq "the hub rebuilt its own state at once" "sch-a-t1=张三" "$(names h)"
 sync_ok h >/dev/null
 
 log "=== order 2: b learns the revocation before it sees a#2..3"
 sync_ok b >/dev/null
-assert_eq "b: entries up to the cut applied, after it refused" "a-t1=张三" "$(names b)"
+assert_eq "b: entries up to the cut applied, after it refused" "sch-a-t1=张三" "$(names b)"
 assert_true "b: a#2 quarantined E_REVOKED" q_has b sch-a 2 E_REVOKED
 assert_true "b: a#3 quarantined E_REVOKED" q_has b sch-a 3 E_REVOKED
 
 sync_ok e >/dev/null
-assert_eq "e: after learning the revocation, a#2..3 are removed by rebuilding" "a-t1=张三" "$(names e)"
+assert_eq "e: after learning the revocation, a#2..3 are removed by rebuilding" "sch-a-t1=张三" "$(names e)"
 assert_true "e: a#2 quarantined E_REVOKED" q_has e sch-a 2 E_REVOKED
 assert_all_equal "both learning orders give the same state hash (hub, b, e)" "$(state_hash h)" "$(state_hash b)" "$(state_hash e)"
 assert_eq "the revoked entries stay in e's log as evidence" 3 \

@@ -109,7 +109,7 @@ static void test_trust__certificates_replace_tofu(void **state)
 	fx *f = *state;
 
 	sync_ok(f->a);
-	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','x')");
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x')");
 	sync_ok(f->a);
 	sync_ok(f->b);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 1);
@@ -150,9 +150,9 @@ static void test_trust__revocation_order_independent(void **state)
 	char hh[65], hb[65], he[65];
 
 	sync_ok(f->a);
-	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','ok')");
-	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a2','sch-a','cut')");
-	th_sql(f->a, "UPDATE teacher SET name='defaced' WHERE id='a1'");
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ok')");
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','cut')");
+	th_sql(f->a, "UPDATE teacher SET name='defaced' WHERE id='sch-a-1'");
 	sync_ok(f->a);
 	sync_ok(f->e); /* e applies a#2..3 first */
 	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher"), 2);
@@ -179,8 +179,8 @@ static void test_trust__rebuild_idempotent(void **state)
 	char h1[65], h2[65];
 
 	sync_ok(f->a);
-	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('a1','sch-a','x'),('a2','sch-a','y')");
-	th_sql(f->a, "UPDATE teacher SET name='z' WHERE id='a1'");
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x'),('sch-a-2','sch-a','y')");
+	th_sql(f->a, "UPDATE teacher SET name='z' WHERE id='sch-a-1'");
 	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
 	assert_int_equal(ssync_trust_rebuild(ssync_node_store(f->a), &rep, NULL), 0);
 	assert_int_equal(rep.applied, 2);
