@@ -40,6 +40,16 @@ ssync_node *cli_open_node(cli_ctx *ctx, int flags, int *exit_code);
 int cli_print_json(json_t *v);
 /* Terminal display width of a UTF-8 string (CJK counts 2). */
 int cli_display_width(const char *s);
+/*
+ * A UTC timestamp as the library records it ("YYYY-MM-DDTHH:MM:SS[.mmm]Z",
+ * or with a space instead of T) in local time for people to read:
+ * "YYYY-MM-DD HH:MM:SS ZONE" from TZ / /etc/localtime (`--utc` sets TZ=UTC).
+ * JSON output keeps the UTC text. Copies the input unchanged when it does
+ * not parse. Returns out.
+ */
+const char *cli_local_time(const char *utc, char *out, size_t n);
+/* Milliseconds since the epoch, the same way; "-" for 0. */
+const char *cli_local_time_ms(long long ms, char *out, size_t n);
 /* Print rows as an aligned text table. */
 typedef struct cli_table cli_table;
 cli_table *cli_table_new(int ncols, const char *const *headers);

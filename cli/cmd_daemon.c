@@ -161,12 +161,40 @@ static const char *jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* Managed or not, enrolled or not: what a clerk must act on is said here. */
+static void print_trust(json_t *node)
+{
+	if (!json_is_true(json_object_get(node, "managed"))) {
+		printf("trust: UNMANAGED - no district root pinned: this node accepts every signed entry and\n"
+			"       enforces no write policy. Run: schoolsync join --district %s --district-pubkey HEX\n"
+			"       (the hub's 'district init' printed HEX)\n",
+			jstr(node, "district") ? jstr(node, "district") : "ID");
+		return;
+	}
+	if (!json_is_true(json_object_get(node, "enrolled"))) {
+		printf("trust: managed, NOT ENROLLED - no certificate for this node yet: its writes are refused.\n"
+			"       Give the hub this node's id and public key; the certificate arrives with the next sync\n");
+		return;
+	}
+	{
+		char until[64];
+		const char *u = jstr(node, "cert_valid_until");
+		printf("trust: managed, enrolled: role %s%s%s, certificate %lld, %s%s%s\n", jstr(node, "role"),
+			jstr(node, "school") ? ", school " : "", jstr(node, "school") ? jstr(node, "school") : "",
+			(long long)json_integer_value(json_object_get(node, "cert_serial")),
+			u ? "valid until " : "no expiry", u ? cli_local_time(u, until, sizeof(until)) : "",
+			json_is_true(json_object_get(node, "revoked")) ? " - REVOKED: call the hub" : "");
+	}
+}
+
 static void print_node(json_t *node)
 {
 	json_t *nodes = json_object_get(node, "nodes");
 	size_t i;
 
 	printf("node %s (district %s)\n", jstr(node, "node"), jstr(node, "district") ? jstr(node, "district") : "?");
+	if (json_object_get(node, "managed"))
+		print_trust(node);
 	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)\n",
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),
@@ -175,13 +203,13 @@ static void print_node(json_t *node)
 		(long long)json_integer_value(json_object_get(node, "conflicts")),
 		(long long)json_integer_value(json_object_get(node, "quarantined")));
 	if (json_array_size(nodes)) {
-		const char *hdr[] = { "other node", "last seq", "last received", "age" };
-		cli_table *t = cli_table_new(4, hdr);
+		const char *hdr[] = { "other node", "role", "school", "last seq", "last received", "age" };
+		cli_table *t = cli_table_new(6, hdr);
 		for (i = 0; t && i < json_array_size(nodes); i++) {
 			json_t *o = json_array_get(nodes, i);
 			const char *when = jstr(o, "last_received");
-			char seq[24], age[32];
-			const char *row[4];
+			char seq[24], age[32], local[64];
+			const char *row[6];
 			long long a = age_of(when);
 			snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(o, "last_seq")));
 			if (!when)
@@ -191,9 +219,11 @@ static void print_node(json_t *node)
 			else
 				human_age(age, sizeof(age), a);
 			row[0] = jstr(o, "node");
-			row[1] = seq;
-			row[2] = when ? when : "never";
-			row[3] = age;
+			row[1] = jstr(o, "role") ? jstr(o, "role") : "-";
+			row[2] = jstr(o, "school") ? jstr(o, "school") : "-";
+			row[3] = seq;
+			row[4] = when ? cli_local_time(when, local, sizeof(local)) : "never";
+			row[5] = age;
 			(void)cli_table_add(t, row);
 		}
 		if (t) {
@@ -201,6 +231,8 @@ static void print_node(json_t *node)
 			cli_table_print(t, stdout);
 		}
 		cli_table_free(t);
+	} else {
+		printf("\nother nodes: none heard from yet\n");
 	}
 }
 

@@ -135,7 +135,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		else
 			printf("district %s (%s) created; root key in %s (keep it offline)\n"
 				"root public key %s\n"
-				"schools join with: schoolsync join --district-pubkey %s\n", id, name, root, hex, hex);
+				"schools join with: schoolsync join --district %s --district-pubkey %s\n", id, name, root, hex, id, hex);
 	} else if (strcmp(sub, "enroll") == 0) {
 		ssync_cert_info c;
 		if (npos != 2 || !role || !pubkey || !root) {
@@ -223,10 +223,11 @@ out:
 
 int cmd_join(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *pub = NULL;
+	const char *pub = NULL, *district = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
-	const cli_opt opts[] = { { "district-pubkey", 1, &pub, NULL }, { NULL, 0, NULL, NULL } };
+	const cli_opt opts[] = { { "district-pubkey", 1, &pub, NULL }, { "district", 1, &district, NULL },
+		{ NULL, 0, NULL, NULL } };
 	ssync_node *n = NULL;
 	ssync_error err;
 
@@ -236,9 +237,13 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync join --district-pubkey HEX [--json]\n\n"
-			"Pin the district's root public key on this node (get it from the hub out of\n"
-			"band, like an SSH host key). From then on the node accepts only district\n"
+		printf("usage: schoolsync join --district ID --district-pubkey HEX [--json]\n\n"
+			"Pin the district's root public key on this node (get it and the district id\n"
+			"from the hub out of band, like an SSH host key; 'district init' printed both).\n"
+			"The node must have been created for that district (init --district ID): a\n"
+			"mismatch is refused here, because the district would refuse all its entries.\n"
+			"--district may be left out only when the node's district is not 'default'.\n"
+			"From then on the node accepts only district\n"
 			"branches, certificates and entries that chain to that root, takes every\n"
 			"node's key from its certificate, and enforces the write policy. Give the\n"
 			"hub this node's public key ('init' printed it) so it can enroll the node.\n");
@@ -249,6 +254,20 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
 	if (!(n = cli_open_node(ctx, 0, &rc)))
 		return rc;
 	ssync_error_clear(&err);
+	if ((district && strcmp(district, ssync_node_district(n)) != 0) ||
+	    (!district && strcmp(ssync_node_district(n), "default") == 0)) {
+		/* Entries carry the author's district; a hub of another district
+		 * quarantines every one of them (E_DISTRICT). Refuse before that. */
+		ssync_error_set(&err, SSYNC_EINVAL, "node %s belongs to district '%s'%s%s%s", ssync_node_id(n),
+			ssync_node_district(n), district ? ", not '" : " (created without --district)",
+			district ? district : "", district ? "'" : "");
+		ssync_error_hint(&err, "a node's district is fixed at init: move %s aside and run "
+			"'schoolsync --home %s init --node %s --district %s', then join again",
+			ctx->home, ctx->home, ssync_node_id(n), district ? district : "ID");
+		rc = cli_fail(ctx, &err);
+		ssync_node_free(n);
+		return rc;
+	}
 	if (ssync_trust_district_join(n, pub, &err) < 0)
 		rc = cli_fail(ctx, &err);
 	else if (ctx->json)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "schoolsync/keys.h"
@@ -52,7 +53,8 @@ static void usage(FILE *f)
 		"Offline-first sync of a school district's data.\n\n"
 		"Global options:\n"
 		"  --home DIR   the node's home (default: $SCHOOLSYNC_HOME, else ~/.schoolsync)\n"
-		"  --json       machine-readable output\n"
+		"  --json       machine-readable output (times stay UTC, ISO 8601 with Z)\n"
+		"  --utc        show times in UTC (default: local time, from TZ)\n"
 		"  --help       this help; 'schoolsync COMMAND --help' for a command\n"
 		"  --version    print the version\n\n"
 		"Commands:\n");
@@ -84,6 +86,11 @@ int main(int argc, char **argv)
 			ctx.home = argv[i] + 7;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			ctx.json = 1;
+		} else if (strcmp(argv[i], "--utc") == 0) {
+			if (setenv("TZ", "UTC", 1) != 0) {
+				fprintf(stderr, "schoolsync: --utc: cannot set TZ\n");
+				return CLI_EXIT_ERROR;
+			}
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -98,6 +105,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	tzset();
 	if (i >= argc) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;

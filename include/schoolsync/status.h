@@ -23,6 +23,8 @@ typedef struct ssync_status_node {
 	char node[SSYNC_NODE_ID_MAX + 1];
 	int64_t last_seq;        /**< highest seq received; 0 if never */
 	char last_received[40];  /**< as sync recorded it (UTC text); "" if never */
+	char role[16];           /**< role from its certificate or pin; "" if unknown */
+	char school_id[SSYNC_NODE_ID_MAX + 1]; /**< the school it speaks for; "" if none */
 } ssync_status_node;
 
 typedef struct ssync_status {
@@ -35,6 +37,13 @@ typedef struct ssync_status {
 	int64_t quarantined;   /**< entries that failed a check */
 	size_t nnodes;         /**< entries in nodes */
 	ssync_status_node *nodes; /**< other nodes by id: seen ones, then enrolled peers never heard from */
+	int managed;           /**< 1: a district root is pinned (join or district init) */
+	int enrolled;          /**< 1: this node holds a certificate for itself */
+	int revoked;           /**< 1: a revocation of this node is held */
+	char role[16];         /**< this node's role (newest certificate); "" if none */
+	char school_id[SSYNC_NODE_ID_MAX + 1]; /**< the school it speaks for; "" if none */
+	int64_t cert_serial;   /**< serial of that certificate; 0 if none */
+	int64_t cert_valid_until; /**< ms since the epoch; 0 = no end */
 } ssync_status;
 
 /**
@@ -51,7 +60,9 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  * @p st as one compact JSON object (the "node" part of `schoolsync status
  * --json`, the same with or without a daemon):
  * {"node","district","head_seq","exported_seq","pending","conflicts",
- *  "quarantined","nodes":[{"node","last_seq","last_received"|null}]}.
+ *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
+ *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),
+ *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.
  * Returns a malloc'd string the caller frees with free(); NULL if out of
  * memory.
  */

@@ -12,23 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "schoolsync/status.h"
+#include "schoolsync/trust.h"
 #include "store_int.h"
 
 static const char SQL_HEAD[] =
 	"SELECT coalesce(max(seq), 0) FROM ssync_entry WHERE node = ?1";
 static const char SQL_CONFLICTS[] = "SELECT count(*) FROM ssync_conflict";
 static const char SQL_QUARANTINE[] = "SELECT count(*) FROM ssync_quarantine";
-/* Nodes we heard from, then enrolled peers we never heard from; never us. */
+/* Nodes we heard from, then enrolled peers we never heard from; never us.
+ * Role and school only when a certificate says so (a TOFU pin's role is a
+ * placeholder, docs/TRUST.md §1). */
 static const char SQL_NODES[] =
-	"SELECT node, last_seq, last_received FROM ssync_node_seen WHERE node <> ?1 "
+	"SELECT s.node, s.last_seq, s.last_received, p.role, p.school_id FROM ssync_node_seen s "
+	"LEFT JOIN ssync_peer p ON p.node = s.node AND p.source = 'cert' WHERE s.node <> ?1 "
 	"UNION ALL "
-	"SELECT node, 0, '' FROM ssync_peer WHERE node <> ?1 "
+	"SELECT node, 0, '', CASE WHEN source = 'cert' THEN role END, school_id FROM ssync_peer WHERE node <> ?1 "
 	"AND node NOT IN (SELECT node FROM ssync_node_seen) "
 	"ORDER BY 1";
+/* This node's newest certificate (docs/TRUST.md §2) and any revocation. */
+static const char SQL_OWN_CERT[] =
+	"SELECT serial, role, school_id, valid_until FROM ssync_cert WHERE node = ?1 "
+	"ORDER BY serial DESC LIMIT 1";
+static const char SQL_OWN_REVOKED[] = "SELECT 1 FROM ssync_revocation WHERE node = ?1 LIMIT 1";
 
 static int open_replica(ssync_store **out, const char *home, ssync_error *err)
 {
@@ -103,9 +113,44 @@ static int read_nodes(ssync_store *st, ssync_status *s, ssync_error *err)
 		snprintf(nd->node, sizeof(nd->node), "%s", id ? id : "");
 		nd->last_seq = sqlite3_column_int64(q, 1);
 		snprintf(nd->last_received, sizeof(nd->last_received), "%s", when ? when : "");
+		snprintf(nd->role, sizeof(nd->role), "%s", sqlite3_column_text(q, 3) ? (const char *)sqlite3_column_text(q, 3) : "");
+		snprintf(nd->school_id, sizeof(nd->school_id), "%s",
+			sqlite3_column_text(q, 4) ? (const char *)sqlite3_column_text(q, 4) : "");
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read node freshness");
+}
+
+/* Managed or not, and what this node's own certificate says. */
+static int read_trust(ssync_store *st, ssync_status *s, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	s->managed = ssync_trust_managed(st);
+	if (!(q = ssync_store__stmt(st, SQL_OWN_CERT, err)))
+		return err && err->code ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, s->node_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		s->enrolled = 1;
+		s->cert_serial = sqlite3_column_int64(q, 0);
+		snprintf(s->role, sizeof(s->role), "%s", sqlite3_column_text(q, 1) ? (const char *)sqlite3_column_text(q, 1) : "");
+		snprintf(s->school_id, sizeof(s->school_id), "%s",
+			sqlite3_column_text(q, 2) ? (const char *)sqlite3_column_text(q, 2) : "");
+		s->cert_valid_until = sqlite3_column_int64(q, 3);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read own certificate");
+	if (!(q = ssync_store__stmt(st, SQL_OWN_REVOKED, err)))
+		return err && err->code ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, s->node_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	s->revoked = rc == SQLITE_ROW;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read own revocation");
+	return 0;
 }
 
 static int meta_copy(ssync_store *st, const char *key, char *buf, size_t n, int required, ssync_error *err)
@@ -154,7 +199,8 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	    (error = own_head(st, s->node_id, &s->head_seq, err)) < 0 ||
 	    (error = count(st, SQL_CONFLICTS, "count conflicts", &s->conflicts, err)) < 0 ||
 	    (error = count(st, SQL_QUARANTINE, "count quarantine", &s->quarantined, err)) < 0 ||
-	    (error = read_nodes(st, s, err)) < 0)
+	    (error = read_nodes(st, s, err)) < 0 ||
+	    (error = read_trust(st, s, err)) < 0)
 		goto done;
 	s->exported_seq = exported[0] ? strtoll(exported, NULL, 10) : 0;
 	if (s->exported_seq < 0)
@@ -178,26 +224,49 @@ void ssync_status_free(ssync_status *s)
 	free(s);
 }
 
+static json_t *str_or_null(const char *v)
+{
+	return v && v[0] ? json_string(v) : json_null();
+}
+
 char *ssync_status_json(const ssync_status *s)
 {
 	json_t *o, *arr;
-	char *out = NULL;
+	char *out = NULL, until[32];
 	size_t i;
 
 	if (!(arr = json_array()))
 		return NULL;
 	for (i = 0; i < s->nnodes; i++) {
 		const ssync_status_node *nd = &s->nodes[i];
-		json_array_append_new(arr, json_pack("{sssIs?}", "node", nd->node,
-			"last_seq", (json_int_t)nd->last_seq,
-			"last_received", nd->last_received[0] ? nd->last_received : NULL));
+		/* Every value code paired with its key: a missing one makes
+		 * json_pack fail, and the node would silently vanish. */
+		json_t *e = json_pack("{sssIsososo}", "node", nd->node, "last_seq", (json_int_t)nd->last_seq,
+			"last_received", str_or_null(nd->last_received), "role", str_or_null(nd->role),
+			"school", str_or_null(nd->school_id));
+		if (!e || json_array_append_new(arr, e) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
 	}
-	o = json_pack("{sssssIsIsIsIsIso}", "node", s->node_id, "district", s->district,
+	until[0] = 0;
+	if (s->cert_valid_until > 0) {
+		time_t t = (time_t)(s->cert_valid_until / 1000);
+		struct tm tm;
+		if (gmtime_r(&t, &tm))
+			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	o = json_pack("{sssssIsIsIsIsIsbsbsbsosososo}", "node", s->node_id, "district", s->district,
 		"head_seq", (json_int_t)s->head_seq, "exported_seq", (json_int_t)s->exported_seq,
 		"pending", (json_int_t)s->pending, "conflicts", (json_int_t)s->conflicts,
-		"quarantined", (json_int_t)s->quarantined, "nodes", arr);
-	if (o)
+		"quarantined", (json_int_t)s->quarantined, "managed", s->managed, "enrolled", s->enrolled,
+		"revoked", s->revoked, "role", str_or_null(s->role), "school", str_or_null(s->school_id),
+		"cert_serial", s->cert_serial > 0 ? json_integer((json_int_t)s->cert_serial) : json_null(),
+		"cert_valid_until", str_or_null(until));
+	if (o && json_object_set_new(o, "nodes", arr) == 0)
 		out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	else if (!o)
+		json_decref(arr);
 	json_decref(o);
 	return out;
 }
