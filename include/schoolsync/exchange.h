@@ -104,6 +104,23 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_added_files(ssync_exchange *ex
 	const ssync_oid_hex *from, const ssync_oid_hex *to,
 	ssync_exchange_file_cb cb, void *payload, ssync_error *err);
 
+/** Layouts a branch may have (FORMAT.md §2 "Branch shape"). */
+#define SSYNC_SHAPE_NODE 1      /**< node.json, seg/NNNNNNN/NNNNNNNNNNNN.seg */
+#define SSYNC_SHAPE_DISTRICT 2  /**< district/genesis.json, certs/, revocations/ */
+
+/**
+ * Check that every commit from @p from ("" = none) to @p to, and every tree
+ * they add, has exactly the shape our writer produces for @p layout: one
+ * parent at most, git-valid author lines, only the documented file names,
+ * modes 100644/40000, git's entry order. Anything else is SSYNC_ECORRUPT
+ * (a git server that checks objects would refuse to take it from us).
+ * @p good (may be NULL) gets the newest commit up to which everything passed
+ * (@p from when nothing did), so a receiver can keep that much.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_check_shape(ssync_exchange *ex,
+	int layout, const ssync_oid_hex *from, const ssync_oid_hex *to, ssync_oid_hex *good,
+	ssync_error *err);
+
 /** Read one file of commit @p commit. Caller frees *data_out with free(). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_read_file(ssync_exchange *ex,
 	const ssync_oid_hex *commit, const char *path,

@@ -1,7 +1,7 @@
 /*
  * Internals shared by the exchange files, not installed. The files, each
  * calling only those listed before it: exchange.c (repository), names.c,
- * refs.c, commit.c, remote.c, progress.c (transfer context), net.c
+ * refs.c, commit.c, shape.c, remote.c, progress.c (transfer context), net.c
  * (libgit2 network path), local.c (object copy for local paths), fetch.c,
  * push.c.
  */

@@ -162,7 +162,7 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 {
 	ssync_store *st = ssync_node_store(n);
 	char local_ref[128], source[160];
-	ssync_oid_hex ltip, from;
+	ssync_oid_hex ltip, from, good;
 	ssync_ingest_stats stats;
 	ssync_error berr;
 	recv_ctx rc;
@@ -188,6 +188,28 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 			diverged = 1;
 		}
 	}
+	from = ltip;
+	if (diverged)
+		memset(&from, 0, sizeof(from));
+	/* Nothing odd is read or relayed: a tree git fsck refuses stops here. */
+	ssync_error_clear(&berr);
+	if ((error = ssync_exchange_check_shape(ex, SSYNC_SHAPE_NODE, &from, rtip, &good, &berr)) < 0) {
+		char why[700];
+		if (local_failure(error)) {
+			if (err && !err->code)
+				*err = berr;
+			return error;
+		}
+		snprintf(why, sizeof(why), "branch node/%s on remote %s cannot be accepted past %.12s: %s (%s)", node,
+			remote, good.hex[0] ? good.hex : "its start", berr.message, ssync_error_name(error));
+		rep->quarantined++;
+		if ((error = ssync_ingest__quarantine(st, node, 0, SSYNC_ECORRUPT, why, rtip->hex, strlen(rtip->hex),
+				remote, err)) < 0)
+			return error;
+		if (!good.hex[0] || !strcmp(good.hex, from.hex))
+			return 0;
+		rtip = &good; /* take (and relay) the commits before the odd one */
+	}
 	if ((error = learn_key(n, ex, node, rtip, err)) < 0)
 		return error;
 	if ((error = ssync_ingest__begin(&rc.in, st, ssync_node_district(n), node, source, err)) < 0)
@@ -198,9 +220,6 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	rc.err = err;
 	rc.opts = opts;
 	rc.lines = 0;
-	from = ltip;
-	if (diverged)
-		memset(&from, 0, sizeof(from));
 	ssync_error_clear(&berr);
 	error = ssync_exchange_added_files(ex, &from, rtip, on_segment, &rc, &berr);
 	if (rc.error < 0) {

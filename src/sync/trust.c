@@ -259,6 +259,17 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 	if (!ssync_trust_managed(st))
 		return ssync_error_set(err, SSYNC_ECERT, "no district root is pinned on this node");
 	ssync_error_clear(&lerr);
+	/* Nothing odd is loaded or relayed (a tree git fsck refuses stops here). */
+	if ((error = ssync_exchange_check_shape(ex, SSYNC_SHAPE_DISTRICT, from, to, NULL, &lerr)) == SSYNC_ECORRUPT) {
+		*bad = 1;
+		snprintf(why, whylen, "%s (E_CORRUPT)", lerr.message);
+		error = 0;
+		goto done;
+	} else if (error < 0) {
+		if (err && !err->code)
+			*err = lerr;
+		goto done;
+	}
 	error = ssync_exchange_added_files(ex, from, to, collect_file, &f, &lerr);
 	if (error == SSYNC_EREWRITE) {
 		*bad = 1;
