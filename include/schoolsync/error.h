@@ -29,7 +29,8 @@ enum {
 	SSYNC_ESCHEMA = -18,  /**< entry or JSON does not fit the schema */
 	SSYNC_ECANCELLED = -19,/**< operation cancelled or timed out */
 	SSYNC_ECERT = -20,    /**< certificate missing, invalid, revoked, expired */
-	SSYNC_EREADONLY = -21 /**< home or remote is read-only */
+	SSYNC_EREADONLY = -21,/**< home or remote is read-only */
+	SSYNC_ECLOCK = -22    /**< a time outside the HLC range, or a clock that cannot be trusted */
 };
 
 /** Details of a failure, owned by the caller and passed last. */

@@ -201,6 +201,11 @@ int ssync_entry__build(ssync_entry **out, const char *district, const char *node
 		ssync_entry_free(e);
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node or district id");
 	}
+	if (!ssync_hlc_in_range(hlc)) { /* receivers would refuse it at parse */
+		ssync_entry_free(e);
+		return ssync_error_set(err, SSYNC_ECLOCK, "hlc %llu is outside the range 2000-01-01 to 2999-12-31 UTC (E_CLOCK)",
+			(unsigned long long)hlc);
+	}
 	snprintf(e->node, sizeof(e->node), "%s", node);
 	snprintf(e->district, sizeof(e->district), "%s", district);
 	e->seq = seq;
@@ -358,6 +363,12 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 		goto done;
 	}
 	e->hlc = (uint64_t)json_integer_value(v);
+	if (!ssync_hlc_in_range(e->hlc)) {
+		/* Before anything can compare, add to or adopt it (FORMAT.md §1). */
+		error = ssync_error_set(err, SSYNC_ECLOCK, "entry %s#%lld has hlc %llu, outside the range "
+			"2000-01-01 to 2999-12-31 UTC (E_CLOCK)", e->node, (long long)e->seq, (unsigned long long)e->hlc);
+		goto done;
+	}
 	if (!json_is_string(json_object_get(o, "time"))) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has no time", e->node, (long long)e->seq);
 		goto done;

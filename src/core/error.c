@@ -61,6 +61,7 @@ const char *ssync_error_name(int code)
 	case SSYNC_ECANCELLED: return "E_CANCELLED";
 	case SSYNC_ECERT: return "E_CERT";
 	case SSYNC_EREADONLY: return "E_READONLY";
+	case SSYNC_ECLOCK: return "E_CLOCK";
 	default: return "E_UNKNOWN";
 	}
 }

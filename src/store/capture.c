@@ -143,13 +143,18 @@ typedef struct chunk {
 	uint64_t hlc;
 } chunk;
 
-static void chunk_open(chunk *c, int64_t seq, uint64_t *last_hlc)
+/* The clock guard runs for every entry: what receivers refuse is never signed. */
+static int chunk_open(chunk *c, int64_t seq, uint64_t *last_hlc, ssync_error *err)
 {
+	int error;
+
 	c->len = 0;
 	c->nops = 0;
 	c->seq = seq;
-	c->hlc = ssync_hlc_tick(*last_hlc, ssync_hlc_wall_ms());
+	if ((error = ssync_hlc_next(*last_hlc, ssync_hlc_wall_ms(), &c->hlc, err)) < 0)
+		return error;
 	*last_hlc = c->hlc;
+	return 0;
 }
 
 static int chunk_reserve(chunk *c, size_t more)
@@ -418,12 +423,17 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	if (ssync_store_meta_get(st, "hlc", &hlcs, NULL) == 0 && hlcs) {
 		last_hlc = strtoull(hlcs, NULL, 10);
 		free(hlcs);
+		/* Adopted before HLCs were bounded, from an entry now refused at
+		 * parse: it never counted (our own head, below, still does). */
+		if (last_hlc > SSYNC_HLC_MAX)
+			last_hlc = 0;
 	}
 	if (head_hlc > last_hlc)
 		last_hlc = head_hlc;
+	if ((error = chunk_open(&c, seq + 1, &last_hlc, err)) < 0)
+		return error;
 	if (sqlite3changeset_start(&it, nchg, chg) != SQLITE_OK)
 		return ssync_error_set(err, SSYNC_ERROR, "read changeset");
-	chunk_open(&c, seq + 1, &last_hlc);
 	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
 		const char *tbl;
 		int ncol, op, indirect, i;
@@ -466,7 +476,8 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		if (c.len > SSYNC_ENTRY_TARGET_BYTES || c.nops >= SSYNC_ENTRY_MAX_OPS) {
 			if ((error = chunk_seal(st, who, &c, &sl, 1, prev, res, err)) < 0)
 				goto done;
-			chunk_open(&c, c.seq + 1, &last_hlc);
+			if ((error = chunk_open(&c, c.seq + 1, &last_hlc, err)) < 0)
+				goto done;
 		}
 		if (op == SQLITE_DELETE) {
 			sqlite3_value *oldv[256];

@@ -3,6 +3,9 @@
 
 #include "entry_int.h"
 #include "helpers_core.h"
+#include "schoolsync/hex.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/keys.h"
 
 static ssync_keypair *kp;
 
@@ -15,7 +18,7 @@ static ssync_entry *make_entry(int64_t seq, const unsigned char *prev)
 
 	assert_non_null(ops);
 	ssync_error_clear(&err);
-	if (ssync_entry__create(&e, "district-1", "sch-a", seq, prev, 123456789ULL << 16, "王老师",
+	if (ssync_entry__create(&e, "district-1", "sch-a", seq, prev, 1764081600123ULL << 16, "王老师",
 		2, ops, kp, &err) != 0)
 		fail_msg("create: %s", err.message);
 	return e;
@@ -38,7 +41,7 @@ static void test_entry__round_trip(void **state)
 	assert_string_equal(ssync_entry_actor(p), "王老师");
 	assert_int_equal(ssync_entry_seq(p), 1);
 	assert_null(ssync_entry_prev(p));
-	assert_int_equal(ssync_entry_hlc(p), 123456789ULL << 16);
+	assert_int_equal(ssync_entry_hlc(p), 1764081600123ULL << 16);
 	assert_int_equal(ssync_entry_schema(p), 2);
 	assert_memory_equal(ssync_entry_hash(p), ssync_entry_hash(e), SSYNC_HASH_BYTES);
 	assert_true(json_equal(p->ops, e->ops));
@@ -109,39 +112,93 @@ static void test_entry__non_canonical_bodies_rejected(void **state)
 {
 	(void)state;
 	/* escaped UTF-8 */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"\\u5f20\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"\\u5f20\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* extra whitespace */
-	expect_parse_fails("{\"entry\":1, \"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+	expect_parse_fails("{\"entry\":1, \"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* keys out of order */
-	expect_parse_fails("{\"district\":\"d\",\"entry\":1,\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+	expect_parse_fails("{\"district\":\"d\",\"entry\":1,\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* wrong time for the hlc */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
 		"\"time\":\"2030-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* duplicate key */
-	expect_parse_fails("{\"entry\":1,\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[]}",
+	expect_parse_fails("{\"entry\":1,\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[]}",
 		SSYNC_EENCODING);
 	/* node id that would escape a path */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"../x\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"../x\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_ESCHEMA);
 	/* table name that is not an identifier */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x; DROP\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x; DROP\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_ESCHEMA);
 	/* seq 2 without prev */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":2,\"prev\":null,\"hlc\":65536,"
-		"\"time\":\"1970-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":2,\"prev\":null,\"hlc\":113750261760000000,"
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_ECHAIN);
 	/* not JSON at all; truncated */
 	expect_parse_fails("{\"entry\":1,\"district\":", SSYNC_EENCODING);
+}
+
+/* A signed line, otherwise valid, carrying @p hlc and the time that matches it. */
+static void hlc_line(uint64_t hlc, char *line, size_t size)
+{
+	char body[512], when[40], sig[2 * SSYNC_SIG_BYTES + 1];
+	unsigned char raw[SSYNC_SIG_BYTES];
+
+	ssync_hlc_format(hlc, when, sizeof(when));
+	snprintf(body, sizeof(body), "{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,"
+		"\"hlc\":%llu,\"time\":\"%s\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\","
+		"\"c\":[[\"$row\",1,[]]]}]}", (unsigned long long)hlc, when);
+	ssync_keys_sign(kp, body, strlen(body), raw);
+	ssync_hex_encode(sig, raw, SSYNC_SIG_BYTES);
+	snprintf(line, size, "%s\t%s\n", body, sig);
+}
+
+/* FORMAT.md §1: an hlc outside 2000-01-01 .. 2999-12-31 is refused at parse
+ * (E_CLOCK), before anything could compare with it or adopt it; the edges
+ * themselves are valid. */
+static void test_entry__hlc_range(void **state)
+{
+	const uint64_t bad[] = { 1, 65536, SSYNC_HLC_MIN - 1, SSYNC_HLC_MAX + 1,
+		(SSYNC_HLC_MAX_MS + 1) << SSYNC_HLC_COUNTER_BITS, (uint64_t)INT64_MAX };
+	const uint64_t good[] = { SSYNC_HLC_MIN, 1764081600123ULL << 16, SSYNC_HLC_MAX };
+	char line[1024];
+	ssync_entry *p = NULL, *e = NULL;
+	ssync_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		hlc_line(good[i], line, sizeof(line));
+		ssync_error_clear(&err);
+		if (ssync_entry_parse(&p, line, strlen(line), &err) != 0)
+			fail_msg("hlc %llu: %s", (unsigned long long)good[i], err.message);
+		assert_int_equal(ssync_entry_hlc(p), good[i]);
+		ssync_entry_free(p);
+		p = NULL;
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hlc_line(bad[i], line, sizeof(line));
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_entry_parse(&p, line, strlen(line), &err), SSYNC_ECLOCK);
+		assert_null(p);
+		assert_non_null(strstr(err.message, "E_CLOCK"));
+		/* and the writer cannot build one */
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_entry__create_text(&e, "d", "n", 1, NULL, bad[i], "a", 1,
+			"[]", 2, kp, &err), SSYNC_ECLOCK);
+		assert_null(e);
+	}
+	/* every valid hlc, and one more tick, is far from int64 overflow */
+	assert_true(SSYNC_HLC_MAX < (UINT64_C(1) << 61));
 }
 
 static void test_entry__node_ids(void **state)
@@ -180,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_entry__chain_fields),
 		cmocka_unit_test(test_entry__every_flipped_byte_is_rejected),
 		cmocka_unit_test(test_entry__non_canonical_bodies_rejected),
+		cmocka_unit_test(test_entry__hlc_range),
 		cmocka_unit_test(test_entry__node_ids),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "helpers_core.h"
 #include "schoolsync/hlc.h"
 
@@ -52,6 +54,54 @@ static void test_hlc__format(void **state)
 	assert_string_equal(buf, "2025-11-25T14:40:00.123Z");
 }
 
+/* The writer's guard: a PC clock outside the range signs nothing, says what
+ * it reads and how to fix it; the HLC never passes SSYNC_HLC_MAX. */
+static void test_hlc__writer_guard(void **state)
+{
+	const uint64_t now = 1764081600123ULL;
+	uint64_t h = 0;
+	ssync_error err;
+
+	(void)state;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_hlc_next(0, 5, &h, &err), SSYNC_ECLOCK);
+	assert_int_equal(h, 0);
+	assert_non_null(strstr(err.message, "1970-01-01T00:00:00.005Z"));
+	assert_non_null(strstr(err.hint, "date"));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_hlc_next(0, SSYNC_HLC_MIN_MS - 1, &h, &err), SSYNC_ECLOCK);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_hlc_next(0, SSYNC_HLC_MAX_MS + 1, &h, &err), SSYNC_ECLOCK);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_hlc_next(0, UINT64_MAX, &h, &err), SSYNC_ECLOCK);
+	/* in range: as tick */
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_hlc_next(0, now, &h, &err), 0);
+	assert_int_equal(h, now << 16);
+	assert_int_equal(ssync_hlc_next(h, now - 10, &h, &err), 0);
+	assert_int_equal(h, (now << 16) + 1);
+	/* at the very top: the last value is issued, then nothing more */
+	assert_int_equal(ssync_hlc_next(SSYNC_HLC_MAX - 1, now, &h, &err), 0);
+	assert_int_equal(h, SSYNC_HLC_MAX);
+	assert_true(ssync_hlc_in_range(h));
+	assert_int_equal(ssync_hlc_next(h, now, &h, &err), SSYNC_ECLOCK);
+	assert_int_equal(h, 0);
+	assert_non_null(strstr(err.message, "2999-12-31T23:59:59.999Z"));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_hlc_next((uint64_t)INT64_MAX, now, &h, &err), SSYNC_ECLOCK);
+	/* the edges of the range */
+	assert_true(ssync_hlc_in_range(SSYNC_HLC_MIN));
+	assert_false(ssync_hlc_in_range(SSYNC_HLC_MIN - 1));
+	assert_false(ssync_hlc_in_range(SSYNC_HLC_MAX + 1));
+	{
+		char buf[40];
+		ssync_hlc_format(SSYNC_HLC_MIN, buf, sizeof(buf));
+		assert_string_equal(buf, "2000-01-01T00:00:00.000Z");
+		ssync_hlc_format(SSYNC_HLC_MAX, buf, sizeof(buf));
+		assert_string_equal(buf, "2999-12-31T23:59:59.999Z");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -59,6 +109,7 @@ int main(void)
 		cmocka_unit_test(test_hlc__observe_moves_past_remote),
 		cmocka_unit_test(test_hlc__counter_overflow_borrows_next_ms),
 		cmocka_unit_test(test_hlc__format),
+		cmocka_unit_test(test_hlc__writer_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,9 @@ static ssync_entry *make(const char *node, int64_t seq, const unsigned char *pre
 
 	assert_non_null(ops);
 	ssync_error_clear(&err);
-	if (ssync_entry__create(&e, "testdistrict", node, seq, prev, hlc, "tester", 1, ops, kp, &err) != 0)
+	/* small hlc values in the tests, offset into the valid range (FORMAT.md §1) */
+	if (ssync_entry__create(&e, "testdistrict", node, seq, prev, (UINT64_C(1764081600000) << 16) + hlc,
+		"tester", 1, ops, kp, &err) != 0)
 		fail_msg("create %s#%lld: %s", node, (long long)seq, err.message);
 	return e;
 }
