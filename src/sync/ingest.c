@@ -95,7 +95,7 @@ static int flush(ssync_ingest *in, ssync_error *err)
 
 	if (!in->in_tx)
 		return 0;
-	/* Keep our clock ahead of everything we applied. */
+	/* Keep our clock ahead of everything we applied (and only that). */
 	if (in->max_hlc) {
 		if (ssync_store_meta_get(in->st, "hlc", &s, NULL) == 0 && s)
 			last = strtoull(s, NULL, 10);
@@ -251,10 +251,14 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 	in->head = seq;
 	memcpy(in->head_hash, e->hash, SSYNC_HASH_BYTES);
 	in->head_hlc = e->hlc;
-	if (e->hlc > in->max_hlc)
-		in->max_hlc = e->hlc;
-	if (tv.state == 1)
+	/* Only an applied entry moves our clock: a refused or held one must not
+	 * (a revoked node's far-future entry would otherwise stamp every later
+	 * write of ours). A held one that a rebuild applies counts then. */
+	if (tv.state == 1) {
+		if (e->hlc > in->max_hlc)
+			in->max_hlc = e->hlc;
 		in->stats.applied++;
+	}
 	if (++in->batch >= BATCH)
 		error = flush(in, err);
 done:

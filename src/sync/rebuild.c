@@ -41,7 +41,7 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 {
 	sqlite3 *db = ssync_store__db(st);
 	int managed = ssync_trust_managed(st), error = 0, i, own_tx = !ssync_store__in_tx(st);
-	uint64_t last_hlc = 0;
+	uint64_t last_hlc = 0, clock = 0;
 	char last_node[SSYNC_NODE_ID_MAX + 1] = "";
 	int64_t last_seq = 0;
 
@@ -89,6 +89,8 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 		{
 			char *lines[512];
 			size_t lens[512];
+			char nodes[512][SSYNC_NODE_ID_MAX + 1];
+			int64_t seqs[512];
 			int n = 0, k;
 			while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < 512) {
 				size_t blen = (size_t)sqlite3_column_bytes(q, 2);
@@ -104,6 +106,8 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 				ssync_hex_encode(l + blen + 1, sqlite3_column_blob(q, 3), SSYNC_SIG_BYTES);
 				lines[n] = l;
 				lens[n] = blen + 1 + 2 * SSYNC_SIG_BYTES;
+				snprintf(nodes[n], sizeof(nodes[n]), "%s", (const char *)sqlite3_column_text(q, 0));
+				seqs[n] = sqlite3_column_int64(q, 1);
 				n++;
 				last_hlc = (uint64_t)sqlite3_column_int64(q, 4);
 				snprintf(last_node, sizeof(last_node), "%s", (const char *)sqlite3_column_text(q, 0));
@@ -114,7 +118,18 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 			for (k = 0; k < n; k++) {
 				ssync_entry *e = NULL;
 				ssync_verdict v;
-				if (error == 0 && (error = ssync_entry_parse(&e, lines[k], lens[k], err)) == 0) {
+				ssync_error perr;
+				ssync_error_clear(&perr);
+				if (error == 0 && ssync_entry_parse(&e, lines[k], lens[k], &perr) == SSYNC_ECLOCK) {
+					/* Held from before HLCs were bounded: refused now, like
+					 * on every receiver, rather than stopping the rebuild. */
+					rep->refused++;
+					if ((error = set_state(st, nodes[k], seqs[k], 3, err)) == 0)
+						error = ssync_trust__quarantine(st, nodes[k], seqs[k], "E_CLOCK", perr.message,
+							lines[k], lens[k], "rebuild", err);
+				} else if (error == 0 && !e) {
+					error = ssync_error_set(err, perr.code, "%s", perr.message);
+				} else if (error == 0) {
 					memset(&v, 0, sizeof(v));
 					v.state = 1;
 					rep->entries++;
@@ -132,12 +147,15 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 						error = set_state(st, e->node, e->seq, v.state, err);
 					if (error == 0 && v.state != 1)
 						error = ssync_trust__quarantine(st, e->node, e->seq, v.qcode, v.why, lines[k], lens[k], "rebuild", err);
-					if (v.state == 1)
+					if (v.state == 1) {
 						rep->applied++;
-					else if (v.state == 2)
+						if (e->hlc > clock)
+							clock = e->hlc;
+					} else if (v.state == 2) {
 						rep->held++;
-					else
+					} else {
 						rep->refused++;
+					}
 				}
 				ssync_entry_free(e);
 				free(lines[k]);
@@ -153,6 +171,15 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 	/* Every decision now follows the compiled rules (node.c re-judges when they change). */
 	if ((error = ssync_store_meta_set(st, "policy_version", SSYNC_POLICY__VERSION, err)) < 0)
 		goto done;
+	/* Our clock is "above every applied entry": recomputed from the replay,
+	 * so an entry refused now (revoked after it was applied) stops counting.
+	 * Our own head still bounds our next write from below (capture.c). */
+	{
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)clock);
+		if ((error = ssync_store_meta_set(st, "hlc", buf, err)) < 0)
+			goto done;
+	}
 	if (own_tx) {
 		error = ssync_store_commit(st, err);
 		own_tx = 0;

@@ -1,11 +1,16 @@
 /* District trust: init, enroll, join, certificates replacing TOFU, wrong
  * root key, revocation learned before or after the entries it cuts off
- * (same state), rebuild is idempotent (tests/unit, cmocka). */
+ * (same state), rebuild is idempotent, and only applied entries move a
+ * receiver's clock (tests/unit, cmocka). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers_core.h"
+#include "ingest_int.h"
+#include "schoolsync/hex.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/keys.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/sync.h"
 #include "schoolsync/trust.h"
@@ -188,6 +193,129 @@ static void test_trust__rebuild_idempotent(void **state)
 	assert_string_equal(h1, h2);
 }
 
+/* The receiver's clock: what it remembers observing (meta "hlc", 0 if none). */
+static uint64_t clock_of(ssync_node *n)
+{
+	char *v = NULL;
+	uint64_t h = 0;
+
+	if (ssync_store_meta_get(ssync_node_store(n), "hlc", &v, NULL) == 0 && v)
+		h = strtoull(v, NULL, 10);
+	free(v);
+	return h;
+}
+
+/* The hlc of @p n's newest own entry. */
+static uint64_t own_head_hlc(ssync_node *n)
+{
+	sqlite3_stmt *q;
+	uint64_t h = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(ssync_node_store(n)),
+		"SELECT hlc FROM ssync_entry WHERE node=? ORDER BY seq DESC LIMIT 1", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		h = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return h;
+}
+
+#define YEAR_2900_MS "29379456000000" /* 2900-12-31T00:00:00Z */
+#define DAY_MS (UINT64_C(86400000))
+
+/* A node whose clock says 2900 writes; the district revokes it after its
+ * sane entry. A receiver that learns the revocation first refuses the entry
+ * and its clock does not move; one that applied it first rebuilds and its
+ * clock comes back. Both then write with a sane hlc, and all agree. */
+static void test_trust__refused_entry_moves_no_clock(void **state)
+{
+	fx *f = *state;
+	ssync_error err;
+	char hh[65], hb[65], he[65];
+	uint64_t now = ssync_hlc_wall_ms(), b0;
+
+	sync_ok(f->a);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ok')");
+	setenv("SCHOOLSYNC_FAKE_TIME_MS", YEAR_2900_MS, 1);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','from 2900')");
+	unsetenv("SCHOOLSYNC_FAKE_TIME_MS");
+	assert_true(ssync_hlc_ms(own_head_hlc(f->a)) >= UINT64_C(29379456000000));
+	sync_ok(f->a);
+	sync_ok(f->e); /* e applies the 2900 entry: its clock follows, as it must */
+	assert_true(ssync_hlc_ms(clock_of(f->e)) >= UINT64_C(29379456000000));
+	sync_ok(f->h);
+	ssync_error_clear(&err);
+	if (ssync_trust_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
+		fail_msg("revoke: %s", err.message);
+	sync_ok(f->h);
+	b0 = clock_of(f->b);
+	sync_ok(f->b); /* b learns the revocation with the entries: a#2 refused */
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 1);
+	assert_true(clock_of(f->b) >= b0);
+	assert_true(ssync_hlc_ms(clock_of(f->b)) < now + DAY_MS);
+	th_sql(f->b, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','b')");
+	assert_true(ssync_hlc_ms(own_head_hlc(f->b)) < now + DAY_MS);
+	sync_ok(f->e); /* e learns it after applying: rebuild, the clock comes back */
+	assert_true(ssync_hlc_ms(clock_of(f->e)) < now + DAY_MS);
+	th_sql(f->e, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','e')");
+	assert_true(ssync_hlc_ms(own_head_hlc(f->e)) < now + DAY_MS);
+	sync_ok(f->b);
+	sync_ok(f->e);
+	sync_ok(f->h);
+	sync_ok(f->b);
+	assert_int_equal(ssync_node_state_hash(f->h, hh, NULL), 0);
+	assert_int_equal(ssync_node_state_hash(f->b, hb, NULL), 0);
+	assert_int_equal(ssync_node_state_hash(f->e, he, NULL), 0);
+	assert_string_equal(hh, hb);
+	assert_string_equal(hb, he);
+}
+
+/* An enrolled node's correctly signed entry with hlc = INT64_MAX (or just
+ * past the range) is refused at parse: quarantined E_CLOCK, not in the log,
+ * and the receiver's clock does not move. */
+static void test_trust__int64_max_hlc_refused(void **state)
+{
+	fx *f = *state;
+	const uint64_t bad[] = { (uint64_t)INT64_MAX, SSYNC_HLC_MAX + 1 };
+	char keypath[4200], body[512], when[40], sig[2 * SSYNC_SIG_BYTES + 1], line[1024];
+	unsigned char raw[SSYNC_SIG_BYTES];
+	ssync_keypair *kp = NULL;
+	ssync_ingest *in = NULL;
+	ssync_ingest_stats stats;
+	ssync_error err;
+	uint64_t c0;
+	size_t i;
+
+	snprintf(keypath, sizeof(keypath), "%s/node.key", ssync_node_home(f->a));
+	assert_int_equal(ssync_keys_load(&kp, keypath, NULL), 0);
+	sync_ok(f->b);
+	c0 = clock_of(f->b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ssync_hlc_format(bad[i], when, sizeof(when));
+		snprintf(body, sizeof(body), "{\"entry\":1,\"district\":\"testdistrict\",\"node\":\"sch-a\",\"seq\":1,"
+			"\"prev\":null,\"hlc\":%llu,\"time\":\"%s\",\"actor\":\"x\",\"schema\":1,\"ops\":[{\"t\":\"teacher\","
+			"\"k\":\"sch-a-9\",\"c\":[[\"$row\",1,[]],[\"school_id\",\"sch-a\",[]]]}]}", (unsigned long long)bad[i], when);
+		ssync_keys_sign(kp, body, strlen(body), raw);
+		ssync_hex_encode(sig, raw, SSYNC_SIG_BYTES);
+		snprintf(line, sizeof(line), "%s\t%s\n", body, sig);
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_ingest__begin(&in, ssync_node_store(f->b), "testdistrict", "sch-a", "test", &err), 0);
+		assert_int_equal(ssync_ingest__line(in, line, strlen(line), &err), 1);
+		assert_non_null(strstr(ssync_ingest__stop_reason(in), "E_CLOCK"));
+		memset(&stats, 0, sizeof(stats));
+		assert_int_equal(ssync_ingest__end(in, 0, &stats, &err), 0);
+		assert_int_equal(stats.quarantined, 1);
+		assert_int_equal(stats.applied, 0);
+		assert_int_equal(clock_of(f->b), c0);
+		assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher WHERE id='sch-a-9'"), 0);
+		assert_int_equal(own_head_hlc(f->b), 0);
+	}
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND code='E_CLOCK'"), 2);
+	th_sql(f->b, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','b')");
+	assert_true(ssync_hlc_ms(own_head_hlc(f->b)) < ssync_hlc_wall_ms() + DAY_MS);
+	ssync_keys_free(kp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +323,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__wrong_root_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__revocation_order_independent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__refused_entry_moves_no_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__int64_max_hlc_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
