@@ -71,7 +71,8 @@ static void print_fields(const ssync_table_spec *t)
 				*p = '-';
 		printf("  --%-14s %s", opt, f->label);
 		printf("%*s %s%s%s\n", 12 - cli_display_width(f->label) > 0 ? 12 - cli_display_width(f->label) : 0, "",
-			f->type == SSYNC_FT_REF ? "id of a " : "", type, f->required ? "  (required)" : f->hub ? "  (hub)" : "");
+			f->type == SSYNC_FT_REF ? "id of a " : "", type,
+			t->owned && i == 0 ? "  (default: this node's school)" : f->required ? "  (required)" : f->hub ? "  (hub)" : "");
 	}
 }
 
@@ -141,17 +142,15 @@ static int show_row(int ncols, const char *const *names, const char *const *vals
 static int do_list(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, int show_key, const char *key)
 {
 	list_out o = { ctx, t->name, NULL, NULL, 0, 0 };
-	const char *fcol = NULL, *fval = NULL;
+	const char *fcols[SSYNC_DOMAIN_OPTS_MAX], *fvals[SSYNC_DOMAIN_OPTS_MAX];
 	ssync_node *n;
 	ssync_error err;
-	int i, rc = CLI_EXIT_OK, e;
+	int i, rc = CLI_EXIT_OK, e, nf = 0;
 
 	for (i = 0; i < t->nfields; i++)
 		if (fo->vals[i]) {
-			if (fcol)
-				return cli_usage(ctx, t->name, "list takes one filter at a time");
-			fcol = t->fields[i].name;
-			fval = fo->vals[i];
+			fcols[nf] = t->fields[i].name;
+			fvals[nf++] = fo->vals[i];
 		}
 	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 		return rc;
@@ -163,7 +162,7 @@ static int do_list(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, int 
 	if (show_key)
 		e = ssync_domain_get(n, t->name, key, show_row, &o, &err);
 	else
-		e = ssync_domain_list(n, t->name, fcol, fval, list_row, &o, &err);
+		e = ssync_domain_list_where(n, t->name, nf, fcols, fvals, list_row, &o, &err);
 	if (e < 0) {
 		rc = cli_fail(ctx, &err);
 	} else if (ctx->json) {
@@ -218,6 +217,53 @@ static int do_add(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo)
 	return rc;
 }
 
+static int do_edit(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, const char *key)
+{
+	ssync_node *n;
+	ssync_error err;
+	char id[160] = "";
+	int rc = CLI_EXIT_OK, e, changed = 0, i, given = 0;
+
+	for (i = 0; i < t->nfields; i++)
+		given += fo->vals[i] != NULL;
+	if (!given)
+		return cli_usage(ctx, t->name, "edit %s: give the fields to change, e.g. --%s VALUE", key,
+			t->nfields > 1 ? t->fields[1].name : "name");
+	if (fo->id)
+		return cli_usage(ctx, t->name, "an id never changes (--id is for add)");
+	if (!(n = cli_open_node(ctx, 0, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	e = ssync_domain_update(n, t->name, key, fo->vals, fo->actor, id, sizeof(id), &changed, &err);
+	if (e == 0 && changed == 0 && !ctx->json) {
+		printf("%s %s unchanged (the values given are the ones it has); no entry written\n", t->name, id);
+		rc = CLI_EXIT_OK;
+	} else {
+		rc = report_write(ctx, changed ? "updated" : "unchanged", t->name, id, e, &err);
+	}
+	ssync_node_free(n);
+	return rc;
+}
+
+static int do_delete(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, const char *key)
+{
+	ssync_node *n;
+	ssync_error err;
+	char id[160] = "";
+	int rc = CLI_EXIT_OK, e, i;
+
+	for (i = 0; i < t->nfields; i++)
+		if (fo->vals[i])
+			return cli_usage(ctx, t->name, "delete takes only the row's id");
+	if (!(n = cli_open_node(ctx, 0, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	e = ssync_domain_delete(n, t->name, key, fo->actor, id, sizeof(id), &err);
+	rc = report_write(ctx, "deleted", t->name, id[0] ? id : key, e, &err);
+	ssync_node_free(n);
+	return rc;
+}
+
 static int do_transition(cli_ctx *ctx, const ssync_table_spec *t, const char *verb, const char *id, const char *actor)
 {
 	ssync_node *n;
@@ -256,14 +302,18 @@ static const dom_cmd dom_cmds[] = {
 
 static void help(const dom_cmd *d, const ssync_table_spec *t)
 {
+	const char *idopt = t->code_ids ? "--id CODE" : "[--id ID]";
+	const char *key = t->unique ? "ID|STAFF_NO" : ssync_domain_field_index(t, "name") >= 0 ? "ID|NAME" : "ID";
+
 	if (d->verb) {
-		printf("usage: schoolsync %s --OPTION VALUE ... [--id ID] [--actor NAME] [--json]\n\n"
-			"Add one %s row (%s): validated, then written as one signed entry.\n", d->cmd, t->name, t->label);
+		printf("usage: schoolsync %s --OPTION VALUE ... %s [--actor NAME] [--json]\n\n"
+			"Add one %s row (%s): validated, then written as one signed entry.\n", d->cmd, idopt, t->name, t->label);
 	} else {
-		printf("usage: schoolsync %s add --OPTION VALUE ... [--id ID] [--json]\n"
-			"       schoolsync %s list [--OPTION VALUE] [--json]   (one filter, e.g. --school cm-001)\n"
-			"       schoolsync %s show ID%s [--json]\n", d->cmd, d->cmd, d->cmd,
-			t->unique ? "|STAFF_NO" : "");
+		printf("usage: schoolsync %s add --OPTION VALUE ... %s [--actor NAME] [--json]\n"
+			"       schoolsync %s edit %s --OPTION VALUE ... [--actor NAME] [--json]\n"
+			"       schoolsync %s delete %s [--actor NAME] [--json]\n"
+			"       schoolsync %s list [--OPTION VALUE ...] [--json]   (filters, e.g. --school cm-001)\n"
+			"       schoolsync %s show %s [--json]\n", d->cmd, idopt, d->cmd, key, d->cmd, key, d->cmd, d->cmd, key);
 		if (strcmp(t->name, "rotation") == 0)
 			printf("       schoolsync rotation propose --teacher-id T --to-school S --kind K --term YYYY-N\n"
 				"       schoolsync rotation approve|reject|complete ID     (the hub)\n");
@@ -271,8 +321,16 @@ static void help(const dom_cmd *d, const ssync_table_spec *t)
 			printf("       schoolsync course share ID      (the owner school offers it)\n"
 				"       schoolsync course approve ID    (the hub approves it as shared)\n");
 		printf("\n%s (%s). Every write is validated (values, references, rules) and becomes\n"
-			"one signed entry in this node's log. Owned rows default to this node's school.\n", t->name, t->label);
+			"one signed entry in this node's log. edit runs the same checks as add on the\n"
+			"edited row (--OPTION \"\" clears a field); delete refuses a row others refer to.\n"
+			"A conflicted cell is resolved with: schoolsync resolve %s ID COLUMN --value V\n", t->name, t->label, t->name);
 	}
+	printf("\n  --actor NAME     who does this, recorded in the entry (default: $SCHOOLSYNC_ACTOR,\n"
+		"                   else \"actor\" in HOME/config.json, else the OS user)\n");
+	if (t->code_ids)
+		printf("  --id CODE        the %s's code (required): 1-63 characters of a-z, 0-9 and '-'\n", t->name);
+	else
+		printf("  --id ID          the row's id (default: a new one, SCHOOL-<16 hex>)\n");
 	print_fields(t);
 }
 
@@ -311,6 +369,11 @@ int cmd_domain(cli_ctx *ctx, int argc, char **argv)
 	} else if (strcmp(verb, "list") == 0) {
 		rc = npos > first ? cli_usage(ctx, d->cmd, "unexpected argument '%s'", pos[first]) :
 			do_list(ctx, t, fo, 0, NULL);
+	} else if (strcmp(verb, "edit") == 0) {
+		rc = npos != first + 1 ? cli_usage(ctx, d->cmd, "edit takes one id, then --OPTION VALUE ...") :
+			do_edit(ctx, t, fo, pos[first]);
+	} else if (strcmp(verb, "delete") == 0) {
+		rc = npos != first + 1 ? cli_usage(ctx, d->cmd, "delete takes one id") : do_delete(ctx, t, fo, pos[first]);
 	} else if (strcmp(verb, "show") == 0) {
 		rc = npos != first + 1 ? cli_usage(ctx, d->cmd, "show takes one id") : do_list(ctx, t, fo, 1, pos[first]);
 	} else if ((strcmp(t->name, "rotation") == 0 && (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0 ||

@@ -340,7 +340,8 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 			"Cells that two or more nodes wrote without seeing each other's write. The\n"
 			"value shown everywhere is the deterministic winner (latest HLC, then node\n"
 			"id); the others are kept here until someone writes a new value, which\n"
-			"resolves the conflict on every node.\n");
+			"resolves the conflict on every node. To keep one of the versions shown:\n"
+			"  schoolsync resolve TABLE ID COLUMN --pick NODE#SEQ    (or --value V)\n");
 		return CLI_EXIT_OK;
 	}
 	if (npos)

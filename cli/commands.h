@@ -31,6 +31,8 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv);
 /* cmd_district.c: district init|enroll|revoke|list, join (trust, issue #4) */
 int cmd_district(cli_ctx *ctx, int argc, char **argv);
 int cmd_join(cli_ctx *ctx, int argc, char **argv);
+/* cmd_resolve.c: resolve TABLE ID COLUMN --value|--pick */
+int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
 /* cmd_audit.c: audit verify|history */
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 

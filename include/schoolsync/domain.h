@@ -113,6 +113,49 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_set(ssync_node *n, const char *t
 	const char *id, const char *column, const char *value, const char *actor,
 	ssync_error *err);
 
+/**
+ * The id of the row of @p table that @p key names: the id itself, else the
+ * table's unique column (teacher.staff_no), else its name when exactly one
+ * row has it. SSYNC_ENOTFOUND if none, SSYNC_ECONFLICT (listing them) if
+ * several rows share the name.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_find_id(ssync_node *n, const char *table,
+	const char *key, char *id_out, size_t id_outlen, ssync_error *err);
+
+/**
+ * Edit the row @p key names (see ssync_domain_find_id): @p values is
+ * aligned with the table's fields; NULL keeps a field, "" clears it. The
+ * edited row gets every check an insert gets (values, references, table
+ * rules, the row itself excluded from its own uniqueness and overlap
+ * rules); an owned row's school never changes (SSYNC_EPERM). Only changed
+ * columns are written, as one signed entry; none changed: no entry and
+ * *changed_out 0. The row's id goes to @p id_out.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_update(ssync_node *n, const char *table,
+	const char *key, const char *const *values, const char *actor,
+	char *id_out, size_t id_outlen, int *changed_out, ssync_error *err);
+
+/**
+ * Delete the row @p key names, as one signed entry. Refused with
+ * SSYNC_ECONFLICT (naming them) while rows of other tables refer to it.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_delete(ssync_node *n, const char *table,
+	const char *key, const char *actor, char *id_out, size_t id_outlen,
+	ssync_error *err);
+
+/**
+ * Resolve cell @p column of the row @p key names: keep @p value (validated
+ * like an edit) or the value of version @p version ("node#seq", as
+ * `conflicts` shows it); exactly one of the two. One signed entry naming
+ * every version of the cell, even when the value is the one shown, so the
+ * conflict is gone on every replica that receives it. SSYNC_ENOTFOUND if
+ * @p version is not a version of the cell. The kept value goes to
+ * @p value_out ("" for NULL).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_resolve(ssync_node *n, const char *table,
+	const char *key, const char *column, const char *value, const char *version,
+	const char *actor, char *value_out, size_t value_outlen, ssync_error *err);
+
 /** Rotation states (rotation.status; NULL in the table = proposed). */
 #define SSYNC_ROT_APPROVED "approved"
 #define SSYNC_ROT_DONE "done"
@@ -147,6 +190,15 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_get(ssync_node *n, const char *t
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_list(ssync_node *n, const char *table,
 	const char *filter_col, const char *filter_val, ssync_row_cb cb, void *payload,
 	ssync_error *err);
+
+/**
+ * Like ssync_domain_list with several filters, all of which must match
+ * (column @p cols[i] equals @p vals[i], normalized as add would store it:
+ * 初中 matches middle; "" matches NULL).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_list_where(ssync_node *n, const char *table,
+	int nfilters, const char *const *cols, const char *const *vals, ssync_row_cb cb,
+	void *payload, ssync_error *err);
 
 /** Options of the synthetic district generator. */
 typedef struct ssync_demo_options {

@@ -74,6 +74,18 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_sql_bound(ssync_node *n, const cha
 	void *payload, ssync_write_result *res, ssync_error *err);
 
 /**
+ * Write one cell of an existing row: UPDATE @p table SET @p column =
+ * @p value (text, NULL = SQL NULL) for the row with key @p pk, as one signed
+ * entry whose version names every leaf of the cell, even when @p value is
+ * the value shown (SQLite sees no change then; a plain UPDATE would write
+ * nothing). That resolves a conflict on the cell on every replica. The
+ * write policy applies as for any write. SSYNC_ENOTFOUND if no such row.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_write_cell(ssync_node *n, const char *table,
+	const char *pk, const char *column, const char *value, const char *actor,
+	ssync_write_result *res, ssync_error *err);
+
+/**
  * Digest of the visible domain state (replicated tables, rows by key,
  * columns in order; private tables included): equal on two replicas with the
  * same data whatever the order rows arrived in. 64 hex chars + NUL.

@@ -154,9 +154,10 @@ static int rule_teacher(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 		BAD(fidx(t, "joined_year"), SSYNC_EINVAL, "joined the school in %s, before the age of 16 (born %s)", jy, by);
 	if (!staff)
 		return 0;
-	if (!(q = stmt(c->db, &c->rule[0], "SELECT id, school_id FROM teacher WHERE staff_no = ?1 LIMIT 1")))
+	if (!(q = stmt(c->db, &c->rule[0], "SELECT id, school_id FROM teacher WHERE staff_no = ?1 AND id IS NOT ?2 LIMIT 1")))
 		BAD(-1, SSYNC_ERROR, "look up staff number: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, staff, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, c->self_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		BAD(fidx(t, "staff_no"), SSYNC_EEXISTS, "staff number %s is already teacher %s of school %s",
 			staff, col_text(q, 0), col_text(q, 1));
@@ -193,10 +194,11 @@ static int rule_rotation(ssync_dctx *c, ssync_drow *row, int *bad_field, char *w
 	if (strcmp(from, to) == 0)
 		BAD(fidx(t, "to_school"), SSYNC_EINVAL, "teacher %s would rotate to their own school %s", teacher, to);
 	if (!(q = stmt(c->db, &c->rule[1], "SELECT id, to_school, coalesce(status, 'proposed') FROM rotation "
-		"WHERE teacher_id = ?1 AND term = ?2 AND coalesce(status, '') <> 'rejected' LIMIT 1")))
+		"WHERE teacher_id = ?1 AND term = ?2 AND coalesce(status, '') <> 'rejected' AND id IS NOT ?3 LIMIT 1")))
 		BAD(-1, SSYNC_ERROR, "look up rotations: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, teacher, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, term, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, c->self_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		BAD(fidx(t, "term"), SSYNC_ECONFLICT, "teacher %s already has rotation %s to %s in term %s (%s)",
 			teacher, col_text(q, 0), col_text(q, 1), term, col_text(q, 2));
@@ -244,12 +246,13 @@ static int rule_booking(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 		BAD(fidx(t, strcmp(from, col_text(q, 2)) < 0 ? "from_time" : "to_time"), SSYNC_EINVAL,
 			"%s-%s is outside the opening hours %s-%s of %s", from, to, col_text(q, 2), col_text(q, 3), res);
 	if (!(q = stmt(c->db, &c->rule[1], "SELECT id, school_id, from_time, to_time FROM booking "
-		"WHERE resource_id = ?1 AND day = ?2 AND from_time < ?4 AND to_time > ?3 ORDER BY from_time LIMIT 1")))
+		"WHERE resource_id = ?1 AND day = ?2 AND from_time < ?4 AND to_time > ?3 AND id IS NOT ?5 ORDER BY from_time LIMIT 1")))
 		BAD(-1, SSYNC_ERROR, "look up bookings: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, res, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, day, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, c->self_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		BAD(fidx(t, "from_time"), SSYNC_ECONFLICT, "%s %s-%s overlaps booking %s of school %s (%s-%s)",
 			day, from, to, col_text(q, 0), col_text(q, 1), col_text(q, 2), col_text(q, 3));
@@ -371,7 +374,7 @@ done:
 	return error;
 }
 
-static int row_exists(sqlite3 *db, const char *table, const char *id)
+int ssync_domain__row_exists(sqlite3 *db, const char *table, const char *id)
 {
 	sqlite3_stmt *q = NULL;
 	char sql[128];
@@ -464,7 +467,7 @@ int ssync_domain_insert(ssync_node *n, const char *table, const char *const *val
 	} else if ((error = ssync_domain_new_id(t->owned ? row->vals[0] : NULL, newid, sizeof(newid), err)) < 0) {
 		goto done;
 	}
-	if (row_exists(c.db, t->name, newid) > 0) {
+	if (ssync_domain__row_exists(c.db, t->name, newid) > 0) {
 		error = ssync_error_set(err, SSYNC_EEXISTS, "%s %s exists already", t->name, newid);
 		goto done;
 	}
@@ -511,12 +514,12 @@ int ssync_domain_set(ssync_node *n, const char *table, const char *id, const cha
 		return ssync_error_set(err, SSYNC_EPERM, "%s.school_id is the row's owner and never changes", t->name);
 	if (ssync_domain_normalize(&t->fields[i], value, out, sizeof(out), &is_null, why, sizeof(why)) < 0)
 		return ssync_error_set(err, SSYNC_EINVAL, "%s %s: %s", t->name, t->fields[i].name, why);
-	if (row_exists(db, t->name, id) <= 0) {
+	if (ssync_domain__row_exists(db, t->name, id) <= 0) {
 		ssync_error_set(err, SSYNC_ENOTFOUND, "no %s %s", t->name, id);
 		ssync_error_hint(err, "list them with: schoolsync %s list", t->name);
 		return SSYNC_ENOTFOUND;
 	}
-	if (t->fields[i].type == SSYNC_FT_REF && !is_null && row_exists(db, t->fields[i].ref, out) <= 0)
+	if (t->fields[i].type == SSYNC_FT_REF && !is_null && ssync_domain__row_exists(db, t->fields[i].ref, out) <= 0)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "%s %s: no %s %s", t->name, t->fields[i].name,
 			t->fields[i].ref, out);
 	snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET \"%s\" = ?2 WHERE id = ?1", t->name, t->fields[i].name);

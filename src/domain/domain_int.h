@@ -19,6 +19,7 @@ typedef struct ssync_dctx {
 	const ssync_table_spec *t;
 	sqlite3_stmt *ref[SSYNC_DOMAIN_MAX_FIELDS];
 	sqlite3_stmt *rule[8];
+	const char *self_id; /* the row being edited (rules skip it), NULL on insert */
 } ssync_dctx;
 
 void ssync_domain__ctx_init(ssync_dctx *c, ssync_store *st, const ssync_table_spec *t);
@@ -58,5 +59,9 @@ int ssync_domain__query(sqlite3 *db, const char *sql, int nparams, const char *c
  * refuses (reported to the core: capture.c could allow that case).
  */
 void ssync_domain__warm_json(sqlite3 *db);
+
+/* 1 if row @p id of @p table exists, 0 if not, -1 on error. @p table
+ * comes from the compiled-in spec, never from input. */
+int ssync_domain__row_exists(sqlite3 *db, const char *table, const char *id);
 
 #endif

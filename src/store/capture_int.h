@@ -42,4 +42,20 @@ int ssync_capture__exec(ssync_store *st, const ssync_signer *who, const char *sq
 	int nparams, const char *const *params, ssync_row_cb cb, void *payload,
 	ssync_write_result *res, ssync_error *err);
 
+/* A cell that must become a version even when the SQL leaves it unchanged. */
+typedef struct ssync_capture_force {
+	const char *table, *pk, *column;
+} ssync_capture_force;
+
+/*
+ * Like ssync_capture__exec (writes only, no result rows), but when the SQL
+ * changed nothing, @p force's cell is still written with its current value
+ * as a new version whose prevs are all the cell's leaves: that resolves a
+ * conflict on every replica in one entry even when the chosen value is the
+ * one shown (docs/MERGE.md).
+ */
+int ssync_capture__exec_force(ssync_store *st, const ssync_signer *who, const char *sql,
+	int nparams, const char *const *params, const ssync_capture_force *force,
+	ssync_write_result *res, ssync_error *err);
+
 #endif

@@ -298,6 +298,33 @@ int ssync_node_sql_bound(ssync_node *n, const char *sql, int nparams, const char
 	return ssync_capture__exec(n->st, &who, sql, nparams, params, cb, payload, res, err);
 }
 
+int ssync_node_write_cell(ssync_node *n, const char *table, const char *pk, const char *column,
+	const char *value, const char *actor, ssync_write_result *res, ssync_error *err)
+{
+	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer };
+	ssync_capture_force force = { table, pk, column };
+	ssync_write_result local;
+	const char *params[2] = { pk, value };
+	char *sql;
+	int error;
+
+	if (!res)
+		res = &local;
+	if (strlen(who.actor) > 256)
+		return ssync_error_set(err, SSYNC_EINVAL, "actor name longer than 256 bytes");
+	if (!table || !column || !pk || !ssync_store_is_table(n->st, table))
+		return ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
+	/* %w quotes the identifiers; the table is a registered one, the
+	 * column is checked against the registry by the capture. */
+	if (!(sql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\" = ?2 WHERE id = ?1", table, column)))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	error = ssync_capture__exec_force(n->st, &who, sql, 2, params, &force, res, err);
+	sqlite3_free(sql);
+	if (error == 0 && res->rows == 0)
+		error = ssync_error_set(err, SSYNC_ENOTFOUND, "no %s %s", table, pk);
+	return error;
+}
+
 int ssync_node_sql(ssync_node *n, const char *sql, const char *actor, ssync_row_cb cb,
 	void *payload, ssync_write_result *res, ssync_error *err)
 {

@@ -60,4 +60,64 @@ expect 0 "c init d2" -- S c init --node sch-c --district d2
 expect 1 "join d1 on a d2 node" -- S c join --district d1 --district-pubkey "$RK"
 contains "$T/err" "init --node sch-c --district d1" "join gives the exact fix"
 
+# --- edit, delete, list filters, resolve (2) --- unmanaged pair u1 (hub data) and u2
+git init -q --bare "$T/u.git"
+for h in u1 u2; do expect 0 "$h init" -- S $h init --node $h --district d9; expect 0 "$h remote" -- S $h remote add r "$T/u.git"; done
+expect 0 "zone" -- S u1 zone add --id z1 --name 城桥
+expect 0 "school" -- S u1 school add --id cm-001 --name 城桥中学 --zone-id z1 --stage 初中 --students 900
+expect 0 "teacher 1" -- S u1 teacher add --school cm-001 --staff-no CM0001 --name 王芳 --subject 语文 --title 高级 --birth-year 1980 --joined-year 2005
+expect 0 "teacher 2" -- S u1 teacher add --school cm-001 --staff-no CM0002 --name 李雷 --subject 数学 --title 中级 --birth-year 1985 --joined-year 2008
+expect 0 "teacher help" -- S u1 teacher --help
+contains "$T/out" "teacher edit ID|STAFF_NO" "help shows edit"
+contains "$T/out" "--actor NAME" "help shows --actor"
+contains "$T/out" "(default: this node's school)" "--school is defaulted, not required"
+expect 0 "zone help" -- S u1 zone --help
+contains "$T/out" "--id CODE        the zone's code (required)" "zone --id required"
+expect 1 "edit refuses a bad title" -- S u1 teacher edit CM0001 --title 副高
+contains "$T/err" "is not one of 初级, 中级, 高级, 正高级" "edit lists allowed values"
+expect 1 "edit refuses a taken staff number" -- S u1 teacher edit CM0001 --staff-no CM0002
+contains "$T/err" "already teacher" "edit checks uniqueness"
+expect 0 "edit by staff number" -- S u1 --json teacher edit CM0001 --title 正高级 --subject 物理
+json "d['result'] == 'updated' and d['id'].startswith('cm-001-')"
+expect 0 "edit keeps its own staff number" -- S u1 teacher edit CM0001 --staff-no CM0001
+contains "$T/out" "unchanged" "same value: no entry"
+expect 0 "list two filters" -- S u1 --json teacher list --school cm-001 --title 正高级
+json "len(d) == 1 and d[0]['staff_no'] == 'CM0001' and d[0]['subject'] == '物理'"
+expect 0 "list filter alias" -- S u1 --json school list --stage 初中
+json "len(d) == 1"
+expect 1 "delete a referred row" -- S u1 zone delete z1
+contains "$T/err" "still referred to by school" "delete names the referring rows"
+expect 1 "edit unknown" -- S u1 teacher edit CM9999 --title 中级
+contains "$T/err" "no teacher" "edit unknown id"
+expect 0 "delete" -- S u1 teacher delete CM0002
+expect 0 "list after delete" -- S u1 --json teacher list
+json "len(d) == 1"
+expect 0 "u1 sync" -- S u1 sync
+expect 0 "u2 sync" -- S u2 sync
+# a conflict: both edit the subject offline, then exchange
+expect 0 "u1 edit" -- S u1 teacher edit CM0001 --subject 化学
+expect 0 "u2 edit" -- S u2 teacher edit CM0001 --subject 生物
+for h in u1 u2 u1; do expect 0 "sync $h" -- S $h sync; done
+expect 0 "conflicts" -- S u2 --json conflicts
+json "len(d) == 1 and d[0]['column'] == 'subject'"
+WIN=$("$PY" -c "import json; d=json.load(open('$T/out')); print([v['node']+'#'+str(v['seq']) for v in d[0]['versions'] if v['winner']][0])")
+SHOWN=$("$PY" -c "import json; d=json.load(open('$T/out')); print([v['value'] for v in d[0]['versions'] if v['winner']][0])")
+expect 0 "conflicts help names resolve" -- S u2 conflicts --help
+contains "$T/out" "schoolsync resolve" "conflicts help"
+expect 1 "resolve unknown version" -- S u2 resolve teacher CM0001 subject --pick nobody#1
+contains "$T/err" "has no version nobody#1" "resolve lists the versions"
+expect 2 "resolve needs one choice" -- S u2 resolve teacher CM0001 subject
+expect 1 "resolve validates --value" -- S u2 resolve teacher CM0001 title --value 副高
+H0=$(S u2 log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+expect 0 "resolve keeps the shown value" -- S u2 resolve teacher CM0001 subject --pick "$WIN"
+H1=$(S u2 log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$H1" -eq $((H0 + 1)) ] && ok || bad "resolve wrote $((H1 - H0)) entries, wanted 1"
+expect 0 "no conflicts left" -- S u2 --json conflicts
+json "d == []"
+for h in u2 u1; do expect 0 "sync $h" -- S $h sync; done
+expect 0 "u1 conflicts" -- S u1 --json conflicts
+json "d == []"
+expect 0 "u1 value" -- S u1 --json teacher show CM0001
+json "d['subject'] == '$SHOWN'"
+
 summary
