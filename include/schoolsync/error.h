@@ -30,7 +30,9 @@ enum {
 	SSYNC_ECANCELLED = -19,/**< operation cancelled or timed out */
 	SSYNC_ECERT = -20,    /**< certificate missing, invalid, revoked, expired */
 	SSYNC_EREADONLY = -21,/**< home or remote is read-only */
-	SSYNC_ECLOCK = -22    /**< a time outside the HLC range, or a clock that cannot be trusted */
+	SSYNC_ECLOCK = -22,   /**< a time outside the HLC range, or a clock that cannot be trusted */
+	SSYNC_EUNSAFE = -23,  /**< a home, key or local remote others could change or that reaches outside itself */
+	SSYNC_ETAMPER = -24   /**< the replica was changed outside schoolsync (schema, internal state) */
 };
 
 /** Details of a failure, owned by the caller and passed last. */

@@ -62,6 +62,8 @@ const char *ssync_error_name(int code)
 	case SSYNC_ECERT: return "E_CERT";
 	case SSYNC_EREADONLY: return "E_READONLY";
 	case SSYNC_ECLOCK: return "E_CLOCK";
+	case SSYNC_EUNSAFE: return "E_UNSAFE";
+	case SSYNC_ETAMPER: return "E_TAMPER";
 	default: return "E_UNKNOWN";
 	}
 }

@@ -1,7 +1,7 @@
 /*
  * Internals shared by the exchange files, not installed. The files, each
  * calling only those listed before it: exchange.c (repository), names.c,
- * refs.c, commit.c, shape.c, remote.c, progress.c (transfer context), net.c
+ * refs.c, commit.c, shape.c, safepath.c, remote.c, progress.c (transfer context), net.c
  * (libgit2 network path), local.c (object copy for local paths), fetch.c,
  * push.c.
  */
@@ -102,6 +102,15 @@ int ssync_exchange__ref_cas(git_repository *repo, const char *name, const git_oi
 
 /* "prefix/name" (just "name" for an empty prefix), malloc'd; NULL out of memory. */
 char *ssync_exchange__join_path(const char *prefix, const char *name);
+
+/* ---- safepath.c: a local repository holds only folders and files ---- */
+
+/*
+ * Walk the repository at @p path without following anything: SSYNC_EUNSAFE
+ * if it is, or holds, a symlink, FIFO, socket or device. 0 if it is fine or
+ * missing (opening it then says "not mounted").
+ */
+int ssync_exchange__local_repo_safe(const char *path, const char *remote, ssync_error *err);
 
 /* ---- progress.c: the transfer context ---- */
 

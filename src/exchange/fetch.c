@@ -314,7 +314,11 @@ int ssync_exchange_fetch(ssync_exchange *ex, const char *remote,
 	if ((error = ssync_exchange__xfer_init(&x, remote, opts, err)) < 0 ||
 	    (error = ssync_exchange__lookup_remote(&r, ex, remote, err)) < 0)
 		goto done;
-	if (!ex->no_fastpath && (path = ssync_exchange__local_path_of(git_remote_url(r))) != NULL)
+	/* a stick or share is checked before anything in it is opened */
+	if ((path = ssync_exchange__local_path_of(git_remote_url(r))) != NULL &&
+	    (error = ssync_exchange__local_repo_safe(path, remote, err)) < 0)
+		goto done;
+	if (!ex->no_fastpath && path)
 		error = fetch_local(ex, &x, path, &heads, err);
 	else
 		error = fetch_network(ex, &x, r, &heads, err);

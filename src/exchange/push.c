@@ -443,7 +443,11 @@ int ssync_exchange_push(ssync_exchange *ex, const char *remote, size_t nrefs,
 			goto done;
 		}
 	}
-	if (!ex->no_fastpath && (path = ssync_exchange__local_path_of(git_remote_url(r))) != NULL)
+	/* a stick or share is checked before anything in it is opened */
+	if ((path = ssync_exchange__local_path_of(git_remote_url(r))) != NULL &&
+	    (error = ssync_exchange__local_repo_safe(path, remote, err)) < 0)
+		goto done;
+	if (!ex->no_fastpath && path)
 		error = push_local(ex, &xp.x, path, pr, nrefs, err);
 	else
 		error = push_network(ex, &xp, r, pr, nrefs, err);

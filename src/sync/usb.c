@@ -55,8 +55,8 @@ int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error
 	path = f.url;
 	if (strncmp(path, "file://", 7) == 0)
 		path += 7;
-	if (path[0] != '/' || stat(path, &sb) == 0)
-		return 0;
+	if (path[0] != '/' || lstat(path, &sb) == 0)
+		return 0; /* exists (even as a dangling link): the fetch checks it */
 	snprintf(parent, sizeof(parent), "%s", path);
 	if (!(slash = strrchr(parent, '/')) || slash == parent)
 		return 0;
