@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# kill -9 of schoolsyncd at random moments, 50 times (SSYNC_KILL_TRIALS), while
+# kill -9 of schoolsyncd at random moments, 20 times (SSYNC_KILL_TRIALS; 300 with
+# SSYNC_LONG=1, the soak_daemon target), while
 # a clerk keeps writing: no acknowledged write is lost, every restart takes
 # the lock at once, the orphaned sync child is stopped by the next daemon,
 # and at the end both schools converge with the hub.
 set -euo pipefail
 source "$(dirname "$0")/daemon_lib.sh"
 
-TRIALS=${SSYNC_KILL_TRIALS:-50}
+TRIALS=${SSYNC_KILL_TRIALS:-20}
 [ -n "${SSYNC_LONG:-}" ] && TRIALS=${SSYNC_KILL_TRIALS:-300}
 mkdir -p "$T/srv"
 git init -q --bare "$T/srv/hub.git"

@@ -11,8 +11,8 @@
 # (same state hash, nothing pending), and the school's daemon must keep its
 # fd count flat. tc netem is not available on these machines: delay comes
 # from netproxy. Needs root (network namespaces); installs nftables (or
-# iptables) with apt-get if missing. Chaos lasts SSYNC_CHAOS_S seconds (30;
-# SSYNC_LONG=1: 1800).
+# iptables) with apt-get if missing. Chaos lasts SSYNC_CHAOS_S seconds (15;
+# SSYNC_LONG=1, the soak_daemon target: 1800).
 set -euo pipefail
 source "$(dirname "$0")/daemon_lib.sh"
 
@@ -39,7 +39,7 @@ fi
 check "a random-loss tool is available ($LOSS_TOOL)" test -n "$LOSS_TOOL"
 command -v tc >/dev/null || { apt-get install -y -qq iproute2 >/dev/null 2>&1 || true; }
 
-CHAOS_S=${SSYNC_CHAOS_S:-30}
+CHAOS_S=${SSYNC_CHAOS_S:-15}
 [ -n "${SSYNC_LONG:-}" ] && CHAOS_S=${SSYNC_CHAOS_S:-1800}
 SUB=$(( 100 + RANDOM % 150 ))
 HUB_IP=10.$SUB.$(( RANDOM % 250 )).1

@@ -28,9 +28,12 @@ contains() { # FILE TEXT DESCRIPTION
 	if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -20 "$1" >&2; fi
 }
 json() { # python expression over d (the JSON in $TMP/out)
-	python3 -c "import json,sys; d=json.load(open('$TMP/out')); sys.exit(0 if ($1) else 1)" && ok || { bad "json: $1"; head -c 600 "$TMP/out" >&2; }
+	"$PY" -c "import json,sys; d=json.load(open('$TMP/out')); sys.exit(0 if ($1) else 1)" && ok || { bad "json: $1"; head -c 600 "$TMP/out" >&2; }
 }
 S() { "$BIN" --home "$H" "$@"; }
+# The interpreter itself, not a wrapper found on PATH (a pyenv shim costs
+# ~0.5 s of CPU per call, and this test makes ~60 calls).
+PY=$(python3 -c 'import sys; print(sys.executable)')
 
 expect 0 "init" -- S init --node hub --district chongming
 for c in zone group school teacher rotation course enrollment enroll resource booking book training observation funding \
@@ -60,7 +63,7 @@ json "len(d) == 3 and d[0]['name'] == '城桥中学' and d[0]['students'] == 900
 expect 0 "teacher add" -- S --json teacher add --school cm-001 --staff-no CM0001 --name 欧阳晓燕 --subject 语文 --title 高级 \
 	--tier 骨干 --birth-year 1975 --joined-year 2005 --gender 女 --committed 是
 json "d['id'].startswith('cm-001-')"
-TID=$(python3 -c "import json; print(json.load(open('$TMP/out'))['id'])")
+TID=$("$PY" -c "import json; print(json.load(open('$TMP/out'))['id'])")
 expect 0 "teacher add 2" -- S teacher add --school cm-002 --staff-no CM0002 --name 王伟 --title 中级 --birth-year 1980 --joined-year 2012
 expect 1 "teacher bad title" -- S teacher add --school cm-001 --staff-no CM0003 --name 李强 --title 教授 --birth-year 1980 --joined-year 2012
 contains "$TMP/err" "title" "bad title names the column"
@@ -78,7 +81,7 @@ expect 1 "teacher show missing" -- S teacher show CM9999
 expect 0 "teacher list text" -- S teacher list
 contains "$TMP/out" "王伟" "list shows Chinese names"
 # CJK columns align: the column after the name starts at the same display column on every row.
-python3 - "$TMP/out" <<'EOF' && ok || bad "teacher list alignment"
+"$PY" - "$TMP/out" <<'EOF' && ok || bad "teacher list alignment"
 import sys, unicodedata
 lines = open(sys.argv[1], encoding='utf-8').read().splitlines()
 def width(s): return sum(2 if unicodedata.east_asian_width(c) in 'WF' else 1 for c in s)
@@ -96,7 +99,7 @@ json "len(d) == 1 and d[0]['name'] == '王伟'"
 # Rotation workflow.
 expect 0 "rotation propose" -- S --json rotation propose --teacher-id "$TID" --to-school cm-003 --kind 支教 --term 2024-1
 json "d['id'].startswith('cm-001-')"
-RID=$(python3 -c "import json; print(json.load(open('$TMP/out'))['id'])")
+RID=$("$PY" -c "import json; print(json.load(open('$TMP/out'))['id'])")
 expect 1 "rotation second in term" -- S rotation propose --teacher-id "$TID" --to-school cm-002 --kind 跟岗 --term 2024-1
 contains "$TMP/err" "already has rotation" "second rotation message"
 expect 1 "rotation bad term" -- S rotation propose --teacher-id "$TID" --to-school cm-002 --kind 跟岗 --term 2024-3
@@ -110,7 +113,7 @@ expect 2 "rotation approve no id" -- S rotation approve
 
 # Courses and enrolment.
 expect 0 "course add" -- S --json course add --school cm-001 --name 红色崇明 --category 思政
-CID=$(python3 -c "import json; print(json.load(open('$TMP/out'))['id'])")
+CID=$("$PY" -c "import json; print(json.load(open('$TMP/out'))['id'])")
 expect 1 "course bad category" -- S course add --school cm-001 --name x --category 数学
 expect 1 "enroll not shared" -- S enroll --school cm-002 --course-id "$CID" --term 2024-1 --students 20
 contains "$TMP/err" "not an approved shared course" "enroll refusal"
@@ -121,7 +124,7 @@ expect 0 "enroll" -- S enroll --school cm-002 --course-id "$CID" --term 2024-1 -
 
 # Resources and bookings.
 expect 0 "resource add" -- S --json resource add --school cm-001 --name 体育馆 --kind 场馆 --open-days 1-5 --open-from 08:00 --open-to 17:00 --shared yes
-RES=$(python3 -c "import json; print(json.load(open('$TMP/out'))['id'])")
+RES=$("$PY" -c "import json; print(json.load(open('$TMP/out'))['id'])")
 expect 0 "book" -- S book --school cm-002 --resource-id "$RES" --day 2024-10-08 --from-time 09:00 --to-time 10:30 --purpose 篮球赛
 expect 1 "book overlap" -- S book --school cm-003 --resource-id "$RES" --day 2024-10-08 --from-time 10:00 --to-time 11:00
 contains "$TMP/err" "overlaps booking" "overlap message"
@@ -185,7 +188,7 @@ D="$TMP/district"
 expect 0 "init district" -- "$BIN" --home "$D" init --node hub
 expect 0 "demo-data" -- "$BIN" --home "$D" --json demo-data --schools 111 --seed 7 --year 2024
 json "d['rows']['school'] == 111 and d['rows']['zone'] == 6 and d['rows']['teacher'] > 2500"
-echo "# demo-data 111 schools: $(python3 -c "import json; d=json.load(open('$TMP/out')); print(d['total'], 'rows,', round(d['rows_per_second']), 'rows/s')")"
+echo "# demo-data 111 schools: $("$PY" -c "import json; d=json.load(open('$TMP/out')); print(d['total'], 'rows,', round(d['rows_per_second']), 'rows/s')")"
 expect 0 "demo check clean" -- "$BIN" --home "$D" check
 expect 0 "export district teachers" -- "$BIN" --home "$D" export teacher --csv
 cp "$TMP/out" "$TMP/district_teachers.csv"
@@ -196,7 +199,7 @@ for t in zone edu_group school; do  # groups before schools: school.group_id ref
 	expect 0 "import $t" -- "$BIN" --home "$D2" import "$t" "$TMP/$t.csv"
 done
 expect 0 "import district teachers" -- "$BIN" --home "$D2" --json import teacher "$TMP/district_teachers.csv"
-echo "# import district teachers: $(python3 -c "import json; d=json.load(open('$TMP/out')); print(d['inserted'], 'rows,', round(d['inserted']/d['seconds']), 'rows/s')")"
+echo "# import district teachers: $("$PY" -c "import json; d=json.load(open('$TMP/out')); print(d['inserted'], 'rows,', round(d['inserted']/d['seconds']), 'rows/s')")"
 expect 0 "html report" -- "$BIN" --home "$D" report all --html "$TMP/report.html" --year 2024
 if ! grep -q "<svg" "$TMP/report.html"; then bad "html has no svg"; else ok; fi
 CHROME=$(command -v chromium || command -v chromium-browser || true)
@@ -207,7 +210,7 @@ if [ -n "$CHROME" ]; then
 		--screenshot="$TMP/shot.png" "file://$TMP/report.html" >/dev/null 2>&1 || true
 	if [ -s "$TMP/shot.png" ]; then ok; else bad "chromium wrote no screenshot"; fi
 	# Count pixels of the chart colours (#2b6cb0 bars; #dd6b20 / #2f855a / #c53030 status bars).
-	python3 - "$TMP/shot.png" <<'EOF' && ok || bad "charts not visible in the screenshot"
+	"$PY" - "$TMP/shot.png" <<'EOF' && ok || bad "charts not visible in the screenshot"
 import sys, zlib, struct
 data = open(sys.argv[1], 'rb').read()
 assert data[:8] == b'\x89PNG\r\n\x1a\n'
