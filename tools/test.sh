@@ -28,7 +28,7 @@ stage "tests under sanitizers"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Sanitizers look for memory errors, not for rare schedules: a few random
-# convergence schedules are enough here (the build above ran 40).
+# convergence schedules are enough here (the build above ran 24).
 (cd build-asan && SSYNC_SCHEDULES=${SSYNC_SCHEDULES_ASAN:-8} ctest --output-on-failure -j"$jobs" -L unit)
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L integration -R 't_node_cli|t_sync_(transports|adversarial|usb)|t_trust')
 stage "done"

@@ -35,8 +35,10 @@ for r in nopath nogit nohttp; do
 	t0=$(now_ms)
 	ss a sync --remote "$r"
 	dt=$(( $(now_ms) - t0 ))
-	assert_eq "$r: sync exits 1" 1 "$RC"
-	assert_true "$r: fails fast (${dt} ms < 5000 ms)" test "$dt" -lt 5000
+	# Exit 1 (not the command timeout's 124) and no wait for a timeout: a
+	# closed port or a missing path fails at once, however busy the machine.
+	assert_eq "$r: sync exits 1 (took ${dt} ms)" 1 "$RC"
+	assert_not_contains "$r: failed without waiting for a timeout" 'timed out|[Tt]imeout' "$ERR"
 	assert_contains "$r: stderr says E_NET" '\[E_NET\]' "$ERR"
 	assert_contains "$r: stderr names the remote" "remote $r|from $r|to $r" "$ERR"
 	assert_contains "$r: a hint follows" '^hint: ' "$ERR"
@@ -92,28 +94,32 @@ HA=$(state_hash n/a)
 restart_git() { stop_server "$GIT_DAEMON_PID"; start_git_daemon_on "$GPORT"; }
 restart_http() { stop_server "$HTTP_PID"; start_http_on "$HPORT"; }
 # the same port again: the remotes' URLs stay valid
-start_git_daemon_on() {
-	local i
-	for i in $(seq 1 100); do
-		_spawn "$T/git-daemon.$1.log" git daemon --reuseaddr --listen=127.0.0.1 --port="$1" \
-			--export-all --enable=receive-pack --base-path="$T/net" "$T/net"
-		GIT_DAEMON_PID=$LAST_PID
-		sleep 0.1
-		port_open "$1" && return 0
+# serve_on LOG PORT CMD...: (re)start a server on PORT, which a killed one
+# held a moment ago; wait while it lives until it listens (a busy machine can
+# take seconds to start Python), start it again only if it died.
+serve_on() {
+	local logf=$1 port=$2 i until
+	shift 2
+	for i in $(seq 1 20); do
+		_spawn "$logf" "$@"
+		until=$(( $(date +%s) + 60 ))
+		while kill -0 "$LAST_PID" 2>/dev/null && [ "$(date +%s)" -lt "$until" ]; do
+			port_open "$port" && return 0
+			sleep 0.05
+		done
 		stop_server "$LAST_PID"
+		sleep 0.2
 	done
 	return 1
 }
+start_git_daemon_on() {
+	serve_on "$T/git-daemon.$1.log" "$1" git daemon --reuseaddr --listen=127.0.0.1 --port="$1" \
+		--export-all --enable=receive-pack --base-path="$T/net" "$T/net" || return 1
+	GIT_DAEMON_PID=$LAST_PID
+}
 start_http_on() {
-	local i
-	for i in $(seq 1 100); do
-		_spawn "$T/http.$1.log" "$PY" "$LIB_DIR/http_backend.py" --root "$T/net" --port "$1"
-		HTTP_PID=$LAST_PID
-		sleep 0.2
-		port_open "$1" && return 0
-		stop_server "$LAST_PID"
-	done
-	return 1
+	serve_on "$T/http.$1.log" "$1" "$PY" "$LIB_DIR/http_backend.py" --root "$T/net" --port "$1" || return 1
+	HTTP_PID=$LAST_PID
 }
 
 kills=0

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "helpers_core.h"
 #include "helpers_domain.h"
 #include "schoolsync/domain.h"
 #include "schoolsync/keys.h"
@@ -22,9 +23,11 @@ int hd_setup(void **state)
 	if (!e)
 		return -1;
 	ssync_keys_init();
-	snprintf(e->home, sizeof(e->home), "/tmp/ssync-dom-XXXXXX");
-	if (!mkdtemp(e->home))
-		return -1;
+	{
+		char *d = th_tmpdir(); /* its own directory under $TMPDIR */
+		snprintf(e->home, sizeof(e->home), "%s", d);
+		free(d);
+	}
 	ssync_error_clear(&err);
 	if (ssync_node_init(e->home, "hub", "test", NULL, &err) < 0 || ssync_node_open(&e->n, e->home, 0, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.message);
@@ -37,12 +40,9 @@ int hd_setup(void **state)
 int hd_teardown(void **state)
 {
 	hd_env *e = *state;
-	char cmd[400];
 
 	ssync_node_free(e->n);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->home);
-	if (system(cmd) != 0)
-		fprintf(stderr, "teardown: could not remove %s\n", e->home);
+	th_rmtree(e->home);
 	free(e);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * random orders, duplicated, partially and through partitions; once every
  * node holds every entry, all state hashes and conflict lists are equal.
  * Seeded: SSYNC_SEED=n reproduces one schedule, SSYNC_SCHEDULES=n runs more
- * (default 40, every world size; the soak_converge target runs 2,000). */
+ * (default 24, every world size; the soak_converge target runs 2,000). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +240,7 @@ static int run_schedule(unsigned int seed, int n, long long *conflicts_out, long
 static void test_converge__random_schedules(void **state)
 {
 	const char *s = getenv("SSYNC_SEED"), *m = getenv("SSYNC_SCHEDULES");
-	int count = m ? atoi(m) : 40, k;
+	int count = m ? atoi(m) : 24, k;
 	unsigned int base = s ? (unsigned)strtoul(s, NULL, 10) : 20261125u;
 	long long conflicts = 0, delivered = 0;
 
