@@ -5,30 +5,9 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "schoolsync/exchange.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/review.h"
 #include "schoolsync/sync.h"
-
-static ssync_exchange *open_ex(cli_ctx *ctx, int *rc)
-{
-	ssync_exchange *ex = NULL;
-	ssync_error err;
-	char path[4096];
-	ssync_node *n;
-
-	/* Opening the node first checks the home is a node's. */
-	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, rc)))
-		return NULL;
-	ssync_node_free(n);
-	snprintf(path, sizeof(path), "%s/exchange.git", ctx->home);
-	ssync_error_clear(&err);
-	if (ssync_exchange_open(&ex, path, 0, &err) < 0) {
-		*rc = cli_fail(ctx, &err);
-		return NULL;
-	}
-	return ex;
-}
 
 typedef struct remotes { json_t *arr; cli_table *t; } remotes;
 
@@ -49,7 +28,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
 	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
-	ssync_exchange *ex = NULL;
+	ssync_node *n = NULL;
 	ssync_error err;
 	const char *sub;
 
@@ -74,13 +53,13 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 			free(pos);
 			return cli_usage(ctx, "remote", "usage: remote add NAME URL");
 		}
-		if (!ssync_exchange_remote_name_valid(pos[1])) {
+		if (!ssync_node_remote_name_valid(pos[1])) {
 			rc = cli_usage(ctx, "remote", "invalid remote name '%s' (letters, digits, '_', '.', '-')", pos[1]);
 			goto done;
 		}
-		if (!(ex = open_ex(ctx, &rc)))
+		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 			goto done;
-		if (ssync_exchange_remote_add(ex, pos[1], pos[2], &err) < 0)
+		if (ssync_node_remote_add(n, pos[1], pos[2], &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (ctx->json)
 			rc = cli_print_json(json_pack("{ssss}", "name", pos[1], "url", pos[2]));
@@ -91,9 +70,9 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 			free(pos);
 			return cli_usage(ctx, "remote", "usage: remote remove NAME");
 		}
-		if (!(ex = open_ex(ctx, &rc)))
+		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 			goto done;
-		if (ssync_exchange_remote_remove(ex, pos[1], &err) < 0)
+		if (ssync_node_remote_remove(n, pos[1], &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (!ctx->json)
 			printf("remote %s removed\n", pos[1]);
@@ -102,13 +81,13 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 	} else if (strcmp(sub, "list") == 0) {
 		const char *hdr[2] = { "name", "url" };
 		remotes r = { NULL, NULL };
-		if (!(ex = open_ex(ctx, &rc)))
+		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 			goto done;
 		if (ctx->json)
 			r.arr = json_array();
 		else
 			r.t = cli_table_new(2, hdr);
-		if (ssync_exchange_remote_list(ex, remote_row, &r, &err) < 0)
+		if (ssync_node_remote_list(n, remote_row, &r, &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (r.arr) {
 			rc = cli_print_json(r.arr);
@@ -122,7 +101,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_usage(ctx, "remote", "unknown subcommand '%s'", sub);
 	}
 done:
-	ssync_exchange_free(ex);
+	ssync_node_free(n);
 	free(pos);
 	return rc;
 }
@@ -163,13 +142,14 @@ static int list_remote_name(const char *name, const char *url, void *p)
 	return json_array_append_new(a, json_string(name));
 }
 
+/* The report's one JSON form, from the library (docs/CONTROL.md). */
 static json_t *report_json(const ssync_sync_report *r)
 {
-	return json_pack("{sssIsIsIsIsIsIsisisIsf}", "remote", r->remote, "sealed", (json_int_t)r->sealed,
-		"received", (json_int_t)r->received, "applied", (json_int_t)r->applied,
-		"duplicates", (json_int_t)r->duplicates, "quarantined", (json_int_t)r->quarantined,
-		"held", (json_int_t)r->held, "pushed_refs", r->pushed_refs, "rewritten_refs", r->rewritten_refs,
-		"conflicts", (json_int_t)r->conflicts, "seconds", r->seconds);
+	char *s = ssync_sync_report_json(r);
+	json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+
+	free(s);
+	return o;
 }
 
 int cmd_sync(cli_ctx *ctx, int argc, char **argv)
@@ -185,7 +165,6 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 	};
 	ssync_sync_opts so = SSYNC_SYNC_OPTS_INIT;
 	ssync_node *n = NULL;
-	ssync_exchange *ex = NULL;
 	json_t *names = NULL, *reports = NULL;
 	ssync_error err;
 	size_t i;
@@ -207,7 +186,7 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "sync", "unexpected argument");
 	if (now)
 		return cli_daemon_sync_now(ctx);
-	if (remote && !ssync_exchange_remote_name_valid(remote))
+	if (remote && !ssync_node_remote_name_valid(remote))
 		return cli_usage(ctx, "sync", "invalid remote name '%s'", remote);
 	if (!(n = cli_open_node(ctx, 0, &rc)))
 		return rc;
@@ -221,15 +200,10 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 	if (remote) {
 		json_array_append_new(names, json_string(remote));
 	} else {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/exchange.git", ctx->home);
-		if (ssync_exchange_open(&ex, path, 1, &err) < 0 ||
-		    ssync_exchange_remote_list(ex, list_remote_name, names, &err) < 0) {
+		if (ssync_node_remote_list(n, list_remote_name, names, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto done;
 		}
-		ssync_exchange_free(ex);
-		ex = NULL;
 		if (json_array_size(names) == 0) {
 			ssync_error_set(&err, SSYNC_ENOTFOUND, "no remotes configured");
 			ssync_error_hint(&err, "add one with: schoolsync remote add hub URL");
@@ -263,7 +237,11 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		if (so.progress == progress)
 			fputc('\n', stderr);
 		if (ctx->json) {
-			json_array_append_new(reports, report_json(&rep));
+			json_t *o = report_json(&rep);
+			if (!o || json_array_append_new(reports, o) != 0) {
+				rc = cli_print_json(NULL); /* says: out of memory */
+				failed++;
+			}
 		} else {
 			printf("%s: received %lld, applied %lld, duplicates %lld, quarantined %lld; sealed %lld; "
 				"pushed %d branch(es)%s; %lld conflict(s); %.2f s\n", rep.remote,
@@ -280,7 +258,6 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 done:
 	json_decref(names);
 	json_decref(reports);
-	ssync_exchange_free(ex);
 	ssync_node_free(n);
 	return rc;
 }

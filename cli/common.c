@@ -14,17 +14,10 @@ int cli_fail(cli_ctx *ctx, const ssync_error *err)
 	const char *msg = err && err->message[0] ? err->message : "unknown error";
 
 	if (ctx && ctx->json) {
-		json_t *o = json_pack("{s{sssiss}}", "error", "code", ssync_error_name(err ? err->code : SSYNC_ERROR),
-			"status", err ? err->code : SSYNC_ERROR, "message", msg);
-		if (o && err && err->hint[0])
-			json_object_set_new(json_object_get(o, "error"), "hint", json_string(err->hint));
-		if (o) {
-			char *s = json_dumps(o, JSON_COMPACT);
-			if (s)
-				fprintf(stderr, "%s\n", s);
-			free(s);
-			json_decref(o);
-		}
+		char *s = ssync_error_json(err);
+		if (s)
+			fprintf(stderr, "%s\n", s);
+		free(s);
 	} else {
 		fprintf(stderr, "schoolsync: error: %s [%s]\n", msg, ssync_error_name(err ? err->code : SSYNC_ERROR));
 		if (err && err->hint[0])

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "schoolsync/home.h"
 #include "schoolsync/keys.h"
 
 static const cli_cmd commands[] = {
@@ -75,7 +76,6 @@ int main(int argc, char **argv)
 	ssync_keys_init();
 	/* A remote that drops the connection must give E_NET, not kill us. */
 	(void)signal(SIGPIPE, SIG_IGN);
-	ctx.home = getenv("SCHOOLSYNC_HOME");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--home") == 0) {
 			if (i + 1 >= argc) {
@@ -112,8 +112,10 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (!ctx.home || !*ctx.home) {
-		const char *h = getenv("HOME");
-		snprintf(homebuf, sizeof(homebuf), "%s/.schoolsync", h && *h ? h : ".");
+		ssync_error err;
+		ssync_error_clear(&err);
+		if (ssync_home_default(homebuf, sizeof(homebuf), &err) < 0)
+			return cli_fail(&ctx, &err);
 		ctx.home = homebuf;
 	}
 	for (c = commands; c->name; c++)

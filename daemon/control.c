@@ -210,8 +210,8 @@ static json_t *wait_results(dmn_client *c, int *all_ok)
 			json_object_set_new(o, "error", json_pack("{ssss}", "code", r->last_error_code,
 				"message", r->last_error_msg));
 			json_object_set_new(o, "retry_in_s", json_real(r->backoff_s));
-		} else if (r->last_report) {
-			json_object_set(o, "report", r->last_report);
+		} else if (r->has_report) {
+			json_object_set_new(o, "report", dmn_report_json(&r->last_report));
 		}
 		json_object_set_new(o, "seconds", json_real(r->last_seconds));
 		json_array_append_new(arr, o);

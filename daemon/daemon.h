@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "schoolsync/status.h"
+#include "schoolsync/sync.h"
 
 /* ---- log.c: levels to stderr or syslog ---- */
 enum { DMN_LOG_ERROR = 0, DMN_LOG_WARN = 1, DMN_LOG_INFO = 2, DMN_LOG_DEBUG = 3 };
@@ -96,7 +97,8 @@ typedef struct dmn_remote {
 	char last_error_code[32];
 	char last_error_msg[512];
 	double last_seconds;
-	json_t *last_report;     /* the sync's JSON report of the last success */
+	ssync_sync_report last_report; /* of the last success, when has_report */
+	int has_report;
 } dmn_remote;
 
 typedef struct dmn dmn;
@@ -161,6 +163,7 @@ void dmn_kick(dmn *d);           /* start what is due, re-arm the scheduler */
 json_t *dmn_sync_now(dmn *d);
 json_t *dmn_remotes_json(dmn *d);
 json_t *dmn_daemon_json(dmn *d);
+json_t *dmn_report_json(const ssync_sync_report *rep); /* the library's form; json null if out of memory */
 dmn_remote *dmn_remote_find(dmn *d, const char *name);
 void dmn_round_done_notify(dmn *d);  /* control.c: wake sync-now waiters */
 

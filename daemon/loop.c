@@ -31,6 +31,8 @@
 
 #include "daemon.h"
 #include "schoolsync/backoff.h"
+#include "schoolsync/home.h"
+#include "schoolsync/sync.h"
 
 #define LIST_DEADLINE_S 30.0
 #define INTERVAL_JITTER 0.1
@@ -64,7 +66,6 @@ static void remote_free(dmn_remote *r)
 		return;
 	free(r->name);
 	free(r->url);
-	json_decref(r->last_report);
 	free(r);
 }
 
@@ -122,8 +123,9 @@ static void on_list_done(const dmn_job_result *res, void *payload);
 static void on_sync_done(const dmn_job_result *res, void *payload);
 static void close_all(dmn *d);
 
-/* The error a failed child reported: the last stderr line that is our
- * JSON error object; otherwise its last non-empty line. */
+/* The error a failed child reported: the last stderr line that is the
+ * library's JSON error object (ssync_error_parse_json); otherwise its last
+ * non-empty line. */
 static void child_error(const dmn_job_result *res, char *code, size_t clen, char *msg, size_t mlen)
 {
 	const char *s = res->errout, *end = s + res->err_len;
@@ -137,17 +139,12 @@ static void child_error(const dmn_job_result *res, char *code, size_t clen, char
 			ls--;
 		if (line_end > ls) {
 			size_t len = (size_t)(line_end - ls);
-			json_t *o = ls[0] == '{' ? json_loadb(ls, len, 0, NULL) : NULL;
-			json_t *e = json_object_get(o, "error");
-			if (json_is_object(e)) {
-				const char *c = json_string_value(json_object_get(e, "code"));
-				const char *m = json_string_value(json_object_get(e, "message"));
-				snprintf(code, clen, "%s", c ? c : "E_ERROR");
-				snprintf(msg, mlen, "%s", m ? m : "(no message)");
-				json_decref(o);
+			ssync_error e;
+			if (ls[0] == '{' && ssync_error_parse_json(&e, ls, len) == 0) {
+				snprintf(code, clen, "%s", ssync_error_name(e.code));
+				snprintf(msg, mlen, "%s", e.message[0] ? e.message : "(no message)");
 				return;
 			}
-			json_decref(o);
 			if (!msg[0]) {
 				while (len > 0 && (ls[len - 1] == '\r' || ls[len - 1] == ' '))
 					len--;
@@ -280,16 +277,11 @@ static void start_sync(dmn *d, dmn_remote *r)
 	}
 }
 
-static void report_summary(json_t *rep, char *buf, size_t n)
+static void report_summary(const ssync_sync_report *rep, char *buf, size_t n)
 {
-	json_int_t rec = json_integer_value(json_object_get(rep, "received"));
-	json_int_t app = json_integer_value(json_object_get(rep, "applied"));
-	json_int_t sealed = json_integer_value(json_object_get(rep, "sealed"));
-	json_int_t pushed = json_integer_value(json_object_get(rep, "pushed_refs"));
-	json_int_t quar = json_integer_value(json_object_get(rep, "quarantined"));
-
-	snprintf(buf, n, "sealed %lld, received %lld, applied %lld, quarantined %lld, pushed %lld ref(s)",
-		(long long)sealed, (long long)rec, (long long)app, (long long)quar, (long long)pushed);
+	snprintf(buf, n, "sealed %lld, received %lld, applied %lld, quarantined %lld, pushed %d ref(s)",
+		(long long)rep->sealed, (long long)rep->received, (long long)rep->applied,
+		(long long)rep->quarantined, rep->pushed_refs);
 }
 
 static void on_sync_done(const dmn_job_result *res, void *payload)
@@ -306,16 +298,17 @@ static void on_sync_done(const dmn_job_result *res, void *payload)
 	r->done_seq = r->run_seq;
 	r->last_seconds = res->seconds;
 	if (child_outcome(d, res, "sync", code, sizeof(code), msg, sizeof(msg))) {
-		json_t *rep = json_loadb(res->out, res->out_len, 0, NULL);
+		ssync_error perr;
 		char sum[256] = "no report";
-		if (json_is_object(rep))
-			report_summary(rep, sum, sizeof(sum));
-		else
-			dmn_log(DMN_LOG_WARN, "sync with %s succeeded but printed no JSON report", r->name);
-		json_decref(r->last_report);
-		r->last_report = json_is_object(rep) ? rep : NULL;
-		if (!json_is_object(rep))
-			json_decref(rep);
+		ssync_error_clear(&perr);
+		/* The report's documented form, read with the library's own decoder. */
+		if (ssync_sync_report_parse(&r->last_report, res->out, res->out_len, &perr) == 0) {
+			r->has_report = 1;
+			report_summary(&r->last_report, sum, sizeof(sum));
+		} else {
+			r->has_report = 0;
+			dmn_log(DMN_LOG_WARN, "sync with %s succeeded but printed no report: %s", r->name, perr.message);
+		}
 		if (r->failures)
 			dmn_log(DMN_LOG_INFO, "sync with %s: reachable again after %u failed attempt(s)", r->name, r->failures);
 		dmn_log(DMN_LOG_INFO, "sync with %s ok in %.2f s: %s", r->name, res->seconds, sum);
@@ -609,6 +602,15 @@ static void on_hup(uv_signal_t *s, int signum)
 
 /* --------------------------------------------------------- status JSON */
 
+json_t *dmn_report_json(const ssync_sync_report *rep)
+{
+	char *s = ssync_sync_report_json(rep);
+	json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+
+	free(s);
+	return o ? o : json_null();
+}
+
 static void iso(int64_t t, char *buf, size_t n)
 {
 	struct tm tm;
@@ -668,7 +670,7 @@ json_t *dmn_remotes_json(dmn *d)
 		json_object_set_new(o, "rounds_ok", json_integer((json_int_t)r->ok_rounds));
 		json_object_set_new(o, "rounds_failed", json_integer((json_int_t)r->failed_rounds));
 		json_object_set_new(o, "last_duration_s", r->completed ? json_real(r->last_seconds) : json_null());
-		json_object_set(o, "last_report", r->last_report ? r->last_report : json_null());
+		json_object_set_new(o, "last_report", r->has_report ? dmn_report_json(&r->last_report) : json_null());
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -697,16 +699,6 @@ json_t *dmn_daemon_json(dmn *d)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static char *join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *s = malloc(n);
-
-	if (s)
-		snprintf(s, n, "%s/%s", a, b);
-	return s;
-}
-
 int dmn_init(dmn *d, uv_loop_t *loop, const char *home, const char *cli, const dmn_config *cfg)
 {
 	memset(d, 0, sizeof(*d));
@@ -714,8 +706,9 @@ int dmn_init(dmn *d, uv_loop_t *loop, const char *home, const char *cli, const d
 	d->cfg = *cfg;
 	d->started = (int64_t)time(NULL);
 	if (!(d->home = strdup(home)) || !(d->cli = strdup(cli)) ||
-	    !(d->config_path = join(home, "config.json")) || !(d->sock_path = join(home, "control.sock")) ||
-	    !(d->child_pidfile = join(home, "daemon.child")))
+	    !(d->config_path = ssync_home_path_dup(home, SSYNC_HOME_CONFIG)) ||
+	    !(d->sock_path = ssync_home_path_dup(home, SSYNC_HOME_CONTROL_SOCK)) ||
+	    !(d->child_pidfile = ssync_home_path_dup(home, SSYNC_HOME_DAEMON_CHILD)))
 		return -1;
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "schoolsync/home.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/store.h"
 
@@ -46,7 +47,10 @@ static int take_lock(const char *home)
 	char path[PATH_MAX], buf[32];
 	int fd, n;
 
-	snprintf(path, sizeof(path), "%s/daemon.lock", home);
+	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_DAEMON_LOCK, NULL) < 0) {
+		dmn_log(DMN_LOG_ERROR, "home path too long: %s", home);
+		return -1;
+	}
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		dmn_log(DMN_LOG_ERROR, "open %s: %s", path, strerror(errno));
 		return -1;
@@ -102,7 +106,8 @@ static void reap_orphan(const char *home, double grace_s)
 	FILE *f;
 	int waited;
 
-	snprintf(path, sizeof(path), "%s/daemon.child", home);
+	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_DAEMON_CHILD, NULL) < 0)
+		return;
 	if (!(f = fopen(path, "re")))
 		return;
 	if (fscanf(f, "%ld", &pid) != 1)
@@ -145,7 +150,7 @@ static char *find_cli(void)
 
 int main(int argc, char **argv)
 {
-	const char *home_arg = getenv("SCHOOLSYNC_HOME");
+	const char *home_arg = NULL;
 	char home[PATH_MAX], cfgpath[PATH_MAX + 16], errbuf[1024], homebuf[PATH_MAX + 16], *cli = NULL;
 	int i, check_only = 0, lockfd = -1, rc = 1;
 	dmn_config cfg;
@@ -175,8 +180,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!home_arg || !*home_arg) {
-		const char *h = getenv("HOME");
-		snprintf(homebuf, sizeof(homebuf), "%s/.schoolsync", h && *h ? h : ".");
+		if (ssync_home_default(homebuf, sizeof(homebuf), NULL) < 0) {
+			fprintf(stderr, "schoolsyncd: home path too long\n");
+			return 1;
+		}
 		home_arg = homebuf;
 	}
 	/* An absolute, canonical home: the control socket, the child's command
@@ -185,7 +192,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "schoolsyncd: home %s: %s\n", home_arg, strerror(errno));
 		return 1;
 	}
-	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", home);
+	if (ssync_home_path(cfgpath, sizeof(cfgpath), home, SSYNC_HOME_CONFIG, NULL) < 0 ||
+	    ssync_home_path(homebuf, sizeof(homebuf), home, SSYNC_HOME_REPLICA, NULL) < 0) {
+		fprintf(stderr, "schoolsyncd: home path too long: %s\n", home);
+		return 1;
+	}
 	if (dmn_config_load(&cfg, cfgpath, errbuf, sizeof(errbuf)) < 0) {
 		fprintf(stderr, "schoolsyncd: %s\n", errbuf);
 		return 1;
@@ -196,10 +207,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	dmn_log_setup(cfg.log_level, cfg.use_syslog);
-	snprintf(homebuf, sizeof(homebuf), "%s/replica.db", home);
 	if (stat(homebuf, &sb) != 0) {
-		dmn_log(DMN_LOG_ERROR, "no node in %s (replica.db: %s); create one with: schoolsync --home %s init --node ID",
-			home, strerror(errno), home);
+		dmn_log(DMN_LOG_ERROR, "no node in %s (%s: %s); create one with: schoolsync --home %s init --node ID",
+			home, ssync_home_name(SSYNC_HOME_REPLICA), strerror(errno), home);
 		return 1;
 	}
 	ssync_keys_init();

@@ -1,6 +1,8 @@
 #ifndef SSYNC_ERROR_H
 #define SSYNC_ERROR_H
 
+#include <stddef.h>
+
 #include "common.h"
 
 /**
@@ -67,5 +69,22 @@ SSYNC_EXTERN void ssync_error_hint(ssync_error *err, const char *fmt, ...)
 
 /** Short stable name of a code, e.g. "E_SIG". */
 SSYNC_EXTERN const char *ssync_error_name(int code);
+
+/**
+ * @p err as the one JSON error object every program prints with --json
+ * (docs/CONTROL.md): {"error":{"code":"E_NET","status":-13,"message":"..",
+ * "hint":".."}} ("hint" only when there is one), compact, on one line, no
+ * newline. NULL @p err or an empty one reads as a generic E_ERROR. Returns a
+ * malloc'd string (free with free()); NULL if out of memory.
+ */
+SSYNC_EXTERN char *ssync_error_json(const ssync_error *err);
+
+/**
+ * Read such an object back into *out (cleared first): code from "status",
+ * or from "code" when "status" is missing or unknown. SSYNC_ESCHEMA if
+ * @p text (@p len bytes) is not one; *out then holds nothing.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_error_parse_json(ssync_error *out,
+	const char *text, size_t len);
 
 #endif

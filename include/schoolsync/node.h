@@ -13,11 +13,8 @@
 #endif
 
 /**
- * A node's home directory:
- *   replica.db      the SQLite replica (domain tables + log + merge state)
- *   node.key        Ed25519 secret key, mode 0600
- *   exchange.git/   bare git exchange repository
- *   config.json     settings (remotes' credentials, intervals)
+ * A node: its home directory (layout in schoolsync/home.h) holding the
+ * replica, its key and its exchange repository.
  */
 typedef struct ssync_node ssync_node;
 
@@ -92,6 +89,23 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_write_cell(ssync_node *n, const ch
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_state_hash(ssync_node *n,
 	char hex[65], ssync_error *err);
+
+/**
+ * The git remotes this node syncs with (kept in its exchange repository's
+ * config as remote.<name>.url). A URL is a local path or file:// (a USB
+ * stick), git://, http(s):// or ssh://. Names: see
+ * ssync_node_remote_name_valid(); SSYNC_EINVAL for others.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_remote_add(ssync_node *n,
+	const char *name, const char *url, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_remote_remove(ssync_node *n,
+	const char *name, ssync_error *err);
+/** Calls @p cb for each remote, by name; a non-zero return stops the walk and is returned. */
+typedef int (*ssync_node_remote_cb)(const char *name, const char *url, void *payload);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_remote_list(ssync_node *n,
+	ssync_node_remote_cb cb, void *payload, ssync_error *err);
+/** 1 if @p name can name a remote: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, not ending in .lock. */
+SSYNC_EXTERN int ssync_node_remote_name_valid(const char *name);
 
 /** The actor name to record: $SCHOOLSYNC_ACTOR, else the OS user, else "unknown". */
 SSYNC_EXTERN const char *ssync_node_default_actor(void);

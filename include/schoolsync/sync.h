@@ -1,6 +1,7 @@
 #ifndef SSYNC_SYNC_H
 #define SSYNC_SYNC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -38,6 +39,24 @@ typedef struct ssync_sync_report {
 	int64_t conflicts;     /**< cells with several leaves after the round */
 	double seconds;
 } ssync_sync_report;
+
+/**
+ * @p r as its one JSON form (docs/CONTROL.md), what `schoolsync sync
+ * --json` prints and the daemon reads back: {"remote","sealed","received",
+ * "applied","duplicates","quarantined","held","pushed_refs",
+ * "rewritten_refs","conflicts","seconds"}, compact, one line, no newline.
+ * Returns a malloc'd string (free with free()); NULL if out of memory.
+ */
+SSYNC_EXTERN char *ssync_sync_report_json(const ssync_sync_report *r);
+
+/**
+ * Read that form back into *out (zeroed first). Every field must be there
+ * with its type (counts: integers >= 0; seconds: a number >= 0; remote: a
+ * string that fits); keys it does not know are ignored, so fields can be
+ * added. SSYNC_ESCHEMA (with what is wrong) otherwise.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_report_parse(ssync_sync_report *out,
+	const char *text, size_t len, ssync_error *err);
 
 /**
  * Seal unexported own entries into a segment commit on our node branch

@@ -18,6 +18,7 @@
 #include "schoolsync/audit.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/home.h"
 #include "trust_int.h"
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -367,7 +368,8 @@ static void load_seg_map(const char *home, const char *node, seg_map *m)
 
 	memset(m, 0, sizeof(*m));
 	memset(&empty, 0, sizeof(empty));
-	snprintf(path, sizeof(path), "%s/exchange.git", home);
+	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_EXCHANGE, NULL) < 0)
+		return;
 	snprintf(ref, sizeof(ref), "refs/heads/node/%s", node);
 	if (ssync_exchange_open(&ex, path, 0, NULL) < 0)
 		return;

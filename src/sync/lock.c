@@ -14,6 +14,7 @@
 #include "ingest_int.h"
 #include "log_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/home.h"
 #include "schoolsync/node.h"
 #include "sync_int.h"
 #include "trust_int.h"
@@ -41,7 +42,9 @@ int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err)
 	int fd;
 
 	*fd_out = -1;
-	snprintf(path, sizeof(path), "%s/sync.lock", ssync_node_home(n));
+	if ((fd = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_SYNC_LOCK, err)) < 0 ||
+	    (fd = ssync_home_path(dir, sizeof(dir) - 32, ssync_node_home(n), SSYNC_HOME_EXCHANGE, err)) < 0)
+		return fd;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return ssync_error_set(err, errno == EROFS || errno == EACCES ? SSYNC_EREADONLY : SSYNC_EIO,
 			"open %s: %s", path, strerror(errno));
@@ -51,10 +54,14 @@ int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err)
 		ssync_error_hint(err, "wait for it to finish (schoolsync status shows the daemon's rounds)");
 		return SSYNC_EBUSY;
 	}
-	snprintf(dir, sizeof(dir), "%s/exchange.git/refs", ssync_node_home(n));
-	(void)nftw(dir, remove_lock, 16, FTW_PHYS);
-	snprintf(dir, sizeof(dir), "%s/exchange.git/packed-refs.lock", ssync_node_home(n));
-	(void)unlink(dir);
+	{
+		/* dir holds HOME/exchange.git, with room for the names below */
+		size_t base = strlen(dir);
+		snprintf(dir + base, sizeof(dir) - base, "/refs");
+		(void)nftw(dir, remove_lock, 16, FTW_PHYS);
+		snprintf(dir + base, sizeof(dir) - base, "/packed-refs.lock");
+		(void)unlink(dir);
+	}
 	*fd_out = fd;
 	return 0;
 }

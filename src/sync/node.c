@@ -13,8 +13,10 @@
 
 #include "capture_int.h"
 #include "log_int.h"
+#include "node_int.h"
 #include "policy_int.h"
 #include "schoolsync/exchange.h"
+#include "schoolsync/home.h"
 #include "schoolsync/node.h"
 
 struct ssync_node {
@@ -42,13 +44,6 @@ const char *ssync_node_default_actor(void)
 	if ((pw = getpwuid(geteuid())) && pw->pw_name)
 		return pw->pw_name;
 	return "unknown";
-}
-
-static int path_join(char *out, size_t len, const char *home, const char *name, ssync_error *err)
-{
-	if ((size_t)snprintf(out, len, "%s/%s", home, name) >= len)
-		return ssync_error_set(err, SSYNC_EINVAL, "home path too long: %s", home);
-	return 0;
 }
 
 static int add_self_peer(ssync_store *st, const char *id, const unsigned char *pk, ssync_error *err)
@@ -88,9 +83,9 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 		ssync_error_hint(err, "district ids follow the node id rule: a-z, 0-9 and '-'");
 		return SSYNC_EINVAL;
 	}
-	if ((error = path_join(dbpath, sizeof(dbpath), home, "replica.db", err)) < 0 ||
-	    (error = path_join(keypath, sizeof(keypath), home, "node.key", err)) < 0 ||
-	    (error = path_join(expath, sizeof(expath), home, "exchange.git", err)) < 0)
+	if ((error = ssync_home_path(dbpath, sizeof(dbpath), home, SSYNC_HOME_REPLICA, err)) < 0 ||
+	    (error = ssync_home_path(keypath, sizeof(keypath), home, SSYNC_HOME_KEY, err)) < 0 ||
+	    (error = ssync_home_path(expath, sizeof(expath), home, SSYNC_HOME_EXCHANGE, err)) < 0)
 		return error;
 	if (mkdir(home, 0700) != 0 && errno != EEXIST) {
 		ssync_error_set(err, errno == EACCES || errno == EROFS ? SSYNC_EREADONLY : SSYNC_EIO,
@@ -212,8 +207,8 @@ int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *
 	int error = 0;
 
 	*out = NULL;
-	if ((error = path_join(dbpath, sizeof(dbpath), home, "replica.db", err)) < 0 ||
-	    (error = path_join(keypath, sizeof(keypath), home, "node.key", err)) < 0)
+	if ((error = ssync_home_path(dbpath, sizeof(dbpath), home, SSYNC_HOME_REPLICA, err)) < 0 ||
+	    (error = ssync_home_path(keypath, sizeof(keypath), home, SSYNC_HOME_KEY, err)) < 0)
 		return error;
 	if (access(dbpath, F_OK) != 0) {
 		ssync_error_set(err, SSYNC_ENOTFOUND, "no node in %s (replica.db missing)", home);
@@ -273,6 +268,17 @@ done:
 	free(v);
 	ssync_node_free(n);
 	return error;
+}
+
+int ssync_node__exchange_open(ssync_node *n, int create, ssync_exchange **ex, ssync_error *err)
+{
+	char path[4096];
+	int error;
+
+	*ex = NULL;
+	if ((error = ssync_home_path(path, sizeof(path), n->home, SSYNC_HOME_EXCHANGE, err)) < 0)
+		return error;
+	return ssync_exchange_open(ex, path, create, err);
 }
 
 void ssync_node_free(ssync_node *n)

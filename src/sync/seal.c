@@ -25,14 +25,6 @@ void ssync_sync__segment_path(char *buf, size_t len, int64_t first_seq)
 	snprintf(buf, len, "seg/%07lld/%012lld.seg", (long long)(first_seq / 100000), (long long)first_seq);
 }
 
-int ssync_sync__open_exchange(ssync_node *n, ssync_exchange **ex, ssync_error *err)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	return ssync_exchange_open(ex, path, 1, err);
-}
-
 static int64_t meta_int(ssync_store *st, const char *key)
 {
 	char *v = NULL;
@@ -220,7 +212,7 @@ int ssync_sync_seal(ssync_node *n, int64_t *sealed_out, ssync_error *err)
 	*sealed_out = 0;
 	if ((error = ssync_sync__lock(n, &lockfd, err)) < 0)
 		return error;
-	if ((error = ssync_sync__open_exchange(n, &ex, err)) == 0)
+	if ((error = ssync_node__exchange_open(n, 1, &ex, err)) == 0)
 		error = ssync_sync__seal(n, ex, sealed_out, err);
 	ssync_exchange_free(ex);
 	close(lockfd);

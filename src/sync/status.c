@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "schoolsync/home.h"
 #include "schoolsync/status.h"
 #include "schoolsync/trust.h"
 #include "store_int.h"
@@ -46,8 +47,8 @@ static int open_replica(ssync_store **out, const char *home, ssync_error *err)
 	struct stat sb;
 
 	*out = NULL;
-	if (snprintf(path, sizeof(path), "%s/replica.db", home) >= (int)sizeof(path))
-		return ssync_error_set(err, SSYNC_EINVAL, "home path too long: %s", home);
+	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_REPLICA, err) < 0)
+		return SSYNC_EINVAL;
 	if (stat(path, &sb) != 0) {
 		ssync_error_set(err, errno == ENOENT ? SSYNC_ENOTFOUND : SSYNC_EIO,
 			"no node in %s (%s: %s)", home, path, strerror(errno));

@@ -5,6 +5,7 @@
 #include "schoolsync/exchange.h"
 #include "schoolsync/sync.h"
 #include "schoolsync/node.h"
+#include "node_int.h"
 #include "store_int.h"
 
 /* Segment path for a segment whose first entry is @p first_seq. */
@@ -22,8 +23,6 @@ typedef struct branch_list {
 	size_t prefix_len;
 } branch_list;
 
-/* seal.c */
-int ssync_sync__open_exchange(ssync_node *n, ssync_exchange **ex, ssync_error *err);
 /* seal.c */
 int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_error *err);
 /* receive.c */

@@ -11,14 +11,12 @@
 
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
+#include "node_int.h"
 #include "trust_int.h"
 
 static int open_ex(ssync_node *n, ssync_exchange **ex, ssync_error *err)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	return ssync_exchange_open(ex, path, 1, err);
+	return ssync_node__exchange_open(n, 1, ex, err);
 }
 
 /* Load the root key and check it is the pinned one (or pin it: init). */

@@ -80,7 +80,8 @@ jget() {
 }
 
 # A fake schoolsync for scheduling tests: real for everything but
-# `remote list` and `sync`, whose behaviour files in $FAKE_STATE decide.
+# `remote list` and `sync`, whose behaviour files in $FAKE_STATE decide. Its
+# reports and errors are in the documented forms (docs/CONTROL.md).
 #   $FAKE_STATE/remotes.json      what `remote list --json` prints
 #   $FAKE_STATE/mode.NAME         ok | fail | hang | hang-hard | slow:N
 #   $FAKE_STATE/attempts.NAME     one line per sync attempt: epoch ms
@@ -110,12 +111,12 @@ if [ "\$cmd" = sync ]; then
 	echo \$\$ >"\$S/pid.\$r"
 	mode=\$(cat "\$S/mode.\$r" 2>/dev/null || echo ok)
 	case "\$mode" in
-	ok) echo '{"remote":"'\$r'","sealed":0,"received":0,"applied":0,"quarantined":0,"pushed_refs":0,"seconds":0.01}'; exit 0;;
+	ok) echo '{"remote":"'\$r'","sealed":0,"received":0,"applied":0,"duplicates":0,"quarantined":0,"held":0,"pushed_refs":0,"rewritten_refs":0,"conflicts":0,"seconds":0.01}'; exit 0;;
 	fail) echo 'progress noise on stderr' >&2
 	      echo '{"error":{"code":"E_NET","status":-13,"message":"cannot reach '\$r': connection refused"}}' >&2; exit 1;;
 	hang) exec sleep 1000;;
 	hang-hard) trap '' TERM; sleep 1000 & wait; sleep 1000;;
-	slow:*) sleep \${mode#slow:}; echo '{"remote":"'\$r'","sealed":1,"received":0,"applied":0,"quarantined":0,"pushed_refs":1,"seconds":1}'; exit 0;;
+	slow:*) sleep \${mode#slow:}; echo '{"remote":"'\$r'","sealed":1,"received":0,"applied":0,"duplicates":0,"quarantined":0,"held":0,"pushed_refs":1,"rewritten_refs":0,"conflicts":0,"seconds":1}'; exit 0;;
 	esac
 fi
 exec "$SSYNC_BIN" "\$@"

@@ -1,0 +1,66 @@
+/* The error object of the programs' --json output, written and read in one
+ * place: the CLI prints it, the daemon reads its sync child's back. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "schoolsync/error.h"
+
+/* The codes are small negative numbers; names come from ssync_error_name(). */
+#define CODE_LOWEST (-64)
+
+char *ssync_error_json(const ssync_error *err)
+{
+	int code = err && err->code ? err->code : SSYNC_ERROR;
+	const char *msg = err && err->message[0] ? err->message : "unknown error";
+	json_t *e = json_pack("{sssiss}", "code", ssync_error_name(code), "status", code, "message", msg);
+	json_t *o;
+	char *s = NULL;
+
+	if (!e)
+		return NULL;
+	if (err && err->hint[0] && json_object_set_new(e, "hint", json_string(err->hint)) != 0) {
+		json_decref(e);
+		return NULL;
+	}
+	if ((o = json_pack("{so}", "error", e)))
+		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static int code_of_name(const char *name)
+{
+	int c;
+
+	for (c = SSYNC_ERROR; name && c >= CODE_LOWEST; c--)
+		if (strcmp(ssync_error_name(c), name) == 0)
+			return c;
+	return SSYNC_ERROR;
+}
+
+int ssync_error_parse_json(ssync_error *out, const char *text, size_t len)
+{
+	json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL;
+	json_t *e = json_object_get(o, "error"), *st;
+	const char *name, *msg, *hint;
+	int code;
+
+	ssync_error_clear(out);
+	name = json_string_value(json_object_get(e, "code"));
+	msg = json_string_value(json_object_get(e, "message"));
+	if (!json_is_object(e) || !name || !msg) {
+		json_decref(o);
+		return SSYNC_ESCHEMA;
+	}
+	st = json_object_get(e, "status");
+	code = json_is_integer(st) ? (int)json_integer_value(st) : 0;
+	if (code >= 0 || code < CODE_LOWEST || strcmp(ssync_error_name(code), name) != 0)
+		code = code_of_name(name);
+	ssync_error_set(out, code, "%s", msg);
+	if ((hint = json_string_value(json_object_get(e, "hint"))) && *hint)
+		ssync_error_hint(out, "%s", hint);
+	json_decref(o);
+	return 0;
+}

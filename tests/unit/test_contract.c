@@ -1,0 +1,232 @@
+/* The CLI-daemon contract in the library: home layout, the error object,
+ * the sync report's JSON form and a node's remotes (docs/CONTROL.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers_core.h"
+#include "schoolsync/error.h"
+#include "schoolsync/home.h"
+#include "schoolsync/sync.h"
+
+static void test_contract__home_paths(void **state)
+{
+	char buf[64], big[300];
+	ssync_error err;
+	char *p;
+
+	(void)state;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_home_path(buf, sizeof(buf), "/h", SSYNC_HOME_REPLICA, &err), 0);
+	assert_string_equal(buf, "/h/replica.db");
+	assert_int_equal(ssync_home_path(buf, sizeof(buf), "/h", SSYNC_HOME_EXCHANGE, &err), 0);
+	assert_string_equal(buf, "/h/exchange.git");
+	assert_int_equal(ssync_home_path(buf, sizeof(buf), "/h", SSYNC_HOME_CONTROL_SOCK, &err), 0);
+	assert_string_equal(buf, "/h/control.sock");
+	assert_string_equal(ssync_home_name(SSYNC_HOME_KEY), "node.key");
+	assert_string_equal(ssync_home_name((ssync_home_file)99), "");
+	/* too long: an error, and no cut-short path left behind */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(ssync_home_path(buf, sizeof(buf), big, SSYNC_HOME_REPLICA, &err), SSYNC_EINVAL);
+	assert_string_equal(buf, "");
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_home_path(buf, sizeof(buf), "/h", (ssync_home_file)99, &err), SSYNC_EINVAL);
+	p = ssync_home_path_dup("/h", SSYNC_HOME_DAEMON_LOCK);
+	assert_non_null(p);
+	assert_string_equal(p, "/h/daemon.lock");
+	free(p);
+}
+
+static void test_contract__home_default(void **state)
+{
+	char buf[512];
+
+	(void)state;
+	setenv("SCHOOLSYNC_HOME", "/srv/school", 1);
+	assert_int_equal(ssync_home_default(buf, sizeof(buf), NULL), 0);
+	assert_string_equal(buf, "/srv/school");
+	setenv("SCHOOLSYNC_HOME", "", 1);
+	setenv("HOME", "/home/clerk", 1);
+	assert_int_equal(ssync_home_default(buf, sizeof(buf), NULL), 0);
+	assert_string_equal(buf, "/home/clerk/.schoolsync");
+	assert_int_equal(ssync_home_default(buf, 8, NULL), SSYNC_EINVAL);
+	unsetenv("SCHOOLSYNC_HOME");
+}
+
+static void test_contract__error_json_round_trip(void **state)
+{
+	ssync_error err, back;
+	char *s;
+
+	(void)state;
+	ssync_error_clear(&err);
+	ssync_error_set(&err, SSYNC_ENET, "cannot reach hub: \"refused\"\n(port 9418)");
+	ssync_error_hint(&err, "check the link");
+	s = ssync_error_json(&err);
+	assert_non_null(s);
+	assert_null(strchr(s, '\n')); /* one line */
+	assert_non_null(strstr(s, "\"code\":\"E_NET\""));
+	assert_int_equal(ssync_error_parse_json(&back, s, strlen(s)), 0);
+	assert_int_equal(back.code, SSYNC_ENET);
+	assert_string_equal(back.message, err.message);
+	assert_string_equal(back.hint, "check the link");
+	free(s);
+	/* no hint: no "hint" key */
+	ssync_error_clear(&err);
+	ssync_error_set(&err, SSYNC_ECANCELLED, "deadline");
+	s = ssync_error_json(&err);
+	assert_null(strstr(s, "hint"));
+	free(s);
+	/* no error at all still prints a valid object */
+	s = ssync_error_json(NULL);
+	assert_int_equal(ssync_error_parse_json(&back, s, strlen(s)), 0);
+	assert_int_equal(back.code, SSYNC_ERROR);
+	free(s);
+}
+
+static void test_contract__error_json_parse_refuses_others(void **state)
+{
+	ssync_error back;
+	const char *by_name = "{\"error\":{\"code\":\"E_CERT\",\"message\":\"m\"}}";
+	const char *bad[] = { "", "not json", "[]", "{\"remote\":\"hub\"}", "{\"error\":\"E_NET\"}",
+		"{\"error\":{\"code\":\"E_NET\"}}", "{\"error\":{\"message\":\"m\"}}" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ssync_error_parse_json(&back, bad[i], strlen(bad[i])), SSYNC_ESCHEMA);
+		assert_int_equal(back.code, 0);
+	}
+	/* code from the name when there is no status */
+	assert_int_equal(ssync_error_parse_json(&back, by_name, strlen(by_name)), 0);
+	assert_int_equal(back.code, SSYNC_ECERT);
+}
+
+static void test_contract__report_round_trip(void **state)
+{
+	ssync_sync_report r, back;
+	ssync_error err;
+	char *s;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.remote, sizeof(r.remote), "usb-stick.1");
+	r.sealed = 3;
+	r.received = 5000000000LL; /* beyond 32 bits */
+	r.applied = 4;
+	r.duplicates = 5;
+	r.quarantined = 6;
+	r.held = 7;
+	r.pushed_refs = 8;
+	r.rewritten_refs = 9;
+	r.conflicts = 10;
+	r.seconds = 1.25;
+	s = ssync_sync_report_json(&r);
+	assert_non_null(s);
+	assert_null(strchr(s, '\n'));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_sync_report_parse(&back, s, strlen(s), &err), 0);
+	assert_memory_equal(&back, &r, sizeof(r));
+	free(s);
+}
+
+static void test_contract__report_parse_is_strict(void **state)
+{
+	const char *ok = "{\"remote\":\"hub\",\"sealed\":0,\"received\":1,\"applied\":1,\"duplicates\":0,"
+		"\"quarantined\":0,\"held\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,"
+		"\"seconds\":0.5,\"later_field\":[1]}";
+	const char *bad[] = {
+		"", "[]", "{\"error\":{\"code\":\"E_NET\",\"message\":\"x\"}}",
+		/* a counter missing */
+		"{\"remote\":\"hub\",\"sealed\":0,\"received\":1,\"applied\":1,\"duplicates\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+		/* negative, text, fraction */
+		"{\"remote\":\"hub\",\"sealed\":-1,\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+		"{\"remote\":\"hub\",\"sealed\":\"1\",\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+		"{\"remote\":\"hub\",\"sealed\":1.5,\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+		/* pushed_refs beyond an int */
+		"{\"remote\":\"hub\",\"sealed\":1,\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":4294967296,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+		/* no seconds; no remote; a remote name too long */
+		"{\"remote\":\"hub\",\"sealed\":1,\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0}",
+		"{\"sealed\":1,\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+		"{\"remote\":\"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh\",\"sealed\":1,"
+		"\"received\":1,\"applied\":1,\"duplicates\":0,\"held\":0,"
+		"\"quarantined\":0,\"pushed_refs\":1,\"rewritten_refs\":0,\"conflicts\":0,\"seconds\":0.5}",
+	};
+	ssync_sync_report back;
+	ssync_error err;
+	size_t i;
+
+	(void)state;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_sync_report_parse(&back, ok, strlen(ok), &err), 0);
+	assert_string_equal(back.remote, "hub");
+	assert_int_equal(back.received, 1);
+	assert_int_equal(back.pushed_refs, 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_sync_report_parse(&back, bad[i], strlen(bad[i]), &err), SSYNC_ESCHEMA);
+		assert_true(err.message[0] != 0);
+		assert_string_equal(back.remote, "");
+	}
+}
+
+typedef struct seen { int n; char names[4][64]; char urls[4][128]; } seen;
+
+static int collect(const char *name, const char *url, void *p)
+{
+	seen *s = p;
+
+	if (s->n < 4) {
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+		snprintf(s->urls[s->n], sizeof(s->urls[0]), "%s", url);
+	}
+	s->n++;
+	return 0;
+}
+
+static void test_contract__node_remotes(void **state)
+{
+	th_fx *fx = *state;
+	ssync_error err;
+	seen s;
+
+	memset(&s, 0, sizeof(s));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_remote_add(fx->n, "zz-usb", "/media/stick", &err), 0);
+	assert_int_equal(ssync_node_remote_add(fx->n, "hub", "git://hub.example/x.git", &err), 0);
+	assert_int_equal(ssync_node_remote_add(fx->n, "../evil", "/tmp/x", &err), SSYNC_EINVAL);
+	assert_false(ssync_node_remote_name_valid("a/b"));
+	assert_true(ssync_node_remote_name_valid("hub"));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_remote_list(fx->n, collect, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.names[0], "hub"); /* by name */
+	assert_string_equal(s.urls[1], "/media/stick");
+	assert_int_equal(ssync_node_remote_remove(fx->n, "hub", &err), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ssync_node_remote_list(fx->n, collect, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.names[0], "zz-usb");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_contract__home_paths),
+		cmocka_unit_test(test_contract__home_default),
+		cmocka_unit_test(test_contract__error_json_round_trip),
+		cmocka_unit_test(test_contract__error_json_parse_refuses_others),
+		cmocka_unit_test(test_contract__report_round_trip),
+		cmocka_unit_test(test_contract__report_parse_is_strict),
+		cmocka_unit_test_setup_teardown(test_contract__node_remotes, th_fx_setup, th_fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
