@@ -1,131 +1,16 @@
-/* status, and `sync --now`: talk to the node's daemon over HOME/control.sock
- * (one JSON line each way, see daemon/control.c). Without a daemon, status
- * reads the replica itself (src/status.c) and says what it cannot know. */
-#include <errno.h>
-#include <poll.h>
+/* status, and `sync --now`: talk to the node's daemon through the library's
+ * control client (schoolsync/control.h, docs/CONTROL.md). Without a daemon,
+ * status reads the replica itself (sync/status.c) and says what it cannot
+ * know. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "commands.h"
+#include "schoolsync/control.h"
 #include "schoolsync/status.h"
 #include "schoolsync/store.h"
-
-#define STATUS_TIMEOUT_MS 5000
-/* The daemon's own limit on a `remote list` run (daemon/loop.c). */
-#define DAEMON_LIST_DEADLINE_S 30.0
-
-enum { CTL_OK = 0, CTL_NO_DAEMON = 1, CTL_FAILED = -1 };
-
-/* Send @p req, read one line into *resp_out (malloc'd) within timeout_ms.
- * Connecting and sending are bounded by STATUS_TIMEOUT_MS as well: a daemon
- * whose loop is stuck leaves connections in the listen backlog, and once
- * that is full connect() would block. */
-static int ctl_request(const char *home, const char *req, int timeout_ms, char **resp_out, char *why, size_t wlen)
-{
-	struct sockaddr_un sa;
-	struct stat sb;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd = -1, rc = CTL_FAILED;
-	struct timespec t0, t1;
-
-	*resp_out = NULL;
-	why[0] = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", home) >= (int)sizeof(sa.sun_path)) {
-		snprintf(why, wlen, "control socket path under %s is too long", home);
-		return CTL_NO_DAEMON;
-	}
-	if (lstat(sa.sun_path, &sb) != 0)
-		return CTL_NO_DAEMON;
-	/* Like openssh with key files: only talk to a socket of our own user
-	 * (root may talk to anyone's). */
-	if (!S_ISSOCK(sb.st_mode) || (sb.st_uid != geteuid() && geteuid() != 0)) {
-		snprintf(why, wlen, "%s is not a socket owned by uid %ld: not talking to it", sa.sun_path, (long)geteuid());
-		return CTL_FAILED;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(why, wlen, "socket: %s", strerror(errno));
-		return CTL_FAILED;
-	}
-	{
-		struct timeval tv = { STATUS_TIMEOUT_MS / 1000, (STATUS_TIMEOUT_MS % 1000) * 1000 };
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (errno == ECONNREFUSED || errno == ENOENT)
-			rc = CTL_NO_DAEMON; /* a socket left by a daemon that died */
-		else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)
-			snprintf(why, wlen, "the daemon did not accept a connection on %s within %d ms (busy or hung)",
-				sa.sun_path, STATUS_TIMEOUT_MS);
-		else
-			snprintf(why, wlen, "connect %s: %s", sa.sun_path, strerror(errno));
-		goto done;
-	}
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		snprintf(why, wlen, "send to the daemon on %s: %s", sa.sun_path, strerror(errno));
-		goto done;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		int wait, pr;
-		ssize_t n;
-		long el;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		el = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-		wait = el >= timeout_ms ? 0 : (int)(timeout_ms - el);
-		if ((pr = poll(&p, 1, wait)) < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0) {
-			snprintf(why, wlen, "the daemon did not answer on %s within %.1f s", sa.sun_path, timeout_ms / 1000.0);
-			goto done;
-		}
-		if (len + 4096 > cap) {
-			char *nb = realloc(buf, cap + 65536);
-			if (!nb) {
-				snprintf(why, wlen, "out of memory");
-				goto done;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		if ((n = recv(fd, buf + len, cap - len - 1, 0)) < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(why, wlen, "read from the daemon: %s", strerror(errno));
-			goto done;
-		}
-		if (n == 0) {
-			snprintf(why, wlen, "the daemon closed the connection without answering");
-			goto done;
-		}
-		len += (size_t)n;
-		buf[len] = 0;
-		if (memchr(buf, '\n', len))
-			break;
-		if (len > (1u << 24)) {
-			snprintf(why, wlen, "answer too long");
-			goto done;
-		}
-	}
-	*resp_out = buf;
-	buf = NULL;
-	rc = CTL_OK;
-done:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
 
 /* "3m ago"-style text for @p secs. */
 static void human_age(char *out, size_t n, long long secs)
@@ -295,11 +180,12 @@ static void print_remotes(json_t *remotes)
 int cmd_status(cli_ctx *ctx, int argc, char **argv)
 {
 	int help = 0, npos = 0, rc = CLI_EXIT_OK, ctl;
-	char **pos = NULL, *resp = NULL, why[512];
+	char **pos = NULL, *resp = NULL;
+	const char *problem = NULL;
 	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
 	json_t *out = NULL;
 	ssync_status *st = NULL;
-	ssync_error err;
+	ssync_error err, cerr;
 
 	if (cli_parse(ctx, "status", argc, argv, opts, &help, &pos, &npos) < 0) {
 		free(pos);
@@ -317,18 +203,21 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (npos)
 		return cli_usage(ctx, "status", "unexpected argument");
-	ctl = ctl_request(ctx->home, "{\"cmd\":\"status\"}", STATUS_TIMEOUT_MS, &resp, why, sizeof(why));
-	if (ctl == CTL_OK) {
+	ssync_error_clear(&cerr);
+	ctl = ssync_control_call(ctx->home, SSYNC_CONTROL_STATUS, SSYNC_CONTROL_STATUS_TIMEOUT_MS, &resp, &cerr);
+	if (ctl == 0) {
 		json_error_t jerr;
 		if (!(out = json_loads(resp, 0, &jerr)) || !json_is_object(out)) {
-			snprintf(why, sizeof(why), "the daemon's answer is not JSON: %s", jerr.text);
+			ssync_error_clear(&cerr);
+			ctl = ssync_error_set(&cerr, SSYNC_ESCHEMA, "the daemon's answer is not JSON: %s", jerr.text);
 			json_decref(out);
 			out = NULL;
-			ctl = CTL_FAILED;
 		} else {
 			json_object_del(out, "ok");
 		}
 	}
+	if (ctl < 0 && ctl != SSYNC_ENOTFOUND)
+		problem = cerr.message; /* a daemon is there but did not answer */
 	if (!out) {
 		/* No daemon, or it did not answer: what the replica says. */
 		char *s;
@@ -341,7 +230,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
-		out = json_pack("{s{sbss?}so}", "daemon", "running", 0, "problem", ctl == CTL_FAILED ? why : NULL,
+		out = json_pack("{s{sbss?}so}", "daemon", "running", 0, "problem", problem,
 			"node", json_loads(s, 0, NULL));
 		free(s);
 		if (!out) {
@@ -390,83 +279,51 @@ done:
 	return rc;
 }
 
-/* How long `sync --now` waits for the daemon's answer, from the daemon's own
- * settings (a status that skips the replica read): a round already running,
- * the remote-list refresh, then one round per remote, each bounded by the
- * daemon's hard deadline plus the kill grace; doubled, plus 30 s. */
-static int sync_now_timeout_ms(cli_ctx *ctx, int *timeout_ms, char *why, size_t wlen)
-{
-	char *resp = NULL;
-	json_t *st, *set;
-	double deadline = 300, grace = 5, per, list, first, total;
-	size_t n = 1;
-	int ctl;
-
-	ctl = ctl_request(ctx->home, "{\"cmd\":\"status\",\"node\":false}", STATUS_TIMEOUT_MS, &resp, why, wlen);
-	if (ctl != CTL_OK)
-		return ctl;
-	st = json_loads(resp, 0, NULL);
-	free(resp);
-	set = json_object_get(json_object_get(st, "daemon"), "settings");
-	if (json_is_number(json_object_get(set, "deadline_s")))
-		deadline = json_number_value(json_object_get(set, "deadline_s"));
-	if (json_is_number(json_object_get(set, "kill_grace_s")))
-		grace = json_number_value(json_object_get(set, "kill_grace_s"));
-	if (json_array_size(json_object_get(st, "remotes")) > n)
-		n = json_array_size(json_object_get(st, "remotes"));
-	json_decref(st);
-	per = deadline + grace + 1;
-	list = DAEMON_LIST_DEADLINE_S + grace + 1;
-	first = per > list ? per : list;
-	total = 2 * (first + list + (double)n * per) + 30;
-	*timeout_ms = total > 86400.0 ? 86400 * 1000 : (int)(total * 1000);
-	return CTL_OK;
-}
-
 int cli_daemon_sync_now(cli_ctx *ctx)
 {
-	char *resp = NULL, why[512];
+	char *resp = NULL;
 	json_t *r = NULL, *results;
-	json_error_t jerr;
-	int ctl, rc = CLI_EXIT_OK, timeout_ms = 0;
+	ssync_error err;
+	int error, rc = CLI_EXIT_OK, timeout_ms;
 	size_t i;
 
 	/* The daemon answers when every remote finished a round that started
 	 * after this request; each round has the daemon's hard deadline, so
-	 * never wait longer than those deadlines allow. */
-	ctl = sync_now_timeout_ms(ctx, &timeout_ms, why, sizeof(why));
-	if (ctl == CTL_OK)
-		ctl = ctl_request(ctx->home, "{\"cmd\":\"sync-now\",\"wait\":true}", timeout_ms, &resp, why, sizeof(why));
-	if (ctl == CTL_NO_DAEMON) {
-		ssync_error err;
-		ssync_error_clear(&err);
-		ssync_error_set(&err, SSYNC_ENOTFOUND, "no schoolsyncd runs for %s%s%s", ctx->home, why[0] ? ": " : "", why);
+	 * never wait longer than its settings allow. */
+	ssync_error_clear(&err);
+	error = ssync_control_call(ctx->home, SSYNC_CONTROL_STATUS_DAEMON, SSYNC_CONTROL_STATUS_TIMEOUT_MS, &resp, &err);
+	if (error == 0) {
+		timeout_ms = ssync_control_sync_now_timeout_ms(resp, strlen(resp));
+		free(resp);
+		resp = NULL;
+		error = ssync_control_call(ctx->home, SSYNC_CONTROL_SYNC_NOW_WAIT, timeout_ms, &resp, &err);
+	}
+	if (error == SSYNC_ENOTFOUND) {
 		ssync_error_hint(&err, "start it (systemctl start schoolsyncd), or sync in this process: schoolsync sync");
 		return cli_fail(ctx, &err);
 	}
-	if (ctl != CTL_OK || !(r = json_loads(resp, 0, &jerr))) {
-		ssync_error err;
-		ssync_error_clear(&err);
-		ssync_error_set(&err, SSYNC_ERROR, "asking the daemon to sync: %s", ctl != CTL_OK ? why : jerr.text);
-		if (ctl != CTL_OK)
-			ssync_error_hint(&err, "the daemon may be hung: see its log, and restart it (systemctl restart schoolsyncd)");
+	if (error == 0 && !(r = json_loads(resp, 0, NULL)))
+		error = ssync_error_set(&err, SSYNC_ESCHEMA, "the daemon's answer is not JSON");
+	if (error < 0) {
+		ssync_error e2;
+		ssync_error_clear(&e2);
+		ssync_error_set(&e2, error == SSYNC_ESCHEMA ? SSYNC_ESCHEMA : SSYNC_ERROR, "asking the daemon to sync: %s",
+			err.message);
+		if (error != SSYNC_ESCHEMA)
+			ssync_error_hint(&e2, "the daemon may be hung: see its log, and restart it (systemctl restart schoolsyncd)");
 		free(resp);
-		return cli_fail(ctx, &err);
+		return cli_fail(ctx, &e2);
+	}
+	{
+		/* A refusal is the library's error object inside the answer. */
+		ssync_error refused;
+		if (ssync_error_parse_json(&refused, resp, strlen(resp)) == 0) {
+			free(resp);
+			json_decref(r);
+			return cli_fail(ctx, &refused);
+		}
 	}
 	free(resp);
-	if (json_is_object(json_object_get(r, "error"))) {
-		json_t *e = json_object_get(r, "error");
-		if (ctx->json) {
-			char *s = json_dumps(r, JSON_COMPACT);
-			if (s)
-				fprintf(stderr, "%s\n", s);
-			free(s);
-		} else {
-			fprintf(stderr, "schoolsync: error: %s [%s]\n", jstr(e, "message"), jstr(e, "code"));
-		}
-		json_decref(r);
-		return CLI_EXIT_ERROR;
-	}
 	if (!json_is_true(json_object_get(r, "ok")))
 		rc = CLI_EXIT_ERROR;
 	if (ctx->json) {

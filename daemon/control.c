@@ -1,14 +1,9 @@
 /* HOME/control.sock: the daemon's control socket (Unix domain, owner only).
  *
- * Protocol: the client sends one JSON line, the daemon answers one JSON
- * line and closes.
- *   {"cmd":"status"}                  -> {"ok":true,"daemon":{..},"node":{..},"remotes":[..]}
- *   {"cmd":"status","node":false}     -> {"ok":true,"daemon":{..},"remotes":[..]}  (at once, no replica read)
- *   {"cmd":"sync-now"}                -> {"ok":true,"queued":["hub",..]}          (at once)
- *   {"cmd":"sync-now","wait":true}    -> {"ok":bool,"results":[{"remote","ok","error"?,"report"?}]}
- *                                        after a round that started after the request
- *                                        finished for every remote
- * Errors: {"ok":false,"error":{"code":"E_..","message":".."}}.
+ * Protocol (schoolsync/control.h, docs/CONTROL.md): the client sends one
+ * JSON line, the daemon answers one JSON line and closes. The library reads
+ * the requests and writes the failure answers; this file builds the
+ * answers from the daemon's state.
  *
  * Security (tmux server.c / tmux.c habits): the home must be a directory we
  * own that no one else can write to; the socket is bound under umask 077 so
@@ -26,8 +21,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "schoolsync/control.h"
 
-#define LINE_MAX_BYTES 4096
 #define MAX_CLIENTS 64
 #define IDLE_MS 10000
 
@@ -37,7 +32,7 @@ struct dmn_client {
 	uv_timer_t idle;
 	uv_write_t wreq;
 	uv_work_t work;
-	char buf[LINE_MAX_BYTES];
+	char buf[SSYNC_CONTROL_LINE_MAX];
 	size_t len;
 	char *out;
 	int open_handles;
@@ -109,14 +104,12 @@ static void on_written(uv_write_t *w, int status)
 	client_close(w->data);
 }
 
-/* Send one line and close; takes ownership of @p resp. */
-static void reply(dmn_client *c, json_t *resp)
+/* Send one line and close; takes ownership of @p s (NULL: out of memory). */
+static void reply_str(dmn_client *c, char *s)
 {
-	char *s = resp ? json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	uv_buf_t b;
 	size_t n;
 
-	json_decref(resp);
 	if (c->closing) {
 		free(s);
 		return;
@@ -143,12 +136,19 @@ static void reply(dmn_client *c, json_t *resp)
 		client_close(c);
 }
 
-static json_t *error_json(const char *code, const char *fmt, const char *arg)
+/* Send @p resp as one line and close; takes ownership of @p resp. */
+static void reply(dmn_client *c, json_t *resp)
 {
-	char msg[512];
+	char *s = resp ? json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-	snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
-	return json_pack("{sbs{ssss}}", "ok", 0, "error", "code", code, "message", msg);
+	json_decref(resp);
+	reply_str(c, s);
+}
+
+/* The protocol's failure answer (schoolsync/control.h). */
+static void reply_error(dmn_client *c, int code, const char *msg)
+{
+	reply_str(c, ssync_control_error_reply(code, msg));
 }
 
 /* ---- status ---- */
@@ -252,8 +252,8 @@ void dmn_round_done_notify(dmn *d)
 			c->await_list = 0;
 			if (set_targets(c) < 0 || c->ntargets == 0) {
 				c->waiting = 0;
-				reply(c, error_json("E_NOTFOUND", c->ntargets ? "out of memory%s" :
-					"no remotes configured: add one with 'schoolsync remote add NAME URL'%s", NULL));
+				reply_error(c, c->ntargets ? SSYNC_ERROR : SSYNC_ENOTFOUND, c->ntargets ? "out of memory" :
+					"no remotes configured: add one with 'schoolsync remote add NAME URL'");
 				continue;
 			}
 		}
@@ -275,11 +275,11 @@ static void sync_now(dmn_client *c, int wait)
 	dmn *d = c->d;
 
 	if (!d->remotes_known) {
-		reply(c, error_json("E_NOTFOUND", "the daemon could not list the remotes yet; see 'schoolsync status'%s", NULL));
+		reply_error(c, SSYNC_ENOTFOUND, "the daemon could not list the remotes yet; see 'schoolsync status'");
 		return;
 	}
 	if (d->nremotes == 0) {
-		reply(c, error_json("E_NOTFOUND", "no remotes configured: add one with 'schoolsync remote add NAME URL'%s", NULL));
+		reply_error(c, SSYNC_ENOTFOUND, "no remotes configured: add one with 'schoolsync remote add NAME URL'");
 		return;
 	}
 	if (wait) {
@@ -302,32 +302,29 @@ static void sync_now(dmn_client *c, int wait)
 
 /* ---- connection ---- */
 
-static void handle_line(dmn_client *c)
+static void handle_line(dmn_client *c, size_t len)
 {
-	json_error_t jerr;
-	json_t *req = json_loads(c->buf, 0, &jerr);
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	ssync_control_cmd cmd;
+	ssync_error err;
 
-	if (!req || !cmd) {
-		reply(c, error_json("E_INVAL", "bad request: %s", req ? "no \"cmd\"" : jerr.text));
-	} else if (strcmp(cmd, "status") == 0 && json_is_false(json_object_get(req, "node"))) {
+	ssync_error_clear(&err);
+	if (ssync_control_parse_request(c->buf, len, &cmd, &err) < 0) {
+		reply_error(c, err.code, err.message);
+	} else if (cmd == SSYNC_CONTROL_STATUS_DAEMON) {
 		/* the daemon's own state only: no replica read, answered at once */
 		json_t *resp = json_pack("{sb}", "ok", 1);
 		json_object_set_new(resp, "daemon", dmn_daemon_json(c->d));
 		json_object_set_new(resp, "remotes", dmn_remotes_json(c->d));
 		reply(c, resp);
-	} else if (strcmp(cmd, "status") == 0) {
+	} else if (cmd == SSYNC_CONTROL_STATUS) {
 		c->work.data = c;
 		if (uv_queue_work(c->d->loop, &c->work, status_work, status_after) == 0)
 			c->work_pending = 1;
 		else
-			reply(c, error_json("E_ERROR", "cannot queue the status read%s", NULL));
-	} else if (strcmp(cmd, "sync-now") == 0) {
-		sync_now(c, json_is_true(json_object_get(req, "wait")));
+			reply_error(c, SSYNC_ERROR, "cannot queue the status read");
 	} else {
-		reply(c, error_json("E_INVAL", "unknown command \"%s\" (known: status, sync-now)", cmd));
+		sync_now(c, cmd == SSYNC_CONTROL_SYNC_NOW_WAIT);
 	}
-	json_decref(req);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -361,11 +358,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if ((nl = memchr(c->buf, '\n', c->len))) {
 		*nl = 0;
 		c->got_line = 1;
-		handle_line(c);
+		handle_line(c, (size_t)(nl - c->buf));
 		return;
 	}
-	if (c->len >= sizeof(c->buf) - 1)
-		reply(c, error_json("E_TOO_LARGE", "request longer than %s bytes", "4095"));
+	if (c->len >= sizeof(c->buf) - 1) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "request longer than %d bytes", SSYNC_CONTROL_LINE_MAX - 1);
+		reply_error(c, SSYNC_ETOOLARGE, msg);
+	}
 }
 
 static void on_idle(uv_timer_t *t)
@@ -492,7 +492,7 @@ void dmn_control_close(dmn *d)
 		next = c->next;
 		if (c->waiting) {
 			c->waiting = 0;
-			reply(c, error_json("E_CANCELLED", "the daemon is stopping%s", NULL));
+			reply_error(c, SSYNC_ECANCELLED, "the daemon is stopping");
 		} else if (!c->got_line) {
 			client_close(c);
 		}

@@ -31,10 +31,10 @@
 
 #include "daemon.h"
 #include "schoolsync/backoff.h"
+#include "schoolsync/control.h"
 #include "schoolsync/home.h"
 #include "schoolsync/sync.h"
 
-#define LIST_DEADLINE_S 30.0
 #define INTERVAL_JITTER 0.1
 
 static uint64_t ms(double s)
@@ -168,7 +168,7 @@ static int child_outcome(dmn *d, const dmn_job_result *res, const char *what, ch
 	} else if (res->timed_out) {
 		snprintf(code, clen, "E_CANCELLED");
 		snprintf(msg, mlen, "%s gave no result within the %g s deadline: process killed", what,
-			what[0] == 'r' ? LIST_DEADLINE_S : d->cfg.deadline_s);
+			what[0] == 'r' ? SSYNC_CONTROL_LIST_DEADLINE_S : d->cfg.deadline_s);
 	} else if (res->stopped) {
 		snprintf(code, clen, "E_CANCELLED");
 		snprintf(msg, mlen, "%s stopped: the daemon is shutting down", what);
@@ -203,7 +203,7 @@ static void start_list(dmn *d)
 	const char *argv[] = { d->cli, "--home", d->home, "remote", "list", "--json", NULL };
 
 	dmn_log(DMN_LOG_DEBUG, "listing remotes");
-	if (start_job(d, argv, LIST_DEADLINE_S, 1, NULL) < 0) {
+	if (start_job(d, argv, SSYNC_CONTROL_LIST_DEADLINE_S, 1, NULL) < 0) {
 		d->list_failures++;
 		d->list_next_due = now_ms(d) + ms(ssync_backoff_delay(d->list_failures,
 			d->cfg.backoff_base_s, d->cfg.backoff_max_s, randombytes_random()));
