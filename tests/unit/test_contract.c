@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "helpers_core.h"
+#include "schoolsync/control.h"
 #include "schoolsync/error.h"
 #include "schoolsync/home.h"
 #include "schoolsync/sync.h"
@@ -217,6 +218,89 @@ static void test_contract__node_remotes(void **state)
 	assert_string_equal(s.names[0], "zz-usb");
 }
 
+static void test_contract__control_requests_round_trip(void **state)
+{
+	ssync_control_cmd c, back;
+	ssync_error err;
+
+	(void)state;
+	for (c = SSYNC_CONTROL_STATUS; c <= SSYNC_CONTROL_SYNC_NOW_WAIT; c++) {
+		const char *line = ssync_control_request(c);
+		assert_true(strlen(line) > 0 && strlen(line) < SSYNC_CONTROL_LINE_MAX);
+		assert_null(strchr(line, '\n'));
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_control_parse_request(line, strlen(line), &back, &err), 0);
+		assert_int_equal(back, c);
+	}
+	assert_string_equal(ssync_control_request((ssync_control_cmd)42), "");
+}
+
+static void test_contract__control_bad_requests(void **state)
+{
+	const char *bad[] = { "", "status", "{}", "{\"cmd\":7}", "{\"cmd\":\"reboot\"}", "[\"status\"]" };
+	ssync_control_cmd c = SSYNC_CONTROL_SYNC_NOW;
+	ssync_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_control_parse_request(bad[i], strlen(bad[i]), &c, &err), SSYNC_EINVAL);
+		assert_true(err.message[0] != 0);
+	}
+	assert_int_equal(c, SSYNC_CONTROL_SYNC_NOW); /* untouched */
+	/* "node":false only for a false, not for anything falsy */
+	{
+		const char *zero = "{\"cmd\":\"status\",\"node\":0}";
+		assert_int_equal(ssync_control_parse_request(zero, strlen(zero), &c, &err), 0);
+	}
+	assert_int_equal(c, SSYNC_CONTROL_STATUS);
+}
+
+static void test_contract__control_error_reply_reads_back(void **state)
+{
+	char *s = ssync_control_error_reply(SSYNC_ENOTFOUND, "no remotes configured");
+	ssync_error back;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"ok\":false"));
+	assert_int_equal(ssync_error_parse_json(&back, s, strlen(s)), 0);
+	assert_int_equal(back.code, SSYNC_ENOTFOUND);
+	assert_string_equal(back.message, "no remotes configured");
+	free(s);
+}
+
+static void test_contract__control_sync_now_wait_limit(void **state)
+{
+	const char *st = "{\"ok\":true,\"daemon\":{\"settings\":{\"deadline_s\":10,\"kill_grace_s\":1}},"
+		"\"remotes\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]}";
+	const char *huge = "{\"daemon\":{\"settings\":{\"deadline_s\":1e12}}}";
+	/* per round 10+1+1 = 12 s; list 30+1+1 = 32 s; first = max = 32 s;
+	 * 2 * (32 + 32 + 3 * 12) + 30 = 230 s */
+	(void)state;
+	assert_int_equal(ssync_control_sync_now_timeout_ms(st, strlen(st)), 230000);
+	/* without settings: deadline 300, grace 5, one remote:
+	 * per 306, list 36, 2 * (306 + 36 + 306) + 30 = 1326 s */
+	assert_int_equal(ssync_control_sync_now_timeout_ms(NULL, 0), 1326000);
+	assert_int_equal(ssync_control_sync_now_timeout_ms("garbage", 7), 1326000);
+	assert_int_equal(ssync_control_sync_now_timeout_ms(huge, strlen(huge)), 86400000);
+}
+
+static void test_contract__control_call_without_daemon(void **state)
+{
+	char *dir = th_tmpdir(), *reply = (char *)1;
+	ssync_error err;
+
+	(void)state;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_control_call(dir, SSYNC_CONTROL_STATUS, 100, &reply, &err), SSYNC_ENOTFOUND);
+	assert_null(reply);
+	assert_non_null(strstr(err.message, "no schoolsyncd runs"));
+	th_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +311,11 @@ int main(void)
 		cmocka_unit_test(test_contract__report_round_trip),
 		cmocka_unit_test(test_contract__report_parse_is_strict),
 		cmocka_unit_test_setup_teardown(test_contract__node_remotes, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test(test_contract__control_requests_round_trip),
+		cmocka_unit_test(test_contract__control_bad_requests),
+		cmocka_unit_test(test_contract__control_error_reply_reads_back),
+		cmocka_unit_test(test_contract__control_sync_now_wait_limit),
+		cmocka_unit_test(test_contract__control_call_without_daemon),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
