@@ -204,12 +204,12 @@ static json_t *wait_results(dmn_client *c, int *all_ok)
 		json_t *o;
 		if (!r)
 			continue; /* removed meanwhile */
-		o = json_pack("{sssb}", "remote", r->name, "ok", r->failures == 0);
-		if (r->failures) {
+		o = json_pack("{sssb}", "remote", r->name, "ok", r->s.failures == 0);
+		if (r->s.failures) {
 			*all_ok = 0;
 			json_object_set_new(o, "error", json_pack("{ssss}", "code", r->last_error_code,
 				"message", r->last_error_msg));
-			json_object_set_new(o, "retry_in_s", json_real(r->backoff_s));
+			json_object_set_new(o, "retry_in_s", json_real(r->s.backoff_s));
 		} else if (r->has_report) {
 			json_object_set_new(o, "report", dmn_report_json(&r->last_report));
 		}
@@ -235,7 +235,7 @@ static int set_targets(dmn_client *c)
 	return 0;
 }
 
-void dmn_round_done_notify(dmn *d)
+void dmn_control_round_done(dmn *d)
 {
 	dmn_client *c = d->clients, *next;
 
@@ -285,7 +285,7 @@ static void sync_now(dmn_client *c, int wait)
 	if (wait) {
 		/* dmn_sync_now() refreshes the remote list first (an operator who
 		 * just added a remote expects it included): the targets are set
-		 * when that list run ends, in dmn_round_done_notify(). */
+		 * when that list run ends, in dmn_control_round_done(). */
 		c->waiting = 1;
 		c->await_list = 1;
 		c->list_gen = d->list_gen;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "schoolsync/sched.h"
 #include "schoolsync/status.h"
 #include "schoolsync/sync.h"
 
@@ -78,17 +79,14 @@ void dmn_job_stop(dmn_job *job);
 void dmn_job_stop_after(dmn_job *job, double after_s);
 int dmn_job_pid(const dmn_job *job);
 
-/* ---- loop.c: the daemon ---- */
+/* ---- the daemon's state (loop.c owns it; docs/ARCHITECTURE.md "daemon/") ---- */
+#define DMN_INTERVAL_JITTER 0.1  /* periodic rounds spread +-10 % */
+
 typedef struct dmn_remote {
 	char *name;
 	char *url;
 	int listed;              /* in the latest `remote list` */
-	unsigned int failures;   /* consecutive failed rounds */
-	double backoff_s;        /* delay chosen after the last failure */
-	uint64_t next_due;       /* uv_now() ms of the next attempt */
-	int want_now;            /* run as soon as the worker is free */
-	int dirty;               /* local writes since the last round started */
-	int running;
+	ssync_sched_slot s;      /* its schedule (schoolsync/sched.h): due, failures, backoff */
 	uint64_t completed;      /* rounds finished, success or not */
 	uint64_t run_seq;        /* d->rounds_started when its latest round started */
 	uint64_t done_seq;       /* run_seq of its latest finished round; 0 = none */
@@ -116,11 +114,8 @@ struct dmn {
 
 	dmn_remote **remotes;
 	size_t nremotes;
+	ssync_sched_slot list;   /* the `remote list` refresh, scheduled like a remote */
 	int remotes_known;       /* a `remote list` has succeeded */
-	uint64_t remotes_listed_at;
-	unsigned int list_failures;
-	uint64_t list_next_due;
-	int list_wanted;         /* refresh before the next round */
 	uint64_t list_gen;       /* `remote list` runs finished, success or not */
 
 	uint64_t rounds_started; /* sync rounds started, all remotes (orders rounds
@@ -144,31 +139,66 @@ struct dmn {
 	int poll_rc;
 	int64_t poll_head;
 	char poll_err[512];
+	char poll_last_err[512]; /* last one logged (loop thread) */
 	int64_t own_head;
 	int head_known;
-	uint64_t burst_start;    /* uv_now() of the first write not yet synced; 0 = none */
+	uint64_t burst_start;    /* loop ms of the first write not yet synced; 0 = none */
 
 	dmn_client *clients;     /* open control connections */
 	int nclients;
 
 	int stopping;            /* SIGTERM/SIGINT seen */
+	int closed;              /* every handle closed */
 	int exit_code;
+
+	/* Filled in by loop.c, so that rounds.c knows neither the control
+	 * socket nor the shutdown (no circle between the files). */
+	void (*round_done)(dmn *d);  /* a round or a list run ended */
+	void (*idle_stop)(dmn *d);   /* stopping, and no child runs any more */
 };
 
-int dmn_init(dmn *d, uv_loop_t *loop, const char *home, const char *cli, const dmn_config *cfg);
-int dmn_start(dmn *d);           /* control socket, signals, timers */
-void dmn_free(dmn *d);           /* after uv_run has returned */
-void dmn_kick(dmn *d);           /* start what is due, re-arm the scheduler */
-/* sync-now from the control socket; returns the names queued (a JSON array) */
-json_t *dmn_sync_now(dmn *d);
+/* The loop's clock, in ms; the scheduler gets it injected. */
+static inline uint64_t dmn_now(dmn *d)
+{
+	uv_update_time(d->loop);
+	return uv_now(d->loop);
+}
+
+static inline ssync_sched_cfg dmn_sched_cfg(const dmn_config *c)
+{
+	ssync_sched_cfg s = { c->sync_interval_s, c->debounce_s, c->backoff_base_s, c->backoff_max_s,
+		DMN_INTERVAL_JITTER };
+	return s;
+}
+
+/* ---- remotes.c: the remotes of the latest `remote list` ---- */
+dmn_remote *dmn_remote_find(dmn *d, const char *name);
+/* Apply a `remote list --json` array: keep the state of remotes still
+ * listed, add new ones (due at @p now), drop the others. */
+int dmn_remotes_update(dmn *d, json_t *arr, uint64_t now);
+void dmn_remotes_free(dmn *d);
+
+/* ---- status_json.c: the daemon's part of the status answer ---- */
 json_t *dmn_remotes_json(dmn *d);
 json_t *dmn_daemon_json(dmn *d);
 json_t *dmn_report_json(const ssync_sync_report *rep); /* the library's form; json null if out of memory */
-dmn_remote *dmn_remote_find(dmn *d, const char *name);
-void dmn_round_done_notify(dmn *d);  /* control.c: wake sync-now waiters */
+
+/* ---- rounds.c: start what is due, one child at a time ---- */
+void dmn_kick(dmn *d);           /* start what is due, re-arm the scheduler */
+/* sync-now: every remote due now (and a list refresh first); the names queued (a JSON array) */
+json_t *dmn_sync_now(dmn *d);
+
+/* ---- writes.c: local writes start a debounced round ---- */
+void dmn_writes_start(dmn *d);   /* (re)start the poll timer at cfg.poll_s */
 
 /* ---- control.c: HOME/control.sock ---- */
 int dmn_control_open(dmn *d);
 void dmn_control_close(dmn *d);
+void dmn_control_round_done(dmn *d); /* answer sync-now waiters whose rounds are done */
+
+/* ---- loop.c: lifecycle and signals ---- */
+int dmn_init(dmn *d, uv_loop_t *loop, const char *home, const char *cli, const dmn_config *cfg);
+int dmn_start(dmn *d);           /* control socket, signals, timers */
+void dmn_free(dmn *d);           /* after uv_run has returned */
 
 #endif

@@ -38,7 +38,7 @@ struct dmn_job {
 	char *out, *err;
 	size_t out_len, err_len;
 	uint64_t t0;
-	double kill_grace_s;
+	double deadline_s, kill_grace_s;
 	char *pidfile;
 	dmn_job_cb cb;
 	void *payload;
@@ -125,7 +125,7 @@ static void terminate(dmn_job *j)
 	j->term_sent = 1;
 	signal_child(j, SIGTERM);
 	j->kill_timer.data = j;
-	uv_timer_start(&j->kill_timer, on_kill_timer, (uint64_t)(j->kill_grace_s * 1000), 0);
+	uv_timer_start(&j->kill_timer, on_kill_timer, ssync_sched_ms(j->kill_grace_s), 0);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -264,6 +264,7 @@ int dmn_job_start(dmn_job **out, uv_loop_t *loop, const char *const *argv, doubl
 	j->loop = loop;
 	j->cb = cb;
 	j->payload = payload;
+	j->deadline_s = deadline_s;
 	j->kill_grace_s = kill_grace_s;
 	uv_update_time(loop);
 	j->t0 = uv_now(loop);
@@ -304,7 +305,7 @@ int dmn_job_start(dmn_job **out, uv_loop_t *loop, const char *const *argv, doubl
 		write_pidfile(j->pidfile, j->proc.pid);
 	uv_read_start((uv_stream_t *)&j->out_pipe, on_alloc, on_read);
 	uv_read_start((uv_stream_t *)&j->err_pipe, on_alloc, on_read);
-	uv_timer_start(&j->deadline, on_deadline, (uint64_t)(deadline_s * 1000), 0);
+	uv_timer_start(&j->deadline, on_deadline, ssync_sched_ms(deadline_s), 0);
 	*out = j;
 	return 0;
 }
@@ -321,13 +322,12 @@ void dmn_job_stop(dmn_job *j)
 
 void dmn_job_stop_after(dmn_job *j, double after_s)
 {
-	uint64_t ms = (uint64_t)(after_s * 1000);
-
 	if (!j || j->exited || j->term_sent)
 		return;
 	j->stop_requested = 1;
-	if (uv_timer_get_due_in(&j->deadline) > ms)
-		uv_timer_start(&j->deadline, on_deadline, ms, 0);
+	/* never later than the deadline it already has */
+	uv_update_time(j->loop);
+	uv_timer_start(&j->deadline, on_deadline, ssync_sched_stop_in(j->t0, j->deadline_s, uv_now(j->loop), after_s), 0);
 }
 
 int dmn_job_pid(const dmn_job *j)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Fail if the library's files call each other in a circle.
+"""Fail if the files of one binary call each other in a circle.
 
-Reads the symbol tables of the object files given (nm -P): file A depends
+Run once for the library's files and once for each program's (cli/,
+daemon/). Reads the symbol tables of the object files given (nm -P): file A depends
 on file B when A uses a symbol B defines. Prints every circle found (as a
 strongly connected component of more than one file) and exits 1; exits 0
 when there is none. See docs/ARCHITECTURE.md."""

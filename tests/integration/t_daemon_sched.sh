@@ -133,7 +133,12 @@ t1=$(now_ms)
 check "hung sync abandoned at the deadline ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 1900 -a $((t1 - t0)) -lt 4000
 check "error is E_CANCELLED / deadline" test -n "$(grep -F 'E_CANCELLED' "$T/now.json")" -a -n "$(grep -F 'deadline' "$T/now.json")"
 check "no child left behind" test ! -f "$H/daemon.child"
-# a child that ignores SIGTERM gets SIGKILL after kill_grace_s (1 s)
+# a child that ignores SIGTERM gets SIGKILL after kill_grace_s (1 s).
+# First let the retry of the hung round succeed: a retry still running when
+# the request comes (backoff 0.2-0.4 s races a loaded machine's CLI start)
+# would make the request wait for two killed rounds.
+echo ok >"$FAKE_STATE/mode.hub"
+wait_for 10 sh -c "'$SSYNC_BIN' --home '$H' --json status | grep -q '\"state\": \"ok\"'" || true
 echo hang-hard >"$FAKE_STATE/mode.hub"
 t0=$(now_ms)
 "$SSYNC_BIN" --home "$H" --json sync --now >"$T/now.json" 2>&1 || true

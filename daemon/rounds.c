@@ -1,0 +1,307 @@
+/* The daemon's rounds: it asks the scheduler (schoolsync/sched.h) what is
+ * due, runs it as a supervised child (job.c), and feeds the outcome back.
+ *
+ * Every sync round is a child process, `schoolsync --home H sync --remote R
+ * --json`, with a hard deadline; the remote list comes from `schoolsync
+ * remote list --json`. Both print the library's documented forms
+ * (docs/CONTROL.md §3-4), read back with the library's decoders. One child
+ * at a time: rounds share the replica's write lock and the exchange
+ * repository, so running them side by side would only make them wait on
+ * each other. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "daemon.h"
+#include "schoolsync/control.h"
+
+static void on_list_done(const dmn_job_result *res, void *payload);
+static void on_sync_done(const dmn_job_result *res, void *payload);
+
+/* After a child ended: start what is due next, or finish stopping; then
+ * tell whoever waits for rounds. */
+static void after_child(dmn *d)
+{
+	if (d->stopping) {
+		if (d->idle_stop)
+			d->idle_stop(d);
+	} else {
+		dmn_kick(d);
+	}
+	if (d->round_done)
+		d->round_done(d);
+}
+
+static void child_error(const dmn_job_result *res, char *code, size_t clen, char *msg, size_t mlen)
+{
+	const char *s = res->errout, *end = s + res->err_len;
+	const char *line_end = end;
+
+	snprintf(code, clen, "%s", res->exit_status == 2 ? "E_USAGE" : "E_ERROR");
+	msg[0] = 0;
+	while (line_end > s) {
+		const char *ls = line_end;
+		while (ls > s && ls[-1] != '\n')
+			ls--;
+		if (line_end > ls) {
+			size_t len = (size_t)(line_end - ls);
+			ssync_error e;
+			if (ls[0] == '{' && ssync_error_parse_json(&e, ls, len) == 0) {
+				snprintf(code, clen, "%s", ssync_error_name(e.code));
+				snprintf(msg, mlen, "%s", e.message[0] ? e.message : "(no message)");
+				return;
+			}
+			if (!msg[0]) {
+				while (len > 0 && (ls[len - 1] == '\r' || ls[len - 1] == ' '))
+					len--;
+				if (len > 0)
+					snprintf(msg, mlen, "%.*s", (int)(len < mlen - 1 ? len : mlen - 1), ls);
+			}
+		}
+		line_end = ls > s ? ls - 1 : s;
+	}
+	if (!msg[0])
+		snprintf(msg, mlen, "exited with status %lld and no message", (long long)res->exit_status);
+}
+
+/* Classify how a child ended; returns 1 on success. */
+static int child_outcome(dmn *d, const dmn_job_result *res, const char *what, char *code, size_t clen,
+	char *msg, size_t mlen)
+{
+	if (res->spawn_error) {
+		snprintf(code, clen, "E_ERROR");
+		snprintf(msg, mlen, "cannot start %s: %s", d->cli, uv_strerror(res->spawn_error));
+	} else if (res->timed_out) {
+		snprintf(code, clen, "E_CANCELLED");
+		snprintf(msg, mlen, "%s gave no result within the %g s deadline: process killed", what,
+			what[0] == 'r' ? SSYNC_CONTROL_LIST_DEADLINE_S : d->cfg.deadline_s);
+	} else if (res->stopped) {
+		snprintf(code, clen, "E_CANCELLED");
+		snprintf(msg, mlen, "%s stopped: the daemon is shutting down", what);
+	} else if (res->term_signal) {
+		snprintf(code, clen, "E_ERROR");
+		snprintf(msg, mlen, "%s process killed by signal %d", what, res->term_signal);
+	} else if (res->exit_status != 0) {
+		child_error(res, code, clen, msg, mlen);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+static int start_job(dmn *d, const char *const *argv, double deadline, int is_list, dmn_remote *r)
+{
+	int rc = dmn_job_start(&d->job, d->loop, argv, deadline, d->cfg.kill_grace_s,
+		is_list ? NULL : d->child_pidfile, is_list ? on_list_done : on_sync_done, d);
+
+	if (rc != 0) {
+		dmn_log(DMN_LOG_ERROR, "cannot start %s: %s", argv[0], uv_strerror(rc));
+		d->job = NULL;
+		return -1;
+	}
+	d->job_is_list = is_list;
+	d->job_remote = r;
+	return 0;
+}
+
+/* ------------------------------------------------------------ remote list */
+
+static void list_failed(dmn *d, uint64_t now, const char *code, const char *msg)
+{
+	ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
+
+	ssync_sched_failed(&d->list, &sc, now, randombytes_random());
+	dmn_log(DMN_LOG_ERROR, "cannot list remotes [%s]: %s; retry in %.1f s", code, msg, d->list.backoff_s);
+}
+
+static int start_list(dmn *d)
+{
+	const char *argv[] = { d->cli, "--home", d->home, "remote", "list", "--json", NULL };
+
+	dmn_log(DMN_LOG_DEBUG, "listing remotes");
+	ssync_sched_started(&d->list);
+	if (start_job(d, argv, SSYNC_CONTROL_LIST_DEADLINE_S, 1, NULL) < 0) {
+		list_failed(d, dmn_now(d), "E_ERROR", "cannot start the schoolsync binary");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_list_done(const dmn_job_result *res, void *payload)
+{
+	dmn *d = payload;
+	char code[32], msg[512];
+	json_t *arr = NULL;
+	uint64_t now = dmn_now(d);
+
+	d->job = NULL;
+	d->list_gen++;
+	if (child_outcome(d, res, "remote list", code, sizeof(code), msg, sizeof(msg))) {
+		json_error_t jerr;
+		if (!(arr = json_loadb(res->out, res->out_len, 0, &jerr)) || !json_is_array(arr)) {
+			snprintf(code, sizeof(code), "E_SCHEMA");
+			snprintf(msg, sizeof(msg), "remote list printed no JSON array (%s)", arr ? "not an array" : jerr.text);
+		} else if (dmn_remotes_update(d, arr, now) == 0) {
+			if (!d->remotes_known || d->list.failures)
+				dmn_log(DMN_LOG_INFO, "%zu remote(s) configured", d->nremotes);
+			if (d->nremotes == 0 && (!d->remotes_known || d->list.failures))
+				dmn_log(DMN_LOG_WARN, "no remotes configured: add one with 'schoolsync --home %s remote add NAME URL', then 'kill -HUP %ld'",
+					d->home, (long)getpid());
+			d->remotes_known = 1;
+			ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
+			ssync_sched_listed(&d->list, &sc, now);
+			json_decref(arr);
+			after_child(d);
+			return;
+		} else {
+			snprintf(code, sizeof(code), "E_ERROR");
+			snprintf(msg, sizeof(msg), "out of memory");
+		}
+	}
+	json_decref(arr);
+	list_failed(d, now, code, msg);
+	after_child(d);
+}
+
+/* ------------------------------------------------------------ sync rounds */
+
+static int start_sync(dmn *d, dmn_remote *r)
+{
+	const char *argv[] = { d->cli, "--home", d->home, "sync", "--remote", r->name, "--json", NULL };
+
+	ssync_sched_started(&r->s);
+	r->last_attempt = (int64_t)time(NULL);
+	r->run_seq = ++d->rounds_started;
+	dmn_log(DMN_LOG_DEBUG, "sync with %s: starting (attempt after %u failure(s))", r->name, r->s.failures);
+	if (start_job(d, argv, d->cfg.deadline_s, 0, r) < 0) {
+		ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
+		ssync_sched_failed(&r->s, &sc, dmn_now(d), randombytes_random());
+		return -1;
+	}
+	return 0;
+}
+
+static void report_summary(const ssync_sync_report *rep, char *buf, size_t n)
+{
+	snprintf(buf, n, "sealed %lld, received %lld, applied %lld, quarantined %lld, pushed %d ref(s)",
+		(long long)rep->sealed, (long long)rep->received, (long long)rep->applied,
+		(long long)rep->quarantined, rep->pushed_refs);
+}
+
+static void on_sync_done(const dmn_job_result *res, void *payload)
+{
+	dmn *d = payload;
+	dmn_remote *r = d->job_remote;
+	ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
+	char code[32], msg[512];
+	uint64_t now = dmn_now(d);
+
+	d->job = NULL;
+	d->job_remote = NULL;
+	r->completed++;
+	r->done_seq = r->run_seq;
+	r->last_seconds = res->seconds;
+	if (child_outcome(d, res, "sync", code, sizeof(code), msg, sizeof(msg))) {
+		ssync_error perr;
+		char sum[256] = "no report";
+		ssync_error_clear(&perr);
+		/* The report's documented form, read with the library's own decoder. */
+		if (ssync_sync_report_parse(&r->last_report, res->out, res->out_len, &perr) == 0) {
+			r->has_report = 1;
+			report_summary(&r->last_report, sum, sizeof(sum));
+		} else {
+			r->has_report = 0;
+			dmn_log(DMN_LOG_WARN, "sync with %s succeeded but printed no report: %s", r->name, perr.message);
+		}
+		if (r->s.failures)
+			dmn_log(DMN_LOG_INFO, "sync with %s: reachable again after %u failed attempt(s)", r->name, r->s.failures);
+		dmn_log(DMN_LOG_INFO, "sync with %s ok in %.2f s: %s", r->name, res->seconds, sum);
+		r->ok_rounds++;
+		r->last_success = (int64_t)time(NULL);
+		ssync_sched_succeeded(&r->s, &sc, now, randombytes_random());
+	} else {
+		r->failed_rounds++;
+		ssync_sched_failed(&r->s, &sc, now, randombytes_random());
+		r->last_error_at = (int64_t)time(NULL);
+		snprintf(r->last_error_code, sizeof(r->last_error_code), "%s", code);
+		snprintf(r->last_error_msg, sizeof(r->last_error_msg), "%s", msg);
+		dmn_log(res->stopped ? DMN_LOG_INFO : DMN_LOG_WARN, "sync with %s failed [%s] after %.2f s: %s",
+			r->name, code, res->seconds, msg);
+		if (!d->stopping)
+			dmn_log(DMN_LOG_INFO, "sync with %s: retry in %.1f s (failure %u in a row)", r->name,
+				r->s.backoff_s, r->s.failures);
+	}
+	after_child(d);
+}
+
+/* -------------------------------------------------------------- scheduler */
+
+static void on_sched(uv_timer_t *t)
+{
+	dmn_kick(t->data);
+}
+
+static const ssync_sched_slot *slot_at(const void *set, size_t i)
+{
+	dmn_remote *const *remotes = set;
+
+	return &remotes[i]->s;
+}
+
+void dmn_kick(dmn *d)
+{
+	uint64_t now, wake = UINT64_MAX;
+	int need_list = 1, failed_start = 0;
+	long pick;
+
+	if (d->stopping || d->job)
+		return;
+	now = dmn_now(d);
+	/* At most one start attempt per slot: one that cannot start is
+	 * backing off when it is asked again. */
+	for (;;) {
+		pick = ssync_sched_next(&d->list, need_list, d->remotes, d->nremotes, slot_at, now, &wake);
+		if (pick == SSYNC_SCHED_LIST) {
+			if (start_list(d) == 0)
+				return;
+			need_list = 0;
+			failed_start = 1;
+			continue;
+		}
+		if (pick >= 0) {
+			if (start_sync(d, d->remotes[pick]) == 0)
+				return;
+			failed_start = 1;
+			continue;
+		}
+		break;
+	}
+	if (failed_start && wake < now + 1000)
+		wake = now + 1000; /* could not start a child: not in a tight loop */
+	if (!need_list && d->list.next_due < wake)
+		wake = d->list.next_due;
+	if (wake != UINT64_MAX)
+		uv_timer_start(&d->sched, on_sched, wake > now ? wake - now : 0, 0);
+	else
+		uv_timer_stop(&d->sched);
+}
+
+json_t *dmn_sync_now(dmn *d)
+{
+	json_t *names = json_array();
+	size_t i;
+
+	for (i = 0; i < d->nremotes; i++) {
+		d->remotes[i]->s.want_now = 1;
+		json_array_append_new(names, json_string(d->remotes[i]->name));
+	}
+	dmn_log(DMN_LOG_INFO, "sync now requested");
+	/* An operator who just added a remote expects it to be included. */
+	d->list.want_now = 1;
+	dmn_kick(d);
+	return names;
+}
