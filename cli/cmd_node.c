@@ -179,17 +179,51 @@ typedef struct log_out {
 	int bad;
 } log_out;
 
+/* A stored entry that does not parse: listed, counted, and the walk goes on. */
+static int log_unreadable(log_out *o, const ssync_log_item *it)
+{
+	char seq[24];
+	const char *row[6];
+
+	o->bad++;
+	snprintf(seq, sizeof(seq), "%lld", (long long)it->seq);
+	if (o->ctx->json) {
+		json_t *x = json_pack("{sssIssss}", "node", it->node, "seq", (json_int_t)it->seq,
+			"status", "UNREADABLE", "problem", it->problem ? it->problem : "");
+		if (x)
+			json_array_append_new(o->arr, x);
+		return 0;
+	}
+	row[0] = it->node;
+	row[1] = seq;
+	row[2] = "-";
+	row[3] = "-";
+	row[4] = "-";
+	row[5] = "UNREADABLE";
+	if (cli_table_add(o->table, row) != 0)
+		o->bad++;
+	fprintf(stderr, "schoolsync: entry %s#%s: %s\n", it->node, seq, it->problem ? it->problem : "");
+	return 0;
+}
+
 static int log_item(const ssync_log_item *it, void *p)
 {
 	log_out *o = p;
 	char hash[65], seq[24], when[40], nops[16];
 	size_t blen;
-	const char *body = ssync_entry_body(it->entry, &blen);
+	const char *body;
 	json_error_t jerr;
-	json_t *b = json_loadb(body, blen, 0, &jerr);
-	size_t ops = b ? json_array_size(json_object_get(b, "ops")) : 0;
-	/* states: 1 applied, 2 held, 3 refused (trust or policy), 4 withdrawn (equivocation) */
-	const char *status = !it->sig_ok ? "BAD-SIGNATURE" : !it->chain_ok ? "BROKEN-CHAIN" :
+	json_t *b;
+	size_t ops;
+	const char *status;
+
+	if (!it->entry)
+		return log_unreadable(o, it);
+	body = ssync_entry_body(it->entry, &blen);
+	b = json_loadb(body, blen, JSON_ALLOW_NUL, &jerr);
+	ops = b ? json_array_size(json_object_get(b, "ops")) : 0;
+	/* states: 1 applied, 2 held, 3 refused (trust, policy or value), 4 withdrawn (equivocation) */
+	status = !it->sig_ok ? "BAD-SIGNATURE" : !it->chain_ok ? "BROKEN-CHAIN" :
 		it->state == 1 ? "ok" : it->state == 3 ? "refused" : it->state == 4 ? "withdrawn" : "held";
 
 	if (!it->sig_ok || !it->chain_ok)
@@ -343,15 +377,16 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	if (ctx->json) {
-		rc = cli_print_json(json_pack("{sbsIsIsIsIsssssbsIsI}", "ok", !failed, "entries", (json_int_t)rep.entries,
+		rc = cli_print_json(json_pack("{sbsIsIsIsIsIsssssbsIsI}", "ok", !failed, "entries", (json_int_t)rep.entries,
 			"bad_signature", (json_int_t)rep.bad_signature, "bad_chain", (json_int_t)rep.bad_chain,
+			"unreadable", (json_int_t)rep.unreadable,
 			"not_applied", (json_int_t)rep.not_applied, "state_hash", rep.state_hash,
 			"rebuilt_hash", rep.rebuilt_hash, "drift", rep.drift, "conflicts", (json_int_t)rep.conflicts,
 			"rebuilt_conflicts", (json_int_t)rep.rebuilt_conflicts));
 	} else {
-		printf("entries %lld: bad signatures %lld, broken chains %lld, held %lld\n"
+		printf("entries %lld: bad signatures %lld, broken chains %lld, unreadable %lld, held %lld\n"
 			"state hash   %s\nrebuilt hash %s\nconflicts %lld (rebuilt %lld)\n%s\n",
-			(long long)rep.entries, (long long)rep.bad_signature, (long long)rep.bad_chain,
+			(long long)rep.entries, (long long)rep.bad_signature, (long long)rep.bad_chain, (long long)rep.unreadable,
 			(long long)rep.not_applied, rep.state_hash, rep.rebuilt_hash, (long long)rep.conflicts,
 			(long long)rep.rebuilt_conflicts, failed ? "FAILED" : "ok: the replica is exactly what its log says");
 	}

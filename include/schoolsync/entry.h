@@ -19,6 +19,8 @@ typedef struct ssync_entry ssync_entry;
 
 #define SSYNC_HASH_BYTES 32
 #define SSYNC_ENTRY_MAX_BYTES (1024 * 1024) /* one line, body + signature */
+#define SSYNC_KEY_MAX_BYTES 256               /* a row's key, UTF-8 bytes */
+#define SSYNC_VALUE_MAX_BYTES (512 * 1024)    /* one text (UTF-8 bytes) or blob (decoded bytes) */
 
 /**
  * Parse one line (without or with its trailing LF). Checks syntax, field

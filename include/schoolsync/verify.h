@@ -23,6 +23,7 @@ typedef struct ssync_verify_report {
 	int drift;              /**< 1 if they differ: data changed outside the log */
 	int64_t conflicts;      /**< conflicted cells in the replica */
 	int64_t rebuilt_conflicts;
+	int64_t unreadable;     /**< entries held that do not parse */
 } ssync_verify_report;
 
 /**

@@ -2,6 +2,7 @@
  * exact body bytes; a parsed body must re-encode to the same bytes, so there
  * is only one encoding of any entry and two parsers cannot disagree on it
  * (duplicate keys, escapes, number forms are all rejected). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,15 @@ static int body_is_canonical(const ssync_entry *e, const char *ops, size_t ops_l
 		e->body[e->body_len - 1] == '}';
 }
 
+/* A JSON string with no NUL inside: with JSON_ALLOW_NUL the parser lets
+ * \u0000 through, so names are checked whole, not up to their first NUL. */
+static int whole_string(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v);
+}
+
 static int is_value(const json_t *v)
 {
 	if (json_is_null(v) || json_is_integer(v) || json_is_real(v) || json_is_string(v))
@@ -138,7 +148,7 @@ static int is_value(const json_t *v)
 	/* blobs: {"b64":"..."} */
 	if (json_is_object(v) && json_object_size(v) == 1) {
 		json_t *b = json_object_get(v, "b64");
-		return b && json_is_string(b);
+		return b && json_is_string(b) && whole_string(b);
 	}
 	return 0;
 }
@@ -153,9 +163,9 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 	t = json_object_get(op, "t");
 	k = json_object_get(op, "k");
 	c = json_object_get(op, "c");
-	if (!json_is_string(t) || !ssync_ident_sql_valid(json_string_value(t)))
+	if (!json_is_string(t) || !whole_string(t) || !ssync_ident_sql_valid(json_string_value(t)))
 		return ssync_error_set(err, SSYNC_ESCHEMA, "op has an invalid table name");
-	if (!json_is_string(k) || json_string_length(k) == 0 || json_string_length(k) > 256)
+	if (!json_is_string(k) || json_string_length(k) == 0 || json_string_length(k) > SSYNC_KEY_MAX_BYTES)
 		return ssync_error_set(err, SSYNC_ESCHEMA, "op on %s has an invalid key", json_string_value(t));
 	if (!json_is_array(c) || json_array_size(c) == 0)
 		return ssync_error_set(err, SSYNC_ESCHEMA, "op on %s has no cells", json_string_value(t));
@@ -167,7 +177,7 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 		col = json_array_get(cell, 0);
 		prevs = json_array_get(cell, 2);
 		cn = json_string_value(col);
-		if (!cn || (strcmp(cn, "$row") != 0 && !ssync_ident_sql_valid(cn)))
+		if (!cn || !whole_string(col) || (strcmp(cn, "$row") != 0 && !ssync_ident_sql_valid(cn)))
 			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %zu of %s has an invalid column name", i, json_string_value(t));
 		if (!is_value(json_array_get(cell, 1)))
 			return ssync_error_set(err, SSYNC_ESCHEMA, "cell %s.%s has an invalid value", json_string_value(t), cn);
@@ -181,8 +191,103 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 		json_array_foreach(prevs, j, p) {
 			char node[SSYNC_NODE_ID_MAX + 1];
 			int64_t seq;
-			if (!json_is_string(p) || ssync_version_parse(json_string_value(p), node, &seq) != 0)
+			if (!json_is_string(p) || !whole_string(p) || ssync_version_parse(json_string_value(p), node, &seq) != 0)
 				return ssync_error_set(err, SSYNC_ESCHEMA, "cell %s.%s has an invalid prev version", json_string_value(t), cn);
+		}
+	}
+	return 0;
+}
+
+/* Up to 40 bytes of @p s for a message, control bytes shown as '?'. */
+static const char *shown(char buf[48], const char *s, size_t len)
+{
+	size_t i, n = len < 40 ? len : 40;
+
+	for (i = 0; i < n; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[n] = 0;
+	return buf;
+}
+
+/* One cell value; 0 or a reason in @p why. */
+static int admit_value(const json_t *v, const char **why, size_t *size)
+{
+	*size = 0;
+	if (json_is_string(v)) {
+		*size = json_string_length(v);
+		if (memchr(json_string_value(v), 0, *size)) {
+			*why = "text contains a NUL character";
+			return -1;
+		}
+	} else if (json_is_real(v)) {
+		if (!isfinite(json_real_value(v))) {
+			*why = "a number that is not finite";
+			return -1;
+		}
+	} else if (json_is_object(v)) {
+		/* a blob: standard base64, padded, exactly as the encoder writes it */
+		const char *b64 = json_string_value(json_object_get(v, "b64"));
+		size_t blen = json_string_length(json_object_get(v, "b64")), got = 0;
+		unsigned char *bin = malloc(blen / 4 * 3 + 3);
+		char *again = NULL;
+		int ok = 0;
+
+		if (!bin) {
+			*why = "out of memory";
+			return -2;
+		}
+		if (blen % 4 == 0 && sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, &got, NULL,
+			sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		    (again = malloc(sodium_base64_ENCODED_LEN(got, sodium_base64_VARIANT_ORIGINAL)))) {
+			sodium_bin2base64(again, sodium_base64_ENCODED_LEN(got, sodium_base64_VARIANT_ORIGINAL), bin, got,
+				sodium_base64_VARIANT_ORIGINAL);
+			ok = strlen(again) == blen && memcmp(again, b64, blen) == 0;
+		}
+		free(again);
+		free(bin);
+		*size = got;
+		if (!ok) {
+			*why = "a blob that is not canonical standard base64";
+			return -1;
+		}
+	}
+	if (*size > SSYNC_VALUE_MAX_BYTES) {
+		*why = "too large";
+		return -1;
+	}
+	return 0;
+}
+
+int ssync_entry__admit_values(const ssync_entry *e, ssync_error *err)
+{
+	const json_t *op;
+	size_t i;
+
+	json_array_foreach(e->ops, i, op) {
+		const char *t = json_string_value(json_object_get(op, "t"));
+		const json_t *k = json_object_get(op, "k"), *cell;
+		const char *ks = json_string_value(k);
+		size_t klen = json_string_length(k), j, n;
+		char kb[48];
+
+		for (j = 0; j < klen; j++)
+			if ((unsigned char)ks[j] < 0x20 || ks[j] == 0x7f)
+				return ssync_error_set(err, SSYNC_EVALUE, "%s row '%s': the key contains a control character "
+					"(byte 0x%02X); keys are 1-%d bytes of text without control characters (E_VALUE)",
+					t, shown(kb, ks, klen), (unsigned)(unsigned char)ks[j], SSYNC_KEY_MAX_BYTES);
+		json_array_foreach(json_object_get(op, "c"), j, cell) {
+			const char *col = json_string_value(json_array_get(cell, 0)), *why = NULL;
+			int r;
+			if (strcmp(col, "$row") == 0)
+				continue;
+			if ((r = admit_value(json_array_get(cell, 1), &why, &n)) == -2)
+				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			if (r < 0 && n > SSYNC_VALUE_MAX_BYTES)
+				return ssync_error_set(err, SSYNC_EVALUE, "%s.%s of row '%s': a value of %zu bytes, over the "
+					"limit of %d (E_VALUE)", t, col, shown(kb, ks, klen), n, SSYNC_VALUE_MAX_BYTES);
+			if (r < 0)
+				return ssync_error_set(err, SSYNC_EVALUE, "%s.%s of row '%s': %s (E_VALUE)",
+					t, col, shown(kb, ks, klen), why);
 		}
 	}
 	return 0;
@@ -271,53 +376,21 @@ static const char *get_str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_error *err)
+/* Parse e->body (e->body_len bytes): JSON, the ten members, ops, and the
+ * canonical encoding. Fills e's fields; e->ops is set on success. */
+static int parse_body_into(ssync_entry *e, ssync_error *err)
 {
-	ssync_entry *e = NULL;
 	json_t *o = NULL, *v;
 	json_error_t jerr;
-	const char *tab, *s;
+	const char *s;
 	char *opstext = NULL;
 	size_t i;
 	int error = 0, canon;
 
-	*out = NULL;
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (len > SSYNC_ENTRY_MAX_BYTES)
-		return ssync_error_set(err, SSYNC_ETOOLARGE, "entry line of %zu bytes exceeds the limit", len);
-	if (len < 2 * SSYNC_SIG_BYTES + 2 || line[len - 2 * SSYNC_SIG_BYTES - 1] != '\t')
-		return ssync_error_set(err, SSYNC_ESCHEMA, "entry line is not BODY<TAB>SIGNATURE");
-	tab = line + len - 2 * SSYNC_SIG_BYTES - 1;
-	for (s = line; s < tab; s++)
-		if (*s == '\t' || *s == '\n' || *s == '\0')
-			return ssync_error_set(err, SSYNC_EENCODING, "entry body contains a raw control byte");
-	if (!(e = calloc(1, sizeof(*e))))
-		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-	{
-		char sighex[2 * SSYNC_SIG_BYTES + 1];
-		memcpy(sighex, tab + 1, 2 * SSYNC_SIG_BYTES);
-		sighex[2 * SSYNC_SIG_BYTES] = 0;
-		for (i = 0; i < 2 * SSYNC_SIG_BYTES; i++)
-			if (!((sighex[i] >= '0' && sighex[i] <= '9') || (sighex[i] >= 'a' && sighex[i] <= 'f'))) {
-				error = ssync_error_set(err, SSYNC_EENCODING, "signature is not lower-case hex");
-				goto done;
-			}
-		if (ssync_hex_decode(e->sig, SSYNC_SIG_BYTES, sighex) != 0) {
-			error = ssync_error_set(err, SSYNC_EENCODING, "signature is not hex");
-			goto done;
-		}
-	}
-	e->body_len = (size_t)(tab - line);
-	if (!(e->body = malloc(e->body_len + 1))) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	memcpy(e->body, line, e->body_len);
-	e->body[e->body_len] = 0;
-	crypto_hash_sha256(e->hash, (const unsigned char *)e->body, e->body_len);
-
-	if (!(o = json_loadb(e->body, e->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
+	/* \u0000 parses (JSON_ALLOW_NUL): identifiers are checked whole and
+	 * values by admission, so a NUL in a value is refused as E_VALUE and
+	 * does not stop the branch (docs/FORMAT.md §1 Values). */
+	if (!(o = json_loadb(e->body, e->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr))) {
 		error = ssync_error_set(err, SSYNC_EENCODING, "entry body is not valid JSON (column %d: %s)", jerr.column, jerr.text);
 		goto done;
 	}
@@ -406,13 +479,87 @@ int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_err
 		error = ssync_error_set(err, SSYNC_EENCODING, "entry %s#%lld is not in canonical encoding", e->node, (long long)e->seq);
 		goto done;
 	}
-	*out = e;
-	e = NULL;
 done:
 	free(opstext);
 	json_decref(o);
+	return error;
+}
+
+
+int ssync_entry_parse(ssync_entry **out, const char *line, size_t len, ssync_error *err)
+{
+	ssync_entry *e = NULL;
+	const char *tab, *s;
+	size_t i;
+	int error = 0;
+
+	*out = NULL;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > SSYNC_ENTRY_MAX_BYTES)
+		return ssync_error_set(err, SSYNC_ETOOLARGE, "entry line of %zu bytes exceeds the limit", len);
+	if (len < 2 * SSYNC_SIG_BYTES + 2 || line[len - 2 * SSYNC_SIG_BYTES - 1] != '\t')
+		return ssync_error_set(err, SSYNC_ESCHEMA, "entry line is not BODY<TAB>SIGNATURE");
+	tab = line + len - 2 * SSYNC_SIG_BYTES - 1;
+	for (s = line; s < tab; s++)
+		if (*s == '\t' || *s == '\n' || *s == '\0')
+			return ssync_error_set(err, SSYNC_EENCODING, "entry body contains a raw control byte");
+	if (!(e = calloc(1, sizeof(*e))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	for (i = 0; i < 2 * SSYNC_SIG_BYTES; i++)
+		if (!((tab[1 + i] >= '0' && tab[1 + i] <= '9') || (tab[1 + i] >= 'a' && tab[1 + i] <= 'f'))) {
+			error = ssync_error_set(err, SSYNC_EENCODING, "signature is not lower-case hex");
+			goto done;
+		}
+	{
+		char sighex[2 * SSYNC_SIG_BYTES + 1];
+		memcpy(sighex, tab + 1, 2 * SSYNC_SIG_BYTES);
+		sighex[2 * SSYNC_SIG_BYTES] = 0;
+		if (ssync_hex_decode(e->sig, SSYNC_SIG_BYTES, sighex) != 0) {
+			error = ssync_error_set(err, SSYNC_EENCODING, "signature is not hex");
+			goto done;
+		}
+	}
+	e->body_len = (size_t)(tab - line);
+	if (!(e->body = malloc(e->body_len + 1))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	memcpy(e->body, line, e->body_len);
+	e->body[e->body_len] = 0;
+	crypto_hash_sha256(e->hash, (const unsigned char *)e->body, e->body_len);
+	if ((error = parse_body_into(e, err)) < 0)
+		goto done;
+	*out = e;
+	e = NULL;
+done:
 	ssync_entry_free(e);
 	return error;
+}
+
+int ssync_entry__parse_body(ssync_entry **out, const char *body, size_t len, ssync_error *err)
+{
+	ssync_entry *e;
+	int error;
+
+	*out = NULL;
+	if (len + 2 * SSYNC_SIG_BYTES + 1 > SSYNC_ENTRY_MAX_BYTES)
+		return ssync_error_set(err, SSYNC_ETOOLARGE, "entry of %zu bytes exceeds the %d byte limit", len, SSYNC_ENTRY_MAX_BYTES);
+	if (memchr(body, '\n', len) || memchr(body, '\t', len) || memchr(body, 0, len))
+		return ssync_error_set(err, SSYNC_EENCODING, "entry body contains a raw control byte");
+	if (!(e = calloc(1, sizeof(*e))) || !(e->body = malloc(len + 1))) {
+		free(e);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	memcpy(e->body, body, len);
+	e->body[len] = 0;
+	e->body_len = len;
+	if ((error = parse_body_into(e, err)) < 0) {
+		ssync_entry_free(e);
+		return error;
+	}
+	*out = e;
+	return 0;
 }
 
 int ssync_entry_verify(const ssync_entry *e, const unsigned char pk[SSYNC_PUBKEY_BYTES], ssync_error *err)

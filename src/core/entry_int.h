@@ -55,6 +55,21 @@ void ssync_entry__seal(ssync_entry *e, const ssync_keypair *kp);
 /* Validate one op (shape, identifiers); used by parse and by tests. */
 int ssync_entry__check_op(const json_t *op, ssync_error *err);
 
+/*
+ * Parse a BODY alone (no signature): the same checks as ssync_entry_parse.
+ * The writer parses what it is about to sign with it (capture.c); the
+ * signature and hash of the result are zero.
+ */
+int ssync_entry__parse_body(ssync_entry **out, const char *body, size_t len, ssync_error *err);
+
+/*
+ * Value admission (docs/FORMAT.md §1 "Values"): every key and value of a
+ * parsed entry is one every receiver accepts. SSYNC_EVALUE with the op,
+ * column and reason otherwise. A function of the entry's bytes alone; the
+ * writer runs it before signing, receivers before applying.
+ */
+int ssync_entry__admit_values(const ssync_entry *e, ssync_error *err);
+
 /* A version id names the entry that wrote a cell: "node#seq". */
 int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq);
 

@@ -64,6 +64,7 @@ const char *ssync_error_name(int code)
 	case SSYNC_ECLOCK: return "E_CLOCK";
 	case SSYNC_EUNSAFE: return "E_UNSAFE";
 	case SSYNC_ETAMPER: return "E_TAMPER";
+	case SSYNC_EVALUE: return "E_VALUE";
 	default: return "E_UNKNOWN";
 	}
 }

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "admit_int.h"
 #include "capture_int.h"
 #include "entry_int.h"
 #include "log_int.h"
@@ -347,6 +348,15 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, sealer
 	if ((error = ssync_entry__build(&e, who->district, who->node, c->seq, c->seq > 1 ? prev : NULL,
 		c->hlc, who->actor, ssync_store_schema_version(st), c->ops, c->len, err)) < 0)
 		return error;
+	/* Everything a node signs, every receiver accepts: the receivers' own
+	 * parse and admission, on the exact bytes about to be signed. */
+	if ((error = ssync_admit__body(st, e->body, e->body_len, err)) < 0) {
+		if (error == SSYNC_EVALUE)
+			ssync_error_hint(err, "nothing was written. Text may not contain NUL (keep binary data in a blob), "
+				"keys are text without control characters, a value is at most 512 KiB (docs/FORMAT.md)");
+		ssync_entry_free(e);
+		return error;
+	}
 	if (more && (s->started || sealer_start(s, who->kp) == 0)) {
 		pthread_mutex_lock(&s->mu);
 		s->e = e;
@@ -463,13 +473,22 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 			error = ssync_error_set(err, SSYNC_EINVAL, "%s: a row needs a non-empty %s", tbl, t->cols[t->pk]);
 			goto done;
 		}
+		/* The key is signed as text: only text (or an integer, which has one
+		 * spelling) is the same value at every receiver. */
+		if (sqlite3_value_type(pkv) != SQLITE_TEXT && sqlite3_value_type(pkv) != SQLITE_INTEGER) {
+			error = ssync_error_set(err, SSYNC_EVALUE, "%s: the key %s is a %s; keys are text (E_VALUE)", tbl,
+				t->cols[t->pk], sqlite3_value_type(pkv) == SQLITE_BLOB ? "blob" : "real number");
+			goto done;
+		}
 		pk = (const char *)sqlite3_value_text(pkv);
-		if (!pk || !pk[0] || strlen(pk) > 256) {
-			error = ssync_error_set(err, SSYNC_EINVAL, "%s: key '%.40s' must be 1 to 256 bytes of text", tbl, pk ? pk : "");
+		if (!pk || !pk[0] || (size_t)sqlite3_value_bytes(pkv) > SSYNC_KEY_MAX_BYTES) {
+			error = ssync_error_set(err, SSYNC_EVALUE, "%s: key '%.40s' must be 1 to %d bytes of text (E_VALUE)", tbl,
+				pk ? pk : "", SSYNC_KEY_MAX_BYTES);
 			goto done;
 		}
 		json_decref(jpk);
-		if (!(jpk = json_stringn(pk, strlen(pk)))) { /* jansson checks UTF-8 */
+		/* the key's whole bytes: a NUL inside is then refused by admission */
+		if (!(jpk = json_stringn(pk, (size_t)sqlite3_value_bytes(pkv)))) { /* jansson checks UTF-8 */
 			error = ssync_error_set(err, SSYNC_EENCODING, "%s: key is not valid UTF-8", tbl);
 			goto done;
 		}

@@ -166,12 +166,24 @@ int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *
 			have_key = ssync_log__peer_key(st, cur, pk, NULL) == 0;
 		}
 		ssync_error_clear(&perr);
-		if (ssync_log__parse_row(q, 2, 3, n, sqlite3_column_int64(q, 1), &e, &perr) < 0) {
-			error = ssync_error_set(err, SSYNC_ECORRUPT, "%s", perr.message);
-			break;
+		memset(&item, 0, sizeof(item));
+		item.node = n;
+		item.seq = sqlite3_column_int64(q, 1);
+		item.state = sqlite3_column_int(q, 4);
+		if (ssync_log__parse_row(q, 2, 3, n, item.seq, &e, &perr) < 0) {
+			if (perr.code == SSYNC_ERROR) {
+				error = ssync_error_set(err, SSYNC_ERROR, "%s", perr.message);
+				break;
+			}
+			/* one damaged entry is reported, not the end of the walk */
+			item.problem = perr.message;
+			last_seq = item.seq;
+			memset(last_hash, 0, sizeof(last_hash));
+			if ((error = cb(&item, payload)) != 0)
+				break;
+			continue;
 		}
 		item.entry = e;
-		item.state = sqlite3_column_int(q, 4);
 		item.sig_ok = have_key && ssync_entry_verify(e, pk, NULL) == 0;
 		item.chain_ok = e->seq == last_seq + 1 &&
 			(e->seq == 1 || (e->has_prev && memcmp(e->prev, last_hash, SSYNC_HASH_BYTES) == 0));

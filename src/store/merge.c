@@ -452,7 +452,7 @@ json_t *ssync_merge__value_json(sqlite3_value *v, const char *tbl, const char *c
 		break;
 	case SQLITE_FLOAT:
 		if (!(j = json_real(sqlite3_value_double(v))))
-			ssync_error_set(err, SSYNC_EINVAL, "%s.%s: a number that is not finite cannot be stored", tbl, col);
+			ssync_error_set(err, SSYNC_EVALUE, "%s.%s: a number that is not finite (Inf, NaN) cannot be stored (E_VALUE)", tbl, col);
 		return j;
 	case SQLITE_TEXT:
 		if (!(j = json_stringn((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v))))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit_int.h"
 #include "ingest_int.h"
 #include "log_int.h"
 #include "merge_int.h"
@@ -31,6 +32,7 @@ struct ssync_ingest {
 	int64_t frozen_at; /* 0 = not frozen */
 	ssync_ahead *ahead; /* parse and signature checks on the second core */
 	int ahead_failed;
+	int unapplied; /* ssync_ingest__line_unapplied */
 	ssync_ingest_stats stats;
 	char stop[512];
 };
@@ -220,22 +222,32 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 		error = reject(in, seq, SSYNC_ESIG, "bad signature (E_SIG)", line, len, err);
 		goto done;
 	}
-	if (e->schema > ssync_store_schema_version(in->st)) {
-		char why[160];
-		snprintf(why, sizeof(why), "written with schema %d, this node has %d: upgrade schoolsync (E_SCHEMA)",
-			e->schema, ssync_store_schema_version(in->st));
-		error = reject(in, seq, SSYNC_ESCHEMA, why, line, len, err);
-		goto done;
-	}
+	/* The writer ran this same admission before signing (capture.c). */
 	ssync_error_clear(&perr);
-	if (ssync_merge__check_ops(in->st, e->ops, &perr) < 0) {
+	if ((error = ssync_admit__entry(in->st, e, &perr)) == SSYNC_EVALUE && tv.state == 1) {
+		/* authentic and chained, but a value no one accepts (an older
+		 * writer's): kept as refused, so the chain goes on past it */
+		tv.state = 3;
+		snprintf(tv.qcode, sizeof(tv.qcode), "E_VALUE");
+		snprintf(tv.why, sizeof(tv.why), "%s", perr.message);
+		error = 0;
+	} else if (error == SSYNC_ESCHEMA) {
 		error = reject(in, seq, SSYNC_ESCHEMA, perr.message, line, len, err);
 		goto done;
+	} else if (error < 0 && error != SSYNC_EVALUE) {
+		ssync_error_set(err, error, "%s", perr.message);
+		goto done;
 	}
+	error = 0;
 	if (!in->in_tx) {
 		if ((error = ssync_store_begin(in->st, err)) < 0)
 			goto done;
 		in->in_tx = 1;
+	}
+	if (in->unapplied && tv.state == 1) {
+		tv.state = 3;
+		snprintf(tv.qcode, sizeof(tv.qcode), "W_UNAPPLIED");
+		snprintf(tv.why, sizeof(tv.why), "held unapplied by the replica being verified");
 	}
 	/* trust (issue #4): write policy; a violation is kept, refused, and the chain goes on */
 	if (in->managed && tv.state == 1 && (error = ssync_policy__check_entry(in->st, e, &tv, err)) < 0)
@@ -265,6 +277,16 @@ done:
 	ssync_entry_free(old);
 	ssync_entry_free(e);
 	return error;
+}
+
+int ssync_ingest__line_unapplied(ssync_ingest *in, const char *line, size_t len, ssync_error *err)
+{
+	int r;
+
+	in->unapplied = 1;
+	r = ssync_ingest__line(in, line, len, err);
+	in->unapplied = 0;
+	return r;
 }
 
 /* The keys an entry of this node can verify with: its certified keys

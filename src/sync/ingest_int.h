@@ -28,6 +28,11 @@ int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *distric
  */
 int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_error *err);
 
+/* The same checks, but the entry is kept as not applied (state 3) whatever
+ * they say: verify replays entries the replica holds unapplied this way, so
+ * the chain after them still links. */
+int ssync_ingest__line_unapplied(ssync_ingest *in, const char *line, size_t len, ssync_error *err);
+
 /*
  * Optional, around feeding the lines of one block (a segment): they are
  * parsed and their signatures checked on another core ahead of

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit_int.h"
 #include "merge_int.h"
 #include "policy_int.h"
 
@@ -37,6 +38,24 @@ static int set_state(ssync_store *st, const char *node, int64_t seq, int state, 
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "mark entry");
 }
 
+/* A value no receiver accepts keeps the entry refused, as ingest judged it. */
+static int admit_value(ssync_store *st, const ssync_entry *e, ssync_verdict *v, ssync_error *err)
+{
+	ssync_error perr;
+	int error;
+
+	ssync_error_clear(&perr);
+	if ((error = ssync_admit__entry(st, e, &perr)) == SSYNC_EVALUE) {
+		v->state = 3;
+		snprintf(v->qcode, sizeof(v->qcode), "E_VALUE");
+		snprintf(v->why, sizeof(v->why), "%s", perr.message);
+		return 0;
+	}
+	if (error < 0)
+		ssync_error_set(err, error, "%s", perr.message);
+	return error;
+}
+
 int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(st);
@@ -62,7 +81,7 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 	/* Decisions made by judging entries are recomputed; other quarantine rows stay. */
 	if ((error = exec_sql(st, "DELETE FROM ssync_row; DELETE FROM ssync_conflict; "
 		"DELETE FROM ssync_quarantine WHERE source='rebuild' OR (seq > 0 AND code IN "
-		"('E_REVOKED','E_CERT_EXPIRED','E_PERM','E_PERM_COLUMN','W_HELD')); "
+		"('E_REVOKED','E_CERT_EXPIRED','E_PERM','E_PERM_COLUMN','W_HELD','E_VALUE')); "
 		"UPDATE ssync_entry SET state=0 WHERE state IN (1,2,3);", err)) < 0)
 		goto done;
 	/* Replay in (hlc, node, seq) order -- causal order, since a writer's HLC
@@ -141,6 +160,8 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 						if (v.state == 1)
 							error = ssync_policy__check_entry(st, e, &v, err);
 					}
+					if (error == 0 && v.state == 1)
+						error = admit_value(st, e, &v, err);
 					if (error == 0 && v.state == 1)
 						error = ssync_merge__apply_ops(st, e->ops, e->hlc, e->node, e->seq, err);
 					if (error == 0)

@@ -43,6 +43,13 @@ static int on_item(const ssync_log_item *it, void *p)
 	int rc;
 
 	v->rep->entries++;
+	if (!e) {
+		/* counted and named; the walk goes on to the other entries */
+		v->rep->unreadable++;
+		if (!v->first[0])
+			snprintf(v->first, sizeof(v->first), "entry %s#%lld: %.200s", it->node, (long long)it->seq, it->problem);
+		return 0;
+	}
 	if (!it->sig_ok) {
 		v->rep->bad_signature++;
 		if (!v->first[0])
@@ -53,10 +60,8 @@ static int on_item(const ssync_log_item *it, void *p)
 		if (!v->first[0])
 			snprintf(v->first, sizeof(v->first), "entry %s#%lld: does not chain", ssync_entry_node(e), (long long)ssync_entry_seq(e));
 	}
-	if (it->state != 1) {
+	if (it->state != 1)
 		v->rep->not_applied++;
-		return 0;
-	}
 	if (strcmp(v->node, ssync_entry_node(e)) != 0) {
 		if ((rc = end_node(v)) < 0)
 			return v->error = rc;
@@ -66,7 +71,9 @@ static int on_item(const ssync_log_item *it, void *p)
 	}
 	if ((rc = ssync_entry_line(e, &line, &len, v->err)) < 0)
 		return v->error = rc;
-	rc = ssync_ingest__line(v->in, line, len, v->err);
+	/* entries held unapplied still link the chain of those after them */
+	rc = it->state == 1 ? ssync_ingest__line(v->in, line, len, v->err) :
+		ssync_ingest__line_unapplied(v->in, line, len, v->err);
 	free(line);
 	if (rc < 0)
 		return v->error = rc;

@@ -1,0 +1,321 @@
+/* Admission (issue 13): everything a node signs, every receiver accepts.
+ * Odd values are refused at the writer before anything is signed, and a
+ * signed entry holding one (an older writer's, or a hostile one) is kept as
+ * refused at the receiver while the rest of its branch applies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admit_int.h"
+#include "entry_int.h"
+#include "helpers_core.h"
+#include "log_int.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/log.h"
+#include "schoolsync/sync.h"
+#include "schoolsync/trust.h"
+#include "schoolsync/verify.h"
+#include "sync_int.h"
+
+typedef struct fx {
+	char *dir, *hub, *ha, *hb;
+	ssync_node *a, *b;
+} fx;
+
+static void add_remote(ssync_node *n, const char *url)
+{
+	ssync_exchange *ex = NULL;
+	char path[4096];
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
+	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
+	if (ssync_exchange_remote_add(ex, "hub", url, &err) != 0)
+		fail_msg("remote add: %s", err.message);
+	ssync_exchange_free(ex);
+}
+
+static void sync_ok(ssync_node *n)
+{
+	ssync_sync_report rep;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_sync_run(n, "hub", NULL, &rep, &err) != 0)
+		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	ssync_exchange *hub = NULL;
+
+	f->dir = th_tmpdir();
+	f->hub = malloc(4096);
+	snprintf(f->hub, 4096, "%s/hub.git", f->dir);
+	assert_int_equal(ssync_exchange_open(&hub, f->hub, 1, NULL), 0);
+	ssync_exchange_free(hub);
+	f->ha = th_node_home(f->dir, "sch-a");
+	f->hb = th_node_home(f->dir, "sch-b");
+	f->a = th_open(f->ha);
+	f->b = th_open(f->hb);
+	add_remote(f->a, f->hub);
+	add_remote(f->b, f->hub);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+
+	ssync_node_free(f->a);
+	ssync_node_free(f->b);
+	th_rmtree(f->dir);
+	free(f->ha);
+	free(f->hb);
+	free(f->hub);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static int64_t head(ssync_node *n)
+{
+	int64_t s = -1;
+
+	assert_int_equal(ssync_log_head_seq(ssync_node_store(n), ssync_node_id(n), &s, NULL), 0);
+	return s;
+}
+
+static void test_admit__writer_refuses_odd_values_and_the_branch_goes_on(void **state)
+{
+	fx *f = *state;
+	static const char *const bad[] = {
+		"INSERT INTO teacher(id,school_id,name) VALUES ('t1','sch-a','a'||char(0)||'b')", /* NUL in text */
+		"INSERT INTO teacher(id,school_id,name) VALUES (x'6100','sch-a','n')",              /* blob key */
+		"INSERT INTO teacher(id,school_id,name) VALUES ('k'||char(0)||'z','sch-a','n')",    /* NUL in key */
+		"INSERT INTO teacher(id,school_id,name) VALUES ('k'||char(9)||'z','sch-a','n')",    /* control in key */
+		"INSERT INTO teacher(id,school_id,name) VALUES ('k'||char(127),'sch-a','n')",       /* DEL in key */
+		"INSERT INTO teacher(id,school_id,birth_year) VALUES ('t2','sch-a',9e999)",          /* +Inf */
+		"INSERT INTO teacher(id,school_id,birth_year) VALUES ('t3','sch-a',-9e999)",         /* -Inf */
+		"INSERT INTO teacher(id,school_id,name) VALUES ('t4','sch-a',randomblob(600000))",   /* value > 512 KiB */
+		"INSERT INTO teacher(id,school_id,name) VALUES ('t5','sch-a',hex(randomblob(300000)))", /* text > 512 KiB */
+	};
+	size_t i;
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','x')");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ssync_write_result res;
+		ssync_error err;
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_node_sql(f->a, bad[i], "tester", NULL, NULL, &res, &err), SSYNC_EVALUE);
+		assert_non_null(strstr(err.message, "E_VALUE"));
+		assert_int_equal(head(f->a), 1); /* nothing signed */
+	}
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM teacher"), 0); /* nothing written */
+	/* what is fine stays fine: newline, tab, DEL, U+2028 in text; edge reals */
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name,birth_year) VALUES ('t6','sch-a',"
+		"'a'||char(10)||char(9)||char(127)||char(8232)||'b',1e300)");
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name,birth_year) VALUES ('t7','sch-a',randomblob(400000),-0.0)");
+	sync_ok(f->a);
+	sync_ok(f->b);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone"), 1);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 2);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine"), 0);
+	{
+		char h1[65], h2[65];
+		assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
+		assert_int_equal(ssync_node_state_hash(f->b, h2, NULL), 0);
+		assert_string_equal(h1, h2);
+	}
+}
+
+/* The signed line of a's next entry holding @p ops, chained on a's head
+ * (and recorded in a's log as an older writer would have, when @p own). */
+static char *craft(fx *f, const char *ops, unsigned char prev[SSYNC_HASH_BYTES], int64_t seq, uint64_t *hlc)
+{
+	ssync_keypair *kp = NULL;
+	ssync_entry *e = NULL;
+	char path[4096], *line = NULL;
+	size_t len;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	snprintf(path, sizeof(path), "%s/node.key", f->ha);
+	assert_int_equal(ssync_keys_load(&kp, path, &err), 0);
+	*hlc += 1 << 16;
+	if (ssync_entry__create_text(&e, ssync_node_district(f->a), "sch-a", seq, seq > 1 ? prev : NULL, *hlc, "old-writer",
+		ssync_store_schema_version(ssync_node_store(f->a)), ops, strlen(ops), kp, &err) != 0)
+		fail_msg("craft: %s", err.message);
+	assert_int_equal(ssync_entry_line(e, &line, &len, &err), 0);
+	memcpy(prev, ssync_entry_hash(e), SSYNC_HASH_BYTES);
+	ssync_entry_free(e);
+	ssync_keys_free(kp);
+	return line;
+}
+
+static void test_admit__signed_odd_values_are_refused_and_the_chain_goes_on(void **state)
+{
+	fx *f = *state;
+	static const char *const ops[] = {
+		"[{\"t\":\"zone\",\"k\":\"z2\",\"c\":[[\"$row\",1,[]],[\"name\",\"a\\u0000b\",[]]]}]",
+		"[{\"t\":\"zone\",\"k\":\"z\\u0000\",\"c\":[[\"$row\",1,[]],[\"name\",\"n\",[]]]}]",
+		"[{\"t\":\"zone\",\"k\":\"z\\n3\",\"c\":[[\"$row\",1,[]],[\"name\",\"n\",[]]]}]",
+		"[{\"t\":\"zone\",\"k\":\"z4\",\"c\":[[\"$row\",1,[]],[\"name\",{\"b64\":\"YQ\"},[]]]}]",
+		"[{\"t\":\"zone\",\"k\":\"z5\",\"c\":[[\"$row\",1,[]],[\"name\",\"fine\",[]]]}]",
+	};
+	unsigned char prev[SSYNC_HASH_BYTES];
+	uint64_t hlc = 0;
+	ssync_entry *e1 = NULL;
+	ssync_exchange *hub = NULL;
+	char *lines[5], *seg, path[64], h1[65], h2[65];
+	size_t i, total = 0;
+	const char *paths[1];
+	const void *datas[1];
+	size_t lens[1];
+	ssync_trust_rebuild_report rr;
+	ssync_error err;
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','x')");
+	sync_ok(f->a);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_log__get(ssync_node_store(f->a), "sch-a", 1, &e1, NULL, &err), 0);
+	memcpy(prev, ssync_entry_hash(e1), SSYNC_HASH_BYTES);
+	hlc = ssync_entry_hlc(e1);
+	ssync_entry_free(e1);
+	for (i = 0; i < 5; i++) {
+		lines[i] = craft(f, ops[i], prev, (int64_t)i + 2, &hlc);
+		total += strlen(lines[i]);
+	}
+	assert_non_null(seg = calloc(1, total + 1));
+	for (i = 0; i < 5; i++) {
+		strcat(seg, lines[i]);
+		free(lines[i]);
+	}
+	/* published on a's branch as a segment starting at seq 2 */
+	ssync_sync__segment_path(path, sizeof(path), 2);
+	paths[0] = path;
+	datas[0] = seg;
+	lens[0] = total;
+	assert_int_equal(ssync_exchange_open(&hub, f->hub, 0, &err), 0);
+	assert_int_equal(ssync_exchange_commit_files(hub, "refs/heads/node/sch-a", 1, paths, datas, lens, "old writer", NULL, &err), 0);
+	ssync_exchange_free(hub);
+	free(seg);
+
+	sync_ok(f->b);
+	/* the four odd entries are held as refused, the chain goes on to seq 6 */
+	assert_int_equal(th_count(f->b, "SELECT max(seq) FROM ssync_entry WHERE node='sch-a'"), 6);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_entry WHERE node='sch-a' AND state=3"), 4);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND code='E_VALUE'"), 4);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone"), 2); /* z1 and z5 */
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z5'"), 1);
+	/* the same decisions from the log alone */
+	assert_int_equal(ssync_node_state_hash(f->b, h1, NULL), 0);
+	assert_int_equal(ssync_trust_rebuild(ssync_node_store(f->b), &rr, &err), 0);
+	assert_int_equal(rr.refused, 4);
+	assert_int_equal(ssync_node_state_hash(f->b, h2, NULL), 0);
+	assert_string_equal(h1, h2);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND code='E_VALUE'"), 4);
+	/* b relays what it accepted as a chain: a third node gets the same */
+	{
+		ssync_verify_report vr;
+		assert_int_equal(ssync_verify_replica(f->b, &vr, &err), 0);
+		assert_int_equal(vr.not_applied, 4);
+	}
+}
+
+static int count_items(const ssync_log_item *it, void *p)
+{
+	int *n = p;
+
+	n[0]++;
+	if (!it->entry) {
+		assert_non_null(it->problem);
+		n[1]++;
+	}
+	return 0;
+}
+
+static void test_admit__log_and_verify_walk_past_a_bad_entry(void **state)
+{
+	fx *f = *state;
+	ssync_verify_report vr;
+	ssync_error err;
+	int n[2] = { 0, 0 };
+
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','x')");
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','y')");
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z3','z')");
+	/* damage the middle entry's stored body */
+	{
+		char *msg = NULL;
+		sqlite3 *db = NULL;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/replica.db", f->ha);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "UPDATE ssync_entry SET body='{' WHERE node='sch-a' AND seq=2", NULL, NULL, &msg), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_log_foreach(ssync_node_store(f->a), NULL, count_items, n, &err), 0);
+	assert_int_equal(n[0], 3);
+	assert_int_equal(n[1], 1);
+	assert_int_equal(ssync_verify_replica(f->a, &vr, &err), SSYNC_ECORRUPT);
+	assert_int_equal(vr.entries, 3);
+	assert_int_equal(vr.unreadable, 1);
+	assert_non_null(strstr(err.message, "sch-a#2"));
+}
+
+/* The writer's check is the receiver's: a body the writer would sign with
+ * an odd value fails admission with the same code a receiver gives. */
+static void test_admit__body_admission_matches_the_receiver(void **state)
+{
+	fx *f = *state;
+	ssync_store *st = ssync_node_store(f->a);
+	ssync_entry *e = NULL;
+	char *body;
+	size_t blen;
+	ssync_error err;
+	static const char good[] = "[{\"t\":\"zone\",\"k\":\"z1\",\"c\":[[\"name\",\"ok\",[]]]}]";
+	static const char nul[] = "[{\"t\":\"zone\",\"k\":\"z1\",\"c\":[[\"name\",\"a\\u0000\",[]]]}]";
+	static const char tbl[] = "[{\"t\":\"nosuch\",\"k\":\"z1\",\"c\":[[\"name\",\"a\",[]]]}]";
+	static const char col[] = "[{\"t\":\"zone\",\"k\":\"z1\",\"c\":[[\"na\\u0000me\",\"a\",[]]]}]";
+
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, good, strlen(good), &err), 0);
+	body = strdup(ssync_entry_body(e, &blen));
+	ssync_entry_free(e);
+	assert_int_equal(ssync_admit__body(st, body, blen, &err), 0);
+	free(body);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, nul, strlen(nul), &err), 0);
+	body = strdup(ssync_entry_body(e, &blen));
+	ssync_entry_free(e);
+	assert_int_equal(ssync_admit__body(st, body, blen, &err), SSYNC_EVALUE);
+	free(body);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, tbl, strlen(tbl), &err), 0);
+	body = strdup(ssync_entry_body(e, &blen));
+	ssync_entry_free(e);
+	assert_int_equal(ssync_admit__body(st, body, blen, &err), SSYNC_ESCHEMA);
+	free(body);
+	/* a NUL inside a name is not a shorter name: refused as structure */
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, col, strlen(col), &err), 0);
+	body = strdup(ssync_entry_body(e, &blen));
+	ssync_entry_free(e);
+	assert_int_equal(ssync_admit__body(st, body, blen, &err), SSYNC_ESCHEMA);
+	free(body);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_admit__writer_refuses_odd_values_and_the_branch_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit__signed_odd_values_are_refused_and_the_chain_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit__log_and_verify_walk_past_a_bad_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit__body_admission_matches_the_receiver, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
