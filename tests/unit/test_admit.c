@@ -284,25 +284,25 @@ static void test_admit__body_admission_matches_the_receiver(void **state)
 	static const char col[] = "[{\"t\":\"zone\",\"k\":\"z1\",\"c\":[[\"na\\u0000me\",\"a\",[]]]}]";
 
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, good, strlen(good), &err), 0);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, (uint64_t)1700000000000 << 16, "x", 1, good, strlen(good), &err), 0);
 	body = strdup(ssync_entry_body(e, &blen));
 	ssync_entry_free(e);
 	assert_int_equal(ssync_admit__body(st, body, blen, &err), 0);
 	free(body);
-	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, nul, strlen(nul), &err), 0);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, (uint64_t)1700000000000 << 16, "x", 1, nul, strlen(nul), &err), 0);
 	body = strdup(ssync_entry_body(e, &blen));
 	ssync_entry_free(e);
 	assert_int_equal(ssync_admit__body(st, body, blen, &err), SSYNC_EVALUE);
 	free(body);
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, tbl, strlen(tbl), &err), 0);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, (uint64_t)1700000000000 << 16, "x", 1, tbl, strlen(tbl), &err), 0);
 	body = strdup(ssync_entry_body(e, &blen));
 	ssync_entry_free(e);
 	assert_int_equal(ssync_admit__body(st, body, blen, &err), SSYNC_ESCHEMA);
 	free(body);
 	/* a NUL inside a name is not a shorter name: refused as structure */
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, 1u << 20, "x", 1, col, strlen(col), &err), 0);
+	assert_int_equal(ssync_entry__build(&e, "default", "sch-a", 1, NULL, (uint64_t)1700000000000 << 16, "x", 1, col, strlen(col), &err), 0);
 	body = strdup(ssync_entry_body(e, &blen));
 	ssync_entry_free(e);
 	assert_int_equal(ssync_admit__body(st, body, blen, &err), SSYNC_ESCHEMA);
