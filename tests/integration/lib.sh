@@ -30,8 +30,9 @@ for tool in git python3 timeout; do
 	command -v "$tool" >/dev/null || { echo "lib.sh: $tool is required" >&2; exit 2; }
 done
 
-# the real interpreter, once (a pyenv shim costs ~0.5 s per call)
-PY=$(python3 -c 'import sys; print(sys.executable)')
+# the real interpreter, once (a pyenv shim costs ~0.5 s per call); ctest
+# passes the one CMake resolved
+PY=${SSYNC_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
 export SCHOOLSYNC_ACTOR=clerk          # deterministic actor in every entry
 export GIT_CONFIG_NOSYSTEM=1           # the git CLI used by tests ignores host config
 export GIT_AUTHOR_NAME=attacker GIT_AUTHOR_EMAIL=attacker@127.0.0.1
@@ -135,14 +136,23 @@ summary() {
 # Sets OUT, ERR (file contents) and RC; never aborts the script.
 OUT= ERR= RC=0
 _home() { case $1 in /*) echo "$1" ;; *) echo "$T/$1" ;; esac; }
+# _slurp VAR FILE: FILE's text as $(cat FILE) gives it (trailing newlines
+# dropped) without starting a process: on a loaded machine each one costs
+# a good part of a second, and ss runs thousands of times per suite.
+_slurp() {
+	local _s=
+	IFS= read -r -d '' _s <"$2" || true
+	while [[ $_s == *$'\n' ]]; do _s=${_s%$'\n'}; done
+	printf -v "$1" '%s' "$_s"
+}
 ss() {
-	local h
-	h=$(_home "$1")
+	local h=$1
+	case $h in /*) ;; *) h=$T/$h ;; esac
 	shift
 	RC=0
 	timeout -k 5 "$CMD_TIMEOUT" "$SSYNC_BIN" --home "$h" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
-	OUT=$(cat "$T/.out")
-	ERR=$(cat "$T/.err")
+	_slurp OUT "$T/.out"
+	_slurp ERR "$T/.err"
 	if [ -n "${SSYNC_VERBOSE:-}" ]; then
 		printf '  $ schoolsync --home %s %s  -> %d\n' "$h" "$*" "$RC" >&2
 		[ -z "$ERR" ] || printf '%s\n' "$ERR" | sed 's/^/    stderr: /' >&2

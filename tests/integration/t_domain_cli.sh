@@ -33,7 +33,7 @@ json() { # python expression over d (the JSON in $TMP/out)
 S() { "$BIN" --home "$H" "$@"; }
 # The interpreter itself, not a wrapper found on PATH (a pyenv shim costs
 # ~0.5 s of CPU per call, and this test makes ~60 calls).
-PY=$(python3 -c 'import sys; print(sys.executable)')
+PY=${SSYNC_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
 
 expect 0 "init" -- S init --node hub --district chongming
 for c in zone group school teacher rotation course enrollment enroll resource booking book training observation funding \

@@ -72,11 +72,14 @@ LOOP= PCPID= W1= W2=
 pc_cleanup() {
 	[ -z "$W1" ] || kill -9 "$W1" 2>/dev/null || true
 	[ -z "$W2" ] || { touch "$T/stop"; kill "$W2" 2>/dev/null || true; }
-	wait 2>/dev/null || true
+	# the writers only: a bare wait would also wait for pcdisk, which runs
+	# until it is killed below (a cut that failed early hung here)
+	local p
+	for p in $W1 $W2; do wait "$p" 2>/dev/null || true; done
 	mountpoint -q "$MNT" && { umount "$MNT" 2>/dev/null || umount -l "$MNT"; }
 	[ -z "$LOOP" ] || losetup -d "$LOOP" 2>/dev/null || true
 	mountpoint -q "$FUSE" && { umount "$FUSE" 2>/dev/null || umount -l "$FUSE"; }
-	[ -z "$PCPID" ] || kill "$PCPID" 2>/dev/null || true
+	[ -z "$PCPID" ] || { kill "$PCPID" 2>/dev/null; wait "$PCPID" 2>/dev/null; } || true
 	rm -f "$SNAP"
 	W1= W2= LOOP= PCPID=
 }
@@ -136,7 +139,9 @@ cut() {
 	rm -f "$T/w1.durable" "$T/w2.durable" "$T/stop" "$T/w1.err" "$T/w2.err"
 	"$SSYNC_PCDISK" "$T/template.img" "$FUSE" 2>>"$T/pcdisk.log" &
 	PCPID=$!
-	wait_for 20 test -e "$FUSE/disk" || { fail "$tag: pcdisk did not start" "$(tail -3 "$T/pcdisk.log")"; pc_cleanup; return; }
+	# (it reads the whole image first: on a busy machine that can take a while)
+	pc_up() { test -e "$FUSE/disk" || ! kill -0 "$PCPID" 2>/dev/null; }
+	wait_for 180 pc_up && test -e "$FUSE/disk" || { fail "$tag: pcdisk did not start" "$(tail -3 "$T/pcdisk.log")"; pc_cleanup; return; }
 	LOOP=$(losetup -f --show "$FUSE/disk") && mount "$LOOP" "$MNT" || { fail "$tag: cannot mount the disk"; pc_cleanup; return; }
 	(
 		[ "$mode" = off ] && export SSYNC_WALBUF=off
