@@ -4,11 +4,12 @@
 
 #include "commands.h"
 #include "schoolsync/audit.h"
+#include "schoolsync/domain.h"
 
 static int audit_help(void)
 {
 	printf("usage: schoolsync audit verify --repo PATH|URL --district-pubkey HEX [--json]\n"
-		"       schoolsync audit history TABLE PK [--json]\n\n"
+		"       schoolsync audit history TABLE KEY [--column COLUMN] [--json]\n\n"
 		"verify   from a copy of the exchange repository and the district's public key\n"
 		"         alone: check that every branch only ever added files, every trust object\n"
 		"         is signed by the root, every entry chains, is signed by a certified key,\n"
@@ -17,13 +18,23 @@ static int audit_help(void)
 		"         (compare it with 'schoolsync state-hash' on the nodes). Exit 1 on any\n"
 		"         failure, naming node, seq and reason. Refused entries (the system\n"
 		"         refused them correctly) are listed but do not fail the audit.\n"
-		"history  every change of one record held in this node's log: when (HLC time),\n"
-		"         node, school, actor, column, old -> new, entry hash, the git commit that\n"
-		"         published it, and whether it left the cell in conflict.\n");
+		"history  every change of one record held in this node's log: when (local time;\n"
+		"         --json keeps UTC), node, school, actor, column, old -> new, entry hash,\n"
+		"         the git commit that published it, and whether it left the cell in\n"
+		"         conflict. KEY is the record's id or the key a clerk knows: a teacher's\n"
+		"         staff number, a school's code, a name only one row has. --column shows\n"
+		"         only that column's changes. A KEY with no history exits 1.\n");
 	return CLI_EXIT_OK;
 }
 
-typedef struct vctx { cli_ctx *ctx; json_t *arr; } vctx;
+typedef struct vctx {
+	cli_ctx *ctx;
+	json_t *arr;
+	const char *column; /* history --column, or NULL */
+	ssync_node *n;
+	const char *table;
+	long shown;
+} vctx;
 
 static int on_finding(int fatal, const char *node, int64_t seq, const char *code, const char *reason, void *p)
 {
@@ -46,10 +57,31 @@ static const char *state_name(int s)
 	return s == 1 ? "applied" : s == 2 ? "held" : s == 3 ? "refused" : s == 4 ? "withdrawn" : "?";
 }
 
+/* A referencing column's value with the referenced row's name beside it. */
+static void value_text(vctx *v, const char *column, const char *json, char *out, size_t n)
+{
+	const ssync_table_spec *t = ssync_domain_table(v->table);
+	int fi = t ? ssync_domain_field_index(t, column) : -1;
+	char label[200];
+	json_error_t je;
+	json_t *j;
+
+	snprintf(out, n, "%s", json);
+	if (fi < 0 || t->fields[fi].type != SSYNC_FT_REF || !(j = json_loads(json, JSON_DECODE_ANY, &je)))
+		return;
+	if (json_is_string(j) && ssync_domain_label(v->n, t->fields[fi].ref, json_string_value(j), label, sizeof(label)) > 0)
+		snprintf(out, n, "%s (%s)", json, label);
+	json_decref(j);
+}
+
 static int on_change(const ssync_audit_change *c, void *p)
 {
 	vctx *v = p;
+	char when[64], oldv[600], newv[600];
 
+	if (v->column && strcmp(v->column, c->column) != 0)
+		return 0;
+	v->shown++;
 	if (v->ctx->json) {
 		json_error_t je;
 		json_t *o = json_loadb(c->old_json, strlen(c->old_json), JSON_DECODE_ANY, &je);
@@ -74,21 +106,85 @@ static int on_change(const ssync_audit_change *c, void *p)
 		json_array_append_new(v->arr, r);
 		return 0;
 	}
-	printf("%s  %s#%lld  school %s  actor %s  %s: %s -> %s  entry %.16s  commit %.12s%s%s\n", c->time, c->node,
-		(long long)c->seq, c->school[0] ? c->school : "-", c->actor, c->column, c->old_json, c->new_json, c->hash,
+	value_text(v, c->column, c->old_json, oldv, sizeof(oldv));
+	value_text(v, c->column, c->new_json, newv, sizeof(newv));
+	printf("%s  %s#%lld  school %s  actor %s  %s: %s -> %s  entry %.16s  commit %.12s%s%s\n",
+		cli_local_time(c->time, when, sizeof(when)), c->node,
+		(long long)c->seq, c->school[0] ? c->school : "-", c->actor, c->column, oldv, newv, c->hash,
 		c->commit[0] ? c->commit : "(unpublished)", c->conflict ? "  CONFLICT" : "",
 		c->state != 1 ? (c->state == 3 ? "  REFUSED" : c->state == 2 ? "  HELD" : "  WITHDRAWN") : "");
 	return 0;
 }
 
+/* history TABLE KEY: KEY may be what a clerk knows; a deleted row is found
+ * by its id alone (its staff number left with it). */
+static int history(cli_ctx *ctx, vctx *v, const char *word, const char *key)
+{
+	const char *table = strcmp(word, "group") == 0 ? "edu_group" : word;
+	const ssync_table_spec *t = ssync_domain_table(table);
+	ssync_node *n = NULL;
+	ssync_error err;
+	char id[160], label[200];
+	int rc = CLI_EXIT_OK, e;
+
+	if (!t)
+		return cli_usage(ctx, "audit history", "unknown table '%s'", word);
+	if (v->column && ssync_domain_field_index(t, v->column) < 0 && strcmp(v->column, "$row") != 0)
+		return cli_usage(ctx, "audit history", "%s has no column '%s'", t->name, v->column);
+	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	e = ssync_domain_find_id(n, t->name, key, id, sizeof(id), &err);
+	if (e == SSYNC_ENOTFOUND) {
+		snprintf(id, sizeof(id), "%s", key); /* maybe deleted: its history is still held */
+	} else if (e < 0) {
+		rc = cli_fail(ctx, &err);
+		goto done;
+	}
+	if (v->column) {
+		/* the column's spec name, whichever name (Chinese label) was given */
+		int fi = ssync_domain_field_index(t, v->column);
+		if (fi >= 0)
+			v->column = t->fields[fi].name;
+	}
+	v->n = n;
+	v->table = t->name;
+	v->arr = json_array();
+	ssync_error_clear(&err);
+	if (!ctx->json) {
+		(void)ssync_domain_label(n, t->name, id, label, sizeof(label));
+		if (e == 0)
+			printf("%s %s%s%s%s\n", t->name, id, label[0] ? " (" : "", label, label[0] ? ")" : "");
+	}
+	if (ssync_audit_history(n, t->name, id, on_change, v, &err) < 0) {
+		rc = cli_fail(ctx, &err);
+	} else if (v->shown == 0 && (e < 0 || !v->column)) {
+		ssync_error_set(&err, SSYNC_ENOTFOUND, "no history of %s '%s' in this node's log", t->name, key);
+		ssync_error_hint(&err, "give the record's id%s (see: schoolsync %s list)", t->unique ? " or staff number" : "",
+			word);
+		rc = cli_fail(ctx, &err);
+	} else if (ctx->json) {
+		rc = cli_print_json(v->arr);
+		v->arr = NULL;
+	} else if (v->shown == 0) {
+		printf("(no changes of column %s)\n", v->column);
+	}
+done:
+	json_decref(v->arr);
+	v->arr = NULL;
+	ssync_node_free(n);
+	return rc;
+}
+
 int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *repo = NULL, *pub = NULL;
+	const char *repo = NULL, *pub = NULL, *column = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
-	const cli_opt opts[] = { { "repo", 1, &repo, NULL }, { "district-pubkey", 1, &pub, NULL }, { NULL, 0, NULL, NULL } };
+	const cli_opt opts[] = { { "repo", 1, &repo, NULL }, { "district-pubkey", 1, &pub, NULL },
+		{ "column", 1, &column, NULL }, { NULL, 0, NULL, NULL } };
 	ssync_error err;
-	vctx v = { ctx, NULL };
+	vctx v = { ctx, NULL, NULL, NULL, NULL, 0 };
 
 	if (cli_parse(ctx, "audit", argc, argv, opts, &help, &pos, &npos) < 0) {
 		free(pos);
@@ -131,25 +227,12 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	if (npos >= 1 && strcmp(pos[0], "history") == 0) {
-		ssync_node *n = NULL;
 		if (npos != 3) {
 			free(pos);
-			return cli_usage(ctx, "audit history", "TABLE and PK are required");
+			return cli_usage(ctx, "audit history", "TABLE and KEY are required");
 		}
-		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc))) {
-			free(pos);
-			return rc;
-		}
-		v.arr = json_array();
-		if (ssync_audit_history(n, pos[1], pos[2], on_change, &v, &err) < 0) {
-			json_decref(v.arr);
-			rc = cli_fail(ctx, &err);
-		} else if (ctx->json) {
-			rc = cli_print_json(v.arr);
-		} else {
-			json_decref(v.arr);
-		}
-		ssync_node_free(n);
+		v.column = column;
+		rc = history(ctx, &v, pos[1], pos[2]);
 		free(pos);
 		return rc;
 	}

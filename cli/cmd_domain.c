@@ -83,12 +83,13 @@ typedef struct list_out {
 	cli_table *tab;
 	long n;
 	int failed;
+	ssync_node *node; /* for the names shown beside ids (rotation list) */
 } list_out;
 
 static int list_row(int ncols, const char *const *names, const char *const *vals, const int *types, void *p)
 {
 	list_out *o = p;
-	const char *shown[SSYNC_DOMAIN_OPTS_MAX];
+	const char *shown[SSYNC_DOMAIN_OPTS_MAX + 1];
 	int i;
 
 	if (ncols > SSYNC_DOMAIN_OPTS_MAX)
@@ -114,6 +115,19 @@ static int list_row(int ncols, const char *const *names, const char *const *vals
 		}
 		json_array_append_new(o->arr, row);
 		return 0;
+	}
+	/* A rotation's ids mean nothing to people: who goes where beside them. */
+	if (strcmp(o->table, "rotation") == 0 && ncols < SSYNC_DOMAIN_OPTS_MAX && o->node) {
+		const char *hdr[SSYNC_DOMAIN_OPTS_MAX + 1];
+		char label[200];
+		for (i = 0; i < ncols; i++)
+			hdr[i] = names[i];
+		hdr[ncols] = "who -> where";
+		(void)ssync_domain_label(o->node, "rotation", vals[0], label, sizeof(label));
+		shown[ncols] = label;
+		if (!o->tab && !(o->tab = cli_table_new(ncols + 1, hdr)))
+			return o->failed = 1;
+		return cli_table_add(o->tab, shown) != 0 ? (o->failed = 1) : 0;
 	}
 	if (!o->tab && !(o->tab = cli_table_new(ncols, names)))
 		return o->failed = 1;
@@ -141,7 +155,7 @@ static int show_row(int ncols, const char *const *names, const char *const *vals
 
 static int do_list(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, int show_key, const char *key)
 {
-	list_out o = { ctx, t->name, NULL, NULL, 0, 0 };
+	list_out o = { ctx, t->name, NULL, NULL, 0, 0, NULL };
 	const char *fcols[SSYNC_DOMAIN_OPTS_MAX], *fvals[SSYNC_DOMAIN_OPTS_MAX];
 	ssync_node *n;
 	ssync_error err;
@@ -154,6 +168,7 @@ static int do_list(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, int 
 		}
 	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 		return rc;
+	o.node = n;
 	ssync_error_clear(&err);
 	if (ctx->json && !(o.arr = json_array())) {
 		ssync_node_free(n);
@@ -210,7 +225,7 @@ static int do_add(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo)
 	if (t->owned && !fo->vals[0] && ssync_domain_node_school(n, school, sizeof(school), NULL) == 0)
 		fo->vals[0] = school;
 	e = ssync_domain_insert(n, t->name, fo->vals, fo->id, fo->actor, id, sizeof(id), &err);
-	if (e < 0 && t->owned && !fo->vals[0])
+	if (e < 0 && t->owned && !fo->vals[0] && strstr(err.message, "school_id"))
 		ssync_error_hint(&err, "give --school ID: this node speaks for no school");
 	rc = report_write(ctx, "added", t->name, id, e, &err);
 	ssync_node_free(n);

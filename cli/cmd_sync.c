@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "schoolsync/domain.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/review.h"
 #include "schoolsync/sync.h"
@@ -262,7 +263,7 @@ done:
 	return rc;
 }
 
-typedef struct conf_out { cli_ctx *ctx; json_t *arr; int count; } conf_out;
+typedef struct conf_out { cli_ctx *ctx; json_t *arr; int count; ssync_node *n; } conf_out;
 
 static int conflict_row(const ssync_conflict *c, void *p)
 {
@@ -285,10 +286,15 @@ static int conflict_row(const ssync_conflict *c, void *p)
 			"column", c->column, "versions", leaves));
 		return 0;
 	}
-	printf("%s %s .%s\n", c->table, c->pk, c->column);
+	{
+		char label[200];
+		int named = o->n && ssync_domain_label(o->n, c->table, c->pk, label, sizeof(label)) > 0;
+		printf("%s %s%s%s%s .%s\n", c->table, c->pk, named ? " (" : "", named ? label : "", named ? ")" : "", c->column);
+	}
 	for (i = 0; i < c->nleaves; i++) {
-		char when[40];
-		ssync_hlc_format(c->leaves[i].hlc, when, sizeof(when));
+		char utc[40], when[64];
+		ssync_hlc_format(c->leaves[i].hlc, utc, sizeof(utc));
+		cli_local_time(utc, when, sizeof(when));
 		const char *v = c->leaves[i].value_json ? c->leaves[i].value_json : "null";
 		int pad = 24 - cli_display_width(v);
 		printf("  %s %s%*s by %s#%lld (%s) at %s\n", c->leaves[i].winner ? "shown " : "other ",
@@ -303,7 +309,7 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
 	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
-	conf_out o = { ctx, NULL, 0 };
+	conf_out o = { ctx, NULL, 0, NULL };
 	ssync_node *n;
 	ssync_error err;
 
@@ -325,6 +331,7 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "conflicts", "unexpected argument");
 	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 		return rc;
+	o.n = n;
 	if (ctx->json)
 		o.arr = json_array();
 	ssync_error_clear(&err);

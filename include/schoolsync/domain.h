@@ -200,6 +200,14 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_list_where(ssync_node *n, const 
 	int nfilters, const char *const *cols, const char *const *vals, ssync_row_cb cb,
 	void *payload, ssync_error *err);
 
+/**
+ * What people call row @p id of @p table, for display beside the id: its
+ * name (a rotation: "teacher -> school"). Writes "" and returns 0 when the
+ * row or a name is not known (private tables never); 1 when found.
+ */
+SSYNC_EXTERN int ssync_domain_label(ssync_node *n, const char *table, const char *id,
+	char *out, size_t outlen);
+
 /** Options of the synthetic district generator. */
 typedef struct ssync_demo_options {
 	unsigned int version;

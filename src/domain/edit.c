@@ -374,3 +374,40 @@ int ssync_domain_list_where(ssync_node *n, const char *table, int nfilters, cons
 	error = ssync_domain__query(ssync_store__db(ssync_node_store(n)), sql, nfilters, params, cb, payload, err);
 	return error;
 }
+
+int ssync_domain_label(ssync_node *n, const char *table, const char *id, char *out, size_t outlen)
+{
+	const ssync_table_spec *t = ssync_domain_table(table);
+	sqlite3 *db = ssync_store__db(ssync_node_store(n));
+	sqlite3_stmt *q = NULL;
+	const char *sql;
+	int found = 0;
+
+	if (outlen)
+		out[0] = 0;
+	if (!t || !id || t->priv)
+		return 0;
+	/* A rotation is named by who goes where; other tables by their name. */
+	if (strcmp(t->name, "rotation") == 0)
+		sql = "SELECT t.name || ' -> ' || coalesce(s.name, r.to_school) FROM rotation r "
+			"LEFT JOIN teacher t ON t.id = r.teacher_id LEFT JOIN school s ON s.id = r.to_school WHERE r.id = ?1";
+	else if (ssync_domain_field_index(t, "name") >= 0)
+		sql = NULL;
+	else
+		return 0;
+	{
+		char *own = sql ? NULL : sqlite3_mprintf("SELECT name FROM \"%w\" WHERE id = ?1", t->name);
+		if (!sql && !own)
+			return 0;
+		if (sqlite3_prepare_v2(db, sql ? sql : own, -1, &q, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+			if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+				snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(q, 0));
+				found = 1;
+			}
+		}
+		sqlite3_finalize(q);
+		sqlite3_free(own);
+	}
+	return found;
+}

@@ -120,4 +120,30 @@ json "d == []"
 expect 0 "u1 value" -- S u1 --json teacher show CM0001
 json "d['subject'] == '$SHOWN'"
 
+# --- audit history by the key a clerk knows, --column, names, local time (3) ---
+expect 0 "history by staff number" -- env TZ=Asia/Shanghai "$SSYNC_BIN" --home "$T/u1" audit history teacher CM0001
+contains "$T/out" "(王芳)" "history names the record"
+contains "$T/out" "CST" "history in local time"
+contains "$T/out" '"cm-001" (城桥中学)' "history names referenced rows"
+expect 0 "history --column" -- S u1 --json audit history teacher CM0001 --column subject
+json "len(d) >= 4 and all(c['column'] == 'subject' for c in d) and all(c['time'].endswith('Z') for c in d)"
+expect 0 "history by Chinese column label" -- S u1 --json audit history teacher CM0001 --column 学科
+json "len(d) >= 4 and all(c['column'] == 'subject' for c in d)"
+expect 1 "history of an unknown key" -- S u1 audit history teacher CM7777
+contains "$T/err" "no history of teacher 'CM7777'" "unknown key says so"
+expect 2 "history of an unknown column" -- S u1 audit history teacher CM0001 --column colour
+expect 0 "history by school code" -- S u1 --json audit history school cm-001
+json "any(c['column'] == 'name' and c['new'] == '城桥中学' for c in d)"
+expect 0 "school 2" -- S u1 school add --id cm-002 --name 堡镇小学 --zone-id z1 --stage primary --students 150
+expect 0 "rotation" -- S u1 rotation propose --teacher-id "$(S u1 --json teacher show CM0001 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')" --to-school cm-002 --kind 支教 --term 2026-1
+expect 0 "rotation list names" -- S u1 rotation list
+contains "$T/out" "王芳 -> 堡镇小学" "rotation list shows who goes where"
+# a conflict listing names the record
+expect 0 "u1 edit 2" -- S u1 teacher edit CM0001 --subject 历史
+expect 0 "u2 edit 2" -- S u2 teacher edit CM0001 --subject 地理
+for h in u1 u2 u1; do expect 0 "sync $h" -- S $h sync; done
+expect 0 "conflicts text" -- env TZ=Asia/Shanghai "$SSYNC_BIN" --home "$T/u1" conflicts
+contains "$T/out" "(王芳) .subject" "conflicts name the record"
+contains "$T/out" "CST" "conflicts in local time"
+
 summary
