@@ -231,6 +231,37 @@ done:
 	return error;
 }
 
+/* Look up a file's blob, refusing one over the limit before reading it. */
+static int blob_bounded(git_blob **out, git_repository *repo, const git_oid *id, const char *path,
+	const char *commit_hex, ssync_error *err)
+{
+	git_odb *odb = NULL;
+	git_object_t type = GIT_OBJECT_INVALID;
+	size_t len = 0;
+	int error;
+
+	*out = NULL;
+	if ((error = git_repository_odb(&odb, repo)) < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ERROR, "open objects");
+	error = git_odb_read_header(&len, &type, odb, id);
+	git_odb_free(odb);
+	if (error == GIT_ENOTFOUND) {
+		git_error_clear();
+		return ssync_error_set(err, SSYNC_ECORRUPT, "%s of commit %.12s is missing (from a path or USB remote, "
+			"a file over %zu bytes is not copied)", path, commit_hex, SSYNC_EXCHANGE__FILE_MAX);
+	}
+	if (error < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read %s of commit %s", path, commit_hex);
+	if (type != GIT_OBJECT_BLOB)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "%s of commit %s is not a file", path, commit_hex);
+	if (len > SSYNC_EXCHANGE__FILE_MAX)
+		return ssync_error_set(err, SSYNC_ETOOLARGE, "%s of commit %.12s is %zu bytes, over the %zu a file "
+			"may have (FORMAT.md §2); not read", path, commit_hex, len, SSYNC_EXCHANGE__FILE_MAX);
+	if ((error = git_blob_lookup(out, repo, id)) < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read %s of commit %s", path, commit_hex);
+	return 0;
+}
+
 static int commit_tree(git_tree **out, git_repository *repo, const git_oid *id,
 	const char *hex, ssync_error *err)
 {
@@ -277,10 +308,8 @@ int ssync_exchange_read_file(ssync_exchange *ex, const ssync_oid_hex *commit,
 			path, commit->hex);
 		goto done;
 	}
-	if ((error = git_blob_lookup(&blob, ex->repo, git_tree_entry_id(e))) < 0) {
-		error = ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read %s in commit %s", path, commit->hex);
+	if ((error = blob_bounded(&blob, ex->repo, git_tree_entry_id(e), path, commit->hex, err)) < 0)
 		goto done;
-	}
 	len = (size_t)git_blob_rawsize(blob);
 	if (!(*data_out = malloc(len ? len : 1))) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory reading %s", path);
@@ -458,11 +487,10 @@ int ssync_exchange_added_files(ssync_exchange *ex, const ssync_oid_hex *from,
 	if ((error = collect_added(&l, ex->repo, old_tree, new_tree, "", err)) < 0)
 		goto done;
 	for (i = 0; i < l.n; i++) {
-		if ((error = git_blob_lookup(&blob, ex->repo, &l.v[i].id)) < 0) {
-			error = ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read %s of commit %s",
-				l.v[i].path, to->hex);
+		/* each file is checked just before it is read: those before an
+		 * oversized one are still delivered */
+		if ((error = blob_bounded(&blob, ex->repo, &l.v[i].id, l.v[i].path, to->hex, err)) < 0)
 			goto done;
-		}
 		error = cb(l.v[i].path, git_blob_rawcontent(blob),
 			(size_t)git_blob_rawsize(blob), payload);
 		git_blob_free(blob);

@@ -18,6 +18,11 @@
 #define NODE_PREFIX "refs/heads/node/"
 #define DISTRICT_REF "refs/heads/district"
 #define HEADS_PREFIX "refs/heads/"
+/* The largest file a branch may hold (FORMAT.md §2: a segment is at most
+ * 8 MiB; node.json and trust objects are far smaller). Checked from the
+ * object's header before it is read, so a hostile branch cannot make a
+ * receiver inflate a huge blob (a 1 GB zero-filled one is 1 MB on the wire). */
+#define SSYNC_EXCHANGE__FILE_MAX ((size_t)8 << 20)
 
 struct ssync_exchange {
 	git_repository *repo;

@@ -149,6 +149,26 @@ static int mark_tree(git_repository *view, const git_oid *id, oidset *seen)
  * List what of @p id the destination lacks, children before parents, so a
  * stored tree never lacks its entries even if the copy breaks off.
  */
+/*
+ * A file over the size a branch may hold is not copied (reading it could
+ * cost its whole inflated size: a 1 GB zero-filled blob is 1 MB on disk).
+ * The receiver then refuses the branch that names it, and nothing we accept
+ * ever refers to it, so it is never pushed on either.
+ */
+static int oversized(git_repository *view, const git_oid *id)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t len = 0;
+	int big = 0;
+
+	if (git_repository_odb(&odb, view) == 0 && git_odb_read_header(&len, &type, odb, id) == 0)
+		big = len > SSYNC_EXCHANGE__FILE_MAX;
+	git_error_clear();
+	git_odb_free(odb);
+	return big;
+}
+
 static int collect_tree(git_repository *view, git_odb *dst, const git_oid *id,
 	oidset *seen, oidlist *out)
 {
@@ -170,7 +190,8 @@ static int collect_tree(git_repository *view, git_odb *dst, const git_oid *id,
 		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
 			if ((error = oidset_add(seen, eid)) < 0)
 				goto done;
-			if (error == 1 && !git_odb_exists(dst, eid) && (error = oidlist_add(out, eid)) < 0)
+			if (error == 1 && !git_odb_exists(dst, eid) && !oversized(view, eid) &&
+			    (error = oidlist_add(out, eid)) < 0)
 				goto done;
 		}
 	}
