@@ -84,6 +84,19 @@ static void print_node(json_t *node)
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),
 		(long long)json_integer_value(json_object_get(node, "pending")));
+	{
+		/* a remote that refuses our branch: our new entries reach nobody through it */
+		json_t *pr = json_object_get(node, "push_rejected");
+		for (i = 0; i < json_array_size(pr); i++) {
+			json_t *p = json_array_get(pr, i);
+			char local[64];
+			printf("PUSH REJECTED by remote %s [%s]%s%s: %s\n", jstr(p, "remote"), jstr(p, "code"),
+				jstr(p, "at") ? " since " : "", jstr(p, "at") ? cli_local_time(jstr(p, "at"), local, sizeof(local)) : "",
+				jstr(p, "message"));
+			if (jstr(p, "hint"))
+				printf("  what to do: %s\n", jstr(p, "hint"));
+		}
+	}
 	printf("conflicts: %lld   quarantined: %lld\n",
 		(long long)json_integer_value(json_object_get(node, "conflicts")),
 		(long long)json_integer_value(json_object_get(node, "quarantined")));

@@ -24,6 +24,37 @@ static int remote_row(const char *name, const char *url, void *p)
 	return 0;
 }
 
+/* remote repair NAME: put this node's branch back (docs/OPERATIONS.md). */
+static int remote_repair(cli_ctx *ctx, const char *remote)
+{
+	ssync_sync_repair_report rep;
+	ssync_error err;
+	ssync_node *n;
+	int rc = CLI_EXIT_OK;
+
+	if (!ssync_node_remote_name_valid(remote))
+		return cli_usage(ctx, "remote", "invalid remote name '%s'", remote);
+	if (!(n = cli_open_node(ctx, 0, &rc)))
+		return rc;
+	ssync_error_clear(&err);
+	if (ssync_sync_repair(n, remote, &rep, &err) < 0)
+		rc = cli_fail(ctx, &err);
+	else if (ctx->json)
+		rc = cli_print_json(json_pack("{sssssbsososIsIsI}", "remote", rep.remote, "branch", rep.branch,
+			"repaired", rep.repaired, "replaced", rep.repaired ? json_string(rep.replaced) : json_null(),
+			"tip", rep.repaired ? json_string(rep.tip) : json_null(), "files", (json_int_t)rep.files,
+			"lines", (json_int_t)rep.lines, "foreign_lines", (json_int_t)rep.foreign_lines));
+	else if (!rep.repaired)
+		printf("remote %s: %s needs no repair (it is not ahead of this node's); sync pushes what it lacks\n",
+			rep.remote, rep.branch + strlen("refs/heads/"));
+	else
+		printf("remote %s: %s repaired: its tip %.12s (%lld line(s) not signed by this node, nothing of ours lost) "
+			"replaced by ours %.12s\n", rep.remote, rep.branch + strlen("refs/heads/"), rep.replaced,
+			(long long)rep.foreign_lines, rep.tip);
+	ssync_node_free(n);
+	return rc;
+}
+
 int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 {
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
@@ -40,10 +71,14 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 	if (help || npos == 0) {
 		printf("usage: schoolsync remote add NAME URL\n"
 			"       schoolsync remote list [--json]\n"
-			"       schoolsync remote remove NAME\n\n"
+			"       schoolsync remote remove NAME\n"
+			"       schoolsync remote repair NAME\n\n"
 			"Git remotes this node syncs with. URL: a local path or file:// (a USB stick:\n"
 			"created as a bare repository on first push), git://, http(s):// (smart HTTP)\n"
-			"or ssh:// (ssh-agent). Names: letters, digits, '_', '.', '-'.\n");
+			"or ssh:// (ssh-agent). Names: letters, digits, '_', '.', '-'.\n"
+			"repair: when sync fails with E_PUSH_REJECTED (someone pushed onto this node's\n"
+			"branch there), put this node's branch back, if the remote's copy holds nothing\n"
+			"this node signed that it lacks (docs/OPERATIONS.md).\n");
 		free(pos);
 		return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	}
@@ -98,6 +133,12 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 		}
 		json_decref(r.arr);
 		cli_table_free(r.t);
+	} else if (strcmp(sub, "repair") == 0) {
+		if (npos != 2) {
+			free(pos);
+			return cli_usage(ctx, "remote", "usage: remote repair NAME");
+		}
+		rc = remote_repair(ctx, pos[1]);
 	} else {
 		rc = cli_usage(ctx, "remote", "unknown subcommand '%s'", sub);
 	}

@@ -35,7 +35,8 @@ enum {
 	SSYNC_ECLOCK = -22,   /**< a time outside the HLC range, or a clock that cannot be trusted */
 	SSYNC_EUNSAFE = -23,  /**< a home, key or local remote others could change or that reaches outside itself */
 	SSYNC_ETAMPER = -24,  /**< the replica was changed outside schoolsync (schema, internal state) */
-	SSYNC_EVALUE = -25    /**< a value or key no receiver accepts (docs/FORMAT.md §1 Values) */
+	SSYNC_EVALUE = -25,   /**< a value or key no receiver accepts (docs/FORMAT.md §1 Values) */
+	SSYNC_EREJECTED = -26 /**< a remote does not take our own branch: E_PUSH_REJECTED */
 };
 
 /** Details of a failure, owned by the caller and passed last. */

@@ -191,6 +191,18 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_push(ssync_exchange *ex,
 	const ssync_transfer_opts *opts, ssync_error *err);
 
 /**
+ * Replace the remote's @p ref with ours, but only if the remote's tip is
+ * exactly @p lease (the commit the caller inspected): a force-push with a
+ * lease, for `remote repair` (docs/OPERATIONS.md). Nothing else is pushed.
+ * SSYNC_ECONFLICT if the remote's tip is not @p lease (nothing replaced);
+ * SSYNC_EREWRITE if the server refuses to rewrite the branch. Equal tips
+ * or a remote behind ours push as usual.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_push_lease(ssync_exchange *ex,
+	const char *remote, const char *ref, const ssync_oid_hex *lease,
+	const ssync_transfer_opts *opts, ssync_error *err);
+
+/**
  * Local-path and file:// remotes are read and written directly (default:
  * enabled). Disabling it sends them through libgit2's own local transport;
  * meant for benchmarks and tests.

@@ -27,6 +27,16 @@ typedef struct ssync_status_node {
 	char school_id[SSYNC_NODE_ID_MAX + 1]; /**< the school it speaks for; "" if none */
 } ssync_status_node;
 
+/** A remote that refuses this node's own branch (E_PUSH_REJECTED and the
+ *  like), as the last sync round recorded it; gone once a push gets through. */
+typedef struct ssync_status_push {
+	char remote[64];
+	char code[32];           /**< e.g. "E_PUSH_REJECTED" */
+	char message[512];
+	char hint[256];          /**< what to do; "" if none */
+	char at[32];             /**< when it was recorded (UTC ISO 8601 with Z) */
+} ssync_status_push;
+
 typedef struct ssync_status {
 	char node_id[SSYNC_NODE_ID_MAX + 1];
 	char district[SSYNC_NODE_ID_MAX + 1];
@@ -37,6 +47,8 @@ typedef struct ssync_status {
 	int64_t quarantined;   /**< entries that failed a check */
 	size_t nnodes;         /**< entries in nodes */
 	ssync_status_node *nodes; /**< other nodes by id: seen ones, then enrolled peers never heard from */
+	size_t npush_rejected; /**< entries in push_rejected */
+	ssync_status_push *push_rejected; /**< remotes our new entries do not reach */
 	int managed;           /**< 1: a district root is pinned (join or district init) */
 	int enrolled;          /**< 1: this node holds a certificate for itself */
 	int revoked;           /**< 1: a revocation of this node is held */
@@ -62,6 +74,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  * {"node","district","head_seq","exported_seq","pending","conflicts",
  *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
  *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),
+ *  "push_rejected":[{"remote","code","message","hint"|null,"at"|null}],
  *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.
  * Returns a malloc'd string the caller frees with free(); NULL if out of
  * memory.

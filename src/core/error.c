@@ -65,6 +65,7 @@ const char *ssync_error_name(int code)
 	case SSYNC_EUNSAFE: return "E_UNSAFE";
 	case SSYNC_ETAMPER: return "E_TAMPER";
 	case SSYNC_EVALUE: return "E_VALUE";
+	case SSYNC_EREJECTED: return "E_PUSH_REJECTED";
 	default: return "E_UNKNOWN";
 	}
 }

@@ -25,13 +25,15 @@ enum push_kind {
 	PUSH_FF,         /* ours descends from the remote's */
 	PUSH_NOOP,       /* equal, or the remote already contains ours */
 	PUSH_REWRITE,    /* diverged: refused */
-	PUSH_UNKNOWN     /* the remote's commit is not here: fetch first */
+	PUSH_UNKNOWN,    /* the remote's commit is not here: fetch first */
+	PUSH_LEASE       /* replace the remote's tip, which is exactly the lease */
 };
 
 typedef struct push_ref {
 	const char *name;
 	git_oid local, remote;
 	int remote_found;
+	const git_oid *lease;   /* set: replace the remote's tip only if it is this commit */
 	enum push_kind kind;
 	int refused;            /* the server said no */
 	char status[160];
@@ -44,6 +46,11 @@ static int classify(push_ref *p, git_repository *view)
 
 	if (!p->remote_found) {
 		p->kind = PUSH_CREATE;
+		return 0;
+	}
+	if (p->lease && !git_oid_equal(&p->local, &p->remote)) {
+		/* a lease replaces only the exact tip that was looked at */
+		p->kind = git_oid_equal(p->lease, &p->remote) ? PUSH_LEASE : PUSH_UNKNOWN;
 		return 0;
 	}
 	if (git_oid_equal(&p->local, &p->remote)) {
@@ -123,7 +130,7 @@ static int push_verdict(const char *remote, push_ref *refs, size_t n, ssync_erro
 
 static int push_wanted(const push_ref *p)
 {
-	return p->kind == PUSH_CREATE || p->kind == PUSH_FF;
+	return p->kind == PUSH_CREATE || p->kind == PUSH_FF || p->kind == PUSH_LEASE;
 }
 
 /* After a successful push our tracking refs match what the remote now has. */
@@ -354,12 +361,15 @@ static int push_network(ssync_exchange *ex, xfer_push *xp, git_remote *r, push_r
 		}
 		if (!push_wanted(&refs[i]))
 			continue;
-		/* no '+': the server must refuse anything but a fast-forward */
-		if (!(specs.strings[specs.count] = malloc(2 * strlen(refs[i].name) + 2))) {
+		/* no '+' but for a lease: the server must refuse anything but a
+		 * fast-forward; a lease's '+' replaces the tip the server just
+		 * advertised (it is sent as the old value, which the server checks) */
+		if (!(specs.strings[specs.count] = malloc(2 * strlen(refs[i].name) + 3))) {
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 			goto done;
 		}
-		sprintf(specs.strings[specs.count++], "%s:%s", refs[i].name, refs[i].name);
+		sprintf(specs.strings[specs.count++], "%s%s:%s", refs[i].kind == PUSH_LEASE ? "+" : "",
+			refs[i].name, refs[i].name);
 	}
 	if (specs.count == 0) {
 		error = 0;
@@ -399,8 +409,8 @@ done:
 	return error;
 }
 
-int ssync_exchange_push(ssync_exchange *ex, const char *remote, size_t nrefs,
-	const char *const *refs, const ssync_transfer_opts *opts, ssync_error *err)
+static int push_refs(ssync_exchange *ex, const char *remote, size_t nrefs, const char *const *refs,
+	const git_oid *lease, const ssync_transfer_opts *opts, ssync_error *err)
 {
 	git_remote *r = NULL;
 	push_ref *pr = NULL;
@@ -436,6 +446,7 @@ int ssync_exchange_push(ssync_exchange *ex, const char *remote, size_t nrefs,
 				goto done;
 			}
 		pr[i].name = refs[i];
+		pr[i].lease = lease;
 		if ((error = ssync_exchange__read_tip(&pr[i].local, &found, ex->repo, refs[i], err)) < 0)
 			goto done;
 		if (!found) {
@@ -455,6 +466,20 @@ int ssync_exchange_push(ssync_exchange *ex, const char *remote, size_t nrefs,
 		goto done;
 	if ((error = track_pushed(ex, remote, pr, nrefs, err)) < 0)
 		goto done;
+	if (lease && pr[0].kind == PUSH_UNKNOWN) {
+		char *h = git_oid_tostr_s(&pr[0].remote);
+		error = ssync_error_set(err, SSYNC_ECONFLICT, "push to %s: %s there moved to %.12s since it was looked at; "
+			"nothing was replaced", remote, pr[0].name, h ? h : "?");
+		ssync_error_hint(err, "look again: schoolsync remote repair %s", remote);
+		goto done;
+	}
+	if (lease && pr[0].refused) {
+		error = ssync_error_set(err, SSYNC_EREWRITE, "push to %s: the server refused to replace %s (%s)",
+			remote, pr[0].name, pr[0].status);
+		ssync_error_hint(err, "the server forbids rewriting branches (git config receive.denyNonFastForwards); "
+			"see docs/OPERATIONS.md \"A school's branch is blocked\"");
+		goto done;
+	}
 	error = push_verdict(remote, pr, nrefs, err);
 done:
 	ssync_exchange__scrub_secrets(err, opts, r ? git_remote_url(r) : NULL);
@@ -463,4 +488,25 @@ done:
 	git_remote_free(r);
 	ssync_exchange__xfer_dispose(&xp.x);
 	return error;
+}
+
+int ssync_exchange_push(ssync_exchange *ex, const char *remote, size_t nrefs,
+	const char *const *refs, const ssync_transfer_opts *opts, ssync_error *err)
+{
+	return push_refs(ex, remote, nrefs, refs, NULL, opts, err);
+}
+
+int ssync_exchange_push_lease(ssync_exchange *ex, const char *remote, const char *ref,
+	const ssync_oid_hex *lease, const ssync_transfer_opts *opts, ssync_error *err)
+{
+	git_oid id;
+	int error, empty;
+
+	if (!ref || !lease)
+		return ssync_error_set(err, SSYNC_EINVAL, "ssync_exchange_push_lease: NULL argument");
+	if ((error = ssync_exchange__parse_oid(&id, &empty, lease, "push lease", err)) < 0)
+		return error;
+	if (empty)
+		return ssync_error_set(err, SSYNC_EINVAL, "push lease: no commit given");
+	return push_refs(ex, remote, 1, &ref, &id, opts, err);
 }

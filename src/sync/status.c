@@ -122,6 +122,43 @@ static int read_nodes(ssync_store *st, ssync_status *s, ssync_error *err)
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read node freshness");
 }
 
+/* Remotes that refuse our own branch (sync.c records them, meta
+ * push_rejected:<remote>, until a push gets through). */
+static int read_push_problems(ssync_store *st, ssync_status *s, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT value FROM ssync_meta WHERE key >= 'push_rejected:' "
+		"AND key < 'push_rejected;' ORDER BY key", err);
+	int rc;
+
+	if (!q)
+		return err && err->code ? err->code : SSYNC_ERROR;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		json_t *o = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
+		ssync_status_push *p, *nn;
+		if (!o)
+			continue; /* not ours to judge; sync rewrites it next round */
+		if (!(nn = realloc(s->push_rejected, (s->npush_rejected + 1) * sizeof(*nn)))) {
+			json_decref(o);
+			sqlite3_reset(q);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+		s->push_rejected = nn;
+		p = &nn[s->npush_rejected++];
+		memset(p, 0, sizeof(*p));
+#define PCOPY(f, k) snprintf(p->f, sizeof(p->f), "%s", json_string_value(json_object_get(o, k)) ? \
+	json_string_value(json_object_get(o, k)) : "")
+		PCOPY(remote, "remote");
+		PCOPY(code, "code");
+		PCOPY(message, "message");
+		PCOPY(hint, "hint");
+		PCOPY(at, "at");
+#undef PCOPY
+		json_decref(o);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read push problems");
+}
+
 /* Managed or not, and what this node's own certificate says. */
 static int read_trust(ssync_store *st, ssync_status *s, ssync_error *err)
 {
@@ -201,6 +238,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	    (error = count(st, SQL_CONFLICTS, "count conflicts", &s->conflicts, err)) < 0 ||
 	    (error = count(st, SQL_QUARANTINE, "count quarantine", &s->quarantined, err)) < 0 ||
 	    (error = read_nodes(st, s, err)) < 0 ||
+	    (error = read_push_problems(st, s, err)) < 0 ||
 	    (error = read_trust(st, s, err)) < 0)
 		goto done;
 	s->exported_seq = exported[0] ? strtoll(exported, NULL, 10) : 0;
@@ -222,6 +260,7 @@ void ssync_status_free(ssync_status *s)
 	if (!s)
 		return;
 	free(s->nodes);
+	free(s->push_rejected);
 	free(s);
 }
 
@@ -264,6 +303,21 @@ char *ssync_status_json(const ssync_status *s)
 		"revoked", s->revoked, "role", str_or_null(s->role), "school", str_or_null(s->school_id),
 		"cert_serial", s->cert_serial > 0 ? json_integer((json_int_t)s->cert_serial) : json_null(),
 		"cert_valid_until", str_or_null(until));
+	{
+		json_t *pr = json_array();
+		for (i = 0; pr && i < s->npush_rejected; i++) {
+			const ssync_status_push *p = &s->push_rejected[i];
+			if (json_array_append_new(pr, json_pack("{sssssssoso}", "remote", p->remote, "code", p->code,
+				"message", p->message, "hint", str_or_null(p->hint), "at", str_or_null(p->at))) != 0) {
+				json_decref(pr);
+				pr = NULL;
+			}
+		}
+		if (!pr || (o && json_object_set_new(o, "push_rejected", pr) != 0)) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
 	if (o && json_object_set_new(o, "nodes", arr) == 0)
 		out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	else if (!o)

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "ingest_int.h"
 #include "log_int.h"
 #include "schoolsync/hlc.h"
@@ -52,6 +54,9 @@ typedef struct push_ctx {
 	int n, cap;
 	size_t prefix_len;
 	ssync_error *err;
+	char own_ref[128];        /* refs/heads/node/<us> */
+	int blocked;              /* the remote's copy of our branch is not in our history */
+	ssync_oid_hex blocked_tip;
 } push_ctx;
 
 static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload)
@@ -67,8 +72,17 @@ static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload
 		if (strcmp(rtip.hex, tip->hex) == 0)
 			return 0;
 		rc = ssync_exchange_descends(p->ex, tip, &rtip, NULL);
-		if (rc != 1)
-			return 0; /* the remote is ahead or diverged: nothing to push */
+		if (rc != 1) {
+			/* The remote is ahead or diverged: nothing to push. On another
+			 * node's branch that is its business (receive reported it); on
+			 * ours, only we write it, so someone else put commits there and
+			 * our entries stop reaching this remote: never silent. */
+			if (strcmp(ref, p->own_ref) == 0) {
+				p->blocked = 1;
+				p->blocked_tip = rtip;
+			}
+			return 0;
+		}
 	}
 	if (p->n == p->cap) {
 		int cap = p->cap ? p->cap * 2 : 32;
@@ -82,6 +96,50 @@ static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload
 	return 0;
 }
 
+
+int ssync_sync__push_problem(ssync_store *st, const char *remote, const ssync_error *e, ssync_error *err)
+{
+	char key[128], at[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	json_t *o;
+	char *v;
+	int error;
+
+	snprintf(key, sizeof(key), "push_rejected:%s", remote);
+	if (!e) {
+		sqlite3_stmt *q = ssync_store__stmt(st, "DELETE FROM ssync_meta WHERE key=?", err);
+		int rc;
+		if (!q)
+			return SSYNC_ERROR;
+		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "clear push problem");
+	}
+	if (!gmtime_r(&now, &tm) || !strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		at[0] = 0;
+	if (!(o = json_pack("{ssssssssss}", "remote", remote, "code", ssync_error_name(e->code), "message", e->message,
+		"hint", e->hint, "at", at)) || !(v = json_dumps(o, JSON_COMPACT))) {
+		json_decref(o);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	json_decref(o);
+	error = ssync_store_meta_set(st, key, v, err);
+	free(v);
+	return error;
+}
+
+/* Our branch cannot reach @p remote: the error the round ends with. */
+static int blocked_error(const char *remote, const push_ctx *pc, ssync_error *err)
+{
+	ssync_error_set(err, SSYNC_EREJECTED, "push to %s refused: %s there ends in commit %.12s, which this node never "
+		"made (someone pushed onto this node's branch); this node's new entries no longer reach %s (E_PUSH_REJECTED)",
+		remote, pc->own_ref + strlen("refs/heads/"), pc->blocked_tip.hex, remote);
+	ssync_error_hint(err, "run: schoolsync remote repair %s (it checks those commits hold nothing this node signed, "
+		"then puts this node's branch back; docs/OPERATIONS.md)", remote);
+	return SSYNC_EREJECTED;
+}
 
 static int transfer_progress(const ssync_transfer_progress *p, void *payload)
 {
@@ -162,6 +220,7 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 		pc.ex = ex;
 		pc.remote = remote;
 		pc.err = err;
+		snprintf(pc.own_ref, sizeof(pc.own_ref), "refs/heads/node/%s", ssync_node_id(n));
 		if ((error = ssync_exchange_refs(ex, "refs/heads/", collect_push, &pc, err)) < 0)
 			goto done;
 		if (pc.n > 0) {
@@ -174,10 +233,26 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 				refs[i] = pc.refs[i];
 			error = ssync_exchange_push(ex, remote, (size_t)pc.n, refs, &topts, err);
 			free(refs);
-			if (error < 0)
+			if (error < 0) {
+				/* A refusal stays visible (status) until a push gets through;
+				 * an unreachable remote is the daemon's backoff, not a refusal. */
+				if (error != SSYNC_ENET && error != SSYNC_ECANCELLED && err)
+					(void)ssync_sync__push_problem(ssync_node_store(n), remote, err, NULL);
 				goto done;
+			}
 			rep->pushed_refs = pc.n;
 		}
+		if (pc.blocked) {
+			ssync_error berr;
+			ssync_error_clear(&berr);
+			error = blocked_error(remote, &pc, &berr);
+			(void)ssync_sync__push_problem(ssync_node_store(n), remote, &berr, NULL);
+			if (err && !err->code)
+				*err = berr;
+			goto done;
+		}
+		if ((error = ssync_sync__push_problem(ssync_node_store(n), remote, NULL, err)) < 0)
+			goto done;
 	}
 	error = count_conflicts(ssync_node_store(n), &rep->conflicts, err);
 done:

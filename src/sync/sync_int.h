@@ -35,6 +35,10 @@ int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err);
 /* usb.c */
 int ssync_sync__check_stale(ssync_node *n, ssync_exchange *ex, const char *remote, const branch_list *old,
 	const branch_list *now, ssync_sync_report *rep, ssync_error *err);
+/* sync.c: record (@p e set) or clear (NULL) that @p remote refuses our
+ * branch, as meta push_rejected:<remote> (JSON: remote, code, message,
+ * hint, at) for status. */
+int ssync_sync__push_problem(ssync_store *st, const char *remote, const ssync_error *e, ssync_error *err);
 /* usb.c */
 int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error *err);
 

@@ -94,11 +94,15 @@ assert_eq "(a) fresh receiver d did not take the tampered branch as its copy" no
 
 # the victim itself
 ss a/a sync --json
-assert_eq "(a) sch-a syncing afterwards: exit 0, its own branch reported rewritten" "0 1" "$RC $(sync_field "$OUT" rewritten_refs)"
+assert_eq "(a) sch-a syncing afterwards: never silent, exit 1 E_PUSH_REJECTED (its own branch there is not its own)" \
+	"1 yes" "$RC $(echo "$OUT $ERR" | grep -q 'E_PUSH_REJECTED' && echo yes || echo no)"
 assert_eq "(a) sch-a's rows unchanged, sch-c's applied" "sch-a-t1=张三;sch-a-t2=Li Si;sch-c-t1=王五;sch-c-t2=赵六" "$(rows a/a)"
 assert_eq "(a) sch-a's quarantine names its own branch as rewritten" "sch-a 0 E_REWRITE" "$(quarantine_codes a/a)"
 assert_eq "(a) the hub still has the attacker's commit for node/sch-a (not silently overwritten)" \
 	"$(tip "$T/a/atk/.git" HEAD)" "$(tip "$T/a/hub.git" refs/heads/node/sch-a)"
+assert_ok "(a) the victim puts its branch back (remote repair)" a/a remote repair hub
+assert_eq "(a) ... the hub holds sch-a's own branch again" "$(tip "$T/a/a/exchange.git" refs/heads/node/sch-a)" \
+	"$(tip "$T/a/hub.git" refs/heads/node/sch-a)"
 
 # ============================================================================
 log "=== (b) appended segment with an entry whose signature does not match"

@@ -305,7 +305,7 @@ static void test_policy_order__same_set_same_decisions(void **state)
 	world *w = *state;
 	const char *e_seed = getenv("SSYNC_ORDER_SEED"), *e_trials = getenv("SSYNC_ORDER_TRIALS");
 	uint64_t seed = e_seed ? strtoull(e_seed, NULL, 10) : 13;
-	int trials = e_trials ? atoi(e_trials) : 30, t;
+	int trials = e_trials ? atoi(e_trials) : 20, t;
 	char first[4096], cur[4096];
 
 	for (t = 0; t < trials; t++) {

@@ -152,9 +152,24 @@ static void test_sync__bad_signature_on_hub_is_quarantined_prefix_applied(void *
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z1'"), 1);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z2'"), 0);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND seq=2 AND code='E_SIG'"), 1);
-	/* b still published its own entry */
-	sync_ok(f->a, NULL);
-	assert_int_equal(th_count(f->a, "SELECT count(*) FROM zone WHERE id='zb'"), 1);
+	/* a is cut off from its own branch there: never silently. Its round
+	 * still received b's entry (b still published its own entry). */
+	{
+		ssync_sync_report rep;
+		ssync_sync_repair_report rr;
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_sync_run(f->a, "hub", NULL, &rep, &err), SSYNC_EREJECTED);
+		assert_non_null(strstr(err.message, "E_PUSH_REJECTED"));
+		assert_int_equal(th_count(f->a, "SELECT count(*) FROM zone WHERE id='zb'"), 1);
+		/* the way back: the forged line is not a's, so the branch is put back */
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_sync_repair(f->a, "hub", &rr, &err), 0);
+		assert_int_equal(rr.repaired, 1);
+		assert_int_equal(rr.foreign_lines, 1);
+		sync_ok(f->a, NULL);
+		sync_ok(f->b, NULL);
+		assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z2' AND name='崇东'"), 1);
+	}
 	free(line);
 	ssync_entry_free(e);
 }

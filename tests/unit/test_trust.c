@@ -14,6 +14,7 @@
 #include "schoolsync/exchange.h"
 #include "schoolsync/sync.h"
 #include "schoolsync/trust.h"
+#include "trustdb_int.h"
 
 typedef struct fx {
 	char *dir, hub[4096], root[4096], rk[65];
@@ -316,6 +317,29 @@ static void test_trust__int64_max_hlc_refused(void **state)
 	ssync_keys_free(kp);
 }
 
+/* A replica judged under older policy rules (version 1 held entries as
+ * W_HELD) is judged again when the node opens. */
+static void test_trust__old_policy_rejudged_on_open(void **state)
+{
+	fx *f = *state;
+	char h1[65], h2[65], *v = NULL;
+
+	sync_ok(f->a);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x')");
+	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
+	assert_int_equal(ssync_trust__quarantine(ssync_node_store(f->a), "sch-a", 1, "W_HELD", "held by version 1",
+		NULL, 0, "sync", NULL), 0);
+	assert_int_equal(ssync_store_meta_set(ssync_node_store(f->a), "policy_version", "1", NULL), 0);
+	ssync_node_free(f->a);
+	f->a = th_open(f->ha);
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM ssync_quarantine WHERE code='W_HELD'"), 0);
+	assert_int_equal(ssync_store_meta_get(ssync_node_store(f->a), "policy_version", &v, NULL), 0);
+	assert_string_equal(v, "2");
+	free(v);
+	assert_int_equal(ssync_node_state_hash(f->a, h2, NULL), 0);
+	assert_string_equal(h1, h2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__refused_entry_moves_no_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__int64_max_hlc_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
