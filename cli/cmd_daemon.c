@@ -11,6 +11,7 @@
 #include "schoolsync/control.h"
 #include "schoolsync/status.h"
 #include "schoolsync/store.h"
+#include "schoolsync/sync.h"
 
 /* "3m ago"-style text for @p secs. */
 static void human_age(char *out, size_t n, long long secs)
@@ -346,17 +347,25 @@ int cli_daemon_sync_now(cli_ctx *ctx)
 	}
 	results = json_object_get(r, "results");
 	for (i = 0; i < json_array_size(results); i++) {
-		json_t *o = json_array_get(results, i), *e = json_object_get(o, "error"), *rep = json_object_get(o, "report");
-		if (json_is_true(json_object_get(o, "ok")))
-			printf("%s: ok in %.2f s: received %lld, applied %lld, sealed %lld, pushed %lld branch(es)\n",
-				jstr(o, "remote"), json_number_value(json_object_get(o, "seconds")),
-				(long long)json_integer_value(json_object_get(rep, "received")),
-				(long long)json_integer_value(json_object_get(rep, "applied")),
-				(long long)json_integer_value(json_object_get(rep, "sealed")),
-				(long long)json_integer_value(json_object_get(rep, "pushed_refs")));
-		else
+		json_t *o = json_array_get(results, i), *e = json_object_get(o, "error");
+		if (json_is_true(json_object_get(o, "ok"))) {
+			/* the report in its one form, read with the library's decoder */
+			char *s = json_dumps(json_object_get(o, "report"), JSON_COMPACT);
+			ssync_sync_report rep;
+			ssync_error perr;
+			ssync_error_clear(&perr);
+			if (s && ssync_sync_report_parse(&rep, s, strlen(s), &perr) == 0)
+				printf("%s: ok in %.2f s: received %lld, applied %lld, sealed %lld, pushed %d branch(es)\n",
+					jstr(o, "remote"), json_number_value(json_object_get(o, "seconds")),
+					(long long)rep.received, (long long)rep.applied, (long long)rep.sealed, rep.pushed_refs);
+			else
+				printf("%s: ok in %.2f s (no report: %s)\n", jstr(o, "remote"),
+					json_number_value(json_object_get(o, "seconds")), s ? perr.message : "none");
+			free(s);
+		} else {
 			printf("%s: FAILED [%s] %s; the daemon retries in %.0f s\n", jstr(o, "remote"), jstr(e, "code"),
 				jstr(e, "message"), json_number_value(json_object_get(o, "retry_in_s")));
+		}
 	}
 	json_decref(r);
 	return rc;

@@ -104,7 +104,7 @@ int ssync_exchange__lookup_remote(git_remote **out, ssync_exchange *ex, const ch
 	if (error == GIT_ENOTFOUND || error == GIT_EINVALIDSPEC) {
 		git_error_clear();
 		ssync_error_set(err, SSYNC_ENOTFOUND, "no remote named %s", name);
-		ssync_error_hint(err, "add it first (ssync_exchange_remote_add)");
+		ssync_error_hint(err, "list the remotes with: schoolsync remote list; add one with: schoolsync remote add %s URL", name);
 		return SSYNC_ENOTFOUND;
 	}
 	if (error < 0)
