@@ -19,13 +19,13 @@ static void table_names(FILE *f)
 
 int cmd_import(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *school = NULL, *actor = NULL;
+	const char *school = NULL, *actor = NULL, *encoding = NULL;
 	int help = 0, npos = 0, dry = 0, rc = CLI_EXIT_OK, e;
 	long i;
-	char **pos = NULL;
+	char **pos = NULL, own[64];
 	const cli_opt opts[] = {
 		{ "school", 1, &school, NULL }, { "actor", 1, &actor, NULL }, { "dry-run", 0, NULL, &dry },
-		{ NULL, 0, NULL, NULL }
+		{ "encoding", 1, &encoding, NULL }, { NULL, 0, NULL, NULL }
 	};
 	ssync_import_options o = SSYNC_IMPORT_OPTIONS_INIT;
 	ssync_import_result res;
@@ -39,13 +39,18 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync import TABLE FILE.csv [--school ID] [--dry-run] [--actor NAME] [--json]\n\n"
-			"Import a spreadsheet saved as CSV (UTF-8, with or without BOM). The first row\n"
+		printf("usage: schoolsync import TABLE FILE.csv [--school ID] [--encoding auto|utf-8|gb18030]\n"
+			"                         [--dry-run] [--actor NAME] [--json]\n\n"
+			"Import a spreadsheet saved as CSV: UTF-8 (with or without BOM) or GB18030/GBK,\n"
+			"as Excel on Chinese Windows saves it. --encoding auto (the default) tells them\n"
+			"apart and refuses a file it cannot be sure of rather than store garbled text;\n"
+			"then give --encoding utf-8 or gb18030. The first row\n"
 			"names the columns: schema names (staff_no) or their Chinese labels (工号), in\n"
 			"any order; an id column is optional. Every row is checked like the everyday\n"
 			"commands and against the other rows of the file. All or nothing: if any row\n"
 			"is bad, nothing is written and every bad line and column is listed.\n"
-			"--school fills school_id where the file has none. Exit 1 on any problem.\n"
+			"--school fills school_id where the file has none (default: the school this\n"
+			"node speaks for). Exit 1 on any problem.\n"
 			"Tables: ");
 		table_names(stdout);
 		free(pos);
@@ -59,7 +64,11 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		free(pos);
 		return rc;
 	}
+	/* Like add: owned rows default to the school this node speaks for. */
+	if (!school && ssync_domain_node_school(n, own, sizeof(own), NULL) == 0)
+		school = own;
 	o.school_id = school;
+	o.encoding = encoding;
 	o.dry_run = dry;
 	o.actor = actor;
 	ssync_error_clear(&err);
@@ -77,7 +86,8 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 			json_decref(probs);
 			rc = cli_fail(ctx, &err);
 		} else {
-			rc = cli_print_json(json_pack("{sssssbsIsIsisIsIsosf}", "table", pos[0], "file", pos[1], "ok", e == 0,
+			rc = cli_print_json(json_pack("{sssssssbsIsIsisIsIsosf}", "table", pos[0], "file", pos[1],
+				"encoding", res.encoding, "ok", e == 0,
 				"rows", (json_int_t)res.rows, "inserted", (json_int_t)res.inserted, "entries", res.entries,
 				"first_seq", (json_int_t)res.first_seq, "last_seq", (json_int_t)res.last_seq,
 				"problems", probs, "seconds", secs));
@@ -94,10 +104,11 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		}
 		rc = cli_fail(ctx, &err);
 	} else if (dry) {
-		printf("%ld rows of %s checked: no problems (dry run, nothing written)\n", res.rows, pos[0]);
+		printf("%ld rows of %s checked (%s): no problems (dry run, nothing written)\n", res.rows, pos[0], res.encoding);
 	} else {
-		printf("%ld rows imported into %s in %d signed entr%s (%.2f s, %.0f rows/s)\n", res.inserted, pos[0],
-			res.entries, res.entries == 1 ? "y" : "ies", secs, secs > 0 ? (double)res.inserted / secs : 0.0);
+		printf("%ld rows imported into %s from %s in %d signed entr%s (%.2f s, %.0f rows/s)\n", res.inserted, pos[0],
+			res.encoding, res.entries, res.entries == 1 ? "y" : "ies", secs,
+			secs > 0 ? (double)res.inserted / secs : 0.0);
 	}
 	ssync_csvio_result_clear(&res);
 	ssync_node_free(n);

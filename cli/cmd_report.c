@@ -99,10 +99,10 @@ static int text_part(int section, int nvals, const char *const *vals, void *p)
 int cmd_report(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *html = NULL, *year = NULL;
-	int help = 0, npos = 0, csv = 0, rc = CLI_EXIT_OK, i;
+	int help = 0, npos = 0, csv = 0, bom = 0, rc = CLI_EXIT_OK, i;
 	char **pos = NULL, *json = NULL;
 	const cli_opt opts[] = {
-		{ "html", 1, &html, NULL }, { "csv", 0, NULL, &csv }, { "year", 1, &year, NULL },
+		{ "html", 1, &html, NULL }, { "csv", 0, NULL, &csv }, { "bom", 0, NULL, &bom }, { "year", 1, &year, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_report_options o = SSYNC_REPORT_OPTIONS_INIT;
@@ -116,7 +116,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (help) {
 		printf("usage: schoolsync report rotation|courses|resources|freshness|all\n"
-			"                        [--year YYYY] [--json | --csv | --html FILE]\n\n"
+			"                        [--year YYYY] [--json | --csv [--bom] | --html FILE]\n\n"
 			"  rotation   teachers due to rotate (≥10 years at one school, more than 5 years\n"
 			"             before retirement, title 中级 or above), rotated this school year,\n"
 			"             rate against the 10 %% target; 特级/正高级/committed 骨干 against 20 %%\n"
@@ -124,6 +124,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 			"  resources  the sharing list with use by other schools\n"
 			"  freshness  when each school's data last arrived\n\n"
 			"--year: the school year starting that September (default: the current one).\n"
+			"--csv --bom starts the CSV with the UTF-8 mark Excel needs to show Chinese.\n"
 			"--html writes one self-contained page with charts (several reports: list them).\n");
 		free(pos);
 		return CLI_EXIT_OK;
@@ -131,6 +132,10 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 	if (npos < 1) {
 		free(pos);
 		return cli_usage(ctx, "report", "which report? rotation, courses, resources, freshness");
+	}
+	if (bom && !csv) {
+		free(pos);
+		return cli_usage(ctx, "report", "--bom goes with --csv");
 	}
 	if ((csv && (ctx->json || html)) || (ctx->json && html)) {
 		free(pos);
@@ -166,6 +171,8 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 		else if (!ctx->quiet)
 			fprintf(stderr, "wrote %s\n", html);
 	} else if (csv) {
+		if (bom)
+			fputs("\xef\xbb\xbf", stdout);
 		if (ssync_report_csv(n, pos[0], &o, to_stdout, NULL, &err) < 0)
 			rc = cli_fail(ctx, &err);
 	} else if (ctx->json) {

@@ -15,7 +15,10 @@
 
 /**
  * Spreadsheets in and out: import TABLE FILE.csv, export TABLE.
- * CSV is read and written with libcsv; files are UTF-8 with or without BOM.
+ * CSV is read and written with libcsv. Imported files are UTF-8 (with or
+ * without BOM) or GB18030/GBK (Excel on Chinese Windows), detected or given
+ * (ssync_import_options.encoding); text that could be either is refused,
+ * never stored garbled. Exports are UTF-8.
  */
 
 /** One bad cell or row of an import. */
@@ -33,6 +36,7 @@ typedef struct ssync_import_result {
 	int64_t first_seq, last_seq;
 	long nproblems;                /**< bad cells/rows found */
 	ssync_import_problem *problems;/**< sorted by line, column; free with ssync_csvio_result_clear() */
+	char encoding[16];             /**< the file's encoding as read: "utf-8" or "gb18030" */
 } ssync_import_result;
 
 typedef struct ssync_import_options {
@@ -40,9 +44,10 @@ typedef struct ssync_import_options {
 	const char *school_id; /**< owner school for rows whose school_id is empty / absent */
 	int dry_run;           /**< validate only */
 	const char *actor;     /**< NULL = ssync_node_default_actor() */
+	const char *encoding;  /**< (version 2) NULL/"auto", "utf-8", "gb18030"/"gbk" */
 } ssync_import_options;
-#define SSYNC_IMPORT_OPTIONS_VERSION 1
-#define SSYNC_IMPORT_OPTIONS_INIT { SSYNC_IMPORT_OPTIONS_VERSION, NULL, 0, NULL }
+#define SSYNC_IMPORT_OPTIONS_VERSION 2
+#define SSYNC_IMPORT_OPTIONS_INIT { SSYNC_IMPORT_OPTIONS_VERSION, NULL, 0, NULL, NULL }
 
 /**
  * Import the CSV file @p path into @p table, all or nothing. The header row

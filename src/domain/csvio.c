@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "csvenc_int.h"
 #include "domain_int.h"
 #include "schoolsync/csvio.h"
 #include "schoolsync/entry.h"
@@ -124,18 +125,24 @@ static int is_blank(const char *s, size_t n)
 	return 1;
 }
 
-static int read_csv(const char *path, reader *r, long *bad_line, ssync_error *err)
+static int read_csv(const char *path, const char *encoding, char used[16], reader *r, long *bad_line,
+	ssync_error *err)
 {
 	struct csv_parser p;
 	FILE *f = NULL;
-	char *line = NULL;
-	size_t cap = 0;
+	char *line = NULL, *text = NULL;
+	size_t cap = 0, tlen = 0;
 	ssize_t len;
 	int error = 0, inited = 0;
 
 	*bad_line = 0;
-	if (!(f = fopen(path, "rb"))) {
-		ssync_error_set(err, errno == ENOENT ? SSYNC_ENOTFOUND : SSYNC_EIO, "open %s: %s", path, strerror(errno));
+	/* The whole file as UTF-8 (converted from GB18030 if it is that, see
+	 * csvenc.c), then parsed line by line as before. */
+	if ((error = ssync_csvio__decode(path, encoding, &text, &tlen, used, err)) < 0)
+		return error;
+	if (!(f = tlen ? fmemopen(text, tlen, "rb") : fopen("/dev/null", "rb"))) {
+		ssync_error_set(err, SSYNC_EIO, "read %s: %s", path, strerror(errno));
+		free(text);
 		return err ? err->code : SSYNC_EIO;
 	}
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
@@ -179,6 +186,7 @@ done:
 		csv_free(&p);
 	free(line);
 	fclose(f);
+	free(text);
 	return error;
 }
 
@@ -361,7 +369,7 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 		error = ssync_error_set(err, SSYNC_EINVAL, "invalid school id '%s'", opts->school_id);
 		goto done;
 	}
-	if ((error = read_csv(path, &r, &bad_line, err)) < 0) {
+	if ((error = read_csv(path, opts->version >= 2 ? opts->encoding : NULL, res->encoding, &r, &bad_line, err)) < 0) {
 		if (bad_line)
 			(void)add_problem(res, bad_line, 0, "", err ? err->message : "CSV syntax error");
 		goto done;

@@ -146,4 +146,23 @@ expect 0 "conflicts text" -- env TZ=Asia/Shanghai "$SSYNC_BIN" --home "$T/u1" co
 contains "$T/out" "(王芳) .subject" "conflicts name the record"
 contains "$T/out" "CST" "conflicts in local time"
 
+# --- Chinese Excel CSV: GB18030/GBK detected, mojibake refused, --bom (4) ---
+printf 'id,name\nz-x,\xd1\xa7\xcb\xbc\n' >"$T/gbk_valid_utf8.csv"   # 学思 in GBK: valid UTF-8 bytes
+expect 0 "import GBK that is valid UTF-8" -- S u1 --json import zone "$T/gbk_valid_utf8.csv"
+json "d['encoding'] == 'gb18030' and d['inserted'] == 1"
+expect 0 "stored as 学思" -- S u1 --json zone show z-x
+json "d['name'] == '学思'"
+printf '工号,姓名,职称,出生年份,入校年份\nCM0201,欧阳晓燕,高级,1980,2001\n' | iconv -f UTF-8 -t GB18030 >"$T/gbk.csv"
+expect 0 "import GBK with Chinese headers" -- S u1 import teacher "$T/gbk.csv" --school cm-001
+contains "$T/out" "from gb18030" "import says the encoding"
+printf 'id,name\nz-y,\xd1\xa7\xcb\xbc\xe9\xab\x98\xe7\xba\xa7\n' >"$T/mixed.csv"
+expect 1 "ambiguous file refused" -- S u1 import zone "$T/mixed.csv"
+contains "$T/err" "--encoding" "ambiguous file asks for --encoding"
+expect 1 "GBK declared UTF-8" -- S u1 import teacher "$T/gbk.csv" --school cm-001 --encoding utf-8
+contains "$T/err" "not valid UTF-8" "declared encoding checked"
+expect 0 "report csv bom" -- S u1 report rotation --csv --bom
+"$PY" -c "import sys; sys.exit(0 if open('$T/out','rb').read(3) == b'\xef\xbb\xbf' else 1)" && ok || bad "report --bom"
+expect 0 "export bom" -- S u1 export zone --bom
+"$PY" -c "import sys; sys.exit(0 if open('$T/out','rb').read(3) == b'\xef\xbb\xbf' else 1)" && ok || bad "export --bom"
+
 summary

@@ -294,6 +294,68 @@ static void test_csvio__export_roundtrip(void **state)
 	assert_int_equal(ssync_node_state_hash(e->n, h1, &err), 0);
 }
 
+static int import_enc(hd_env *e, const char *table, const char *path, const char *enc, ssync_import_result *res,
+	ssync_error *err)
+{
+	ssync_import_options o = SSYNC_IMPORT_OPTIONS_INIT;
+
+	o.encoding = enc;
+	ssync_error_clear(err);
+	memset(res, 0, sizeof(*res));
+	return ssync_csvio_import(e->n, table, path, &o, res, err);
+}
+
+/* Chinese Excel files: GB18030/GBK detected and converted; GBK whose bytes
+ * are valid UTF-8 (学思 = D1 A7 CB BC, "ѧ˼" in UTF-8) never stored garbled;
+ * a file that could be either is refused until --encoding says. */
+static void test_csvio__encodings(void **state)
+{
+	hd_env *e = *state;
+	ssync_import_result res;
+	ssync_error err;
+	const char *p;
+
+	hd_base(e->n);
+	/* GBK whose bytes are valid UTF-8: auto must read GB18030 */
+	p = hd_file(e, "gbk_valid_utf8.csv", "id,name\nz-a,\xd1\xa7\xcb\xbc\n");
+	assert_int_equal(import_enc(e, "zone", p, NULL, &res, &err), 0);
+	assert_string_equal(res.encoding, "gb18030");
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM zone WHERE id = 'z-a' AND name = '学思'"), 1);
+	/* GBK Chinese header, invalid as UTF-8 */
+	p = hd_file(e, "gbk.csv", "id,\xc3\xfb\xb3\xc6\nz-b,\xb3\xc7\xc7\xc5\n"); /* 名称 / 城桥 */
+	assert_int_equal(import_enc(e, "zone", p, "auto", &res, &err), 0);
+	assert_string_equal(res.encoding, "gb18030");
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM zone WHERE id = 'z-b' AND name = '城桥'"), 1);
+	/* UTF-8 with and without BOM */
+	p = hd_file(e, "u8.csv", "id,名称\nz-c,崇西\n");
+	assert_int_equal(import_enc(e, "zone", p, NULL, &res, &err), 0);
+	assert_string_equal(res.encoding, "utf-8");
+	ssync_csvio_result_clear(&res);
+	p = hd_file(e, "bom.csv", "\xef\xbb\xbfid,名称\nz-d,长横\n");
+	assert_int_equal(import_enc(e, "zone", p, NULL, &res, &err), 0);
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM zone WHERE name IN ('崇西', '长横')"), 2);
+	/* GBK bytes beside UTF-8 Chinese: cannot tell, nothing written */
+	p = hd_file(e, "mixed.csv", "id,name\nz-e,\xd1\xa7\xcb\xbc\xe9\xab\x98\xe7\xba\xa7\n");
+	assert_int_equal(import_enc(e, "zone", p, NULL, &res, &err), SSYNC_EENCODING);
+	assert_non_null(strstr(err.hint, "--encoding"));
+	ssync_csvio_result_clear(&res);
+	/* told: UTF-8 takes it as written */
+	assert_int_equal(import_enc(e, "zone", p, "utf-8", &res, &err), 0);
+	ssync_csvio_result_clear(&res);
+	/* a GBK file declared UTF-8 is refused with the line and the hint */
+	p = hd_file(e, "gbk2.csv", "id,name\nz-f,\xb3\xc7\xc7\xc5\n");
+	assert_int_equal(import_enc(e, "zone", p, "utf-8", &res, &err), SSYNC_EENCODING);
+	assert_non_null(strstr(err.message, "line 2"));
+	assert_non_null(strstr(err.hint, "gb18030"));
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(import_enc(e, "zone", p, "latin1", &res, &err), SSYNC_EINVAL);
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM zone WHERE id = 'z-f'"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_csvio__lines_quotes_and_defaults, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_csvio__rows_against_each_other, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_csvio__export_roundtrip, hd_setup, hd_teardown),
+		cmocka_unit_test_setup_teardown(test_csvio__encodings, hd_setup, hd_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
