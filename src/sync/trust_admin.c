@@ -13,6 +13,7 @@
 #include "schoolsync/keys.h"
 #include "node_int.h"
 #include "trust_int.h"
+#include "policy_int.h"
 
 static int open_ex(ssync_node *n, ssync_exchange **ex, ssync_error *err)
 {
@@ -186,6 +187,12 @@ int ssync_trust_district_enroll(ssync_node *n, ssync_cert_info *c, const char *r
 		return ssync_error_set(err, SSYNC_EINVAL, "a school node needs --school SCHOOL_ID");
 	if (c->school_id[0] && !ssync_ident_node_valid(c->school_id))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid school id '%s'", c->school_id);
+	if (strcmp(c->role, "school") == 0 && strcmp(c->school_id, SSYNC_POLICY_HUB_NS) == 0) {
+		/* keys "hub-..." are the hub's own rows (docs/POLICY.md "Ownership") */
+		ssync_error_set(err, SSYNC_EINVAL, "school id '%s' is reserved for the hub's rows", c->school_id);
+		ssync_error_hint(err, "give the school another id, e.g. its code");
+		return SSYNC_EINVAL;
+	}
 	if (c->valid_until && c->valid_until < c->valid_from)
 		return ssync_error_set(err, SSYNC_EINVAL, "certificate would end before it begins");
 	t.kind = SSYNC_TOBJ_CERT;

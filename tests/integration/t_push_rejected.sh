@@ -87,6 +87,23 @@ assert_contains "... saying the server refused to replace the branch" "server re
 assert_eq "... the remote is unchanged" "$JUNK" "$(tip "$T/srv/hub.git" refs/heads/node/sch-a)"
 assert_eq "... and status still shows the refusal" "hub E_PUSH_REJECTED" "$(push_rejected gitd/a)"
 
+log "=== the daemon logs it every round"
+if [ -x "${SSYNC_DAEMON:-}" ]; then
+	"$SSYNC_DAEMON" --home "$T/gitd/a" >"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for i in $(seq 1 600); do   # polls the log, up to 60 s on a busy machine
+		grep -q 'E_PUSH_REJECTED' "$T/daemon.log" && break
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	assert_contains "the daemon's log names the refusal" "sync with hub failed \[E_PUSH_REJECTED\].*node/sch-a" \
+		"$(cat "$T/daemon.log")"
+	kill -TERM "$DPID" 2>/dev/null || true
+	wait "$DPID" || true
+else
+	log "(no schoolsyncd: SSYNC_DAEMON not set, daemon check skipped)"
+fi
+
 log "=== never lose an entry: a home restored from an old backup"
 new_hub "$T/hub3.git"
 mk_node r/a sch-a hub "$T/hub3.git"

@@ -120,6 +120,19 @@ static void test_trust__certificates_replace_tofu(void **state)
 	sync_ok(f->b);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 1);
 	assert_int_equal(ssync_trust_managed(ssync_node_store(f->b)), 1);
+	{
+		/* "hub-..." keys are the hub's rows: no school may be called hub */
+		ssync_cert_info c;
+		ssync_error err;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.node, sizeof(c.node), "sch-h");
+		snprintf(c.role, sizeof(c.role), "school");
+		snprintf(c.school_id, sizeof(c.school_id), "hub");
+		snprintf(c.pubkey, sizeof(c.pubkey), "%s", ssync_node_pubkey_hex(f->b));
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_trust_district_enroll(f->h, &c, f->root, &err), SSYNC_EINVAL);
+		assert_non_null(strstr(err.message, "reserved"));
+	}
 }
 
 static void test_trust__wrong_root_key_refused(void **state)
