@@ -53,7 +53,7 @@ SSYNC_EXTERN uint64_t ssync_hlc_observe(uint64_t last, uint64_t remote);
 
 /**
  * Wall clock in milliseconds (CLOCK_REALTIME). It is a link seam: test
- * executables link tests/unit/test_clock.c, which defines it again (and
+ * executables link tests/unit/helpers_clock.c, which defines it again (and
  * honours SCHOOLSYNC_FAKE_TIME_MS); the programs never read that variable.
  */
 SSYNC_EXTERN uint64_t ssync_hlc_wall_ms(void);

@@ -160,6 +160,26 @@ ss() {
 	return 0
 }
 
+# ss_at MS HOME ARGS...: like ss, but with the test build of schoolsync
+# (tests/CMakeLists.txt: schoolsync-testclock) whose clock reads MS
+# milliseconds since the epoch. The real program ignores the variable.
+: "${SSYNC_TESTCLOCK_BIN:=$(dirname "$SSYNC_BIN")/tests/schoolsync-testclock}"
+ss_at() {
+	local ms=$1 h=$2
+	case $h in /*) ;; *) h=$T/$h ;; esac
+	shift 2
+	if [ ! -x "$SSYNC_TESTCLOCK_BIN" ]; then
+		echo "lib.sh: no schoolsync-testclock at $SSYNC_TESTCLOCK_BIN (set SSYNC_TESTCLOCK_BIN)" | tee "$T/.aborted" >&2
+		exit 2
+	fi
+	RC=0
+	SCHOOLSYNC_FAKE_TIME_MS=$ms timeout -k 5 "$CMD_TIMEOUT" "$SSYNC_TESTCLOCK_BIN" --home "$h" "$@" \
+		>"$T/.out" 2>"$T/.err" || RC=$?
+	_slurp OUT "$T/.out"
+	_slurp ERR "$T/.err"
+	return 0
+}
+
 # ssx HOME ARGS...: run schoolsync, print its stdout, require exit 0. A failing
 # step aborts the script (it usually runs inside $(...): with set -e the
 # failed substitution ends the script, and the EXIT trap reports it).

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Clocks (issue #14, first part): the production binary ignores
+# SCHOOLSYNC_FAKE_TIME_MS; a writer whose PC clock is outside 2000..2999
+# signs nothing (E_CLOCK, says what the clock reads); entries from far-future
+# clocks that receivers refuse -- unenrolled node, write policy, expired
+# certificate at the HLC limit, revoked node -- never move a receiver's
+# clock, in either order (revocation known first, or learned after the entry
+# was applied), and every node ends with the same state and sane times.
+# Skewed clocks come from schoolsync-testclock (a test build, never
+# installed).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_tmp
+
+Y2900=29379456000000      # 2900-12-31T00:00:00Z
+TOP=32503679999999        # 2999-12-31T23:59:59.999Z, the last millisecond an entry may carry
+YEAR=$(date -u +%Y)
+pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
+q_has() { quarantine_codes "$1" | grep -qx "$2 $3 $4"; }
+# last_time HOME NODE: the time of NODE's newest entry held by HOME
+last_time() { ssx "$1" log --json | "$PY" -c 'import json,sys
+e=[x for x in json.load(sys.stdin) if x["node"]==sys.argv[1]]
+print(e[-1]["time"] if e else "none")' "$2"; }
+nlog() { ssx "$1" log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+ROOT=$T/root.key
+
+log "=== setup: hub, schools a b e joined; c enrolled but not joined; v enrolled until 2027; x unenrolled"
+new_hub "$T/hub.git"
+ssx h init --node hub --district d1 >/dev/null
+ssx h remote add hub "$T/hub.git" >/dev/null
+RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
+assert_eq "the root public key is 64 hex" 64 "${#RK}"
+for s in a b e c v x; do
+	P=$(pubkey_of $s sch-$s)
+	ssx $s remote add hub "$T/hub.git" >/dev/null
+	case $s in
+	a | b | e) ssx $s join --district-pubkey "$RK" >/dev/null ;;
+	esac
+	case $s in
+	v) ssx h district enroll sch-v --role school --school sch-v --pubkey "$P" --root-key "$ROOT" --valid-until 2027-12-31 >/dev/null ;;
+	x) ;;
+	*) ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null ;;
+	esac
+done
+sync_ok h >/dev/null
+for s in a b e c v x; do sync_ok $s >/dev/null; done
+
+log "=== the production binary ignores SCHOOLSYNC_FAKE_TIME_MS"
+SCHOOLSYNC_FAKE_TIME_MS=978307200000 ss a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ok')"
+assert_eq "a write with the variable set to 2001 succeeds" 0 "$RC"
+assert_contains "... and carries the real time, not 2001" "^$YEAR-" "$(last_time a sch-a)"
+ssx ctl init --node ctl >/dev/null
+ss_at 978307200000 ctl sql "INSERT INTO teacher(id,school_id,name) VALUES ('ctl-1','ctl','t')"
+assert_eq "control: the test build does honour it (a fresh node writes in 2001)" "2001-01-01T00:00:00.000Z" "$(last_time ctl ctl)"
+
+log "=== the writer's clock guard"
+N=$(nlog a)
+ss_at 946684799999 a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-old','sch-a','x')"
+assert_ne "a PC clock at 1999-12-31 cannot write" 0 "$RC"
+assert_contains "... E_CLOCK saying what the clock reads" "clock reads 1999-12-31T23:59:59.999Z.*E_CLOCK" "$ERR"
+assert_contains "... and how to fix it" "set this PC's date, time" "$ERR"
+ss_at 32503680000000 a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-new','sch-a','x')"
+assert_ne "a PC clock at 3000-01-01 cannot write" 0 "$RC"
+assert_contains "... E_CLOCK" "clock reads .*E_CLOCK" "$ERR"
+assert_eq "nothing was signed" "$N" "$(nlog a)"
+
+log "=== a (enrolled) writes from 2900; e applies it before anyone knows better"
+sync_ok a >/dev/null
+ss_at $Y2900 a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','from 2900')"
+assert_eq "a's clock in 2900 signs (in range, a may not know its clock is wrong)" 0 "$RC"
+sync_ok a >/dev/null
+sync_ok e >/dev/null
+assert_eq "e applied a#2 (its time: 2900)" "2900-12-31T00:00:00.000Z" "$(last_time e sch-a)"
+
+log "=== the hub revokes a after seq 1; refused far-future entries from x, c and v"
+ssx h district revoke sch-a --after-seq 1 --root-key "$ROOT" >/dev/null
+sync_ok h >/dev/null
+ss_at $Y2900 x sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-x-1','sch-x','unenrolled')"
+sync_ok x >/dev/null
+ss_at $Y2900 c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-c9','sch-a','not c''s row')"
+assert_eq "c (no local policy) signs another school's row" 0 "$RC"
+sync_ok c >/dev/null
+ss_at $TOP v sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-v-1','sch-v','at the limit')"
+assert_eq "v signs at the last millisecond of the range" 0 "$RC"
+assert_eq "... 2999-12-31T23:59:59.999Z" "2999-12-31T23:59:59.999Z" "$(last_time v sch-v)"
+sync_ok v >/dev/null
+
+log "=== b learns everything at once: all refused, its clock does not move"
+sync_ok b >/dev/null
+assert_true "b: x's entry is E_CERT (unenrolled)" q_has b sch-x 1 E_CERT
+assert_true "b: c's entry is E_PERM (policy)" q_has b sch-c 1 E_PERM
+assert_true "b: v's entry is E_CERT_EXPIRED (beyond its certificate)" q_has b sch-v 1 E_CERT_EXPIRED
+assert_true "b: a#2 is E_REVOKED" q_has b sch-a 2 E_REVOKED
+ssx b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','after')" >/dev/null
+assert_contains "b's next write carries today's time" "^$YEAR-" "$(last_time b sch-b)"
+
+log "=== e learns the revocation after applying a#2: rebuild, its clock comes back"
+sync_ok e >/dev/null
+assert_true "e: a#2 is now E_REVOKED" q_has e sch-a 2 E_REVOKED
+ssx e sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','after')" >/dev/null
+assert_contains "e's next write carries today's time" "^$YEAR-" "$(last_time e sch-e)"
+
+log "=== everyone converges"
+sync_ok e >/dev/null
+sync_ok b >/dev/null
+sync_ok h >/dev/null
+sync_ok b >/dev/null
+sync_ok e >/dev/null
+ssx h sql "INSERT INTO school(id,name) VALUES ('sch-b','B校')" >/dev/null
+assert_contains "the hub's next write carries today's time" "^$YEAR-" "$(last_time h hub)"
+sync_ok h >/dev/null
+sync_ok b >/dev/null
+sync_ok e >/dev/null
+assert_all_equal "hub, b and e hold the same state" "$(state_hash h)" "$(state_hash b)" "$(state_hash e)"
+assert_eq "the valid rows only: a#1, b's and e's" "sch-a-1 sch-b-1 sch-e-1" \
+	"$(ssx b sql "SELECT id FROM teacher ORDER BY id" --json | "$PY" -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))')"
+
+summary
