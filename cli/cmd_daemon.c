@@ -81,6 +81,11 @@ static void print_node(json_t *node)
 	printf("node %s (district %s)\n", jstr(node, "node"), jstr(node, "district") ? jstr(node, "district") : "?");
 	if (json_object_get(node, "managed"))
 		print_trust(node);
+	if (json_is_true(json_object_get(node, "recovering")))
+		printf("RESTORED, WAITING FOR ITS OWN HISTORY: writes are refused until a sync reads this node's\n"
+			"       own branch (node/%s) from a remote that holds it - usually the hub:\n"
+			"       schoolsync sync --remote hub. A new or empty USB stick does not count\n"
+			"       (docs/OPERATIONS.md, Restoring a node)\n", jstr(node, "node"));
 	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)\n",
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),

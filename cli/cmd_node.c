@@ -12,12 +12,13 @@
 int cmd_init(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *node = NULL, *district = NULL, *restore = NULL;
-	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, never = 0;
 	char **pos = NULL, pub[65];
 	const cli_opt opts[] = {
 		{ "node", 1, &node, NULL },
 		{ "district", 1, &district, NULL },
 		{ "restore-key", 1, &restore, NULL },
+		{ "never-published", 0, NULL, &never },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_error err;
@@ -27,12 +28,16 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync [--home DIR] init --node ID [--district ID] [--restore-key FILE] [--json]\n\n"
+		printf("usage: schoolsync [--home DIR] init --node ID [--district ID] [--restore-key FILE [--never-published]] [--json]\n\n"
 			"Create a node's home: the replica (replica.db), a new Ed25519 key\n"
 			"(node.key, mode 0600: back it up) and the bare exchange repository.\n"
 			"Node ids: 1-63 characters of a-z 0-9 and '-', starting with a letter or digit.\n"
 			"--restore-key FILE re-creates a lost node from its backed-up key: it takes no\n"
-			"writes until 'schoolsync sync' has recovered its history from a remote.\n");
+			"writes until 'schoolsync sync' has read its own branch from a remote that\n"
+			"holds it (usually the hub; an empty USB stick does not count).\n"
+			"--never-published: the restored node never published an entry anywhere, so\n"
+			"it may write at once. If it did publish, its first write equivocates and the\n"
+			"district freezes it: when unsure, sync with the hub instead.\n");
 		free(pos);
 		return CLI_EXIT_OK;
 	}
@@ -41,8 +46,11 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "init", "unexpected argument");
 	if (!node)
 		return cli_usage(ctx, "init", "--node ID is required");
+	if (never && !restore)
+		return cli_usage(ctx, "init", "--never-published goes with --restore-key");
 	ssync_error_clear(&err);
-	if ((restore ? ssync_node_restore(ctx->home, node, district, restore, pub, &err) :
+	if ((restore ? ssync_node_restore(ctx->home, node, district, restore,
+		never ? SSYNC_RESTORE_NEVER_PUBLISHED : 0, pub, &err) :
 		ssync_node_init(ctx->home, node, district, pub, &err)) < 0)
 		return cli_fail(ctx, &err);
 	if (ctx->json)

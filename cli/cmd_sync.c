@@ -292,6 +292,10 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 				rep.rewritten_refs ? " (some remote branches were REWRITTEN: see quarantine)" : "",
 				(long long)rep.conflicts, rep.seconds);
 		}
+		if (rep.recovering)
+			fprintf(stderr, "notice: %s does not hold this restored node's own branch (node/%s), so writes "
+				"stay refused; sync with a remote that holds it, usually the hub (docs/OPERATIONS.md, "
+				"Restoring a node)\n", rep.remote, ssync_node_id(n));
 	}
 	if (ctx->json && (!remote || json_array_size(reports) > 0))
 		rc = cli_print_json(remote ? json_incref(json_array_get(reports, 0)) : json_incref(reports));

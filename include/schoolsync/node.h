@@ -34,12 +34,23 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_init(const char *home,
 
 /**
  * Re-create a home for an existing node from its backed-up key file (e.g.
- * after losing the disk). The node refuses writes until a sync has recovered
- * its own history from a remote, so it never signs a seq twice.
+ * after losing the disk). The node refuses writes until a sync has read its
+ * own branch, whole, from a remote that holds it (an empty remote does not
+ * count), so it never signs a seq twice. With SSYNC_RESTORE_NEVER_PUBLISHED
+ * in @p flags the caller declares that the node never published an entry
+ * anywhere, and it may write at once (if that is wrong, its first write
+ * equivocates and the district freezes it).
  */
+#define SSYNC_RESTORE_NEVER_PUBLISHED 1u
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_restore(const char *home,
 	const char *node_id, const char *district, const char *key_path,
-	char *pubkey_hex, ssync_error *err);
+	unsigned int flags, char *pubkey_hex, ssync_error *err);
+
+/**
+ * 1 when this node was restored from its key and has not yet read its own
+ * branch from a remote (writes are refused), 0 otherwise.
+ */
+SSYNC_EXTERN int ssync_node_recovering(ssync_node *n);
 
 /** Open an existing home. Free with ssync_node_free(). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_open(ssync_node **out,

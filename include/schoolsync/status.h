@@ -56,6 +56,7 @@ typedef struct ssync_status {
 	char school_id[SSYNC_NODE_ID_MAX + 1]; /**< the school it speaks for; "" if none */
 	int64_t cert_serial;   /**< serial of that certificate; 0 if none */
 	int64_t cert_valid_until; /**< ms since the epoch; 0 = no end */
+	int recovering;        /**< 1: restored from its key, own branch not read yet: writes refused */
 } ssync_status;
 
 /**
@@ -73,7 +74,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  * --json`, the same with or without a daemon):
  * {"node","district","head_seq","exported_seq","pending","conflicts",
  *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
- *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),
+ *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering",
  *  "push_rejected":[{"remote","code","message","hint"|null,"at"|null}],
  *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.
  * Returns a malloc'd string the caller frees with free(); NULL if out of

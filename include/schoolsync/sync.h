@@ -64,13 +64,14 @@ typedef struct ssync_sync_report {
 	int rewritten_refs;    /**< branches the remote rewrote (refused) */
 	int64_t conflicts;     /**< cells with several leaves after the round */
 	double seconds;
+	int recovering;        /**< 1: restored node, its own branch still not read (writes refused) */
 } ssync_sync_report;
 
 /**
  * @p r as its one JSON form (docs/CONTROL.md), what `schoolsync sync
  * --json` prints and the daemon reads back: {"remote","sealed","received",
  * "applied","duplicates","quarantined","held","pushed_refs",
- * "rewritten_refs","conflicts","seconds"}, compact, one line, no newline.
+ * "rewritten_refs","conflicts","seconds","recovering"}, compact, one line, no newline.
  * Returns a malloc'd string (free with free()); NULL if out of memory.
  */
 SSYNC_EXTERN char *ssync_sync_report_json(const ssync_sync_report *r);

@@ -748,8 +748,11 @@ static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 		free(rec);
 		if (recovering) {
 			error = ssync_error_set(err, SSYNC_EBUSY, "this node was restored from its key and has not yet "
-				"recovered its own history; writing now could reuse a sequence number");
-			ssync_error_hint(err, "run: schoolsync sync (with the remote that holds this node's branch)");
+				"read its own branch (node/%s) from a remote; writing now could reuse a sequence number "
+				"the district already holds, and the node would be frozen for equivocation", who->node);
+			ssync_error_hint(err, "sync with a remote that holds this node's history, usually the hub: "
+				"schoolsync sync --remote hub (a new or empty USB stick does not count); "
+				"see docs/OPERATIONS.md, Restoring a node");
 			goto done;
 		}
 	}

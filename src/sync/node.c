@@ -62,7 +62,7 @@ static int add_self_peer(ssync_store *st, const char *id, const unsigned char *p
 }
 
 static int do_init(const char *home, const char *node_id, const char *district, const char *restore_key,
-	char *pubkey_hex, ssync_error *err)
+	unsigned int flags, char *pubkey_hex, ssync_error *err)
 {
 	char dbpath[4096], keypath[4096], expath[4096];
 	ssync_keypair *kp = NULL;
@@ -137,7 +137,8 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 	if ((error = ssync_store_meta_set(st, "node_id", node_id, err)) < 0 ||
 	    (error = ssync_store_meta_set(st, "district", district, err)) < 0 ||
 	    (error = add_self_peer(st, node_id, ssync_keys_public(kp), err)) < 0 ||
-	    (restore_key && (error = ssync_store_meta_set(st, "recovering", "1", err)) < 0) ||
+	    (restore_key && !(flags & SSYNC_RESTORE_NEVER_PUBLISHED) &&
+	     (error = ssync_store_meta_set(st, "recovering", "1", err)) < 0) ||
 	    (error = ssync_store_commit(st, err)) < 0) {
 		ssync_store_rollback(st);
 		goto done;
@@ -165,15 +166,24 @@ done:
 
 int ssync_node_init(const char *home, const char *node_id, const char *district, char *pubkey_hex, ssync_error *err)
 {
-	return do_init(home, node_id, district, NULL, pubkey_hex, err);
+	return do_init(home, node_id, district, NULL, 0, pubkey_hex, err);
 }
 
 int ssync_node_restore(const char *home, const char *node_id, const char *district,
-	const char *key_path, char *pubkey_hex, ssync_error *err)
+	const char *key_path, unsigned int flags, char *pubkey_hex, ssync_error *err)
 {
 	if (!key_path)
 		return ssync_error_set(err, SSYNC_EINVAL, "restoring a node needs its key file");
-	return do_init(home, node_id, district, key_path, pubkey_hex, err);
+	return do_init(home, node_id, district, key_path, flags, pubkey_hex, err);
+}
+
+int ssync_node_recovering(ssync_node *n)
+{
+	char *v = NULL;
+	int r = ssync_store_meta_get(n->st, "recovering", &v, NULL) == 0 && v && strcmp(v, "1") == 0;
+
+	free(v);
+	return r;
 }
 
 /* Entries judged under other policy rules (an older program) are judged

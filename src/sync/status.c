@@ -214,7 +214,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	ssync_store *st = NULL;
 	ssync_status *s = NULL;
 	sqlite3 *db;
-	char exported[32];
+	char exported[32], recovering[8];
 	int error = 0, in_tx = 0;
 
 	*out = NULL;
@@ -234,6 +234,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	if ((error = meta_copy(st, "node_id", s->node_id, sizeof(s->node_id), 1, err)) < 0 ||
 	    (error = meta_copy(st, "district", s->district, sizeof(s->district), 0, err)) < 0 ||
 	    (error = meta_copy(st, "exported_seq", exported, sizeof(exported), 0, err)) < 0 ||
+	    (error = meta_copy(st, "recovering", recovering, sizeof(recovering), 0, err)) < 0 ||
 	    (error = own_head(st, s->node_id, &s->head_seq, err)) < 0 ||
 	    (error = count(st, SQL_CONFLICTS, "count conflicts", &s->conflicts, err)) < 0 ||
 	    (error = count(st, SQL_QUARANTINE, "count quarantine", &s->quarantined, err)) < 0 ||
@@ -242,6 +243,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	    (error = read_trust(st, s, err)) < 0)
 		goto done;
 	s->exported_seq = exported[0] ? strtoll(exported, NULL, 10) : 0;
+	s->recovering = strcmp(recovering, "1") == 0;
 	if (s->exported_seq < 0)
 		s->exported_seq = 0;
 	s->pending = s->head_seq > s->exported_seq ? s->head_seq - s->exported_seq : 0;
@@ -296,13 +298,13 @@ char *ssync_status_json(const ssync_status *s)
 		if (gmtime_r(&t, &tm))
 			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	o = json_pack("{sssssIsIsIsIsIsbsbsbsosososo}", "node", s->node_id, "district", s->district,
+	o = json_pack("{sssssIsIsIsIsIsbsbsbsososososb}", "node", s->node_id, "district", s->district,
 		"head_seq", (json_int_t)s->head_seq, "exported_seq", (json_int_t)s->exported_seq,
 		"pending", (json_int_t)s->pending, "conflicts", (json_int_t)s->conflicts,
 		"quarantined", (json_int_t)s->quarantined, "managed", s->managed, "enrolled", s->enrolled,
 		"revoked", s->revoked, "role", str_or_null(s->role), "school", str_or_null(s->school_id),
 		"cert_serial", s->cert_serial > 0 ? json_integer((json_int_t)s->cert_serial) : json_null(),
-		"cert_valid_until", str_or_null(until));
+		"cert_valid_until", str_or_null(until), "recovering", s->recovering);
 	{
 		json_t *pr = json_array();
 		for (i = 0; pr && i < s->npush_rejected; i++) {

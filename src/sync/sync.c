@@ -154,6 +154,33 @@ static int transfer_progress(const ssync_transfer_progress *p, void *payload)
 
 
 
+/*
+ * A restored node (init --restore-key) writes again only once this remote
+ * showed its own branch and we took all of it: our copy of node/<self> now
+ * is the remote's tip. A remote without the branch (a fresh USB stick, a
+ * new hub) proves nothing -- signing then would reuse seq 1 and the district
+ * would freeze the node for equivocation -- so the guard stays.
+ */
+static int recovered(ssync_node *n, ssync_exchange *ex, const branch_list *bl, int *still, ssync_error *err)
+{
+	char ref[128];
+	ssync_oid_hex ours;
+	int i, error;
+
+	for (i = 0; i < bl->n; i++) {
+		if (strcmp(bl->names[i], ssync_node_id(n)) != 0)
+			continue;
+		snprintf(ref, sizeof(ref), "refs/heads/node/%s", ssync_node_id(n));
+		if (ssync_exchange_ref_tip(ex, ref, &ours, NULL) != 0 || strcmp(ours.hex, bl->tips[i].hex) != 0)
+			return 0; /* stopped part way (see quarantine): not recovered */
+		if ((error = ssync_store_meta_set(ssync_node_store(n), "recovering", "0", err)) < 0)
+			return error;
+		*still = 0;
+		return 0;
+	}
+	return 0;
+}
+
 static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
 	ssync_sync_report *rep, ssync_error *err)
 {
@@ -204,15 +231,9 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 		if ((error = ssync_sync__receive_branch(n, ex, remote, bl.names[i], &bl.tips[i], opts, rep, err)) < 0)
 			goto done;
 	}
-	/* Our own branch, if the remote had it, is now recovered: writes may resume. */
-	{
-		char *rec = NULL;
-		if (ssync_store_meta_get(ssync_node_store(n), "recovering", &rec, NULL) == 0 && rec && strcmp(rec, "1") == 0)
-			error = ssync_store_meta_set(ssync_node_store(n), "recovering", "0", err);
-		free(rec);
-		if (error < 0)
-			goto done;
-	}
+	if ((rep->recovering = ssync_node_recovering(n)) &&
+	    (error = recovered(n, ex, &bl, &rep->recovering, err)) < 0)
+		goto done;
 	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
 		goto done;
 	/* trust (issue #4): an auditor node syncs read-only */

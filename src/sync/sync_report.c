@@ -25,6 +25,7 @@ char *ssync_sync_report_json(const ssync_sync_report *r)
 	SET(conflicts)
 #undef SET
 	bad = bad || json_object_set_new(o, "seconds", json_real(r->seconds)) != 0;
+	bad = bad || json_object_set_new(o, "recovering", json_boolean(r->recovering)) != 0;
 	if (!bad)
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -82,6 +83,13 @@ int ssync_sync_report_parse(ssync_sync_report *out, const char *text, size_t len
 		goto done;
 	}
 	out->seconds = json_number_value(v);
+	/* optional: written since issue #14; absent means false */
+	v = json_object_get(o, "recovering");
+	if (v && !json_is_boolean(v)) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "sync report: \"recovering\" is not a boolean");
+		goto done;
+	}
+	out->recovering = json_is_true(v);
 done:
 	json_decref(o);
 	if (error < 0)

@@ -151,7 +151,7 @@ sync_ok e >/dev/null
 assert_fail "a node with an expired certificate cannot sign" e sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-t0','sch-e','E0')"
 assert_contains "... E_CERT_EXPIRED with the date" "expired at 2001-01-01T23:59:59.999Z.*E_CERT_EXPIRED" "$ERR"
 # a client that ignores its expiry (unjoined copy of the same key) publishes anyway
-ssx e2 init --node sch-e --district d1 --restore-key "$T/e/node.key" >/dev/null
+ssx e2 init --node sch-e --district d1 --restore-key "$T/e/node.key" --never-published >/dev/null
 ssx e2 remote add hub "$T/hub.git" >/dev/null
 sync_ok e2 >/dev/null
 ssx e2 sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-t1','sch-e','E1')" >/dev/null

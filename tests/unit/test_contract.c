@@ -123,6 +123,7 @@ static void test_contract__report_round_trip(void **state)
 	r.rewritten_refs = 9;
 	r.conflicts = 10;
 	r.seconds = 1.25;
+	r.recovering = 1;
 	s = ssync_sync_report_json(&r);
 	assert_non_null(s);
 	assert_null(strchr(s, '\n'));
