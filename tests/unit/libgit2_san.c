@@ -1,6 +1,7 @@
-/* Sanitizer defaults for the exchange tests (linked into test_exchange_*
- * only, tests/CMakeLists.txt), so the binaries run clean on their own too;
- * tools/test.sh passes the same through ASAN_OPTIONS and tests/lsan.supp.
+/* Sanitizer defaults for test_exchange_fetch_push (tests/CMakeLists.txt),
+ * the unit test that refuses git:// connections: the slow unwinder, which
+ * the git_remote_connect_ext suppression needs (tests/lsan.supp) and which
+ * costs ~5x on every malloc, so the other tests do without it.
  * Leaks inside libgit2 1.5 itself: pcre2 match data is not freed when a
  * config regex does not match (every remote lookup), and a refused git://
  * connection leaks its transport. */
