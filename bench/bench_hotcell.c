@@ -5,7 +5,8 @@
  * the time of the last tenth, which shows whether the cost of one apply
  * grows with the leaves already held (quadratic total) or not.
  * Run: build/bench_hotcell [N...] (default 30 60 240) ; SSYNC_HOT_BYTES=V
- * (default 100000). */
+ * (default 100000); SSYNC_HOT_REVERSE=1 applies the newest write first, so
+ * the winner is never the entry being applied. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static void feed(ssync_store *st, const char *node, const char *ops, uint64_t hl
 	ssync_keys_free(kp);
 }
 
-static void run(int n, size_t vbytes)
+static void run(int n, size_t vbytes, int reverse)
 {
 	char path[] = "/tmp/ssync-hotcell-XXXXXX", db[64], node[32], val[32];
 	ssync_store *st = NULL;
@@ -92,13 +93,13 @@ static void run(int n, size_t vbytes)
 		ops = ops_for("sch-0-hot", value, "sch-0#1");
 		if (i == n - n / 10)
 			t9 = bench_now();
-		feed(st, node, ops, hlc + ((uint64_t)i << 16));
+		feed(st, node, ops, hlc + ((uint64_t)(reverse ? n + 1 - i : i) << 16));
 		free(ops);
 	}
 	t1 = bench_now();
-	printf("%4d concurrent writes of %zu bytes to one cell: applied in %7.2f s, "
+	printf("%4d concurrent writes of %zu bytes to one cell%s: applied in %7.2f s, "
 		"the last tenth %.1f ms per write (the first nine tenths %.1f ms)\n",
-		n, vbytes, t1 - t0, (t1 - t9) * 1e3 / (n / 10 ? n / 10 : 1),
+		n, vbytes, reverse ? " (newest first)" : "", t1 - t0, (t1 - t9) * 1e3 / (n / 10 ? n / 10 : 1),
 		(t9 - t0) * 1e3 / (n - n / 10 ? n - n / 10 : 1));
 	fflush(stdout);
 	free(value);
@@ -118,15 +119,15 @@ int main(int argc, char **argv)
 {
 	const char *vb = getenv("SSYNC_HOT_BYTES");
 	size_t vbytes = vb ? (size_t)atol(vb) : 100000;
-	int i;
+	int i, rev = getenv("SSYNC_HOT_REVERSE") && atoi(getenv("SSYNC_HOT_REVERSE"));
 
 	ssync_keys_init();
 	if (argc < 2) {
-		run(30, vbytes);
-		run(60, vbytes);
-		run(240, vbytes);
+		run(30, vbytes, rev);
+		run(60, vbytes, rev);
+		run(240, vbytes, rev);
 	}
 	for (i = 1; i < argc; i++)
-		run(atoi(argv[i]), vbytes);
+		run(atoi(argv[i]), vbytes, rev);
 	return 0;
 }

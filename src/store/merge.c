@@ -330,6 +330,85 @@ static int set_conflict(ssync_store *st, const char *tbl, const char *pk, const 
 	return 0;
 }
 
+/*
+ * Large leaf values live only in the entry that wrote them. A cell that many
+ * nodes wrote at once holds one leaf per writer, and the row's state is read
+ * and rewritten on every apply: with the values inside, applying N such
+ * writes cost O(N^2) value bytes (60 writes of 100 kB: 26 s). A leaf
+ * [hlc, node, seq] without a value says "the value is in entry node#seq",
+ * which the log holds for every applied version; it is read back only for
+ * the winner when the row is written, and for `conflicts`.
+ */
+#define LEAF_INLINE_MAX 128
+
+static int value_is_large(const json_t *v)
+{
+	if (json_is_string(v))
+		return json_string_length(v) > LEAF_INLINE_MAX;
+	if (json_is_object(v))
+		return json_string_length(json_object_get(v, "b64")) > LEAF_INLINE_MAX;
+	return 0;
+}
+
+/* The value of cell @p col in @p cells ([col, value, prevs] arrays), borrowed. */
+static json_t *cell_value(const json_t *cells, const char *col)
+{
+	const json_t *cell;
+	size_t i;
+
+	json_array_foreach(cells, i, cell)
+		if (strcmp(json_string_value(json_array_get(cell, 0)), col) == 0)
+			return json_array_get(cell, 1);
+	return NULL;
+}
+
+/* The value entry node#seq wrote to (tbl, pk, col), from the log: new reference. */
+static int logged_value(ssync_store *st, const char *tbl, const char *pk, const char *col,
+	const char *node, int64_t seq, json_t **out, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT body FROM ssync_entry WHERE node=? AND seq=?", err);
+	json_t *body = NULL, *op, *v = NULL;
+	json_error_t jerr;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		body = json_loadb((const char *)sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+			JSON_ALLOW_NUL, &jerr);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read entry");
+	json_array_foreach(json_object_get(body, "ops"), i, op) {
+		if (strcmp(json_string_value(json_object_get(op, "t")), tbl) == 0 &&
+		    strcmp(json_string_value(json_object_get(op, "k")), pk) == 0 &&
+		    (v = cell_value(json_object_get(op, "c"), col)) != NULL)
+			break;
+	}
+	*out = json_incref(v);
+	json_decref(body);
+	if (!*out)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "merge state of %s/%s names version %s#%lld of %s, "
+			"which the log does not hold (E_DRIFT)", tbl, pk, node, (long long)seq, col);
+	return 0;
+}
+
+int ssync_merge__leaf_value(ssync_store *st, const char *tbl, const char *pk, const char *col,
+	const json_t *leaf, json_t **out, ssync_error *err)
+{
+	if (json_array_size(leaf) > 3) {
+		*out = json_incref(json_array_get(leaf, 3));
+		return 0;
+	}
+	return logged_value(st, tbl, pk, col, json_string_value(json_array_get(leaf, 1)),
+		json_integer_value(json_array_get(leaf, 2)), out, err);
+}
+
 int ssync_merge__apply_cell(ssync_store *st, const char *tbl, const char *pk,
 	json_t *state, const char *col, json_t *value, uint64_t hlc,
 	const char *node, int64_t seq, const json_t *prevs, ssync_error *err)
@@ -400,7 +479,9 @@ int ssync_merge__apply_cell(ssync_store *st, const char *tbl, const char *pk,
 			if (leaf_is(l, node, seq))
 				break;
 		if (i == json_array_size(leaves)) {
-			json_t *leaf = json_pack("[IsIO]", (json_int_t)hlc, node, (json_int_t)seq, value);
+			/* a large value stays in its entry only (see leaf_value) */
+			json_t *leaf = value_is_large(value) ? json_pack("[IsI]", (json_int_t)hlc, node, (json_int_t)seq) :
+				json_pack("[IsIO]", (json_int_t)hlc, node, (json_int_t)seq, value);
 			if (!leaf || json_array_append_new(leaves, leaf) != 0)
 				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		}
@@ -475,34 +556,56 @@ json_t *ssync_merge__value_json(sqlite3_value *v, const char *tbl, const char *c
 	return j;
 }
 
-int ssync_merge__materialize(ssync_store *st, const ssync_table_info *t,
-	const char *pk, const json_t *state, ssync_error *err)
+/* Like ssync_merge__materialize; a winner written by node#seq (the entry
+ * being applied, @p cells its op's cells) takes its value from there. */
+static int materialize_hint(ssync_store *st, const ssync_table_info *t, const char *pk,
+	const json_t *state, const char *node, int64_t seq, const json_t *cells, ssync_error *err)
 {
 	json_t *row = ssync_merge__winner(state, "$row");
 	int alive = row && json_integer_value(json_array_get(row, 3)) == 1;
 	sqlite3_stmt *q = ssync_store__stmt(st, alive ? t->upsert_sql : t->delete_sql, err);
-	int i, rc;
+	json_t *held[256];
+	int i, rc, nheld = 0, error = 0;
 
 	if (!q)
 		return SSYNC_ERROR;
+	if (t->ncols > 256)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "table %s has too many columns", t->name);
 	if (alive) {
-		for (i = 0; i < t->ncols; i++) {
-			json_t *w;
+		for (i = 0; i < t->ncols && error == 0; i++) {
+			json_t *w, *v = NULL;
 			if (i == t->pk) {
 				sqlite3_bind_text(q, i + 1, pk, -1, SQLITE_STATIC);
 				continue;
 			}
 			w = ssync_merge__winner(state, t->cols[i]);
-			ssync_merge__bind(q, i + 1, w ? json_array_get(w, 3) : NULL);
+			if (w && json_array_size(w) > 3)
+				v = json_array_get(w, 3);
+			else if (w && node && leaf_is(w, node, seq) && (v = cell_value(cells, t->cols[i])) != NULL)
+				;
+			else if (w && (error = ssync_merge__leaf_value(st, t->name, pk, t->cols[i], w, &v, err)) == 0)
+				held[nheld++] = v;
+			ssync_merge__bind(q, i + 1, v);
 		}
 	} else {
 		sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
 	}
-	rc = sqlite3_step(q);
+	if (error == 0) {
+		rc = sqlite3_step(q);
+		if (rc != SQLITE_DONE)
+			error = ssync_store__sqlerr(st, err, "write row");
+	}
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return ssync_store__sqlerr(st, err, "write row");
-	return 0;
+	sqlite3_clear_bindings(q);
+	while (nheld > 0)
+		json_decref(held[--nheld]);
+	return error;
+}
+
+int ssync_merge__materialize(ssync_store *st, const ssync_table_info *t,
+	const char *pk, const json_t *state, ssync_error *err)
+{
+	return materialize_hint(st, t, pk, state, NULL, 0, NULL, err);
 }
 
 int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
@@ -544,7 +647,7 @@ int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
 		if (error == 0)
 			error = ssync_merge__save(st, tbl, pk, state, err);
 		if (error == 0)
-			error = ssync_merge__materialize(st, t, pk, state, err);
+			error = materialize_hint(st, t, pk, state, node, seq, json_object_get(op, "c"), err);
 		json_decref(state);
 		if (error < 0)
 			return error;

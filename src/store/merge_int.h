@@ -7,7 +7,11 @@
 
 /*
  * Merge state of one row (docs/MERGE.md): a JSON object
- *   { "<col>": { "l": [[hlc, "node", seq, value], ...],   leaves
+ *   { "<col>": { "l": [[hlc, "node", seq, value], ...],   leaves (a large
+ *                                                          value is left out:
+ *                                                          [hlc, "node", seq]
+ *                                                          means entry node#seq
+ *                                                          holds it)
  *                "x": ["node#seq", ...] },                 overwritten, unseen
  *     ... }
  * "$row" is the existence register (value 1 alive, 0 deleted).
@@ -51,7 +55,12 @@ int ssync_merge__apply_cell(ssync_store *st, const char *tbl, const char *pk,
 /* The version ids of the current leaves of @p col, as a new JSON array. */
 json_t *ssync_merge__leaf_ids(const json_t *state, const char *col);
 
-/* The winning leaf [hlc,node,seq,value] of @p col, or NULL (borrowed). */
+/* The value of a leaf: its own, or read from the entry that wrote it (a
+ * large one); *out is a new reference. */
+int ssync_merge__leaf_value(ssync_store *st, const char *tbl, const char *pk, const char *col,
+	const json_t *leaf, json_t **out, ssync_error *err);
+
+/* The winning leaf [hlc,node,seq(,value)] of @p col, or NULL (borrowed). */
 json_t *ssync_merge__winner(const json_t *state, const char *col);
 
 /* Make the domain table's row match @p state (upsert winners or delete). */

@@ -62,12 +62,25 @@ int ssync_review_conflicts(ssync_store *st, ssync_conflict_cb cb, void *payload,
 			continue;
 		}
 		json_array_foreach(leaves, i, l) {
-			lv[i].value_json = json_dumps(json_array_get(l, 3), JSON_ENCODE_ANY | JSON_COMPACT);
+			json_t *v = NULL;
+			if ((error = ssync_merge__leaf_value(st, tbl, pk, col, l, &v, err)) < 0)
+				break;
+			lv[i].value_json = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			json_decref(v);
 			lv[i].node = json_string_value(json_array_get(l, 1));
 			lv[i].seq = json_integer_value(json_array_get(l, 2));
 			lv[i].hlc = (uint64_t)json_integer_value(json_array_get(l, 0));
 			lv[i].actor = actor_of(st, lv[i].node, lv[i].seq);
 			lv[i].winner = l == w;
+		}
+		if (error < 0) {
+			for (i = 0; i < nl; i++)
+				free((char *)lv[i].value_json);
+			for (i = 0; i < nl; i++)
+				free((char *)lv[i].actor);
+			free(lv);
+			json_decref(state);
+			break;
 		}
 		qsort(lv, nl, sizeof(*lv), leaf_desc);
 		c.table = tbl;
