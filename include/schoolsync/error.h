@@ -6,38 +6,74 @@
 #include "common.h"
 
 /**
- * Error codes. 0 is success; every failure is negative. SSYNC_ERROR is the
- * generic code; the others are failures a caller is expected to handle.
+ * Every error code in one table: X(NAME, number, "string code", "hint").
+ *
+ * The first rows are the codes functions return: 0 is success, every failure
+ * is negative, SSYNC_ERROR is the generic code and the others are failures a
+ * caller is expected to handle. Their string codes appear in error output
+ * ("[E_SIG]", JSON "code") and quarantine rows. The hint is a generic next
+ * step; a failure's own ssync_error.hint, when set, says more.
  */
+#define SSYNC_ERROR_CODES(X) \
+	X(OK,         0,   "OK",          "") \
+	X(ERROR,     -1,   "E_ERROR",     "see the message") \
+	X(ENOTFOUND, -2,   "E_NOTFOUND",  "check the name; list what exists") \
+	X(EEXISTS,   -3,   "E_EXISTS",    "it exists already: use it, or choose another name") \
+	X(EPERM,     -4,   "E_PERM",      "not allowed for this node (policy, internal table)") \
+	X(EINVAL,    -5,   "E_INVAL",     "fix the input (names, values, SQL, flags)") \
+	X(EBUSY,     -6,   "E_BUSY",      "the database or home is locked: retry") \
+	X(ECONFLICT, -7,   "E_CONFLICT",  "the state conflicts with the request") \
+	X(EKEYPERM,  -8,   "E_KEYPERM",   "the key file's permissions are unsafe: chmod 600") \
+	X(ESIG,      -9,   "E_SIG",       "a signature does not verify: call the hub") \
+	X(ECHAIN,    -10,  "E_CHAIN",     "a hash chain or sequence is broken: call the hub") \
+	X(EFORK,     -11,  "E_FORK",      "a node signed two entries for one seq: call the hub") \
+	X(EREWRITE,  -12,  "E_REWRITE",   "a remote branch was rewritten: call the hub, never force-push") \
+	X(ENET,      -13,  "E_NET",       "the remote is unreachable or the transfer failed: it is retried") \
+	X(EIO,       -14,  "E_IO",        "a file system error: check the disk and permissions") \
+	X(ECORRUPT,  -15,  "E_CORRUPT",   "stored data is damaged: rebuild from the exchange repository") \
+	X(ETOOLARGE, -16,  "E_TOO_LARGE", "the input exceeds a documented limit") \
+	X(EENCODING, -17,  "E_ENCODING",  "not canonical bytes or not valid UTF-8") \
+	X(ESCHEMA,   -18,  "E_SCHEMA",    "the entry or JSON does not fit the schema: upgrade schoolsync") \
+	X(ECANCELLED,-19,  "E_CANCELLED", "cancelled or timed out: it is retried") \
+	X(ECERT,     -20,  "E_CERT",      "a certificate is missing, invalid, revoked or expired: call the hub") \
+	X(EREADONLY, -21,  "E_READONLY",  "the home or remote is read-only: remount it read-write") \
+	X(ECLOCK,    -22,  "E_CLOCK",     "a time outside the HLC range, or a clock that cannot be trusted: check the PC's clock") \
+	X(EUNSAFE,   -23,  "E_UNSAFE",    "a home, key or local remote others could change, or that reaches outside itself") \
+	X(ETAMPER,   -24,  "E_TAMPER",    "the replica was changed outside schoolsync: rebuild it from the log") \
+	X(EVALUE,    -25,  "E_VALUE",     "a value or key no receiver accepts (docs/FORMAT.md, Values)") \
+	X(EREJECTED, -26,  "E_PUSH_REJECTED", "a remote does not take our own branch")
+
+/**
+ * Detail codes: never returned, they name a failure more precisely in
+ * messages ("... (E_AUTHOR)") and quarantine rows. Each has a number of its
+ * own (below -100) so that names and numbers round-trip; the code returned
+ * with it is ssync_error_class(). X(NAME, number, "string code", class, "hint").
+ */
+#define SSYNC_ERROR_DETAILS(X) \
+	X(D_AUTHOR,        -101, "E_AUTHOR",       SSYNC_EPERM,     "an entry sits on another node's branch: call the hub") \
+	X(D_DISTRICT,      -102, "E_DISTRICT",     SSYNC_ECERT,     "data of another district: check the remote's URL") \
+	X(D_CERT_UNKNOWN,  -103, "E_CERT_UNKNOWN", SSYNC_ECERT,     "the node has no certificate yet: the hub certifies it") \
+	X(D_CERT_BADKEY,   -104, "E_CERT_BADKEY",  SSYNC_ECERT,     "the certificate carries an invalid key") \
+	X(D_CERT_EXPIRED,  -105, "E_CERT_EXPIRED", SSYNC_ECERT,     "written outside its certificate's validity: check the node's clock") \
+	X(D_REVOKED,       -106, "E_REVOKED",      SSYNC_ECERT,     "the node was revoked: its later entries are refused") \
+	X(D_ROOT,          -107, "E_ROOT",         SSYNC_ECERT,     "names another district root key: call the hub") \
+	X(D_PERM_COLUMN,   -108, "E_PERM_COLUMN",  SSYNC_EPERM,     "the column is written by another role") \
+	X(D_HELD,          -109, "W_HELD",         SSYNC_ENOTFOUND, "waits for the entry that created the row") \
+	X(D_DRIFT,         -110, "E_DRIFT",        SSYNC_ECORRUPT,  "data changed outside schoolsync: rebuild the replica") \
+	X(D_VERIFY,        -111, "E_VERIFY",       SSYNC_ECORRUPT,  "the audit could not verify a branch: see the reason") \
+	X(D_REMOTE_STALE,  -112, "W_REMOTE_STALE", SSYNC_OK,        "a stale mirror or rollback: our copy is pushed again") \
+	X(D_USAGE,       -113, "E_USAGE",        SSYNC_EINVAL,    "see the command's --help")
+
+#define SSYNC__ERROR_ENUM(name, num, str, hint) SSYNC_##name = num,
+#define SSYNC__DETAIL_ENUM(name, num, str, cls, hint) SSYNC_##name = num,
 enum {
-	SSYNC_OK = 0,
-	SSYNC_ERROR = -1,     /**< generic failure; see message */
-	SSYNC_ENOTFOUND = -2, /**< a named thing does not exist */
-	SSYNC_EEXISTS = -3,   /**< it exists already */
-	SSYNC_EPERM = -4,     /**< not allowed (policy, internal table) */
-	SSYNC_EINVAL = -5,    /**< bad input: names, values, SQL, flags */
-	SSYNC_EBUSY = -6,     /**< database or home locked: retry */
-	SSYNC_ECONFLICT = -7, /**< conflicting state */
-	SSYNC_EKEYPERM = -8,  /**< key file permissions unsafe */
-	SSYNC_ESIG = -9,      /**< bad signature */
-	SSYNC_ECHAIN = -10,   /**< hash chain / seq broken */
-	SSYNC_EFORK = -11,    /**< equivocation: same (node, seq), two entries */
-	SSYNC_EREWRITE = -12, /**< a remote branch was rewritten */
-	SSYNC_ENET = -13,     /**< remote unreachable / transfer failed */
-	SSYNC_EIO = -14,      /**< file system error */
-	SSYNC_ECORRUPT = -15, /**< stored data is damaged */
-	SSYNC_ETOOLARGE = -16,/**< input exceeds a documented limit */
-	SSYNC_EENCODING = -17,/**< not canonical bytes / invalid UTF-8 */
-	SSYNC_ESCHEMA = -18,  /**< entry or JSON does not fit the schema */
-	SSYNC_ECANCELLED = -19,/**< operation cancelled or timed out */
-	SSYNC_ECERT = -20,    /**< certificate missing, invalid, revoked, expired */
-	SSYNC_EREADONLY = -21,/**< home or remote is read-only */
-	SSYNC_ECLOCK = -22,   /**< a time outside the HLC range, or a clock that cannot be trusted */
-	SSYNC_EUNSAFE = -23,  /**< a home, key or local remote others could change or that reaches outside itself */
-	SSYNC_ETAMPER = -24,  /**< the replica was changed outside schoolsync (schema, internal state) */
-	SSYNC_EVALUE = -25,   /**< a value or key no receiver accepts (docs/FORMAT.md §1 Values) */
-	SSYNC_EREJECTED = -26 /**< a remote does not take our own branch: E_PUSH_REJECTED */
+	SSYNC_ERROR_CODES(SSYNC__ERROR_ENUM)
 };
+enum {
+	SSYNC_ERROR_DETAILS(SSYNC__DETAIL_ENUM)
+};
+#undef SSYNC__ERROR_ENUM
+#undef SSYNC__DETAIL_ENUM
 
 /** Details of a failure, owned by the caller and passed last. */
 typedef struct ssync_error {
@@ -69,8 +105,20 @@ SSYNC_EXTERN void ssync_error_hint(ssync_error *err, const char *fmt, ...)
 #endif
 	;
 
-/** Short stable name of a code, e.g. "E_SIG". */
+/** Short stable name of a code or detail code, e.g. "E_SIG"; "E_UNKNOWN" for others. */
 SSYNC_EXTERN const char *ssync_error_name(int code);
+
+/**
+ * The code (or detail code) named @p name, e.g. SSYNC_ESIG for "E_SIG".
+ * @return the code, or 1 (no code is positive) when the name is unknown.
+ */
+SSYNC_EXTERN int ssync_error_code(const char *name);
+
+/** The generic next step for @p code from the table; "" when unknown. */
+SSYNC_EXTERN const char *ssync_error_code_hint(int code);
+
+/** The code returned with detail code @p code; other codes map to themselves. */
+SSYNC_EXTERN int ssync_error_class(int code);
 
 /**
  * @p err as the one JSON error object every program prints with --json

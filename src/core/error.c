@@ -36,36 +36,60 @@ void ssync_error_hint(ssync_error *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* One row per code, generated from the tables in error.h. */
+struct code_row {
+	int code;
+	const char *name;
+	int cls;
+	const char *hint;
+};
+
+#define ROW(name, num, str, hint) { num, str, num, hint },
+#define DETAIL_ROW(name, num, str, cls, hint) { num, str, cls, hint },
+static const struct code_row rows[] = {
+	SSYNC_ERROR_CODES(ROW)
+	SSYNC_ERROR_DETAILS(DETAIL_ROW)
+};
+#undef ROW
+#undef DETAIL_ROW
+
+static const struct code_row *find_code(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (rows[i].code == code)
+			return &rows[i];
+	return NULL;
+}
+
 const char *ssync_error_name(int code)
 {
-	switch (code) {
-	case SSYNC_OK: return "OK";
-	case SSYNC_ERROR: return "E_ERROR";
-	case SSYNC_ENOTFOUND: return "E_NOTFOUND";
-	case SSYNC_EEXISTS: return "E_EXISTS";
-	case SSYNC_EPERM: return "E_PERM";
-	case SSYNC_EINVAL: return "E_INVAL";
-	case SSYNC_EBUSY: return "E_BUSY";
-	case SSYNC_ECONFLICT: return "E_CONFLICT";
-	case SSYNC_EKEYPERM: return "E_KEYPERM";
-	case SSYNC_ESIG: return "E_SIG";
-	case SSYNC_ECHAIN: return "E_CHAIN";
-	case SSYNC_EFORK: return "E_FORK";
-	case SSYNC_EREWRITE: return "E_REWRITE";
-	case SSYNC_ENET: return "E_NET";
-	case SSYNC_EIO: return "E_IO";
-	case SSYNC_ECORRUPT: return "E_CORRUPT";
-	case SSYNC_ETOOLARGE: return "E_TOO_LARGE";
-	case SSYNC_EENCODING: return "E_ENCODING";
-	case SSYNC_ESCHEMA: return "E_SCHEMA";
-	case SSYNC_ECANCELLED: return "E_CANCELLED";
-	case SSYNC_ECERT: return "E_CERT";
-	case SSYNC_EREADONLY: return "E_READONLY";
-	case SSYNC_ECLOCK: return "E_CLOCK";
-	case SSYNC_EUNSAFE: return "E_UNSAFE";
-	case SSYNC_ETAMPER: return "E_TAMPER";
-	case SSYNC_EVALUE: return "E_VALUE";
-	case SSYNC_EREJECTED: return "E_PUSH_REJECTED";
-	default: return "E_UNKNOWN";
-	}
+	const struct code_row *r = find_code(code);
+
+	return r ? r->name : "E_UNKNOWN";
+}
+
+int ssync_error_code(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return rows[i].code;
+	return 1;
+}
+
+const char *ssync_error_code_hint(int code)
+{
+	const struct code_row *r = find_code(code);
+
+	return r ? r->hint : "";
+}
+
+int ssync_error_class(int code)
+{
+	const struct code_row *r = find_code(code);
+
+	return r ? r->cls : code;
 }

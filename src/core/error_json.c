@@ -30,14 +30,13 @@ char *ssync_error_json(const ssync_error *err)
 	return s;
 }
 
+/* A code functions return, by its name in the table (error.h); detail
+ * codes (E_AUTHOR ...) are never returned, so they read as E_ERROR. */
 static int code_of_name(const char *name)
 {
-	int c;
+	int c = ssync_error_code(name);
 
-	for (c = SSYNC_ERROR; name && c >= CODE_LOWEST; c--)
-		if (strcmp(ssync_error_name(c), name) == 0)
-			return c;
-	return SSYNC_ERROR;
+	return c < 0 && c >= CODE_LOWEST && ssync_error_class(c) == c ? c : SSYNC_ERROR;
 }
 
 int ssync_error_parse_json(ssync_error *out, const char *text, size_t len)

@@ -172,11 +172,11 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 	memset(&nodes, 0, sizeof(nodes));
 	memset(&empty, 0, sizeof(empty));
 	if (ssync_exchange_ref_tip(ex, "refs/remotes/src/district", &dtip, NULL) < 0) {
-		finding(cb, payload, rep, 1, "district", 0, "E_CERT", "the repository has no district branch (refs/heads/district)");
+		finding(cb, payload, rep, 1, "district", 0, ssync_error_name(SSYNC_ECERT), "the repository has no district branch (refs/heads/district)");
 		return 0;
 	}
 	if (genesis_district(ex, &dtip, district, sizeof(district)) < 0) {
-		finding(cb, payload, rep, 1, "district", 0, "E_CERT", "the district branch has no readable genesis record");
+		finding(cb, payload, rep, 1, "district", 0, ssync_error_name(SSYNC_ECERT), "the district branch has no readable genesis record");
 		return 0;
 	}
 	if ((error = ssync_store_meta_set(st, "district", district, err)) < 0 ||
@@ -192,7 +192,7 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 		if (bad) {
 			char msg[700];
 			snprintf(msg, sizeof(msg), "district commit %.12s: %s", dl.v[i].hex, why);
-			finding(cb, payload, rep, 1, "district", 0, strstr(why, "E_REWRITE") ? "E_REWRITE" : "E_CERT", msg);
+			finding(cb, payload, rep, 1, "district", 0, ssync_error_name(bad), msg);
 			goto done; /* nothing after a bad trust object can be judged */
 		}
 		rep->trust_objects += changed;
@@ -226,7 +226,7 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 				char msg[300];
 				snprintf(msg, sizeof(msg), "branch node/%s: commit %.12s changed or removed a file an earlier commit added "
 					"(E_REWRITE: history edited in place)", nodes.names[j], cl.v[i].hex);
-				finding(cb, payload, rep, 1, nodes.names[j], 0, "E_REWRITE", msg);
+				finding(cb, payload, rep, 1, nodes.names[j], 0, ssync_error_name(SSYNC_EREWRITE), msg);
 				f.stopped = 2;
 				error = 0;
 			} else if (f.error < 0) {
@@ -250,7 +250,8 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 			const char *r = ssync_ingest__stop_reason(f.in);
 			const char *h = strchr(r, '#');
 			const char *code = strstr(r, "(E_");
-			char cbuf[32] = "E_VERIFY";
+			char cbuf[32];
+			snprintf(cbuf, sizeof(cbuf), "%s", ssync_error_name(SSYNC_D_VERIFY));
 			if (code) {
 				size_t k = 0;
 				code++;

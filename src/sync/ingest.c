@@ -131,14 +131,16 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 	seq = e->seq;
 	if (strcmp(e->node, in->node) != 0) {
 		char why[200];
-		snprintf(why, sizeof(why), "entry of node %s found on the branch of %s (E_AUTHOR)", e->node, in->node);
-		error = reject(in, seq, SSYNC_EPERM, why, line, len, err);
+		snprintf(why, sizeof(why), "entry of node %s found on the branch of %s (%s)", e->node, in->node,
+			ssync_error_name(SSYNC_D_AUTHOR));
+		error = reject(in, seq, ssync_error_class(SSYNC_D_AUTHOR), why, line, len, err);
 		goto done;
 	}
 	if (strcmp(e->district, in->district) != 0) {
 		char why[200];
-		snprintf(why, sizeof(why), "entry belongs to district %s, not %s (E_DISTRICT)", e->district, in->district);
-		error = reject(in, seq, SSYNC_ECERT, why, line, len, err);
+		snprintf(why, sizeof(why), "entry belongs to district %s, not %s (%s)", e->district, in->district,
+			ssync_error_name(SSYNC_D_DISTRICT));
+		error = reject(in, seq, ssync_error_class(SSYNC_D_DISTRICT), why, line, len, err);
 		goto done;
 	}
 	if (in->frozen_at && seq >= in->frozen_at) {

@@ -48,14 +48,14 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 	if (ncert == 0) {
 		v->stop = 1;
 		v->code = SSYNC_ECERT;
-		snprintf(v->qcode, sizeof(v->qcode), "E_CERT");
+		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(v->code));
 		snprintf(v->why, sizeof(v->why), "node %s has no certificate signed by the district root (E_CERT_UNKNOWN)", e->node);
 		return 0;
 	}
 	if (!key_ok) {
 		v->stop = 1;
 		v->code = SSYNC_ESIG;
-		snprintf(v->qcode, sizeof(v->qcode), "E_SIG");
+		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(v->code));
 		snprintf(v->why, sizeof(v->why), "signature does not verify with any certified key of node %s (E_SIG)", e->node);
 		return 0;
 	}
@@ -67,7 +67,7 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 		if (sqlite3_step(r) == SQLITE_ROW && sqlite3_column_type(r, 0) != SQLITE_NULL &&
 		    e->seq > sqlite3_column_int64(r, 0)) {
 			v->state = 3;
-			snprintf(v->qcode, sizeof(v->qcode), "E_REVOKED");
+			snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_D_REVOKED));
 			snprintf(v->why, sizeof(v->why), "node %s was revoked after seq %lld; entry %s#%lld is refused (E_REVOKED)",
 				e->node, (long long)sqlite3_column_int64(r, 0), e->node, (long long)e->seq);
 		}
@@ -84,7 +84,7 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 		else
 			snprintf(b, sizeof(b), "no end");
 		v->state = 3;
-		snprintf(v->qcode, sizeof(v->qcode), "E_CERT_EXPIRED");
+		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_D_CERT_EXPIRED));
 		snprintf(v->why, sizeof(v->why), "entry %s#%lld written at %s, outside its certificate's validity %s .. %s (E_CERT_EXPIRED)",
 			e->node, (long long)e->seq, w, a, b);
 	}

@@ -166,7 +166,8 @@ int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdi
 			return rc;
 		}
 		v->state = rc == SSYNC_EPERM ? 3 : 2;
-		snprintf(v->qcode, sizeof(v->qcode), "%s", rc == SSYNC_ENOTFOUND ? "W_HELD" : colrule ? "E_PERM_COLUMN" : "E_PERM");
+		snprintf(v->qcode, sizeof(v->qcode), "%s",
+			ssync_error_name(rc == SSYNC_ENOTFOUND ? SSYNC_D_HELD : colrule ? SSYNC_D_PERM_COLUMN : SSYNC_EPERM));
 		snprintf(v->why, sizeof(v->why), "entry %s#%lld by %.63s: %.300s", e->node, (long long)e->seq,
 			v->school[0] ? v->school : v->role, perr.message);
 		return 0;

@@ -204,22 +204,22 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 				strncmp(paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
 				strncmp(paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE : 0;
 			if (kind == 0) {
-				*bad = 1;
+				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: unexpected file on the district branch (E_CERT)", paths[i]);
 				break;
 			}
 			if (kind != pass)
 				continue;
 			if (check_file(st, root, district, paths[i], datas[i], lens[i], &t, why, whylen)) {
-				*bad = 1;
+				*bad = SSYNC_ECERT;
 			} else if (t.kind != kind) {
-				*bad = 1;
+				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: holds the wrong kind of object (E_CERT)", paths[i]);
 			} else if (t.kind == SSYNC_TOBJ_GENESIS && ssync_trust__have_genesis(st)) {
-				*bad = 1;
+				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: a second genesis record (E_ROOT)", paths[i]);
 			} else if (t.kind != SSYNC_TOBJ_GENESIS && !ssync_trust__have_genesis(st)) {
-				*bad = 1;
+				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: district branch has no genesis record (E_CERT)", paths[i]);
 			} else if ((error = store_obj(st, &t, paths[i], err)) < 0) {
 				ssync_trust__tobj_clear(&t);
@@ -261,7 +261,7 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 	ssync_error_clear(&lerr);
 	/* Nothing odd is loaded or relayed (a tree git fsck refuses stops here). */
 	if ((error = ssync_exchange_check_shape(ex, SSYNC_SHAPE_DISTRICT, from, to, NULL, &lerr)) == SSYNC_ECORRUPT) {
-		*bad = 1;
+		*bad = SSYNC_ECORRUPT;
 		snprintf(why, whylen, "%s (E_CORRUPT)", lerr.message);
 		error = 0;
 		goto done;
@@ -272,7 +272,7 @@ int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oi
 	}
 	error = ssync_exchange_added_files(ex, from, to, collect_file, &f, &lerr);
 	if (error == SSYNC_EREWRITE) {
-		*bad = 1;
+		*bad = SSYNC_EREWRITE;
 		snprintf(why, whylen, "district branch changed or removed an existing file (E_REWRITE: possible rollback attack)");
 		error = 0;
 		goto done;
@@ -321,7 +321,7 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 				"ours is kept (E_REWRITE: possible rollback attack)", remote, ltip.hex);
 			(*rewritten)++;
 			(*quarantined)++;
-			return ssync_trust__quarantine(st, "district", 0, "E_REWRITE", why, rtip.hex, strlen(rtip.hex), remote, err);
+			return ssync_trust__quarantine(st, "district", 0, ssync_error_name(SSYNC_EREWRITE), why, rtip.hex, strlen(rtip.hex), remote, err);
 		}
 	}
 	if ((error = ssync_trust__load_branch(st, ex, &ltip, &rtip, &changed, &bad, why, sizeof(why), err)) < 0)
@@ -330,9 +330,9 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 		char msg[600];
 		snprintf(msg, sizeof(msg), "district branch on remote %s refused: %s", remote, why);
 		(*quarantined)++;
-		if (strstr(why, "E_REWRITE"))
+		if (bad == SSYNC_EREWRITE)
 			(*rewritten)++;
-		return ssync_trust__quarantine(st, "district", 0, strstr(why, "E_REWRITE") ? "E_REWRITE" : "E_CERT",
+		return ssync_trust__quarantine(st, "district", 0, ssync_error_name(bad),
 			msg, rtip.hex, strlen(rtip.hex), remote, err);
 	}
 	if ((error = ssync_exchange_ref_update(ex, SSYNC_DISTRICT_REF, &rtip, &ltip, "sync: district fast-forward", err)) < 0)

@@ -11,7 +11,9 @@
 /*
  * Verify and load the trust objects that commit @p to adds over @p from
  * ("" = none) into @p st, in one transaction. On a bad object (or a file
- * changed: SSYNC_EREWRITE) nothing is loaded; *bad is set to 1, @p why
+ * changed) nothing is loaded; *bad is set to the code (SSYNC_EREWRITE for a
+ * changed file, SSYNC_ECORRUPT for a commit or tree of the wrong shape, else
+ * SSYNC_ECERT), @p why
  * says which file and why, and 0 is returned. *changed counts new objects.
  */
 int ssync_trust__load_branch(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *from,
