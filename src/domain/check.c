@@ -69,7 +69,7 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **q, ssync_error *err
 static int check_bookings(sqlite3 *db, found *f, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
-	int error;
+	int error, rc;
 
 	if ((error = prep(db, "SELECT a.id, a.school_id, b.id, b.school_id, a.resource_id, coalesce(r.name, ''), "
 		"coalesce(r.school_id, ''), a.day, a.from_time, a.to_time, b.from_time, b.to_time "
@@ -77,7 +77,7 @@ static int check_bookings(sqlite3 *db, found *f, ssync_error *err)
 		"AND a.from_time < b.to_time AND b.from_time < a.to_time "
 		"LEFT JOIN resource r ON r.id = a.resource_id ORDER BY a.resource_id, a.day, a.from_time", &q, err)) < 0)
 		return error;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		char msg[600];
 		const char *schools[] = { txt(q, 1), txt(q, 3), txt(q, 6), NULL };
 		snprintf(msg, sizeof(msg), "resource %s %s on %s: booking %s (%s, %s-%s) overlaps booking %s (%s, %s-%s)",
@@ -89,14 +89,16 @@ static int check_bookings(sqlite3 *db, found *f, ssync_error *err)
 			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		}
 	}
+	/* a loop stopped by SQLITE_BUSY saw part of the rows: not "no violation" */
+	error = ssync_store__step_done(db, rc, "check", err);
 	sqlite3_finalize(q);
-	return 0;
+	return error;
 }
 
 static int check_rotations(sqlite3 *db, found *f, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
-	int error;
+	int error, rc;
 
 	if ((error = prep(db, "SELECT a.id, a.school_id, a.to_school, coalesce(a.status, 'proposed'), "
 		"b.id, b.school_id, b.to_school, coalesce(b.status, 'proposed'), a.teacher_id, coalesce(t.name, ''), a.term "
@@ -105,7 +107,7 @@ static int check_rotations(sqlite3 *db, found *f, ssync_error *err)
 		"WHERE coalesce(a.status, '') <> 'rejected' AND coalesce(b.status, '') <> 'rejected' "
 		"ORDER BY a.teacher_id, a.term", &q, err)) < 0)
 		return error;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		char msg[600];
 		const char *schools[] = { txt(q, 1), txt(q, 2), txt(q, 5), txt(q, 6), NULL };
 		snprintf(msg, sizeof(msg), "teacher %s %s is on two rotations in term %s: %s to %s (%s) and %s to %s (%s)",
@@ -116,8 +118,10 @@ static int check_rotations(sqlite3 *db, found *f, ssync_error *err)
 			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		}
 	}
+	/* a loop stopped by SQLITE_BUSY saw part of the rows: not "no violation" */
+	error = ssync_store__step_done(db, rc, "check", err);
 	sqlite3_finalize(q);
-	return 0;
+	return error;
 }
 
 static int check_staff(sqlite3 *db, found *f, ssync_error *err)
@@ -163,13 +167,15 @@ static int check_staff(sqlite3 *db, found *f, ssync_error *err)
 	json_decref(recs);
 	for (; ns > 0; ns--)
 		free((char *)schools[ns - 1]);
+	if (error == 0)
+		error = ssync_store__step_done(db, rc, "check", err);
 	sqlite3_finalize(q);
 	return error;
 }
 
 static int check_refs(sqlite3 *db, found *f, ssync_error *err)
 {
-	int ti, i, error = 0;
+	int ti, i, error = 0, rc = SQLITE_DONE;
 
 	for (ti = 0; ti < ssync_domain_ntables() && error == 0; ti++) {
 		const ssync_table_spec *t = ssync_domain_table_at(ti);
@@ -187,7 +193,7 @@ static int check_refs(sqlite3 *db, found *f, ssync_error *err)
 				t->owned ? "x.school_id" : "NULL", fd->name, t->name, fd->name, fd->ref, fd->name);
 			if ((error = prep(db, sql, &q, err)) < 0)
 				break;
-			while (sqlite3_step(q) == SQLITE_ROW) {
+			while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 				char msg[600];
 				const char *schools[] = { txt(q, 1), NULL };
 				snprintf(msg, sizeof(msg), "%s %s: %s points to %s %s, which does not exist (deleted, or not yet arrived)",
@@ -197,6 +203,8 @@ static int check_refs(sqlite3 *db, found *f, ssync_error *err)
 					break;
 				}
 			}
+			if (error == 0)
+				error = ssync_store__step_done(db, rc, "check", err);
 			sqlite3_finalize(q);
 		}
 	}
@@ -207,7 +215,7 @@ static int check_refs(sqlite3 *db, found *f, ssync_error *err)
  * version or another tool): every non-private cell is checked again. */
 static int check_values(sqlite3 *db, found *f, ssync_error *err)
 {
-	int ti, i, error = 0;
+	int ti, i, error = 0, rc = SQLITE_DONE;
 
 	for (ti = 0; ti < ssync_domain_ntables() && error == 0; ti++) {
 		const ssync_table_spec *t = ssync_domain_table_at(ti);
@@ -218,7 +226,7 @@ static int check_values(sqlite3 *db, found *f, ssync_error *err)
 		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY id", t->name);
 		if ((error = prep(db, sql, &q, err)) < 0)
 			break;
-		while (sqlite3_step(q) == SQLITE_ROW && error == 0) {
+		while (error == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 			for (i = 0; i < t->nfields; i++) {
 				const ssync_field *fd = &t->fields[i];
 				char out[SSYNC_DOMAIN_VALUE_MAX], why[400], msg[700];
@@ -233,6 +241,8 @@ static int check_values(sqlite3 *db, found *f, ssync_error *err)
 					error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 			}
 		}
+		if (error == 0)
+			error = ssync_store__step_done(db, rc, "check", err);
 		sqlite3_finalize(q);
 	}
 	return error;

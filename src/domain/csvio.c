@@ -528,7 +528,12 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 			}
 			sqlite3_reset(exists);
 			sqlite3_bind_text(exists, 1, newid, -1, SQLITE_STATIC);
-			if (sqlite3_step(exists) == SQLITE_ROW) {
+			if ((rc = sqlite3_step(exists)) != SQLITE_ROW && rc != SQLITE_DONE) {
+				/* a busy look-up must not pass for "no such id" */
+				error = ssync_store__dberr(c.db, err, "look up ids");
+				goto done;
+			}
+			if (rc == SQLITE_ROW) {
 				snprintf(msg, sizeof(msg), "%s %s exists already", t->name, newid);
 				if (add_problem(res, x->line, idcol + 1, r.v[0].f[idcol], msg) < 0)
 					goto oom;

@@ -143,12 +143,25 @@ static const char *row_get(const ssync_table_spec *t, const ssync_drow *row, con
 	return (code); \
 } while (0)
 
+/* A rule's look-up: 1 = a row, 0 = none, -1 = the read failed. A busy or
+ * failed look-up must never pass for "no such row": LOOKUP_FAILED reports it
+ * as a failure (SSYNC_ERROR, no field), as a failed prepare is. */
+static int look(sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+#define LOOKUP_FAILED(what) BAD(-1, SSYNC_ERROR, "look up %s: %s", (what), sqlite3_errmsg(c->db))
+
 static int rule_teacher(ssync_dctx *c, ssync_drow *row, int *bad_field, char *why, size_t whylen)
 {
 	const ssync_table_spec *t = c->t;
 	const char *staff = row_get(t, row, "staff_no");
 	const char *by = row_get(t, row, "birth_year"), *jy = row_get(t, row, "joined_year");
 	sqlite3_stmt *q;
+	int found;
 
 	if (by && jy && atoi(jy) < atoi(by) + 16)
 		BAD(fidx(t, "joined_year"), SSYNC_EINVAL, "joined the school in %s, before the age of 16 (born %s)", jy, by);
@@ -158,7 +171,9 @@ static int rule_teacher(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 		BAD(-1, SSYNC_ERROR, "look up staff number: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, staff, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, c->self_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if ((found = look(q)) < 0)
+		LOOKUP_FAILED("staff number");
+	if (found)
 		BAD(fidx(t, "staff_no"), SSYNC_EEXISTS, "staff number %s is already teacher %s of school %s",
 			staff, col_text(q, 0), col_text(q, 1));
 	return 0;
@@ -172,11 +187,14 @@ static int rule_rotation(ssync_dctx *c, ssync_drow *row, int *bad_field, char *w
 	const char *term = row_get(t, row, "term");
 	char home[SSYNC_DOMAIN_VALUE_MAX];
 	sqlite3_stmt *q;
+	int found;
 
 	if (!(q = stmt(c->db, &c->rule[0], "SELECT school_id FROM teacher WHERE id = ?1")))
 		BAD(-1, SSYNC_ERROR, "look up teacher: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, teacher, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_ROW)
+	if ((found = look(q)) < 0)
+		LOOKUP_FAILED("teacher");
+	if (!found)
 		BAD(fidx(t, "teacher_id"), SSYNC_ENOTFOUND, "no teacher %s", teacher);
 	snprintf(home, sizeof(home), "%s", col_text(q, 0));
 	sqlite3_reset(q);
@@ -199,7 +217,9 @@ static int rule_rotation(ssync_dctx *c, ssync_drow *row, int *bad_field, char *w
 	sqlite3_bind_text(q, 1, teacher, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, term, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, c->self_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if ((found = look(q)) < 0)
+		LOOKUP_FAILED("rotations");
+	if (found)
 		BAD(fidx(t, "term"), SSYNC_ECONFLICT, "teacher %s already has rotation %s to %s in term %s (%s)",
 			teacher, col_text(q, 0), col_text(q, 1), term, col_text(q, 2));
 	return 0;
@@ -212,6 +232,7 @@ static int rule_booking(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 	const char *day = row_get(t, row, "day"), *from = row_get(t, row, "from_time");
 	const char *to = row_get(t, row, "to_time");
 	sqlite3_stmt *q;
+	int found;
 	int y, m, d, wd;
 
 	if (strcmp(from, to) >= 0)
@@ -220,7 +241,9 @@ static int rule_booking(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 		"FROM resource WHERE id = ?1")))
 		BAD(-1, SSYNC_ERROR, "look up resource: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, res, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_ROW)
+	if ((found = look(q)) < 0)
+		LOOKUP_FAILED("resource");
+	if (!found)
 		BAD(fidx(t, "resource_id"), SSYNC_ENOTFOUND, "no resource %s", res);
 	if (strcmp(col_text(q, 0), school) != 0 && sqlite3_column_int(q, 4) == 0)
 		BAD(fidx(t, "resource_id"), SSYNC_EINVAL, "resource %s (%s) of school %s is not shared with other schools",
@@ -253,7 +276,9 @@ static int rule_booking(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 	sqlite3_bind_text(q, 3, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, to, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, c->self_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if ((found = look(q)) < 0)
+		LOOKUP_FAILED("bookings");
+	if (found)
 		BAD(fidx(t, "from_time"), SSYNC_ECONFLICT, "%s %s-%s overlaps booking %s of school %s (%s-%s)",
 			day, from, to, col_text(q, 0), col_text(q, 1), col_text(q, 2), col_text(q, 3));
 	return 0;
@@ -264,11 +289,14 @@ static int rule_enrollment(ssync_dctx *c, ssync_drow *row, int *bad_field, char 
 	const ssync_table_spec *t = c->t;
 	const char *course = row_get(t, row, "course_id"), *school = row_get(t, row, "school_id");
 	sqlite3_stmt *q;
+	int found;
 
 	if (!(q = stmt(c->db, &c->rule[0], "SELECT school_id, coalesce(shared, 0), name FROM course WHERE id = ?1")))
 		BAD(-1, SSYNC_ERROR, "look up course: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, course, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_ROW)
+	if ((found = look(q)) < 0)
+		LOOKUP_FAILED("course");
+	if (!found)
 		BAD(fidx(t, "course_id"), SSYNC_ENOTFOUND, "no course %s", course);
 	if (strcmp(col_text(q, 0), school) != 0 && sqlite3_column_int(q, 1) == 0)
 		BAD(fidx(t, "course_id"), SSYNC_EINVAL, "course %s (%s) of school %s is not an approved shared course",
@@ -305,6 +333,7 @@ int ssync_domain__check_row(ssync_dctx *c, ssync_drow *row, int *bad_field, char
 	for (i = 0; i < t->nfields; i++) {
 		const ssync_field *f = &t->fields[i];
 		sqlite3_stmt *q;
+		int found;
 		char sql[128];
 		if (f->type != SSYNC_FT_REF || !row->vals[i])
 			continue;
@@ -313,7 +342,9 @@ int ssync_domain__check_row(ssync_dctx *c, ssync_drow *row, int *bad_field, char
 		if (!(q = stmt(c->db, &c->ref[i], sql)))
 			BAD(-1, SSYNC_ERROR, "look up %s: %s", f->ref, sqlite3_errmsg(c->db));
 		sqlite3_bind_text(q, 1, row->vals[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_ROW) {
+		if ((found = look(q)) < 0)
+			LOOKUP_FAILED(f->ref);
+		if (!found) {
 			const ssync_table_spec *rt = ssync_domain_table(f->ref);
 			BAD(i, SSYNC_ENOTFOUND, "no %s %s (%s)", f->ref, row->vals[i], rt ? rt->label : "");
 		}
@@ -356,7 +387,7 @@ int ssync_domain_node_school(ssync_node *n, char *out, size_t outlen, ssync_erro
 {
 	sqlite3 *db = ssync_store__db(ssync_node_store(n));
 	sqlite3_stmt *q = NULL;
-	int error = 0;
+	int error = 0, rc;
 
 	out[0] = 0;
 	if (sqlite3_prepare_v2(db, "SELECT school_id FROM ssync_peer WHERE node = ?1 AND school_id IS NOT NULL "
@@ -365,8 +396,10 @@ int ssync_domain_node_school(ssync_node *n, char *out, size_t outlen, ssync_erro
 		goto done;
 	}
 	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		snprintf(out, outlen, "%s", col_text(q, 0));
+	else if (rc != SQLITE_DONE)
+		error = ssync_store__dberr(db, err, "read own school");
 	else
 		error = ssync_error_set(err, SSYNC_ENOTFOUND, "node %s speaks for no school", ssync_node_id(n));
 done:
@@ -386,7 +419,7 @@ int ssync_domain__row_exists(sqlite3 *db, const char *table, const char *id)
 		return -1;
 	}
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	found = sqlite3_step(q) == SQLITE_ROW;
+	found = look(q);
 	sqlite3_finalize(q);
 	return found;
 }
@@ -467,8 +500,9 @@ int ssync_domain_insert(ssync_node *n, const char *table, const char *const *val
 	} else if ((error = ssync_domain_new_id(t->owned ? row->vals[0] : NULL, newid, sizeof(newid), err)) < 0) {
 		goto done;
 	}
-	if (ssync_domain__row_exists(c.db, t->name, newid) > 0) {
-		error = ssync_error_set(err, SSYNC_EEXISTS, "%s %s exists already", t->name, newid);
+	if ((error = ssync_domain__row_exists(c.db, t->name, newid)) != 0) {
+		error = error < 0 ? ssync_store__dberr(c.db, err, t->name) :
+			ssync_error_set(err, SSYNC_EEXISTS, "%s %s exists already", t->name, newid);
 		goto done;
 	}
 	cap = 64 + (size_t)t->nfields * 40;
@@ -504,7 +538,7 @@ int ssync_domain_set(ssync_node *n, const char *table, const char *id, const cha
 	sqlite3 *db = ssync_store__db(ssync_node_store(n));
 	char out[SSYNC_DOMAIN_VALUE_MAX], why[400], sql[160];
 	const char *params[2];
-	int i, is_null = 0, error = 0;
+	int i, is_null = 0, error = 0, found;
 
 	if (!t)
 		return ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
@@ -514,12 +548,16 @@ int ssync_domain_set(ssync_node *n, const char *table, const char *id, const cha
 		return ssync_error_set(err, SSYNC_EPERM, "%s.school_id is the row's owner and never changes", t->name);
 	if (ssync_domain_normalize(&t->fields[i], value, out, sizeof(out), &is_null, why, sizeof(why)) < 0)
 		return ssync_error_set(err, SSYNC_EINVAL, "%s %s: %s", t->name, t->fields[i].name, why);
-	if (ssync_domain__row_exists(db, t->name, id) <= 0) {
+	if ((found = ssync_domain__row_exists(db, t->name, id)) < 0)
+		return ssync_store__dberr(db, err, t->name);
+	if (!found) {
 		ssync_error_set(err, SSYNC_ENOTFOUND, "no %s %s", t->name, id);
 		ssync_error_hint(err, "list them with: schoolsync %s list", t->name);
 		return SSYNC_ENOTFOUND;
 	}
-	if (t->fields[i].type == SSYNC_FT_REF && !is_null && ssync_domain__row_exists(db, t->fields[i].ref, out) <= 0)
+	if (t->fields[i].type == SSYNC_FT_REF && !is_null && (found = ssync_domain__row_exists(db, t->fields[i].ref, out)) < 0)
+		return ssync_store__dberr(db, err, t->fields[i].ref);
+	if (t->fields[i].type == SSYNC_FT_REF && !is_null && !found)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "%s %s: no %s %s", t->name, t->fields[i].name,
 			t->fields[i].ref, out);
 	snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET \"%s\" = ?2 WHERE id = ?1", t->name, t->fields[i].name);
@@ -604,7 +642,7 @@ int ssync_domain_get(ssync_node *n, const char *table, const char *key, ssync_ro
 	const ssync_table_spec *t = ssync_domain_table(table);
 	sqlite3 *db = ssync_store__db(ssync_node_store(n));
 	char sql[200];
-	int found = 0;
+	int found = 0, rc;
 
 	if (!t)
 		return ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
@@ -622,7 +660,7 @@ int ssync_domain_get(ssync_node *n, const char *table, const char *key, ssync_ro
 			return ssync_error_set(err, SSYNC_ERROR, "read %s: %s", t->name, sqlite3_errmsg(db));
 		}
 		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			const char *names[SSYNC_DOMAIN_MAX_FIELDS + 1], *vals[SSYNC_DOMAIN_MAX_FIELDS + 1];
 			int types[SSYNC_DOMAIN_MAX_FIELDS + 1], i, nc = sqlite3_column_count(q);
 			if (nc > SSYNC_DOMAIN_MAX_FIELDS + 1)
@@ -635,6 +673,10 @@ int ssync_domain_get(ssync_node *n, const char *table, const char *key, ssync_ro
 			found = 1;
 			if (cb)
 				(void)cb(nc, names, vals, types, payload);
+		} else if (rc != SQLITE_DONE) {
+			rc = ssync_store__dberr(db, err, t->name);
+			sqlite3_finalize(q);
+			return rc;
 		}
 		sqlite3_finalize(q);
 	}

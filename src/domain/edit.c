@@ -87,7 +87,7 @@ static int read_row(sqlite3 *db, const ssync_table_spec *t, const char *id, ssyn
 {
 	sqlite3_stmt *q = NULL;
 	char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" WHERE id = ?1", t->name);
-	int i, nc, found = 0;
+	int i, nc, found = 0, rc;
 
 	memset(cur->vals, 0, sizeof(cur->vals));
 	if (!sql)
@@ -99,7 +99,7 @@ static int read_row(sqlite3 *db, const ssync_table_spec *t, const char *id, ssyn
 	}
 	sqlite3_free(sql);
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		found = 1;
 		nc = sqlite3_column_count(q);
 		for (i = 0; i < nc; i++) {
@@ -109,6 +109,10 @@ static int read_row(sqlite3 *db, const ssync_table_spec *t, const char *id, ssyn
 			snprintf(cur->buf[fi], sizeof(cur->buf[fi]), "%s", (const char *)sqlite3_column_text(q, i));
 			cur->vals[fi] = cur->buf[fi];
 		}
+	} else if (rc != SQLITE_DONE) { /* a busy read is not "no such row" */
+		rc = ssync_store__dberr(db, err, t->name);
+		sqlite3_finalize(q);
+		return rc;
 	}
 	sqlite3_finalize(q);
 	return found ? 0 : ssync_error_set(err, SSYNC_ENOTFOUND, "no %s %s", t->name, id);
@@ -323,8 +327,8 @@ int ssync_domain_resolve(ssync_node *n, const char *table, const char *key, cons
 		error = ssync_error_set(err, SSYNC_EINVAL, "%s %s: %s", t->name, f->column, why);
 		goto done;
 	}
-	if (t->fields[i].type == SSYNC_FT_REF && !is_null && ssync_domain__row_exists(db, t->fields[i].ref, out) <= 0) {
-		error = ssync_error_set(err, SSYNC_ENOTFOUND, "%s %s: no %s %s", t->name, f->column, t->fields[i].ref, out);
+	if (t->fields[i].type == SSYNC_FT_REF && !is_null && (error = ssync_domain__row_exists(db, t->fields[i].ref, out)) <= 0) {
+		error = error < 0 ? ssync_store__dberr(db, err, t->fields[i].ref) : ssync_error_set(err, SSYNC_ENOTFOUND, "%s %s: no %s %s", t->name, f->column, t->fields[i].ref, out);
 		goto done;
 	}
 	if (t->owned && i == 0) {

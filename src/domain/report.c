@@ -73,6 +73,7 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 		"FROM school s LEFT JOIN zone z ON z.id = s.zone_id LEFT JOIN t ON t.school_id = s.id "
 		"GROUP BY s.id ORDER BY s.id";
 	sqlite3_stmt *q = NULL;
+	int rc;
 	json_t *rows = json_array(), *zones = json_object(), *r = NULL, *zl = json_array();
 	long tot[6] = { 0 }, due_schools = 0, met = 0;
 	const char *zk;
@@ -88,7 +89,7 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 	sqlite3_bind_int(q, 1, o->year);
 	sqlite3_bind_int(q, 2, o->retire_male);
 	sqlite3_bind_int(q, 3, o->retire_female);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		long v[6];
 		json_t *z;
 		for (i = 0; i < 6; i++) {
@@ -117,6 +118,9 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 			v[1] == 0 ? "-" : v[3] * 10 >= v[1] ? "yes" : "no", (json_int_t)v[4], (json_int_t)v[5], pct(v[5], v[4]))) != 0)
 			goto oom;
 	}
+	/* a loop stopped by SQLITE_BUSY read part of the rows */
+	if (ssync_store__step_done(db, rc, "rotation report", err) < 0)
+		goto fail;
 	json_object_foreach(zones, zk, zv) {
 		long d = (long)json_integer_value(json_object_get(zv, "due"));
 		long rd = (long)json_integer_value(json_object_get(zv, "rotated_due"));
@@ -172,6 +176,7 @@ done:
 static json_t *courses_report(sqlite3 *db, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
+	int rc;
 	json_t *rows = json_array(), *none = json_array(), *r = NULL;
 	long per_cat[7] = { 0 }, total = 0, schools = 0, with = 0, pending = 0;
 	int i, covered = 0;
@@ -187,7 +192,7 @@ static json_t *courses_report(sqlite3 *db, ssync_error *err)
 		ssync_error_set(err, SSYNC_ERROR, "courses report: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		json_t *row = json_pack("[ss]", txt(q, 0), txt(q, 1));
 		long sum = 0;
 		if (!row)
@@ -208,6 +213,9 @@ static json_t *courses_report(sqlite3 *db, ssync_error *err)
 			json_array_append_new(none, json_pack("{ssss}", "school", txt(q, 0), "name", txt(q, 1)));
 		json_array_append_new(rows, row);
 	}
+	/* a loop stopped by SQLITE_BUSY read part of the rows */
+	if (ssync_store__step_done(db, rc, "courses report", err) < 0)
+		goto fail;
 	for (i = 0; i < 7; i++)
 		if (per_cat[i])
 			covered++;
@@ -254,6 +262,7 @@ done:
 static json_t *resources_report(sqlite3 *db, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
+	int rc;
 	json_t *rows = json_array(), *r = NULL;
 	long nres = 0, by_others = 0, owners = 0, total_res = 0;
 	double hours = 0;
@@ -271,7 +280,7 @@ static json_t *resources_report(sqlite3 *db, ssync_error *err)
 		ssync_error_set(err, SSYNC_ERROR, "resources report: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		nres++;
 		by_others += sqlite3_column_int64(q, 7);
 		hours += sqlite3_column_double(q, 9);
@@ -285,6 +294,9 @@ static json_t *resources_report(sqlite3 *db, ssync_error *err)
 			(json_int_t)sqlite3_column_int64(q, 8), sqlite3_column_double(q, 9))) != 0)
 			goto oom;
 	}
+	/* a loop stopped by SQLITE_BUSY read part of the rows */
+	if (ssync_store__step_done(db, rc, "resources report", err) < 0)
+		goto fail;
 	{
 		char b[4][96];
 		snprintf(b[0], sizeof(b[0]), "%ld", nres);
@@ -319,6 +331,7 @@ done:
 static json_t *freshness_report(sqlite3 *db, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
+	int rc;
 	json_t *rows = json_array(), *r = NULL;
 	uint64_t now = ssync_hlc_wall_ms();
 	double now_jd = (double)now / 86400000.0 + 2440587.5;
@@ -336,7 +349,7 @@ static json_t *freshness_report(sqlite3 *db, ssync_error *err)
 		ssync_error_set(err, SSYNC_ERROR, "freshness report: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		char written[40] = "";
 		double days = -1;
 		const char *status;
@@ -364,6 +377,9 @@ static json_t *freshness_report(sqlite3 *db, ssync_error *err)
 			strcmp(status, "never") == 0 ? json_null() : json_real((double)(long)(days * 10 + 0.5) / 10), status)) != 0)
 			goto oom;
 	}
+	/* a loop stopped by SQLITE_BUSY read part of the rows */
+	if (ssync_store__step_done(db, rc, "freshness report", err) < 0)
+		goto fail;
 	ssync_hlc_format(now << 16, nowbuf, sizeof(nowbuf));
 	{
 		char b[4][64];

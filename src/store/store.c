@@ -122,7 +122,12 @@ int ssync_table__col(const ssync_table_info *t, const char *col)
 
 int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what)
 {
-	int rc = sqlite3_extended_errcode(st->db);
+	return ssync_store__dberr(st->db, err, what);
+}
+
+int ssync_store__dberr(sqlite3 *db, ssync_error *err, const char *what)
+{
+	int rc = sqlite3_extended_errcode(db);
 	int code = SSYNC_ERROR;
 
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
@@ -136,12 +141,26 @@ int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what)
 		code = SSYNC_EIO;
 	if (err && err->code == 0)
 		err->sqlite_rc = rc;
-	ssync_error_set(err, code, "%s: %s", what, sqlite3_errmsg(st->db));
+	ssync_error_set(err, code, "%s: %s", what, sqlite3_errmsg(db));
 	if (code == SSYNC_EBUSY)
 		ssync_error_hint(err, "another process holds the replica; retry");
 	else if (code == SSYNC_ECORRUPT)
 		ssync_error_hint(err, "the replica is damaged; rebuild it from the exchange repository");
 	return code;
+}
+
+int ssync_store__step_row(ssync_store *st, sqlite3_stmt *q, const char *what, ssync_error *err)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, what);
+}
+
+int ssync_store__step_done(sqlite3 *db, int rc, const char *what, ssync_error *err)
+{
+	return rc == SQLITE_DONE ? 0 : ssync_store__dberr(db, err, what);
 }
 
 sqlite3_stmt *ssync_store__stmt(ssync_store *st, const char *sql, ssync_error *err)
@@ -263,14 +282,14 @@ static int build_sql(ssync_table_info *t, ssync_error *err)
 static int load_tables(ssync_store *st, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL, *ti = NULL;
-	int error = 0, n = 0, cap = 0;
+	int error = 0, n = 0, cap = 0, rc;
 
 	free_tables(st);
 	if (sqlite3_prepare_v2(st->db, "SELECT name, private FROM ssync_table ORDER BY name", -1, &q, NULL) != SQLITE_OK) {
 		error = ssync_store__sqlerr(st, err, "read table registry");
 		goto done;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(q, 0);
 		ssync_table_info *t;
 		int npk = 0;
@@ -304,7 +323,7 @@ static int load_tables(ssync_store *st, ssync_error *err)
 			goto done;
 		}
 		sqlite3_bind_text(ti, 1, name, -1, SQLITE_STATIC);
-		while (sqlite3_step(ti) == SQLITE_ROW) {
+		while ((rc = sqlite3_step(ti)) == SQLITE_ROW) {
 			const char *col = (const char *)sqlite3_column_text(ti, 0);
 			char **nc;
 			if (!ssync_ident_sql_valid(col) || col[0] == '$') {
@@ -327,6 +346,8 @@ static int load_tables(ssync_store *st, ssync_error *err)
 			}
 			t->ncols++;
 		}
+		if ((error = ssync_store__step_done(st->db, rc, "read table info", err)) < 0)
+			goto done;
 		sqlite3_finalize(ti);
 		ti = NULL;
 		if (t->ncols == 0 || npk != 1) {
@@ -337,6 +358,8 @@ static int load_tables(ssync_store *st, ssync_error *err)
 		if ((error = build_sql(t, err)) < 0)
 			goto done;
 	}
+	/* A busy registry read must not leave a table unknown (unreplicated). */
+	error = ssync_store__step_done(st->db, rc, "read table registry", err);
 done:
 	sqlite3_finalize(ti);
 	sqlite3_finalize(q);
@@ -354,10 +377,14 @@ static int migrate(ssync_store *st, ssync_error *err)
 		return error;
 	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version),0) FROM ssync_schema", -1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(st, err, "read schema version");
-	if (sqlite3_step(q) == SQLITE_ROW)
-		have = sqlite3_column_int(q, 0);
+	if ((error = ssync_store__step_row(st, q, "read schema version", err)) < 0) {
+		sqlite3_finalize(q);
+		return error;
+	}
+	have = sqlite3_column_int(q, 0); /* an aggregate: always one row */
 	sqlite3_finalize(q);
 	q = NULL;
+	error = 0;
 
 	for (f = ssync__schema_files; f->name; f++) {
 		if (f->version <= have)
@@ -457,9 +484,13 @@ int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error
 			error = ssync_store__sqlerr(st, err, "read schema version");
 			goto done;
 		}
-		if (sqlite3_step(q) == SQLITE_ROW)
-			st->schema_version = sqlite3_column_int(q, 0);
+		if ((error = ssync_store__step_row(st, q, "read schema version", err)) < 0) {
+			sqlite3_finalize(q);
+			goto done;
+		}
+		st->schema_version = sqlite3_column_int(q, 0); /* an aggregate: always one row */
 		sqlite3_finalize(q);
+		error = 0;
 	}
 	if ((error = load_tables(st, err)) < 0)
 		goto done;

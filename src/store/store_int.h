@@ -51,6 +51,16 @@ sqlite3_stmt *ssync_store__user_take(ssync_store *st, const char *sql);
 void ssync_store__user_keep(ssync_store *st, const char *sql, sqlite3_stmt *s);
 /* Record a SQLite failure in err with the database's message. */
 int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what);
+/* The same for a connection of one's own (a report's, a scratch check's). */
+int ssync_store__dberr(sqlite3 *db, ssync_error *err, const char *what);
+/* Step @p q, which yields at most one row: 1 = a row (readable until the
+ * reset), 0 = none, < 0 = the step failed (recorded in err as "what: ...").
+ * A busy or failed step is never taken for "no row". */
+int ssync_store__step_row(ssync_store *st, sqlite3_stmt *q, const char *what, ssync_error *err);
+/* After a read loop `while ((rc = sqlite3_step(q)) == SQLITE_ROW)`: 0 if it
+ * ended at SQLITE_DONE, else the error recorded in err (a loop that stopped
+ * at SQLITE_BUSY read only part of the rows). */
+int ssync_store__step_done(sqlite3 *db, int rc, const char *what, ssync_error *err);
 int ssync_store__in_tx(ssync_store *st);
 /* While on, statements being prepared may only read, or write replicated tables. */
 void ssync_store__guard(ssync_store *st, int on);

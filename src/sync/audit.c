@@ -144,19 +144,23 @@ static int genesis_district(ssync_exchange *ex, const ssync_oid_hex *tip, char *
 	return r;
 }
 
-static int report_refused(ssync_store *st, ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep)
+static int report_refused(ssync_store *st, ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep,
+	ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
+	int rc;
 
 	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT q.node, q.seq, q.code, q.reason FROM ssync_quarantine q "
 		"JOIN ssync_entry e ON e.node=q.node AND e.seq=q.seq AND e.state IN (2,3) "
 		"WHERE q.source='rebuild' ORDER BY q.node, q.seq", -1, &q, NULL) != SQLITE_OK)
-		return 0;
-	while (sqlite3_step(q) == SQLITE_ROW)
+		return ssync_store__sqlerr(st, err, "read refused entries");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		finding(cb, payload, rep, 0, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
 			(const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3));
+	/* A busy or failed read must not pass for "nothing refused". */
+	rc = rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read refused entries");
 	sqlite3_finalize(q);
-	return 0;
+	return rc;
 }
 
 static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, const char *root_hex,
@@ -276,7 +280,8 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 		rep->refused = rr.refused;
 		rep->held = rr.held;
 	}
-	report_refused(st, cb, payload, rep);
+	if ((error = report_refused(st, cb, payload, rep, err)) < 0)
+		goto done;
 	error = ssync_store_state_hash(st, rep->state_hash, err);
 done:
 	free(dl.v);
@@ -456,11 +461,18 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 			/* The certificate that covers the entry would be exact; the newest is what we show. */
 			if ((pq = ssync_store__stmt(st, "SELECT role, ifnull(school_id,'') FROM ssync_cert WHERE node=? ORDER BY serial DESC LIMIT 1", NULL))) {
 				sqlite3_bind_text(pq, 1, e->node, -1, SQLITE_STATIC);
-				if (sqlite3_step(pq) == SQLITE_ROW) {
+				int prc = sqlite3_step(pq);
+				if (prc == SQLITE_ROW) {
 					snprintf(ni->role, sizeof(ni->role), "%s", (const char *)sqlite3_column_text(pq, 0));
 					snprintf(ni->school, sizeof(ni->school), "%s", (const char *)sqlite3_column_text(pq, 1));
+				} else if (prc != SQLITE_DONE) {
+					error = ssync_store__sqlerr(st, err, "read certificate");
 				}
 				sqlite3_reset(pq);
+			}
+			if (error < 0) {
+				ssync_entry_free(e);
+				break;
 			}
 			load_seg_map(ssync_node_home(n), e->node, &ni->segs);
 		}
@@ -529,6 +541,9 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 		}
 		ssync_entry_free(e);
 	}
+	/* The history stops early only on an error, never silently. */
+	if (error == 0 && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "read log");
 done:
 	sqlite3_finalize(q);
 	json_decref(versions);

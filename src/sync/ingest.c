@@ -60,10 +60,14 @@ int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *distric
 		goto fail;
 	}
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
+	/* A failed read must not pass for "not frozen". */
+	if ((rc = ssync_store__step_row(st, q, "read frozen nodes", err)) > 0)
 		in->frozen_at = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
+	if (rc < 0) {
+		error = rc;
+		goto fail;
+	}
 	*out = in;
 	return 0;
 fail:
@@ -293,10 +297,12 @@ int ssync_ingest__line_unapplied(ssync_ingest *in, const char *line, size_t len,
 
 /* The keys an entry of this node can verify with: its certified keys
  * (managed) or its pinned one. */
+/* The keys the read-ahead may check signatures with; -1 when they cannot be
+ * read (then there is no read-ahead: each line is checked on the apply path). */
 static int candidate_keys(ssync_ingest *in, unsigned char keys[SSYNC_AHEAD_KEYS][SSYNC_PUBKEY_BYTES])
 {
 	sqlite3_stmt *q;
-	int n = 0;
+	int n = 0, rc = SQLITE_DONE;
 
 	if (!in->managed) {
 		if (in->have_key)
@@ -304,13 +310,13 @@ static int candidate_keys(ssync_ingest *in, unsigned char keys[SSYNC_AHEAD_KEYS]
 		return n;
 	}
 	if (!(q = ssync_store__stmt(in->st, "SELECT pubkey FROM ssync_cert WHERE node=? ORDER BY serial DESC", NULL)))
-		return 0;
+		return -1;
 	sqlite3_bind_text(q, 1, in->node, -1, SQLITE_STATIC);
-	while (n < SSYNC_AHEAD_KEYS && sqlite3_step(q) == SQLITE_ROW)
+	while (n < SSYNC_AHEAD_KEYS && (rc = sqlite3_step(q)) == SQLITE_ROW)
 		if (sqlite3_column_bytes(q, 0) == SSYNC_PUBKEY_BYTES)
 			memcpy(keys[n++], sqlite3_column_blob(q, 0), SSYNC_PUBKEY_BYTES);
 	sqlite3_reset(q);
-	return n;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
 }
 
 void ssync_ingest__segment(ssync_ingest *in, const char *data, size_t len)
@@ -318,7 +324,7 @@ void ssync_ingest__segment(ssync_ingest *in, const char *data, size_t len)
 	if (!in->ahead && !in->ahead_failed) {
 		unsigned char keys[SSYNC_AHEAD_KEYS][SSYNC_PUBKEY_BYTES];
 		int n = candidate_keys(in, keys);
-		if (ssync_ahead__new(&in->ahead, (const unsigned char (*)[SSYNC_PUBKEY_BYTES])keys, n) < 0)
+		if (n < 0 || ssync_ahead__new(&in->ahead, (const unsigned char (*)[SSYNC_PUBKEY_BYTES])keys, n) < 0)
 			in->ahead_failed = 1; /* the lines are parsed here, one by one */
 	}
 	ssync_ahead__feed(in->ahead, data, len);

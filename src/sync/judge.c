@@ -61,11 +61,16 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 	}
 	{
 		sqlite3_stmt *r = ssync_store__stmt(st, "SELECT min(after_seq) FROM ssync_revocation WHERE node=?", err);
+		int rrc;
 		if (!r)
 			return SSYNC_ERROR;
 		sqlite3_bind_text(r, 1, e->node, -1, SQLITE_STATIC);
-		if (sqlite3_step(r) == SQLITE_ROW && sqlite3_column_type(r, 0) != SQLITE_NULL &&
-		    e->seq > sqlite3_column_int64(r, 0)) {
+		/* An aggregate: always one row. A failed read must not pass for "not revoked". */
+		if ((rrc = ssync_store__step_row(st, r, "read revocations", err)) < 0) {
+			sqlite3_reset(r);
+			return rrc;
+		}
+		if (sqlite3_column_type(r, 0) != SQLITE_NULL && e->seq > sqlite3_column_int64(r, 0)) {
 			v->state = 3;
 			snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_D_REVOKED));
 			snprintf(v->why, sizeof(v->why), "node %s was revoked after seq %lld; entry %s#%lld is refused (E_REVOKED)",

@@ -111,8 +111,12 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 			error = SSYNC_ERROR;
 			goto done;
 		}
-		if (sqlite3_step(q) == SQLITE_ROW)
-			seq = sqlite3_column_int64(q, 0);
+		if (sqlite3_step(q) != SQLITE_ROW) { /* count(*): always one row */
+			error = ssync_store__sqlerr(st, err, "count entries");
+			sqlite3_reset(q);
+			goto done;
+		}
+		seq = sqlite3_column_int64(q, 0);
 		sqlite3_reset(q);
 		if (seq > 0) {
 			error = ssync_error_set(err, SSYNC_EEXISTS, "%s holds a replica with entries but no node.key", home);

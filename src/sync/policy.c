@@ -179,7 +179,7 @@ int ssync_policy__local(ssync_store *st, const char *node, int *managed,
 	char role[16], char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
 {
 	sqlite3_stmt *q;
-	int rc;
+	int rc, error;
 
 	*managed = ssync_trust_managed(st);
 	role[0] = school[0] = 0;
@@ -202,8 +202,12 @@ int ssync_policy__local(ssync_store *st, const char *node, int *managed,
 		if (!c)
 			return SSYNC_ERROR;
 		sqlite3_bind_text(c, 1, node, -1, SQLITE_STATIC);
-		if (sqlite3_step(c) == SQLITE_ROW)
-			until = sqlite3_column_int64(c, 0);
+		if (sqlite3_step(c) != SQLITE_ROW) { /* an aggregate: always one row */
+			error = ssync_store__sqlerr(st, err, "read own certificate's validity");
+			sqlite3_reset(c);
+			return error;
+		}
+		until = sqlite3_column_int64(c, 0);
 		sqlite3_reset(c);
 		if (until > 0 && (int64_t)ssync_hlc_wall_ms() > until) {
 			char when[40];

@@ -132,6 +132,9 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 				snprintf(last_node, sizeof(last_node), "%s", (const char *)sqlite3_column_text(q, 0));
 				last_seq = sqlite3_column_int64(q, 1);
 			}
+			/* A page cut short by SQLITE_BUSY would end the replay half done. */
+			if (error == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+				error = ssync_store__sqlerr(st, err, "read the log to replay");
 			sqlite3_finalize(q);
 			rows = n;
 			for (k = 0; k < n; k++) {

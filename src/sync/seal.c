@@ -123,7 +123,7 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 	const void *datav[64];
 	size_t lenv[64];
 	buf bufs[64];
-	int nseg = 0, error = 0, i;
+	int nseg = 0, error = 0, i, rc = SQLITE_DONE;
 	int64_t exported, head, s, first_in_seg = 0;
 	sqlite3_stmt *q = NULL;
 
@@ -146,7 +146,7 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, exported);
 	s = exported;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(q, 0);
 		size_t blen = (size_t)sqlite3_column_bytes(q, 1);
 		char sighex[2 * SSYNC_SIG_BYTES + 2];
@@ -170,6 +170,11 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 			goto done;
 		}
 		s = seq;
+	}
+	/* A busy or failed read must not seal a shortened log as if complete. */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "read own entries");
+		goto done;
 	}
 	(void)first_in_seg;
 	for (i = 0; i < nseg; i++) {

@@ -33,8 +33,12 @@ static int count_conflicts(ssync_store *st, int64_t *out, ssync_error *err)
 	*out = 0;
 	if (!q)
 		return SSYNC_ERROR;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		*out = sqlite3_column_int64(q, 0);
+	if (sqlite3_step(q) != SQLITE_ROW) { /* count(*): always one row */
+		int error = ssync_store__sqlerr(st, err, "count conflicts");
+		sqlite3_reset(q);
+		return error;
+	}
+	*out = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
 	return 0;
 }
@@ -190,7 +194,7 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	push_ctx pc;
 	char prefix[128];
 	double t0 = now_s();
-	int error = 0, i;
+	int error = 0, i, auditor;
 
 	memset(rep, 0, sizeof(*rep));
 	memset(&bl, 0, sizeof(bl));
@@ -237,7 +241,11 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
 		goto done;
 	/* trust (issue #4): an auditor node syncs read-only */
-	if ((!opts || !opts->no_push) && !ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n))) {
+	if ((auditor = ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n), err)) < 0) {
+		error = auditor;
+		goto done;
+	}
+	if ((!opts || !opts->no_push) && !auditor) {
 		pc.ex = ex;
 		pc.remote = remote;
 		pc.err = err;

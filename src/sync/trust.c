@@ -123,8 +123,12 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 		if (!(q = ssync_store__stmt(st, "SELECT max(serial) FROM ssync_cert WHERE node=?", err)))
 			return SSYNC_ERROR;
 		sqlite3_bind_text(q, 1, t->node, -1, SQLITE_STATIC);
-		rc = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == t->serial;
+		/* an aggregate: always one row */
+		if ((rc = ssync_store__step_row(st, q, "read certificates", err)) > 0)
+			rc = sqlite3_column_int64(q, 0) == t->serial;
 		sqlite3_reset(q);
+		if (rc < 0)
+			return rc;
 		if (rc)
 			return ssync_log__peer_add(st, t->node, t->key, t->role, t->school[0] ? t->school : NULL, "cert", err);
 	} else if (t->kind == SSYNC_TOBJ_REVOKE) {
@@ -184,7 +188,7 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 {
 	unsigned char root[SSYNC_PUBKEY_BYTES];
 	char *district = NULL;
-	int error = 0, i, pass, in_tx = 0;
+	int error = 0, i, pass, in_tx = 0, hg;
 
 	*changed = 0;
 	*bad = 0;
@@ -215,10 +219,14 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 			} else if (t.kind != kind) {
 				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: holds the wrong kind of object (E_CERT)", paths[i]);
-			} else if (t.kind == SSYNC_TOBJ_GENESIS && ssync_trust__have_genesis(st)) {
+			} else if ((hg = ssync_trust__have_genesis(st, err)) < 0) {
+				error = hg;
+				ssync_trust__tobj_clear(&t);
+				goto done;
+			} else if (t.kind == SSYNC_TOBJ_GENESIS && hg) {
 				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: a second genesis record (E_ROOT)", paths[i]);
-			} else if (t.kind != SSYNC_TOBJ_GENESIS && !ssync_trust__have_genesis(st)) {
+			} else if (t.kind != SSYNC_TOBJ_GENESIS && !hg) {
 				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: district branch has no genesis record (E_CERT)", paths[i]);
 			} else if ((error = store_obj(st, &t, paths[i], err)) < 0) {

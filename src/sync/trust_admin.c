@@ -101,16 +101,33 @@ done:
 	return error;
 }
 
-static int64_t next_serial(ssync_store *st)
+static int next_serial(ssync_store *st, int64_t *out, ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(max(serial), 0) FROM ssync_trust_obj", NULL);
-	int64_t s = 0;
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(max(serial), 0) FROM ssync_trust_obj", err);
+	int r;
 
-	if (q && sqlite3_step(q) == SQLITE_ROW)
-		s = sqlite3_column_int64(q, 0);
-	if (q)
-		sqlite3_reset(q);
-	return s + 1;
+	if (!q)
+		return SSYNC_ERROR;
+	/* an aggregate: always one row; a failed read must not reuse a serial */
+	if ((r = ssync_store__step_row(st, q, "read the last serial", err)) >= 0)
+		*out = sqlite3_column_int64(q, 0) + 1;
+	sqlite3_reset(q);
+	return r < 0 ? r : 0;
+}
+
+/* 0 if this node holds a district (managed, with its genesis record). */
+static int need_district(ssync_store *st, ssync_error *err)
+{
+	int hg = ssync_trust_managed(st) ? ssync_trust__have_genesis(st, err) : 0;
+
+	if (hg < 0)
+		return hg;
+	if (!hg) {
+		ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
+		ssync_error_hint(err, "run: schoolsync district init --id ID --name NAME --root-key FILE (on the hub)");
+		return SSYNC_ENOTFOUND;
+	}
+	return 0;
 }
 
 int ssync_trust_district_init(ssync_node *n, const char *district_id, const char *name, const char *root_key_path,
@@ -131,8 +148,8 @@ int ssync_trust_district_init(ssync_node *n, const char *district_id, const char
 	}
 	if (!name || !*name || strlen(name) > 256)
 		return ssync_error_set(err, SSYNC_EINVAL, "--name must be 1 to 256 bytes");
-	if (ssync_trust__have_genesis(st))
-		return ssync_error_set(err, SSYNC_EEXISTS, "district %s is already initialised on this node", district_id);
+	if ((error = ssync_trust__have_genesis(st, err)) != 0)
+		return error < 0 ? error : ssync_error_set(err, SSYNC_EEXISTS, "district %s is already initialised on this node", district_id);
 	if (ssync_trust_managed(st))
 		return ssync_error_set(err, SSYNC_EEXISTS, "this node has joined a district already; district init belongs on the hub");
 	if ((error = load_root(st, root_key_path, 1, &root, err)) < 0)
@@ -174,11 +191,8 @@ int ssync_trust_district_enroll(ssync_node *n, ssync_cert_info *c, const char *r
 	int error;
 
 	memset(&t, 0, sizeof(t));
-	if (!ssync_trust_managed(st) || !ssync_trust__have_genesis(st)) {
-		ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
-		ssync_error_hint(err, "run: schoolsync district init --id ID --name NAME --root-key FILE (on the hub)");
-		return SSYNC_ENOTFOUND;
-	}
+	if ((error = need_district(st, err)) < 0)
+		return error;
 	if (!ssync_ident_node_valid(c->node))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", c->node);
 	if (!ssync_trust__role_valid(c->role))
@@ -207,7 +221,11 @@ int ssync_trust_district_enroll(ssync_node *n, ssync_cert_info *c, const char *r
 	t.valid_until = c->valid_until;
 	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
 		return error;
-	t.serial = c->serial = next_serial(st);
+	if ((error = next_serial(st, &t.serial, err)) < 0) {
+		ssync_keys_free(root);
+		return error;
+	}
+	c->serial = t.serial;
 	snprintf(msg, sizeof(msg), "district: certificate %lld for %s (%s)", (long long)t.serial, t.node, t.role);
 	error = publish(n, 1, &t, root, msg, err);
 	ssync_trust__tobj_clear(&t);
@@ -225,8 +243,8 @@ int ssync_trust_district_revoke(ssync_node *n, const char *node, int64_t after_s
 	int error, known;
 
 	memset(&t, 0, sizeof(t));
-	if (!ssync_trust_managed(st) || !ssync_trust__have_genesis(st))
-		return ssync_error_set(err, SSYNC_ENOTFOUND, "no district on this node");
+	if ((error = need_district(st, err)) < 0)
+		return error;
 	if (!ssync_ident_node_valid(node))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node ? node : "");
 	if (after_seq < 0)
@@ -234,8 +252,10 @@ int ssync_trust_district_revoke(ssync_node *n, const char *node, int64_t after_s
 	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=?", err)))
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
-	known = sqlite3_step(q) == SQLITE_ROW;
+	known = ssync_store__step_row(st, q, "read certificates", err);
 	sqlite3_reset(q);
+	if (known < 0)
+		return known;
 	if (!known)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no certificate in this district", node);
 	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
@@ -244,7 +264,10 @@ int ssync_trust_district_revoke(ssync_node *n, const char *node, int64_t after_s
 	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
 	snprintf(t.node, sizeof(t.node), "%s", node);
 	t.after_seq = after_seq;
-	t.serial = next_serial(st);
+	if ((error = next_serial(st, &t.serial, err)) < 0) {
+		ssync_keys_free(root);
+		return error;
+	}
 	snprintf(msg, sizeof(msg), "district: revoke %s after seq %lld", node, (long long)after_seq);
 	error = publish(n, 1, &t, root, msg, err);
 	ssync_trust__tobj_clear(&t);

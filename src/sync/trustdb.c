@@ -29,14 +29,14 @@ int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BY
 	return r;
 }
 
-int ssync_trust__have_genesis(ssync_store *st)
+int ssync_trust__have_genesis(ssync_store *st, ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_trust_obj WHERE kind='genesis'", NULL);
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_trust_obj WHERE kind='genesis'", err);
 	int r;
 
 	if (!q)
-		return 0;
-	r = sqlite3_step(q) == SQLITE_ROW;
+		return SSYNC_ERROR;
+	r = ssync_store__step_row(st, q, "read genesis record", err);
 	sqlite3_reset(q);
 	return r;
 }
@@ -52,20 +52,21 @@ int ssync_trust__need_rebuild(ssync_store *st)
 
 	if (!q)
 		return 1;
-	r = sqlite3_step(q) == SQLITE_ROW;
+	/* On a failed read, rebuild: the rebuild reports the database's error. */
+	r = ssync_store__step_row(st, q, "", NULL) != 0;
 	sqlite3_reset(q);
 	return r;
 }
 
-int ssync_trust__is_auditor(ssync_store *st, const char *node)
+int ssync_trust__is_auditor(ssync_store *st, const char *node, ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role FROM ssync_peer WHERE node=? AND source='cert'", NULL);
-	int r = 0;
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role FROM ssync_peer WHERE node=? AND source='cert'", err);
+	int r;
 
 	if (!q)
-		return 0;
+		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if ((r = ssync_store__step_row(st, q, "read node role", err)) > 0)
 		r = strcmp((const char *)sqlite3_column_text(q, 0), "auditor") == 0;
 	sqlite3_reset(q);
 	return r;

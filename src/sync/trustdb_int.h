@@ -9,11 +9,13 @@
 
 /* The pinned district root (meta 'district_pubkey'); SSYNC_ENOTFOUND if none. */
 int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES]);
-int ssync_trust__have_genesis(ssync_store *st);
+/* 1 if the genesis record is held, 0 if not, < 0 if it cannot be read. */
+int ssync_trust__have_genesis(ssync_store *st, ssync_error *err);
 /* 1 if trust data changed under entries already held (see trustdb.c). */
 int ssync_trust__need_rebuild(ssync_store *st);
-/* 1 if @p node holds an auditor certificate (it syncs read-only). */
-int ssync_trust__is_auditor(ssync_store *st, const char *node);
+/* 1 if @p node holds an auditor certificate (it syncs read-only), 0 if not,
+ * < 0 if it cannot be read. */
+int ssync_trust__is_auditor(ssync_store *st, const char *node, ssync_error *err);
 /* Record a refused or held entry's reason (quarantine row with a text code). */
 int ssync_trust__quarantine(ssync_store *st, const char *node, int64_t seq, const char *code,
 	const char *why, const char *line, size_t len, const char *source, ssync_error *err);

@@ -82,33 +82,37 @@ static int on_item(const ssync_log_item *it, void *p)
 	return 0;
 }
 
-static int64_t count(ssync_store *st, const char *sql)
+static int count(ssync_store *st, const char *sql, int64_t *out, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
-	int64_t n = -1;
+	int r;
 
-	if (sqlite3_prepare_v2(ssync_store__db(st), sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
+	if (sqlite3_prepare_v2(ssync_store__db(st), sql, -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "count conflicts");
+	if ((r = ssync_store__step_row(st, q, "count conflicts", err)) > 0)
+		*out = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
-	return n;
+	return r < 0 ? r : 0;
 }
 
 /* Copy the keys of every known node into the scratch store. */
 static int copy_peers(ssync_store *from, ssync_store *to, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
-	int error = 0;
+	int error = 0, rc = SQLITE_DONE;
 
 	if (sqlite3_prepare_v2(ssync_store__db(from), "SELECT node, pubkey, role, school_id, source FROM ssync_peer",
 		-1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(from, err, "read peers");
-	while (error == 0 && sqlite3_step(q) == SQLITE_ROW) {
+	while (error == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(q, 1) != SSYNC_PUBKEY_BYTES)
 			continue;
 		error = ssync_log__peer_add(to, (const char *)sqlite3_column_text(q, 0), sqlite3_column_blob(q, 1),
 			(const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
 			(const char *)sqlite3_column_text(q, 4), err);
 	}
+	if (error == 0 && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(from, err, "read peers");
 	sqlite3_finalize(q);
 	return error;
 }
@@ -142,8 +146,9 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 	if ((error = ssync_store_state_hash(st, rep->state_hash, err)) < 0 ||
 	    (error = ssync_store_state_hash(scratch, rep->rebuilt_hash, err)) < 0)
 		goto done;
-	rep->conflicts = count(st, "SELECT count(*) FROM ssync_conflict");
-	rep->rebuilt_conflicts = count(scratch, "SELECT count(*) FROM ssync_conflict");
+	if ((error = count(st, "SELECT count(*) FROM ssync_conflict", &rep->conflicts, err)) < 0 ||
+	    (error = count(scratch, "SELECT count(*) FROM ssync_conflict", &rep->rebuilt_conflicts, err)) < 0)
+		goto done;
 	rep->drift = strcmp(rep->state_hash, rep->rebuilt_hash) != 0 || rep->conflicts != rep->rebuilt_conflicts;
 	if (v.first[0])
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "%s", v.first);

@@ -387,6 +387,48 @@ static void test_report__html_and_csv(void **state)
 	}
 }
 
+/* Progress handler: counts VM steps; interrupts the statement once the
+ * count reaches stop_at (0 = never). */
+static long steps, stop_at;
+
+static int count_steps(void *p)
+{
+	(void)p;
+	return ++steps >= stop_at && stop_at > 0;
+}
+
+/* A report whose read loop stops early (here: interrupted halfway through
+ * its rows, as SQLITE_BUSY or an I/O error would stop it) fails; it is never
+ * a shorter report that looks complete. */
+static void test_report__cut_read_fails_not_short(void **state)
+{
+	hd_env *e = *state;
+	ssync_report_options o = SSYNC_REPORT_OPTIONS_INIT;
+	sqlite3 *db = ssync_store__db(ssync_node_store(e->n));
+	ssync_error err;
+	char *s = NULL;
+	json_t *r;
+	long total;
+
+	hd_base(e->n);
+	o.year = 2024;
+	steps = stop_at = 0;
+	sqlite3_progress_handler(db, 1, count_steps, NULL);
+	r = report(e, "courses", 2024);
+	total = steps;
+	assert_true(json_array_size(json_object_get(r, "rows")) > 1);
+	json_decref(r);
+
+	steps = 0;
+	stop_at = total - total / 4;
+	ssync_error_clear(&err);
+	assert_true(ssync_report_json(e->n, "courses", &o, &s, &err) < 0);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	assert_null(s);
+	assert_non_null(strstr(err.message, "courses report"));
+	assert_non_null(strstr(err.message, "interrupt"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report__freshness, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_report__check_finds_each_violation, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_report__html_and_csv, hd_setup, hd_teardown),
+		cmocka_unit_test_setup_teardown(test_report__cut_read_fails_not_short, hd_setup, hd_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
