@@ -147,7 +147,7 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 					 * on every receiver, rather than stopping the rebuild. */
 					rep->refused++;
 					if ((error = set_state(st, nodes[k], seqs[k], 3, err)) == 0)
-						error = ssync_trust__quarantine(st, nodes[k], seqs[k], "E_CLOCK", perr.message,
+						error = ssync_trust__quarantine(st, nodes[k], seqs[k], ssync_error_name(SSYNC_ECLOCK), perr.message,
 							lines[k], lens[k], "rebuild", err);
 				} else if (error == 0 && !e) {
 					error = ssync_error_set(err, perr.code, "%s", perr.message);
