@@ -7,6 +7,7 @@
 
 #include "schoolsync/error.h"
 #include "schoolsync/node.h"
+#include "schoolsync/timefmt.h"
 
 /* Exit codes, mapped in one place (cli/common.c). */
 #define CLI_EXIT_OK 0
@@ -43,7 +44,8 @@ int cli_display_width(const char *s);
 /*
  * A UTC timestamp as the library records it ("YYYY-MM-DDTHH:MM:SS[.mmm]Z",
  * or with a space instead of T) in local time for people to read:
- * "YYYY-MM-DD HH:MM:SS ZONE" from TZ / /etc/localtime (`--utc` sets TZ=UTC).
+ * "YYYY-MM-DD HH:MM:SS +08:00 CST" from TZ / /etc/localtime (`--utc` sets
+ * TZ=UTC; ssync_time_local).
  * JSON output keeps the UTC text. Copies the input unchanged when it does
  * not parse. Returns out.
  */

@@ -9,34 +9,29 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/trust.h"
 
-/* "YYYY-MM-DD" (UTC midnight) or milliseconds since the epoch; -1 if bad. */
+/* "YYYY-MM-DD" (a real date: UTC midnight, or its last millisecond) or
+ * milliseconds since the epoch; -1 if bad. */
 static int64_t parse_when(const char *s, int end_of_day)
 {
-	struct tm tm;
 	char *end = NULL;
 	long long v;
+	int64_t ms;
 
 	if (!s || !*s)
 		return -1;
-	memset(&tm, 0, sizeof(tm));
 	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
-		tm.tm_year = atoi(s) - 1900;
-		tm.tm_mon = atoi(s + 5) - 1;
-		tm.tm_mday = atoi(s + 8);
-		if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
+		if (ssync_time_parse_date(s, &ms) < 0 || ms < 0)
 			return -1;
-		return (int64_t)timegm(&tm) * 1000 + (end_of_day ? 86399999 : 0);
+		return ms + (end_of_day ? 86399999 : 0);
 	}
 	v = strtoll(s, &end, 10);
 	return (*end || v < 0) ? -1 : (int64_t)v;
 }
 
+/* For people: local time ("-" for none). */
 static void when_text(int64_t ms, char *buf, size_t len)
 {
-	if (ms <= 0)
-		snprintf(buf, len, "-");
-	else
-		ssync_hlc_format((uint64_t)ms << 16, buf, (unsigned)len);
+	(void)ssync_time_local(ms, buf, len);
 }
 
 static int district_help(void)

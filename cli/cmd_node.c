@@ -217,7 +217,7 @@ static int log_unreadable(log_out *o, const ssync_log_item *it)
 static int log_item(const ssync_log_item *it, void *p)
 {
 	log_out *o = p;
-	char hash[65], seq[24], when[40], nops[16];
+	char hash[65], seq[24], when[40], nops[16], local[64];
 	size_t blen;
 	const char *body;
 	json_error_t jerr;
@@ -253,7 +253,7 @@ static int log_item(const ssync_log_item *it, void *p)
 		hash[16] = 0;
 		row[0] = ssync_entry_node(it->entry);
 		row[1] = seq;
-		row[2] = when;
+		row[2] = ssync_time_local((int64_t)ssync_hlc_ms(ssync_entry_hlc(it->entry)), local, sizeof(local));
 		row[3] = ssync_entry_actor(it->entry);
 		row[4] = nops;
 		row[5] = status;

@@ -408,7 +408,9 @@ static int quarantine_row(const ssync_quarantine_item *q, void *p)
 			"received", q->received, "line", line));
 		json_decref(line);
 	} else {
-		const char *row[6] = { q->received, q->node, seq, q->code, q->source, q->reason };
+		char local[64];
+		const char *row[6] = { cli_local_time(q->received, local, sizeof(local)), q->node, seq, q->code,
+			q->source, q->reason };
 		cli_table_add(o->t, row);
 	}
 	return 0;

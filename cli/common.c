@@ -102,29 +102,18 @@ int cli_display_width(const char *s)
 
 const char *cli_local_time_ms(long long ms, char *out, size_t n)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || !localtime_r(&t, &tm) || strftime(out, n, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-		snprintf(out, n, "-");
-	return out;
+	return ssync_time_local(ms, out, n);
 }
 
 const char *cli_local_time(const char *utc, char *out, size_t n)
 {
-	struct tm tm;
-	const char *end;
+	int64_t ms;
 
-	if (!utc || !*utc) {
+	if (!utc || ssync_time_parse_utc(utc, &ms) < 0) {
 		snprintf(out, n, "%s", utc ? utc : "");
 		return out;
 	}
-	memset(&tm, 0, sizeof(tm));
-	if (!(end = strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm)) && !(end = strptime(utc, "%Y-%m-%d %H:%M:%S", &tm))) {
-		snprintf(out, n, "%s", utc);
-		return out;
-	}
-	return cli_local_time_ms((long long)timegm(&tm) * 1000, out, n);
+	return ssync_time_local(ms, out, n);
 }
 
 struct cli_table {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "schoolsync/timefmt.h"
 
 static int log_level = DMN_LOG_INFO;
 static int log_syslog;
@@ -59,14 +60,11 @@ void dmn_log(int level, const char *fmt, ...)
 	if (log_syslog) {
 		syslog(prio[level], "%s", msg);
 	} else {
-		char ts[32];
+		char ts[40];
 		struct timespec now;
-		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ schoolsyncd[%ld] %s: %s\n", ts, now.tv_nsec / 1000000L,
-			(long)getpid(), names[level], msg);
+		(void)ssync_time_utc((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000L, 1, ts, sizeof(ts));
+		fprintf(stderr, "%s schoolsyncd[%ld] %s: %s\n", ts, (long)getpid(), names[level], msg);
 	}
 }
 

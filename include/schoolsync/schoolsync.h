@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "entry.h"
 #include "hlc.h"
+#include "timefmt.h"
 #include "backoff.h"
 
 /* store */

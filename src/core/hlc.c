@@ -4,9 +4,9 @@
  * The range is bounded (hlc.h) so that no arithmetic on a valid HLC can
  * overflow, and a clock that is plainly wrong cannot sign anything. */
 #include <stdio.h>
-#include <time.h>
 
 #include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
 
 uint64_t ssync_hlc_ms(uint64_t hlc)
 {
@@ -65,15 +65,5 @@ int ssync_hlc_next(uint64_t last, uint64_t now_ms, uint64_t *out, ssync_error *e
 
 void ssync_hlc_format(uint64_t hlc, char *buf, unsigned int len)
 {
-	uint64_t ms = ssync_hlc_ms(hlc);
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!gmtime_r(&secs, &tm)) {
-		snprintf(buf, len, "invalid");
-		return;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		(unsigned)(ms % 1000));
+	(void)ssync_time_utc((int64_t)ssync_hlc_ms(hlc), 1, buf, len);
 }

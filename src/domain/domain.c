@@ -18,6 +18,7 @@
 #include "domain_int.h"
 #include "policy_int.h"
 #include "schoolsync/entry.h"
+#include "schoolsync/timefmt.h"
 
 void ssync_domain__ctx_init(ssync_dctx *c, ssync_store *st, const ssync_table_spec *t)
 {
@@ -233,7 +234,7 @@ static int rule_booking(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 	const char *to = row_get(t, row, "to_time");
 	sqlite3_stmt *q;
 	int found;
-	int y, m, d, wd;
+	int wd;
 
 	if (strcmp(from, to) >= 0)
 		BAD(fidx(t, "to_time"), SSYNC_EINVAL, "ends at %s, not after it starts (%s)", to, from);
@@ -248,17 +249,13 @@ static int rule_booking(ssync_dctx *c, ssync_drow *row, int *bad_field, char *wh
 	if (strcmp(col_text(q, 0), school) != 0 && sqlite3_column_int(q, 4) == 0)
 		BAD(fidx(t, "resource_id"), SSYNC_EINVAL, "resource %s (%s) of school %s is not shared with other schools",
 			res, col_text(q, 5), col_text(q, 0));
-	/* ISO weekday by Sakamoto's method (0 = Sunday → 7). */
+	/* The ISO weekday (Monday = 1) of a normalized YYYY-MM-DD. */
 	{
-		static const int k[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
 		char wds[2];
-		if (sscanf(day, "%d-%d-%d", &y, &m, &d) != 3)
+		int64_t ms;
+		if (ssync_time_parse_date(day, &ms) < 0)
 			BAD(fidx(t, "day"), SSYNC_EINVAL, "bad date %s", day);
-		if (m < 3)
-			y -= 1;
-		wd = (y + y / 4 - y / 100 + y / 400 + k[m - 1] + d) % 7;
-		if (wd == 0)
-			wd = 7;
+		ssync_time_civil(ms, NULL, NULL, NULL, &wd);
 		wds[0] = (char)('0' + wd);
 		wds[1] = 0;
 		if (!strstr(col_text(q, 1), wds))

@@ -13,6 +13,7 @@
 
 #include "schoolsync/domain.h"
 #include "schoolsync/entry.h"
+#include "schoolsync/timefmt.h"
 
 #define TXT(n, l, req, max) { n, l, SSYNC_FT_TEXT, req, NULL, NULL, 0, max, 0 }
 #define REF(n, l, req, tbl) { n, l, SSYNC_FT_REF, req, NULL, tbl, 0, 0, 0 }
@@ -260,34 +261,56 @@ static int parse_int(const char *s, int64_t *v)
 	return 0;
 }
 
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+/* One or two digits at *p (moving past them); -1 if none. */
+static int small_num(const char **p)
+{
+	int v = -1, n = 0;
 
+	while (n < 2 && isdigit((unsigned char)**p)) {
+		v = (v < 0 ? 0 : v * 10) + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	return v;
+}
+
+/* "2026-09-01", "2026/9/1", "2026.9.1" (one separator throughout) → "2026-09-01";
+ * only real dates (ssync_time_date_valid): 2026-02-31 and 2026-13-01 are refused. */
 static int norm_date(const char *s, char *out, size_t outlen)
 {
-	int y, m, d, n = 0, mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	char sep;
+	const char *p = s + 4;
+	char sep = s[0] ? s[4] : 0;
+	int y = 0, m, d, i;
 
-	if (sscanf(s, "%4d%c%2d%*c%2d%n", &y, &sep, &m, &d, &n) != 4 || s[n] || (sep != '-' && sep != '/' && sep != '.'))
+	for (i = 0; i < 4; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		y = y * 10 + (s[i] - '0');
+	}
+	if (sep != '-' && sep != '/' && sep != '.')
 		return -1;
-	if (strchr(s, sep) == NULL || strchr(strchr(s, sep) + 1, sep) == NULL)
+	p++;
+	if ((m = small_num(&p)) < 0 || *p++ != sep || (d = small_num(&p)) < 0 || *p)
 		return -1;
-	if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1)
-		return -1;
-	if (d > mdays[m - 1] + (m == 2 && is_leap(y)))
+	if (y < 1900 || y > 2200 || !ssync_time_date_valid(y, m, d))
 		return -1;
 	snprintf(out, outlen, "%04d-%02d-%02d", y, m, d);
 	return 0;
 }
 
+/* "8:05" or "08:05" → "08:05"; 00:00 to 23:59 (24:00 is refused). */
 static int norm_time(const char *s, char *out, size_t outlen)
 {
-	int h, m, n = 0;
+	const char *p = s;
+	int h, m, mins;
+	char buf[8];
 
-	if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] || !isdigit((unsigned char)s[0]))
+	if ((h = small_num(&p)) < 0 || *p++ != ':' || (m = small_num(&p)) < 0 || *p)
 		return -1;
-	if (h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0))
+	snprintf(buf, sizeof(buf), "%02d:%02d", h, m);
+	if (ssync_time_parse_hm(buf, &mins) < 0)
 		return -1;
-	snprintf(out, outlen, "%02d:%02d", h, m);
+	snprintf(out, outlen, "%s", buf);
 	return 0;
 }
 

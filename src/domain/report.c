@@ -11,13 +11,13 @@
  * CLI, CSV and HTML render any of them the same way (report_html.c). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "domain_int.h"
 #include "report_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
 
 static const char *categories[7] = { "思政", "学科", "文体", "艺术", "劳动", "科技", "心理" };
 
@@ -31,13 +31,11 @@ static double pct(long num, long den) { return den ? 100.0 * (double)num / (doub
 
 int ssync_report__school_year(int64_t now_ms)
 {
-	time_t secs = (time_t)(now_ms / 1000);
-	struct tm tm;
+	int y, m;
 
-	if (!gmtime_r(&secs, &tm))
-		return 2024;
+	ssync_time_civil(now_ms, &y, &m, NULL, NULL);
 	/* The school year starts in September. */
-	return tm.tm_year + 1900 - (tm.tm_mon < 8 ? 1 : 0);
+	return y - (m < 9 ? 1 : 0);
 }
 
 static json_t *summary_item(const char *label, json_t *value)
@@ -380,7 +378,7 @@ static json_t *freshness_report(sqlite3 *db, ssync_error *err)
 	/* a loop stopped by SQLITE_BUSY read part of the rows */
 	if (ssync_store__step_done(db, rc, "freshness report", err) < 0)
 		goto fail;
-	ssync_hlc_format(now << 16, nowbuf, sizeof(nowbuf));
+	(void)ssync_time_utc((int64_t)now, 1, nowbuf, sizeof(nowbuf));
 	{
 		char b[4][64];
 		snprintf(b[0], sizeof(b[0]), "%ld", counts[0]);

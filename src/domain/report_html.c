@@ -10,6 +10,7 @@
 
 #include "report_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
 #include "schoolsync/node.h"
 
 #define BAR "#2b6cb0"      /* main bars: the screenshot test looks for this colour */
@@ -273,7 +274,7 @@ int ssync_report_html(ssync_node *n, const char *const *kinds, int nkinds, const
 {
 	FILE *f = NULL;
 	json_t *reps[8] = { NULL };
-	char now[40], tmp[4200];
+	char now[64], tmp[4200];
 	int i, error = 0;
 
 	if (nkinds < 1 || nkinds > 8)
@@ -292,7 +293,7 @@ int ssync_report_html(ssync_node *n, const char *const *kinds, int nkinds, const
 		error = ssync_error_set(err, SSYNC_EIO, "create %s: %s", tmp, strerror(errno));
 		goto done;
 	}
-	ssync_hlc_format(ssync_hlc_wall_ms() << 16, now, sizeof(now));
+	(void)ssync_time_local((int64_t)ssync_hlc_wall_ms(), now, sizeof(now)); /* read by people */
 	fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>学区报告 District report</title>"
 		"<style>body{font-family:\"Noto Sans CJK SC\",\"Noto Sans SC\",\"PingFang SC\",\"Microsoft YaHei\",sans-serif;"

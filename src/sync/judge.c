@@ -8,10 +8,11 @@
 
 #include "judge_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
 
 static void fmt_ms(int64_t ms, char *buf, size_t len)
 {
-	ssync_hlc_format((uint64_t)ms << 16, buf, (unsigned)len);
+	(void)ssync_time_utc(ms, 1, buf, len);
 }
 
 int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, ssync_error *err)

@@ -14,6 +14,7 @@
 
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
 #include "schoolsync/ident.h"
 #include "schoolsync/policy.h"
 #include "capture_int.h"
@@ -211,7 +212,7 @@ int ssync_policy__local(ssync_store *st, const char *node, int *managed,
 		sqlite3_reset(c);
 		if (until > 0 && (int64_t)ssync_hlc_wall_ms() > until) {
 			char when[40];
-			ssync_hlc_format((uint64_t)until << 16, when, sizeof(when));
+			(void)ssync_time_utc(until, 1, when, sizeof(when));
 			ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s expired at %s; nothing it signs now is accepted (E_CERT_EXPIRED)", node, when);
 			ssync_error_hint(err, "ask the hub to renew it: schoolsync district enroll %s ... --valid-until DATE", node);
 			return SSYNC_ECERT;

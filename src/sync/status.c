@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "schoolsync/home.h"
 #include "schoolsync/status.h"
+#include "schoolsync/timefmt.h"
 #include "schoolsync/trust.h"
 #include "store_int.h"
 
@@ -292,12 +292,8 @@ char *ssync_status_json(const ssync_status *s)
 		}
 	}
 	until[0] = 0;
-	if (s->cert_valid_until > 0) {
-		time_t t = (time_t)(s->cert_valid_until / 1000);
-		struct tm tm;
-		if (gmtime_r(&t, &tm))
-			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	if (s->cert_valid_until > 0)
+		(void)ssync_time_utc(s->cert_valid_until, 0, until, sizeof(until));
 	o = json_pack("{sssssIsIsIsIsIsbsbsbsososososb}", "node", s->node_id, "district", s->district,
 		"head_seq", (json_int_t)s->head_seq, "exported_seq", (json_int_t)s->exported_seq,
 		"pending", (json_int_t)s->pending, "conflicts", (json_int_t)s->conflicts,

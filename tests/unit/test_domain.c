@@ -65,6 +65,15 @@ static void test_domain__normalize(void **state)
 	norm_ok("booking", "day", "2024-02-29", "2024-02-29");
 	norm_ok("booking", "from_time", "9:05", "09:05");
 	norm_bad("booking", "from_time", "25:00", "time");
+	/* impossible dates and times are refused, never rolled over */
+	norm_bad("booking", "day", "2026-02-31", "date");
+	norm_bad("booking", "day", "2026-13-01", "date");
+	norm_bad("booking", "day", "2026-04-31", "date");
+	norm_bad("booking", "day", "2026-02/03", "date");
+	norm_bad("booking", "to_time", "24:00", "time");
+	norm_bad("booking", "to_time", "12:60", "time");
+	norm_ok("booking", "day", "2000.2.29", "2000-02-29");
+	norm_ok("booking", "to_time", "23:59", "23:59");
 	norm_ok("rotation", "term", "2024-1", "2024-1");
 	norm_bad("rotation", "term", "2024-3", "term");
 	norm_ok("rotation", "status", "proposed", NULL);
