@@ -62,7 +62,8 @@
 	X(D_DRIFT,         -110, "E_DRIFT",        SSYNC_ECORRUPT,  "data changed outside schoolsync: rebuild the replica") \
 	X(D_VERIFY,        -111, "E_VERIFY",       SSYNC_ECORRUPT,  "the audit could not verify a branch: see the reason") \
 	X(D_REMOTE_STALE,  -112, "W_REMOTE_STALE", SSYNC_OK,        "a stale mirror or rollback: our copy is pushed again") \
-	X(D_USAGE,       -113, "E_USAGE",        SSYNC_EINVAL,    "see the command's --help")
+	X(D_USAGE,         -113, "E_USAGE",        SSYNC_EINVAL,    "see the command's --help") \
+	X(D_UNAPPLIED,     -114, "W_UNAPPLIED",    SSYNC_OK,        "held unapplied by the replica being verified")
 
 #define SSYNC__ERROR_ENUM(name, num, str, hint) SSYNC_##name = num,
 #define SSYNC__DETAIL_ENUM(name, num, str, cls, hint) SSYNC_##name = num,

@@ -234,7 +234,7 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 		/* authentic and chained, but a value no one accepts (an older
 		 * writer's): kept as refused, so the chain goes on past it */
 		tv.state = 3;
-		snprintf(tv.qcode, sizeof(tv.qcode), "E_VALUE");
+		snprintf(tv.qcode, sizeof(tv.qcode), "%s", ssync_error_name(SSYNC_EVALUE));
 		snprintf(tv.why, sizeof(tv.why), "%s", perr.message);
 		error = 0;
 	} else if (error == SSYNC_ESCHEMA) {
@@ -252,7 +252,7 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 	}
 	if (in->unapplied && tv.state == 1) {
 		tv.state = 3;
-		snprintf(tv.qcode, sizeof(tv.qcode), "W_UNAPPLIED");
+		snprintf(tv.qcode, sizeof(tv.qcode), "%s", ssync_error_name(SSYNC_D_UNAPPLIED));
 		snprintf(tv.why, sizeof(tv.why), "held unapplied by the replica being verified");
 	}
 	/* trust (issue #4): write policy; a violation is kept, refused, and the chain goes on */

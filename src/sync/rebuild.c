@@ -47,7 +47,7 @@ static int admit_value(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 	ssync_error_clear(&perr);
 	if ((error = ssync_admit__entry(st, e, &perr)) == SSYNC_EVALUE) {
 		v->state = 3;
-		snprintf(v->qcode, sizeof(v->qcode), "E_VALUE");
+		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_EVALUE));
 		snprintf(v->why, sizeof(v->why), "%s", perr.message);
 		return 0;
 	}
