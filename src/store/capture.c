@@ -3,7 +3,6 @@
  * session's changeset becomes ops with per-cell prevs, split into entries of
  * bounded size, each signed and appended to the log before COMMIT. A crash
  * leaves either the write with its entries or neither. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +14,7 @@
 #include "log_int.h"
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
+#include "worker_int.h"
 
 typedef struct stmt_list {
 	sqlite3_stmt **v;
@@ -238,46 +238,36 @@ static int chunk_name(chunk *c, const char *s)
  * is enough: building one takes several times longer than sealing it.
  */
 typedef struct sealer {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int started, busy, quit;
+	ssync_worker w;
+	int started, busy;
 	ssync_entry *e; /* handed over, or sealed and not yet logged */
 	const ssync_keypair *kp;
 } sealer;
 
-static void *sealer_main(void *p)
+static int sealer_claim(void *p)
+{
+	return ((sealer *)p)->busy;
+}
+
+static void sealer_work(void *p)
 {
 	sealer *s = p;
 
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (!s->busy && !s->quit)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (!s->busy)
-			break;
-		pthread_mutex_unlock(&s->mu);
-		ssync_entry__seal(s->e, s->kp);
-		pthread_mutex_lock(&s->mu);
-		s->busy = 0;
-		pthread_cond_broadcast(&s->cv);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
+	ssync_entry__seal(s->e, s->kp);
+}
+
+static void sealer_done(void *p)
+{
+	((sealer *)p)->busy = 0;
 }
 
 static int sealer_start(sealer *s, const ssync_keypair *kp)
 {
 	s->kp = kp;
-	if (pthread_mutex_init(&s->mu, NULL) != 0)
+	if (ssync_worker__init(&s->w, sealer_claim, sealer_work, sealer_done, s) < 0)
 		return -1;
-	if (pthread_cond_init(&s->cv, NULL) != 0) {
-		pthread_mutex_destroy(&s->mu);
-		return -1;
-	}
-	if (pthread_create(&s->th, NULL, sealer_main, s) != 0) {
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->mu);
+	if (ssync_worker__start(&s->w) < 0) {
+		ssync_worker__destroy(&s->w);
 		return -1;
 	}
 	s->started = 1;
@@ -291,12 +281,12 @@ static ssync_entry *sealer_take(sealer *s)
 
 	if (!s->started)
 		return NULL;
-	pthread_mutex_lock(&s->mu);
+	ssync_worker__lock(&s->w);
 	while (s->busy)
-		pthread_cond_wait(&s->cv, &s->mu);
+		ssync_worker__wait(&s->w);
 	e = s->e;
 	s->e = NULL;
-	pthread_mutex_unlock(&s->mu);
+	ssync_worker__unlock(&s->w);
 	return e;
 }
 
@@ -305,13 +295,7 @@ static void sealer_stop(sealer *s)
 	if (!s->started)
 		return;
 	ssync_entry_free(sealer_take(s));
-	pthread_mutex_lock(&s->mu);
-	s->quit = 1;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->th, NULL);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	ssync_worker__destroy(&s->w);
 	s->started = 0;
 }
 
@@ -358,11 +342,11 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, sealer
 		return error;
 	}
 	if (more && (s->started || sealer_start(s, who->kp) == 0)) {
-		pthread_mutex_lock(&s->mu);
+		ssync_worker__lock(&s->w);
 		s->e = e;
 		s->busy = 1;
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
+		ssync_worker__wake(&s->w);
+		ssync_worker__unlock(&s->w);
 		return 0;
 	}
 	ssync_entry__seal(e, who->kp);

@@ -19,6 +19,7 @@
 
 #include "checkpoint_int.h"
 #include "store_int.h"
+#include "worker_int.h"
 
 #define CKPT_SOFT 4000  /* frames of 4 KiB: 16 MB */
 #define CKPT_HARD 32000 /* 128 MB: past this the writer checkpoints inline */
@@ -29,12 +30,11 @@ struct ssync_ckpt {
 	sqlite3 *db;           /* the writer's connection */
 	char *path;
 	pthread_mutex_t run;   /* held while any checkpoint of this store runs */
-	pthread_mutex_t mu;    /* guards the fields below */
-	pthread_cond_t cv;
-	int started, failed, pending, quit, busy;
+	ssync_worker w;        /* the thread; its lock guards the fields below */
+	int started, failed, pending, busy;
 	int tail;              /* the thread is done: the next commit copies the rest */
 	int backfilled;        /* frames the thread had copied when it stopped */
-	pthread_t th;
+	int r_tail, r_backfilled; /* the round in progress (the thread's own) */
 	sqlite3 *own;          /* the thread's connection */
 };
 
@@ -72,35 +72,41 @@ static int checkpoint_rounds(ssync_ckpt *c, int *backfilled)
 		if (nckpt - done < CKPT_TAIL)
 			return 1;
 		done = nckpt;
-		pthread_mutex_lock(&c->mu);
-		quit = c->quit;
-		pthread_mutex_unlock(&c->mu);
+		ssync_worker__lock(&c->w);
+		quit = c->w.quit;
+		ssync_worker__unlock(&c->w);
 	}
 	return 0;
 }
 
-static void *ckpt_main(void *p)
+/* The thread's loop (worker.c): a commit asked for a round ... */
+static int ckpt_claim(void *p)
 {
 	ssync_ckpt *c = p;
-	int tail, backfilled = 0;
 
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		while (!c->pending && !c->quit)
-			pthread_cond_wait(&c->cv, &c->mu);
-		if (c->quit)
-			break;
-		c->pending = 0;
-		c->busy = 1;
-		pthread_mutex_unlock(&c->mu);
-		tail = checkpoint_rounds(c, &backfilled);
-		pthread_mutex_lock(&c->mu);
-		c->busy = 0;
-		c->tail = tail;
-		c->backfilled = backfilled;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
+	if (!c->pending)
+		return 0;
+	c->pending = 0;
+	c->busy = 1;
+	return 1;
+}
+
+/* ... the rounds run without the lock ... */
+static void ckpt_work(void *p)
+{
+	ssync_ckpt *c = p;
+
+	c->r_tail = checkpoint_rounds(c, &c->r_backfilled);
+}
+
+/* ... and what they did is what the next commit decides on. */
+static void ckpt_done(void *p)
+{
+	ssync_ckpt *c = p;
+
+	c->busy = 0;
+	c->tail = c->r_tail;
+	c->backfilled = c->r_backfilled;
 }
 
 /* Started on first need: most CLI runs never fill 16 MB of WAL. */
@@ -113,7 +119,7 @@ static int ckpt_start(ssync_ckpt *c)
 	 * that a checkpoint on it does nothing and says so (nlog -1). */
 	if (sqlite3_exec(c->own, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (pthread_create(&c->th, NULL, ckpt_main, c) != 0)
+	if (ssync_worker__start(&c->w) < 0)
 		goto fail;
 	c->started = 1;
 	return 0;
@@ -130,7 +136,7 @@ static int on_commit(void *p, sqlite3 *db, const char *name, int frames)
 	int inline_now = 0;
 
 	(void)name;
-	pthread_mutex_lock(&c->mu);
+	ssync_worker__lock(&c->w);
 	if (frames < CKPT_SOFT) {
 		c->tail = 0; /* the WAL started over */
 	} else if (frames >= CKPT_HARD) {
@@ -141,11 +147,11 @@ static int on_commit(void *p, sqlite3 *db, const char *name, int frames)
 	} else if (!c->busy && (c->started || (!c->failed && ckpt_start(c) == 0))) {
 		c->tail = 0; /* more than a tail since: another round */
 		c->pending = 1;
-		pthread_cond_signal(&c->cv);
+		ssync_worker__wake(&c->w);
 	} else if (!c->started) {
 		inline_now = 1; /* no thread: the old inline way */
 	}
-	pthread_mutex_unlock(&c->mu);
+	ssync_worker__unlock(&c->w);
 	if (inline_now)
 		checkpoint_now(c, db); /* waits for a round in progress */
 	return SQLITE_OK;
@@ -160,12 +166,7 @@ int ssync_ckpt__new(ssync_ckpt **out, sqlite3 *db, const char *path)
 		goto fail;
 	if (pthread_mutex_init(&c->run, NULL) != 0)
 		goto fail;
-	if (pthread_mutex_init(&c->mu, NULL) != 0) {
-		pthread_mutex_destroy(&c->run);
-		goto fail;
-	}
-	if (pthread_cond_init(&c->cv, NULL) != 0) {
-		pthread_mutex_destroy(&c->mu);
+	if (ssync_worker__init(&c->w, ckpt_claim, ckpt_work, ckpt_done, c) < 0) {
 		pthread_mutex_destroy(&c->run);
 		goto fail;
 	}
@@ -185,16 +186,9 @@ void ssync_ckpt__free(ssync_ckpt *c)
 	if (!c)
 		return;
 	sqlite3_wal_hook(c->db, NULL, NULL);
-	if (c->started) {
-		pthread_mutex_lock(&c->mu);
-		c->quit = 1;
-		pthread_cond_signal(&c->cv);
-		pthread_mutex_unlock(&c->mu);
-		pthread_join(c->th, NULL);
+	ssync_worker__destroy(&c->w); /* stops and joins the thread, if started */
+	if (c->started)
 		sqlite3_close_v2(c->own);
-	}
-	pthread_cond_destroy(&c->cv);
-	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->run);
 	free(c->path);
 	free(c);

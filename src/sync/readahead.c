@@ -10,12 +10,12 @@
  * waiting. The worker stays at most WINDOW lines ahead, which bounds the
  * memory parsed entries take.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "readahead_int.h"
 #include "schoolsync/keys.h"
+#include "worker_int.h"
 
 #define WINDOW 256
 
@@ -29,10 +29,10 @@ typedef struct slot {
 } slot;
 
 struct ssync_ahead {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int started, failed, quit, busy;
+	ssync_worker w; /* the thread; its lock guards the fields below */
+	int started, failed, busy;
+	size_t cur;      /* the slot the worker is parsing */
+	ssync_entry *cur_e;
 	unsigned char keys[SSYNC_AHEAD_KEYS][SSYNC_PUBKEY_BYTES];
 	int nkeys;
 	slot *slots;
@@ -56,31 +56,35 @@ static ssync_entry *parse_and_check(ssync_ahead *a, const char *line, size_t len
 	return e;
 }
 
-static void *worker(void *p)
+/* The worker (worker.c) claims the next open slot inside the window ... */
+static int ahead_claim(void *p)
 {
 	ssync_ahead *a = p;
 
-	pthread_mutex_lock(&a->mu);
-	for (;;) {
-		size_t i;
-		ssync_entry *e;
-		while (!a->quit && (a->next >= a->n || a->next >= a->used + WINDOW))
-			pthread_cond_wait(&a->cv, &a->mu);
-		if (a->quit)
-			break;
-		i = a->next++;
-		a->slots[i].state = SLOT_WORKING;
-		a->busy = 1;
-		pthread_mutex_unlock(&a->mu);
-		e = parse_and_check(a, a->slots[i].line, a->slots[i].len);
-		pthread_mutex_lock(&a->mu);
-		a->slots[i].e = e;
-		a->slots[i].state = SLOT_DONE;
-		a->busy = 0;
-		pthread_cond_broadcast(&a->cv);
-	}
-	pthread_mutex_unlock(&a->mu);
-	return NULL;
+	if (a->next >= a->n || a->next >= a->used + WINDOW)
+		return 0;
+	a->cur = a->next++;
+	a->slots[a->cur].state = SLOT_WORKING;
+	a->busy = 1;
+	return 1;
+}
+
+/* ... parses it without the lock (feed moves slots only when not busy) ... */
+static void ahead_work(void *p)
+{
+	ssync_ahead *a = p;
+
+	a->cur_e = parse_and_check(a, a->slots[a->cur].line, a->slots[a->cur].len);
+}
+
+/* ... and hands it over. */
+static void ahead_done(void *p)
+{
+	ssync_ahead *a = p;
+
+	a->slots[a->cur].e = a->cur_e;
+	a->slots[a->cur].state = SLOT_DONE;
+	a->busy = 0;
 }
 
 int ssync_ahead__new(ssync_ahead **out, const unsigned char (*keys)[SSYNC_PUBKEY_BYTES], int nkeys)
@@ -90,12 +94,7 @@ int ssync_ahead__new(ssync_ahead **out, const unsigned char (*keys)[SSYNC_PUBKEY
 	*out = NULL;
 	if (!a)
 		return -1;
-	if (pthread_mutex_init(&a->mu, NULL) != 0) {
-		free(a);
-		return -1;
-	}
-	if (pthread_cond_init(&a->cv, NULL) != 0) {
-		pthread_mutex_destroy(&a->mu);
+	if (ssync_worker__init(&a->w, ahead_claim, ahead_work, ahead_done, a) < 0) {
 		free(a);
 		return -1;
 	}
@@ -114,14 +113,14 @@ void ssync_ahead__drop(ssync_ahead *a)
 
 	if (!a)
 		return;
-	pthread_mutex_lock(&a->mu);
+	ssync_worker__lock(&a->w);
 	a->n = a->next; /* nothing more to claim */
 	while (a->busy)
-		pthread_cond_wait(&a->cv, &a->mu);
+		ssync_worker__wait(&a->w);
 	for (i = a->used; i < a->next; i++)
 		ssync_entry_free(a->slots[i].e);
 	a->n = a->next = a->used = 0;
-	pthread_mutex_unlock(&a->mu);
+	ssync_worker__unlock(&a->w);
 }
 
 size_t ssync_ahead__ready(ssync_ahead *a)
@@ -130,10 +129,10 @@ size_t ssync_ahead__ready(ssync_ahead *a)
 
 	if (!a)
 		return 0;
-	pthread_mutex_lock(&a->mu);
+	ssync_worker__lock(&a->w);
 	for (i = a->used; i < a->next; i++)
 		n += a->slots[i].state == SLOT_DONE;
-	pthread_mutex_unlock(&a->mu);
+	ssync_worker__unlock(&a->w);
 	return n;
 }
 
@@ -142,15 +141,7 @@ void ssync_ahead__free(ssync_ahead *a)
 	if (!a)
 		return;
 	ssync_ahead__drop(a);
-	if (a->started) {
-		pthread_mutex_lock(&a->mu);
-		a->quit = 1;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		pthread_join(a->th, NULL);
-	}
-	pthread_cond_destroy(&a->cv);
-	pthread_mutex_destroy(&a->mu);
+	ssync_worker__destroy(&a->w); /* stops and joins the thread, if started */
 	free(a->slots);
 	free(a);
 }
@@ -165,7 +156,7 @@ void ssync_ahead__feed(ssync_ahead *a, const char *data, size_t len)
 	ssync_ahead__drop(a);
 	if (a->failed)
 		return;
-	pthread_mutex_lock(&a->mu);
+	ssync_worker__lock(&a->w);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
@@ -186,13 +177,13 @@ void ssync_ahead__feed(ssync_ahead *a, const char *data, size_t len)
 	}
 	a->n = n;
 	if (!a->started && n > 1) {
-		if (pthread_create(&a->th, NULL, worker, a) == 0)
+		if (ssync_worker__start(&a->w) == 0)
 			a->started = 1;
 		else
 			a->failed = 1;
 	}
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
+	ssync_worker__wake(&a->w);
+	ssync_worker__unlock(&a->w);
 }
 
 ssync_entry *ssync_ahead__take(ssync_ahead *a, const char *line, size_t len)
@@ -202,9 +193,9 @@ ssync_entry *ssync_ahead__take(ssync_ahead *a, const char *line, size_t len)
 
 	if (!a)
 		return NULL;
-	pthread_mutex_lock(&a->mu);
+	ssync_worker__lock(&a->w);
 	if (a->used >= a->n || a->slots[a->used].line != line || a->slots[a->used].len != len) {
-		pthread_mutex_unlock(&a->mu);
+		ssync_worker__unlock(&a->w);
 		return NULL;
 	}
 	s = &a->slots[a->used++];
@@ -217,20 +208,20 @@ ssync_entry *ssync_ahead__take(ssync_ahead *a, const char *line, size_t len)
 				size_t j = a->next++;
 				ssync_entry *o;
 				a->slots[j].state = SLOT_WORKING;
-				pthread_mutex_unlock(&a->mu);
+				ssync_worker__unlock(&a->w);
 				o = parse_and_check(a, a->slots[j].line, a->slots[j].len);
-				pthread_mutex_lock(&a->mu);
+				ssync_worker__lock(&a->w);
 				a->slots[j].e = o;
 				a->slots[j].state = SLOT_DONE;
 			} else {
-				pthread_cond_wait(&a->cv, &a->mu);
+				ssync_worker__wait(&a->w);
 			}
 		}
 		e = s->e;
 		s->e = NULL;
 	}
 	s->state = SLOT_TAKEN;
-	pthread_cond_broadcast(&a->cv); /* the window moved */
-	pthread_mutex_unlock(&a->mu);
+	ssync_worker__wake(&a->w); /* the window moved */
+	ssync_worker__unlock(&a->w);
 	return e;
 }
