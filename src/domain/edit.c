@@ -405,6 +405,7 @@ int ssync_domain_label(ssync_node *n, const char *table, const char *id, char *o
 			return 0;
 		if (sqlite3_prepare_v2(db, sql ? sql : own, -1, &q, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+			/* a label is for display only: a failed read shows none, never a wrong one */
 			if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
 				snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(q, 0));
 				found = 1;
