@@ -87,4 +87,21 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)
 EOF
 )
 if [ "$rss2" -lt 200000 ]; then pass "second round: peak RSS ${rss2} KiB"; else fail "second round peak RSS ${rss2} KiB"; fi
+
+log "over the network: d fetches the same hub through git's smart HTTP"
+start_http_backend "$T"
+mk_node d sch-d hub "http://127.0.0.1:$HTTP_PORT/hub.git"
+read -r rss3 rc3 < <("$PY" - "$SSYNC_BIN" "$T/d" <<'EOF'
+import resource, subprocess, sys
+p = subprocess.run([sys.argv[1], "--home", sys.argv[2], "sync", "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)
+EOF
+)
+log "sync exited $rc3, peak RSS ${rss3} KiB"
+if [ "$rss3" -lt 200000 ]; then pass "http: peak RSS ${rss3} KiB"; else fail "http: peak RSS ${rss3} KiB"; fi
+assert_eq "http: c's rows arrived" 2 \
+	"$(ssx d sql "SELECT count(*) AS n FROM zone WHERE id LIKE 'sch-c-%'" --json | jget "$(cat)" 'j[0]["n"]')"
+q=$(ssx d quarantine --json)
+assert_eq "http: the segment is refused by its size, unread" 1 \
+	"$(jget "$q" 'sum(1 for r in j if r["node"]=="sch-a" and "over the" in r["reason"])')"
 summary
