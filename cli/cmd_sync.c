@@ -9,6 +9,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/review.h"
 #include "schoolsync/sync.h"
+#include "schoolsync/trust.h"
 
 typedef struct remotes { json_t *arr; cli_table *t; } remotes;
 
@@ -73,9 +74,10 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 			"       schoolsync remote list [--json]\n"
 			"       schoolsync remote remove NAME\n"
 			"       schoolsync remote repair NAME\n\n"
-			"Git remotes this node syncs with. URL: a local path or file:// (a USB stick:\n"
-			"created as a bare repository on first push), git://, http(s):// (smart HTTP)\n"
-			"or ssh:// (ssh-agent). Names: letters, digits, '_', '.', '-'.\n"
+			"Git remotes this node syncs with. URL: a local path (relative ones are stored\n"
+			"absolute) or file:// (a USB stick: created as a bare repository on first\n"
+			"push, but only where a stick is mounted), git://, http(s):// (smart HTTP) or\n"
+			"ssh:// (ssh-agent). Names: letters, digits, '_', '.', '-'.\n"
 			"repair: when sync fails with E_PUSH_REJECTED (someone pushed onto this node's\n"
 			"branch there), put this node's branch back, if the remote's copy holds nothing\n"
 			"this node signed that it lacks (docs/OPERATIONS.md).\n");
@@ -93,14 +95,28 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_usage(ctx, "remote", "invalid remote name '%s' (letters, digits, '_', '.', '-')", pos[1]);
 			goto done;
 		}
+		const char *url = pos[2], *colon = strchr(url, ':'), *slash = strchr(url, '/');
+		char absurl[4096], cwd[4096];
+		/* A relative path (git takes them) means the caller's directory;
+		 * the daemon runs elsewhere, so store it absolute. host:path
+		 * (a colon before any slash) stays scp-like ssh. */
+		if (!strstr(url, "://") && url[0] != '/' && url[0] != '-' && (!colon || (slash && slash < colon))) {
+			if (!getcwd(cwd, sizeof(cwd)) ||
+			    snprintf(absurl, sizeof(absurl), "%s/%s", cwd, strncmp(url, "./", 2) == 0 ? url + 2 : url) >=
+			    (int)sizeof(absurl)) {
+				rc = cli_usage(ctx, "remote", "cannot make '%s' an absolute path", url);
+				goto done;
+			}
+			url = absurl;
+		}
 		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 			goto done;
-		if (ssync_node_remote_add(n, pos[1], pos[2], &err) < 0)
+		if (ssync_node_remote_add(n, pos[1], url, &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (ctx->json)
-			rc = cli_print_json(json_pack("{ssss}", "name", pos[1], "url", pos[2]));
+			rc = cli_print_json(json_pack("{ssss}", "name", pos[1], "url", url));
 		else
-			printf("remote %s added: %s\n", pos[1], pos[2]);
+			printf("remote %s added: %s\n", pos[1], url);
 	} else if (strcmp(sub, "remove") == 0) {
 		if (npos != 2) {
 			free(pos);
@@ -232,6 +248,12 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "sync", "invalid remote name '%s'", remote);
 	if (!(n = cli_open_node(ctx, 0, &rc)))
 		return rc;
+	/* Never silent: an unmanaged node takes anything signed and enforces no
+	 * policy; in a managed district that is a skipped 'join'. */
+	if (!ssync_trust_managed(ssync_node_store(n)) && !ctx->quiet)
+		fprintf(stderr, "warning: node %s is UNMANAGED (no district root pinned): it accepts every signed entry "
+			"and enforces no write policy. In a managed district run: schoolsync join --district %s "
+			"--district-pubkey HEX\n", ssync_node_id(n), ssync_node_district(n));
 	names = json_array();
 	reports = json_array();
 	ssync_error_clear(&err);

@@ -92,8 +92,8 @@ int ssync_exchange__xfail(xfer *x, ssync_error *err, int gcode, const char *fmt,
 		ssync_error_hint(err, "check the ssh key / agent or the https token for remote %s",
 			x->remote);
 	else if (code == SSYNC_ENET)
-		ssync_error_hint(err, "remote %s is unreachable or the transfer broke off; "
-			"it will be retried", x->remote);
+		ssync_error_hint(err, "remote %s is unreachable or the transfer broke off: check the link, "
+			"then sync again (a running schoolsyncd retries by itself)", x->remote);
 	git_error_clear();
 	return code;
 }

@@ -31,19 +31,74 @@ static int find_url(const char *name, const char *url, void *p)
 	return 0;
 }
 
+/* 1 if a filesystem is mounted at @p dir or at a directory between it and
+ * the removable-media root @p root ("/media/" ...): a different device than
+ * its parent's. */
+static int mounted_below(const char *dir, size_t rootlen)
+{
+	char d[4096], *slash;
+	struct stat a, b;
+
+	snprintf(d, sizeof(d), "%s", dir);
+	while (strlen(d) > rootlen) {
+		if (stat(d, &a) != 0)
+			return 0;
+		if (!(slash = strrchr(d, '/')) || slash == d)
+			return 0;
+		*slash = 0;
+		if (stat(d, &b) != 0)
+			return 0;
+		if (a.st_dev != b.st_dev)
+			return 1;
+	}
+	return 0;
+}
+
+/* A local remote we cannot use: say what is wrong with the path itself, not
+ * E_NET (nothing about it is a network). */
+static int local_problem(const char *remote, const char *path, int check_repo, ssync_error *err)
+{
+	struct stat sb;
+	char head[4200], head2[4200];
+
+	{
+		if (access(path, R_OK | W_OK | X_OK) != 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+			ssync_error_set(err, SSYNC_EPERM, "remote %s: %s: %s", remote, path, strerror(errno));
+			ssync_error_hint(err, "the sync runs as uid %ld: give it the directory (chown -R), or for the "
+				"systemd unit list the path in ReadWritePaths= (docs/OPERATIONS.md)", (long)geteuid());
+			return SSYNC_EPERM;
+		}
+		snprintf(head, sizeof(head), "%s/HEAD", path);
+		snprintf(head2, sizeof(head2), "%s/.git/HEAD", path);
+		if (check_repo && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && stat(head, &sb) != 0 && stat(head2, &sb) != 0) {
+			ssync_error_set(err, SSYNC_ENOTFOUND, "remote %s: %s is not a git repository", remote, path);
+			ssync_error_hint(err, "if it is on a USB stick, the stick may not be mounted (an empty directory is "
+				"left where it would be): mount it and sync again; 'schoolsync remote list' shows the path");
+			return SSYNC_ENOTFOUND;
+		}
+	}
+	return 0;
+}
+
 /*
  * A USB stick's remote is a path to a repository that may not exist yet: if
  * its directory does (the stick is mounted), create the bare repository so
  * the first sync can push. A missing directory means "not mounted": the
- * fetch then fails with E_NET and nothing is created.
+ * fetch then fails and nothing is created. Under /media, /mnt and
+ * /run/media an unmounted stick leaves its mount point behind as an empty
+ * directory on this disk: there nothing is created unless a filesystem is
+ * mounted (we would "push" to the local disk and report success). An
+ * existing path that is not a repository is refused the same way.
  */
 int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error *err)
 {
+	static const char *const removable[] = { "/media/", "/mnt/", "/run/media/" };
 	url_find f;
 	const char *path;
 	char parent[4096], *slash;
 	struct stat sb;
 	ssync_exchange *stick = NULL;
+	size_t i;
 	int error;
 
 	memset(&f, 0, sizeof(f));
@@ -55,14 +110,28 @@ int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error
 	path = f.url;
 	if (strncmp(path, "file://", 7) == 0)
 		path += 7;
-	if (path[0] != '/' || lstat(path, &sb) == 0)
-		return 0; /* exists (even as a dangling link): the fetch checks it */
+	if (path[0] != '/')
+		return 0;
+	if (lstat(path, &sb) == 0)
+		return local_problem(remote, path, 1, err); /* exists (even as a dangling link): the fetch checks the rest */
 	snprintf(parent, sizeof(parent), "%s", path);
 	if (!(slash = strrchr(parent, '/')) || slash == parent)
 		return 0;
 	*slash = 0;
 	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return 0;
+	for (i = 0; i < sizeof(removable) / sizeof(removable[0]); i++) {
+		size_t rl = strlen(removable[i]);
+		if (strncmp(parent, removable[i], rl) == 0 && !mounted_below(parent, rl - 1)) {
+			ssync_error_set(err, SSYNC_ENOTFOUND, "remote %s: %s does not exist and nothing is mounted at %s "
+				"(is the USB stick plugged in and mounted?)", remote, path, parent);
+			ssync_error_hint(err, "mount the stick and sync again; to keep the repository on this disk "
+				"instead, create it first: git init --bare %s", path);
+			return SSYNC_ENOTFOUND;
+		}
+	}
+	if (access(parent, W_OK | X_OK) != 0)
+		return local_problem(remote, parent, 0, err);
 	if ((error = ssync_exchange_open(&stick, path, 1, err)) < 0)
 		return error;
 	ssync_exchange_free(stick);
