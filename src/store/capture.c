@@ -405,7 +405,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	char *hlcs = NULL;
 	int error = 0, rc;
 	/* trust (issue #4): the writer's certificate decides what it may write */
-	json_t *pre = NULL, *jpk = NULL;
+	json_t *jpk = NULL;
 	int managed = 0, colrule = 0;
 	char prole[16], pschool[SSYNC_NODE_ID_MAX + 1];
 
@@ -502,7 +502,6 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		}
 		if (error < 0)
 			goto done;
-		pre = managed ? json_deep_copy(state) : NULL; /* trust (issue #4): policy sees the row before this write */
 		if ((managed && !(cells = json_array())) || chunk_raw(&c, c.nops ? ",{\"t\":" : "[{\"t\":", 6) < 0 ||
 		    chunk_name(&c, tbl) < 0 || chunk_raw(&c, ",\"k\":", 5) < 0 || chunk_json(&c, jpk) < 0 ||
 		    chunk_raw(&c, ",\"c\":[", 6) < 0) {
@@ -554,13 +553,11 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 				goto done;
 			}
-			error = who->policy->check_op(st, prole, pschool, jop, pre, found, &colrule, err);
+			error = who->policy->check_op(st, prole, pschool, jop, NULL, found, &colrule, err);
 			json_decref(jop);
 			if (error != 0)
 				goto done;
 		}
-		json_decref(pre);
-		pre = NULL;
 	}
 	if (rc != SQLITE_DONE) {
 		error = ssync_error_set(err, SSYNC_ERROR, "read changeset");
@@ -574,7 +571,6 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	 * "hlc" only remembers what we observed from others (ingest). */
 done:
 	sealer_stop(&sl);
-	json_decref(pre);
 	json_decref(jpk);
 	free(c.ops);
 	sqlite3changeset_finalize(it);

@@ -15,8 +15,8 @@ typedef struct ssync_write_policy {
 	/* The writer's role and school; *managed 0: no policy applies. */
 	int (*local)(ssync_store *st, const char *node, int *managed, char role[16],
 		char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err);
-	/* One op against the row's merge state before the write (@p found: the
-	 * row had state): 0 or a failure in err (see policy_int.h). */
+	/* One op: 0 or a failure in err (see policy_int.h). Ownership follows
+	 * the key, so capture passes no merge state (@p state NULL). */
 	int (*check_op)(ssync_store *st, const char *role, const char *school, const json_t *op,
 		const json_t *state, int found, int *column_rule, ssync_error *err);
 } ssync_write_policy;
