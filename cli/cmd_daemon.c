@@ -86,6 +86,15 @@ static void print_node(json_t *node)
 			"       own branch (node/%s) from a remote that holds it - usually the hub:\n"
 			"       schoolsync sync --remote hub. A new or empty USB stick does not count\n"
 			"       (docs/OPERATIONS.md, Restoring a node)\n", jstr(node, "node"));
+	if (json_is_object(json_object_get(node, "clock_ahead"))) {
+		json_t *ca = json_object_get(node, "clock_ahead");
+		printf("CLOCK AHEAD: this node's clock is at %s, %lld day(s) ahead of this PC's clock,\n"
+			"       carried by entry %s: everything written here carries that time. If that node's\n"
+			"       clock was wrong, the hub should revoke it; if this PC's clock is behind, fix it\n"
+			"       (docs/TRUST.md, Clocks far ahead)\n", jstr(ca, "time"),
+			(long long)(json_integer_value(json_object_get(ca, "ahead_s")) / 86400),
+			jstr(ca, "entry") ? jstr(ca, "entry") : "(not found)");
+	}
 	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)\n",
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),

@@ -57,7 +57,18 @@ typedef struct ssync_status {
 	int64_t cert_serial;   /**< serial of that certificate; 0 if none */
 	int64_t cert_valid_until; /**< ms since the epoch; 0 = no end */
 	int recovering;        /**< 1: restored from its key, own branch not read yet: writes refused */
+	/* A report, not a decision (docs/TRUST.md §4, "Clocks far ahead"): the
+	 * HLC this node's next write starts from, when it is more than
+	 * SSYNC_STATUS_CLOCK_AHEAD_MS ahead of this PC's clock, and the applied
+	 * entry that carries it. */
+	int64_t clock_ahead_ms; /**< > 0: how far ahead; 0: not ahead */
+	uint64_t clock_hlc;     /**< that HLC (when clock_ahead_ms > 0) */
+	char clock_by[SSYNC_NODE_ID_MAX + 1]; /**< node of the entry carrying it; "" if not found */
+	int64_t clock_by_seq;   /**< its seq */
 } ssync_status;
+
+/** Status reports a node clock ahead of the PC's by more than this (1 hour). */
+#define SSYNC_STATUS_CLOCK_AHEAD_MS INT64_C(3600000)
 
 /**
  * Read the status of the node in @p home in one read transaction (a
@@ -75,6 +86,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  * {"node","district","head_seq","exported_seq","pending","conflicts",
  *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
  *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering",
+ *  "clock_ahead":null|{"time","ahead_s","entry"|null ("node#seq")},
  *  "push_rejected":[{"remote","code","message","hint"|null,"at"|null}],
  *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.
  * Returns a malloc'd string the caller frees with free(); NULL if out of

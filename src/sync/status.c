@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "schoolsync/hlc.h"
 #include "schoolsync/home.h"
 #include "schoolsync/status.h"
 #include "schoolsync/timefmt.h"
@@ -40,6 +41,11 @@ static const char SQL_OWN_CERT[] =
 	"SELECT serial, role, school_id, valid_until FROM ssync_cert WHERE node = ?1 "
 	"ORDER BY serial DESC LIMIT 1";
 static const char SQL_OWN_REVOKED[] = "SELECT 1 FROM ssync_revocation WHERE node = ?1 LIMIT 1";
+/* Where our next write's HLC starts (capture.c): our own last entry... */
+static const char SQL_OWN_HLC[] = "SELECT hlc FROM ssync_entry WHERE node = ?1 ORDER BY seq DESC LIMIT 1";
+/* ...and which applied entry carries it. No index on hlc (it would cost
+ * every write a page): a scan, run only when the clock is ahead. */
+static const char SQL_CLOCK_BY[] = "SELECT node, seq FROM ssync_entry WHERE hlc = ?1 AND state = 1 LIMIT 1";
 
 static int open_replica(ssync_store **out, const char *home, ssync_error *err)
 {
@@ -191,6 +197,41 @@ static int read_trust(ssync_store *st, ssync_status *s, ssync_error *err)
 	return 0;
 }
 
+/* Our HLC against this PC's clock: a report for the clerk and the hub, never
+ * an input to any decision (docs/TRUST.md §4, "Clocks far ahead"). */
+static int read_clock(ssync_store *st, ssync_status *s, const char *meta_hlc, ssync_error *err)
+{
+	uint64_t h = meta_hlc[0] ? strtoull(meta_hlc, NULL, 10) : 0, own = 0, now = ssync_hlc_wall_ms();
+	sqlite3_stmt *q;
+	int rc;
+
+	if (h > SSYNC_HLC_MAX)
+		h = 0; /* from before the range existed: capture.c ignores it too */
+	if (!(q = ssync_store__stmt(st, SQL_OWN_HLC, err)))
+		return err && err->code ? err->code : SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, s->node_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		own = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read own clock");
+	if (own > h)
+		h = own;
+	if (ssync_hlc_ms(h) <= now || ssync_hlc_ms(h) - now <= (uint64_t)SSYNC_STATUS_CLOCK_AHEAD_MS)
+		return 0;
+	s->clock_hlc = h;
+	s->clock_ahead_ms = (int64_t)(ssync_hlc_ms(h) - now);
+	if (!(q = ssync_store__stmt(st, SQL_CLOCK_BY, err)))
+		return err && err->code ? err->code : SSYNC_ERROR;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)h);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		snprintf(s->clock_by, sizeof(s->clock_by), "%s", (const char *)sqlite3_column_text(q, 0));
+		s->clock_by_seq = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "find the entry carrying the clock");
+}
+
 static int meta_copy(ssync_store *st, const char *key, char *buf, size_t n, int required, ssync_error *err)
 {
 	char *v = NULL;
@@ -214,7 +255,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	ssync_store *st = NULL;
 	ssync_status *s = NULL;
 	sqlite3 *db;
-	char exported[32], recovering[8];
+	char exported[32], recovering[8], hlc[32];
 	int error = 0, in_tx = 0;
 
 	*out = NULL;
@@ -235,6 +276,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	    (error = meta_copy(st, "district", s->district, sizeof(s->district), 0, err)) < 0 ||
 	    (error = meta_copy(st, "exported_seq", exported, sizeof(exported), 0, err)) < 0 ||
 	    (error = meta_copy(st, "recovering", recovering, sizeof(recovering), 0, err)) < 0 ||
+	    (error = meta_copy(st, "hlc", hlc, sizeof(hlc), 0, err)) < 0 ||
 	    (error = own_head(st, s->node_id, &s->head_seq, err)) < 0 ||
 	    (error = count(st, SQL_CONFLICTS, "count conflicts", &s->conflicts, err)) < 0 ||
 	    (error = count(st, SQL_QUARANTINE, "count quarantine", &s->quarantined, err)) < 0 ||
@@ -244,6 +286,8 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 		goto done;
 	s->exported_seq = exported[0] ? strtoll(exported, NULL, 10) : 0;
 	s->recovering = strcmp(recovering, "1") == 0;
+	if ((error = read_clock(st, s, hlc, err)) < 0)
+		goto done;
 	if (s->exported_seq < 0)
 		s->exported_seq = 0;
 	s->pending = s->head_seq > s->exported_seq ? s->head_seq - s->exported_seq : 0;
@@ -312,6 +356,20 @@ char *ssync_status_json(const ssync_status *s)
 			}
 		}
 		if (!pr || (o && json_object_set_new(o, "push_rejected", pr) != 0)) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	if (o) {
+		json_t *ca = json_null();
+		if (s->clock_ahead_ms > 0) {
+			char when[40], by[SSYNC_NODE_ID_MAX + 32];
+			ssync_hlc_format(s->clock_hlc, when, sizeof(when));
+			snprintf(by, sizeof(by), "%s#%lld", s->clock_by, (long long)s->clock_by_seq);
+			ca = json_pack("{sssIso}", "time", when, "ahead_s", (json_int_t)(s->clock_ahead_ms / 1000),
+				"entry", s->clock_by[0] ? json_string(by) : json_null());
+		}
+		if (!ca || json_object_set_new(o, "clock_ahead", ca) != 0) {
 			json_decref(o);
 			o = NULL;
 		}

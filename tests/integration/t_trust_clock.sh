@@ -21,6 +21,7 @@ q_has() { quarantine_codes "$1" | grep -qx "$2 $3 $4"; }
 last_time() { ssx "$1" log --json | "$PY" -c 'import json,sys
 e=[x for x in json.load(sys.stdin) if x["node"]==sys.argv[1]]
 print(e[-1]["time"] if e else "none")' "$2"; }
+ahead_by() { ssx "$1" status --json | "$PY" -c 'import json,sys; c=json.load(sys.stdin)["node"]["clock_ahead"]; print(c["entry"] if c else "none")'; }
 nlog() { ssx "$1" log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 ROOT=$T/root.key
 
@@ -71,6 +72,8 @@ assert_eq "a's clock in 2900 signs (in range, a may not know its clock is wrong)
 sync_ok a >/dev/null
 sync_ok e >/dev/null
 assert_eq "e applied a#2 (its time: 2900)" "2900-12-31T00:00:00.000Z" "$(last_time e sch-a)"
+assert_eq "e's status reports its clock ahead, carried by sch-a#2 (a report, not a decision)" "sch-a#2" "$(ahead_by e)"
+assert_contains "... for people: CLOCK AHEAD with what to do" "CLOCK AHEAD: this node's clock is at 2900-12-31.*carried by entry sch-a#2.*revoke" "$(ssx e status | tr '\n' ' ')"
 
 log "=== the hub revokes a after seq 1; refused far-future entries from x, c and v"
 ssx h district revoke sch-a --after-seq 1 --root-key "$ROOT" >/dev/null
@@ -93,12 +96,14 @@ assert_true "b: v's entry is E_CERT_EXPIRED (beyond its certificate)" q_has b sc
 assert_true "b: a#2 is E_REVOKED" q_has b sch-a 2 E_REVOKED
 ssx b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','after')" >/dev/null
 assert_contains "b's next write carries today's time" "^$YEAR-" "$(last_time b sch-b)"
+assert_eq "b's status: clock not ahead" none "$(ahead_by b)"
 
 log "=== e learns the revocation after applying a#2: rebuild, its clock comes back"
 sync_ok e >/dev/null
 assert_true "e: a#2 is now E_REVOKED" q_has e sch-a 2 E_REVOKED
 ssx e sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','after')" >/dev/null
 assert_contains "e's next write carries today's time" "^$YEAR-" "$(last_time e sch-e)"
+assert_eq "e's status: clock no longer ahead" none "$(ahead_by e)"
 
 log "=== everyone converges"
 sync_ok e >/dev/null
