@@ -38,33 +38,15 @@ static void after_child(dmn *d)
 
 static void child_error(const dmn_job_result *res, char *code, size_t clen, char *msg, size_t mlen)
 {
-	const char *s = res->errout, *end = s + res->err_len;
-	const char *line_end = end;
+	ssync_error e;
+	int found = ssync_error_parse_output(&e, res->errout, res->err_len) == 0;
 
-	snprintf(code, clen, "%s", res->exit_status == 2 ? "E_USAGE" : "E_ERROR");
-	msg[0] = 0;
-	while (line_end > s) {
-		const char *ls = line_end;
-		while (ls > s && ls[-1] != '\n')
-			ls--;
-		if (line_end > ls) {
-			size_t len = (size_t)(line_end - ls);
-			ssync_error e;
-			if (ls[0] == '{' && ssync_error_parse_json(&e, ls, len) == 0) {
-				snprintf(code, clen, "%s", ssync_error_name(e.code));
-				snprintf(msg, mlen, "%s", e.message[0] ? e.message : "(no message)");
-				return;
-			}
-			if (!msg[0]) {
-				while (len > 0 && (ls[len - 1] == '\r' || ls[len - 1] == ' '))
-					len--;
-				if (len > 0)
-					snprintf(msg, mlen, "%.*s", (int)(len < mlen - 1 ? len : mlen - 1), ls);
-			}
-		}
-		line_end = ls > s ? ls - 1 : s;
-	}
-	if (!msg[0])
+	snprintf(code, clen, "%s", found ? ssync_error_name(e.code) : res->exit_status == 2 ? "E_USAGE" : "E_ERROR");
+	if (e.message[0])
+		snprintf(msg, mlen, "%s", e.message);
+	else if (found)
+		snprintf(msg, mlen, "(no message)");
+	else
 		snprintf(msg, mlen, "exited with status %lld and no message", (long long)res->exit_status);
 }
 

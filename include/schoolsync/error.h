@@ -138,4 +138,13 @@ SSYNC_EXTERN char *ssync_error_json(const ssync_error *err);
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_error_parse_json(ssync_error *out,
 	const char *text, size_t len);
 
+/**
+ * What a failed program of ours said on stderr (@p text, @p len bytes):
+ * the last line that is the error object above, read into *out (0); when
+ * there is none, SSYNC_ENOTFOUND with *out set to SSYNC_ERROR and the last
+ * non-empty line as its message ("" if there is none). Progress and other
+ * noise before the object are skipped.
+ */
+SSYNC_EXTERN int ssync_error_parse_output(ssync_error *out, const char *text, size_t len);
+
 #endif

@@ -63,3 +63,31 @@ int ssync_error_parse_json(ssync_error *out, const char *text, size_t len)
 	json_decref(o);
 	return 0;
 }
+
+int ssync_error_parse_output(ssync_error *out, const char *text, size_t len)
+{
+	const char *line_end = text + len, *last = NULL;
+	size_t last_len = 0;
+
+	ssync_error_clear(out);
+	while (text && line_end > text) {
+		const char *ls = line_end;
+		size_t n;
+		while (ls > text && ls[-1] != '\n')
+			ls--;
+		n = (size_t)(line_end - ls);
+		while (n > 0 && (ls[n - 1] == '\r' || ls[n - 1] == ' '))
+			n--;
+		if (n > 0 && ls[0] == '{' && ssync_error_parse_json(out, ls, n) == 0)
+			return 0;
+		if (n > 0 && !last) {
+			last = ls;
+			last_len = n;
+		}
+		line_end = ls > text ? ls - 1 : text;
+	}
+	ssync_error_clear(out);
+	ssync_error_set(out, SSYNC_ERROR, "%.*s", (int)(last_len < sizeof(out->message) ? last_len :
+		sizeof(out->message) - 1), last ? last : "");
+	return SSYNC_ENOTFOUND;
+}

@@ -57,11 +57,28 @@ t0=$(now_ms)
 wait_for 5 attempts_gt "$n0" || true
 t1=$(tail -1 "$FAKE_STATE/attempts.hub")
 check "sync after a local write within 2 s (took $((t1 - t0)) ms)" test $((t1 - t0)) -lt 2000 -a $((t1 - t0)) -ge 400
-# several quick writes: one round, not one per write
+# several quick writes: one round, not one per write. On a loaded machine
+# one write (a whole CLI process) can take longer than the debounce, and
+# then the writes are no burst: every gap longer than debounce - poll
+# (0.3 s) may legitimately start a round of its own. So: exactly one round
+# when the writes came quickly, else at most one more per such gap (the
+# debounce arithmetic itself is test_sched's, on an injected clock).
 n0=$(attempts)
-for i in 1 2 3 4; do "$SSYNC_BIN" --home "$H" sql "INSERT INTO zone(id,name) VALUES('q$i','x')" >/dev/null; sleep 0.1; done
+prev=0; slow_gaps=0; gaps=""
+for i in 1 2 3 4; do
+	"$SSYNC_BIN" --home "$H" sql "INSERT INTO zone(id,name) VALUES('q$i','x')" >/dev/null
+	t=$(now_ms)
+	if [ "$prev" -gt 0 ]; then
+		gaps="$gaps $((t - prev))"
+		[ $((t - prev)) -lt 300 ] || slow_gaps=$((slow_gaps + 1))
+	fi
+	prev=$t
+	sleep 0.1
+done
 sleep 1.5
-check "a burst of writes is debounced into one round ($(( $(attempts) - n0 )))" test $(( $(attempts) - n0 )) -eq 1
+rounds=$(( $(attempts) - n0 ))
+check "a burst of writes is debounced into one round ($rounds; gaps between writes:$gaps ms)" \
+	test "$rounds" -ge 1 -a "$rounds" -le $((1 + slow_gaps))
 
 # --- unreachable: growing delays with jitter, capped; status shows it
 echo fail >"$FAKE_STATE/mode.hub"

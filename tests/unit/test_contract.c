@@ -104,6 +104,34 @@ static void test_contract__error_json_parse_refuses_others(void **state)
 	assert_int_equal(back.code, SSYNC_ECERT);
 }
 
+static void test_contract__error_from_a_programs_stderr(void **state)
+{
+	const char *noisy = "\rfetch 10/20 objects   \nprogress noise\n"
+		"{\"error\":{\"code\":\"E_NET\",\"status\":-13,\"message\":\"cannot reach hub\"}}\r\n\n";
+	const char *two = "{\"error\":{\"code\":\"E_BUSY\",\"message\":\"first\"}}\n"
+		"{\"error\":{\"code\":\"E_IO\",\"message\":\"last\"}}\n";
+	const char *plain = "schoolsync: error: something\nhint: do this  \r\n\n\n";
+	ssync_error e;
+
+	(void)state;
+	assert_int_equal(ssync_error_parse_output(&e, noisy, strlen(noisy)), 0);
+	assert_int_equal(e.code, SSYNC_ENET);
+	assert_string_equal(e.message, "cannot reach hub");
+	assert_int_equal(ssync_error_parse_output(&e, two, strlen(two)), 0);
+	assert_string_equal(e.message, "last");
+	assert_int_equal(e.code, SSYNC_EIO);
+	/* no error object: the last line that says something */
+	assert_int_equal(ssync_error_parse_output(&e, plain, strlen(plain)), SSYNC_ENOTFOUND);
+	assert_int_equal(e.code, SSYNC_ERROR);
+	assert_string_equal(e.message, "hint: do this");
+	assert_int_equal(ssync_error_parse_output(&e, "", 0), SSYNC_ENOTFOUND);
+	assert_string_equal(e.message, "");
+	assert_int_equal(ssync_error_parse_output(&e, "\n\n", 2), SSYNC_ENOTFOUND);
+	assert_string_equal(e.message, "");
+	/* a cut-off object is not one */
+	assert_int_equal(ssync_error_parse_output(&e, two, 30), SSYNC_ENOTFOUND);
+}
+
 static void test_contract__report_round_trip(void **state)
 {
 	ssync_sync_report r, back;
@@ -309,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_contract__home_default),
 		cmocka_unit_test(test_contract__error_json_round_trip),
 		cmocka_unit_test(test_contract__error_json_parse_refuses_others),
+		cmocka_unit_test(test_contract__error_from_a_programs_stderr),
 		cmocka_unit_test(test_contract__report_round_trip),
 		cmocka_unit_test(test_contract__report_parse_is_strict),
 		cmocka_unit_test_setup_teardown(test_contract__node_remotes, th_fx_setup, th_fx_teardown),
