@@ -176,4 +176,31 @@ assert_eq "the auditor pushes nothing" "0" "$(sync_field "$R" pushed_refs)"
 assert_eq "... the hub's refs are unchanged" "$HUBREFS" "$(git --git-dir="$T/hub.git" for-each-ref --format='%(refname) %(objectname)')"
 assert_eq "the auditor's data equals the hub's" "$(state_hash h)" "$(state_hash au)"
 
+log "=== ownership is the key's, whatever order a receiver reads branches in (issue 13)"
+# An enrolled school that skipped join (no local check) names itself owner of
+# a's row and of a hub row, as new rows (no prevs). Its branch "node/aaa" is
+# read before node/hub and node/sch-a by a receiver that starts from nothing.
+ssx h sql "INSERT INTO teacher(id,school_id,name) VALUES ('hub-t1',NULL,'H')" >/dev/null
+sync_ok h >/dev/null
+PQ=$(pubkey_of q aaa)
+ssx h district enroll aaa --role school --school aaa --pubkey "$PQ" --root-key "$ROOT" >/dev/null
+sync_ok h >/dev/null
+ssx q sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t1','aaa','hijacked')" >/dev/null   # aaa#1
+ssx q sql "INSERT INTO teacher(id,school_id,name) VALUES ('hub-t1','aaa','claimed')" >/dev/null      # aaa#2
+ssx q remote add hub "$T/hub.git" >/dev/null
+sync_ok q >/dev/null
+PD=$(pubkey_of d sch-d)
+ssx d remote add hub "$T/hub.git" >/dev/null
+ssx d join --district-pubkey "$RK" >/dev/null
+sync_ok d >/dev/null                       # reads node/aaa first
+sync_ok b >/dev/null                       # held a's row long before
+sync_ok h >/dev/null
+assert_true "the hijack of a's row is refused (E_PERM) on the receiver that read it first" q_has d aaa 1 E_PERM
+assert_true "the claim on the hub's row is refused too" q_has d aaa 2 E_PERM
+assert_contains "... the reason names the key's owner" "teacher/hub-t1: row belongs to the hub" "$(q_reason d aaa 2)"
+owner_of() { ssx "$1" sql "SELECT id || ':' || ifnull(school_id,'NULL') || ':' || name AS r FROM teacher WHERE id IN ('sch-a-t1','hub-t1') ORDER BY id" --json | "$PY" -c 'import json,sys; print(";".join(r["r"] for r in json.load(sys.stdin)))'; }
+assert_eq "d keeps a's row and the hub's row as their owners wrote them" "hub-t1:NULL:H;sch-a-t1:sch-a:张三" "$(owner_of d)"
+assert_eq "every receiver decides the same, whatever it read first" "$(state_hash b)" "$(state_hash d)"
+assert_eq "... the hub too" "$(state_hash h)" "$(state_hash d)"
+
 summary
