@@ -353,6 +353,41 @@ static void test_trust__old_policy_rejudged_on_open(void **state)
 	assert_string_equal(h1, h2);
 }
 
+/* A replica upgraded from before HLCs were bounded may hold an INT64_MAX
+ * entry it applied, and a clock that followed it. A rebuild refuses the
+ * entry (E_CLOCK, state 3) instead of failing, recomputes the clock, and the
+ * next write is sane again. */
+static void test_trust__rebuild_refuses_stored_out_of_range(void **state)
+{
+	fx *f = *state;
+	sqlite3 *db = ssync_store__db(ssync_node_store(f->b));
+	ssync_trust_rebuild_report rep;
+	sqlite3_stmt *q;
+	char when[40], body[512], big[32];
+
+	sync_ok(f->b);
+	ssync_hlc_format((uint64_t)INT64_MAX, when, sizeof(when));
+	snprintf(body, sizeof(body), "{\"entry\":1,\"district\":\"testdistrict\",\"node\":\"sch-a\",\"seq\":1,"
+		"\"prev\":null,\"hlc\":%lld,\"time\":\"%s\",\"actor\":\"x\",\"schema\":1,\"ops\":[{\"t\":\"teacher\","
+		"\"k\":\"sch-a-9\",\"c\":[[\"$row\",1,[]],[\"school_id\",\"sch-a\",[]]]}]}", (long long)INT64_MAX, when);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) "
+		"VALUES ('sch-a', 1, zeroblob(32), ?, ?, zeroblob(64), 1)", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, INT64_MAX);
+	sqlite3_bind_text(q, 2, body, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+	snprintf(big, sizeof(big), "%lld", (long long)INT64_MAX);
+	assert_int_equal(ssync_store_meta_set(ssync_node_store(f->b), "hlc", big, NULL), 0);
+	assert_int_equal(ssync_trust_rebuild(ssync_node_store(f->b), &rep, NULL), 0);
+	assert_int_equal(rep.refused, 1);
+	assert_int_equal(th_count(f->b, "SELECT state FROM ssync_entry WHERE node='sch-a' AND seq=1"), 3);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND code='E_CLOCK'"), 1);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher WHERE id='sch-a-9'"), 0);
+	assert_true(clock_of(f->b) <= SSYNC_HLC_MAX);
+	th_sql(f->b, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','b')");
+	assert_true(ssync_hlc_ms(own_head_hlc(f->b)) < ssync_hlc_wall_ms() + DAY_MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +397,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__refused_entry_moves_no_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__int64_max_hlc_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__rebuild_refuses_stored_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
