@@ -362,7 +362,9 @@ if [ "$RC" -eq 0 ] || regression B6 "(same) a school cannot publish its own entr
 	assert_true "(g) b still publishes its own new entry (sch-b#2) to the hub" \
 		quiet git --git-dir="$T/g2/hub.git" cat-file -e refs/heads/node/sch-b:seg/0000000/000000000002.seg
 fi
-assert_contains "(g) the error or quarantine names the symlink" "000000000002.seg|symlink|mode" "$ERR $(ssx g2/c quarantine)"
+# (the branch-shape check names the first odd entry in git order: '.git2' before seg/)
+assert_contains "(g) the error or quarantine names the odd tree entry" "000000000002.seg|symlink|mode|'\.git2' is not allowed" \
+	"$ERR $(ssx g2/c quarantine)"
 assert_eq "(g) nothing outside the homes points at /etc/passwd" "" \
 	"$(find "$T/g2/c" "$T/g2/b" -type l 2>/dev/null)"
 
