@@ -99,6 +99,19 @@ static void sync_scenario(void **state, enum url_kind kind)
 	tx_expect_tip(r, NODE_A, a2.hex);
 	tx_expect_tip(r, NODE_C, cc.hex);
 
+	/* a lease replaces the remote's tip only if it is exactly the one given
+	 * (remote repair); then the owner's branch is put back the same way */
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_exchange_push_lease(c, "hub", NODE_A, &a1, NULL, &err), SSYNC_ECONFLICT);
+	assert_non_null(strstr(err.message, "moved"));
+	tx_expect_tip(r, NODE_A, a2.hex);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_exchange_push_lease(c, "hub", NODE_A, &a2, NULL, &err), 0);
+	tx_expect_tip(r, NODE_A, cx.hex);
+	tx_expect_tip(c, "refs/remotes/hub/node/sch-a", cx.hex);
+	assert_int_equal(ssync_exchange_push_lease(a, "hub", NODE_A, &cx, NULL, &err), 0);
+	tx_expect_tip(r, NODE_A, a2.hex);
+
 	/* the remote already has more than we push: nothing to do */
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_exchange_ref_update(b, NODE_A, &a1, &none, "t", &err), 0);
