@@ -239,12 +239,14 @@ assert_true() { # NAME COMMAND...   (COMMAND must exit 0)
 }
 # quiet CMD...: run CMD with its output discarded (for assert_true)
 quiet() { "$@" >/dev/null 2>&1; }
-# assert_contains NAME NEEDLE(extended regex) HAYSTACK
+# assert_contains NAME NEEDLE(extended regex) HAYSTACK (a here-string, not
+# printf | grep -q: grep leaving at the first match could kill printf with
+# SIGPIPE, and pipefail turned the match into a failure)
 assert_contains() {
-	if printf '%s' "$3" | grep -Eq -- "$2"; then pass "$1"; else fail "$1" "no /$2/ in:" "${3:0:800}"; fi
+	if grep -Eq -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "no /$2/ in:" "${3:0:800}"; fi
 }
 assert_not_contains() {
-	if printf '%s' "$3" | grep -Eq -- "$2"; then fail "$1" "unexpected /$2/ in:" "${3:0:800}"; else pass "$1"; fi
+	if grep -Eq -- "$2" <<<"$3"; then fail "$1" "unexpected /$2/ in:" "${3:0:800}"; else pass "$1"; fi
 }
 # assert_ok NAME HOME ARGS...: schoolsync exits 0
 assert_ok() {

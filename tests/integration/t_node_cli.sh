@@ -10,7 +10,9 @@ cmds=$("$SSYNC_BIN" --help | awk '/^Commands:/{f=1;next} f&&NF{print $1}')
 [ -n "$cmds" ] || fail "command list" "schoolsync --help lists no commands"
 for c in $cmds; do
 	RC=0; out=$("$SSYNC_BIN" "$c" --help 2>&1) || RC=$?
-	if [ "$RC" = 0 ] && printf '%s' "$out" | grep -q "usage"; then pass "$c --help"; else fail "$c --help" "exit $RC" "$out"; fi
+	# (a pattern, not printf | grep -q: grep leaving early made printf die of
+	# SIGPIPE, and pipefail turned a match into a failure)
+	if [ "$RC" = 0 ] && [[ $out == *usage* ]]; then pass "$c --help"; else fail "$c --help" "exit $RC" "$out"; fi
 done
 assert_fail "unknown command is a usage error" x nosuchcommand
 assert_eq "usage errors exit 2" 2 "$RC"
