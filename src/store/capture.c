@@ -242,18 +242,37 @@ typedef struct sealer {
 	int started, busy;
 	ssync_entry *e; /* handed over, or sealed and not yet logged */
 	const ssync_keypair *kp;
+	ssync_store *st; /* admission reads only the table registry */
+	int error;       /* admission of e refused it (e is then not sealed) */
+	ssync_error err;
 } sealer;
+
+/* Everything a node signs, every receiver accepts: the receivers' own parse
+ * and admission, on the exact bytes about to be signed. */
+static int admit(ssync_store *st, const ssync_entry *e, ssync_error *err)
+{
+	int error = ssync_admit__body(st, e->body, e->body_len, err);
+
+	if (error == SSYNC_EVALUE)
+		ssync_error_hint(err, "nothing was written. Text may not contain NUL (keep binary data in a blob), "
+			"keys are text without control characters, a value is at most 512 KiB (docs/FORMAT.md)");
+	return error;
+}
 
 static int sealer_claim(void *p)
 {
 	return ((sealer *)p)->busy;
 }
 
+/* Admission and signing of a big write's entry run here, on the second
+ * core, while the next entry is built. */
 static void sealer_work(void *p)
 {
 	sealer *s = p;
 
-	ssync_entry__seal(s->e, s->kp);
+	ssync_error_clear(&s->err);
+	if ((s->error = admit(s->st, s->e, &s->err)) == 0)
+		ssync_entry__seal(s->e, s->kp);
 }
 
 static void sealer_done(void *p)
@@ -261,9 +280,10 @@ static void sealer_done(void *p)
 	((sealer *)p)->busy = 0;
 }
 
-static int sealer_start(sealer *s, const ssync_keypair *kp)
+static int sealer_start(sealer *s, ssync_store *st, const ssync_keypair *kp)
 {
 	s->kp = kp;
+	s->st = st;
 	if (ssync_worker__init(&s->w, sealer_claim, sealer_work, sealer_done, s) < 0)
 		return -1;
 	if (ssync_worker__start(&s->w) < 0) {
@@ -274,27 +294,39 @@ static int sealer_start(sealer *s, const ssync_keypair *kp)
 	return 0;
 }
 
-/* The entry handed over, sealed (NULL if none). */
-static ssync_entry *sealer_take(sealer *s)
+/* The entry handed over, admitted and sealed (*out NULL if none); its
+ * refusal if admission refused it. */
+static int sealer_take(sealer *s, ssync_entry **out, ssync_error *err)
 {
-	ssync_entry *e;
+	int error = 0;
 
+	*out = NULL;
 	if (!s->started)
-		return NULL;
+		return 0;
 	ssync_worker__lock(&s->w);
 	while (s->busy)
 		ssync_worker__wait(&s->w);
-	e = s->e;
+	*out = s->e;
 	s->e = NULL;
+	if (*out && s->error < 0) {
+		error = ssync_error_set(err, s->error, "%s", s->err.message);
+		ssync_error_hint(err, "%s", s->err.hint);
+		ssync_entry_free(*out);
+		*out = NULL;
+	}
+	s->error = 0;
 	ssync_worker__unlock(&s->w);
-	return e;
+	return error;
 }
 
 static void sealer_stop(sealer *s)
 {
+	ssync_entry *e = NULL;
+
 	if (!s->started)
 		return;
-	ssync_entry_free(sealer_take(s));
+	(void)sealer_take(s, &e, NULL); /* the write is ending either way */
+	ssync_entry_free(e);
 	ssync_worker__destroy(&s->w);
 	s->started = 0;
 }
@@ -321,9 +353,11 @@ static int log_sealed(ssync_store *st, ssync_entry *e, unsigned char prev[SSYNC_
 static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, sealer *s, int more,
 	unsigned char prev[SSYNC_HASH_BYTES], ssync_write_result *res, ssync_error *err)
 {
-	ssync_entry *e = sealer_take(s);
+	ssync_entry *e = NULL;
 	int error;
 
+	if ((error = sealer_take(s, &e, err)) < 0)
+		return error;
 	if (e && (error = log_sealed(st, e, prev, res, err)) < 0)
 		return error;
 	if (chunk_reserve(c, 1) < 0)
@@ -332,22 +366,17 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, sealer
 	if ((error = ssync_entry__build(&e, who->district, who->node, c->seq, c->seq > 1 ? prev : NULL,
 		c->hlc, who->actor, ssync_store_schema_version(st), c->ops, c->len, err)) < 0)
 		return error;
-	/* Everything a node signs, every receiver accepts: the receivers' own
-	 * parse and admission, on the exact bytes about to be signed. */
-	if ((error = ssync_admit__body(st, e->body, e->body_len, err)) < 0) {
-		if (error == SSYNC_EVALUE)
-			ssync_error_hint(err, "nothing was written. Text may not contain NUL (keep binary data in a blob), "
-				"keys are text without control characters, a value is at most 512 KiB (docs/FORMAT.md)");
-		ssync_entry_free(e);
-		return error;
-	}
-	if (more && (s->started || sealer_start(s, who->kp) == 0)) {
+	if (more && (s->started || sealer_start(s, st, who->kp) == 0)) {
 		ssync_worker__lock(&s->w);
 		s->e = e;
 		s->busy = 1;
 		ssync_worker__wake(&s->w);
 		ssync_worker__unlock(&s->w);
 		return 0;
+	}
+	if ((error = admit(st, e, err)) < 0) {
+		ssync_entry_free(e);
+		return error;
 	}
 	ssync_entry__seal(e, who->kp);
 	return log_sealed(st, e, prev, res, err);
