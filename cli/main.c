@@ -64,6 +64,28 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", c->name, c->summary);
 }
 
+/*
+ * Who writes, when neither --actor nor $SCHOOLSYNC_ACTOR says: "actor" in
+ * HOME/config.json (say "教务处 王老师"), so entries do not all name the OS
+ * user the clerk happens to log in as (often root). A file that is not
+ * readable JSON is the daemon's to report (schoolsyncd --check-config).
+ */
+static void default_actor(const char *home)
+{
+	char path[4200];
+	json_t *root, *a;
+
+	if (getenv("SCHOOLSYNC_ACTOR") || snprintf(path, sizeof(path), "%s/config.json", home) >= (int)sizeof(path))
+		return;
+	if (!(root = json_load_file(path, 0, NULL)))
+		return;
+	a = json_object_get(root, "actor");
+	if (json_is_string(a) && json_string_length(a) > 0 && json_string_length(a) <= 256 &&
+	    setenv("SCHOOLSYNC_ACTOR", json_string_value(a), 1) != 0)
+		fprintf(stderr, "schoolsync: warning: cannot use the actor of %s\n", path);
+	json_decref(root);
+}
+
 int main(int argc, char **argv)
 {
 	cli_ctx ctx;
@@ -118,6 +140,7 @@ int main(int argc, char **argv)
 			return cli_fail(&ctx, &err);
 		ctx.home = homebuf;
 	}
+	default_actor(ctx.home);
 	for (c = commands; c->name; c++)
 		if (strcmp(c->name, argv[i]) == 0)
 			return c->run(&ctx, argc - i, argv + i);

@@ -1,8 +1,10 @@
 /* HOME/config.json: the daemon's settings (jansson). A missing file means
  * the defaults; a bad file is refused with line and column, and the caller
  * keeps what it had (SIGHUP must never leave the daemon half-configured).
- * Keys the daemon does not know are left alone: the same file may carry
- * settings of other parts of schoolsync. */
+ * The same file carries settings of other parts of schoolsync ("actor", the
+ * CLI's default actor); a key nobody knows is most likely a misspelling:
+ * --check-config refuses it, naming the closest known key, and the running
+ * daemon logs it (dmn_config_unknown). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -108,4 +110,66 @@ int dmn_config_load(dmn_config *out, const char *path, char *errbuf, size_t errl
 done:
 	json_decref(root);
 	return error;
+}
+
+/* The keys besides the numbers: the daemon's own and those of other parts
+ * of schoolsync kept in the same file ("actor": the CLI's default actor). */
+static const char *const other_keys[] = { "actor", "log_level", "syslog" };
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1, sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			cur[j] = del < ins ? (del < sub ? del : sub) : (ins < sub ? ins : sub);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+	}
+	return prev[lb];
+}
+
+int dmn_config_unknown(const char *path, char *errbuf, size_t errlen)
+{
+	json_t *root, *v;
+	const char *key;
+	size_t off = 0;
+	int n = 0;
+
+	errbuf[0] = 0;
+	if (!(root = json_load_file(path, JSON_REJECT_DUPLICATES, NULL)))
+		return 0; /* a missing or bad file is dmn_config_load's to report */
+	json_object_foreach(root, key, v) {
+		const char *best = NULL;
+		size_t i, d, bestd = 3;
+		int known = 0;
+		for (i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]) + sizeof(other_keys) / sizeof(other_keys[0]); i++) {
+			const char *k = i < sizeof(num_keys) / sizeof(num_keys[0]) ? num_keys[i].name :
+				other_keys[i - sizeof(num_keys) / sizeof(num_keys[0])];
+			if (strcmp(k, key) == 0) {
+				known = 1;
+				break;
+			}
+			if ((d = edit_distance(key, k)) < bestd) {
+				bestd = d;
+				best = k;
+			}
+		}
+		if (known)
+			continue;
+		if (n++ == 0)
+			off += (size_t)snprintf(errbuf + off, off < errlen ? errlen - off : 0, "config %s: unknown key", path);
+		if (off < errlen)
+			off += (size_t)snprintf(errbuf + off, errlen - off, "%s \"%s\"%s%s%s", n > 1 ? "," : "", key,
+				best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "");
+	}
+	(void)v;
+	json_decref(root);
+	return n;
 }

@@ -49,6 +49,9 @@ void dmn_config_defaults(dmn_config *c);
 /* Load @p path into *c. A missing file gives the defaults. On error *c is
  * left unchanged and @p errbuf says which line/column/key is wrong. */
 int dmn_config_load(dmn_config *c, const char *path, char *errbuf, size_t errlen);
+/* Keys of @p path nobody in schoolsync knows (misspellings): their number,
+ * and one sentence naming them and the closest known key in errbuf. */
+int dmn_config_unknown(const char *path, char *errbuf, size_t errlen);
 
 /* ---- job.c: one supervised child process ---- */
 typedef struct dmn_job dmn_job;

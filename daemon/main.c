@@ -201,6 +201,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "schoolsyncd: %s\n", errbuf);
 		return 1;
 	}
+	if (dmn_config_unknown(cfgpath, errbuf, sizeof(errbuf)) > 0) {
+		if (check_only) {
+			fprintf(stderr, "schoolsyncd: %s\n", errbuf);
+			return 1;
+		}
+		fprintf(stderr, "schoolsyncd: warning: %s (ignored)\n", errbuf);
+	}
 	if (check_only) {
 		printf("%s: ok (interval %g s, debounce %g s, deadline %g s, backoff %g..%g s)\n", cfgpath,
 			cfg.sync_interval_s, cfg.debounce_s, cfg.deadline_s, cfg.backoff_base_s, cfg.backoff_max_s);

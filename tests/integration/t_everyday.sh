@@ -165,4 +165,38 @@ expect 0 "report csv bom" -- S u1 report rotation --csv --bom
 expect 0 "export bom" -- S u1 export zone --bom
 "$PY" -c "import sys; sys.exit(0 if open('$T/out','rb').read(3) == b'\xef\xbb\xbf' else 1)" && ok || bad "export --bom"
 
+# --- smaller items (6) ---
+D=$(dirname "$SSYNC_BIN")/schoolsyncd
+printf '{"actor": "教务处 王老师", "sync_intervall_s": 60}\n' >"$T/u1/config.json"
+expect 1 "check-config refuses a misspelt key" -- "$D" --home "$T/u1" --check-config
+contains "$T/err" 'did you mean "sync_interval_s"' "check-config names the closest key"
+printf '{"actor": "教务处 王老师", "sync_interval_s": 60}\n' >"$T/u1/config.json"
+expect 0 "check-config accepts actor" -- "$D" --home "$T/u1" --check-config
+expect 0 "write with the configured actor" -- env -u SCHOOLSYNC_ACTOR "$SSYNC_BIN" --home "$T/u1" zone add --id z-actor --name 测试
+expect 0 "history shows it" -- S u1 --json audit history zone z-actor --column name
+json "d[0]['actor'] == '教务处 王老师'"
+expect 0 "--actor wins" -- S u1 zone edit z-actor --name 测试二 --actor 李老师
+expect 0 "history" -- S u1 --json audit history zone z-actor --column name
+json "d[-1]['actor'] == '李老师'"
+expect 0 "sync on an unmanaged node" -- S u1 sync
+contains "$T/err" "UNMANAGED" "sync warns when unmanaged"
+mkdir -p "$T/rel"
+git init -q --bare "$T/rel/r.git"
+expect 0 "relative remote path" -- bash -c "cd '$T/rel' && '$SSYNC_BIN' --home '$T/u1' remote add rel r.git"
+contains "$T/out" "$T/rel/r.git" "relative path stored absolute"
+expect 0 "sync with it" -- S u1 sync --remote rel
+mkdir -p "$T/notarepo"
+expect 0 "remote to a plain directory" -- S u1 remote add plain "$T/notarepo"
+expect 1 "sync refuses a directory that is not a repository" -- S u1 sync --remote plain
+contains "$T/err" "is not a git repository" "not a repository"
+[ -z "$(ls -A "$T/notarepo")" ] && ok || bad "nothing written into the plain directory"
+if [ -d /mnt ] && [ -w /mnt ] && ! mountpoint -q /mnt; then
+	MP=$(mktemp -d /mnt/ssync-usb.XXXXXX)
+	expect 0 "remote on an unmounted stick" -- S u1 remote add usb "$MP/district.git"
+	expect 1 "sync refuses an unmounted stick" -- S u1 sync --remote usb
+	contains "$T/err" "nothing is mounted at $MP" "unmounted stick named"
+	[ ! -e "$MP/district.git" ] && ok || bad "nothing created on the local disk"
+	rmdir "$MP"
+fi
+
 summary
