@@ -95,10 +95,11 @@ static void print_node(json_t *node)
 			(long long)(json_integer_value(json_object_get(ca, "ahead_s")) / 86400),
 			jstr(ca, "entry") ? jstr(ca, "entry") : "(not found)");
 	}
-	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)\n",
+	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)%s\n",
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),
-		(long long)json_integer_value(json_object_get(node, "pending")));
+		(long long)json_integer_value(json_object_get(node, "pending")),
+		json_array_size(json_object_get(node, "push_rejected")) ? "; but a remote REFUSES them, see below" : "");
 	{
 		/* a remote that refuses our branch: our new entries reach nobody through it */
 		json_t *pr = json_object_get(node, "push_rejected");
