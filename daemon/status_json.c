@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "schoolsync/timefmt.h"
 
 json_t *dmn_report_json(const ssync_sync_report *rep)
 {
@@ -15,13 +16,10 @@ json_t *dmn_report_json(const ssync_sync_report *rep)
 	return o ? o : json_null();
 }
 
+/* Seconds since the epoch as the UTC text of the control protocol. */
 static void iso(int64_t t, char *buf, size_t n)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)ssync_time_utc(t * 1000, 0, buf, n);
 }
 
 static void set_time(json_t *o, const char *key, const char *age_key, int64_t t, int64_t now)
