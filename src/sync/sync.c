@@ -20,6 +20,7 @@
 #include "log_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/node.h"
+#include "schoolsync/timefmt.h"
 #include "sync_int.h"
 #include "trust_int.h"
 
@@ -105,7 +106,6 @@ int ssync_sync__push_problem(ssync_store *st, const char *remote, const ssync_er
 {
 	char key[128], at[32];
 	time_t now = time(NULL);
-	struct tm tm;
 	json_t *o;
 	char *v;
 	int error;
@@ -121,8 +121,7 @@ int ssync_sync__push_problem(ssync_store *st, const char *remote, const ssync_er
 		sqlite3_reset(q);
 		return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "clear push problem");
 	}
-	if (!gmtime_r(&now, &tm) || !strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		at[0] = 0;
+	(void)ssync_time_utc((int64_t)now * 1000, 0, at, sizeof(at));
 	if (!(o = json_pack("{ssssssssss}", "remote", remote, "code", ssync_error_name(e->code), "message", e->message,
 		"hint", e->hint, "at", at)) || !(v = json_dumps(o, JSON_COMPACT))) {
 		json_decref(o);
