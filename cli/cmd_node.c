@@ -385,12 +385,19 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	if (ctx->json) {
-		rc = cli_print_json(json_pack("{sbsIsIsIsIsIsssssbsIsI}", "ok", !failed, "entries", (json_int_t)rep.entries,
+		json_t *o = json_pack("{sbsIsIsIsIsIsssssbsIsIsb}", "ok", !failed, "entries", (json_int_t)rep.entries,
 			"bad_signature", (json_int_t)rep.bad_signature, "bad_chain", (json_int_t)rep.bad_chain,
 			"unreadable", (json_int_t)rep.unreadable,
 			"not_applied", (json_int_t)rep.not_applied, "state_hash", rep.state_hash,
 			"rebuilt_hash", rep.rebuilt_hash, "drift", rep.drift, "conflicts", (json_int_t)rep.conflicts,
-			"rebuilt_conflicts", (json_int_t)rep.rebuilt_conflicts));
+			"rebuilt_conflicts", (json_int_t)rep.rebuilt_conflicts, "tamper", rep.tamper);
+		/* what failed, so a script need not parse stderr */
+		if (o && failed && (json_object_set_new(o, "code", json_string(ssync_error_name(err.code))) < 0 ||
+		    json_object_set_new(o, "reason", json_string(err.message)) < 0)) {
+			json_decref(o);
+			o = NULL;
+		}
+		rc = cli_print_json(o);
 	} else {
 		printf("entries %lld: bad signatures %lld, broken chains %lld, unreadable %lld, held %lld\n"
 			"state hash   %s\nrebuilt hash %s\nconflicts %lld (rebuilt %lld)\n%s\n",

@@ -24,13 +24,19 @@ typedef struct ssync_verify_report {
 	int64_t conflicts;      /**< conflicted cells in the replica */
 	int64_t rebuilt_conflicts;
 	int64_t unreadable;     /**< entries held that do not parse */
+	int tamper;             /**< 1 if the schema or internal state (trust tables) is not what
+	                             schoolsync and the signed data make it: changed with another tool */
 } ssync_verify_report;
 
 /**
  * Re-check every entry held (signatures, chains) and rebuild the data from
  * the log alone in a scratch database, then compare with the replica.
- * Returns 0 when everything agrees, SSYNC_ECORRUPT when anything does not
- * (details in @p rep; the message names the first problem).
+ * Also holds the replica's schema against the one schoolsync creates, and
+ * the trust tables against the signed trust objects held.
+ * Returns 0 when everything agrees, SSYNC_ETAMPER when the schema or the
+ * trust tables were changed outside schoolsync, SSYNC_ECORRUPT when
+ * anything else does not agree (details in @p rep; the message names the
+ * first problem).
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_verify_replica(ssync_node *n,
 	ssync_verify_report *rep, ssync_error *err);

@@ -61,7 +61,9 @@ static int prepare_all(ssync_store *st, const char *sql, stmt_list *l, int *read
 		sqlite3_stmt **nv;
 		const char *start = tail;
 		if (sqlite3_prepare_v2(db, start, -1, &s, &tail) != SQLITE_OK) {
-			if (ssync_store__guard_denied(st)[0])
+			if ((sqlite3_errcode(db) & 0xff) == SQLITE_AUTH && ssync_store__tampered(st))
+				error = ssync_store__sqlerr(st, err, "SQL");
+			else if (ssync_store__guard_denied(st)[0])
 				error = ssync_error_set(err, SSYNC_EPERM, "%s", ssync_store__guard_denied(st));
 			else
 				error = ssync_error_set(err, SSYNC_EINVAL, "SQL error: %s", sqlite3_errmsg(db));

@@ -8,6 +8,10 @@ typedef struct ssync_schema_file {
 	const char *sql;  /* NUL-terminated contents */
 } ssync_schema_file;
 
+/* The table that records applied schema files (created before them). */
+#define SSYNC_SCHEMA_TABLE_SQL "CREATE TABLE IF NOT EXISTS ssync_schema(" \
+	"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+
 /* Sorted by version, terminated by {0, NULL, NULL}. */
 extern const ssync_schema_file ssync__schema_files[];
 

@@ -32,7 +32,49 @@ struct ssync_store {
 	int user_next;
 	int guard;         /* preparing user SQL: only DML on replicated tables */
 	char denied[200];  /* why the guard refused the last statement */
+	char tampered[200]; /* a trigger or view not of our schema was refused */
+	char **foreign;     /* triggers and views found at open that our schema lacks */
+	int nforeign;
 };
+
+static int is_foreign(const ssync_store *st, const char *name)
+{
+	int i;
+
+	for (i = 0; i < st->nforeign; i++)
+		if (!strcmp(st->foreign[i], name))
+			return 1;
+	return 0;
+}
+
+/* Triggers and views someone added with another tool (CTE names also reach
+ * the authorizer as "views", so only these are refused there). */
+static int find_foreign(ssync_store *st, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT name FROM main.sqlite_schema WHERE type IN ('trigger', 'view')",
+			-1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read schema");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		char **v;
+		if (!name || ssync_schema__trigger_allowed(name))
+			continue;
+		if (!(v = realloc(st->foreign, (size_t)(st->nforeign + 1) * sizeof(*v))) ||
+		    !(v[st->nforeign] = strdup(name))) {
+			if (v)
+				st->foreign = v;
+			sqlite3_finalize(q);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+		st->foreign = v;
+		st->nforeign++;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read schema");
+}
 
 /* Installed once: changing the authorizer would expire every cached
  * statement. It only acts while the guard is on (user SQL being prepared). */
@@ -40,7 +82,14 @@ static int authorizer(void *p, int action, const char *a, const char *b, const c
 {
 	ssync_store *st = p;
 
-	(void)b; (void)db; (void)trigger;
+	(void)b; (void)db;
+	/* A trigger or view someone added with another tool never runs inside
+	 * our statements (it could rewrite the policy while entries apply). */
+	if (trigger && is_foreign(st, trigger)) {
+		snprintf(st->tampered, sizeof(st->tampered), "trigger or view '%.60s' is not part of schoolsync's "
+			"schema: it was added outside schoolsync and is not run (E_TAMPER)", trigger);
+		return SQLITE_DENY;
+	}
 	if (!st->guard)
 		return SQLITE_OK;
 	switch (action) {
@@ -81,10 +130,30 @@ const char *ssync_store__guard_denied(const ssync_store *st)
 	return st->denied;
 }
 
+int ssync_store__tampered(const ssync_store *st)
+{
+	return st->tampered[0] != 0;
+}
+
 sqlite3 *ssync_store__db(ssync_store *st) { return st->db; }
 int ssync_store__ntables(const ssync_store *st) { return st->ntables; }
 const ssync_table_info *ssync_store__table_at(const ssync_store *st, int i) { return &st->tables[i]; }
 int ssync_store_schema_version(const ssync_store *st) { return st->schema_version; }
+
+int ssync_store_schema_check(ssync_store *st, ssync_error *err)
+{
+	char msg[700];
+	int n = ssync_schema__diff(st->db, msg, sizeof(msg));
+
+	if (n < 0)
+		return ssync_error_set(err, SSYNC_ERROR, "check the replica's schema: %s", msg);
+	if (n == 0)
+		return 0;
+	ssync_error_set(err, SSYNC_ETAMPER, "the replica's schema differs from schoolsync's: %s (E_TAMPER)", msg);
+	ssync_error_hint(err, "someone changed replica.db with another tool: remove what is extra (sqlite3 "
+		"HOME/replica.db 'DROP TRIGGER name'), or restore the home from a backup");
+	return SSYNC_ETAMPER;
+}
 int ssync_store__in_tx(ssync_store *st) { return !sqlite3_get_autocommit(st->db); }
 
 const ssync_table_info *ssync_store__table(const ssync_store *st, const char *name)
@@ -122,6 +191,14 @@ int ssync_table__col(const ssync_table_info *t, const char *col)
 
 int ssync_store__sqlerr(ssync_store *st, ssync_error *err, const char *what)
 {
+	if ((sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_AUTH && st->tampered[0]) {
+		if (err && err->code == 0)
+			err->sqlite_rc = sqlite3_extended_errcode(st->db);
+		ssync_error_set(err, SSYNC_ETAMPER, "%s: %s", what, st->tampered);
+		ssync_error_hint(err, "run: schoolsync verify (it lists what differs), then remove it with "
+			"sqlite3 HOME/replica.db 'DROP TRIGGER name' or restore the home from a backup");
+		return SSYNC_ETAMPER;
+	}
 	return ssync_store__dberr(st->db, err, what);
 }
 
@@ -372,8 +449,7 @@ static int migrate(ssync_store *st, ssync_error *err)
 	sqlite3_stmt *q = NULL;
 	int error = 0, have = 0;
 
-	if ((error = exec(st, "CREATE TABLE IF NOT EXISTS ssync_schema("
-		"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)", err)) < 0)
+	if ((error = exec(st, SSYNC_SCHEMA_TABLE_SQL, err)) < 0)
 		return error;
 	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version),0) FROM ssync_schema", -1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(st, err, "read schema version");
@@ -494,6 +570,8 @@ int ssync_store_open(ssync_store **out, const char *path, int flags, ssync_error
 	}
 	if ((error = load_tables(st, err)) < 0)
 		goto done;
+	if ((error = find_foreign(st, err)) < 0)
+		goto done;
 	sqlite3_set_authorizer(st->db, authorizer, st);
 	*out = st;
 	st = NULL;
@@ -515,6 +593,9 @@ void ssync_store_free(ssync_store *st)
 		free(st->user[i].sql);
 	}
 	free_tables(st);
+	for (i = 0; i < st->nforeign; i++)
+		free(st->foreign[i]);
+	free(st->foreign);
 	ssync_ckpt__free(st->ckpt);
 	sqlite3_close_v2(st->db);
 	free(st);

@@ -65,5 +65,20 @@ int ssync_store__in_tx(ssync_store *st);
 /* While on, statements being prepared may only read, or write replicated tables. */
 void ssync_store__guard(ssync_store *st, int on);
 const char *ssync_store__guard_denied(const ssync_store *st);
+/* 1 once a trigger or view not of our schema was refused (ssync_store__sqlerr: E_TAMPER). */
+int ssync_store__tampered(const ssync_store *st);
+
+/* ---- schemaref.c: the schema our migrations create, as a reference ---- */
+
+/* 1 if @p name is a trigger or view of the reference schema. */
+int ssync_schema__trigger_allowed(const char *name);
+/*
+ * Compare @p db's objects (tables, indexes, triggers, views) with the
+ * reference: the number of differences (described in @p msg), -1 if
+ * either could not be read.
+ */
+int ssync_schema__diff(sqlite3 *db, char *msg, size_t len);
+/* SSYNC_ETAMPER (naming what differs) unless the replica's schema is ours. */
+int ssync_store_schema_check(ssync_store *st, ssync_error *err);
 
 #endif

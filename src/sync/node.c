@@ -61,6 +61,36 @@ static int add_self_peer(ssync_store *st, const char *id, const unsigned char *p
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record own key");
 }
 
+/*
+ * A home someone else can write is someone else's node: they could swap
+ * the replica, plant a trigger or replace the key. Same rule as the daemon
+ * and as sshd for ~/.ssh: a directory we own that no one else can write.
+ */
+int ssync_sync__home_safe(const char *home, ssync_error *err)
+{
+	struct stat sb;
+
+	if (stat(home, &sb) != 0)
+		return ssync_error_set(err, SSYNC_EIO, "home %s: %s", home, strerror(errno));
+	if (!S_ISDIR(sb.st_mode)) {
+		ssync_error_set(err, SSYNC_EUNSAFE, "home %s is not a directory", home);
+		return SSYNC_EUNSAFE;
+	}
+	if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		ssync_error_set(err, SSYNC_EUNSAFE, "home %s is %s (mode %04o, owner uid %u): others could change "
+			"this node's data and key", home, sb.st_uid != geteuid() ? "owned by another user" :
+			(sb.st_mode & S_IWOTH) ? "writable by everyone" : "writable by its group",
+			(unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid);
+		if (sb.st_uid != geteuid())
+			ssync_error_hint(err, "run schoolsync as the home's owner (uid %u), or use another --home",
+				(unsigned)sb.st_uid);
+		else
+			ssync_error_hint(err, "run: chmod 700 %s", home);
+		return SSYNC_EUNSAFE;
+	}
+	return 0;
+}
+
 static int do_init(const char *home, const char *node_id, const char *district, const char *restore_key,
 	unsigned int flags, char *pubkey_hex, ssync_error *err)
 {
@@ -92,6 +122,8 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 			"create home %s: %s", home, strerror(errno));
 		return err ? err->code : SSYNC_EIO;
 	}
+	if ((error = ssync_sync__home_safe(home, err)) < 0)
+		return error;
 	if (access(keypath, F_OK) == 0) {
 		ssync_error_set(err, SSYNC_EEXISTS, "a node already lives in %s (node.key exists)", home);
 		ssync_error_hint(err, "use another --home, or keep using this node");
@@ -136,6 +168,11 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 	}
 	if ((error = ssync_exchange_open(&ex, expath, 1, err)) < 0)
 		goto done;
+	/* what we create is ours alone, whatever the umask (the key is 0600 in keys.c) */
+	if (chmod(expath, 0700) != 0 || chmod(dbpath, 0600) != 0) {
+		error = ssync_error_set(err, SSYNC_EIO, "restrict modes in %s: %s", home, strerror(errno));
+		goto done;
+	}
 	if ((error = ssync_store_begin(st, err)) < 0)
 		goto done;
 	if ((error = ssync_store_meta_set(st, "node_id", node_id, err)) < 0 ||
@@ -229,6 +266,8 @@ int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *
 		ssync_error_hint(err, "create one with: schoolsync --home %s init --node ID", home);
 		return SSYNC_ENOTFOUND;
 	}
+	if ((error = ssync_sync__home_safe(home, err)) < 0)
+		return error;
 	if (!(n = calloc(1, sizeof(*n))) || !(n->home = strdup(home))) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		goto done;

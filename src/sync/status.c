@@ -21,6 +21,7 @@
 #include "schoolsync/timefmt.h"
 #include "schoolsync/trust.h"
 #include "store_int.h"
+#include "sync_int.h"
 
 static const char SQL_HEAD[] =
 	"SELECT coalesce(max(seq), 0) FROM ssync_entry WHERE node = ?1";
@@ -61,6 +62,8 @@ static int open_replica(ssync_store **out, const char *home, ssync_error *err)
 		ssync_error_hint(err, "create one with: schoolsync --home %s init --node ID", home);
 		return err ? err->code : SSYNC_ENOTFOUND;
 	}
+	if (ssync_sync__home_safe(home, err) < 0)
+		return err ? err->code : SSYNC_EUNSAFE;
 	return ssync_store_open(out, path, SSYNC_STORE_READONLY, err);
 }
 

@@ -202,6 +202,9 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	if (!ssync_exchange_remote_name_valid(remote))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid remote name '%s'", remote ? remote : "");
 	snprintf(rep->remote, sizeof(rep->remote), "%s", remote);
+	/* Remote entries never apply under a trigger someone planted. */
+	if ((error = ssync_store_schema_check(ssync_node_store(n), err)) < 0)
+		return error;
 	if ((error = ssync_node__exchange_open(n, 1, &ex, err)) < 0)
 		return error;
 	if (opts && opts->progress) {

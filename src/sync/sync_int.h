@@ -42,4 +42,13 @@ int ssync_sync__push_problem(ssync_store *st, const char *remote, const ssync_er
 /* usb.c */
 int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error *err);
 
+/* tamper.c: the trust tables hold exactly what the signed trust objects
+ * held give (certificates, revocations, certified keys and roles); sets
+ * @p why (empty when they agree). Unmanaged nodes: nothing to compare. */
+int ssync_sync__check_trust_state(ssync_store *st, char *why, size_t whylen, ssync_error *err);
+
+/* node.c: SSYNC_EUNSAFE unless @p home is a directory we own that no one
+ * else can write (init, every open, status). */
+int ssync_sync__home_safe(const char *home, ssync_error *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "log_int.h"
 #include "schoolsync/log.h"
 #include "schoolsync/verify.h"
+#include "sync_int.h"
 
 typedef struct vctx {
 	ssync_verify_report *rep;
@@ -123,8 +124,22 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 	vctx v;
 	int error = 0;
 
+	ssync_error terr;
+	char tamper[700] = "";
+
 	memset(rep, 0, sizeof(*rep));
 	memset(&v, 0, sizeof(v));
+	/* Changed with another tool: an extra trigger, view, index or table, or
+	 * trust tables that the signed trust objects do not give. */
+	ssync_error_clear(&terr);
+	if ((error = ssync_store_schema_check(st, &terr)) == SSYNC_ETAMPER)
+		snprintf(tamper, sizeof(tamper), "%s", terr.message);
+	else if (error < 0)
+		return ssync_error_set(err, error, "%s", terr.message);
+	if (!tamper[0] && (error = ssync_sync__check_trust_state(st, tamper, sizeof(tamper), err)) < 0)
+		return error;
+	error = 0;
+	rep->tamper = tamper[0] != 0;
 	if ((error = ssync_store_open(&scratch, ":memory:", SSYNC_STORE_CREATE, err)) < 0)
 		return error;
 	if ((error = copy_peers(st, scratch, err)) < 0)
@@ -150,7 +165,11 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 	    (error = count(scratch, "SELECT count(*) FROM ssync_conflict", &rep->rebuilt_conflicts, err)) < 0)
 		goto done;
 	rep->drift = strcmp(rep->state_hash, rep->rebuilt_hash) != 0 || rep->conflicts != rep->rebuilt_conflicts;
-	if (v.first[0])
+	if (tamper[0]) {
+		error = ssync_error_set(err, SSYNC_ETAMPER, "%s%s", tamper, strstr(tamper, "E_TAMPER") ? "" : " (E_TAMPER)");
+		ssync_error_hint(err, "the replica was changed with another tool: restore the home from a backup, or "
+			"re-create it (init, join) and sync: everything signed comes back from the remotes");
+	} else if (v.first[0])
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "%s", v.first);
 	else if (rep->drift) {
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "the replica's data differs from what its log says "
