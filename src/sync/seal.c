@@ -119,9 +119,10 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 {
 	ssync_store *st = ssync_node_store(n);
 	char ref[128], paths[64][48], msg[160];
-	const char *pathv[64];
-	const void *datav[64];
-	size_t lenv[64];
+	/* 64 segments, plus node.json on a node's first seal */
+	const char *pathv[65];
+	const void *datav[65];
+	size_t lenv[65];
 	buf bufs[64];
 	int nseg = 0, error = 0, i, rc = SQLITE_DONE;
 	int64_t exported, head, s, first_in_seg = 0;
