@@ -122,6 +122,16 @@ static void test_admit__writer_refuses_odd_values_and_the_branch_goes_on(void **
 		assert_non_null(strstr(err.message, "E_VALUE"));
 		assert_int_equal(head(f->a), 1); /* nothing signed */
 	}
+	/* values each within the limit, one row over the 1 MiB line: refused too */
+	{
+		ssync_write_result res;
+		ssync_error err;
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_node_sql(f->a, "INSERT INTO teacher(id,school_id,name,title,subject) VALUES "
+			"('t9','sch-a',hex(randomblob(200000)),hex(randomblob(200000)),hex(randomblob(200000)))",
+			"tester", NULL, NULL, &res, &err), SSYNC_ETOOLARGE);
+		assert_int_equal(head(f->a), 1);
+	}
 	assert_int_equal(th_count(f->a, "SELECT count(*) FROM teacher"), 0); /* nothing written */
 	assert_int_equal(th_count(f->a, "SELECT count(*) FROM zone"), 1);
 	/* what is fine stays fine: newline, tab, DEL, U+2028 in text; edge reals */
