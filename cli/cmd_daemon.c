@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "i18n.h"
 #include "schoolsync/control.h"
 #include "schoolsync/status.h"
 #include "schoolsync/store.h"
@@ -51,24 +52,24 @@ static const char *jstr(json_t *o, const char *k)
 static void print_trust(json_t *node)
 {
 	if (!json_is_true(json_object_get(node, "managed"))) {
-		printf("trust: UNMANAGED - no district root pinned: this node accepts every signed entry and\n"
+		printf(_("trust: UNMANAGED - no district root pinned: this node accepts every signed entry and\n"
 			"       enforces no write policy. Run: schoolsync join --district %s --district-pubkey HEX\n"
-			"       (the hub's 'district init' printed HEX)\n",
+			"       (the hub's 'district init' printed HEX)\n"),
 			jstr(node, "district") ? jstr(node, "district") : "ID");
 		return;
 	}
 	if (!json_is_true(json_object_get(node, "enrolled"))) {
-		printf("trust: managed, NOT ENROLLED - no certificate for this node yet: its writes are refused.\n"
-			"       Give the hub this node's id and public key; the certificate arrives with the next sync\n");
+		printf(_("trust: managed, NOT ENROLLED - no certificate for this node yet: its writes are refused.\n"
+			"       Give the hub this node's id and public key; the certificate arrives with the next sync\n"));
 		return;
 	}
 	{
 		char until[64];
 		const char *u = jstr(node, "cert_valid_until");
-		printf("trust: managed, enrolled: role %s%s%s, certificate %lld, %s%s%s\n", jstr(node, "role"),
+		printf(_("trust: managed, enrolled: role %s%s%s, certificate %lld, %s%s%s\n"), jstr(node, "role"),
 			jstr(node, "school") ? ", school " : "", jstr(node, "school") ? jstr(node, "school") : "",
 			(long long)json_integer_value(json_object_get(node, "cert_serial")),
-			u ? "valid until " : "no expiry", u ? cli_local_time(u, until, sizeof(until)) : "",
+			u ? _("valid until ") : _("no expiry"), u ? cli_local_time(u, until, sizeof(until)) : "",
 			json_is_true(json_object_get(node, "revoked")) ? " - REVOKED: call the hub" : "");
 	}
 }
@@ -95,7 +96,7 @@ static void print_node(json_t *node)
 			(long long)(json_integer_value(json_object_get(ca, "ahead_s")) / 86400),
 			jstr(ca, "entry") ? jstr(ca, "entry") : "(not found)");
 	}
-	printf("own entries: head %lld, exported %lld, pending %lld (not yet pushed)%s\n",
+	printf(_("own entries: head %lld, exported %lld, pending %lld (not yet pushed)%s\n"),
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),
 		(long long)json_integer_value(json_object_get(node, "pending")),
@@ -113,7 +114,7 @@ static void print_node(json_t *node)
 				printf("  what to do: %s\n", jstr(p, "hint"));
 		}
 	}
-	printf("conflicts: %lld   quarantined: %lld\n",
+	printf(_("conflicts: %lld   quarantined: %lld\n"),
 		(long long)json_integer_value(json_object_get(node, "conflicts")),
 		(long long)json_integer_value(json_object_get(node, "quarantined")));
 	if (json_array_size(nodes)) {
@@ -146,7 +147,7 @@ static void print_node(json_t *node)
 		}
 		cli_table_free(t);
 	} else {
-		printf("\nother nodes: none heard from yet\n");
+		printf(_("\nother nodes: none heard from yet\n"));
 	}
 }
 
@@ -297,8 +298,8 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 		} else if (jstr(dm, "problem")) {
 			printf("\ndaemon: NOT ANSWERING (%s); remote state unknown\n", jstr(dm, "problem"));
 		} else {
-			printf("\ndaemon: not running; remote state unknown. Start it with: systemctl start schoolsyncd\n"
-				"(or: schoolsyncd --home %s). To sync once by hand: schoolsync sync\n", ctx->home);
+			printf(_("\ndaemon: not running; remote state unknown. Start it with: systemctl start schoolsyncd\n"
+				"(or: schoolsyncd --home %s). To sync once by hand: schoolsync sync\n"), ctx->home);
 		}
 	}
 done:

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "i18n.h"
 #include "schoolsync/csvio.h"
 #include "schoolsync/domain.h"
 
@@ -104,9 +105,9 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		}
 		rc = cli_fail(ctx, &err);
 	} else if (dry) {
-		printf("%ld rows of %s checked (%s): no problems (dry run, nothing written)\n", res.rows, pos[0], res.encoding);
+		printf(_("%ld rows of %s checked (%s): no problems (dry run, nothing written)\n"), res.rows, pos[0], res.encoding);
 	} else {
-		printf("%ld rows imported into %s from %s in %d signed entr%s (%.2f s, %.0f rows/s)\n", res.inserted, pos[0],
+		printf(_("%ld rows imported into %s from %s in %d signed entr%s (%.2f s, %.0f rows/s)\n"), res.inserted, pos[0],
 			res.encoding, res.entries, res.entries == 1 ? "y" : "ies", secs,
 			secs > 0 ? (double)res.inserted / secs : 0.0);
 	}

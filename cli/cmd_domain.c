@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "i18n.h"
 #include "schoolsync/domain.h"
 
 #define SSYNC_DOMAIN_OPTS_MAX 20
@@ -56,7 +57,7 @@ static void print_fields(const ssync_table_spec *t)
 {
 	int i;
 
-	printf("\nColumns (option, 中文, type):\n");
+	printf(_("\nColumns (option, 中文, type):\n"));
 	for (i = 0; i < t->nfields; i++) {
 		const ssync_field *f = &t->fields[i];
 		char opt[48], *p;
@@ -72,7 +73,8 @@ static void print_fields(const ssync_table_spec *t)
 		printf("  --%-14s %s", opt, f->label);
 		printf("%*s %s%s%s\n", 12 - cli_display_width(f->label) > 0 ? 12 - cli_display_width(f->label) : 0, "",
 			f->type == SSYNC_FT_REF ? "id of a " : "", type,
-			t->owned && i == 0 ? "  (default: this node's school)" : f->required ? "  (required)" : f->hub ? "  (hub)" : "");
+			t->owned && i == 0 ? _("  (default: this node's school)") : f->required ? _("  (required)") :
+			f->hub ? _("  (hub)") : "");
 	}
 }
 
@@ -191,7 +193,7 @@ static int do_list(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, int 
 		if (o.tab)
 			cli_table_print(o.tab, stdout);
 		else
-			printf("(no %s rows)\n", t->name);
+			printf(_("(no %s rows)\n"), t->name);
 	}
 	if (o.failed)
 		rc = CLI_EXIT_ERROR;
@@ -207,7 +209,7 @@ static int report_write(cli_ctx *ctx, const char *what, const char *table, const
 		return cli_fail(ctx, err);
 	if (ctx->json)
 		return cli_print_json(json_pack("{ssssss}", "table", table, "id", id, "result", what));
-	printf("%s %s %s\n", table, id, what);
+	printf("%s %s %s\n", table, id, _(what));
 	return CLI_EXIT_OK;
 }
 
@@ -227,7 +229,7 @@ static int do_add(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo)
 	e = ssync_domain_insert(n, t->name, fo->vals, fo->id, fo->actor, id, sizeof(id), &err);
 	if (e < 0 && t->owned && !fo->vals[0] && strstr(err.message, "school_id"))
 		ssync_error_hint(&err, "give --school ID: this node speaks for no school");
-	rc = report_write(ctx, "added", t->name, id, e, &err);
+	rc = report_write(ctx, N_("added"), t->name, id, e, &err);
 	ssync_node_free(n);
 	return rc;
 }
@@ -251,10 +253,10 @@ static int do_edit(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, cons
 	ssync_error_clear(&err);
 	e = ssync_domain_update(n, t->name, key, fo->vals, fo->actor, id, sizeof(id), &changed, &err);
 	if (e == 0 && changed == 0 && !ctx->json) {
-		printf("%s %s unchanged (the values given are the ones it has); no entry written\n", t->name, id);
+		printf(_("%s %s unchanged (the values given are the ones it has); no entry written\n"), t->name, id);
 		rc = CLI_EXIT_OK;
 	} else {
-		rc = report_write(ctx, changed ? "updated" : "unchanged", t->name, id, e, &err);
+		rc = report_write(ctx, changed ? N_("updated") : N_("unchanged"), t->name, id, e, &err);
 	}
 	ssync_node_free(n);
 	return rc;
@@ -274,7 +276,7 @@ static int do_delete(cli_ctx *ctx, const ssync_table_spec *t, field_opts *fo, co
 		return rc;
 	ssync_error_clear(&err);
 	e = ssync_domain_delete(n, t->name, key, fo->actor, id, sizeof(id), &err);
-	rc = report_write(ctx, "deleted", t->name, id[0] ? id : key, e, &err);
+	rc = report_write(ctx, N_("deleted"), t->name, id[0] ? id : key, e, &err);
 	ssync_node_free(n);
 	return rc;
 }
@@ -284,7 +286,11 @@ static int do_transition(cli_ctx *ctx, const ssync_table_spec *t, const char *ve
 	ssync_node *n;
 	ssync_error err;
 	int rc = CLI_EXIT_OK, e = 0;
+	/* the words a transition reports, for the catalogue */
+	static const char *const said[] = { N_("approved"), N_("rejected"), N_("done") };
 	const char *what = verb;
+
+	(void)said;
 
 	if (!(n = cli_open_node(ctx, 0, &rc)))
 		return rc;
@@ -296,10 +302,10 @@ static int do_transition(cli_ctx *ctx, const ssync_table_spec *t, const char *ve
 		what = st;
 	} else if (strcmp(verb, "share") == 0) {
 		e = ssync_domain_course_offer(n, id, actor, &err);
-		what = "offered for sharing (the hub approves it)";
+		what = N_("offered for sharing (the hub approves it)");
 	} else {
 		e = ssync_domain_course_approve(n, id, actor, &err);
-		what = "approved as a shared course";
+		what = N_("approved as a shared course");
 	}
 	rc = report_write(ctx, what, t->name, id, e, &err);
 	ssync_node_free(n);
@@ -335,17 +341,17 @@ static void help(const dom_cmd *d, const ssync_table_spec *t)
 		if (strcmp(t->name, "course") == 0)
 			printf("       schoolsync course share ID      (the owner school offers it)\n"
 				"       schoolsync course approve ID    (the hub approves it as shared)\n");
-		printf("\n%s (%s). Every write is validated (values, references, rules) and becomes\n"
+		printf(_("\n%s (%s). Every write is validated (values, references, rules) and becomes\n"
 			"one signed entry in this node's log. edit runs the same checks as add on the\n"
 			"edited row (--OPTION \"\" clears a field); delete refuses a row others refer to.\n"
-			"A conflicted cell is resolved with: schoolsync resolve %s ID COLUMN --value V\n", t->name, t->label, t->name);
+			"A conflicted cell is resolved with: schoolsync resolve %s ID COLUMN --value V\n"), t->name, t->label, t->name);
 	}
-	printf("\n  --actor NAME     who does this, recorded in the entry (default: $SCHOOLSYNC_ACTOR,\n"
-		"                   else \"actor\" in HOME/config.json, else the OS user)\n");
+	printf(_("\n  --actor NAME     who does this, recorded in the entry (default: $SCHOOLSYNC_ACTOR,\n"
+		"                   else \"actor\" in HOME/config.json, else the OS user)\n"));
 	if (t->code_ids)
-		printf("  --id CODE        the %s's code (required): 1-63 characters of a-z, 0-9 and '-'\n", t->name);
+		printf(_("  --id CODE        the %s's code (required): 1-63 characters of a-z, 0-9 and '-'\n"), t->name);
 	else
-		printf("  --id ID          the row's id (default: a new one, SCHOOL-<16 hex>)\n");
+		printf(_("  --id ID          the row's id (default: a new one, SCHOOL-<16 hex>)\n"));
 	print_fields(t);
 }
 

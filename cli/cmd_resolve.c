@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "i18n.h"
 #include "schoolsync/domain.h"
 
 static const char *table_of(const char *word)
@@ -57,7 +58,7 @@ int cmd_resolve(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_print_json(json_pack("{sssssssss?}", "table", table_of(pos[0]), "key", pos[1], "column", pos[2],
 			"result", "resolved", "value", kept[0] ? kept : NULL));
 	else
-		printf("%s %s .%s resolved: %s%s%s (one entry; the conflict clears on every node that receives it)\n",
+		printf(_("%s %s .%s resolved: %s%s%s (one entry; the conflict clears on every node that receives it)\n"),
 			table_of(pos[0]), pos[1], pos[2], kept[0] ? "'" : "", kept[0] ? kept : "NULL", kept[0] ? "'" : "");
 	free(pos);
 	ssync_node_free(n);

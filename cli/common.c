@@ -8,6 +8,7 @@
 #include <wchar.h>
 
 #include "cli.h"
+#include "i18n.h"
 
 int cli_fail(cli_ctx *ctx, const ssync_error *err)
 {
@@ -19,9 +20,9 @@ int cli_fail(cli_ctx *ctx, const ssync_error *err)
 			fprintf(stderr, "%s\n", s);
 		free(s);
 	} else {
-		fprintf(stderr, "schoolsync: error: %s [%s]\n", msg, ssync_error_name(err ? err->code : SSYNC_ERROR));
+		fprintf(stderr, _("schoolsync: error: %s [%s]\n"), msg, ssync_error_name(err ? err->code : SSYNC_ERROR));
 		if (err && err->hint[0])
-			fprintf(stderr, "hint: %s\n", err->hint);
+			fprintf(stderr, _("hint: %s\n"), err->hint);
 	}
 	return CLI_EXIT_ERROR;
 }
@@ -35,7 +36,7 @@ int cli_usage(cli_ctx *ctx, const char *cmd, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "schoolsync %s: %s\n", cmd, buf);
-	fprintf(stderr, "run 'schoolsync %s --help' for usage\n", cmd);
+	fprintf(stderr, _("run 'schoolsync %s --help' for usage\n"), cmd);
 	(void)ctx;
 	return CLI_EXIT_USAGE;
 }

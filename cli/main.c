@@ -7,43 +7,44 @@
 #include <time.h>
 
 #include "commands.h"
+#include "i18n.h"
 #include "schoolsync/home.h"
 #include "schoolsync/keys.h"
 
 static const cli_cmd commands[] = {
-	{ "init", "create a node's home: replica, key, exchange repository", cmd_init },
-	{ "sql", "run SQL: reads print rows, writes become one signed entry", cmd_sql },
-	{ "log", "list the entries held, verified", cmd_log },
-	{ "state-hash", "digest of the visible data (equal on converged replicas)", cmd_state_hash },
-	{ "verify", "check the replica against its log (signatures, chains, drift)", cmd_verify },
-	{ "remote", "add, list, remove git remotes", cmd_remote },
-	{ "sync", "exchange logs with remotes: fetch, verify, apply, seal, push", cmd_sync },
-	{ "conflicts", "cells written concurrently, with every version", cmd_conflicts },
-	{ "resolve", "settle a conflicted cell: keep one version or a new value", cmd_resolve },
-	{ "quarantine", "received entries that failed a check, with the reason", cmd_quarantine },
-	{ "status", "sync state: remotes (from the daemon), pending, conflicts, freshness", cmd_status },
-	{ "zone", "学区: add, edit, delete, list, show", cmd_domain },
-	{ "group", "教育集团: add, edit, delete, list, show", cmd_domain },
-	{ "school", "schools: add, edit, delete, list, show", cmd_domain },
-	{ "teacher", "teachers: add, edit, delete, list, show", cmd_domain },
-	{ "rotation", "交流轮岗: propose, approve, reject, complete, list, show", cmd_domain },
-	{ "course", "courses: add, share, approve, list, show", cmd_domain },
-	{ "enrollment", "students in other schools' shared courses: add, list", cmd_domain },
-	{ "enroll", "enrol students in a shared course (= enrollment add)", cmd_domain },
-	{ "resource", "场馆 实验室 图书馆 劳动基地: add, list, show", cmd_domain },
-	{ "booking", "bookings of resources: add, list, show", cmd_domain },
-	{ "book", "book a resource (= booking add)", cmd_domain },
-	{ "training", "training credits: add, list", cmd_domain },
-	{ "observation", "课堂观察: add, list", cmd_domain },
-	{ "funding", "经费: add, list (the hub)", cmd_domain },
-	{ "import", "import a CSV spreadsheet into a table, all or nothing", cmd_import },
-	{ "export", "write a table as CSV or JSON", cmd_export },
-	{ "check", "invariants merging cannot keep: overlaps, duplicates, dangling references", cmd_check },
-	{ "report", "rotation, courses, resources, freshness reports (text, JSON, CSV, HTML)", cmd_report },
-	{ "demo-data", "fill this node with a synthetic district (seed 004's Chongming)", cmd_demo_data },
-	{ "district", "district trust (hub): init, enroll, revoke, list certificates", cmd_district },
-	{ "join", "pin the district's root public key on this node", cmd_join },
-	{ "audit", "verify a repository from the district key alone; history of a record", cmd_audit },
+	{ "init", N_("create a node's home: replica, key, exchange repository"), cmd_init },
+	{ "sql", N_("run SQL: reads print rows, writes become one signed entry"), cmd_sql },
+	{ "log", N_("list the entries held, verified"), cmd_log },
+	{ "state-hash", N_("digest of the visible data (equal on converged replicas)"), cmd_state_hash },
+	{ "verify", N_("check the replica against its log (signatures, chains, drift)"), cmd_verify },
+	{ "remote", N_("add, list, remove git remotes"), cmd_remote },
+	{ "sync", N_("exchange logs with remotes: fetch, verify, apply, seal, push"), cmd_sync },
+	{ "conflicts", N_("cells written concurrently, with every version"), cmd_conflicts },
+	{ "resolve", N_("settle a conflicted cell: keep one version or a new value"), cmd_resolve },
+	{ "quarantine", N_("received entries that failed a check, with the reason"), cmd_quarantine },
+	{ "status", N_("sync state: remotes (from the daemon), pending, conflicts, freshness"), cmd_status },
+	{ "zone", N_("学区: add, edit, delete, list, show"), cmd_domain },
+	{ "group", N_("教育集团: add, edit, delete, list, show"), cmd_domain },
+	{ "school", N_("schools: add, edit, delete, list, show"), cmd_domain },
+	{ "teacher", N_("teachers: add, edit, delete, list, show"), cmd_domain },
+	{ "rotation", N_("交流轮岗: propose, approve, reject, complete, list, show"), cmd_domain },
+	{ "course", N_("courses: add, share, approve, list, show"), cmd_domain },
+	{ "enrollment", N_("students in other schools' shared courses: add, list"), cmd_domain },
+	{ "enroll", N_("enrol students in a shared course (= enrollment add)"), cmd_domain },
+	{ "resource", N_("场馆 实验室 图书馆 劳动基地: add, list, show"), cmd_domain },
+	{ "booking", N_("bookings of resources: add, list, show"), cmd_domain },
+	{ "book", N_("book a resource (= booking add)"), cmd_domain },
+	{ "training", N_("training credits: add, list"), cmd_domain },
+	{ "observation", N_("课堂观察: add, list"), cmd_domain },
+	{ "funding", N_("经费: add, list (the hub)"), cmd_domain },
+	{ "import", N_("import a CSV spreadsheet into a table, all or nothing"), cmd_import },
+	{ "export", N_("write a table as CSV or JSON"), cmd_export },
+	{ "check", N_("invariants merging cannot keep: overlaps, duplicates, dangling references"), cmd_check },
+	{ "report", N_("rotation, courses, resources, freshness reports (text, JSON, CSV, HTML)"), cmd_report },
+	{ "demo-data", N_("fill this node with a synthetic district (seed 004's Chongming)"), cmd_demo_data },
+	{ "district", N_("district trust (hub): init, enroll, revoke, list certificates"), cmd_district },
+	{ "join", N_("pin the district's root public key on this node"), cmd_join },
+	{ "audit", N_("verify a repository from the district key alone; history of a record"), cmd_audit },
 	{ NULL, NULL, NULL }
 };
 
@@ -51,7 +52,7 @@ static void usage(FILE *f)
 {
 	const cli_cmd *c;
 
-	fprintf(f, "usage: schoolsync [--home DIR] [--json] COMMAND [ARGS...]\n\n"
+	fprintf(f, _("usage: schoolsync [--home DIR] [--json] COMMAND [ARGS...]\n\n"
 		"Offline-first sync of a school district's data.\n\n"
 		"Global options:\n"
 		"  --home DIR   the node's home (default: $SCHOOLSYNC_HOME, else ~/.schoolsync)\n"
@@ -59,9 +60,9 @@ static void usage(FILE *f)
 		"  --utc        show times in UTC (default: local time, from TZ)\n"
 		"  --help       this help; 'schoolsync COMMAND --help' for a command\n"
 		"  --version    print the version\n\n"
-		"Commands:\n");
+		"Commands:\n"));
 	for (c = commands; c->name; c++)
-		fprintf(f, "  %-12s %s\n", c->name, c->summary);
+		fprintf(f, "  %-12s %s\n", c->name, _(c->summary));
 }
 
 /*
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.prog = "schoolsync";
+	cli_i18n_init(argv[0]);
 	ssync_keys_init();
 	/* A remote that drops the connection must give E_NET, not kill us. */
 	(void)signal(SIGPIPE, SIG_IGN);

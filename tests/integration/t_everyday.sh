@@ -199,4 +199,16 @@ if [ -d /mnt ] && [ -w /mnt ] && ! mountpoint -q /mnt; then
 	rmdir "$MP"
 fi
 
+# --- Chinese messages (gettext, po/zh_CN.po) ---
+expect 0 "zh add" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" zone add --id z-zh --name 中文
+contains "$T/out" "已添加" "LANG=zh_CN.UTF-8 speaks Chinese"
+expect 1 "zh error" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" teacher edit CM0001 --title 副高
+contains "$T/err" "错误" "errors in Chinese"
+expect 0 "zh help" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --help
+contains "$T/out" "学区数据的离线优先同步" "help in Chinese"
+expect 0 "en add" -- env LANG=C.UTF-8 "$SSYNC_BIN" --home "$T/u1" zone add --id z-en --name 英文
+contains "$T/out" "added" "other languages: English"
+expect 0 "zh json unchanged" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" --json zone add --id z-zj --name 中
+json "d['result'] == 'added'"
+
 summary
