@@ -1,4 +1,5 @@
 /* audit verify | history: the auditor's commands (src/audit.c does the work). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,7 @@ done:
 int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *repo = NULL, *pub = NULL, *column = NULL;
+	char absrepo[4096];
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
 	const cli_opt opts[] = { { "repo", 1, &repo, NULL }, { "district-pubkey", 1, &pub, NULL },
@@ -201,6 +203,10 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 		free(pos);
 		if (npos != 1 || !repo || !pub)
 			return cli_usage(ctx, "audit verify", "--repo PATH|URL and --district-pubkey HEX are required");
+		/* a relative path means the caller's directory (git takes them) */
+		if (!strstr(repo, "://") && repo[0] != '/' && (!strchr(repo, ':') ||
+		    (strchr(repo, '/') && strchr(repo, '/') < strchr(repo, ':'))) && realpath(repo, absrepo))
+			repo = absrepo;
 		v.arr = json_array();
 		e = ssync_audit_verify(repo, pub, on_finding, &v, &rep, &err);
 		if (e < 0 && e != SSYNC_ECORRUPT) {

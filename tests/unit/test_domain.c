@@ -264,6 +264,67 @@ static void test_domain__booking_rules(void **state)
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM booking"), 3);
 }
 
+/* edit runs add's checks on the edited row (the row itself does not
+ * overlap itself or duplicate its own staff number), writes only what
+ * changed, never moves a row to another school; delete keeps referenced
+ * rows; a same-value write_cell is still one entry (resolve). */
+static void test_domain__edit_delete(void **state)
+{
+	hd_env *e = *state;
+	char r1[160], bk[160], t1[160], out[160], b[200];
+	ssync_error err;
+	int changed = -1;
+	long entries;
+
+	hd_base(e->n);
+	assert_int_equal(hd_insert(e->n, "resource", r1, "school_id=cm-001", "name=体育馆", "kind=场馆", "open_days=1-5",
+		"open_from=08:00", "open_to=17:00", "shared=1", NULL), 0);
+	snprintf(b, sizeof(b), "resource_id=%s", r1);
+	assert_int_equal(hd_insert(e->n, "booking", bk, "school_id=cm-002", b, "day=2024-10-08", "from_time=09:00",
+		"to_time=10:30", NULL), 0);
+	assert_int_equal(hd_insert(e->n, "teacher", t1, "school_id=cm-001", "staff_no=CM0001", "name=欧阳晓燕",
+		"title=高级", "birth_year=1975", "joined_year=2005", NULL), 0);
+	{
+		const ssync_table_spec *bt = ssync_domain_table("booking");
+		const char *vals[16] = { NULL };
+		vals[ssync_domain_field_index(bt, "to_time")] = "11:00"; /* overlaps only itself */
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_domain_update(e->n, "booking", bk, vals, "t", out, sizeof(out), &changed, &err), 0);
+		assert_int_equal(changed, 1);
+		vals[ssync_domain_field_index(bt, "to_time")] = "18:00"; /* after closing */
+		assert_int_equal(ssync_domain_update(e->n, "booking", bk, vals, "t", NULL, 0, &changed, &err), SSYNC_EINVAL);
+		vals[ssync_domain_field_index(bt, "to_time")] = NULL;
+		vals[0] = "cm-003";
+		assert_int_equal(ssync_domain_update(e->n, "booking", bk, vals, "t", NULL, 0, &changed, &err), SSYNC_EPERM);
+	}
+	{
+		const ssync_table_spec *tt = ssync_domain_table("teacher");
+		const char *vals[16] = { NULL };
+		vals[ssync_domain_field_index(tt, "staff_no")] = "CM0001";
+		vals[ssync_domain_field_index(tt, "title")] = "副高";
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_domain_update(e->n, "teacher", "CM0001", vals, "t", NULL, 0, &changed, &err), SSYNC_EINVAL);
+		assert_non_null(strstr(err.message, "正高级"));
+		vals[ssync_domain_field_index(tt, "title")] = "高级";
+		entries = hd_count(e->n, "SELECT count(*) FROM ssync_entry");
+		assert_int_equal(ssync_domain_update(e->n, "teacher", "CM0001", vals, "t", out, sizeof(out), &changed, &err), 0);
+		assert_int_equal(changed, 0);
+		assert_string_equal(out, t1);
+		assert_int_equal(hd_count(e->n, "SELECT count(*) FROM ssync_entry"), entries);
+		/* the same value written as a resolution is one entry all the same */
+		assert_int_equal(ssync_node_write_cell(e->n, "teacher", t1, "title", "高级", "t", NULL, &err), 0);
+		assert_int_equal(hd_count(e->n, "SELECT count(*) FROM ssync_entry"), entries + 1);
+		assert_int_equal(ssync_node_write_cell(e->n, "teacher", "nope", "title", "高级", "t", NULL, &err), SSYNC_ENOTFOUND);
+	}
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_domain_delete(e->n, "resource", r1, "t", NULL, 0, &err), SSYNC_ECONFLICT);
+	assert_non_null(strstr(err.message, bk));
+	assert_int_equal(ssync_domain_delete(e->n, "booking", bk, "t", NULL, 0, &err), 0);
+	assert_int_equal(ssync_domain_delete(e->n, "resource", r1, "t", NULL, 0, &err), 0);
+	assert_int_equal(ssync_domain_delete(e->n, "resource", r1, "t", NULL, 0, &err), SSYNC_ENOTFOUND);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM resource"), 0);
+}
+
 static void test_domain__demo_district(void **state)
 {
 	hd_env *e = *state;
@@ -338,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domain__rotation_workflow, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_domain__course_and_enroll, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_domain__booking_rules, hd_setup, hd_teardown),
+		cmocka_unit_test_setup_teardown(test_domain__edit_delete, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_domain__demo_district, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_domain__demo_deterministic, hd_setup, hd_teardown),
 	};
