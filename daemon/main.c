@@ -38,13 +38,19 @@ static void usage(FILE *f)
 		"schoolsync binary to run (default: next to schoolsyncd).\n");
 }
 
-/* One daemon per home: an flock on HOME/daemon.lock held for our lifetime.
- * The kernel drops it when we die, even by kill -9, so it is never stale.
- * The file is never unlinked (unlinking a lock file races with the next
- * locker); it holds our pid for the operator. */
+/* One daemon per home: a write lock on HOME/daemon.lock held for our
+ * lifetime. The kernel drops it when we die, even by kill -9, so it is never
+ * stale. A POSIX record lock (fcntl), not flock: flock belongs to the open
+ * file, which a child shares from fork() until its exec closes it
+ * (O_CLOEXEC) - a daemon killed in that window left its lock to the child
+ * for a moment, and the next daemon refused to start. A record lock
+ * belongs to the process and is never inherited. The file is never
+ * unlinked (unlinking a lock file races with the next locker); it holds our
+ * pid for the operator. */
 static int take_lock(const char *home)
 {
 	char path[PATH_MAX], buf[32];
+	struct flock fl;
 	int fd, n;
 
 	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_DAEMON_LOCK, NULL) < 0) {
@@ -55,8 +61,11 @@ static int take_lock(const char *home)
 		dmn_log(DMN_LOG_ERROR, "open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK) {
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET; /* l_start 0, l_len 0: the whole file */
+	if (fcntl(fd, F_SETLK, &fl) != 0) {
+		if (errno == EACCES || errno == EAGAIN) {
 			ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
 			buf[r > 0 ? r : 0] = 0;
 			buf[strcspn(buf, "\n")] = 0;

@@ -15,7 +15,7 @@
  *   exchange.git/   the bare git exchange repository
  *   config.json     the daemon's settings (docs/OPERATIONS.md)
  *   sync.lock       one sync round at a time (flock)
- *   daemon.lock     one daemon per home (flock; holds its pid)
+ *   daemon.lock     one daemon per home (fcntl record lock; holds its pid)
  *   daemon.child    pid of the daemon's running sync process
  *   control.sock    the daemon's control socket (docs/CONTROL.md)
  */
