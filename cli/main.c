@@ -76,7 +76,7 @@ static void default_actor(const char *home)
 	char path[4200];
 	json_t *root, *a;
 
-	if (getenv("SCHOOLSYNC_ACTOR") || snprintf(path, sizeof(path), "%s/config.json", home) >= (int)sizeof(path))
+	if (getenv("SCHOOLSYNC_ACTOR") || ssync_home_path(path, sizeof(path), home, SSYNC_HOME_CONFIG, NULL) < 0)
 		return;
 	if (!(root = json_load_file(path, 0, NULL)))
 		return;
