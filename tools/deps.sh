@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages schoolsync builds and tests with, if missing.
-# Usage: tools/deps.sh [build|test]   (test adds the tools the test suite uses)
+# Usage: tools/deps.sh [build|test|fuzz]   (test adds the tools the test suite uses,
+# fuzz clang and its libFuzzer runtime for tools/fuzz.sh)
 set -euo pipefail
 want=(build-essential cmake pkg-config git libgit2-dev libsqlite3-dev libsodium-dev
       libuv1-dev libjansson-dev libcsv-dev libcmocka-dev libjemalloc-dev sqlite3 gettext)
@@ -8,6 +9,9 @@ if [ "${1:-build}" = test ]; then
 	# t_power_cut: loop devices, ext4, and a FUSE-served disk (pcdisk, libfuse3)
 	want+=(python3 iproute2 nftables iptables procps psmisc chromium
 	       e2fsprogs util-linux mount fuse3 libfuse3-dev)
+fi
+if [ "${1:-build}" = fuzz ]; then
+	want+=(clang libclang-rt-14-dev)
 fi
 missing=()
 for p in "${want[@]}"; do
