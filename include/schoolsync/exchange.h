@@ -35,6 +35,16 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_open(ssync_exchange **out,
 SSYNC_EXTERN void ssync_exchange_free(ssync_exchange *ex);
 
 /**
+ * Open the repository a git receive hook runs in, from git's environment
+ * (GIT_DIR, and the quarantine's GIT_OBJECT_DIRECTORY and
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES, so objects being pushed are readable).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_open_env(ssync_exchange **out, ssync_error *err);
+
+/** The repository's git directory (absolute, as libgit2 reports it). */
+SSYNC_EXTERN const char *ssync_exchange_gitdir(const ssync_exchange *ex);
+
+/**
  * Commit new files on branch @p ref (e.g. "refs/heads/node/sch-a") as one
  * commit whose parent is the current tip (or a root commit if the ref does
  * not exist). @p paths are relative tree paths such as
@@ -89,6 +99,13 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_refs(ssync_exchange *ex,
 SSYNC_EXTERN int ssync_exchange_descends(ssync_exchange *ex,
 	const ssync_oid_hex *descendant, const ssync_oid_hex *ancestor,
 	ssync_error *err);
+
+/**
+ * Commits from the root to @p tip following first parents, oldest first, in
+ * *@p out (free() it; NULL and *@p n 0 for an empty @p tip).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_first_parents(ssync_exchange *ex,
+	const ssync_oid_hex *tip, ssync_oid_hex **out, int *n, ssync_error *err);
 
 typedef int (*ssync_exchange_file_cb)(const char *path, const void *data,
 	size_t len, void *payload);

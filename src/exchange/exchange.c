@@ -234,6 +234,42 @@ done:
 	return error;
 }
 
+/* A receive hook's repository: git hands the hook GIT_DIR and, while a push
+ * is quarantined, GIT_OBJECT_DIRECTORY + GIT_ALTERNATE_OBJECT_DIRECTORIES;
+ * libgit2 honours them only with GIT_REPOSITORY_OPEN_FROM_ENV. */
+int ssync_exchange_open_env(ssync_exchange **out, ssync_error *err)
+{
+	ssync_exchange *ex = NULL;
+	int error;
+
+	if (!out)
+		return ssync_error_set(err, SSYNC_EINVAL, "ssync_exchange_open_env: out is NULL");
+	*out = NULL;
+	if ((error = ensure_init(err)) < 0)
+		return error;
+	if (!(ex = calloc(1, sizeof(*ex))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	if ((error = git_repository_open_ext(&ex->repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL)) < 0) {
+		error = ssync_exchange__gfail(err, error, SSYNC_ERROR, "open the repository git runs this hook in");
+		goto done;
+	}
+	if (!(ex->gitdir = strdup(git_repository_path(ex->repo)))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	*out = ex;
+	ex = NULL;
+	error = 0;
+done:
+	ssync_exchange_free(ex);
+	return error;
+}
+
+const char *ssync_exchange_gitdir(const ssync_exchange *ex)
+{
+	return ex ? ex->gitdir : "";
+}
+
 void ssync_exchange_free(ssync_exchange *ex)
 {
 	if (!ex)

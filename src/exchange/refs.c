@@ -278,3 +278,48 @@ int ssync_exchange_descends(ssync_exchange *ex, const ssync_oid_hex *descendant,
 			descendant->hex, ancestor->hex);
 	return error ? 1 : 0;
 }
+
+int ssync_exchange_first_parents(ssync_exchange *ex, const ssync_oid_hex *tip, ssync_oid_hex **out, int *n,
+	ssync_error *err)
+{
+	git_revwalk *w = NULL;
+	git_oid oid;
+	int error, rc, empty, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((error = ssync_exchange__parse_oid(&oid, &empty, tip, "tip", err)) < 0 || empty)
+		return error;
+	if ((error = git_revwalk_new(&w, ex->repo)) < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ERROR, "walk %s", tip->hex);
+	git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+	git_revwalk_simplify_first_parent(w);
+	if ((error = git_revwalk_push(w, &oid)) < 0) {
+		error = ssync_exchange__gfail(err, error, SSYNC_ENOTFOUND, "walk %s", tip->hex);
+		goto done;
+	}
+	while ((rc = git_revwalk_next(&oid, w)) == 0) {
+		if (*n == cap) {
+			int ncap = cap ? cap * 2 : 64;
+			ssync_oid_hex *nv = realloc(*out, (size_t)ncap * sizeof(*nv));
+			if (!nv) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				goto done;
+			}
+			*out = nv;
+			cap = ncap;
+		}
+		git_oid_tostr((*out)[*n].hex, sizeof((*out)[*n].hex), &oid);
+		(*n)++;
+	}
+	if (rc != GIT_ITEROVER)
+		error = ssync_exchange__gfail(err, rc, SSYNC_ECORRUPT, "walk %s", tip->hex);
+done:
+	git_revwalk_free(w);
+	if (error < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return error;
+}

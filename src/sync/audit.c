@@ -13,6 +13,7 @@
 
 #include <git2.h>
 
+#include "audit_int.h"
 #include "ingest_int.h"
 #include "log_int.h"
 #include "schoolsync/audit.h"
@@ -28,44 +29,17 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 }
 
 /* Commits of @p ref, oldest first, following first parents. */
-typedef struct oid_list { ssync_oid_hex *v; int n, cap; } oid_list;
+typedef struct oid_list { ssync_oid_hex *v; int n; } oid_list;
 
-static int list_commits(const char *repo_path, const char *ref, oid_list *out, ssync_error *err)
+static int list_commits(ssync_exchange *ex, const char *ref, oid_list *out, ssync_error *err)
 {
-	git_repository *repo = NULL;
-	git_revwalk *w = NULL;
-	git_oid oid;
-	int error = 0, rc;
+	ssync_oid_hex tip;
+	int error;
 
 	memset(out, 0, sizeof(*out));
-	if (git_repository_open_bare(&repo, repo_path) < 0 || git_revwalk_new(&w, repo) < 0) {
-		error = ssync_error_set(err, SSYNC_EIO, "open %s: %s", repo_path, git_error_last() ? git_error_last()->message : "?");
-		goto done;
-	}
-	git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
-	git_revwalk_simplify_first_parent(w);
-	if (git_revwalk_push_ref(w, ref) < 0) {
-		error = ssync_error_set(err, SSYNC_ENOTFOUND, "read %s", ref);
-		goto done;
-	}
-	while ((rc = git_revwalk_next(&oid, w)) == 0) {
-		if (out->n == out->cap) {
-			int cap = out->cap ? out->cap * 2 : 64;
-			ssync_oid_hex *nv = realloc(out->v, (size_t)cap * sizeof(*nv));
-			if (!nv) {
-				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-				goto done;
-			}
-			out->v = nv;
-			out->cap = cap;
-		}
-		git_oid_tostr(out->v[out->n].hex, sizeof(out->v[out->n].hex), &oid);
-		out->n++;
-	}
-done:
-	git_revwalk_free(w);
-	git_repository_free(repo);
-	return error;
+	if ((error = ssync_exchange_ref_tip(ex, ref, &tip, err)) < 0)
+		return error;
+	return ssync_exchange_first_parents(ex, &tip, &out->v, &out->n, err);
 }
 
 typedef struct refs_ctx { char (*names)[SSYNC_NODE_ID_MAX + 1]; int n, cap; size_t plen; } refs_ctx;
@@ -112,6 +86,74 @@ static int feed_segment(const char *path, const void *data, size_t len, void *pa
 	return r != 0;
 }
 
+int ssync_audit__district(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *dl, int n, int64_t *objects,
+	int *bad, char *why, size_t whylen, ssync_error *err)
+{
+	ssync_oid_hex empty;
+	char reason[512];
+	int i, error;
+
+	memset(&empty, 0, sizeof(empty));
+	*bad = 0;
+	for (i = 0; i < n; i++) {
+		int changed = 0;
+		if ((error = ssync_trust__load_branch(st, ex, i ? &dl[i - 1] : &empty, &dl[i], &changed, bad, reason,
+				sizeof(reason), err)) < 0)
+			return error;
+		if (*bad) {
+			snprintf(why, whylen, "district commit %.12s: %s", dl[i].hex, reason);
+			return 0;
+		}
+		*objects += changed;
+	}
+	return 0;
+}
+
+int ssync_audit__node(ssync_store *st, ssync_exchange *ex, const char *district, const char *node,
+	const char *source, const ssync_oid_hex *cl, int n, int *stopped, int64_t *lines, char *why, size_t whylen,
+	ssync_error *err)
+{
+	ssync_oid_hex empty;
+	feed_ctx f;
+	int error = 0, i;
+
+	memset(&empty, 0, sizeof(empty));
+	memset(&f, 0, sizeof(f));
+	f.err = err;
+	*stopped = 0;
+	if ((error = ssync_ingest__begin(&f.in, st, district, node, source, err)) < 0)
+		return error;
+	for (i = 0; i < n && !f.stopped; i++) {
+		ssync_error lerr;
+		ssync_error_clear(&lerr);
+		error = ssync_exchange_added_files(ex, i ? &cl[i - 1] : &empty, &cl[i], feed_segment, &f, &lerr);
+		if (error == SSYNC_EREWRITE) {
+			snprintf(why, whylen, "branch node/%s: commit %.12s changed or removed a file an earlier commit added "
+				"(E_REWRITE: history edited in place)", node, cl[i].hex);
+			f.stopped = 2;
+			error = 0;
+		} else if (f.error < 0) {
+			error = f.error;
+		} else if (error < 0) {
+			if (err && !err->code)
+				*err = lerr;
+		} else {
+			error = 0;
+		}
+		if (error < 0)
+			break;
+	}
+	if (error < 0) {
+		(void)ssync_ingest__end(f.in, 1, NULL, NULL);
+		return error;
+	}
+	if (f.stopped == 1)
+		snprintf(why, whylen, "%s", ssync_ingest__stop_reason(f.in));
+	*stopped = f.stopped;
+	*lines = f.lines;
+	return ssync_ingest__end(f.in, 0, NULL, err);
+}
+
 static int finding(ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep, int fatal,
 	const char *node, int64_t seq, const char *code, const char *reason)
 {
@@ -121,7 +163,7 @@ static int finding(ssync_audit_finding_cb cb, void *payload, ssync_audit_report 
 }
 
 /* The district id the genesis record claims (verified when loaded). */
-static int genesis_district(ssync_exchange *ex, const ssync_oid_hex *tip, char *out, size_t len)
+int ssync_audit__genesis_district(ssync_exchange *ex, const ssync_oid_hex *tip, char *out, size_t len)
 {
 	void *data = NULL;
 	size_t n = 0;
@@ -163,23 +205,22 @@ static int report_refused(ssync_store *st, ssync_audit_finding_cb cb, void *payl
 	return rc;
 }
 
-static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, const char *root_hex,
+static int audit_repo(ssync_exchange *ex, ssync_store *st, const char *root_hex,
 	ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep, ssync_error *err)
 {
 	oid_list dl;
 	refs_ctx nodes;
-	ssync_oid_hex dtip, empty;
-	char district[SSYNC_NODE_ID_MAX + 1], why[512];
-	int error = 0, i, j;
+	ssync_oid_hex dtip;
+	char district[SSYNC_NODE_ID_MAX + 1], why[768];
+	int error = 0, j;
 
 	memset(&dl, 0, sizeof(dl));
 	memset(&nodes, 0, sizeof(nodes));
-	memset(&empty, 0, sizeof(empty));
 	if (ssync_exchange_ref_tip(ex, "refs/remotes/src/district", &dtip, NULL) < 0) {
 		finding(cb, payload, rep, 1, "district", 0, ssync_error_name(SSYNC_ECERT), "the repository has no district branch (refs/heads/district)");
 		return 0;
 	}
-	if (genesis_district(ex, &dtip, district, sizeof(district)) < 0) {
+	if (ssync_audit__genesis_district(ex, &dtip, district, sizeof(district)) < 0) {
 		finding(cb, payload, rep, 1, "district", 0, ssync_error_name(SSYNC_ECERT), "the district branch has no readable genesis record");
 		return 0;
 	}
@@ -187,19 +228,16 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 	    (error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
 		return error;
 	/* The district branch, commit by commit. */
-	if ((error = list_commits(rpath, "refs/remotes/src/district", &dl, err)) < 0)
+	if ((error = list_commits(ex, "refs/remotes/src/district", &dl, err)) < 0)
 		goto done;
-	for (i = 0; i < dl.n; i++) {
-		int changed = 0, bad = 0;
-		if ((error = ssync_trust__load_branch(st, ex, i ? &dl.v[i - 1] : &empty, &dl.v[i], &changed, &bad, why, sizeof(why), err)) < 0)
+	{
+		int bad = 0;
+		if ((error = ssync_audit__district(st, ex, dl.v, dl.n, &rep->trust_objects, &bad, why, sizeof(why), err)) < 0)
 			goto done;
 		if (bad) {
-			char msg[700];
-			snprintf(msg, sizeof(msg), "district commit %.12s: %s", dl.v[i].hex, why);
-			finding(cb, payload, rep, 1, "district", 0, ssync_error_name(bad), msg);
+			finding(cb, payload, rep, 1, "district", 0, ssync_error_name(bad), why);
 			goto done; /* nothing after a bad trust object can be judged */
 		}
-		rep->trust_objects += changed;
 	}
 	/* Every node branch, commit by commit, through the receivers' ingest. */
 	nodes.plen = strlen("refs/remotes/src/node/");
@@ -208,52 +246,24 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 	for (j = 0; j < nodes.n; j++) {
 		char ref[160], source[160];
 		oid_list cl;
-		feed_ctx f;
-		ssync_ingest_stats stats;
+		int stopped = 0;
+		int64_t lines = 0;
 		snprintf(ref, sizeof(ref), "refs/remotes/src/node/%s", nodes.names[j]);
 		snprintf(source, sizeof(source), "audit:node/%s", nodes.names[j]);
 		rep->nodes++;
-		memset(&stats, 0, sizeof(stats));
-		if ((error = list_commits(rpath, ref, &cl, err)) < 0)
+		if ((error = list_commits(ex, ref, &cl, err)) < 0)
 			goto done;
-		memset(&f, 0, sizeof(f));
-		f.err = err;
-		if ((error = ssync_ingest__begin(&f.in, st, district, nodes.names[j], source, err)) < 0) {
-			free(cl.v);
-			goto done;
-		}
-		for (i = 0; i < cl.n && !f.stopped; i++) {
-			ssync_error lerr;
-			ssync_error_clear(&lerr);
-			error = ssync_exchange_added_files(ex, i ? &cl.v[i - 1] : &empty, &cl.v[i], feed_segment, &f, &lerr);
-			if (error == SSYNC_EREWRITE) {
-				char msg[300];
-				snprintf(msg, sizeof(msg), "branch node/%s: commit %.12s changed or removed a file an earlier commit added "
-					"(E_REWRITE: history edited in place)", nodes.names[j], cl.v[i].hex);
-				finding(cb, payload, rep, 1, nodes.names[j], 0, ssync_error_name(SSYNC_EREWRITE), msg);
-				f.stopped = 2;
-				error = 0;
-			} else if (f.error < 0) {
-				error = f.error;
-			} else if (error < 0) {
-				if (err && !err->code)
-					*err = lerr;
-			} else {
-				error = 0;
-			}
-			if (error < 0)
-				break;
-		}
+		error = ssync_audit__node(st, ex, district, nodes.names[j], source, cl.v, cl.n, &stopped, &lines, why,
+			sizeof(why), err);
 		free(cl.v);
-		if (error < 0) {
-			(void)ssync_ingest__end(f.in, 1, NULL, NULL);
+		if (error < 0)
 			goto done;
-		}
-		if (f.stopped == 1) {
+		if (stopped == 2) {
+			finding(cb, payload, rep, 1, nodes.names[j], 0, ssync_error_name(SSYNC_EREWRITE), why);
+		} else if (stopped == 1) {
 			/* The stop reason is "node#seq: reason (E_CODE)". */
-			const char *r = ssync_ingest__stop_reason(f.in);
-			const char *h = strchr(r, '#');
-			const char *code = strstr(r, "(E_");
+			const char *h = strchr(why, '#');
+			const char *code = strstr(why, "(E_");
 			char cbuf[32];
 			snprintf(cbuf, sizeof(cbuf), "%s", ssync_error_name(SSYNC_D_VERIFY));
 			if (code) {
@@ -265,11 +275,9 @@ static int audit_repo(const char *rpath, ssync_exchange *ex, ssync_store *st, co
 				}
 				cbuf[k] = 0;
 			}
-			finding(cb, payload, rep, 1, nodes.names[j], h ? strtoll(h + 1, NULL, 10) : 0, cbuf, r);
+			finding(cb, payload, rep, 1, nodes.names[j], h ? strtoll(h + 1, NULL, 10) : 0, cbuf, why);
 		}
-		if ((error = ssync_ingest__end(f.in, 0, &stats, err)) < 0)
-			goto done;
-		rep->entries += f.lines;
+		rep->entries += lines;
 	}
 	/* The state every honest replica converges on: a replay in causal order. */
 	{
@@ -317,7 +325,7 @@ int ssync_audit_verify(const char *repo, const char *root_hex, ssync_audit_findi
 	    (error = ssync_exchange_fetch(ex, "src", &topts, err)) < 0 ||
 	    (error = ssync_store_open(&st, ":memory:", SSYNC_STORE_CREATE, err)) < 0)
 		goto done;
-	if ((error = audit_repo(rpath, ex, st, root_hex, cb, payload, rep, err)) < 0)
+	if ((error = audit_repo(ex, st, root_hex, cb, payload, rep, err)) < 0)
 		goto done;
 	if (rep->failures > 0)
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "audit failed: %lld problem(s) found", (long long)rep->failures);
@@ -379,7 +387,7 @@ static void load_seg_map(const char *home, const char *node, seg_map *m)
 	snprintf(ref, sizeof(ref), "refs/heads/node/%s", node);
 	if (ssync_exchange_open(&ex, path, 0, NULL) < 0)
 		return;
-	if (list_commits(path, ref, &cl, NULL) == 0) {
+	if (list_commits(ex, ref, &cl, NULL) == 0) {
 		for (i = 0; i < cl.n; i++) {
 			seg_ctx c = { m, &cl.v[i] };
 			if (ssync_exchange_added_files(ex, i ? &cl.v[i - 1] : &empty, &cl.v[i], note_segment, &c, NULL) < 0)
