@@ -35,5 +35,7 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv);
 int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
 /* cmd_audit.c: audit verify|history */
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
+/* cmd_guard.c: guard init|check|pre-receive (a hub's receive hook) */
+int cmd_guard(cli_ctx *ctx, int argc, char **argv);
 
 #endif

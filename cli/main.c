@@ -45,6 +45,7 @@ static const cli_cmd commands[] = {
 	{ "district", N_("district trust (hub): init, enroll, revoke, list certificates"), cmd_district },
 	{ "join", N_("pin the district's root public key on this node"), cmd_join },
 	{ "audit", N_("verify a repository from the district key alone; history of a record"), cmd_audit },
+	{ "guard", N_("a hub's git receive hook: init, check, pre-receive (refuses what receivers refuse)"), cmd_guard },
 	{ NULL, NULL, NULL }
 };
 
@@ -135,6 +136,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
+	/* The guard runs as a git server's hook, where no node home exists. */
+	if (strcmp(argv[i], "guard") == 0)
+		return cmd_guard(&ctx, argc - i, argv + i);
 	if (!ctx.home || !*ctx.home) {
 		ssync_error err;
 		ssync_error_clear(&err);

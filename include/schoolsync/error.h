@@ -63,7 +63,8 @@
 	X(D_VERIFY,        -111, "E_VERIFY",       SSYNC_ECORRUPT,  "the audit could not verify a branch: see the reason") \
 	X(D_REMOTE_STALE,  -112, "W_REMOTE_STALE", SSYNC_OK,        "a stale mirror or rollback: our copy is pushed again") \
 	X(D_USAGE,         -113, "E_USAGE",        SSYNC_EINVAL,    "see the command's --help") \
-	X(D_UNAPPLIED,     -114, "W_UNAPPLIED",    SSYNC_OK,        "held unapplied by the replica being verified")
+	X(D_UNAPPLIED,     -114, "W_UNAPPLIED",    SSYNC_OK,        "held unapplied by the replica being verified") \
+	X(D_GUARD,         -115, "E_GUARD",        SSYNC_EPERM,     "the hub's guard refused a push: see the ref and reason it names")
 
 #define SSYNC__ERROR_ENUM(name, num, str, hint) SSYNC_##name = num,
 #define SSYNC__DETAIL_ENUM(name, num, str, cls, hint) SSYNC_##name = num,

@@ -28,6 +28,7 @@
 #include "trust.h"
 #include "policy.h"
 #include "audit.h"
+#include "guard.h"
 #include "verify.h"
 #include "status.h"
 

@@ -1,0 +1,264 @@
+/* The hub's guard: git's pre-receive hook judges every pushed ref with the
+ * receivers' own checks (branch shape, audit's verifier), so a junk commit,
+ * a forged entry, a rewrite or a deletion never lands on a shared remote
+ * and cannot cut a school off. Pre-receive runs before any ref moves, with
+ * the pushed objects in git's quarantine (read through git's environment). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit_int.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/guard.h"
+#include "schoolsync/hex.h"
+#include "schoolsync/ident.h"
+#include "schoolsync/keys.h"
+
+#define GUARD_MAX_LINES 4096
+#define GUARD_LINE_MAX 1024
+#define NODE_PREFIX "refs/heads/node/"
+
+typedef struct upd { ssync_oid_hex old, new; char ref[GUARD_LINE_MAX]; } upd;
+
+typedef struct judge {
+	ssync_exchange *ex;
+	char root[65];
+	ssync_oid_hex district;  /* the district tip nodes are judged under */
+	int refused;
+	ssync_guard_refusal_cb cb;
+	void *payload;
+} judge;
+
+static int is_zero(const ssync_oid_hex *o)
+{
+	return strspn(o->hex, "0") == 40;
+}
+
+static void refuse(judge *j, const char *ref, const char *reason)
+{
+	j->refused++;
+	if (j->cb)
+		j->cb(ref, reason, j->payload);
+}
+
+static int read_key(const char *gitdir, char *hex, ssync_error *err)
+{
+	char path[4200], buf[80];
+	unsigned char pk[SSYNC_PUBKEY_BYTES];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", gitdir, SSYNC_GUARD_KEY_FILE);
+	if (!(f = fopen(path, "r")))
+		return ssync_error_set(err, SSYNC_ENOTFOUND, "no pinned district key at %s: run 'schoolsync guard init'", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (strlen(buf) != 64 || ssync_hex_decode(pk, sizeof(pk), buf) != 0)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "%s does not hold a district root key (64 hex)", path);
+	memcpy(hex, buf, 65);
+	return 0;
+}
+
+/* A scratch replica pinned to the district key, with the district commits up
+ * to @p tip verified into it (why set and 0 returned when they do not). */
+static int trust_store(judge *j, const ssync_oid_hex *tip, ssync_store **out, char *why, size_t whylen,
+	char *district, size_t dlen, ssync_error *err)
+{
+	ssync_oid_hex *dl = NULL;
+	int64_t objects = 0;
+	int n = 0, bad = 0, error;
+
+	*out = NULL;
+	why[0] = 0;
+	if (ssync_audit__genesis_district(j->ex, tip, district, dlen) < 0) {
+		snprintf(why, whylen, "district commit %.12s has no readable genesis record", tip->hex);
+		return 0;
+	}
+	if ((error = ssync_store_open(out, ":memory:", SSYNC_STORE_CREATE, err)) < 0 ||
+	    (error = ssync_store_meta_set(*out, "district", district, err)) < 0 ||
+	    (error = ssync_store_meta_set(*out, "district_pubkey", j->root, err)) < 0 ||
+	    (error = ssync_exchange_first_parents(j->ex, tip, &dl, &n, err)) < 0 ||
+	    (error = ssync_audit__district(*out, j->ex, dl, n, &objects, &bad, why, whylen, err)) < 0)
+		goto done;
+	if (bad && !why[0])
+		snprintf(why, whylen, "a trust object does not verify (%s)", ssync_error_name(bad));
+done:
+	free(dl);
+	if (error < 0 || why[0]) {
+		ssync_store_free(*out);
+		*out = NULL;
+	}
+	return error;
+}
+
+/* Fast-forward and branch shape, the same for every ref we take. */
+static int forward_and_shape(judge *j, const upd *u, int layout, char *why, size_t whylen, ssync_error *err)
+{
+	ssync_oid_hex from;
+	ssync_error lerr;
+	int d, error;
+
+	from = u->old;
+	if (is_zero(&from))
+		memset(&from, 0, sizeof(from));
+	if ((d = ssync_exchange_descends(j->ex, &u->new, &from, err)) < 0)
+		return d;
+	if (!d) {
+		snprintf(why, whylen, "not a fast-forward of %.12s: a branch only moves forward (E_REWRITE)", u->old.hex);
+		return 0;
+	}
+	ssync_error_clear(&lerr);
+	if ((error = ssync_exchange_check_shape(j->ex, layout, &from, &u->new, NULL, &lerr)) < 0) {
+		if (error != SSYNC_ECORRUPT && error != SSYNC_ETOOLARGE && error != SSYNC_ENOTFOUND) {
+			if (err)
+				*err = lerr;
+			return error;
+		}
+		snprintf(why, whylen, "not the shape schoolsync writes: %s (%s)", lerr.message, ssync_error_name(error));
+	}
+	return 0;
+}
+
+static int judge_district(judge *j, const upd *u, ssync_error *err)
+{
+	char why[900], district[SSYNC_NODE_ID_MAX + 1];
+	ssync_store *st = NULL;
+	int error;
+
+	why[0] = 0;
+	if ((error = forward_and_shape(j, u, SSYNC_SHAPE_DISTRICT, why, sizeof(why), err)) < 0)
+		return error;
+	if (!why[0] && (error = trust_store(j, &u->new, &st, why, sizeof(why), district, sizeof(district), err)) < 0)
+		return error;
+	ssync_store_free(st);
+	if (why[0]) {
+		char msg[1100];
+		snprintf(msg, sizeof(msg), "%s; only trust objects signed by the pinned district root are taken", why);
+		refuse(j, u->ref, msg);
+		return 0;
+	}
+	j->district = u->new; /* node branches in this push are judged under it */
+	return 0;
+}
+
+static int judge_node(judge *j, const upd *u, ssync_error *err)
+{
+	const char *node = u->ref + strlen(NODE_PREFIX);
+	char why[900], district[SSYNC_NODE_ID_MAX + 1], source[200];
+	ssync_oid_hex *cl = NULL;
+	ssync_store *st = NULL;
+	int64_t lines = 0;
+	int n = 0, stopped = 0, error;
+
+	why[0] = 0;
+	if (!ssync_ident_node_valid(node)) {
+		refuse(j, u->ref, "not a valid node id");
+		return 0;
+	}
+	if (!j->district.hex[0]) {
+		refuse(j, u->ref, "this hub has no district branch yet: push refs/heads/district first");
+		return 0;
+	}
+	if ((error = forward_and_shape(j, u, SSYNC_SHAPE_NODE, why, sizeof(why), err)) < 0)
+		return error;
+	if (!why[0] && (error = trust_store(j, &j->district, &st, why, sizeof(why), district, sizeof(district), err)) < 0)
+		return error;
+	if (!why[0]) {
+		/* The whole branch from its start: a chain is judged from its first entry. */
+		snprintf(source, sizeof(source), "guard:node/%s", node);
+		if ((error = ssync_exchange_first_parents(j->ex, &u->new, &cl, &n, err)) < 0 ||
+		    (error = ssync_audit__node(st, j->ex, district, node, source, cl, n, &stopped, &lines, why, sizeof(why),
+				err)) < 0) {
+			free(cl);
+			ssync_store_free(st);
+			return error;
+		}
+		if (!stopped)
+			why[0] = 0;
+	}
+	free(cl);
+	ssync_store_free(st);
+	if (why[0])
+		refuse(j, u->ref, why);
+	return 0;
+}
+
+static int parse_line(char *line, upd *u)
+{
+	char *a = line, *b, *c;
+
+	line[strcspn(line, "\r\n")] = 0;
+	if (!(b = strchr(a, ' ')) || !(c = strchr(b + 1, ' ')))
+		return -1;
+	*b++ = 0;
+	*c++ = 0;
+	if (strlen(a) != 40 || strlen(b) != 40 || strspn(a, "0123456789abcdef") != 40 ||
+	    strspn(b, "0123456789abcdef") != 40 || !*c)
+		return -1;
+	memcpy(u->old.hex, a, 41);
+	memcpy(u->new.hex, b, 41);
+	snprintf(u->ref, sizeof(u->ref), "%s", c);
+	return 0;
+}
+
+int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, ssync_error *err)
+{
+	judge j;
+	upd *u = NULL;
+	char line[GUARD_LINE_MAX + 100];
+	int n = 0, i, pass, error = 0;
+
+	memset(&j, 0, sizeof(j));
+	j.cb = cb;
+	j.payload = payload;
+	if (!(u = calloc(GUARD_MAX_LINES, sizeof(*u))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	while (fgets(line, sizeof(line), in)) {
+		if (n == GUARD_MAX_LINES) {
+			error = ssync_error_set(err, SSYNC_ETOOLARGE, "more than %d refs in one push", GUARD_MAX_LINES);
+			goto done;
+		}
+		if (!strchr(line, '\n') && !feof(in)) {
+			error = ssync_error_set(err, SSYNC_ETOOLARGE, "a ref update line over %d bytes", GUARD_LINE_MAX);
+			goto done;
+		}
+		if (parse_line(line, &u[n]) < 0) {
+			error = ssync_error_set(err, SSYNC_EINVAL, "not a pre-receive line (<old> <new> <ref>): run only as git's hook");
+			goto done;
+		}
+		n++;
+	}
+	if ((error = ssync_exchange_open_env(&j.ex, err)) < 0 ||
+	    (error = read_key(ssync_exchange_gitdir(j.ex), j.root, err)) < 0)
+		goto done;
+	if (ssync_exchange_ref_tip(j.ex, "refs/heads/district", &j.district, NULL) < 0)
+		memset(&j.district, 0, sizeof(j.district));
+	/* The district branch first: node branches of the same push may need its
+	 * new certificates. */
+	for (pass = 0; pass < 2 && error == 0; pass++) {
+		for (i = 0; i < n && error == 0; i++) {
+			int is_district = strcmp(u[i].ref, "refs/heads/district") == 0;
+			if (is_district != (pass == 0))
+				continue;
+			if (is_zero(&u[i].new))
+				refuse(&j, u[i].ref, "deleting a branch is refused: schoolsync branches are append-only");
+			else if (is_district)
+				error = judge_district(&j, &u[i], err);
+			else if (strncmp(u[i].ref, NODE_PREFIX, strlen(NODE_PREFIX)) == 0)
+				error = judge_node(&j, &u[i], err);
+			else
+				refuse(&j, u[i].ref, "only refs/heads/district and refs/heads/node/<id> are taken here");
+		}
+	}
+	if (error == 0 && j.refused)
+		error = ssync_error_set(err, SSYNC_D_GUARD, "the guard refused %d of %d ref update(s)", j.refused, n);
+done:
+	ssync_exchange_free(j.ex);
+	free(u);
+	return error;
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A guarded hub (issue 13, "A guarded hub remote"): `schoolsync guard init`
+# makes a bare repository whose pre-receive hook runs `guard pre-receive`.
+# Schools sync through it as a path remote and over git daemon; what anyone
+# with push access tries with the plain git CLI is refused, naming the ref
+# and the reason, and the hub's refs do not move: a junk commit on another
+# school's branch, a forged entry (another key), a non-fast-forward, a
+# deletion, an unsigned district object, a ref of another name.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_tmp
+
+pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
+heads() { git --git-dir="$HUB" for-each-ref --format='%(refname) %(objectname)' refs/heads/; }
+ROOT=$T/root.key
+HUB=$T/srv/hub.git
+mkdir -p "$T/srv"
+
+log "=== guard init / check"
+ss h init --node hub --district d1
+ss h district init --id d1 --name "崇明区" --root-key "$ROOT"
+RK=$(sed -n 's/^root public key //p' <<<"$OUT")
+assert_eq "district root key" 64 "${#RK}"
+assert_fail "guard check on a repository that is not guarded fails" h guard check "$T/nonexistent.git"
+ss h --json guard init "$HUB" --district-pubkey "$RK"
+assert_eq "guard init exits 0" 0 "$RC"
+assert_eq "... and says it is installed" True "$(jget "$OUT" 'j["installed"] and j["changed"]')"
+assert_true "... hooks/pre-receive is executable" test -x "$HUB/hooks/pre-receive"
+assert_contains "... the hook execs this binary by its absolute path" "exec '$SSYNC_BIN' guard pre-receive" "$(cat "$HUB/hooks/pre-receive")"
+assert_eq "... the pinned key is in the repository" "$RK" "$(cat "$HUB/schoolsync-district.pub")"
+ss h --json guard init "$HUB" --district-pubkey "$RK"
+assert_eq "guard init again changes nothing" "0 False" "$RC $(jget "$OUT" 'j["changed"]')"
+assert_fail "guard init with another district key is refused" h guard init "$HUB" --district-pubkey "$(printf 'ab%.0s' $(seq 32))"
+assert_contains "... saying another key is pinned" "pins another district key" "$ERR"
+assert_ok "guard check reports it guarded" h guard check "$HUB"
+assert_contains "... naming the district key" "$RK" "$OUT"
+ss h guard --help
+assert_contains "guard --help documents pre-receive" "pre-receive" "$OUT"
+git --git-dir="$HUB" config http.receivepack true
+
+log "=== a school's normal sync through the guarded hub (path remote)"
+ssx h remote add hub "$HUB" >/dev/null
+for s in a b c; do
+	P=$(pubkey_of $s sch-$s)
+	ssx $s join --district-pubkey "$RK" >/dev/null
+	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
+done
+ssx h sql "INSERT INTO school(id,name) VALUES ('sch-a','A校'),('sch-b','B校'),('sch-c','C校')" >/dev/null
+assert_ok "the hub's first sync (district branch, hub branch) is accepted" h sync
+ssx a remote add hub "$HUB" >/dev/null
+assert_ok "school a's first sync (its certificate) is accepted" a sync
+ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t1','sch-a','张三')" >/dev/null
+assert_ok "school a's sync is accepted" a sync
+ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t2','sch-a','李四')" >/dev/null
+assert_ok "school a's second sync is accepted" a sync
+assert_eq "school a's branch has two commits on the hub" 2 "$(git --git-dir="$HUB" rev-list --count refs/heads/node/sch-a)"
+
+log "=== over git daemon"
+start_git_daemon "$T/srv"
+ssx b remote add hub "git://127.0.0.1:$GIT_DAEMON_PORT/hub.git" >/dev/null
+sync_ok b >/dev/null
+ssx b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-t1','sch-b','王五')" >/dev/null
+assert_ok "school b's sync over git daemon is accepted" b sync
+assert_eq "... b holds a's teachers" 2 "$(ssx b sql "SELECT count(*) AS n FROM teacher WHERE school_id='sch-a'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])')"
+assert_true "... b's branch is on the hub" quiet git --git-dir="$HUB" rev-parse -q --verify refs/heads/node/sch-b
+
+log "=== attacks with the git CLI: refused, the hub unchanged"
+git clone -q "$HUB" "$T/atk" 2>/dev/null
+BEFORE=$(heads)
+# push_refused NAME PATTERN GIT-PUSH-ARGS...: the push fails, git shows the
+# guard's reason for the ref (matching PATTERN), and no ref of the hub moved
+push_refused() {
+	local name=$1 pat=$2 out rc=0
+	shift 2
+	out=$(git -C "$T/atk" push "$@" 2>&1) || rc=$?
+	assert_ne "$name: the push fails" 0 "$rc"
+	assert_contains "$name: the pusher sees the guard's reason" "$pat" "$out"
+	assert_eq "$name: no ref of the hub moved" "$BEFORE" "$(heads)"
+}
+git -C "$T/atk" checkout -q -b junk origin/node/sch-a
+echo junk >"$T/atk/junk.txt"
+git -C "$T/atk" add junk.txt
+git -C "$T/atk" commit -q -m junk
+push_refused "junk commit on another school's branch" "refused refs/heads/node/sch-a: not the shape schoolsync writes" \
+	origin junk:refs/heads/node/sch-a
+push_refused "junk commit over git daemon" "refused refs/heads/node/sch-a: not the shape" \
+	"git://127.0.0.1:$GIT_DAEMON_PORT/hub.git" junk:refs/heads/node/sch-a
+push_refused "non-fast-forward" "refused refs/heads/node/sch-a: not a fast-forward" \
+	--force origin origin/node/sch-a~1:refs/heads/node/sch-a
+push_refused "branch deletion" "refused refs/heads/node/sch-a: deleting a branch is refused" origin :refs/heads/node/sch-a
+push_refused "branch deletion over git daemon" "refused refs/heads/district: deleting" \
+	"git://127.0.0.1:$GIT_DAEMON_PORT/hub.git" :refs/heads/district
+push_refused "another ref name" "refused refs/heads/main: only refs/heads/district" origin junk:refs/heads/main
+
+# A district object nobody with the root key signed: a copy of b's
+# certificate made out to another node.
+git -C "$T/atk" checkout -q -b dist origin/district
+CERT=$(cd "$T/atk" && ls certs | grep sch-b | head -1)
+sed 's/sch-b/sch-x/g' "$T/atk/certs/$CERT" >"$T/atk/certs/${CERT//sch-b/sch-x}"
+git -C "$T/atk" add -A
+git -C "$T/atk" commit -q -m "enroll sch-x"
+push_refused "district object without the root's signature" "refused refs/heads/district: district commit" origin dist:refs/heads/district
+
+# A forged entry: someone holding another key writes as sch-c (enrolled, not
+# yet synced) and pushes that branch with git.
+ssx f init --node sch-c --district d1 >/dev/null
+git init -q --bare "$T/scratch.git"
+ssx f remote add scratch "$T/scratch.git" >/dev/null
+ssx f sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-t1','sch-c','forged')" >/dev/null
+ss f sync
+assert_true "the forger's branch exists" quiet git --git-dir="$T/scratch.git" rev-parse -q --verify refs/heads/node/sch-c
+out=$(git --git-dir="$T/scratch.git" push "$HUB" refs/heads/node/sch-c:refs/heads/node/sch-c 2>&1) && rc=0 || rc=$?
+assert_ne "forged entry (another key than sch-c's certificate): the push fails" 0 "$rc"
+assert_contains "... naming the ref and the failed check" "refused refs/heads/node/sch-c: sch-c#1" "$out"
+assert_eq "... no ref of the hub moved" "$BEFORE" "$(heads)"
+
+log "=== the real school c still syncs, and the others are untouched"
+ssx c remote add hub "$HUB" >/dev/null
+sync_ok c >/dev/null
+ssx c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-t1','sch-c','真的')" >/dev/null
+assert_ok "school c's own sync is accepted" c sync
+sync_ok a >/dev/null
+assert_eq "school a sees c's real teacher" "真的" "$(ssx a sql "SELECT name FROM teacher WHERE id='sch-c-t1'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')"
+ss h --json audit verify --repo "$HUB" --district-pubkey "$RK"
+assert_eq "the guarded hub passes audit verify" "0 True" "$RC $(jget "$OUT" 'j["ok"]')"
+
+summary
