@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A guarded hub (issue 13, "A guarded hub remote"): `schoolsync guard init`
 # makes a bare repository whose pre-receive hook runs `guard pre-receive`.
-# Schools sync through it as a path remote and over git daemon; what anyone
+# Schools sync through it over git daemon (through the hook) and as a path
+# remote (direct file access, which no hook sees); what anyone
 # with push access tries with the plain git CLI is refused, naming the ref
 # and the reason, and the hub's refs do not move: a junk commit on another
 # school's branch, a forged entry (another key), a non-fast-forward, a
@@ -36,17 +37,19 @@ assert_ok "guard check reports it guarded" h guard check "$HUB"
 assert_contains "... naming the district key" "$RK" "$OUT"
 ss h guard --help
 assert_contains "guard --help documents pre-receive" "pre-receive" "$OUT"
-git --git-dir="$HUB" config http.receivepack true
+start_git_daemon "$T/srv"
+GURL="git://127.0.0.1:$GIT_DAEMON_PORT/hub.git"
 
-log "=== a school's normal sync through the guarded hub (path remote)"
-ssx h remote add hub "$HUB" >/dev/null
+log "=== normal syncs: the hub node and b over git daemon (through the hook), a as a path remote"
+ssx h remote add hub "$GURL" >/dev/null
 for s in a b c; do
 	P=$(pubkey_of $s sch-$s)
 	ssx $s join --district-pubkey "$RK" >/dev/null
 	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
 done
 ssx h sql "INSERT INTO school(id,name) VALUES ('sch-a','A校'),('sch-b','B校'),('sch-c','C校')" >/dev/null
-assert_ok "the hub's first sync (district branch, hub branch) is accepted" h sync
+assert_ok "the hub node's first sync over git daemon (creates district and node/hub) is accepted" h sync
+assert_true "... the district branch is on the hub" quiet git --git-dir="$HUB" rev-parse -q --verify refs/heads/district
 ssx a remote add hub "$HUB" >/dev/null
 assert_ok "school a's first sync (its certificate) is accepted" a sync
 ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t1','sch-a','张三')" >/dev/null
@@ -55,9 +58,7 @@ ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t2','sch-a','�
 assert_ok "school a's second sync is accepted" a sync
 assert_eq "school a's branch has two commits on the hub" 2 "$(git --git-dir="$HUB" rev-list --count refs/heads/node/sch-a)"
 
-log "=== over git daemon"
-start_git_daemon "$T/srv"
-ssx b remote add hub "git://127.0.0.1:$GIT_DAEMON_PORT/hub.git" >/dev/null
+ssx b remote add hub "$GURL" >/dev/null
 sync_ok b >/dev/null
 ssx b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-t1','sch-b','王五')" >/dev/null
 assert_ok "school b's sync over git daemon is accepted" b sync
@@ -84,12 +85,12 @@ git -C "$T/atk" commit -q -m junk
 push_refused "junk commit on another school's branch" "refused refs/heads/node/sch-a: not the shape schoolsync writes" \
 	origin junk:refs/heads/node/sch-a
 push_refused "junk commit over git daemon" "refused refs/heads/node/sch-a: not the shape" \
-	"git://127.0.0.1:$GIT_DAEMON_PORT/hub.git" junk:refs/heads/node/sch-a
+	"$GURL" junk:refs/heads/node/sch-a
 push_refused "non-fast-forward" "refused refs/heads/node/sch-a: not a fast-forward" \
 	--force origin origin/node/sch-a~1:refs/heads/node/sch-a
 push_refused "branch deletion" "refused refs/heads/node/sch-a: deleting a branch is refused" origin :refs/heads/node/sch-a
 push_refused "branch deletion over git daemon" "refused refs/heads/district: deleting" \
-	"git://127.0.0.1:$GIT_DAEMON_PORT/hub.git" :refs/heads/district
+	"$GURL" :refs/heads/district
 push_refused "another ref name" "refused refs/heads/main: only refs/heads/district" origin junk:refs/heads/main
 
 # A district object nobody with the root key signed: a copy of b's
@@ -102,7 +103,7 @@ git -C "$T/atk" commit -q -m "enroll sch-x"
 push_refused "district object without the root's signature" "refused refs/heads/district: district commit" origin dist:refs/heads/district
 
 # A forged entry: someone holding another key writes as sch-c (enrolled, not
-# yet synced) and pushes that branch with git.
+# yet synced) and pushes that branch with git, then with schoolsync itself.
 ssx f init --node sch-c --district d1 >/dev/null
 git init -q --bare "$T/scratch.git"
 ssx f remote add scratch "$T/scratch.git" >/dev/null
@@ -113,9 +114,15 @@ out=$(git --git-dir="$T/scratch.git" push "$HUB" refs/heads/node/sch-c:refs/head
 assert_ne "forged entry (another key than sch-c's certificate): the push fails" 0 "$rc"
 assert_contains "... naming the ref and the failed check" "refused refs/heads/node/sch-c: sch-c#1" "$out"
 assert_eq "... no ref of the hub moved" "$BEFORE" "$(heads)"
+ssx f remote add hub "$GURL" >/dev/null
+assert_fail "the forger's own sync over git daemon fails" f sync
+assert_contains "... showing the guard's refusal" "refs/heads/node/sch-c" "$ERR"
+ss f status
+assert_contains "... and status says the hub refuses its branch" "PUSH REJECTED by remote hub" "$OUT"
+assert_eq "... no ref of the hub moved" "$BEFORE" "$(heads)"
 
 log "=== the real school c still syncs, and the others are untouched"
-ssx c remote add hub "$HUB" >/dev/null
+ssx c remote add hub "$GURL" >/dev/null
 sync_ok c >/dev/null
 ssx c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-t1','sch-c','真的')" >/dev/null
 assert_ok "school c's own sync is accepted" c sync
