@@ -1,12 +1,16 @@
 /* remote, sync, conflicts, quarantine: exchanging logs and what needs review. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "commands.h"
 #include "schoolsync/domain.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/redact.h"
 #include "schoolsync/review.h"
 #include "schoolsync/sync.h"
 #include "schoolsync/trust.h"
@@ -16,10 +20,11 @@ typedef struct remotes { json_t *arr; cli_table *t; } remotes;
 static int remote_row(const char *name, const char *url, void *p)
 {
 	remotes *r = p;
-	const char *row[2] = { name, url };
+	char shown[4096];
+	const char *row[2] = { name, ssync_redact_url(url, shown, sizeof(shown)) };
 
 	if (r->arr)
-		json_array_append_new(r->arr, json_pack("{ssss}", "name", name, "url", url));
+		json_array_append_new(r->arr, json_pack("{ssss}", "name", name, "url", shown));
 	else
 		cli_table_add(r->t, row);
 	return 0;
@@ -60,17 +65,19 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 {
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
-	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
+	const char *token_file = NULL;
+	const cli_opt opts[] = { { "token-file", 1, &token_file, NULL }, { NULL, 0, NULL, NULL } };
 	ssync_node *n = NULL;
 	ssync_error err;
 	const char *sub;
+	char shown[4096];
 
 	if (cli_parse(ctx, "remote", argc, argv, opts, &help, &pos, &npos) < 0) {
 		free(pos);
 		return CLI_EXIT_USAGE;
 	}
 	if (help || npos == 0) {
-		printf("usage: schoolsync remote add NAME URL\n"
+		printf("usage: schoolsync remote add NAME URL [--token-file FILE]\n"
 			"       schoolsync remote list [--json]\n"
 			"       schoolsync remote remove NAME\n"
 			"       schoolsync remote repair NAME\n\n"
@@ -78,6 +85,9 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 			"absolute) or file:// (a USB stick: created as a bare repository on first\n"
 			"push, but only where a stick is mounted), git://, http(s):// (smart HTTP) or\n"
 			"ssh:// (ssh-agent). Names: letters, digits, '_', '.', '-'.\n"
+			"An https token never belongs in the URL: --token-file FILE keeps FILE's first\n"
+			"line in HOME/tokens/NAME (mode 0600), or set SCHOOLSYNC_TOKEN_<NAME>. URLs are\n"
+			"shown with any password or token as ***.\n"
 			"repair: when sync fails with E_PUSH_REJECTED (someone pushed onto this node's\n"
 			"branch there), put this node's branch back, if the remote's copy holds nothing\n"
 			"this node signed that it lacks (docs/OPERATIONS.md).\n");
@@ -111,12 +121,33 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 			goto done;
+		ssync_redact_url(url, shown, sizeof(shown));
+		if (token_file) {
+			char buf[1100] = "";
+			FILE *tf = fopen(token_file, "r");
+			int ok = tf && fgets(buf, sizeof(buf), tf) != NULL;
+			if (tf)
+				fclose(tf);
+			if (!ok) {
+				ssync_error_set(&err, SSYNC_ENOTFOUND, "cannot read a token from %s", token_file);
+				rc = cli_fail(ctx, &err);
+				goto done;
+			}
+			ok = ssync_node_remote_token_set(n, pos[1], buf, &err) == 0;
+			sodium_memzero(buf, sizeof(buf));
+			if (!ok) {
+				rc = cli_fail(ctx, &err);
+				goto done;
+			}
+		}
 		if (ssync_node_remote_add(n, pos[1], url, &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (ctx->json)
-			rc = cli_print_json(json_pack("{ssss}", "name", pos[1], "url", url));
+			rc = cli_print_json(json_pack("{sssssb}", "name", pos[1], "url", shown, "token", token_file != NULL));
 		else
-			printf("remote %s added: %s\n", pos[1], url);
+			printf("remote %s added: %s%s\n", pos[1], shown, token_file ? " (token kept in the home, mode 0600)" :
+				ssync_url_has_secret(url) ? "\nwarning: the URL holds a password or token, stored in "
+				"exchange.git/config; prefer: remote add NAME URL --token-file FILE" : "");
 	} else if (strcmp(sub, "remove") == 0) {
 		if (npos != 2) {
 			free(pos);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "schoolsync/redact.h"
 
 dmn_remote *dmn_remote_find(dmn *d, const char *name)
 {
@@ -36,8 +37,14 @@ int dmn_remotes_update(dmn *d, json_t *arr, uint64_t now)
 	for (i = 0; i < n; i++) {
 		json_t *o = json_array_get(arr, i);
 		const char *name = json_string_value(json_object_get(o, "name"));
+		char shown[4096];
 		const char *url = json_string_value(json_object_get(o, "url"));
+
 		dmn_remote *r;
+
+		/* only ever shown (status, the log): never keep a secret */
+		if (url)
+			url = ssync_redact_url(url, shown, sizeof(shown));
 		if (!name || !*name)
 			continue;
 		if ((r = dmn_remote_find(d, name)) && r->listed)

@@ -115,6 +115,14 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_remote_remove(ssync_node *n,
 typedef int (*ssync_node_remote_cb)(const char *name, const char *url, void *payload);
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_remote_list(ssync_node *n,
 	ssync_node_remote_cb cb, void *payload, ssync_error *err);
+/**
+ * Keep the https token for remote @p name out of its URL: written to
+ * HOME/tokens/<name> (mode 0600; the first line of @p token, at most 1024
+ * printable bytes). Sync offers it as the password (user x-access-token);
+ * $SCHOOLSYNC_TOKEN_<NAME> overrides it. NULL @p token removes it.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_remote_token_set(ssync_node *n,
+	const char *name, const char *token, ssync_error *err);
 /** 1 if @p name can name a remote: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, not ending in .lock. */
 SSYNC_EXTERN int ssync_node_remote_name_valid(const char *name);
 

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "ident.h"
 #include "hex.h"
+#include "redact.h"
 #include "keys.h"
 #include "entry.h"
 #include "hlc.h"

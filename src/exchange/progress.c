@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <git2.h>
+#include <sodium.h>
 
 #include "exchange_int.h"
 
@@ -126,7 +128,7 @@ void ssync_exchange__xfer_dispose(xfer *x)
 /* Never let a token or a password from a URL reach a message. */
 void ssync_exchange__scrub_secrets(ssync_error *err, const ssync_transfer_opts *opts, const char *url)
 {
-	const char *at, *colon, *start;
+	const char *at = NULL, *colon, *start = NULL;
 	char pass[512];
 
 	if (!err)
@@ -142,5 +144,13 @@ void ssync_exchange__scrub_secrets(ssync_error *err, const ssync_transfer_opts *
 		pass[at - colon - 1] = '\0';
 		scrub(err->message, sizeof(err->message), pass);
 		scrub(err->hint, sizeof(err->hint), pass);
+	} else if (url && start && at && !strncasecmp(url, "http", 4) && (size_t)(at - start - 3) < sizeof(pass) &&
+	    at > start + 3) {
+		/* https://TOKEN@host: the user part is the token */
+		memcpy(pass, start + 3, (size_t)(at - start - 3));
+		pass[at - start - 3] = '\0';
+		scrub(err->message, sizeof(err->message), pass);
+		scrub(err->hint, sizeof(err->hint), pass);
 	}
+	sodium_memzero(pass, sizeof(pass));
 }

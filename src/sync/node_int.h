@@ -7,4 +7,12 @@
 /* node.c: the home's exchange repository (created if missing when @p create). */
 int ssync_node__exchange_open(ssync_node *n, int create, ssync_exchange **ex, ssync_error *err);
 
+/*
+ * node_remote.c: the https token for remote @p name, never kept in its URL:
+ * $SCHOOLSYNC_TOKEN_<NAME> (upper case, '.' and '-' as '_'), else
+ * HOME/tokens/<name> (a regular file of ours, mode 0600: E_UNSAFE
+ * otherwise). @p out is "" when there is none.
+ */
+int ssync_node__remote_token(ssync_node *n, const char *name, char *out, size_t len, ssync_error *err);
+
 #endif

@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "ingest_int.h"
 #include "log_int.h"
+#include "node_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/node.h"
 #include "schoolsync/timefmt.h"
@@ -191,7 +193,7 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	ssync_transfer_opts topts = SSYNC_TRANSFER_OPTS_INIT;
 	branch_list bl, old;
 	push_ctx pc;
-	char prefix[128];
+	char prefix[128], token[1100];
 	double t0 = now_s();
 	int error = 0, i, auditor;
 
@@ -205,8 +207,13 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	/* Remote entries never apply under a trigger someone planted. */
 	if ((error = ssync_store_schema_check(ssync_node_store(n), err)) < 0)
 		return error;
-	if ((error = ssync_node__exchange_open(n, 1, &ex, err)) < 0)
+	/* an https token lives outside the URL (OPERATIONS.md §3) */
+	if ((error = ssync_node__remote_token(n, remote, token, sizeof(token), err)) < 0)
 		return error;
+	if (token[0])
+		topts.https_token = token;
+	if ((error = ssync_node__exchange_open(n, 1, &ex, err)) < 0)
+		goto done;
 	if (opts && opts->progress) {
 		topts.progress = transfer_progress;
 		topts.payload = (void *)opts;
@@ -287,6 +294,7 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	}
 	error = count_conflicts(ssync_node_store(n), &rep->conflicts, err);
 done:
+	sodium_memzero(token, sizeof(token));
 	rep->seconds = now_s() - t0;
 	free(bl.names);
 	free(bl.tips);
