@@ -41,7 +41,7 @@ SSYNC_EXTERN void ssync_exchange_free(ssync_exchange *ex);
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_open_env(ssync_exchange **out, ssync_error *err);
 
-/** The repository's git directory (absolute, as libgit2 reports it). */
+/** The repository's git directory (absolute, ending in '/', as libgit2 reports it). */
 SSYNC_EXTERN const char *ssync_exchange_gitdir(const ssync_exchange *ex);
 
 /**

@@ -37,6 +37,7 @@ typedef struct push_ref {
 	enum push_kind kind;
 	int refused;            /* the server said no */
 	char status[160];
+	char guard[400];        /* why a guarded hub's hook refused it (OPERATIONS.md §10) */
 } push_ref;
 
 static int classify(push_ref *p, git_repository *view)
@@ -123,6 +124,15 @@ static int push_verdict(const char *remote, push_ref *refs, size_t n, ssync_erro
 		ssync_error_set(err, SSYNC_ECONFLICT, "push to %s: %s is being updated by "
 			"someone else (%s)", remote, first->name, first->status);
 		return SSYNC_ECONFLICT;
+	}
+	/* A hook refuses the whole push: name the ref the guard gave a reason for. */
+	for (i = 0; i < n; i++) {
+		if (refs[i].refused && refs[i].guard[0]) {
+			ssync_error_set(err, SSYNC_ERROR, "push to %s refused %s: the hub's guard says: %s%s", remote,
+				refs[i].name, refs[i].guard, nother > 1 ? "; the other refs of the push were refused with it" : "");
+			ssync_error_hint(err, "see docs/OPERATIONS.md §10 (a guarded hub)");
+			return SSYNC_ERROR;
+		}
 	}
 	return ssync_error_set(err, SSYNC_ERROR, "push to %s refused %s: %s", remote,
 		first->name, first->status);
@@ -295,6 +305,8 @@ typedef struct push_cb_ctx {
 	xfer *x;
 	push_ref *refs;
 	size_t n;
+	char line[512];   /* the server's message line being received */
+	size_t llen;
 } push_cb_ctx;
 
 static push_cb_ctx *push_ctx_of(xfer *x);
@@ -310,6 +322,39 @@ static int push_update_cb(const char *refname, const char *status, void *payload
 		if (strcmp(c->refs[i].name, refname) == 0) {
 			c->refs[i].refused = 1;
 			snprintf(c->refs[i].status, sizeof(c->refs[i].status), "%s", status);
+		}
+	}
+	return 0;
+}
+
+/* A guarded hub's hook names each refused ref on its own line, which git
+ * relays as "remote:" text: keep the reason so the pusher's error says it. */
+static void guard_line(push_cb_ctx *c)
+{
+	static const char mark[] = "schoolsync guard: refused ";
+	const char *p = strstr(c->line, mark), *colon;
+	size_t i, n;
+
+	if (!p || !(colon = strstr(p += sizeof(mark) - 1, ": ")))
+		return;
+	n = (size_t)(colon - p);
+	for (i = 0; i < c->n; i++)
+		if (strlen(c->refs[i].name) == n && strncmp(c->refs[i].name, p, n) == 0 && !c->refs[i].guard[0])
+			snprintf(c->refs[i].guard, sizeof(c->refs[i].guard), "%s", colon + 2);
+}
+
+static int push_sideband_cb(const char *str, int len, void *payload)
+{
+	push_cb_ctx *c = push_ctx_of(payload);
+	int i;
+
+	for (i = 0; c && i < len; i++) {
+		if (str[i] == '\n' || str[i] == '\r') {
+			c->line[c->llen] = 0;
+			guard_line(c);
+			c->llen = 0;
+		} else if (c->llen < sizeof(c->line) - 1) {
+			c->line[c->llen++] = str[i];
 		}
 	}
 	return 0;
@@ -384,6 +429,7 @@ static int push_network(ssync_exchange *ex, xfer_push *xp, git_remote *r, push_r
 	}
 	ssync_exchange__net_callbacks(&po.callbacks, x);
 	po.callbacks.push_update_reference = push_update_cb;
+	po.callbacks.sideband_progress = push_sideband_cb;
 	po.proxy_opts.type = GIT_PROXY_AUTO;
 	po.pb_parallelism = 1; /* our config turns delta search off anyway */
 	error = git_remote_upload(r, &specs, &po);

@@ -51,7 +51,7 @@ static int read_key(const char *gitdir, char *hex, ssync_error *err)
 	FILE *f;
 	size_t n;
 
-	snprintf(path, sizeof(path), "%s/%s", gitdir, SSYNC_GUARD_KEY_FILE);
+	snprintf(path, sizeof(path), "%s%s", gitdir, SSYNC_GUARD_KEY_FILE);
 	if (!(f = fopen(path, "r")))
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "no pinned district key at %s: run 'schoolsync guard init'", path);
 	n = fread(buf, 1, sizeof(buf) - 1, f);

@@ -67,13 +67,13 @@ static void inspect(const char *gitdir, ssync_guard_status *out)
 	size_t n;
 
 	snprintf(out->gitdir, sizeof(out->gitdir), "%s", gitdir);
-	snprintf(path, sizeof(path), "%s/%s", gitdir, SSYNC_GUARD_KEY_FILE);
+	snprintf(path, sizeof(path), "%s%s", gitdir, SSYNC_GUARD_KEY_FILE);
 	if (read_small(path, buf, 80) == 0) {
 		buf[strcspn(buf, "\r\n")] = 0;
 		if (strlen(buf) == 64 && ssync_hex_decode(pk, sizeof(pk), buf) == 0)
 			memcpy(out->district_pubkey, buf, 65);
 	}
-	snprintf(path, sizeof(path), "%s/hooks/pre-receive", gitdir);
+	snprintf(path, sizeof(path), "%shooks/pre-receive", gitdir);
 	if (read_small(path, buf, sizeof(buf)) == 0 && strstr(buf, HOOK_MARK) && (q = strstr(buf, "exec '")) &&
 	    (e = strchr(q + 6, '\'')) && (n = (size_t)(e - q - 6)) < sizeof(out->binary)) {
 		memcpy(out->binary, q + 6, n);
@@ -131,11 +131,11 @@ int ssync_guard_init(const char *repo, const char *root_hex, const char *binary,
 	if (out->district_pubkey[0] && strcmp(out->district_pubkey, key) != 0) {
 		error = ssync_error_set(err, SSYNC_EEXISTS, "%s pins another district key (%.16s...)", gitdir,
 			out->district_pubkey);
-		ssync_error_hint(err, "a guarded hub serves one district; remove %s/%s by hand to re-pin", gitdir,
+		ssync_error_hint(err, "a guarded hub serves one district; remove %s%s by hand to re-pin", gitdir,
 			SSYNC_GUARD_KEY_FILE);
 		goto done;
 	}
-	snprintf(path, sizeof(path), "%s/hooks/pre-receive", gitdir);
+	snprintf(path, sizeof(path), "%shooks/pre-receive", gitdir);
 	if (!out->binary[0] && access(path, F_OK) == 0) {
 		error = ssync_error_set(err, SSYNC_EEXISTS, "%s exists and is not the guard's hook", path);
 		ssync_error_hint(err, "move it aside (or call it from elsewhere) and run guard init again");
@@ -144,19 +144,19 @@ int ssync_guard_init(const char *repo, const char *root_hex, const char *binary,
 	if (!out->district_pubkey[0]) {
 		char text[80];
 		snprintf(text, sizeof(text), "%s\n", key);
-		snprintf(path, sizeof(path), "%s/%s", gitdir, SSYNC_GUARD_KEY_FILE);
+		snprintf(path, sizeof(path), "%s%s", gitdir, SSYNC_GUARD_KEY_FILE);
 		if ((error = write_file(path, text, 0644, err)) < 0)
 			goto done;
 		out->changed = 1;
 	}
 	if (strcmp(out->binary, binary) != 0) {
-		snprintf(path, sizeof(path), "%s/hooks", gitdir);
+		snprintf(path, sizeof(path), "%shooks", gitdir);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
 			error = ssync_error_set(err, SSYNC_EIO, "create %s: %s", path, strerror(errno));
 			goto done;
 		}
 		hook_text(want, sizeof(want), binary);
-		snprintf(path, sizeof(path), "%s/hooks/pre-receive", gitdir);
+		snprintf(path, sizeof(path), "%shooks/pre-receive", gitdir);
 		if ((error = write_file(path, want, 0755, err)) < 0)
 			goto done;
 		out->changed = 1;

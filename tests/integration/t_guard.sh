@@ -116,7 +116,7 @@ assert_contains "... naming the ref and the failed check" "refused refs/heads/no
 assert_eq "... no ref of the hub moved" "$BEFORE" "$(heads)"
 ssx f remote add hub "$GURL" >/dev/null
 assert_fail "the forger's own sync over git daemon fails" f sync
-assert_contains "... showing the guard's refusal" "refs/heads/node/sch-c" "$ERR"
+assert_contains "... showing the guard's reason" "refused refs/heads/node/sch-c: the hub's guard says: sch-c#1" "$ERR"
 ss f status
 assert_contains "... and status says the hub refuses its branch" "PUSH REJECTED by remote hub" "$OUT"
 assert_eq "... no ref of the hub moved" "$BEFORE" "$(heads)"
