@@ -78,7 +78,7 @@ scenario() {
 	assert_all_equal "$tag: 'conflicts --json' identical on a, b, c" "${cj[@]}"
 	assert_all_equal "$tag: 'conflicts' (text) identical on a, b, c" "${ct[@]}"
 	assert_contains "$tag: the concurrent edit is listed as a conflict, 正高级 shown, 高级 kept" \
-		'teacher sch-a-t1 \.title' "${ct[0]}"
+		'^teacher sch-a-t1 \(张三\) \.title' "${ct[0]}"
 	assert_contains "$tag: conflict versions in text output" '^  shown  "正高级".*sch-c#2' "${ct[0]}"
 	assert_contains "$tag: the losing version is kept" '^  other  "高级".*sch-b#2' "${ct[0]}"
 	if regression B1 "conflicts --json prints [] although 'conflicts' lists the conflict"; then
