@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A guarded hub (issue 13, "A guarded hub remote"): `schoolsync guard init`
 # makes a bare repository whose pre-receive hook runs `guard pre-receive`.
-# Schools sync through it over git daemon (through the hook) and as a path
-# remote (direct file access, which no hook sees); what anyone
-# with push access tries with the plain git CLI is refused, naming the ref
+# Schools sync through it over git daemon and http-backend (through the
+# hook) and as a path remote (direct file access, which no hook sees); what
+# anyone with push access tries with the plain git CLI is refused, naming the ref
 # and the reason, and the hub's refs do not move: a junk commit on another
 # school's branch, a forged entry (another key), a non-fast-forward, a
 # deletion, an unsigned district object, a ref of another name.
@@ -120,6 +120,16 @@ assert_contains "... showing the guard's reason" "refused refs/heads/node/sch-c:
 ss f status
 assert_contains "... and status says the hub refuses its branch" "PUSH REJECTED by remote hub" "$OUT"
 assert_eq "... no ref of the hub moved" "$BEFORE" "$(heads)"
+
+log "=== over git http-backend (the hook runs with the CGI's environment)"
+git --git-dir="$HUB" config http.receivepack true
+start_http_backend "$T/srv"
+HURL="http://127.0.0.1:$HTTP_PORT/hub.git"
+ssx a remote add web "$HURL" >/dev/null
+ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t3','sch-a','赵六')" >/dev/null
+assert_ok "school a's sync over http-backend is accepted" a sync --remote web
+BEFORE=$(heads)
+push_refused "forced junk commit over http-backend" "refused refs/heads/node/sch-a: not a fast-forward" --force "$HURL" junk:refs/heads/node/sch-a
 
 log "=== the real school c still syncs, and the others are untouched"
 ssx c remote add hub "$GURL" >/dev/null
