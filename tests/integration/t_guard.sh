@@ -131,6 +131,19 @@ assert_ok "school a's sync over http-backend is accepted" a sync --remote web
 BEFORE=$(heads)
 push_refused "forced junk commit over http-backend" "refused refs/heads/node/sch-a: not a fast-forward" --force "$HURL" junk:refs/heads/node/sch-a
 
+log "=== a guard that cannot judge refuses"
+RC=0; out=$(echo "not a ref update" | "$SSYNC_BIN" guard pre-receive 2>&1) || RC=$?
+assert_ne "guard pre-receive run by hand on junk input exits non-zero" 0 "$RC"
+assert_contains "... saying it runs only as git's hook" "run only as git's hook" "$out"
+ssx h guard init "$T/srv/nokey.git" --district-pubkey "$RK" >/dev/null
+rm "$T/srv/nokey.git/schoolsync-district.pub"
+assert_fail "guard check without the pinned key fails" h guard check "$T/srv/nokey.git"
+assert_contains "... saying the key is missing" "no pinned district key" "$ERR"
+out=$(git --git-dir="$HUB" push "$T/srv/nokey.git" refs/heads/district:refs/heads/district 2>&1) && rc=0 || rc=$?
+assert_ne "a push to a guarded repository whose key was removed fails" 0 "$rc"
+assert_contains "... the guard says it cannot judge" "cannot judge the push, so it is refused: no pinned district key" "$out"
+assert_eq "... and nothing landed there" "" "$(git --git-dir="$T/srv/nokey.git" for-each-ref refs/heads/)"
+
 log "=== the real school c still syncs, and the others are untouched"
 ssx c remote add hub "$GURL" >/dev/null
 sync_ok c >/dev/null
