@@ -28,7 +28,7 @@ static int guard_help(void)
 
 static void on_refusal(const char *ref, const char *reason, void *payload)
 {
-	(void)payload;
+	++*(int *)payload;
 	fprintf(stderr, "schoolsync guard: refused %s: %s\n", ref, reason);
 }
 
@@ -68,11 +68,12 @@ int cmd_guard(cli_ctx *ctx, int argc, char **argv)
 	}
 	ssync_error_clear(&err);
 	if (npos == 1 && strcmp(pos[0], "pre-receive") == 0) {
+		int refused = 0;
 		free(pos);
-		e = ssync_guard_pre_receive(stdin, on_refusal, NULL, &err);
+		e = ssync_guard_pre_receive(stdin, on_refusal, &refused, &err);
 		if (e == 0)
 			return CLI_EXIT_OK;
-		if (e == SSYNC_D_GUARD) {
+		if (refused > 0) {
 			fprintf(stderr, "schoolsync guard: push refused (%s): nothing was updated\n", err.message);
 			return CLI_EXIT_ERROR;
 		}

@@ -23,8 +23,9 @@ typedef void (*ssync_guard_refusal_cb)(const char *ref, const char *reason, void
  * objects included) and run the receivers' checks (branch shape, fast-forward,
  * every new entry verified under its node's certificate per the district
  * branch, root-signed trust objects). Deletions and other refs are refused.
- * @return 0 if every update is accepted, SSYNC_D_GUARD if one is not (each
- * passed to @p cb), another code if the guard could not judge.
+ * @return 0 if every update is accepted, SSYNC_EPERM (detail E_GUARD) if
+ * one is not (each passed to @p cb first), another code if the guard could
+ * not judge (nothing passed to @p cb then: the caller refuses the push).
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload,
 	ssync_error *err);

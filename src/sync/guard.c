@@ -256,7 +256,8 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 		}
 	}
 	if (error == 0 && j.refused)
-		error = ssync_error_set(err, SSYNC_D_GUARD, "the guard refused %d of %d ref update(s)", j.refused, n);
+		error = ssync_error_set(err, ssync_error_class(SSYNC_D_GUARD), "the guard refused %d of %d ref update(s) (%s)",
+			j.refused, n, ssync_error_name(SSYNC_D_GUARD));
 done:
 	ssync_exchange_free(j.ex);
 	free(u);
