@@ -10,17 +10,70 @@
 /* The codes are small negative numbers; names come from ssync_error_name(). */
 #define CODE_LOWEST (-64)
 
+/* Length of the valid UTF-8 sequence at @p s (strict, as jansson checks
+ * it: no overlong forms, surrogates or code points past U+10FFFF), 0 if
+ * there is none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* @p in with every byte that is not part of valid UTF-8 replaced by '?'.
+ * Messages are cut to their buffer by bytes, which can split a character,
+ * and may quote bytes from outside (a path, a request): jansson refuses
+ * such a string, and the error object must still be written (never silent). */
+static void utf8_clean(char *out, size_t size, const char *in)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, n;
+
+	while (*s && o + 1 < size) {
+		if ((n = utf8_len(s)) == 0) {
+			out[o++] = '?';
+			s++;
+			continue;
+		}
+		if (o + n >= size)
+			break;
+		memcpy(out + o, s, n);
+		o += n;
+		s += n;
+	}
+	out[o] = '\0';
+}
+
 char *ssync_error_json(const ssync_error *err)
 {
 	int code = err && err->code ? err->code : SSYNC_ERROR;
-	const char *msg = err && err->message[0] ? err->message : "unknown error";
-	json_t *e = json_pack("{sssiss}", "code", ssync_error_name(code), "status", code, "message", msg);
-	json_t *o;
+	char msg[sizeof(err->message)], hint[sizeof(err->hint)];
+	json_t *e, *o;
 	char *s = NULL;
 
-	if (!e)
+	utf8_clean(msg, sizeof(msg), err && err->message[0] ? err->message : "unknown error");
+	utf8_clean(hint, sizeof(hint), err ? err->hint : "");
+	if (!(e = json_pack("{sssiss}", "code", ssync_error_name(code), "status", code, "message", msg)))
 		return NULL;
-	if (err && err->hint[0] && json_object_set_new(e, "hint", json_string(err->hint)) != 0) {
+	if (hint[0] && json_object_set_new(e, "hint", json_string(hint)) != 0) {
 		json_decref(e);
 		return NULL;
 	}

@@ -4,7 +4,8 @@
  * answer, for the sync --now wait, and error objects, also in a program's
  * output). Oracles: a request that parses is one of the four and its
  * canonical line parses to the same; the wait is within its documented
- * bounds; an error object that parses round-trips through ssync_error_json.
+ * bounds; an error object that parses round-trips through ssync_error_json;
+ * a failure answer is written for any message (ssync_control_error_reply).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ssync_control_cmd cmd, cmd2;
 	ssync_error err, e2, e3;
 	const char *canon;
-	char *json;
+	char *json, *text;
 	int ms;
 
 	if (size > 64 * 1024)
@@ -39,11 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json = ssync_error_json(&e2);
 		FZ_CHECK(json != NULL);
 		FZ_CHECK(ssync_error_parse_json(&e3, json, strlen(json)) == 0);
-		FZ_CHECK(e3.code == e2.code && strcmp(e3.message, e2.message) == 0);
+		FZ_CHECK(e3.code == e2.code);
+		/* a message cut at its buffer may end inside a character ('?' then) */
+		if (strlen(e2.message) + 4 < sizeof(e2.message))
+			FZ_CHECK(strcmp(e3.message, e2.message) == 0);
 		free(json);
 	}
 	(void)ssync_error_parse_output(&e2, (const char *)data, size);
-	json = ssync_control_error_reply(SSYNC_EINVAL, (const char *)data);
+	text = fz_strdup(data, size); /* the message is a C string */
+	json = ssync_control_error_reply(SSYNC_EINVAL, text);
+	FZ_CHECK(json != NULL);
+	FZ_CHECK(ssync_error_parse_json(&e2, json, strlen(json)) != 0 || e2.code == SSYNC_EINVAL);
 	free(json);
+	free(text);
 	return 0;
 }

@@ -1,4 +1,8 @@
+#include <stdlib.h>
+#include <string.h>
+
 #include "helpers_core.h"
+#include "schoolsync/control.h"
 #include "schoolsync/error.h"
 
 /* Every row of the code tables in error.h, collected here so the test walks
@@ -68,12 +72,45 @@ static void test_error__known_values_stay(void **state)
 	assert_string_equal(ssync_error_code_hint(-99), "");
 }
 
+/* Found by fuzz_control: a message that is not valid UTF-8 (a character cut
+ * where the buffer ends, bytes quoted from a request) made ssync_error_json
+ * return NULL, so `--json` printed no error and the daemon closed the
+ * connection without an answer. Bad bytes are written as '?'. */
+static void test_error__json_of_invalid_utf8(void **state)
+{
+	ssync_error e, back;
+	char *s, big[600];
+	size_t i;
+
+	(void)state;
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_EINVAL, "bad \xe0:\"s{ and \xff\xfe, then \xed\xa0\x80 \xe4\xb8\xad");
+	assert_non_null(s = ssync_error_json(&e));
+	assert_int_equal(ssync_error_parse_json(&back, s, strlen(s)), 0);
+	assert_int_equal(back.code, SSYNC_EINVAL);
+	assert_string_equal(back.message, "bad ?:\"s{ and ??, then ??? \xe4\xb8\xad");
+	free(s);
+	/* a long message of Chinese text is cut inside a character */
+	for (i = 0; i + 3 < sizeof(big); i += 3)
+		memcpy(big + i, "\xe4\xb8\xad", 3);
+	big[i] = '\0';
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_ENOTFOUND, "x%s", big);
+	assert_non_null(s = ssync_error_json(&e));
+	assert_int_equal(ssync_error_parse_json(&back, s, strlen(s)), 0);
+	assert_int_equal(back.code, SSYNC_ENOTFOUND);
+	free(s);
+	assert_non_null(s = ssync_control_error_reply(SSYNC_EINVAL, "unknown command \"\xe4\xb8\""));
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error__numbers_and_names_unique),
 		cmocka_unit_test(test_error__round_trips),
 		cmocka_unit_test(test_error__known_values_stay),
+		cmocka_unit_test(test_error__json_of_invalid_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
