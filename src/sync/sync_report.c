@@ -47,7 +47,7 @@ int ssync_sync_report_parse(ssync_sync_report *out, const char *text, size_t len
 {
 	json_error_t jerr;
 	json_t *o, *v;
-	json_int_t x;
+	json_int_t x = 0;
 	const char *remote;
 	int error = 0;
 
