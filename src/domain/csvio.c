@@ -160,6 +160,13 @@ static int read_csv(const char *path, const char *encoding, char used[16], reade
 		}
 		if (!r->start && !is_blank(s, n))
 			r->start = r->line;
+		/* fields are C strings: a NUL would cut the value silently */
+		if (memchr(s, '\0', n)) {
+			*bad_line = r->line;
+			error = ssync_error_set(err, SSYNC_EINVAL, "%s line %ld: a NUL byte is not text (a file "
+				"saved as UTF-16, or binary data?): save the sheet as CSV UTF-8", path, *bad_line);
+			goto done;
+		}
 		if (csv_parse(&p, s, n, on_field, on_record, r) != n) {
 			*bad_line = r->start ? r->start : r->line;
 			error = ssync_error_set(err, SSYNC_EINVAL, "%s line %ld: %s (a quote \" inside a field must be doubled)",

@@ -187,6 +187,22 @@ static void test_csvio__lines_quotes_and_defaults(void **state)
 	assert_int_equal(import(e, "teacher", path, "cm-003", &res), SSYNC_EINVAL);
 	assert_true(has_problem(&res, 2, 0, NULL));
 	ssync_csvio_result_clear(&res);
+	/* A NUL byte in a field is refused, naming its line (it used to cut
+	 * the value there and import 'a' for 'a<NUL>b' without a word). */
+	{
+		char nulpath[4200];
+		static const char nul[] = "staff_no,name,title,birth_year,joined_year\nC1,王伟,中级,1980,2010\n"
+			"C2,李\0强,中级,1980,2010\n";
+		FILE *fp;
+		snprintf(nulpath, sizeof(nulpath), "%s.nul", hd_file(e, "nul.csv", ""));
+		assert_non_null(fp = fopen(nulpath, "wb"));
+		assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, fp), sizeof(nul) - 1);
+		assert_int_equal(fclose(fp), 0);
+		assert_int_equal(import(e, "teacher", nulpath, "cm-003", &res), SSYNC_EINVAL);
+		assert_true(has_problem(&res, 3, 0, "NUL"));
+		assert_int_equal(hd_count(e->n, "SELECT count(*) FROM teacher WHERE staff_no IN ('C1','C2')"), 0);
+		ssync_csvio_result_clear(&res);
+	}
 	/* Wrong number of fields. */
 	path = hd_file(e, "w.csv", "staff_no,name,title,birth_year,joined_year\nB1,王伟,中级,1980\n");
 	assert_int_equal(import(e, "teacher", path, "cm-003", &res), SSYNC_EINVAL);
