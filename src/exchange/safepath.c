@@ -2,7 +2,8 @@
  * A repository on a USB stick or a share is prepared by someone else. Before
  * libgit2 opens anything in it, every path inside must be a plain folder or
  * a plain file: a symlinked ref would make our push write outside the stick,
- * a FIFO or device in the object store would hang a read forever. We walk
+ * a FIFO or device in the object store would hang a read forever, an
+ * alternates or commondir file would borrow objects or refs from outside. We walk
  * the repository with lstat semantics (openat with O_NOFOLLOW, fstatat with
  * AT_SYMLINK_NOFOLLOW), never following anything, and refuse otherwise.
  */
@@ -75,6 +76,14 @@ static int walk_dir(walk *w, int dfd, const char *rel, int depth)
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 			error = ssync_error_set(w->err, SSYNC_EIO, "remote %s: %s/%s: %s", w->remote, w->root, sub,
 				strerror(errno));
+			break;
+		}
+		/* files that make git read objects or refs from elsewhere: our push
+		 * would skip every object the node itself has, leaving the stick
+		 * with refs to objects it lacks */
+		if (S_ISREG(sb.st_mode) && (!strcmp(sub, "objects/info/alternates") ||
+		    !strcmp(sub, "objects/info/http-alternates") || !strcmp(sub, "commondir"))) {
+			error = refuse(w, sub, "a pointer to another repository's objects or refs");
 			break;
 		}
 		if (S_ISREG(sb.st_mode))

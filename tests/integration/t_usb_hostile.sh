@@ -87,6 +87,15 @@ fresh_stick
 mkfifo "$STICK/objects/pack/pack-0000000000000000000000000000000000000000.pack"
 quick_sync "a FIFO in objects/pack is refused, without hanging"
 
+# an alternates file borrowing the node's own objects: the push sent none and
+# the stick was left with refs to objects it lacks (the next school's fetch failed)
+for f in objects/info/alternates objects/info/http-alternates commondir; do
+	fresh_stick
+	echo "$T/a/exchange.git/objects" >"$STICK/$f"
+	quick_sync "a stick with $f is refused"
+	assert_contains "the message names $f" "$f is a pointer" "$ERR"
+done
+
 # --- the clean stick still works, and nothing was lost --------------------------
 fresh_stick
 r=$(sync_ok a)
