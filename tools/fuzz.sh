@@ -47,10 +47,10 @@ for i in "${!pids[@]}"; do
 done
 for t in "${targets[@]}"; do
 	log="$B/fuzz-logs/$t.log"
-	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-	rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
-	crash=$(ls "$B/fuzz-crashes/$t-"* 2>/dev/null | wc -l)
+	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') || execs="?"
+	rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$') || rate="?"
+	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1) || cov=""
+	crash=$(find "$B/fuzz-crashes" -name "$t-*" | wc -l)
 	printf '%-8s %10s execs %6s exec/s  %-20s corpus %4s  crashers %s\n' "$t" "$execs" "$rate" "$cov" \
 		"$(ls "$B/fuzz-corpus/$t" | wc -l)" "$crash"
 	[ "$crash" -eq 0 ] || fail=1

@@ -227,8 +227,11 @@ int ssync_csvio__decode(const char *path, const char *encoding, char **out, size
 		return ssync_error_set(err, SSYNC_EINVAL, "unknown encoding '%s': auto, utf-8 or gb18030 (gbk)", encoding);
 	if ((error = read_all(path, &raw, &n, err)) < 0)
 		return error;
-	if (n >= 3 && memcmp(raw, "\xef\xbb\xbf", 3) == 0)
-		skip = 3; /* Excel's UTF-8 byte order mark: UTF-8 for sure */
+	/* Excel's UTF-8 byte order mark: UTF-8 for sure. A file saved again by
+	 * another tool may carry two; a mark left in would glue itself to the
+	 * first header name (fuzz_csv found it). */
+	while (n - skip >= 3 && memcmp(raw + skip, "\xef\xbb\xbf", 3) == 0)
+		skip += 3;
 	valid = utf8_scan((const unsigned char *)raw + skip, n - skip, &odd, &bad);
 	if (want_utf8 || skip) {
 		if (!valid) {
