@@ -228,8 +228,8 @@ int ssync_csvio__decode(const char *path, const char *encoding, char **out, size
 	if ((error = read_all(path, &raw, &n, err)) < 0)
 		return error;
 	/* Excel's UTF-8 byte order mark: UTF-8 for sure. A file saved again by
-	 * another tool may carry two; a mark left in would glue itself to the
-	 * first header name (fuzz_csv found it). */
+	 * other tools may carry several; the text returned has none (fuzz_csv:
+	 * with three, one was left glued to the first header name). */
 	while (n - skip >= 3 && memcmp(raw + skip, "\xef\xbb\xbf", 3) == 0)
 		skip += 3;
 	valid = utf8_scan((const unsigned char *)raw + skip, n - skip, &odd, &bad);
