@@ -11,32 +11,6 @@
 /* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
 #if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
 #error "schoolsync/sync.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
-/** What `remote repair` did. */
-typedef struct ssync_sync_repair_report {
-	char remote[64];
-	char branch[128];     /**< refs/heads/node/<this node> */
-	char replaced[41];    /**< the remote's tip that was replaced; "" if nothing needed repair */
-	char tip[41];         /**< our tip, now the remote's */
-	int repaired;         /**< 1 if the remote's copy was replaced */
-	int64_t files;        /**< files read in the remote's copy */
-	int64_t lines;        /**< segment lines read */
-	int64_t foreign_lines;/**< lines not validly signed by this node (dropped with the copy) */
-} ssync_sync_repair_report;
-
-/**
- * Put this node's own branch back on @p remote after someone pushed commits
- * onto it there (the round then fails with SSYNC_EREJECTED,
- * E_PUSH_REJECTED). Fetches, reads the remote's copy of our branch, and --
- * only if every line in it that this node validly signed is in our log --
- * replaces it with ours, leased on the exact tip it read. Nothing to do
- * (rep->repaired 0) if the remote is not ahead of us. SSYNC_ECONFLICT if
- * the copy holds an entry of ours that we lack, or it moved meanwhile;
- * SSYNC_EREWRITE if the server refuses rewrites; SSYNC_ENET unreachable.
- * Clears the push problem status shows on success.
- */
-SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_repair(ssync_node *n, const char *remote,
-	ssync_sync_repair_report *rep, ssync_error *err);
-
 #endif
 
 /** Progress callback: phase is "fetch", "verify", "apply", "push"; return non-zero to cancel. */
