@@ -795,6 +795,8 @@ static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 			error = ssync_error_set(err, SSYNC_EINVAL, "%s has no column %s to write", force->table, force->column);
 			goto done;
 		}
+		sqlite3_free(chg); /* an empty changeset may still be a buffer */
+		chg = NULL;
 		if ((error = same_value_changeset(st, t, col, force->pk, &chg, &nchg, err)) < 0)
 			goto done;
 	}
