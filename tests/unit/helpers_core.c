@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "helpers_core.h"
+#include "schoolsync/exchange.h"
 
 char *th_tmpdir(void)
 {
@@ -102,4 +103,28 @@ int th_fx_teardown(void **state)
 	free(f->dir);
 	free(f);
 	return 0;
+}
+
+void th_add_remote(ssync_node *n, const char *name, const char *url)
+{
+	ssync_exchange *ex = NULL;
+	char path[4096];
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
+	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
+	if (ssync_exchange_remote_add(ex, name, url, &err) != 0)
+		fail_msg("remote add: %s", err.message);
+	ssync_exchange_free(ex);
+}
+
+void th_sync_ok(ssync_node *n, ssync_sync_report *rep)
+{
+	ssync_sync_report local;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	if (ssync_sync_run(n, "hub", NULL, rep ? rep : &local, &err) != 0)
+		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
 }

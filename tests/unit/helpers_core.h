@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "schoolsync/node.h"
+#include "schoolsync/sync.h"
 
 /* A fresh directory under $TMPDIR; caller frees with th_rmtree + free. */
 char *th_tmpdir(void);
@@ -23,6 +24,11 @@ void th_sql(ssync_node *n, const char *sql);
 long long th_count(ssync_node *n, const char *sql);
 
 /* One node "sch-a" in a scratch directory: cmocka setup/teardown for it. */
+/* Add remote NAME (URL) to the node's exchange repository; fails the test otherwise. */
+void th_add_remote(ssync_node *n, const char *name, const char *url);
+/* One sync round with remote "hub" that must succeed; its report in *rep (may be NULL). */
+void th_sync_ok(ssync_node *n, ssync_sync_report *rep);
+
 typedef struct th_fx {
 	char *dir, *home;
 	ssync_node *n;

@@ -22,30 +22,6 @@ typedef struct fx {
 	ssync_node *a, *b;
 } fx;
 
-static void add_remote(ssync_node *n, const char *url)
-{
-	ssync_exchange *ex = NULL;
-	char path[4096];
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
-	if (ssync_exchange_remote_add(ex, "hub", url, &err) != 0)
-		fail_msg("remote add: %s", err.message);
-	ssync_exchange_free(ex);
-}
-
-static void sync_ok(ssync_node *n)
-{
-	ssync_sync_report rep;
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	if (ssync_sync_run(n, "hub", NULL, &rep, &err) != 0)
-		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
-}
-
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
@@ -60,8 +36,8 @@ static int setup(void **state)
 	f->hb = th_node_home(f->dir, "sch-b");
 	f->a = th_open(f->ha);
 	f->b = th_open(f->hb);
-	add_remote(f->a, f->hub);
-	add_remote(f->b, f->hub);
+	th_add_remote(f->a, "hub", f->hub);
+	th_add_remote(f->b, "hub", f->hub);
 	*state = f;
 	return 0;
 }
@@ -138,8 +114,8 @@ static void test_admit__writer_refuses_odd_values_and_the_branch_goes_on(void **
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name,birth_year) VALUES ('t6','sch-a',"
 		"'a'||char(10)||char(9)||char(127)||char(8232)||'b',1e300)");
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name,birth_year) VALUES ('t7','sch-a',randomblob(400000),-0.0)");
-	sync_ok(f->a);
-	sync_ok(f->b);
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone"), 1);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 2);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine"), 0);
@@ -198,7 +174,7 @@ static void test_admit__signed_odd_values_are_refused_and_the_chain_goes_on(void
 	ssync_error err;
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','x')");
-	sync_ok(f->a);
+	th_sync_ok(f->a, NULL);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_log__get(ssync_node_store(f->a), "sch-a", 1, &e1, NULL, &err), 0);
 	memcpy(prev, ssync_entry_hash(e1), SSYNC_HASH_BYTES);
@@ -223,7 +199,7 @@ static void test_admit__signed_odd_values_are_refused_and_the_chain_goes_on(void
 	ssync_exchange_free(hub);
 	free(seg);
 
-	sync_ok(f->b);
+	th_sync_ok(f->b, NULL);
 	/* the four odd entries are held as refused, the chain goes on to seq 6 */
 	assert_int_equal(th_count(f->b, "SELECT max(seq) FROM ssync_entry WHERE node='sch-a'"), 6);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_entry WHERE node='sch-a' AND state=3"), 4);
@@ -352,8 +328,8 @@ static void test_admit__affinity_mixes_converge(void **state)
 	}
 	/* updates across classes */
 	th_sql(f->a, "UPDATE training SET credits=title, year=credits, title=year WHERE id IN ('sch-a-v1','sch-a-v9','sch-a-v14')");
-	sync_ok(f->a);
-	sync_ok(f->b);
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine"), 0);
 	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
 	assert_int_equal(ssync_node_state_hash(f->b, h2, NULL), 0);

@@ -20,30 +20,6 @@ typedef struct fx {
 	ssync_node *a, *b, *c;
 } fx;
 
-static void add_remote(ssync_node *n, const char *name, const char *url)
-{
-	ssync_exchange *ex = NULL;
-	char path[4096];
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
-	if (ssync_exchange_remote_add(ex, name, url, &err) != 0)
-		fail_msg("remote add: %s", err.message);
-	ssync_exchange_free(ex);
-}
-
-static void sync_ok(ssync_node *n, ssync_sync_report *rep)
-{
-	ssync_sync_report local;
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	if (ssync_sync_run(n, "hub", NULL, rep ? rep : &local, &err) != 0)
-		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
-}
-
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
@@ -61,9 +37,9 @@ static int setup(void **state)
 	f->a = th_open(f->ha);
 	f->b = th_open(f->hb);
 	f->c = th_open(f->hc);
-	add_remote(f->a, "hub", f->hub);
-	add_remote(f->b, "hub", f->hub);
-	add_remote(f->c, "hub", f->hub);
+	th_add_remote(f->a, "hub", f->hub);
+	th_add_remote(f->b, "hub", f->hub);
+	th_add_remote(f->c, "hub", f->hub);
 	*state = f;
 	return 0;
 }
@@ -193,9 +169,9 @@ static void test_shape__writer_output_passes(void **state)
 	ssync_error err;
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
-	sync_ok(f->a, NULL);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
-	sync_ok(f->a, NULL);
+	th_sync_ok(f->a, NULL);
 	ssync_error_clear(&err);
 	memset(&none, 0, sizeof(none));
 	assert_int_equal(ssync_exchange_open(&hub, f->hub, 0, &err), 0);
@@ -236,7 +212,7 @@ static void test_shape__odd_objects_are_refused(void **state)
 	size_t i;
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
-	sync_ok(f->a, NULL);
+	th_sync_ok(f->a, NULL);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_exchange_open(&hub, f->hub, 0, &err), 0);
 	assert_int_equal(ssync_exchange_ref_tip(hub, "refs/heads/node/sch-a", &good, &err), 0);
@@ -286,15 +262,15 @@ static void test_shape__receiver_quarantines_and_does_not_relay(void **state)
 	git_oid id;
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
-	sync_ok(f->a, NULL);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->c, "INSERT INTO zone(id,name) VALUES ('z3','堡港')");
-	sync_ok(f->c, NULL);
+	th_sync_ok(f->c, NULL);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_exchange_open(&ex, f->hub, 0, &err), 0);
 	assert_int_equal(ssync_exchange_ref_tip(ex, "refs/heads/node/sch-a", &good, &err), 0);
 	ssync_exchange_free(ex);
 	craft(&id, f->hub, &v);
-	sync_ok(f->b, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z1'"), 1);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z3'"), 1);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND code='E_CORRUPT' "
@@ -306,7 +282,7 @@ static void test_shape__receiver_quarantines_and_does_not_relay(void **state)
 	ssync_exchange_free(ex);
 	/* a's next entry arrives on top of the odd commit: still refused, not relayed */
 	th_sql(f->b, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
-	sync_ok(f->b, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z1'"), 1);
 	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
 	assert_int_equal(ssync_exchange_ref_tip(ex, "refs/heads/node/sch-a", &mine, &err), 0);

@@ -14,30 +14,6 @@ typedef struct fx {
 	ssync_node *a, *b;
 } fx;
 
-static void add_remote(ssync_node *n, const char *name, const char *url)
-{
-	ssync_exchange *ex = NULL;
-	char path[4096];
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	assert_int_equal(ssync_exchange_open(&ex, path, 0, &err), 0);
-	if (ssync_exchange_remote_add(ex, name, url, &err) != 0)
-		fail_msg("remote add: %s", err.message);
-	ssync_exchange_free(ex);
-}
-
-static void sync_ok(ssync_node *n, ssync_sync_report *rep)
-{
-	ssync_sync_report local;
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	if (ssync_sync_run(n, "hub", NULL, rep ? rep : &local, &err) != 0)
-		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
-}
-
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
@@ -52,8 +28,8 @@ static int setup(void **state)
 	f->hb = th_node_home(f->dir, "sch-b");
 	f->a = th_open(f->ha);
 	f->b = th_open(f->hb);
-	add_remote(f->a, "hub", f->hub);
-	add_remote(f->b, "hub", f->hub);
+	th_add_remote(f->a, "hub", f->hub);
+	th_add_remote(f->b, "hub", f->hub);
 	*state = f;
 	return 0;
 }
@@ -81,18 +57,18 @@ static void test_sync__two_nodes_converge_through_a_bare_repo(void **state)
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
 	th_sql(f->b, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
-	sync_ok(f->a, &rep);
+	th_sync_ok(f->a, &rep);
 	assert_int_equal(rep.sealed, 1);
 	assert_int_equal(rep.pushed_refs, 1);
-	sync_ok(f->b, &rep);
+	th_sync_ok(f->b, &rep);
 	assert_int_equal(rep.applied, 1);
-	sync_ok(f->a, &rep);
+	th_sync_ok(f->a, &rep);
 	assert_int_equal(rep.applied, 1);
 	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
 	assert_int_equal(ssync_node_state_hash(f->b, h2, NULL), 0);
 	assert_string_equal(h1, h2);
 	/* nothing new: nothing received, nothing pushed */
-	sync_ok(f->a, &rep);
+	th_sync_ok(f->a, &rep);
 	assert_int_equal(rep.received, 0);
 	assert_int_equal(rep.pushed_refs, 0);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_node_seen WHERE node='sch-a'"), 1);
@@ -114,8 +90,8 @@ static void test_sync__seal_survives_a_crash_before_recording(void **state)
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z3','c')");
 	assert_int_equal(ssync_sync_seal(f->a, &sealed, &err), 0);
 	assert_int_equal(sealed, 1); /* only seq 3: seqs 1-2 are not sealed twice */
-	sync_ok(f->a, NULL);
-	sync_ok(f->b, NULL);
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone"), 3);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine"), 0);
 }
@@ -132,7 +108,7 @@ static void test_sync__bad_signature_on_hub_is_quarantined_prefix_applied(void *
 	ssync_error err;
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','崇西')");
-	sync_ok(f->a, NULL);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','崇东')");
 	/* an attacker appends seq 2 with a changed value, keeping the signature */
 	ssync_error_clear(&err);
@@ -148,7 +124,7 @@ static void test_sync__bad_signature_on_hub_is_quarantined_prefix_applied(void *
 	assert_int_equal(ssync_exchange_commit_files(hub, "refs/heads/node/sch-a", 1, paths, datas, lens, "evil", NULL, &err), 0);
 	ssync_exchange_free(hub);
 	th_sql(f->b, "INSERT INTO zone(id,name) VALUES ('zb','b')");
-	sync_ok(f->b, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z1'"), 1);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z2'"), 0);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND seq=2 AND code='E_SIG'"), 1);
@@ -166,8 +142,8 @@ static void test_sync__bad_signature_on_hub_is_quarantined_prefix_applied(void *
 		assert_int_equal(ssync_sync_repair(f->a, "hub", &rr, &err), 0);
 		assert_int_equal(rr.repaired, 1);
 		assert_int_equal(rr.foreign_lines, 1);
-		sync_ok(f->a, NULL);
-		sync_ok(f->b, NULL);
+		th_sync_ok(f->a, NULL);
+		th_sync_ok(f->b, NULL);
 		assert_int_equal(th_count(f->b, "SELECT count(*) FROM zone WHERE id='z2' AND name='崇东'"), 1);
 	}
 	free(line);
@@ -182,7 +158,7 @@ static void test_sync__unreachable_remote_changes_nothing(void **state)
 	char before[65], after[65];
 
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','a')");
-	add_remote(f->a, "gone", "/nonexistent/schoolsync/hub.git");
+	th_add_remote(f->a, "gone", "/nonexistent/schoolsync/hub.git");
 	assert_int_equal(ssync_node_state_hash(f->a, before, NULL), 0);
 	ssync_error_clear(&err);
 	assert_int_not_equal(ssync_sync_run(f->a, "gone", NULL, &rep, &err), 0);

@@ -22,27 +22,6 @@ typedef struct fx {
 	ssync_node *h, *a, *b, *e;
 } fx;
 
-static void add_remote(ssync_node *n, const char *url)
-{
-	ssync_exchange *ex = NULL;
-	char path[4200];
-
-	snprintf(path, sizeof(path), "%s/exchange.git", ssync_node_home(n));
-	assert_int_equal(ssync_exchange_open(&ex, path, 0, NULL), 0);
-	assert_int_equal(ssync_exchange_remote_add(ex, "hub", url, NULL), 0);
-	ssync_exchange_free(ex);
-}
-
-static void sync_ok(ssync_node *n)
-{
-	ssync_sync_report rep;
-	ssync_error err;
-
-	ssync_error_clear(&err);
-	if (ssync_sync_run(n, "hub", NULL, &rep, &err) != 0)
-		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
-}
-
 static void enroll(fx *f, ssync_node *n, const char *school)
 {
 	ssync_cert_info c;
@@ -58,7 +37,7 @@ static void enroll(fx *f, ssync_node *n, const char *school)
 		fail_msg("enroll: %s", err.message);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_trust_district_join(n, f->rk, &err), 0);
-	add_remote(n, f->hub);
+	th_add_remote(n, "hub", f->hub);
 }
 
 static int setup(void **state)
@@ -83,11 +62,11 @@ static int setup(void **state)
 	ssync_error_clear(&err);
 	if (ssync_trust_district_init(f->h, "testdistrict", "Test", f->root, f->rk, &err) != 0)
 		fail_msg("district init: %s", err.message);
-	add_remote(f->h, f->hub);
+	th_add_remote(f->h, "hub", f->hub);
 	enroll(f, f->a, "sch-a");
 	enroll(f, f->b, "sch-b");
 	enroll(f, f->e, "sch-e");
-	sync_ok(f->h);
+	th_sync_ok(f->h, NULL);
 	*state = f;
 	return 0;
 }
@@ -114,10 +93,10 @@ static void test_trust__certificates_replace_tofu(void **state)
 {
 	fx *f = *state;
 
-	sync_ok(f->a);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x')");
-	sync_ok(f->a);
-	sync_ok(f->b);
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 1);
 	assert_int_equal(ssync_trust_managed(ssync_node_store(f->b)), 1);
 	{
@@ -168,20 +147,20 @@ static void test_trust__revocation_order_independent(void **state)
 	ssync_error err;
 	char hh[65], hb[65], he[65];
 
-	sync_ok(f->a);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ok')");
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','cut')");
 	th_sql(f->a, "UPDATE teacher SET name='defaced' WHERE id='sch-a-1'");
-	sync_ok(f->a);
-	sync_ok(f->e); /* e applies a#2..3 first */
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->e, NULL); /* e applies a#2..3 first */
 	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher"), 2);
-	sync_ok(f->h);
+	th_sync_ok(f->h, NULL);
 	ssync_error_clear(&err);
 	if (ssync_trust_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
 		fail_msg("revoke: %s", err.message);
-	sync_ok(f->h);
-	sync_ok(f->b); /* b learns the revocation first */
-	sync_ok(f->e); /* e learns it last: rebuild */
+	th_sync_ok(f->h, NULL);
+	th_sync_ok(f->b, NULL); /* b learns the revocation first */
+	th_sync_ok(f->e, NULL); /* e learns it last: rebuild */
 	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher"), 1);
 	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher WHERE name='ok'"), 1);
 	assert_int_equal(ssync_node_state_hash(f->h, hh, NULL), 0);
@@ -197,7 +176,7 @@ static void test_trust__rebuild_idempotent(void **state)
 	ssync_trust_rebuild_report rep;
 	char h1[65], h2[65];
 
-	sync_ok(f->a);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x'),('sch-a-2','sch-a','y')");
 	th_sql(f->a, "UPDATE teacher SET name='z' WHERE id='sch-a-1'");
 	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
@@ -248,35 +227,35 @@ static void test_trust__refused_entry_moves_no_clock(void **state)
 	char hh[65], hb[65], he[65];
 	uint64_t now = ssync_hlc_wall_ms(), b0;
 
-	sync_ok(f->a);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ok')");
 	setenv("SCHOOLSYNC_FAKE_TIME_MS", YEAR_2900_MS, 1);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','from 2900')");
 	unsetenv("SCHOOLSYNC_FAKE_TIME_MS");
 	assert_true(ssync_hlc_ms(own_head_hlc(f->a)) >= UINT64_C(29379456000000));
-	sync_ok(f->a);
-	sync_ok(f->e); /* e applies the 2900 entry: its clock follows, as it must */
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->e, NULL); /* e applies the 2900 entry: its clock follows, as it must */
 	assert_true(ssync_hlc_ms(clock_of(f->e)) >= UINT64_C(29379456000000));
-	sync_ok(f->h);
+	th_sync_ok(f->h, NULL);
 	ssync_error_clear(&err);
 	if (ssync_trust_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
 		fail_msg("revoke: %s", err.message);
-	sync_ok(f->h);
+	th_sync_ok(f->h, NULL);
 	b0 = clock_of(f->b);
-	sync_ok(f->b); /* b learns the revocation with the entries: a#2 refused */
+	th_sync_ok(f->b, NULL); /* b learns the revocation with the entries: a#2 refused */
 	assert_int_equal(th_count(f->b, "SELECT count(*) FROM teacher"), 1);
 	assert_true(clock_of(f->b) >= b0);
 	assert_true(ssync_hlc_ms(clock_of(f->b)) < now + DAY_MS);
 	th_sql(f->b, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','b')");
 	assert_true(ssync_hlc_ms(own_head_hlc(f->b)) < now + DAY_MS);
-	sync_ok(f->e); /* e learns it after applying: rebuild, the clock comes back */
+	th_sync_ok(f->e, NULL); /* e learns it after applying: rebuild, the clock comes back */
 	assert_true(ssync_hlc_ms(clock_of(f->e)) < now + DAY_MS);
 	th_sql(f->e, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','e')");
 	assert_true(ssync_hlc_ms(own_head_hlc(f->e)) < now + DAY_MS);
-	sync_ok(f->b);
-	sync_ok(f->e);
-	sync_ok(f->h);
-	sync_ok(f->b);
+	th_sync_ok(f->b, NULL);
+	th_sync_ok(f->e, NULL);
+	th_sync_ok(f->h, NULL);
+	th_sync_ok(f->b, NULL);
 	assert_int_equal(ssync_node_state_hash(f->h, hh, NULL), 0);
 	assert_int_equal(ssync_node_state_hash(f->b, hb, NULL), 0);
 	assert_int_equal(ssync_node_state_hash(f->e, he, NULL), 0);
@@ -302,7 +281,7 @@ static void test_trust__int64_max_hlc_refused(void **state)
 
 	snprintf(keypath, sizeof(keypath), "%s/node.key", ssync_node_home(f->a));
 	assert_int_equal(ssync_keys_load(&kp, keypath, NULL), 0);
-	sync_ok(f->b);
+	th_sync_ok(f->b, NULL);
 	c0 = clock_of(f->b);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ssync_hlc_format(bad[i], when, sizeof(when));
@@ -337,7 +316,7 @@ static void test_trust__old_policy_rejudged_on_open(void **state)
 	fx *f = *state;
 	char h1[65], h2[65], *v = NULL;
 
-	sync_ok(f->a);
+	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x')");
 	assert_int_equal(ssync_node_state_hash(f->a, h1, NULL), 0);
 	assert_int_equal(ssync_trust__quarantine(ssync_node_store(f->a), "sch-a", 1, "W_HELD", "held by version 1",
@@ -365,7 +344,7 @@ static void test_trust__rebuild_refuses_stored_out_of_range(void **state)
 	sqlite3_stmt *q;
 	char when[40], body[512], big[32];
 
-	sync_ok(f->b);
+	th_sync_ok(f->b, NULL);
 	ssync_hlc_format((uint64_t)INT64_MAX, when, sizeof(when));
 	snprintf(body, sizeof(body), "{\"entry\":1,\"district\":\"testdistrict\",\"node\":\"sch-a\",\"seq\":1,"
 		"\"prev\":null,\"hlc\":%lld,\"time\":\"%s\",\"actor\":\"x\",\"schema\":1,\"ops\":[{\"t\":\"teacher\","
