@@ -38,8 +38,15 @@ static int remove_lock(const char *path, const struct stat *sb, int flag, struct
  */
 int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err)
 {
+	return ssync_sync__lock_wait(n, fd_out, 0, err);
+}
+
+int ssync_sync__lock_wait_ms = 30000;
+
+int ssync_sync__lock_wait(ssync_node *n, int *fd_out, int wait_ms, ssync_error *err)
+{
 	char path[4096], dir[4096];
-	int fd;
+	int fd, waited = 0, got;
 
 	*fd_out = -1;
 	if ((fd = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_SYNC_LOCK, err)) < 0 ||
@@ -48,7 +55,16 @@ int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err)
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return ssync_error_set(err, errno == EROFS || errno == EACCES ? SSYNC_EREADONLY : SSYNC_EIO,
 			"open %s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	/* A sync round lasts seconds: an admin command waits for it (polling,
+	 * bounded) rather than failing; a sync never waits for another. */
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000000L };
+		if ((got = flock(fd, LOCK_EX | LOCK_NB) == 0) || errno != EWOULDBLOCK || waited >= wait_ms)
+			break;
+		(void)nanosleep(&ts, NULL);
+		waited += 50;
+	}
+	if (!got) {
 		close(fd);
 		ssync_error_set(err, SSYNC_EBUSY, "another sync is running on %s", ssync_node_home(n));
 		ssync_error_hint(err, "wait for it to finish (schoolsync status shows the daemon's rounds)");

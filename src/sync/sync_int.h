@@ -32,6 +32,13 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	const ssync_oid_hex *rtip, const ssync_sync_opts *opts, ssync_sync_report *rep, ssync_error *err);
 /* lock.c */
 int ssync_sync__lock(ssync_node *n, int *fd_out, ssync_error *err);
+/* The same lock, waiting up to @p wait_ms for a running sync to end
+ * (commands that commit to the exchange outside a round: district
+ * enroll/revoke). Taking it removes git's *.lock files in the exchange:
+ * whoever commits there must hold it. */
+int ssync_sync__lock_wait(ssync_node *n, int *fd_out, int wait_ms, ssync_error *err);
+/* How long district enroll/revoke wait for a running sync (ms); a knob for tests. */
+extern int ssync_sync__lock_wait_ms;
 /* usb.c */
 int ssync_sync__check_stale(ssync_node *n, ssync_exchange *ex, const char *remote, const branch_list *old,
 	const branch_list *now, ssync_sync_report *rep, ssync_error *err);

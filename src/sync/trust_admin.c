@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -14,6 +15,7 @@
 #include "node_int.h"
 #include "trust_int.h"
 #include "policy_int.h"
+#include "sync_int.h"
 
 static int open_ex(ssync_node *n, ssync_exchange **ex, ssync_error *err)
 {
@@ -62,13 +64,20 @@ static int publish(ssync_node *n, size_t nobj, ssync_tobj *objs, const ssync_key
 	const char *pathv[4];
 	const void *datav[4];
 	size_t lenv[4];
-	int error = 0, changed = 0, bad = 0;
+	int error = 0, changed = 0, bad = 0, lockfd = -1;
 	size_t i;
 
 	if (nobj > 4)
 		return ssync_error_set(err, SSYNC_EINVAL, "too many objects");
-	if ((error = open_ex(n, &ex, err)) < 0)
+	/* The sync lock, as a round holds it: taking it removes git's lock
+	 * files, so a round starting meanwhile would delete the one this
+	 * commit holds on refs/heads/district (issue 13). */
+	if ((error = ssync_sync__lock_wait(n, &lockfd, ssync_sync__lock_wait_ms, err)) < 0)
 		return error;
+	if ((error = open_ex(n, &ex, err)) < 0) {
+		close(lockfd);
+		return error;
+	}
 	memset(&ltip, 0, sizeof(ltip));
 	if ((error = ssync_exchange_ref_tip(ex, SSYNC_DISTRICT_REF, &ltip, NULL)) < 0 && error != SSYNC_ENOTFOUND) {
 		error = ssync_error_set(err, error, "read %s", SSYNC_DISTRICT_REF);
@@ -98,6 +107,7 @@ done:
 	for (i = 0; i < 4; i++)
 		free(lines[i]);
 	ssync_exchange_free(ex);
+	close(lockfd);
 	return error;
 }
 

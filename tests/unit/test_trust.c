@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers_core.h"
 #include "ingest_int.h"
@@ -14,6 +15,7 @@
 #include "schoolsync/exchange.h"
 #include "schoolsync/sync.h"
 #include "schoolsync/trust.h"
+#include "sync_int.h"
 #include "trustdb_int.h"
 
 typedef struct fx {
@@ -367,6 +369,38 @@ static void test_trust__rebuild_refuses_stored_out_of_range(void **state)
 	assert_true(ssync_hlc_ms(own_head_hlc(f->b)) < ssync_hlc_wall_ms() + DAY_MS);
 }
 
+/* district enroll/revoke commit to the exchange outside a round: they take
+ * the sync lock too, since a round taking it removes git's *.lock files
+ * (issue 13). While a round holds it, revoke waits, then gives up with
+ * E_BUSY and the district branch has not moved. */
+static void test_trust__admin_takes_the_sync_lock(void **state)
+{
+	fx *f = *state;
+	ssync_exchange *ex = NULL;
+	ssync_oid_hex before, after;
+	ssync_error err;
+	char gitdir[4200];
+	int lockfd = -1, saved = ssync_sync__lock_wait_ms;
+
+	snprintf(gitdir, sizeof(gitdir), "%s/exchange.git", f->hh);
+	assert_int_equal(ssync_exchange_open(&ex, gitdir, 0, NULL), 0);
+	assert_int_equal(ssync_exchange_ref_tip(ex, "refs/heads/district", &before, NULL), 0);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_sync__lock(f->h, &lockfd, &err), 0); /* a round runs */
+	ssync_sync__lock_wait_ms = 100;
+	assert_int_equal(ssync_trust_district_revoke(f->h, "sch-e", 0, f->root, &err), SSYNC_EBUSY);
+	assert_int_equal(ssync_exchange_ref_tip(ex, "refs/heads/district", &after, NULL), 0);
+	assert_string_equal(before.hex, after.hex);
+	close(lockfd);                                             /* the round ends */
+	ssync_error_clear(&err);
+	if (ssync_trust_district_revoke(f->h, "sch-e", 0, f->root, &err) != 0)
+		fail_msg("revoke: %s", err.message);
+	assert_int_equal(ssync_exchange_ref_tip(ex, "refs/heads/district", &after, NULL), 0);
+	assert_string_not_equal(before.hex, after.hex);
+	ssync_sync__lock_wait_ms = saved;
+	ssync_exchange_free(ex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__int64_max_hlc_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_refuses_stored_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__admin_takes_the_sync_lock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
