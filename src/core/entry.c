@@ -13,34 +13,12 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/ident.h"
 
-int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq)
-{
-	const char *hash = v ? strrchr(v, '#') : NULL;
-	size_t nlen;
-	char *end = NULL;
-	long long s;
-
-	if (!hash)
-		return SSYNC_EINVAL;
-	nlen = (size_t)(hash - v);
-	if (nlen == 0 || nlen > SSYNC_NODE_ID_MAX)
-		return SSYNC_EINVAL;
-	memcpy(node, v, nlen);
-	node[nlen] = 0;
-	if (!ssync_ident_node_valid(node) || hash[1] < '1' || hash[1] > '9')
-		return SSYNC_EINVAL;
-	s = strtoll(hash + 1, &end, 10);
-	if (*end || s <= 0)
-		return SSYNC_EINVAL;
-	*seq = s;
-	return 0;
-}
-
 void ssync_entry_free(ssync_entry *e)
 {
 	if (!e)
 		return;
 	free(e->actor);
+	free(e->value_msg);
 	json_decref(e->ops);
 	free(e->body);
 	free(e);
@@ -116,22 +94,6 @@ static char *encode_body(const ssync_entry *e, const char *ops, size_t ops_len, 
 	return s;
 }
 
-/* 1 if @p e's body is exactly what encode_body gives for its fields and
- * @p ops, 0 if not, -1 when out of memory. */
-static int body_is_canonical(const ssync_entry *e, const char *ops, size_t ops_len)
-{
-	char head[HEADER_MAX];
-	size_t hlen = encode_header(e, head);
-
-	if (hlen == 0)
-		return -1;
-	return e->body_len == hlen + OPS_KEY_LEN + ops_len + 1 &&
-		memcmp(e->body, head, hlen) == 0 &&
-		memcmp(e->body + hlen, ops_key, OPS_KEY_LEN) == 0 &&
-		memcmp(e->body + hlen + OPS_KEY_LEN, ops, ops_len) == 0 &&
-		e->body[e->body_len - 1] == '}';
-}
-
 /* A JSON string with no NUL inside: with JSON_ALLOW_NUL the parser lets
  * \u0000 through, so names are checked whole, not up to their first NUL. */
 static int whole_string(const json_t *v)
@@ -198,99 +160,18 @@ int ssync_entry__check_op(const json_t *op, ssync_error *err)
 	return 0;
 }
 
-/* Up to 40 bytes of @p s for a message, control bytes shown as '?'. */
-static const char *shown(char buf[48], const char *s, size_t len)
-{
-	size_t i, n = len < 40 ? len : 40;
-
-	for (i = 0; i < n; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[n] = 0;
-	return buf;
-}
-
-/* One cell value; 0 or a reason in @p why. */
-static int admit_value(const json_t *v, const char **why, size_t *size)
-{
-	*size = 0;
-	if (json_is_string(v)) {
-		*size = json_string_length(v);
-		if (memchr(json_string_value(v), 0, *size)) {
-			*why = "text contains a NUL character";
-			return -1;
-		}
-	} else if (json_is_real(v)) {
-		if (!isfinite(json_real_value(v))) {
-			*why = "a number that is not finite";
-			return -1;
-		}
-	} else if (json_is_object(v)) {
-		/* a blob: standard base64, padded, exactly as the encoder writes it */
-		const char *b64 = json_string_value(json_object_get(v, "b64"));
-		size_t blen = json_string_length(json_object_get(v, "b64")), got = 0;
-		unsigned char *bin = malloc(blen / 4 * 3 + 3);
-		char *again = NULL;
-		int ok = 0;
-
-		if (!bin) {
-			*why = "out of memory";
-			return -2;
-		}
-		if (blen % 4 == 0 && sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, &got, NULL,
-			sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		    (again = malloc(sodium_base64_ENCODED_LEN(got, sodium_base64_VARIANT_ORIGINAL)))) {
-			sodium_bin2base64(again, sodium_base64_ENCODED_LEN(got, sodium_base64_VARIANT_ORIGINAL), bin, got,
-				sodium_base64_VARIANT_ORIGINAL);
-			ok = strlen(again) == blen && memcmp(again, b64, blen) == 0;
-		}
-		free(again);
-		free(bin);
-		*size = got;
-		if (!ok) {
-			*why = "a blob that is not canonical standard base64";
-			return -1;
-		}
-	}
-	if (*size > SSYNC_VALUE_MAX_BYTES) {
-		*why = "too large";
-		return -1;
-	}
-	return 0;
-}
-
 int ssync_entry__admit_values(const ssync_entry *e, ssync_error *err)
 {
-	const json_t *op;
-	size_t i;
+	ssync_canon cn;
+	int error;
 
-	json_array_foreach(e->ops, i, op) {
-		const char *t = json_string_value(json_object_get(op, "t"));
-		const json_t *k = json_object_get(op, "k"), *cell;
-		const char *ks = json_string_value(k);
-		size_t klen = json_string_length(k), j, n;
-		char kb[48];
-
-		for (j = 0; j < klen; j++)
-			if ((unsigned char)ks[j] < 0x20 || ks[j] == 0x7f)
-				return ssync_error_set(err, SSYNC_EVALUE, "%s row '%s': the key contains a control character "
-					"(byte 0x%02X); keys are 1-%d bytes of text without control characters (E_VALUE)",
-					t, shown(kb, ks, klen), (unsigned)(unsigned char)ks[j], SSYNC_KEY_MAX_BYTES);
-		json_array_foreach(json_object_get(op, "c"), j, cell) {
-			const char *col = json_string_value(json_array_get(cell, 0)), *why = NULL;
-			int r;
-			if (strcmp(col, "$row") == 0)
-				continue;
-			if ((r = admit_value(json_array_get(cell, 1), &why, &n)) == -2)
-				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-			if (r < 0 && n > SSYNC_VALUE_MAX_BYTES)
-				return ssync_error_set(err, SSYNC_EVALUE, "%s.%s of row '%s': a value of %zu bytes, over the "
-					"limit of %d (E_VALUE)", t, col, shown(kb, ks, klen), n, SSYNC_VALUE_MAX_BYTES);
-			if (r < 0)
-				return ssync_error_set(err, SSYNC_EVALUE, "%s.%s of row '%s': %s (E_VALUE)",
-					t, col, shown(kb, ks, klen), why);
-		}
-	}
-	return 0;
+	if (e->verdict_done)
+		return e->value_error ? ssync_error_set(err, e->value_error, "%s", e->value_msg) : 0;
+	/* built here, not parsed: the same one pass over its bytes */
+	memset(&cn, 0, sizeof(cn));
+	if ((error = ssync_canon__body(e->body, e->body_len, &cn, err)) < 0)
+		return error;
+	return cn.value_error ? ssync_error_set(err, cn.value_error, "%s", cn.value_err.message) : 0;
 }
 
 int ssync_entry__build(ssync_entry **out, const char *district, const char *node,
@@ -371,118 +252,35 @@ int ssync_entry__create(ssync_entry **out, const char *district, const char *nod
 	return error;
 }
 
-static const char *get_str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-/* Parse e->body (e->body_len bytes): JSON, the ten members, ops, and the
- * canonical encoding. Fills e's fields; e->ops is set on success. */
+/* Parse e->body (e->body_len bytes): the one-pass check of canon.c decides
+ * (the same function the writer ran before signing), then jansson reads the
+ * ops array it delimited into the tree receivers apply. */
 static int parse_body_into(ssync_entry *e, ssync_error *err)
 {
-	json_t *o = NULL, *v;
+	ssync_canon cn;
 	json_error_t jerr;
-	const char *s;
-	char *opstext = NULL;
-	size_t i;
-	int error = 0, canon;
+	int error;
 
-	/* \u0000 parses (JSON_ALLOW_NUL): identifiers are checked whole and
-	 * values by admission, so a NUL in a value is refused as E_VALUE and
-	 * does not stop the branch (docs/FORMAT.md §1 Values). */
-	if (!(o = json_loadb(e->body, e->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr))) {
-		error = ssync_error_set(err, SSYNC_EENCODING, "entry body is not valid JSON (column %d: %s)", jerr.column, jerr.text);
-		goto done;
-	}
-	if (!json_is_object(o) || json_object_size(o) != 10 ||
-	    json_integer_value(json_object_get(o, "entry")) != 1 || !json_is_integer(json_object_get(o, "entry"))) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry body does not have the 10 fields of format 1");
-		goto done;
-	}
-	if (!(s = get_str(o, "node")) || !ssync_ident_node_valid(s)) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry has an invalid node id");
-		goto done;
-	}
-	snprintf(e->node, sizeof(e->node), "%s", s);
-	if (!(s = get_str(o, "district")) || !ssync_ident_node_valid(s)) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry has an invalid district id");
-		goto done;
-	}
-	snprintf(e->district, sizeof(e->district), "%s", s);
-	v = json_object_get(o, "seq");
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry of %s has an invalid seq", e->node);
-		goto done;
-	}
-	e->seq = json_integer_value(v);
-	v = json_object_get(o, "prev");
-	if (json_is_string(v)) {
-		if (ssync_hex_decode(e->prev, SSYNC_HASH_BYTES, json_string_value(v)) != 0) {
-			error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid prev hash", e->node, (long long)e->seq);
-			goto done;
-		}
-		e->has_prev = 1;
-	} else if (!json_is_null(v)) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid prev", e->node, (long long)e->seq);
-		goto done;
-	}
-	if ((e->seq == 1) != !e->has_prev) {
-		error = ssync_error_set(err, SSYNC_ECHAIN, "entry %s#%lld: prev must be null exactly for seq 1", e->node, (long long)e->seq);
-		goto done;
-	}
-	v = json_object_get(o, "hlc");
-	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid hlc", e->node, (long long)e->seq);
-		goto done;
-	}
-	e->hlc = (uint64_t)json_integer_value(v);
-	if (!ssync_hlc_in_range(e->hlc)) {
-		/* Before anything can compare, add to or adopt it (FORMAT.md §1). */
-		error = ssync_error_set(err, SSYNC_ECLOCK, "entry %s#%lld has hlc %llu, outside the range "
-			"2000-01-01 to 2999-12-31 UTC (E_CLOCK)", e->node, (long long)e->seq, (unsigned long long)e->hlc);
-		goto done;
-	}
-	if (!json_is_string(json_object_get(o, "time"))) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has no time", e->node, (long long)e->seq);
-		goto done;
-	}
-	if (!(s = get_str(o, "actor")) || strlen(s) > 256) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid actor", e->node, (long long)e->seq);
-		goto done;
-	}
-	if (!(e->actor = strdup(s))) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	v = json_object_get(o, "schema");
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has an invalid schema version", e->node, (long long)e->seq);
-		goto done;
-	}
-	e->schema = (int)json_integer_value(v);
-	v = json_object_get(o, "ops");
-	if (!json_is_array(v) || json_array_size(v) == 0) {
-		error = ssync_error_set(err, SSYNC_ESCHEMA, "entry %s#%lld has no ops", e->node, (long long)e->seq);
-		goto done;
-	}
-	for (i = 0; i < json_array_size(v); i++) {
-		if ((error = ssync_entry__check_op(json_array_get(v, i), err)) < 0)
-			goto done;
-	}
-	e->ops = json_incref(v);
-	/* Only the canonical encoding is accepted. */
-	if (!(opstext = json_dumps(v, SSYNC_JSON_FLAGS)) || (canon = body_is_canonical(e, opstext, strlen(opstext))) < 0) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	if (!canon) {
-		error = ssync_error_set(err, SSYNC_EENCODING, "entry %s#%lld is not in canonical encoding", e->node, (long long)e->seq);
-		goto done;
-	}
-done:
-	free(opstext);
-	json_decref(o);
-	return error;
+	memset(&cn, 0, sizeof(cn));
+	if ((error = ssync_canon__body(e->body, e->body_len, &cn, err)) < 0)
+		return error;
+	snprintf(e->node, sizeof(e->node), "%s", cn.node);
+	snprintf(e->district, sizeof(e->district), "%s", cn.district);
+	e->seq = cn.seq;
+	e->has_prev = cn.has_prev;
+	memcpy(e->prev, cn.prev, SSYNC_HASH_BYTES);
+	e->hlc = cn.hlc;
+	e->schema = cn.schema;
+	if (!(e->actor = strdup(cn.actor)) ||
+	    (cn.value_error && !(e->value_msg = strdup(cn.value_err.message))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	e->value_error = cn.value_error;
+	e->verdict_done = 1;
+	/* \u0000 parses (JSON_ALLOW_NUL): a NUL in a value is E_VALUE above */
+	if (!(e->ops = json_loadb(e->body + cn.ops_off, cn.ops_len, JSON_ALLOW_NUL, &jerr)))
+		return ssync_error_set(err, strstr(jerr.text, "memory") ? SSYNC_ERROR : SSYNC_EENCODING,
+			"entry %s#%lld: ops not readable (%s)", e->node, (long long)e->seq, jerr.text);
+	return 0;
 }
 
 

@@ -24,6 +24,9 @@ struct ssync_entry {
 	const unsigned char (*vkeys)[SSYNC_PUBKEY_BYTES];
 	int nvkeys;
 	unsigned vok;
+	/* the first refused key or value (E_VALUE), found by ssync_canon__body */
+	int verdict_done, value_error;
+	char *value_msg;
 };
 
 /* Flags every body is dumped with; parse re-dumps and compares bytes. */
@@ -69,6 +72,36 @@ int ssync_entry__parse_body(ssync_entry **out, const char *body, size_t len, ssy
  * writer runs it before signing, receivers before applying.
  */
 int ssync_entry__admit_values(const ssync_entry *e, ssync_error *err);
+
+/*
+ * One pass over a body (src/core/canon.c): canonical encoding, header
+ * fields, op shapes and value rules of docs/FORMAT.md §1, in the order
+ * receivers refuse. Returns the body's refusal (E_ENCODING, E_SCHEMA,
+ * E_CHAIN, E_CLOCK: the branch stops there); otherwise 0 with the header's
+ * fields, where the ops array lies, the first refusal of @c name (called
+ * for each op's table with column NULL, then for each cell's column but
+ * "$row") and the first refused key or value (E_VALUE), in that order of
+ * precedence for the caller.
+ */
+typedef struct ssync_canon {
+	int (*name)(void *ctx, const char *table, const char *column, ssync_error *err);
+	void *ctx;
+	char district[SSYNC_NODE_ID_MAX + 1], node[SSYNC_NODE_ID_MAX + 1];
+	int64_t seq;
+	int has_prev;
+	unsigned char prev[SSYNC_HASH_BYTES];
+	uint64_t hlc;
+	char actor[258];
+	int schema;
+	size_t ops_off, ops_len;
+	int name_error, value_error;
+	ssync_error name_err, value_err;
+} ssync_canon;
+
+int ssync_canon__body(const char *body, size_t len, ssync_canon *out, ssync_error *err);
+
+/* A finite double in its canonical text (FORMAT.md §1 "Reals"); -1 if not finite. */
+int ssync_canon__real(double d, char buf[40]);
 
 /* A version id names the entry that wrote a cell: "node#seq". */
 int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq);

@@ -654,24 +654,3 @@ int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
 	}
 	return 0;
 }
-
-int ssync_merge__check_ops(ssync_store *st, const json_t *ops, ssync_error *err)
-{
-	json_t *op, *cell;
-	size_t i, j;
-
-	json_array_foreach(ops, i, op) {
-		const char *tbl = json_string_value(json_object_get(op, "t"));
-		const ssync_table_info *t = ssync_store__table(st, tbl);
-
-		if (!t)
-			return ssync_error_set(err, SSYNC_ESCHEMA, "writes unknown table %s (E_UNKNOWN_TABLE)", tbl);
-		json_array_foreach(json_object_get(op, "c"), j, cell) {
-			const char *col = json_string_value(json_array_get(cell, 0));
-			int ci = strcmp(col, "$row") == 0 ? -2 : ssync_table__col(t, col);
-			if (ci == -1 || ci == t->pk)
-				return ssync_error_set(err, SSYNC_ESCHEMA, "writes unknown column %s.%s", tbl, col);
-		}
-	}
-	return 0;
-}

@@ -73,9 +73,6 @@ int ssync_merge__bind(sqlite3_stmt *q, int i, const json_t *v);
 /* A column value as JSON (NULL + err on invalid UTF-8, NaN or OOM). */
 json_t *ssync_merge__value_json(sqlite3_value *v, const char *tbl, const char *col, ssync_error *err);
 
-/* Check every op names a replicated table and its columns (not the key). */
-int ssync_merge__check_ops(ssync_store *st, const json_t *ops, ssync_error *err);
-
 /* Apply all ops of an entry (already verified and authorised). */
 int ssync_merge__apply_ops(ssync_store *st, const json_t *ops, uint64_t hlc,
 	const char *node, int64_t seq, ssync_error *err);

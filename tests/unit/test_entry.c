@@ -112,35 +112,35 @@ static void test_entry__non_canonical_bodies_rejected(void **state)
 {
 	(void)state;
 	/* escaped UTF-8 */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"\\u5f20\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* extra whitespace */
-	expect_parse_fails("{\"entry\":1, \"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1, \"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* keys out of order */
-	expect_parse_fails("{\"district\":\"d\",\"entry\":1,\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"district\":\"d\",\"entry\":1,\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* wrong time for the hlc */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2030-01-01T00:00:00.001Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_EENCODING);
 	/* duplicate key */
-	expect_parse_fails("{\"entry\":1,\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1,\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[]}",
 		SSYNC_EENCODING);
 	/* node id that would escape a path */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"../x\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"../x\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_ESCHEMA);
 	/* table name that is not an identifier */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x; DROP\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_ESCHEMA);
 	/* seq 2 without prev */
-	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":2,\"prev\":null,\"hlc\":113750261760000000,"
+	expect_parse_fails("{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":2,\"prev\":null,\"hlc\":113750153625600000,"
 		"\"time\":\"2025-01-01T00:00:00.000Z\",\"actor\":\"a\",\"schema\":1,\"ops\":[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]}",
 		SSYNC_ECHAIN);
 	/* not JSON at all; truncated */
