@@ -35,6 +35,8 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv);
 int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
 /* cmd_audit.c: audit verify|history */
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
+/* cmd_web.c: web (a login link to the web console, docs/WEB.md) */
+int cmd_web(cli_ctx *ctx, int argc, char **argv);
 /* cmd_guard.c: guard init|check|pre-receive (a hub's receive hook) */
 int cmd_guard(cli_ctx *ctx, int argc, char **argv);
 

@@ -23,6 +23,7 @@ static const cli_cmd commands[] = {
 	{ "resolve", N_("settle a conflicted cell: keep one version or a new value"), cmd_resolve },
 	{ "quarantine", N_("received entries that failed a check, with the reason"), cmd_quarantine },
 	{ "status", N_("sync state: remotes (from the daemon), pending, conflicts, freshness"), cmd_status },
+	{ "web", N_("a one-time login link to the local web console"), cmd_web },
 	{ "zone", N_("学区: add, edit, delete, list, show"), cmd_domain },
 	{ "group", N_("教育集团: add, edit, delete, list, show"), cmd_domain },
 	{ "school", N_("schools: add, edit, delete, list, show"), cmd_domain },

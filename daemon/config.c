@@ -25,6 +25,54 @@ void dmn_config_defaults(dmn_config *c)
 	c->poll_s = 1;
 	c->log_level = DMN_LOG_INFO;
 	c->use_syslog = 0;
+	c->web_port = -1;
+	c->web_bind[0] = 0;
+	c->web_allow_remote = 0;
+	c->web_idle_s = 0;
+}
+
+/* "web": {"port": N, "bind": "ADDR", "allow_remote": bool, "session_idle_s": N} */
+static int load_web(dmn_config *c, json_t *web, const char *path, char *errbuf, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(web)) {
+		snprintf(errbuf, errlen, "config %s: \"web\" must be an object such as {\"port\": 8080}", path);
+		return -1;
+	}
+	json_object_foreach(web, k, v) {
+		if (strcmp(k, "port") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+				snprintf(errbuf, errlen, "config %s: \"web\".\"port\" must be 0..65535 (0: a free port)", path);
+				return -1;
+			}
+			c->web_port = (int)json_integer_value(v);
+		} else if (strcmp(k, "bind") == 0) {
+			if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(c->web_bind)) {
+				snprintf(errbuf, errlen, "config %s: \"web\".\"bind\" must be an IP address such as \"127.0.0.1\"", path);
+				return -1;
+			}
+			snprintf(c->web_bind, sizeof(c->web_bind), "%s", json_string_value(v));
+		} else if (strcmp(k, "allow_remote") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(errbuf, errlen, "config %s: \"web\".\"allow_remote\" must be true or false", path);
+				return -1;
+			}
+			c->web_allow_remote = json_is_true(v);
+		} else if (strcmp(k, "session_idle_s") == 0) {
+			if (!json_is_number(v) || json_number_value(v) < 60 || json_number_value(v) > 7 * 86400.0) {
+				snprintf(errbuf, errlen, "config %s: \"web\".\"session_idle_s\" must be 60..604800", path);
+				return -1;
+			}
+			c->web_idle_s = json_number_value(v);
+		} else {
+			snprintf(errbuf, errlen, "config %s: unknown key \"web\".\"%s\" (known: port, bind, allow_remote, "
+				"session_idle_s)", path, k);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 typedef struct num_key {
@@ -100,6 +148,8 @@ int dmn_config_load(dmn_config *out, const char *path, char *errbuf, size_t errl
 		}
 		c.use_syslog = json_is_true(v);
 	}
+	if ((v = json_object_get(root, "web")) && load_web(&c, v, path, errbuf, errlen) < 0)
+		goto done;
 	if (c.backoff_base_s > c.backoff_max_s) {
 		snprintf(errbuf, errlen, "config %s: \"backoff_base_s\" (%g) is larger than \"backoff_max_s\" (%g)",
 			path, c.backoff_base_s, c.backoff_max_s);
@@ -114,7 +164,7 @@ done:
 
 /* The keys besides the numbers: the daemon's own and those of other parts
  * of schoolsync kept in the same file ("actor": the CLI's default actor). */
-static const char *const other_keys[] = { "actor", "log_level", "syslog" };
+static const char *const other_keys[] = { "actor", "log_level", "syslog", "web" };
 
 static size_t edit_distance(const char *a, const char *b)
 {

@@ -300,6 +300,37 @@ static void sync_now(dmn_client *c, int wait)
 	reply(c, json_pack("{sbso}", "ok", 1, "queued", dmn_sync_now(d)));
 }
 
+/* ---- web-login: a one-time link to the console (docs/WEB.md) ---- */
+
+static void web_login(dmn_client *c, size_t len)
+{
+	ssync_control_web_login req;
+	ssync_error err;
+	char url[SSYNC_WEB_URL_MAX], errbuf[600];
+	int rc;
+
+	ssync_error_clear(&err);
+	if (ssync_control_parse_web_login(c->buf, len, &req, &err) < 0) {
+		reply_error(c, err.code, err.message);
+		return;
+	}
+	if (c->d->stopping) {
+		reply_error(c, SSYNC_ECANCELLED, "the daemon is stopping");
+		return;
+	}
+	if ((rc = dmn_web_start(c->d, req.port, req.bind, errbuf, sizeof(errbuf))) < 0) {
+		reply_error(c, rc, errbuf);
+		return;
+	}
+	if (ssync_web_login(c->d->web, req.user, url, sizeof(url), &err) < 0) {
+		reply_error(c, err.code, err.message);
+		return;
+	}
+	dmn_log(DMN_LOG_INFO, "web console: login link made for %s", req.user);
+	reply(c, json_pack("{sbsssisssssf}", "ok", 1, "url", url, "port", ssync_web_port(c->d->web),
+		"bind", ssync_web_bind(c->d->web), "user", req.user, "expires_s", 600.0));
+}
+
 /* ---- connection ---- */
 
 static void handle_line(dmn_client *c, size_t len)
@@ -322,6 +353,8 @@ static void handle_line(dmn_client *c, size_t len)
 			c->work_pending = 1;
 		else
 			reply_error(c, SSYNC_ERROR, "cannot queue the status read");
+	} else if (cmd == SSYNC_CONTROL_WEB_LOGIN) {
+		web_login(c, len);
 	} else {
 		sync_now(c, cmd == SSYNC_CONTROL_SYNC_NOW_WAIT);
 	}

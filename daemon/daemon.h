@@ -17,6 +17,7 @@
 #include "schoolsync/sched.h"
 #include "schoolsync/status.h"
 #include "schoolsync/sync.h"
+#include "schoolsync/web.h"
 
 /* ---- log.c: levels to stderr or syslog ---- */
 enum { DMN_LOG_ERROR = 0, DMN_LOG_WARN = 1, DMN_LOG_INFO = 2, DMN_LOG_DEBUG = 3 };
@@ -43,6 +44,11 @@ typedef struct dmn_config {
 	double poll_s;          /* local-write detection period */
 	int log_level;
 	int use_syslog;
+	/* "web": the console (docs/WEB.md); web_port -1 = not started with the daemon */
+	int web_port;
+	char web_bind[64];      /* "" = 127.0.0.1 */
+	int web_allow_remote;
+	double web_idle_s;      /* session idle expiry; 0 = the library's 1800 s */
 } dmn_config;
 
 void dmn_config_defaults(dmn_config *c);
@@ -147,6 +153,8 @@ struct dmn {
 	int head_known;
 	uint64_t burst_start;    /* loop ms of the first write not yet synced; 0 = none */
 
+	ssync_web *web;          /* the web console, once started (config or web-login) */
+
 	dmn_client *clients;     /* open control connections */
 	int nclients;
 
@@ -198,6 +206,13 @@ void dmn_writes_start(dmn *d);   /* (re)start the poll timer at cfg.poll_s */
 int dmn_control_open(dmn *d);
 void dmn_control_close(dmn *d);
 void dmn_control_round_done(dmn *d); /* answer sync-now waiters whose rounds are done */
+
+/* ---- web.c: the web console (schoolsync/web.h) ---- */
+/* Start it if it is not running: @p port -1 / @p bind "" = from the config.
+ * 0, or an SSYNC_E* code (logged, and said in errbuf). */
+int dmn_web_start(dmn *d, int port, const char *bind, char *errbuf, size_t errlen);
+json_t *dmn_web_json(dmn *d);    /* {"port","bind","url"} or null, for status */
+void dmn_web_stop(dmn *d);
 
 /* ---- loop.c: lifecycle and signals ---- */
 int dmn_init(dmn *d, uv_loop_t *loop, const char *home, const char *cli, const dmn_config *cfg);

@@ -156,6 +156,11 @@ int dmn_start(dmn *d)
 		close_all(d);
 		return -1;
 	}
+	if (d->cfg.web_port >= 0) {
+		/* a console that cannot listen is logged; syncing goes on */
+		char errbuf[600];
+		(void)dmn_web_start(d, -1, NULL, errbuf, sizeof(errbuf));
+	}
 	dmn_writes_start(d);
 	dmn_kick(d);
 	return 0;
@@ -163,6 +168,9 @@ int dmn_start(dmn *d)
 
 void dmn_free(dmn *d)
 {
+	/* after the loop: the control socket is gone, so a console request
+	 * asking it for status falls back to the replica at once */
+	dmn_web_stop(d);
 	dmn_remotes_free(d);
 	ssync_status_watch_free(d->watch);
 	free(d->home);

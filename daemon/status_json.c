@@ -90,6 +90,7 @@ json_t *dmn_daemon_json(dmn *d)
 	json_object_set_new(o, "busy", d->job ? json_string(d->job_is_list ? "remote list" :
 		d->job_remote->name) : json_null());
 	json_object_set_new(o, "remotes_known", json_boolean(d->remotes_known));
+	json_object_set_new(o, "web", dmn_web_json(d));
 	json_object_set_new(o, "settings", json_pack("{sfsfsfsfsfsfsfsfssso}",
 		"sync_interval_s", d->cfg.sync_interval_s, "debounce_s", d->cfg.debounce_s,
 		"deadline_s", d->cfg.deadline_s, "backoff_base_s", d->cfg.backoff_base_s,

@@ -4,7 +4,8 @@
 # fuzz clang and its libFuzzer runtime for tools/fuzz.sh)
 set -euo pipefail
 want=(build-essential cmake pkg-config git libgit2-dev libsqlite3-dev libsodium-dev
-      libuv1-dev libjansson-dev libcsv-dev libcmocka-dev libjemalloc-dev sqlite3 gettext)
+      libuv1-dev libjansson-dev libcsv-dev libcmocka-dev libjemalloc-dev sqlite3 gettext
+      libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
 	# t_power_cut: loop devices, ext4, and a FUSE-served disk (pcdisk, libfuse3)
 	want+=(python3 iproute2 nftables iptables procps psmisc chromium

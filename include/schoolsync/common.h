@@ -19,6 +19,7 @@
 #define SSYNC_LAYER_EXCHANGE 3
 #define SSYNC_LAYER_SYNC 4
 #define SSYNC_LAYER_DOMAIN 5
+#define SSYNC_LAYER_WEB 6
 
 #define SSYNC_NODE_ID_MAX 63 /* [a-z0-9][a-z0-9-]{0,62} */
 

@@ -28,10 +28,13 @@ typedef enum ssync_control_cmd {
 	SSYNC_CONTROL_STATUS = 0,      /**< {"cmd":"status"}: daemon, node and remotes */
 	SSYNC_CONTROL_STATUS_DAEMON,   /**< {"cmd":"status","node":false}: no replica read */
 	SSYNC_CONTROL_SYNC_NOW,        /**< {"cmd":"sync-now"}: queue a round, answer at once */
-	SSYNC_CONTROL_SYNC_NOW_WAIT    /**< {"cmd":"sync-now","wait":true}: answer after the rounds */
+	SSYNC_CONTROL_SYNC_NOW_WAIT,   /**< {"cmd":"sync-now","wait":true}: answer after the rounds */
+	SSYNC_CONTROL_WEB_LOGIN        /**< {"cmd":"web-login","user":..}: a one-time web console link
+	                                *   (has arguments: ssync_control_web_login_request) */
 } ssync_control_cmd;
 
-/** The request line for @p cmd, without its newline; "" if @p cmd is unknown. */
+/** The request line for @p cmd, without its newline; "" if @p cmd is unknown
+ *  or takes arguments (SSYNC_CONTROL_WEB_LOGIN). */
 SSYNC_EXTERN const char *ssync_control_request(ssync_control_cmd cmd);
 
 /**
@@ -60,6 +63,34 @@ SSYNC_EXTERN char *ssync_control_error_reply(int code, const char *message);
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_control_call(const char *home,
 	ssync_control_cmd cmd, int timeout_ms, char **reply_out, ssync_error *err);
+
+/**
+ * Like ssync_control_call(), for a request line built by the caller (one
+ * line of JSON without its newline, e.g. ssync_control_web_login_request()).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_control_call_line(const char *home,
+	const char *line, int timeout_ms, char **reply_out, ssync_error *err);
+
+/** What a web-login request asks for (docs/CONTROL.md, docs/WEB.md). */
+typedef struct ssync_control_web_login {
+	char user[64];  /**< the actor of the console's writes (1..63 bytes) */
+	int port;       /**< -1 = the daemon's choice (config, else a free port) */
+	char bind[64];  /**< "" = the daemon's choice (config, else 127.0.0.1) */
+} ssync_control_web_login;
+
+/**
+ * The request line {"cmd":"web-login","user":..,"port"?:N,"bind"?:..}
+ * (no newline), malloc'd; NULL if out of memory or @p req does not fit
+ * the protocol (user empty or too long).
+ */
+SSYNC_EXTERN char *ssync_control_web_login_request(const ssync_control_web_login *req);
+
+/**
+ * The daemon's side: the arguments of a web-login request line.
+ * SSYNC_EINVAL naming what is wrong.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_control_parse_web_login(const char *line,
+	size_t len, ssync_control_web_login *out, ssync_error *err);
 
 /**
  * How long a client may wait for {"cmd":"sync-now","wait":true}, in ms,

@@ -38,4 +38,7 @@
 #include "csvio.h"
 #include "report.h"
 
+/* web */
+#include "web.h"
+
 #endif

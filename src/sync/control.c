@@ -48,8 +48,62 @@ int ssync_control_parse_request(const char *line, size_t len, ssync_control_cmd 
 		*out = json_is_false(json_object_get(req, "node")) ? SSYNC_CONTROL_STATUS_DAEMON : SSYNC_CONTROL_STATUS;
 	else if (strcmp(cmd, "sync-now") == 0)
 		*out = json_is_true(json_object_get(req, "wait")) ? SSYNC_CONTROL_SYNC_NOW_WAIT : SSYNC_CONTROL_SYNC_NOW;
+	else if (strcmp(cmd, "web-login") == 0)
+		*out = SSYNC_CONTROL_WEB_LOGIN;
 	else
-		error = ssync_error_set(err, SSYNC_EINVAL, "unknown command \"%.64s\" (known: status, sync-now)", cmd);
+		error = ssync_error_set(err, SSYNC_EINVAL, "unknown command \"%.64s\" (known: status, sync-now, web-login)", cmd);
+	json_decref(req);
+	return error;
+}
+
+char *ssync_control_web_login_request(const ssync_control_web_login *req)
+{
+	json_t *o;
+	char *s;
+
+	if (!req->user[0] || strnlen(req->user, sizeof(req->user)) >= sizeof(req->user) ||
+	    strnlen(req->bind, sizeof(req->bind)) >= sizeof(req->bind))
+		return NULL;
+	if (!(o = json_pack("{ssss}", "cmd", "web-login", "user", req->user)))
+		return NULL;
+	if (req->port >= 0)
+		json_object_set_new(o, "port", json_integer(req->port));
+	if (req->bind[0])
+		json_object_set_new(o, "bind", json_string(req->bind));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+int ssync_control_parse_web_login(const char *line, size_t len, ssync_control_web_login *out, ssync_error *err)
+{
+	json_t *req = json_loadb(line, len, 0, NULL), *v;
+	const char *user = json_string_value(json_object_get(req, "user"));
+	int error = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->port = -1;
+	if (!user || !*user || strlen(user) >= sizeof(out->user)) {
+		error = ssync_error_set(err, SSYNC_EINVAL, "web-login: \"user\" must be a name of 1..%zu bytes",
+			sizeof(out->user) - 1);
+		goto done;
+	}
+	snprintf(out->user, sizeof(out->user), "%s", user);
+	if ((v = json_object_get(req, "port"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+			error = ssync_error_set(err, SSYNC_EINVAL, "web-login: \"port\" must be 0..65535");
+			goto done;
+		}
+		out->port = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(req, "bind"))) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(out->bind)) {
+			error = ssync_error_set(err, SSYNC_EINVAL, "web-login: \"bind\" must be an address");
+			goto done;
+		}
+		snprintf(out->bind, sizeof(out->bind), "%s", json_string_value(v));
+	}
+done:
 	json_decref(req);
 	return error;
 }
@@ -139,13 +193,24 @@ static int read_line(int fd, const char *path, int timeout_ms, char **out, ssync
 int ssync_control_call(const char *home, ssync_control_cmd cmd, int timeout_ms, char **reply_out, ssync_error *err)
 {
 	const char *req = ssync_control_request(cmd);
+
+	*reply_out = NULL;
+	if (!*req)
+		return ssync_error_set(err, SSYNC_EINVAL, "unknown control command %d (or one with arguments: "
+			"ssync_control_call_line)", (int)cmd);
+	return ssync_control_call_line(home, req, timeout_ms, reply_out, err);
+}
+
+int ssync_control_call_line(const char *home, const char *req, int timeout_ms, char **reply_out, ssync_error *err)
+{
 	struct sockaddr_un sa;
 	struct stat sb;
 	int fd = -1, error = 0;
 
 	*reply_out = NULL;
-	if (!*req)
-		return ssync_error_set(err, SSYNC_EINVAL, "unknown control command %d", (int)cmd);
+	if (!req || !*req || strchr(req, '\n') || strlen(req) >= SSYNC_CONTROL_LINE_MAX)
+		return ssync_error_set(err, SSYNC_EINVAL, "a control request is one line of at most %d bytes",
+			SSYNC_CONTROL_LINE_MAX - 1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (ssync_home_path(sa.sun_path, sizeof(sa.sun_path), home, SSYNC_HOME_CONTROL_SOCK, NULL) < 0)
