@@ -87,6 +87,12 @@ static void print_node(json_t *node)
 			"       own branch (node/%s) from a remote that holds it - usually the hub:\n"
 			"       schoolsync sync --remote hub. A new or empty USB stick does not count\n"
 			"       (docs/OPERATIONS.md, Restoring a node)\n", jstr(node, "node"));
+	if (jstr(node, "rollback"))
+		printf("ROLLBACK (E_ROLLBACK): %s\n"
+			"       writes are refused. Run schoolsync sync --remote hub to adopt the district's copy of\n"
+			"       this node's entries; if this node wrote after it was restored, add --adopt-remote to\n"
+			"       discard those unpublished writes (kept in schoolsync quarantine to re-enter)\n"
+			"       (docs/OPERATIONS.md §7, Restored from an old copy)\n", jstr(node, "rollback"));
 	if (json_is_object(json_object_get(node, "clock_ahead"))) {
 		json_t *ca = json_object_get(node, "clock_ahead");
 		printf("CLOCK AHEAD: this node's clock is at %s, %lld day(s) ahead of this PC's clock,\n"

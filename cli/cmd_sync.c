@@ -244,12 +244,13 @@ static json_t *report_json(const ssync_sync_report *r)
 int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *remote = NULL;
-	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, failed = 0;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, failed = 0, adopt = 0;
 	char **pos = NULL;
 	const cli_opt opts[] = {
 		{ "remote", 1, &remote, NULL },
 		{ "no-push", 0, NULL, &no_push },
 		{ "now", 0, NULL, &now },
+		{ "adopt-remote", 0, NULL, &adopt },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_sync_opts so = SSYNC_SYNC_OPTS_INIT;
@@ -264,10 +265,12 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync sync [--remote NAME] [--no-push] [--now] [--json]\n\n"
+		printf("usage: schoolsync sync [--remote NAME] [--no-push] [--now] [--adopt-remote] [--json]\n\n"
 			"One sync round with each remote (or just NAME): fetch every school's branch,\n"
 			"verify and apply new entries (failures go to quarantine, the rest applies),\n"
 			"seal this node's new entries into its branch, push what the remote lacks.\n"
+			"--adopt-remote: after E_ROLLBACK, discard this node's own never-published\n"
+			"entries that the remote's copy of its branch replaces (kept in quarantine).\n"
 			"--now asks the running daemon to sync instead.\n");
 		return CLI_EXIT_OK;
 	}
@@ -307,6 +310,7 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	so.no_push = no_push;
+	so.adopt_remote = adopt;
 	so.progress = !ctx->json && isatty(2) ? progress : quiet_progress;
 	{
 		/* A signal cancels at the next progress point; the transaction in
@@ -344,6 +348,23 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 				(long long)rep.quarantined, (long long)rep.sealed, rep.pushed_refs,
 				rep.rewritten_refs ? " (some remote branches were REWRITTEN: see quarantine)" : "",
 				(long long)rep.conflicts, rep.seconds);
+		}
+		if (rep.discarded)
+			fprintf(stderr, "notice: discarded %lld entries this node signed after it was restored from an old "
+				"copy (never published); they are in schoolsync quarantine (E_ROLLBACK): re-enter them\n",
+				(long long)rep.discarded);
+		if (rep.rollback_adopted)
+			fprintf(stderr, "notice: %s held %lld of this node's own entries that its log lacked (restored from an "
+				"old copy?); adopted, and writes go on after them\n", rep.remote, (long long)rep.rollback_adopted);
+		if (rep.rollback) {
+			ssync_error_clear(&err);
+			ssync_error_set(&err, SSYNC_EROLLBACK, "a remote holds this node's own branch node/%s ahead of its log "
+				"and it was not adopted whole; writes are refused (schoolsync status says why)", ssync_node_id(n));
+			ssync_error_hint(&err, "if this node wrote after it was restored from an old copy: schoolsync sync "
+				"--remote %s --adopt-remote (discards those unpublished writes, kept in schoolsync quarantine "
+				"to re-enter); docs/OPERATIONS.md §7", rep.remote);
+			cli_fail(ctx, &err);
+			failed++;
 		}
 		if (rep.recovering)
 			fprintf(stderr, "notice: %s does not hold this restored node's own branch (node/%s), so writes "

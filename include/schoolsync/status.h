@@ -57,6 +57,7 @@ typedef struct ssync_status {
 	int64_t cert_serial;   /**< serial of that certificate; 0 if none */
 	int64_t cert_valid_until; /**< ms since the epoch; 0 = no end */
 	int recovering;        /**< 1: restored from its key, own branch not read yet: writes refused */
+	char rollback[512];    /**< E_ROLLBACK: why writes are refused (own branch ahead on a remote); "" if not */
 	/* A report, not a decision (docs/TRUST.md §4, "Clocks far ahead"): the
 	 * HLC this node's next write starts from, when it is more than
 	 * SSYNC_STATUS_CLOCK_AHEAD_MS ahead of this PC's clock, and the applied
@@ -85,7 +86,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  * --json`, the same with or without a daemon):
  * {"node","district","head_seq","exported_seq","pending","conflicts",
  *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
- *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering",
+ *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering","rollback"|null,
  *  "clock_ahead":null|{"time","ahead_s","entry"|null ("node#seq")},
  *  "push_rejected":[{"remote","code","message","hint"|null,"at"|null}],
  *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.

@@ -21,9 +21,10 @@ typedef struct ssync_sync_opts {
 	ssync_sync_progress_cb progress; /* may be NULL */
 	void *payload;
 	int no_push;                     /* fetch and apply only */
+	int adopt_remote;                /* E_ROLLBACK: discard own never-published entries the remote's replace */
 } ssync_sync_opts;
 #define SSYNC_SYNC_OPTS_VERSION 1
-#define SSYNC_SYNC_OPTS_INIT { SSYNC_SYNC_OPTS_VERSION, NULL, NULL, 0 }
+#define SSYNC_SYNC_OPTS_INIT { SSYNC_SYNC_OPTS_VERSION, NULL, NULL, 0, 0 }
 
 /** What one sync round with one remote did. */
 typedef struct ssync_sync_report {
@@ -39,13 +40,16 @@ typedef struct ssync_sync_report {
 	int64_t conflicts;     /**< cells with several leaves after the round */
 	double seconds;
 	int recovering;        /**< 1: restored node, its own branch still not read (writes refused) */
+	int rollback;          /**< 1: E_ROLLBACK: own branch on the remote is ahead and not adopted (writes refused) */
+	int64_t rollback_adopted; /**< own entries adopted from the remote's copy of our branch (a rollback repaired) */
+	int64_t discarded;     /**< own never-published entries discarded (--adopt-remote), kept in quarantine */
 } ssync_sync_report;
 
 /**
  * @p r as its one JSON form (docs/CONTROL.md), what `schoolsync sync
  * --json` prints and the daemon reads back: {"remote","sealed","received",
  * "applied","duplicates","quarantined","held","pushed_refs",
- * "rewritten_refs","conflicts","seconds","recovering"}, compact, one line, no newline.
+ * "rewritten_refs","conflicts","seconds","recovering","rollback","rollback_adopted","discarded"}, compact, one line, no newline.
  * Returns a malloc'd string (free with free()); NULL if out of memory.
  */
 SSYNC_EXTERN char *ssync_sync_report_json(const ssync_sync_report *r);

@@ -757,6 +757,7 @@ static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 		char *rec = NULL;
 		int recovering = ssync_store_meta_get(st, "recovering", &rec, NULL) == 0 && rec && strcmp(rec, "1") == 0;
 		free(rec);
+		rec = NULL;
 		if (recovering) {
 			error = ssync_error_set(err, SSYNC_EBUSY, "this node was restored from its key and has not yet "
 				"read its own branch (node/%s) from a remote; writing now could reuse a sequence number "
@@ -766,6 +767,17 @@ static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 				"see docs/OPERATIONS.md, Restoring a node");
 			goto done;
 		}
+		/* E_ROLLBACK (sync/rollback.c sets it): our own branch on a remote is
+		 * ahead of this log; signing now would re-use its seqs. */
+		if (ssync_store_meta_get(st, "rollback", &rec, NULL) == 0 && rec && rec[0]) {
+			error = ssync_error_set(err, SSYNC_EROLLBACK, "writes refused: %s", rec);
+			ssync_error_hint(err, "run: schoolsync sync (it adopts the remote's copy of this node's entries; if "
+				"this node wrote after it was restored, schoolsync sync --adopt-remote discards those unpublished "
+				"writes, kept in schoolsync quarantine for re-entry); docs/OPERATIONS.md §7");
+			free(rec);
+			goto done;
+		}
+		free(rec);
 	}
 	if (sqlite3session_create(db, "main", &sess) != SQLITE_OK) {
 		error = ssync_store__sqlerr(st, err, "create session");

@@ -166,7 +166,7 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	ssync_ingest_stats stats;
 	ssync_error berr;
 	recv_ctx rc;
-	int error = 0, d, diverged = 0;
+	int error = 0, d, diverged = 0, self_behind = 0;
 
 	memset(&stats, 0, sizeof(stats));
 	snprintf(local_ref, sizeof(local_ref), "refs/heads/node/%s", node);
@@ -210,6 +210,16 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 			return 0;
 		rtip = &good; /* take (and relay) the commits before the odd one */
 	}
+	/* Our own branch ahead of (or beside) our copy: our log went back in
+	 * time (rollback.c). Refuse writes before reading it. */
+	if (strcmp(node, ssync_node_id(n)) == 0 && !ssync_node_recovering(n)) {
+		char why[400];
+		snprintf(why, sizeof(why), "remote %s holds this node's own branch node/%s ahead of its log (restored "
+			"from an old copy?); writes wait until a sync has adopted it (E_ROLLBACK)", remote, node);
+		if ((error = ssync_sync__rollback_set(st, why, 0, err)) < 0)
+			return error;
+		self_behind = 1;
+	}
 	if ((error = learn_key(n, ex, node, rtip, err)) < 0)
 		return error;
 	if ((error = ssync_ingest__begin(&rc.in, st, ssync_node_district(n), node, source, err)) < 0)
@@ -248,6 +258,23 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 		return error;
 	if (stats.fork_seq > 0 && (error = ssync_ingest__withdraw_fork(st, node, stats.fork_seq, err)) < 0)
 		return error;
+	if (self_behind && stats.fork_seq > 0) {
+		char why[600];
+		snprintf(why, sizeof(why), "this node signed its own seq %lld.. after it was restored from an old copy, and "
+			"remote %s holds other entries for them; they were never published (E_ROLLBACK)",
+			(long long)stats.fork_seq, remote);
+		if ((error = ssync_sync__rollback_set(st, why, stats.fork_seq, err)) < 0)
+			return error;
+		rep->rollback = 1;
+	} else if (self_behind) {
+		/* Every entry we signed that the remote holds is ours now. A stop
+		 * here is at a line we did not sign (junk on our branch: a chain
+		 * cannot go on past it), which E_PUSH_REJECTED reports, not this. */
+		if ((error = ssync_sync__rollback_clear(st, err)) < 0)
+			return error;
+		rep->rollback_adopted += stats.applied + stats.refused;
+		rep->rollback = ssync_sync__rollback_active(st, NULL);
+	}
 	rep->received += rc.lines - stats.duplicates + stats.quarantined;
 	rep->applied += stats.applied;
 	rep->duplicates += stats.duplicates;

@@ -136,7 +136,8 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 	exported = meta_int(st, "exported_seq");
 	if ((error = resync_exported(ex, ref, &exported, err)) < 0)
 		return error;
-	if (exported >= head)
+	/* E_ROLLBACK: what we signed may collide with what a remote holds */
+	if (exported >= head || ssync_sync__rollback_active(st, NULL))
 		goto record;
 	/* Nothing unsynced may be published (DESIGN: durability before publication). */
 	if ((error = ssync_store_make_durable(st, err)) < 0)

@@ -279,6 +279,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	    (error = meta_copy(st, "district", s->district, sizeof(s->district), 0, err)) < 0 ||
 	    (error = meta_copy(st, "exported_seq", exported, sizeof(exported), 0, err)) < 0 ||
 	    (error = meta_copy(st, "recovering", recovering, sizeof(recovering), 0, err)) < 0 ||
+	    (error = meta_copy(st, "rollback", s->rollback, sizeof(s->rollback), 0, err)) < 0 ||
 	    (error = meta_copy(st, "hlc", hlc, sizeof(hlc), 0, err)) < 0 ||
 	    (error = own_head(st, s->node_id, &s->head_seq, err)) < 0 ||
 	    (error = count(st, SQL_CONFLICTS, "count conflicts", &s->conflicts, err)) < 0 ||
@@ -341,13 +342,14 @@ char *ssync_status_json(const ssync_status *s)
 	until[0] = 0;
 	if (s->cert_valid_until > 0)
 		(void)ssync_time_utc(s->cert_valid_until, 0, until, sizeof(until));
-	o = json_pack("{sssssIsIsIsIsIsbsbsbsososososb}", "node", s->node_id, "district", s->district,
+	o = json_pack("{sssssIsIsIsIsIsbsbsbsososososbso}", "node", s->node_id, "district", s->district,
 		"head_seq", (json_int_t)s->head_seq, "exported_seq", (json_int_t)s->exported_seq,
 		"pending", (json_int_t)s->pending, "conflicts", (json_int_t)s->conflicts,
 		"quarantined", (json_int_t)s->quarantined, "managed", s->managed, "enrolled", s->enrolled,
 		"revoked", s->revoked, "role", str_or_null(s->role), "school", str_or_null(s->school_id),
 		"cert_serial", s->cert_serial > 0 ? json_integer((json_int_t)s->cert_serial) : json_null(),
-		"cert_valid_until", str_or_null(until), "recovering", s->recovering);
+		"cert_valid_until", str_or_null(until), "recovering", s->recovering,
+		"rollback", str_or_null(s->rollback));
 	{
 		json_t *pr = json_array();
 		for (i = 0; pr && i < s->npush_rejected; i++) {

@@ -63,6 +63,7 @@ typedef struct push_ctx {
 	ssync_error *err;
 	char own_ref[128];        /* refs/heads/node/<us> */
 	int blocked;              /* the remote's copy of our branch is not in our history */
+	int rollback;             /* E_ROLLBACK active: a remote ahead on our branch is expected */
 	ssync_oid_hex blocked_tip;
 } push_ctx;
 
@@ -84,7 +85,7 @@ static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload
 			 * node's branch that is its business (receive reported it); on
 			 * ours, only we write it, so someone else put commits there and
 			 * our entries stop reaching this remote: never silent. */
-			if (strcmp(ref, p->own_ref) == 0) {
+			if (strcmp(ref, p->own_ref) == 0 && !p->rollback) {
 				p->blocked = 1;
 				p->blocked_tip = rtip;
 			}
@@ -231,6 +232,9 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	if ((error = ssync_trust__receive_district(ssync_node_store(n), ex, remote, &rep->rewritten_refs,
 		&rep->quarantined, err)) < 0)
 		goto done;
+	/* E_ROLLBACK, the clerk's choice: our never-published entries give way */
+	if (opts && opts->adopt_remote && (error = ssync_sync__rollback_adopt(n, &rep->discarded, err)) < 0)
+		goto done;
 	bl.prefix_len = strlen(prefix);
 	if ((error = ssync_exchange_refs(ex, prefix, ssync_sync__collect_branch, &bl, err)) < 0)
 		goto done;
@@ -247,6 +251,7 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	if ((rep->recovering = ssync_node_recovering(n)) &&
 	    (error = recovered(n, ex, &bl, &rep->recovering, err)) < 0)
 		goto done;
+	rep->rollback = ssync_sync__rollback_active(ssync_node_store(n), NULL);
 	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
 		goto done;
 	/* trust (issue #4): an auditor node syncs read-only */
@@ -259,6 +264,8 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 		pc.remote = remote;
 		pc.err = err;
 		snprintf(pc.own_ref, sizeof(pc.own_ref), "refs/heads/node/%s", ssync_node_id(n));
+		/* E_ROLLBACK: the remote ahead on our branch is what sync reports */
+		pc.rollback = rep->rollback;
 		if ((error = ssync_exchange_refs(ex, "refs/heads/", collect_push, &pc, err)) < 0)
 			goto done;
 		if (pc.n > 0) {

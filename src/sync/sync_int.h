@@ -54,6 +54,17 @@ int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error
  * @p why (empty when they agree). Unmanaged nodes: nothing to compare. */
 int ssync_sync__check_trust_state(ssync_store *st, char *why, size_t whylen, ssync_error *err);
 
+/* rollback.c (E_ROLLBACK): meta 'rollback' holds why writes and sealing
+ * are refused ("" = not); *fork_seq: the first own seq this node signed
+ * that conflicts with the remote's (0 if none). */
+int ssync_sync__rollback_active(ssync_store *st, int64_t *fork_seq);
+int ssync_sync__rollback_set(ssync_store *st, const char *why, int64_t fork_seq, ssync_error *err);
+int ssync_sync__rollback_clear(ssync_store *st, ssync_error *err);
+/* sync --adopt-remote: discard our own never-published entries from the
+ * conflicting seq on (kept in quarantine, E_ROLLBACK); refused when they
+ * were published. *discarded counts them. */
+int ssync_sync__rollback_adopt(ssync_node *n, int64_t *discarded, ssync_error *err);
+
 /* node.c: SSYNC_EUNSAFE unless @p home is a directory we own that no one
  * else can write (init, every open, status). */
 int ssync_sync__home_safe(const char *home, ssync_error *err);

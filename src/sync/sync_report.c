@@ -26,6 +26,9 @@ char *ssync_sync_report_json(const ssync_sync_report *r)
 #undef SET
 	bad = bad || json_object_set_new(o, "seconds", json_real(r->seconds)) != 0;
 	bad = bad || json_object_set_new(o, "recovering", json_boolean(r->recovering)) != 0;
+	bad = bad || json_object_set_new(o, "rollback", json_boolean(r->rollback)) != 0;
+	bad = bad || json_object_set_new(o, "rollback_adopted", json_integer((json_int_t)r->rollback_adopted)) != 0;
+	bad = bad || json_object_set_new(o, "discarded", json_integer((json_int_t)r->discarded)) != 0;
 	if (!bad)
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -73,9 +76,6 @@ int ssync_sync_report_parse(ssync_sync_report *out, const char *text, size_t len
 	REPORT_I64(GET64)
 	REPORT_INT(GETINT)
 	GET64(conflicts)
-#undef GET
-#undef GET64
-#undef GETINT
 	v = json_object_get(o, "seconds");
 	if (!json_is_number(v) || !(json_number_value(v) >= 0)) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "sync report: \"seconds\" %s",
@@ -90,6 +90,22 @@ int ssync_sync_report_parse(ssync_sync_report *out, const char *text, size_t len
 		goto done;
 	}
 	out->recovering = json_is_true(v);
+	/* optional too (E_ROLLBACK); absent means false / 0 */
+	v = json_object_get(o, "rollback");
+	if (v && !json_is_boolean(v)) {
+		error = ssync_error_set(err, SSYNC_ESCHEMA, "sync report: \"rollback\" is not a boolean");
+		goto done;
+	}
+	out->rollback = json_is_true(v);
+	if (json_object_get(o, "rollback_adopted")) {
+		GET64(rollback_adopted)
+	}
+	if (json_object_get(o, "discarded")) {
+		GET64(discarded)
+	}
+#undef GET
+#undef GET64
+#undef GETINT
 done:
 	json_decref(o);
 	if (error < 0)

@@ -1,0 +1,173 @@
+/* E_ROLLBACK (docs/TRUST.md §4 "Rollback"): only this node writes its own
+ * branch, so a remote holding node/<self> ahead of our copy means our log
+ * went back in time -- the home was restored from an old disk image or copy.
+ * Signing now would re-use seqs the district already holds (equivocation,
+ * the school frozen everywhere). So: the moment a sync sees it, meta
+ * 'rollback' is set and writes and sealing are refused; the branch is then
+ * read like any other, and the flag is cleared only when all of it was
+ * adopted. If this node already signed entries for those seqs after the
+ * restore (never published: sealing stops at the flag), the clerk discards
+ * them explicitly (sync --adopt-remote); their lines stay in quarantine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_int.h"
+#include "log_int.h"
+#include "schoolsync/trust.h"
+#include "sync_int.h"
+
+static int64_t meta_i64(ssync_store *st, const char *key)
+{
+	char *v = NULL;
+	int64_t r = 0;
+
+	if (ssync_store_meta_get(st, key, &v, NULL) == 0 && v)
+		r = strtoll(v, NULL, 10);
+	free(v);
+	return r;
+}
+
+int ssync_sync__rollback_active(ssync_store *st, int64_t *fork_seq)
+{
+	char *v = NULL;
+	int on = ssync_store_meta_get(st, "rollback", &v, NULL) == 0 && v && v[0];
+
+	free(v);
+	if (fork_seq)
+		*fork_seq = on ? meta_i64(st, "rollback_seq") : 0;
+	return on;
+}
+
+int ssync_sync__rollback_set(ssync_store *st, const char *why, int64_t fork_seq, ssync_error *err)
+{
+	char buf[32];
+	int error;
+
+	/* a conflict found once stays until --adopt-remote resolves it */
+	if (fork_seq == 0 && ssync_sync__rollback_active(st, &fork_seq) && fork_seq > 0)
+		return 0;
+	snprintf(buf, sizeof(buf), "%lld", (long long)fork_seq);
+	if ((error = ssync_store_meta_set(st, "rollback", why, err)) < 0)
+		return error;
+	return ssync_store_meta_set(st, "rollback_seq", buf, err);
+}
+
+int ssync_sync__rollback_clear(ssync_store *st, ssync_error *err)
+{
+	int error;
+
+	int64_t fork_seq = 0;
+
+	if (!ssync_sync__rollback_active(st, &fork_seq) || fork_seq > 0)
+		return 0; /* only --adopt-remote (discard) ends a conflict */
+	if ((error = ssync_store_meta_set(st, "rollback", "", err)) < 0)
+		return error;
+	return ssync_store_meta_set(st, "rollback_seq", "0", err);
+}
+
+/* Quarantine (code E_ROLLBACK, the signed line as evidence and for re-entry)
+ * and delete our own entries from @p from on, in one transaction. */
+static int discard_from(ssync_store *st, const char *self, int64_t from, int64_t *n, ssync_error *err)
+{
+	sqlite3_stmt *q;
+	int error, rc;
+
+	*n = 0;
+	if ((error = ssync_store_begin(st, err)) < 0)
+		return error;
+	if (!(q = ssync_store__stmt(st, "SELECT seq, body, sig FROM ssync_entry WHERE node=? AND seq>=? ORDER BY seq", err))) {
+		error = SSYNC_ERROR;
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, self, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, from);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		char why[256], *line;
+		size_t blen = (size_t)sqlite3_column_bytes(q, 1);
+		if (!(line = malloc(blen + 2 * SSYNC_SIG_BYTES + 2))) {
+			sqlite3_reset(q);
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto fail;
+		}
+		memcpy(line, sqlite3_column_blob(q, 1), blen);
+		line[blen] = '\t';
+		ssync_hex_encode(line + blen + 1, sqlite3_column_blob(q, 2), SSYNC_SIG_BYTES);
+		snprintf(why, sizeof(why), "discarded: signed by this node after it was restored from an old copy, for a seq "
+			"the district already holds; never published; re-enter its change (E_ROLLBACK)");
+		error = ssync_ingest__quarantine(st, self, sqlite3_column_int64(q, 0), SSYNC_EROLLBACK, why, line,
+			blen + 1 + 2 * SSYNC_SIG_BYTES, "local", err);
+		free(line);
+		if (error < 0) {
+			sqlite3_reset(q);
+			goto fail;
+		}
+		(*n)++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "read own entries");
+		goto fail;
+	}
+	if (!(q = ssync_store__stmt(st, "DELETE FROM ssync_entry WHERE node=? AND seq>=?", err))) {
+		error = SSYNC_ERROR;
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, self, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, from);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "discard own entries");
+		goto fail;
+	}
+	/* The freeze was of our own unpublished signatures: nobody else holds them. */
+	if (!(q = ssync_store__stmt(st, "DELETE FROM ssync_frozen WHERE node=?", err))) {
+		error = SSYNC_ERROR;
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, self, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "unfreeze own node");
+		goto fail;
+	}
+	{
+		ssync_trust_rebuild_report rr;
+		if ((error = ssync_trust_rebuild(st, &rr, err)) < 0)
+			goto fail;
+	}
+	return ssync_store_commit(st, err);
+fail:
+	ssync_store_rollback(st);
+	return error;
+}
+
+static int rollback_set_seq0(ssync_store *st, ssync_error *err)
+{
+	return ssync_store_meta_set(st, "rollback_seq", "0", err);
+}
+
+int ssync_sync__rollback_adopt(ssync_node *n, int64_t *discarded, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	int64_t fork_seq = 0, exported = meta_i64(st, "exported_seq");
+	int error;
+
+	*discarded = 0;
+	if (!ssync_sync__rollback_active(st, &fork_seq) || fork_seq <= 0)
+		return 0; /* nothing of ours is in the way: the sync adopts the remote's entries */
+	if (exported >= fork_seq) {
+		ssync_error_set(err, SSYNC_EROLLBACK, "this node published its own seq %lld.. after it was restored, and the "
+			"district holds other entries for them: it equivocated, and discarding cannot undo that",
+			(long long)fork_seq);
+		ssync_error_hint(err, "the hub re-enrols the school under a new key generation (docs/OPERATIONS.md §7, "
+			"A school frozen for equivocation)");
+		return SSYNC_EROLLBACK;
+	}
+	if ((error = discard_from(st, ssync_node_id(n), fork_seq, discarded, err)) < 0)
+		return error;
+	/* writes stay refused: the branch is read next, and that clears it */
+	return rollback_set_seq0(st, err);
+}
