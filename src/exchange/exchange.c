@@ -192,6 +192,19 @@ int ssync_exchange__init_bare(git_repository **out, const char *path, unsigned i
 	return error;
 }
 
+/* Hand over @p ex with its repository open (or free it on @p error). */
+static int opened(ssync_exchange **out, ssync_exchange *ex, int error, ssync_error *err)
+{
+	if (error == 0 && !(ex->gitdir = strdup(git_repository_path(ex->repo))))
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	if (error < 0) {
+		ssync_exchange_free(ex);
+		return error;
+	}
+	*out = ex;
+	return 0;
+}
+
 int ssync_exchange_open(ssync_exchange **out, const char *path, int create,
 	ssync_error *err)
 {
@@ -222,16 +235,9 @@ int ssync_exchange_open(ssync_exchange **out, const char *path, int create,
 		/* a read-only copy (auditor) still works, just without our tuning */
 		git_error_clear();
 	}
-	if (!(ex->gitdir = strdup(git_repository_path(ex->repo)))) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	*out = ex;
-	ex = NULL;
 	error = 0;
 done:
-	ssync_exchange_free(ex);
-	return error;
+	return opened(out, ex, error, err);
 }
 
 /* A receive hook's repository: git hands the hook GIT_DIR and, while a push
@@ -253,16 +259,9 @@ int ssync_exchange_open_env(ssync_exchange **out, ssync_error *err)
 		error = ssync_exchange__gfail(err, error, SSYNC_ERROR, "open the repository git runs this hook in");
 		goto done;
 	}
-	if (!(ex->gitdir = strdup(git_repository_path(ex->repo)))) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	*out = ex;
-	ex = NULL;
 	error = 0;
 done:
-	ssync_exchange_free(ex);
-	return error;
+	return opened(out, ex, error, err);
 }
 
 const char *ssync_exchange_gitdir(const ssync_exchange *ex)
