@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/trust.h"
+#include "schoolsync/privacy.h"
 
 /* "YYYY-MM-DD" (a real date: UTC midnight, or its last millisecond) or
  * milliseconds since the epoch; -1 if bad. */
@@ -38,7 +39,8 @@ static int district_help(void)
 {
 	printf("usage: schoolsync district init --id ID --name NAME --root-key FILE\n"
 		"       schoolsync district enroll NODE --role school|hub|auditor [--school SCHOOL_ID]\n"
-		"                                  --pubkey HEX --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
+		"                                  --pubkey HEX [--enckey HEX] --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
+		"  schoolsync district grant-auditor|revoke-auditor --auditor NODE --school SCHOOL   (hub: private rows)\n"
 		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
 		"       schoolsync district list [--json]\n\n"
 		"The district's trust data, on the branch refs/heads/district (docs/TRUST.md).\n"
@@ -89,13 +91,14 @@ static int list_cb(const ssync_cert_info *c, void *p)
 int cmd_district(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *id = NULL, *name = NULL, *root = NULL, *role = NULL, *school = NULL, *pubkey = NULL,
-		*vfrom = NULL, *vuntil = NULL, *after = NULL;
+		*vfrom = NULL, *vuntil = NULL, *after = NULL, *enckey = NULL, *auditor = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL, cmd[64];
 	const cli_opt opts[] = {
 		{ "id", 1, &id, NULL }, { "name", 1, &name, NULL }, { "root-key", 1, &root, NULL },
 		{ "role", 1, &role, NULL }, { "school", 1, &school, NULL }, { "pubkey", 1, &pubkey, NULL },
 		{ "valid-from", 1, &vfrom, NULL }, { "valid-until", 1, &vuntil, NULL }, { "after-seq", 1, &after, NULL },
+		{ "enckey", 1, &enckey, NULL }, { "auditor", 1, &auditor, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_node *n = NULL;
@@ -131,6 +134,23 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 			printf("district %s (%s) created; root key in %s (keep it offline)\n"
 				"root public key %s\n"
 				"schools join with: schoolsync join --district %s --district-pubkey %s\n", id, name, root, hex, id, hex);
+	} else if (strcmp(sub, "grant-auditor") == 0 || strcmp(sub, "revoke-auditor") == 0) {
+		int on = strcmp(sub, "grant-auditor") == 0;
+		if (npos != 1 || !auditor || !school) {
+			free(pos);
+			return cli_usage(ctx, cmd, "--auditor NODE --school SCHOOL are required");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_privacy_grant(n, auditor, school, on, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sssssb}", "auditor", auditor, "school", school, "granted", on));
+		else
+			printf("%s %s read %s's private rows; it takes effect at the next syncs (docs/PRIVACY.md)\n",
+				auditor, on ? "may now" : "may no longer", school);
 	} else if (strcmp(sub, "enroll") == 0) {
 		ssync_cert_info c;
 		if (npos != 2 || !role || !pubkey || !root) {
@@ -142,6 +162,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		snprintf(c.role, sizeof(c.role), "%s", role);
 		snprintf(c.school_id, sizeof(c.school_id), "%s", school ? school : "");
 		snprintf(c.pubkey, sizeof(c.pubkey), "%s", pubkey);
+		snprintf(c.enckey, sizeof(c.enckey), "%s", enckey ? enckey : "");
 		if ((vfrom && (c.valid_from = parse_when(vfrom, 0)) < 0) || (vuntil && (c.valid_until = parse_when(vuntil, 1)) < 0)) {
 			free(pos);
 			return cli_usage(ctx, cmd, "dates are YYYY-MM-DD (UTC) or milliseconds since 1970");

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "schoolsync/entry.h"
+#include "schoolsync/privacy.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/log.h"
@@ -53,11 +54,23 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 		never ? SSYNC_RESTORE_NEVER_PUBLISHED : 0, pub, &err) :
 		ssync_node_init(ctx->home, node, district, pub, &err)) < 0)
 		return cli_fail(ctx, &err);
-	if (ctx->json)
-		rc = cli_print_json(json_pack("{ssssssss}", "node", node, "district", district ? district : "default",
-			"home", ctx->home, "pubkey", pub));
-	else
-		printf("node %s created in %s\npublic key %s\n", node, ctx->home, pub);
+	{
+		/* the encryption key the hub certifies beside the signing key (docs/PRIVACY.md) */
+		char ek[65] = "";
+		ssync_node *n = cli_open_node(ctx, 0, &rc);
+		if (!n)
+			return rc;
+		if (ssync_privacy_enckey_hex(n, ek, &err) < 0) {
+			ssync_node_free(n);
+			return cli_fail(ctx, &err);
+		}
+		ssync_node_free(n);
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{ssssssssss}", "node", node, "district", district ? district : "default",
+				"home", ctx->home, "pubkey", pub, "enckey", ek));
+		else
+			printf("node %s created in %s\npublic key %s\nencryption key %s\n", node, ctx->home, pub, ek);
+	}
 	return rc;
 }
 

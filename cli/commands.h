@@ -22,6 +22,9 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv);
 
 /* cmd_domain.c: TABLE add|list|show and workflow verbs; cmd_demo.c; cmd_data.c */
 int cmd_domain(cli_ctx *ctx, int argc, char **argv);
+/* cmd_archive.c: student-archive (private rows) and privacy keys */
+int cmd_archive(cli_ctx *ctx, int argc, char **argv);
+int cmd_privacy(cli_ctx *ctx, int argc, char **argv);
 int cmd_demo_data(cli_ctx *ctx, int argc, char **argv);
 int cmd_import(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);

@@ -38,6 +38,8 @@ static const cli_cmd commands[] = {
 	{ "training", N_("training credits: add, list"), cmd_domain },
 	{ "observation", N_("课堂观察: add, list"), cmd_domain },
 	{ "funding", N_("经费: add, list (the hub)"), cmd_domain },
+	{ "student-archive", N_("一生一档案 (encrypted): add, edit, show, list, export, erase"), cmd_archive },
+	{ "privacy", N_("this node's encryption key: key, rotate-key"), cmd_privacy },
 	{ "import", N_("import a CSV spreadsheet into a table, all or nothing"), cmd_import },
 	{ "export", N_("write a table as CSV or JSON"), cmd_export },
 	{ "check", N_("invariants merging cannot keep: overlaps, duplicates, dangling references"), cmd_check },

@@ -237,4 +237,24 @@ typedef struct ssync_demo_stats {
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_demo_generate(ssync_node *n,
 	const ssync_demo_options *opts, ssync_demo_stats *stats, ssync_error *err);
 
+/**
+ * Student archives (private, docs/PRIVACY.md): add (@p id NULL: a new row of
+ * this node's school, "name" required) or edit row @p id, setting the
+ * @p nfields columns @p names (name, grade, record) to @p values, validated
+ * like every domain value and encrypted before they are written. One
+ * signed entry. The row id goes to @p id_out.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_archive_write(ssync_node *n, const char *id, int nfields,
+	const char *const *names, const char *const *values, const char *actor,
+	char *id_out, size_t id_outlen, ssync_error *err);
+
+/**
+ * Rows of student_archive (row @p id, else this node's school's, else all
+ * for the hub) with private values opened where this node holds the key,
+ * SSYNC_PRIVACY_HIDDEN where it does not. Columns: id, school_id, name,
+ * grade, record.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_archive_read(ssync_node *n, const char *id,
+	ssync_row_cb cb, void *payload, ssync_error *err);
+
 #endif

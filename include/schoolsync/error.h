@@ -42,7 +42,8 @@
 	X(ETAMPER,   -24,  "E_TAMPER",    "the replica was changed outside schoolsync: rebuild it from the log") \
 	X(EVALUE,    -25,  "E_VALUE",     "a value or key no receiver accepts (docs/FORMAT.md, Values)") \
 	X(EREJECTED, -26,  "E_PUSH_REJECTED", "a remote does not take our own branch") \
-	X(EROLLBACK, -27,  "E_ROLLBACK",  "a remote holds this node's own branch ahead of its log (restored from an old copy): sync to adopt it, see status")
+	X(EROLLBACK, -27,  "E_ROLLBACK",  "a remote holds this node's own branch ahead of its log (restored from an old copy): sync to adopt it, see status") \
+	X(ENOKEY,    -30,  "E_NOKEY",     "no key opens this private value: only its recipients read it (docs/PRIVACY.md)")
 
 /**
  * Detail codes: never returned, they name a failure more precisely in

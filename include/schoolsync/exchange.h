@@ -143,6 +143,28 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_read_file(ssync_exchange *ex,
 	const ssync_oid_hex *commit, const char *path,
 	void **data_out, size_t *len_out, ssync_error *err);
 
+/**
+ * Replace branch @p ref (refs/heads/...) by one new parentless commit
+ * holding only the top-level file @p path: nothing of the previous content
+ * stays reachable from the ref (docs/PRIVACY.md, key stores). The ref
+ * moves only if it still points at the tip read at the start
+ * (SSYNC_ECONFLICT otherwise). @p new_tip may be NULL.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_replace_file(ssync_exchange *ex,
+	const char *ref, const char *path, const void *data, size_t len,
+	const char *message, ssync_oid_hex *new_tip, ssync_error *err);
+
+/**
+ * Read the only file @p path of commit @p commit, which must have exactly
+ * the shape ssync_exchange_replace_file makes (no parent, one file, mode
+ * 100644; SSYNC_ECORRUPT otherwise) and be at most @p max bytes
+ * (SSYNC_ETOOLARGE, checked before reading). *@p data_out is malloc'd and
+ * NUL terminated (free()).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_read_single(ssync_exchange *ex,
+	const ssync_oid_hex *commit, const char *path, size_t max,
+	void **data_out, size_t *len_out, ssync_error *err);
+
 /** Remotes are stored in the repository's git config (remote.<name>.url). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_remote_add(ssync_exchange *ex,
 	const char *name, const char *url, ssync_error *err);

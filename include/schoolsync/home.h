@@ -18,6 +18,8 @@
  *   daemon.lock     one daemon per home (fcntl record lock; holds its pid)
  *   daemon.child    pid of the daemon's running sync process
  *   control.sock    the daemon's control socket (docs/CONTROL.md)
+ *   enc.key         the node's X25519 encryption key, mode 0600 (docs/PRIVACY.md)
+ *   keys.db         data keys this node can open (SQLite, 0600; not replicated)
  */
 typedef enum ssync_home_file {
 	SSYNC_HOME_REPLICA = 0,
@@ -27,7 +29,9 @@ typedef enum ssync_home_file {
 	SSYNC_HOME_SYNC_LOCK,
 	SSYNC_HOME_DAEMON_LOCK,
 	SSYNC_HOME_DAEMON_CHILD,
-	SSYNC_HOME_CONTROL_SOCK
+	SSYNC_HOME_CONTROL_SOCK,
+	SSYNC_HOME_ENCKEY,
+	SSYNC_HOME_KEYSDB
 } ssync_home_file;
 
 /** The file's name inside the home, e.g. "replica.db"; "" if @p f is unknown. */

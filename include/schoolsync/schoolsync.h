@@ -10,6 +10,7 @@
 #include "hex.h"
 #include "redact.h"
 #include "keys.h"
+#include "cellcrypt.h"
 #include "entry.h"
 #include "hlc.h"
 #include "timefmt.h"
@@ -32,6 +33,7 @@
 #include "guard.h"
 #include "verify.h"
 #include "status.h"
+#include "privacy.h"
 
 /* domain */
 #include "domain.h"

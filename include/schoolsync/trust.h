@@ -44,6 +44,7 @@ typedef struct ssync_cert_info {
 	int64_t valid_from;                   /**< ms since epoch, 0 = always */
 	int64_t valid_until;                  /**< ms since epoch, 0 = no end */
 	int64_t revoked_after;                /**< last honoured seq, -1 = not revoked */
+	char enckey[65];                      /**< X25519 key, hex; "" when none (docs/PRIVACY.md) */
 } ssync_cert_info;
 
 /**

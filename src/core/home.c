@@ -15,6 +15,8 @@ static const char *const names[] = {
 	[SSYNC_HOME_DAEMON_LOCK] = "daemon.lock",
 	[SSYNC_HOME_DAEMON_CHILD] = "daemon.child",
 	[SSYNC_HOME_CONTROL_SOCK] = "control.sock",
+	[SSYNC_HOME_ENCKEY] = "enc.key",
+	[SSYNC_HOME_KEYSDB] = "keys.db",
 };
 
 const char *ssync_home_name(ssync_home_file f)

@@ -17,6 +17,7 @@
 
 #define NODE_PREFIX "refs/heads/node/"
 #define DISTRICT_REF "refs/heads/district"
+#define KEYS_PREFIX "refs/heads/keys/"
 #define HEADS_PREFIX "refs/heads/"
 /* The largest file a branch may hold (FORMAT.md §2: a segment is at most
  * 8 MiB; node.json and trust objects are far smaller). Checked from the

@@ -80,11 +80,14 @@ static int node_id_valid(const char *s)
 	return 1;
 }
 
-/* The refs that travel: refs/heads/node/<node-id> and refs/heads/district. */
+/* The refs that travel: refs/heads/node/<node-id>, refs/heads/district and
+ * the key stores refs/heads/keys/<node-id> (docs/PRIVACY.md). */
 int ssync_exchange__sync_ref_valid(const char *name)
 {
 	if (!strcmp(name, DISTRICT_REF))
 		return 1;
+	if (!strncmp(name, KEYS_PREFIX, strlen(KEYS_PREFIX)))
+		return node_id_valid(name + strlen(KEYS_PREFIX));
 	return !strncmp(name, NODE_PREFIX, strlen(NODE_PREFIX)) &&
 		node_id_valid(name + strlen(NODE_PREFIX));
 }

@@ -15,6 +15,7 @@
 #include "log_int.h"
 #include "node_int.h"
 #include "policy_int.h"
+#include "privacy_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/home.h"
 #include "schoolsync/node.h"
@@ -33,6 +34,7 @@ const char *ssync_node_district(const ssync_node *n) { return n->district; }
 const char *ssync_node_home(const ssync_node *n) { return n->home; }
 const char *ssync_node_pubkey_hex(const ssync_node *n) { return n->pubhex; }
 ssync_store *ssync_node_store(ssync_node *n) { return n->st; }
+const ssync_keypair *ssync_node__keypair(const ssync_node *n) { return n->kp; }
 
 const char *ssync_node_default_actor(void)
 {
@@ -185,6 +187,9 @@ static int do_init(const char *home, const char *node_id, const char *district, 
 		goto done;
 	}
 	if ((error = ssync_store_make_durable(st, err)) < 0)
+		goto done;
+	/* the encryption key before node.key: a home with node.key is whole */
+	if ((error = ssync_privacy__init_home(home, err)) < 0)
 		goto done;
 	if ((error = ssync_keys_save(kp, keypath, err)) < 0)
 		goto done;

@@ -2,6 +2,7 @@
 #define SSYNC_NODE_INT_H
 
 #include "schoolsync/exchange.h"
+#include "schoolsync/keys.h"
 #include "schoolsync/node.h"
 
 /* node.c: the home's exchange repository (created if missing when @p create). */
@@ -14,5 +15,8 @@ int ssync_node__exchange_open(ssync_node *n, int create, ssync_exchange **ex, ss
  * otherwise). @p out is "" when there is none.
  */
 int ssync_node__remote_token(ssync_node *n, const char *name, char *out, size_t len, ssync_error *err);
+
+/* node.c: the node's signing key (NULL when opened without it). */
+const ssync_keypair *ssync_node__keypair(const ssync_node *n);
 
 #endif

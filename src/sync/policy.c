@@ -16,6 +16,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/timefmt.h"
 #include "schoolsync/ident.h"
+#include "schoolsync/cellcrypt.h"
 #include "schoolsync/policy.h"
 #include "capture_int.h"
 #include "policy_int.h"
@@ -243,4 +244,49 @@ int ssync_policy_check(ssync_store *st, const char *role, const char *school, co
 	return error;
 }
 
-const ssync_write_policy ssync_policy__writer = { ssync_policy__local, ssync_policy__check_op };
+int ssync_policy__private_col(ssync_store *st, const char *tbl, const char *col, ssync_error *err)
+{
+	const ssync_table_info *t = ssync_store__table(st, tbl);
+	char rule[128];
+	int error;
+
+	if (!t || !t->priv || !col || col[0] == '$' || strcmp(col, t->cols[t->pk]) == 0)
+		return 0;
+	if ((error = rule_for(st, tbl, "*", rule, sizeof(rule), err)) < 0)
+		return error;
+	if (strncmp(rule, "owner:", 6) == 0 && strcmp(rule + 6, col) == 0)
+		return 0;
+	return 1;
+}
+
+/* The local writer also keeps private columns private: it signs only the
+ * encrypted form (or NULL) there. Receivers need no key and check nothing
+ * more, so old logs stay valid (docs/PRIVACY.md). */
+static int writer_check_op(ssync_store *st, const char *role, const char *school, const json_t *op,
+	const json_t *state, int found, int *column_rule, ssync_error *err)
+{
+	const char *tbl = json_string_value(json_object_get(op, "t"));
+	json_t *cell;
+	size_t i;
+	int error;
+
+	if ((error = ssync_policy__check_op(st, role, school, op, state, found, column_rule, err)) < 0)
+		return error;
+	json_array_foreach(json_object_get(op, "c"), i, cell) {
+		const char *col = json_string_value(json_array_get(cell, 0));
+		json_t *v = json_array_get(cell, 1);
+		if ((error = ssync_policy__private_col(st, tbl, col, err)) < 0)
+			return error;
+		if (error == 0 || json_is_null(v))
+			continue;
+		if (!json_is_string(v) || !ssync_cell_parse(json_string_value(v), json_string_length(v), NULL)) {
+			ssync_error_set(err, SSYNC_EPERM, "%s/%s: column %s is private and only its encrypted form is "
+				"written (E_PERM, private column)", tbl, json_string_value(json_object_get(op, "k")), col);
+			ssync_error_hint(err, "write it with: schoolsync student-archive add|edit (docs/PRIVACY.md)");
+			return SSYNC_EPERM;
+		}
+	}
+	return 0;
+}
+
+const ssync_write_policy ssync_policy__writer = { ssync_policy__local, writer_check_op };

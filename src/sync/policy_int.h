@@ -32,6 +32,11 @@ int ssync_policy__check_op(ssync_store *st, const char *role, const char *school
 int ssync_policy__local(ssync_store *st, const char *node, int *managed,
 	char role[16], char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err);
 
+/* 1 if @p col of @p tbl is private (docs/PRIVACY.md): a column of a
+ * private table (ssync_table.private) other than its key and its owner
+ * column (rule owner:<col>); 0 if not; < 0 on a read failure. */
+int ssync_policy__private_col(ssync_store *st, const char *tbl, const char *col, ssync_error *err);
+
 /* The hook capture calls for each op a local write makes (see capture_int.h). */
 extern const struct ssync_write_policy ssync_policy__writer;
 

@@ -25,6 +25,7 @@
 #include "schoolsync/timefmt.h"
 #include "sync_int.h"
 #include "trust_int.h"
+#include "privacy_int.h"
 
 /* Growable byte buffer for a segment. */
 
@@ -235,6 +236,9 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 	/* E_ROLLBACK, the clerk's choice: our never-published entries give way */
 	if (opts && opts->adopt_remote && (error = ssync_sync__rollback_adopt(n, &rep->discarded, err)) < 0)
 		goto done;
+	/* key stores (docs/PRIVACY.md): the newer ones, signed by their nodes */
+	if ((error = ssync_privacy__receive(n, ex, remote, &rep->quarantined, err)) < 0)
+		goto done;
 	bl.prefix_len = strlen(prefix);
 	if ((error = ssync_exchange_refs(ex, prefix, ssync_sync__collect_branch, &bl, err)) < 0)
 		goto done;
@@ -253,6 +257,8 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 		goto done;
 	rep->rollback = ssync_sync__rollback_active(ssync_node_store(n), NULL);
 	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
+		goto done;
+	if ((error = ssync_privacy__publish(n, ex, err)) < 0)
 		goto done;
 	/* trust (issue #4): an auditor node syncs read-only */
 	if ((auditor = ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n), err)) < 0) {
@@ -286,6 +292,12 @@ static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *
 				goto done;
 			}
 			rep->pushed_refs = pc.n;
+		}
+		{
+			int kp = 0;
+			if ((error = ssync_privacy__push(n, ex, remote, &topts, &kp, err)) < 0)
+				goto done;
+			rep->pushed_refs += kp;
 		}
 		if (pc.blocked) {
 			ssync_error berr;

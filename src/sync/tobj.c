@@ -54,6 +54,12 @@ static char *tobj_encode(const ssync_tobj *t, size_t *len)
 			json_object_set_new(o, "pubkey", json_string(hex)) ||
 			json_object_set_new(o, "valid_from", json_integer(t->valid_from)) ||
 			json_object_set_new(o, "valid_until", t->valid_until ? json_integer(t->valid_until) : json_null());
+		/* optional, last: certificates without it stay valid (TRUST.md §2) */
+		if (!bad && t->has_enckey) {
+			char ehex[2 * SSYNC_ENCKEY_BYTES + 1];
+			ssync_hex_encode(ehex, t->enckey, SSYNC_ENCKEY_BYTES);
+			bad = json_object_set_new(o, "enckey", json_string(ehex));
+		}
 		break;
 	case SSYNC_TOBJ_REVOKE:
 		bad = json_object_set_new(o, "revoke", json_integer(1)) ||
@@ -189,6 +195,15 @@ int ssync_trust__tobj_parse(ssync_tobj *t, const char *line, size_t len, ssync_e
 				goto done;
 			}
 			snprintf(t->role, sizeof(t->role), "%s", s);
+			if (json_object_get(o, "enckey")) {
+				/* an all-zero X25519 key would seal to nobody's secret */
+				if (ssync_hex_decode(t->enckey, SSYNC_ENCKEY_BYTES, json_string_value(json_object_get(o, "enckey"))) != 0 ||
+				    sodium_is_zero(t->enckey, SSYNC_ENCKEY_BYTES)) {
+					error = ssync_error_set(err, SSYNC_ECERT, "certificate of %s carries an invalid encryption key (E_CERT_BADKEY)", t->node);
+					goto done;
+				}
+				t->has_enckey = 1;
+			}
 			/* A zero or small-order key would verify forged signatures (TESTPLAN 31). */
 			if (sodium_is_zero(t->key, SSYNC_PUBKEY_BYTES) || crypto_core_ed25519_is_valid_point(t->key) != 1) {
 				error = ssync_error_set(err, SSYNC_ECERT, "certificate of %s carries an invalid key (E_CERT_BADKEY)", t->node);

@@ -23,6 +23,8 @@ typedef struct ssync_tobj {
 	char school[SSYNC_NODE_ID_MAX + 1]; /* "" = null */
 	int64_t serial, created, valid_from, valid_until /* 0 = null */, after_seq;
 	unsigned char key[SSYNC_PUBKEY_BYTES]; /* genesis: root; cert: the node's key */
+	unsigned char enckey[SSYNC_ENCKEY_BYTES]; /* cert: X25519 key, when has_enckey */
+	int has_enckey;
 	unsigned char sig[SSYNC_SIG_BYTES];
 	char *body;
 	size_t body_len;

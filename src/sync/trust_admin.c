@@ -16,6 +16,7 @@
 #include "trust_int.h"
 #include "policy_int.h"
 #include "sync_int.h"
+#include "schoolsync/privacy.h"
 
 static int open_ex(ssync_node *n, ssync_exchange **ex, ssync_error *err)
 {
@@ -179,6 +180,16 @@ int ssync_trust_district_init(ssync_node *n, const char *district_id, const char
 		error = ssync_error_set(err, SSYNC_ECORRUPT, "this node's public key is unreadable");
 		goto done;
 	}
+	{
+		/* the hub reads every school's private rows (docs/PRIVACY.md) */
+		char ek[2 * SSYNC_ENCKEY_BYTES + 1];
+		if ((error = ssync_privacy_enckey_hex(n, ek, err)) < 0 ||
+		    ssync_hex_decode(objs[1].enckey, SSYNC_ENCKEY_BYTES, ek) != 0) {
+			error = error < 0 ? error : ssync_error_set(err, SSYNC_ECORRUPT, "this node's encryption key is unreadable");
+			goto done;
+		}
+		objs[1].has_enckey = 1;
+	}
 	if ((error = ssync_store_meta_set(st, "district_pubkey", root_hex, err)) < 0)
 		goto done;
 	error = publish(n, 2, objs, root, "district: genesis and hub certificate", err);
@@ -229,6 +240,12 @@ int ssync_trust_district_enroll(ssync_node *n, ssync_cert_info *c, const char *r
 		return ssync_error_set(err, SSYNC_EINVAL, "--pubkey must be the node's Ed25519 public key as 64 hex characters (E_CERT_BADKEY)");
 	t.valid_from = c->valid_from;
 	t.valid_until = c->valid_until;
+	if (c->enckey[0]) {
+		if (ssync_hex_decode(t.enckey, SSYNC_ENCKEY_BYTES, c->enckey) != 0 || sodium_is_zero(t.enckey, SSYNC_ENCKEY_BYTES))
+			return ssync_error_set(err, SSYNC_EINVAL, "--enckey must be the node's encryption key as 64 hex characters "
+				"(schoolsync init prints it; E_CERT_BADKEY)");
+		t.has_enckey = 1;
+	}
 	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
 		return error;
 	if ((error = next_serial(st, &t.serial, err)) < 0) {

@@ -1,0 +1,83 @@
+#ifndef SSYNC_PRIVACY_H
+#define SSYNC_PRIVACY_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "error.h"
+#include "node.h"
+
+/* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
+#if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
+#error "schoolsync/privacy.h is layer sync: a lower layer may not include it (docs/ARCHITECTURE.md)"
+#endif
+
+/**
+ * Private columns, end to end (docs/PRIVACY.md). Values of private columns
+ * are encrypted before they are written (schoolsync/cellcrypt.h); the data
+ * keys live in HOME/keys.db and travel only in key stores
+ * (refs/heads/keys/<node>), sealed to each reader's X25519 key.
+ */
+
+/** Shown instead of a private value this node cannot open. */
+#define SSYNC_PRIVACY_HIDDEN "[encrypted]"
+
+/**
+ * This node's X25519 public key as 64 hex characters into @p hex (65
+ * bytes). A home without enc.key (made by an older version) gets one now.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_enckey_hex(ssync_node *n, char *hex, ssync_error *err);
+
+/**
+ * Make a new encryption key (the old one is kept as enc.key.old so what was
+ * sealed to it still opens); its public half into @p hex. The hub then
+ * certifies it (district enroll ... --enckey HEX) and every owner re-wraps
+ * its data keys to it on its next sync.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_rotate_enckey(ssync_node *n, char *hex, ssync_error *err);
+
+/**
+ * Encrypt the @p ncols values @p clear (NULL = SQL NULL, left NULL) of the
+ * private columns @p cols of row (@p table, @p pk) under the row's data
+ * key: its current one if this node holds it and no reader was removed
+ * since it was made, else a new one (recorded in keys.db, published with
+ * the next sync). @p out gets @p ncols malloc'd strings (NULL for NULL);
+ * free each with free().
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk,
+	int ncols, const char *const *cols, const char *const *clear, char **out, ssync_error *err);
+
+/** Reads private values with the keys this node holds. */
+typedef struct ssync_privacy_reader ssync_privacy_reader;
+
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_reader_open(ssync_privacy_reader **out, ssync_node *n,
+	ssync_error *err);
+SSYNC_EXTERN void ssync_privacy_reader_free(ssync_privacy_reader *r);
+
+/**
+ * 1 if @p col of @p table is private, 0 if not (the value is shown as is).
+ */
+SSYNC_EXTERN int ssync_privacy_reader_is_private(ssync_privacy_reader *r, const char *table, const char *col);
+
+/**
+ * The clear text of private value @p v of (@p table, @p pk, @p col) into
+ * *@p out (malloc'd; free()). SSYNC_ENOKEY if this node holds no key that
+ * opens it; SSYNC_EINVAL if @p v is not in the encrypted form.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table,
+	const char *pk, const char *col, const char *v, size_t len, char **out, ssync_error *err);
+
+/**
+ * Erase the private values of row (@p table, @p pk): every data key that
+ * encrypted them (found in the log) is deleted here and named in this
+ * node's key store (the hub's erasure notice, or the owner's store without
+ * it) at the next sync; *@p nkids says how many. Hub or owning school only.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk,
+	int *nkids, ssync_error *err);
+
+/** Hub only: let auditor @p auditor read @p school's private rows (@p on 1), or stop (0). */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school,
+	int on, ssync_error *err);
+
+#endif

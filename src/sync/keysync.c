@@ -1,0 +1,490 @@
+/*
+ * Key stores in a sync round (docs/PRIVACY.md): each node's data keys,
+ * sealed to their readers, travel on refs/heads/keys/<node> -- one
+ * parentless commit that is replaced, never appended, so a data key left
+ * out of the newest store is in no history git keeps for that ref. A
+ * receiver takes a store only if it is newer (version) and signed by the
+ * node's certified key; the hub's store also carries erasure notices and
+ * auditor grants.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keystore_int.h"
+#include "log_int.h"
+#include "node_int.h"
+#include "policy_int.h"
+#include "privacy_int.h"
+#include "privacy_priv.h"
+#include "schoolsync/trust.h"
+#include "trust_int.h"
+
+#define KEYS_REF "refs/heads/keys/"
+
+typedef struct ref_names {
+	char (*name)[SSYNC_NODE_ID_MAX + 1];
+	ssync_oid_hex *tip;
+	int n, cap;
+	size_t plen;
+} ref_names;
+
+static int collect(const char *ref, const ssync_oid_hex *tip, void *payload)
+{
+	ref_names *l = payload;
+
+	if (strlen(ref) - l->plen > SSYNC_NODE_ID_MAX)
+		return 0;
+	if (l->n == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 16;
+		void *a = realloc(l->name, (size_t)cap * sizeof(*l->name)), *b;
+		if (!a)
+			return -1;
+		l->name = a;
+		if (!(b = realloc(l->tip, (size_t)cap * sizeof(*l->tip))))
+			return -1;
+		l->tip = b;
+		l->cap = cap;
+	}
+	snprintf(l->name[l->n], sizeof(l->name[0]), "%s", ref + l->plen);
+	l->tip[l->n++] = *tip;
+	return 0;
+}
+
+static int64_t kdb_int(sqlite3 *kdb, const char *sql, const char *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(kdb, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (arg)
+		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+static int kdb_set_seen(sqlite3 *kdb, const char *node, int64_t version, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int error = 0;
+
+	if (sqlite3_prepare_v2(kdb, "INSERT OR REPLACE INTO seen(node, version) VALUES (?,?)", -1, &q, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(kdb, err, "record key store version");
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, version);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		error = ssync_privacy__kdb_err(kdb, err, "record key store version");
+	sqlite3_finalize(q);
+	return error;
+}
+
+/* Read and check the store at @p tip as node @p node's: shape, parse, signer. */
+static int load_store(ssync_store *st, ssync_exchange *ex, const char *node, const ssync_oid_hex *tip,
+	ssync_keystore *ks, ssync_error *err)
+{
+	unsigned char pk[SSYNC_PUBKEY_BYTES];
+	void *data = NULL;
+	size_t len = 0;
+	int error;
+
+	memset(ks, 0, sizeof(*ks));
+	if ((error = ssync_exchange_read_single(ex, tip, SSYNC_KEYSTORE_FILE, SSYNC_KEYSTORE_MAX, &data, &len, err)) < 0)
+		return error;
+	error = ssync_keystore__parse(ks, data, len, err);
+	free(data);
+	if (error < 0)
+		return error;
+	if (strcmp(ks->node, node) != 0)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "keys/%s holds the key store of %s", node, ks->node);
+	if ((error = ssync_log__peer_key(st, node, pk, err)) < 0)
+		return error;
+	if (ssync_keys_verify(pk, ks->body, ks->body_len, ks->sig) != 0)
+		return ssync_error_set(err, SSYNC_ESIG, "key store of %s is not signed by its key", node);
+	return 0;
+}
+
+static int node_role(ssync_store *st, const char *node, char role[16], ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role FROM ssync_cert WHERE node=? ORDER BY serial DESC LIMIT 1", err);
+	int rc;
+
+	role[0] = 0;
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read certificate");
+}
+
+/* Apply node @p ks's store to keys.db: its data keys sealed to us replace
+ * the ones we held from it; a hub's erasures and grants are taken. */
+static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
+{
+	ssync_enckey *cur = NULL, *old = NULL;
+	sqlite3_stmt *ins = NULL, *er = NULL, *gr = NULL;
+	unsigned char key[SSYNC_DATAKEY_BYTES];
+	int i, j, error;
+
+	if ((error = ssync_privacy__enckeys(n, &cur, &old, err)) < 0)
+		return error;
+	if ((error = ssync_privacy__kdb_exec(kdb, "BEGIN IMMEDIATE", err)) < 0)
+		goto done;
+	if (sqlite3_prepare_v2(kdb, "DELETE FROM data_key WHERE owner=?", -1, &ins, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(kdb, err, "update data keys");
+		goto fail;
+	}
+	sqlite3_bind_text(ins, 1, ks->node, -1, SQLITE_STATIC);
+	error = sqlite3_step(ins) == SQLITE_DONE ? 0 : ssync_privacy__kdb_err(kdb, err, "update data keys");
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (error < 0)
+		goto fail;
+	if (is_hub) {
+		if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &er, NULL) != SQLITE_OK ||
+		    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM grants", err)) < 0 ||
+		    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO grants(auditor, school) VALUES (?,?)", -1, &gr, NULL) != SQLITE_OK) {
+			error = error < 0 ? error : ssync_privacy__kdb_err(kdb, err, "apply the hub's notices");
+			goto fail;
+		}
+		for (i = 0; i < ks->nerased; i++) {
+			sqlite3_bind_text(er, 1, ks->erased[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(er) != SQLITE_DONE) {
+				error = ssync_privacy__kdb_err(kdb, err, "record erasure");
+				goto fail;
+			}
+			sqlite3_reset(er);
+		}
+		for (i = 0; i < ks->ngrants; i++) {
+			sqlite3_bind_text(gr, 1, ks->grants[i].auditor, -1, SQLITE_STATIC);
+			sqlite3_bind_text(gr, 2, ks->grants[i].school, -1, SQLITE_STATIC);
+			if (sqlite3_step(gr) != SQLITE_DONE) {
+				error = ssync_privacy__kdb_err(kdb, err, "record grant");
+				goto fail;
+			}
+			sqlite3_reset(gr);
+		}
+	}
+	if (sqlite3_prepare_v2(kdb, "INSERT OR REPLACE INTO data_key(kid, owner, school, key, readers) "
+		"SELECT ?1, ?2, '', ?3, '' WHERE NOT EXISTS (SELECT 1 FROM erased WHERE kid=?1) "
+		"AND NOT EXISTS (SELECT 1 FROM data_key WHERE kid=?1 AND owner<>?2)", -1, &ins, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(kdb, err, "store data keys");
+		goto fail;
+	}
+	for (i = 0; i < ks->nkeys; i++)
+		for (j = 0; j < ks->keys[i].nwraps; j++) {
+			if (strcmp(ks->keys[i].wraps[j].node, ssync_node_id(n)) != 0)
+				continue;
+			if (ssync_enckey_open(cur, key, ks->keys[i].wraps[j].box, SSYNC_KEYSTORE_BOX) != 0 &&
+			    (!old || ssync_enckey_open(old, key, ks->keys[i].wraps[j].box, SSYNC_KEYSTORE_BOX) != 0))
+				continue; /* sealed to a key we no longer hold */
+			sqlite3_bind_text(ins, 1, ks->keys[i].kid, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 2, ks->node, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(ins, 3, key, SSYNC_DATAKEY_BYTES, SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				error = ssync_privacy__kdb_err(kdb, err, "store data key");
+				goto fail;
+			}
+			sqlite3_reset(ins);
+		}
+	if ((error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
+	    (error = kdb_set_seen(kdb, ks->node, ks->version, err)) < 0)
+		goto fail;
+	error = ssync_privacy__kdb_exec(kdb, "COMMIT", err);
+	goto done;
+fail:
+	(void)sqlite3_exec(kdb, "ROLLBACK", NULL, NULL, NULL);
+done:
+	sodium_memzero(key, sizeof(key));
+	sqlite3_finalize(ins);
+	sqlite3_finalize(er);
+	sqlite3_finalize(gr);
+	ssync_enckey_free(cur);
+	ssync_enckey_free(old);
+	return error;
+}
+
+int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote, int64_t *quarantined,
+	ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ref_names l = { 0 };
+	sqlite3 *kdb = NULL;
+	char prefix[128];
+	int i, error;
+
+	if (!ssync_trust_managed(st))
+		return 0; /* private columns need certified readers (docs/PRIVACY.md) */
+	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/keys/", remote);
+	l.plen = strlen(prefix);
+	if ((error = ssync_exchange_refs(ex, prefix, collect, &l, err)) < 0)
+		goto done;
+	if (l.n == 0)
+		goto done;
+	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		goto done;
+	for (i = 0; i < l.n && !error; i++) {
+		char local[160], role[16], why[400];
+		ssync_oid_hex mine;
+		ssync_keystore ks;
+		ssync_error e;
+		int found;
+
+		snprintf(local, sizeof(local), KEYS_REF "%s", l.name[i]);
+		found = ssync_exchange_ref_tip(ex, local, &mine, NULL) == 0;
+		if (!found)
+			mine.hex[0] = 0;
+		if (found && strcmp(mine.hex, l.tip[i].hex) == 0)
+			continue;
+		ssync_error_clear(&e);
+		if (load_store(st, ex, l.name[i], &l.tip[i], &ks, &e) < 0) {
+			/* never followed, never silent */
+			snprintf(why, sizeof(why), "key store keys/%s on remote %s refused: %s", l.name[i], remote, e.message);
+			ssync_keystore__clear(&ks);
+			if (e.code == SSYNC_ERROR || e.code == SSYNC_EIO) {
+				*err = e;
+				error = e.code;
+				break;
+			}
+			if ((error = ssync_trust__quarantine(st, l.name[i], 0, ssync_error_name(e.code), why, NULL, 0, remote, err)) < 0)
+				break;
+			(*quarantined)++;
+			continue;
+		}
+		if (strcmp(l.name[i], ssync_node_id(n)) == 0) {
+			/* our own, e.g. after a restore: never publish below it */
+			if (ks.version > kdb_int(kdb, "SELECT version FROM seen WHERE node=?", l.name[i]))
+				error = kdb_set_seen(kdb, l.name[i], ks.version, err);
+			ssync_keystore__clear(&ks);
+			continue;
+		}
+		if (ks.version <= kdb_int(kdb, "SELECT version FROM seen WHERE node=?", l.name[i])) {
+			ssync_keystore__clear(&ks); /* an old copy (a stale stick): ours is pushed back */
+			continue;
+		}
+		if ((error = node_role(st, l.name[i], role, err)) == 0 &&
+		    (error = apply_store(n, kdb, &ks, strcmp(role, "hub") == 0, err)) == 0)
+			error = ssync_exchange_ref_update(ex, local, &l.tip[i], &mine, "schoolsync: key store", err);
+		ssync_keystore__clear(&ks);
+	}
+done:
+	sqlite3_close(kdb);
+	free(l.name);
+	free(l.tip);
+	return error;
+}
+
+/* What our store must hold, hashed: kids and their readers' keys, erasures,
+ * grants. A new version is published only when it changes. */
+static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_hub, unsigned char digest[32],
+	ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	crypto_generichash_state h;
+	sqlite3_stmt *q = NULL;
+	ssync_readers rd = { 0 };
+	char school[SSYNC_NODE_ID_MAX + 1] = "\x01";
+	int rc, i, error = 0, cap = 0;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	if (sqlite3_prepare_v2(kdb, "SELECT kid, school, key FROM data_key WHERE owner=? AND kid NOT IN (SELECT kid FROM erased) "
+		"ORDER BY school, kid", -1, &q, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(kdb, err, "read data keys");
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *kid = (const char *)sqlite3_column_text(q, 0), *sch = (const char *)sqlite3_column_text(q, 1);
+		ssync_ks_key *k;
+
+		if (strcmp(sch, school) != 0) {
+			ssync_privacy__readers_free(&rd);
+			snprintf(school, sizeof(school), "%s", sch);
+			if ((error = ssync_privacy__readers(st, kdb, school, &rd, err)) < 0)
+				break;
+		}
+		if (rd.n == 0 || sqlite3_column_bytes(q, 2) != SSYNC_DATAKEY_BYTES)
+			continue;
+		if (ks->nkeys == cap) {
+			void *a;
+			cap = cap ? cap * 2 : 64;
+			if (!(a = realloc(ks->keys, (size_t)cap * sizeof(*ks->keys)))) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				break;
+			}
+			ks->keys = a;
+		}
+		k = &ks->keys[ks->nkeys];
+		memset(k, 0, sizeof(*k));
+		if (!(k->wraps = calloc((size_t)rd.n, sizeof(*k->wraps)))) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			break;
+		}
+		ks->nkeys++;
+		snprintf(k->kid, sizeof(k->kid), "%s", kid);
+		crypto_generichash_update(&h, (const unsigned char *)kid, strlen(kid) + 1);
+		for (i = 0; i < rd.n; i++) {
+			snprintf(k->wraps[i].node, sizeof(k->wraps[i].node), "%s", rd.v[i].node);
+			if (ssync_enckey_seal(k->wraps[i].box, sqlite3_column_blob(q, 2), SSYNC_DATAKEY_BYTES, rd.v[i].pk) != 0) {
+				error = ssync_error_set(err, SSYNC_ERROR, "seal a data key");
+				break;
+			}
+			crypto_generichash_update(&h, (const unsigned char *)rd.v[i].node, strlen(rd.v[i].node) + 1);
+			crypto_generichash_update(&h, rd.v[i].pk, sizeof(rd.v[i].pk));
+		}
+		k->nwraps = rd.n;
+		if (error)
+			break;
+	}
+	if (!error && rc != SQLITE_DONE)
+		error = ssync_privacy__kdb_err(kdb, err, "read data keys");
+	sqlite3_finalize(q);
+	q = NULL;
+	ssync_privacy__readers_free(&rd);
+	if (error < 0 || !is_hub)
+		goto done;
+	/* the hub's notices: every erasure it made or took, its grants */
+	{
+		int64_t ne = kdb_int(kdb, "SELECT count(*) FROM erased", NULL);
+		int64_t ng = kdb_int(kdb, "SELECT count(*) FROM grants", NULL);
+		if (ne < 0 || ng < 0 || (ne && !(ks->erased = calloc((size_t)ne, sizeof(*ks->erased)))) ||
+		    (ng && !(ks->grants = calloc((size_t)ng, sizeof(*ks->grants))))) {
+			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			goto done;
+		}
+		if (sqlite3_prepare_v2(kdb, "SELECT kid FROM erased ORDER BY kid", -1, &q, NULL) != SQLITE_OK) {
+			error = ssync_privacy__kdb_err(kdb, err, "read erasures");
+			goto done;
+		}
+		while (ks->nerased < ne && sqlite3_step(q) == SQLITE_ROW) {
+			snprintf(ks->erased[ks->nerased], sizeof(ks->erased[0]), "%s", (const char *)sqlite3_column_text(q, 0));
+			crypto_generichash_update(&h, (const unsigned char *)ks->erased[ks->nerased], SSYNC_KID_HEX + 1);
+			ks->nerased++;
+		}
+		sqlite3_finalize(q);
+		if (sqlite3_prepare_v2(kdb, "SELECT auditor, school FROM grants ORDER BY auditor, school", -1, &q, NULL) != SQLITE_OK) {
+			error = ssync_privacy__kdb_err(kdb, err, "read grants");
+			goto done;
+		}
+		while (ks->ngrants < ng && sqlite3_step(q) == SQLITE_ROW) {
+			snprintf(ks->grants[ks->ngrants].auditor, sizeof(ks->grants[0].auditor), "%s", (const char *)sqlite3_column_text(q, 0));
+			snprintf(ks->grants[ks->ngrants].school, sizeof(ks->grants[0].school), "%s", (const char *)sqlite3_column_text(q, 1));
+			crypto_generichash_update(&h, (const unsigned char *)"g", 1);
+			crypto_generichash_update(&h, (const unsigned char *)ks->grants[ks->ngrants].auditor, strlen(ks->grants[ks->ngrants].auditor) + 1);
+			crypto_generichash_update(&h, (const unsigned char *)ks->grants[ks->ngrants].school, strlen(ks->grants[ks->ngrants].school) + 1);
+			ks->ngrants++;
+		}
+	}
+done:
+	sqlite3_finalize(q);
+	crypto_generichash_final(&h, digest, 32);
+	return error;
+}
+
+int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	const ssync_keypair *kp = ssync_node__keypair(n);
+	ssync_keystore ks;
+	sqlite3 *kdb = NULL;
+	sqlite3_stmt *q = NULL;
+	unsigned char digest[32];
+	char hex[65], ref[160], role[16], *line = NULL, *have = NULL;
+	ssync_oid_hex tip;
+	size_t len = 0;
+	int error, managed = 0, exists;
+
+	memset(&ks, 0, sizeof(ks));
+	if (!ssync_trust_managed(st) || !kp)
+		return 0;
+	if ((error = node_role(st, ssync_node_id(n), role, err)) < 0 || !role[0] || strcmp(role, "auditor") == 0)
+		return error; /* auditors write nothing */
+	(void)managed;
+	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		return error;
+	if ((error = build_store(n, kdb, &ks, strcmp(role, "hub") == 0, digest, err)) < 0)
+		goto done;
+	snprintf(ref, sizeof(ref), KEYS_REF "%s", ssync_node_id(n));
+	exists = ssync_exchange_ref_tip(ex, ref, &tip, NULL) == 0;
+	if (!exists && ks.nkeys == 0 && ks.nerased == 0 && ks.ngrants == 0)
+		goto done; /* nothing to say yet */
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	if (sqlite3_prepare_v2(kdb, "SELECT v FROM meta WHERE k='digest'", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		have = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	q = NULL;
+	if (exists && have && strcmp(have, hex) == 0)
+		goto done;
+	snprintf(ks.district, sizeof(ks.district), "%s", ssync_node_district(n));
+	snprintf(ks.node, sizeof(ks.node), "%s", ssync_node_id(n));
+	ks.version = kdb_int(kdb, "SELECT version FROM seen WHERE node=?", ssync_node_id(n)) + 1;
+	if ((error = ssync_keystore__sign(&ks, kp, &line, &len, err)) < 0 ||
+	    (error = ssync_exchange_replace_file(ex, ref, SSYNC_KEYSTORE_FILE, line, len, "key store", NULL, err)) < 0 ||
+	    (error = kdb_set_seen(kdb, ssync_node_id(n), ks.version, err)) < 0)
+		goto done;
+	if (sqlite3_prepare_v2(kdb, "INSERT OR REPLACE INTO meta(k, v) VALUES ('digest', ?)", -1, &q, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(kdb, err, "record key store");
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		error = ssync_privacy__kdb_err(kdb, err, "record key store");
+done:
+	free(have);
+	free(line);
+	sqlite3_finalize(q);
+	sqlite3_close(kdb);
+	ssync_keystore__clear(&ks);
+	return error;
+}
+
+static int64_t version_at(ssync_exchange *ex, const ssync_oid_hex *tip)
+{
+	ssync_keystore ks;
+	void *data = NULL;
+	size_t len = 0;
+	int64_t v = -1;
+
+	if (ssync_exchange_read_single(ex, tip, SSYNC_KEYSTORE_FILE, SSYNC_KEYSTORE_MAX, &data, &len, NULL) == 0 &&
+	    ssync_keystore__parse(&ks, data, len, NULL) == 0)
+		v = ks.version;
+	ssync_keystore__clear(&ks);
+	free(data);
+	return v;
+}
+
+int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, const ssync_transfer_opts *topts,
+	int *pushed, ssync_error *err)
+{
+	ref_names l = { 0 };
+	int i, error;
+
+	(void)n;
+	l.plen = strlen(KEYS_REF);
+	if ((error = ssync_exchange_refs(ex, KEYS_REF, collect, &l, err)) < 0)
+		goto done;
+	for (i = 0; i < l.n; i++) {
+		char tracking[200], ref[160];
+		ssync_oid_hex rtip;
+
+		snprintf(ref, sizeof(ref), KEYS_REF "%s", l.name[i]);
+		snprintf(tracking, sizeof(tracking), "refs/remotes/%s/keys/%s", remote, l.name[i]);
+		if (ssync_exchange_ref_tip(ex, tracking, &rtip, NULL) != 0)
+			continue; /* the remote lacks it: the ordinary push created it */
+		if (strcmp(rtip.hex, l.tip[i].hex) == 0 || version_at(ex, &l.tip[i]) <= version_at(ex, &rtip))
+			continue;
+		/* a replacement, leased on the tip we read */
+		if ((error = ssync_exchange_push_lease(ex, remote, ref, &rtip, topts, err)) < 0)
+			goto done;
+		(*pushed)++;
+	}
+done:
+	free(l.name);
+	free(l.tip);
+	return error;
+}

@@ -1,0 +1,525 @@
+/*
+ * Private columns on a node (docs/PRIVACY.md): the node's X25519 key
+ * (HOME/enc.key, kept like node.key), the data keys it can open
+ * (HOME/keys.db: never replicated, never in git), who reads a school's rows
+ * (its own nodes, the hub, auditors the hub granted), sealing a row's cells
+ * and reading them back, erasure and grants. The key stores that carry data
+ * keys between nodes are in keysync.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "privacy_int.h"
+#include "privacy_priv.h"
+#include "node_int.h"
+#include "policy_int.h"
+#include "schoolsync/cellcrypt.h"
+#include "schoolsync/hex.h"
+#include "schoolsync/home.h"
+#include "schoolsync/trust.h"
+
+static const char kdb_schema[] =
+	"CREATE TABLE IF NOT EXISTS data_key(kid TEXT PRIMARY KEY, owner TEXT NOT NULL, school TEXT NOT NULL,"
+	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS erased(kid TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS seen(node TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS grants(auditor TEXT NOT NULL, school TEXT NOT NULL, PRIMARY KEY(auditor, school)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+
+int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what)
+{
+	return ssync_error_set(err, SSYNC_EIO, "keys.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err)
+{
+	char path[4096];
+	struct stat sb;
+	mode_t old;
+	sqlite3 *db = NULL;
+	int error, rc;
+
+	*out = NULL;
+	if ((error = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_KEYSDB, err)) < 0)
+		return error;
+	old = umask(077);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		error = ssync_error_set(err, SSYNC_EIO, "open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return error;
+	}
+	/* clear data keys: the same rule as node.key */
+	if (stat(path, &sb) != 0 || (sb.st_mode & 077) != 0 || sb.st_uid != geteuid()) {
+		sqlite3_close(db);
+		ssync_error_set(err, SSYNC_EKEYPERM, "%s must be mode 0600 and owned by uid %u", path, (unsigned)geteuid());
+		ssync_error_hint(err, "run: chmod 600 %s", path);
+		return SSYNC_EKEYPERM;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, kdb_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(db, err, "create tables");
+		sqlite3_close(db);
+		return error;
+	}
+	*out = db;
+	return 0;
+}
+
+int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ssync_privacy__kdb_err(db, err, sql);
+}
+
+/* ---- the node's encryption keys ---- */
+
+int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err)
+{
+	char path[4200];
+	int error;
+
+	*cur = NULL;
+	if (old)
+		*old = NULL;
+	if ((error = ssync_privacy__init_home(ssync_node_home(n), err)) < 0)
+		return error;
+	if ((error = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_ENCKEY, err)) < 0 ||
+	    (error = ssync_enckey_load(cur, path, err)) < 0)
+		return error;
+	if (old) {
+		strcat(path, ".old");
+		if (access(path, F_OK) == 0 && (error = ssync_enckey_load(old, path, err)) < 0) {
+			ssync_enckey_free(*cur);
+			*cur = NULL;
+			return error;
+		}
+	}
+	return 0;
+}
+
+int ssync_privacy_enckey_hex(ssync_node *n, char *hex, ssync_error *err)
+{
+	ssync_enckey *k = NULL;
+	int error;
+
+	if ((error = ssync_privacy__enckeys(n, &k, NULL, err)) == 0)
+		ssync_hex_encode(hex, ssync_enckey_public(k), SSYNC_ENCKEY_BYTES);
+	ssync_enckey_free(k);
+	return error;
+}
+
+int ssync_privacy_rotate_enckey(ssync_node *n, char *hex, ssync_error *err)
+{
+	char path[4096], oldpath[4200];
+	ssync_enckey *k = NULL;
+	int error;
+
+	if ((error = ssync_privacy__init_home(ssync_node_home(n), err)) < 0 ||
+	    (error = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_ENCKEY, err)) < 0)
+		return error;
+	snprintf(oldpath, sizeof(oldpath), "%s.old", path);
+	/* the previous key opens what was sealed to it until owners re-wrap */
+	if (rename(path, oldpath) != 0)
+		return ssync_error_set(err, SSYNC_EIO, "rename %s: %s", path, strerror(errno));
+	if ((error = ssync_enckey_generate(&k, err)) == 0 && (error = ssync_enckey_save(k, path, err)) == 0)
+		ssync_hex_encode(hex, ssync_enckey_public(k), SSYNC_ENCKEY_BYTES);
+	ssync_enckey_free(k);
+	return error;
+}
+
+/* ---- readers ---- */
+
+void ssync_privacy__readers_free(ssync_readers *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Every node that reads @p school's private rows (@p school "" = a hub
+ * row): the newest certificate of each unrevoked node that carries an
+ * encryption key, if it is the hub, a node of that school, or an auditor
+ * the hub granted it. Sorted by node id. */
+int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL, *g = NULL;
+	int rc, error = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!(q = ssync_store__stmt(st, "SELECT c.node, c.role, ifnull(c.school_id,''), o.body FROM ssync_cert c "
+		"JOIN ssync_trust_obj o ON o.kind='cert' AND o.node=c.node AND o.serial=c.serial "
+		"WHERE c.serial=(SELECT max(serial) FROM ssync_cert x WHERE x.node=c.node) "
+		"AND NOT EXISTS (SELECT 1 FROM ssync_revocation r WHERE r.node=c.node) ORDER BY c.node", err)))
+		return SSYNC_ERROR;
+	if (sqlite3_prepare_v2(kdb, "SELECT 1 FROM grants WHERE auditor=? AND school=?", -1, &g, NULL) != SQLITE_OK) {
+		sqlite3_reset(q);
+		return ssync_privacy__kdb_err(kdb, err, "read grants");
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *node = (const char *)sqlite3_column_text(q, 0), *role = (const char *)sqlite3_column_text(q, 1);
+		const char *sch = (const char *)sqlite3_column_text(q, 2);
+		json_t *o = json_loads((const char *)sqlite3_column_text(q, 3), 0, NULL);
+		const char *ek = json_string_value(json_object_get(o, "enckey"));
+		unsigned char pk[SSYNC_ENCKEY_BYTES];
+		int take = 0;
+
+		if (ek && ssync_hex_decode(pk, sizeof(pk), ek) == 0) {
+			if (strcmp(role, "hub") == 0)
+				take = 1;
+			else if (strcmp(role, "school") == 0)
+				take = school[0] && strcmp(sch, school) == 0;
+			else if (strcmp(role, "auditor") == 0 && school[0]) {
+				sqlite3_bind_text(g, 1, node, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(g, 2, school, -1, SQLITE_TRANSIENT);
+				take = sqlite3_step(g) == SQLITE_ROW;
+				sqlite3_reset(g);
+			}
+		}
+		json_decref(o);
+		if (!take)
+			continue;
+		if (out->n == out->cap) {
+			int cap = out->cap ? out->cap * 2 : 8;
+			void *v = realloc(out->v, (size_t)cap * sizeof(*out->v));
+			if (!v) {
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				break;
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		snprintf(out->v[out->n].node, sizeof(out->v[0].node), "%s", node);
+		memcpy(out->v[out->n].pk, pk, sizeof(pk));
+		out->n++;
+	}
+	if (!error && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "read certificates");
+	sqlite3_reset(q);
+	sqlite3_finalize(g);
+	if (error < 0)
+		ssync_privacy__readers_free(out);
+	return error;
+}
+
+/* "a,b,c": the reader nodes, for noticing one was removed. */
+static void readers_list(const ssync_readers *r, char *out, size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	out[0] = 0;
+	for (i = 0; i < r->n && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : "", r->v[i].node);
+}
+
+/* 1 if every node of the comma list @p was is still in @p now. */
+static int readers_kept(const char *was, const char *now)
+{
+	char buf[4096], *tok, *save = NULL;
+	char hay[4200];
+
+	snprintf(buf, sizeof(buf), "%s", was);
+	snprintf(hay, sizeof(hay), ",%s,", now);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char needle[80];
+		snprintf(needle, sizeof(needle), ",%s,", tok);
+		if (!strstr(hay, needle))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- writing ---- */
+
+/* The kid of the row's current private cells, "" if none. */
+static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[SSYNC_KID_HEX + 1], ssync_error *err)
+{
+	const ssync_table_info *t = ssync_store__table(st, table);
+	sqlite3_stmt *q = NULL;
+	char *sql;
+	int i, rc, error = 0;
+
+	kid[0] = 0;
+	if (!t)
+		return ssync_error_set(err, SSYNC_ENOTFOUND, "no replicated table %s", table);
+	if (!(sql = sqlite3_mprintf("SELECT * FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk])))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	rc = sqlite3_prepare_v2(ssync_store__db(st), sql, -1, &q, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read row");
+	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		for (i = 0; i < t->ncols && !kid[0]; i++)
+			if (sqlite3_column_type(q, i) == SQLITE_TEXT)
+				(void)ssync_cell_parse((const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i), kid);
+	} else if (rc != SQLITE_DONE) {
+		error = ssync_store__sqlerr(st, err, "read row");
+	}
+	sqlite3_finalize(q);
+	return error;
+}
+
+int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int ncols, const char *const *cols,
+	const char *const *clear, char **out, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_readers rd = { 0 };
+	sqlite3 *kdb = NULL;
+	sqlite3_stmt *q = NULL;
+	unsigned char key[SSYNC_DATAKEY_BYTES];
+	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], rlist[4096];
+	int i, have = 0, error;
+
+	for (i = 0; i < ncols; i++)
+		out[i] = NULL;
+	(void)ssync_policy__key_owner(pk, school);
+	if ((error = row_kid(st, table, pk, kid, err)) < 0 || (error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		goto done;
+	if ((error = ssync_privacy__readers(st, kdb, school, &rd, err)) < 0)
+		goto done;
+	readers_list(&rd, rlist, sizeof(rlist));
+	if (kid[0]) {
+		if (sqlite3_prepare_v2(kdb, "SELECT key, readers FROM data_key WHERE kid=?", -1, &q, NULL) != SQLITE_OK) {
+			error = ssync_privacy__kdb_err(kdb, err, "read data key");
+			goto done;
+		}
+		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
+		/* a reader removed since the key was made must not read new writes */
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == SSYNC_DATAKEY_BYTES &&
+		    readers_kept((const char *)sqlite3_column_text(q, 1), rlist)) {
+			memcpy(key, sqlite3_column_blob(q, 0), SSYNC_DATAKEY_BYTES);
+			have = 1;
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+	}
+	if (!have) {
+		ssync_cell_newkey(key, kid);
+		if (sqlite3_prepare_v2(kdb, "INSERT INTO data_key(kid, owner, school, key, readers) VALUES (?,?,?,?,?)",
+			-1, &q, NULL) != SQLITE_OK) {
+			error = ssync_privacy__kdb_err(kdb, err, "store data key");
+			goto done;
+		}
+		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, school, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 4, key, SSYNC_DATAKEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, rlist, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			error = ssync_privacy__kdb_err(kdb, err, "store data key");
+			goto done;
+		}
+	}
+	for (i = 0; i < ncols; i++) {
+		if (!clear[i])
+			continue;
+		if ((error = ssync_cell_encrypt(&out[i], key, kid, table, pk, cols[i], clear[i], strlen(clear[i]), err)) < 0)
+			goto done;
+	}
+done:
+	sodium_memzero(key, sizeof(key));
+	if (error < 0)
+		for (i = 0; i < ncols; i++) {
+			free(out[i]);
+			out[i] = NULL;
+		}
+	sqlite3_finalize(q);
+	sqlite3_close(kdb);
+	ssync_privacy__readers_free(&rd);
+	return error;
+}
+
+/* ---- reading ---- */
+
+struct ssync_privacy_reader {
+	ssync_node *n;
+	sqlite3 *kdb;
+	sqlite3_stmt *get;
+};
+
+int ssync_privacy_reader_open(ssync_privacy_reader **out, ssync_node *n, ssync_error *err)
+{
+	ssync_privacy_reader *r = calloc(1, sizeof(*r));
+	int error;
+
+	*out = NULL;
+	if (!r)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	r->n = n;
+	if ((error = ssync_privacy__kdb_open(n, &r->kdb, err)) < 0) {
+		free(r);
+		return error;
+	}
+	if (sqlite3_prepare_v2(r->kdb, "SELECT key FROM data_key WHERE kid=?", -1, &r->get, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(r->kdb, err, "read data keys");
+		ssync_privacy_reader_free(r);
+		return error;
+	}
+	*out = r;
+	return 0;
+}
+
+void ssync_privacy_reader_free(ssync_privacy_reader *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->get);
+	sqlite3_close(r->kdb);
+	free(r);
+}
+
+int ssync_privacy_reader_is_private(ssync_privacy_reader *r, const char *table, const char *col)
+{
+	return ssync_policy__private_col(ssync_node_store(r->n), table, col, NULL) == 1;
+}
+
+int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table, const char *pk, const char *col,
+	const char *v, size_t len, char **out, ssync_error *err)
+{
+	unsigned char key[SSYNC_DATAKEY_BYTES];
+	char kid[SSYNC_KID_HEX + 1];
+	size_t olen;
+	int error, rc;
+
+	*out = NULL;
+	if (!ssync_cell_parse(v, len, kid))
+		return ssync_error_set(err, SSYNC_EINVAL, "%s.%s of %s is not an encrypted value", table, col, pk);
+	sqlite3_bind_text(r->get, 1, kid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(r->get);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(r->get, 0) == SSYNC_DATAKEY_BYTES)
+		memcpy(key, sqlite3_column_blob(r->get, 0), SSYNC_DATAKEY_BYTES);
+	sqlite3_reset(r->get);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			return ssync_privacy__kdb_err(r->kdb, err, "read data key");
+		return ssync_error_set(err, SSYNC_ENOKEY, "%s.%s of %s: this node holds no key %.8s (not a reader, or erased)",
+			table, col, pk, kid);
+	}
+	error = ssync_cell_decrypt(out, &olen, key, table, pk, col, v, len, err);
+	sodium_memzero(key, sizeof(key));
+	return error;
+}
+
+/* ---- erasure and grants ---- */
+
+/* Collect the kids of (table, pk)'s private cells in every entry held. */
+static int log_kids(ssync_store *st, const char *table, const char *pk, sqlite3 *kdb, int *nkids, ssync_error *err)
+{
+	sqlite3_stmt *q, *ins = NULL;
+	json_t *needle = json_string(pk);
+	char *k = needle ? json_dumps(needle, JSON_ENCODE_ANY) : NULL;
+	int rc, error = 0;
+
+	json_decref(needle);
+	if (!k)
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	if (!(q = ssync_store__stmt(st, "SELECT body FROM ssync_entry WHERE instr(body, ?) > 0", err))) {
+		free(k);
+		return SSYNC_ERROR;
+	}
+	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &ins, NULL) != SQLITE_OK) {
+		sqlite3_reset(q);
+		free(k);
+		return ssync_privacy__kdb_err(kdb, err, "record erasure");
+	}
+	sqlite3_bind_text(q, 1, k, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && !error) {
+		json_t *body = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL), *op, *cell;
+		size_t i, j;
+		json_array_foreach(json_object_get(body, "ops"), i, op) {
+			if (strcmp(json_string_value(json_object_get(op, "t")) ? json_string_value(json_object_get(op, "t")) : "", table) ||
+			    strcmp(json_string_value(json_object_get(op, "k")) ? json_string_value(json_object_get(op, "k")) : "", pk))
+				continue;
+			json_array_foreach(json_object_get(op, "c"), j, cell) {
+				json_t *v = json_array_get(cell, 1);
+				char kid[SSYNC_KID_HEX + 1];
+				if (!json_is_string(v) || !ssync_cell_parse(json_string_value(v), json_string_length(v), kid))
+					continue;
+				sqlite3_bind_text(ins, 1, kid, -1, SQLITE_TRANSIENT);
+				if (sqlite3_step(ins) != SQLITE_DONE)
+					error = ssync_privacy__kdb_err(kdb, err, "record erasure");
+				else
+					*nkids += sqlite3_changes(kdb);
+				sqlite3_reset(ins);
+			}
+		}
+		json_decref(body);
+	}
+	if (!error && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		error = ssync_store__sqlerr(st, err, "read the log");
+	sqlite3_reset(q);
+	sqlite3_finalize(ins);
+	free(k);
+	return error;
+}
+
+int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *nkids, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	const ssync_table_info *t = ssync_store__table(st, table);
+	char role[16], school[SSYNC_NODE_ID_MAX + 1], owner[SSYNC_NODE_ID_MAX + 1];
+	sqlite3 *kdb = NULL;
+	int managed = 0, error;
+
+	*nkids = 0;
+	if (!t || !t->priv)
+		return ssync_error_set(err, SSYNC_EINVAL, "%s is not a private table", table ? table : "");
+	if ((error = ssync_policy__local(st, ssync_node_id(n), &managed, role, school, err)) < 0)
+		return error;
+	(void)ssync_policy__key_owner(pk, owner);
+	if (managed && strcmp(role, "hub") != 0 && strcmp(school, owner) != 0)
+		return ssync_error_set(err, SSYNC_EPERM, "%s/%s belongs to %s: only that school or the hub erases it",
+			table, pk, owner[0] ? owner : "the hub");
+	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		return error;
+	if ((error = ssync_privacy__kdb_exec(kdb, "BEGIN IMMEDIATE", err)) < 0)
+		goto done;
+	if ((error = log_kids(st, table, pk, kdb, nkids, err)) < 0 ||
+	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0) {
+		(void)sqlite3_exec(kdb, "ROLLBACK", NULL, NULL, NULL);
+		goto done;
+	}
+	error = ssync_privacy__kdb_exec(kdb, "COMMIT", err);
+done:
+	sqlite3_close(kdb);
+	return error;
+}
+
+int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school, int on, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	char role[16], sch[SSYNC_NODE_ID_MAX + 1];
+	sqlite3 *kdb = NULL;
+	sqlite3_stmt *q = NULL;
+	int managed = 0, error;
+
+	if (!auditor || !school || !ssync_ident_node_valid(auditor) || !ssync_ident_node_valid(school))
+		return ssync_error_set(err, SSYNC_EINVAL, "--auditor and --school must be node ids");
+	if ((error = ssync_policy__local(st, ssync_node_id(n), &managed, role, sch, err)) < 0)
+		return error;
+	if (!managed || strcmp(role, "hub") != 0)
+		return ssync_error_set(err, SSYNC_EPERM, "only the district hub grants auditors access to private rows");
+	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		return error;
+	if (sqlite3_prepare_v2(kdb, on ? "INSERT OR IGNORE INTO grants(auditor, school) VALUES (?,?)"
+		: "DELETE FROM grants WHERE auditor=? AND school=?", -1, &q, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(kdb, err, "write grants");
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, auditor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, school, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		error = ssync_privacy__kdb_err(kdb, err, "write grants");
+done:
+	sqlite3_finalize(q);
+	sqlite3_close(kdb);
+	return error;
+}

@@ -1,0 +1,23 @@
+#ifndef SSYNC_PRIVACY_INT_H
+#define SSYNC_PRIVACY_INT_H
+
+/* Key stores in a sync round (privacy.c, docs/PRIVACY.md). */
+#include "schoolsync/exchange.h"
+#include "schoolsync/privacy.h"
+
+/* Take the remote's newer key stores (refs/remotes/<remote>/keys/<node>):
+ * shape, signature by the node's certified key, version above the one
+ * held; open what is sealed to us into keys.db; move refs/heads/keys/<node>.
+ * A bad one is quarantined (*quarantined counts it), never followed. */
+int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote, int64_t *quarantined,
+	ssync_error *err);
+/* Replace refs/heads/keys/<us> when what it must hold changed. */
+int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err);
+/* Push our newer key stores where the remote holds an older version (a
+ * replacement: a push with a lease on the remote's tip we read). */
+int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, const ssync_transfer_opts *topts,
+	int *pushed, ssync_error *err);
+/* init: make HOME/enc.key. */
+int ssync_privacy__init_home(const char *home, ssync_error *err);
+
+#endif

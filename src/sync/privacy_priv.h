@@ -1,0 +1,29 @@
+#ifndef SSYNC_PRIVACY_PRIV_H
+#define SSYNC_PRIVACY_PRIV_H
+
+/* Shared by privacy.c and keysync.c only. */
+#include <sqlite3.h>
+
+#include "schoolsync/keys.h"
+#include "schoolsync/node.h"
+#include "store_int.h"
+
+typedef struct ssync_reader {
+	char node[SSYNC_NODE_ID_MAX + 1];
+	unsigned char pk[SSYNC_ENCKEY_BYTES];
+} ssync_reader;
+
+typedef struct ssync_readers {
+	ssync_reader *v;
+	int n, cap;
+} ssync_readers;
+
+int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err);
+int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what);
+int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err);
+/* The node's current encryption key and the previous one (may be NULL). */
+int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err);
+int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err);
+void ssync_privacy__readers_free(ssync_readers *r);
+
+#endif
