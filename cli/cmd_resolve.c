@@ -55,7 +55,7 @@ int cmd_resolve(cli_ctx *ctx, int argc, char **argv)
 	if (ssync_domain_resolve(n, table_of(pos[0]), pos[1], pos[2], value, pick, actor, kept, sizeof(kept), &err) < 0)
 		rc = cli_fail(ctx, &err);
 	else if (ctx->json)
-		rc = cli_print_json(json_pack("{sssssssss?}", "table", table_of(pos[0]), "key", pos[1], "column", pos[2],
+		rc = cli_print_json(json_pack("{ssssssssss?}", "table", table_of(pos[0]), "key", pos[1], "column", pos[2],
 			"result", "resolved", "value", kept[0] ? kept : NULL));
 	else
 		printf(_("%s %s .%s resolved: %s%s%s (one entry; the conflict clears on every node that receives it)\n"),

@@ -81,4 +81,14 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_csv(ssync_node *n, const char *k
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_html(ssync_node *n, const char *const *kinds,
 	int nkinds, const ssync_report_options *opts, const char *path, ssync_error *err);
 
+/**
+ * Report @p kind as the page of ssync_report_html() draws it, one
+ * `<section class="report">` (heading, summary cards, SVG charts, tables;
+ * no script, no style: the classes are styled by the page that shows it,
+ * docs/WEB.md), for the web console. *html_out is malloc'd (free()),
+ * NULL on failure.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_report_html_section(ssync_node *n, const char *kind,
+	const ssync_report_options *opts, char **html_out, ssync_error *err);
+
 #endif

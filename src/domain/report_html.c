@@ -269,6 +269,51 @@ static void freshness_html(FILE *f, json_t *r)
 	table(f, r, "All schools 全部学校");
 }
 
+/* One report: its heading, summary cards, charts and tables. */
+static void section(FILE *f, json_t *rep)
+{
+	const char *k = json_string_value(json_object_get(rep, "report"));
+
+	fprintf(f, "<section id=\"%s\" class=\"report\"><h2>", k);
+	esc(f, json_string_value(json_object_get(rep, "title")));
+	fputs("</h2>\n", f);
+	summary_cards(f, rep);
+	if (strcmp(k, "rotation") == 0)
+		rotation_html(f, rep);
+	else if (strcmp(k, "courses") == 0)
+		courses_html(f, rep);
+	else if (strcmp(k, "resources") == 0)
+		resources_html(f, rep);
+	else
+		freshness_html(f, rep);
+	fputs("</section>\n", f);
+}
+
+int ssync_report_html_section(ssync_node *n, const char *kind, const ssync_report_options *opts,
+	char **html_out, ssync_error *err)
+{
+	json_t *rep;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	*html_out = NULL;
+	if (!(rep = ssync_report__build(n, kind, opts, err)))
+		return err && err->code ? err->code : SSYNC_ERROR;
+	if (!(f = open_memstream(&buf, &len))) {
+		json_decref(rep);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	section(f, rep);
+	json_decref(rep);
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
+	*html_out = buf;
+	return 0;
+}
+
 int ssync_report_html(ssync_node *n, const char *const *kinds, int nkinds, const ssync_report_options *opts,
 	const char *path, ssync_error *err)
 {
@@ -313,22 +358,8 @@ int ssync_report_html(ssync_node *n, const char *const *kinds, int nkinds, const
 	fputs(" · generated ", f);
 	esc(f, now);
 	fputs(" · data as held by this replica</p>\n", f);
-	for (i = 0; i < nkinds; i++) {
-		const char *k = json_string_value(json_object_get(reps[i], "report"));
-		fprintf(f, "<section id=\"%s\"><h2>", k);
-		esc(f, json_string_value(json_object_get(reps[i], "title")));
-		fputs("</h2>\n", f);
-		summary_cards(f, reps[i]);
-		if (strcmp(k, "rotation") == 0)
-			rotation_html(f, reps[i]);
-		else if (strcmp(k, "courses") == 0)
-			courses_html(f, reps[i]);
-		else if (strcmp(k, "resources") == 0)
-			resources_html(f, reps[i]);
-		else
-			freshness_html(f, reps[i]);
-		fputs("</section>\n", f);
-	}
+	for (i = 0; i < nkinds; i++)
+		section(f, reps[i]);
 	fputs("</body></html>\n", f);
 	if (fflush(f) != 0 || ferror(f)) {
 		error = ssync_error_set(err, SSYNC_EIO, "write %s: %s", tmp, strerror(errno));

@@ -148,7 +148,8 @@ static enum MHD_Result route_api(web_req *r, const char *path)
 		ssync_web__session_end(r->w->auth, r->sid);
 		return ssync_web__send(r, MHD_HTTP_OK, "application/json; charset=utf-8", NULL, "{\"ok\":true}", 11, hdrs);
 	}
-	if (ssync_web__api_data(r, path, &res))
+	if (ssync_web__api_rows(r, path, &res) || ssync_web__api_files(r, path, &res) ||
+	    ssync_web__api_review(r, path, &res))
 		return res;
 	return ssync_web__send_error(r, MHD_HTTP_NOT_FOUND, SSYNC_ENOTFOUND, "docs/WEB.md lists the API",
 		"no API %s /api/%.200s", r->method, path);

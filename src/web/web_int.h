@@ -6,7 +6,9 @@
  *   auth    one-time login tokens and sessions (memory only, one mutex)
  *   http    responses: security headers, JSON, the error object
  *   api     /api/session, /api/status and the daemon-facing calls
- *   data    /api/tables, rows, import, export, conflicts, history, reports
+ *   data    /api/tables and their rows: list, one, add, edit, delete
+ *   files   /api/import, /api/export, /api/reports
+ *   review  /api/conflicts, /api/resolve, /api/history
  *   server  libmicrohttpd: listening, bodies, login, CSRF, routing, assets */
 #ifndef SSYNC_WEB_INT_H
 #define SSYNC_WEB_INT_H
@@ -106,8 +108,19 @@ enum MHD_Result ssync_web__api_sync(web_req *r);
 int ssync_web__node_role(const char *home, char *role, size_t rlen, char *school, size_t slen,
 	char *node, size_t nlen, char *district, size_t dlen, ssync_error *err);
 
-/* ---- data.c: everything under /api/ that reads or writes the district's data;
- * @p path is the URL after "/api/". 0 = not a route it knows. ---- */
-int ssync_web__api_data(web_req *r, const char *path, enum MHD_Result *res);
+/* ---- data.c, files.c, review.c: the district's data. Each router takes
+ * the URL after "/api/" and returns 0 for a path it does not serve, else 1
+ * with the answer queued into *res. ---- */
+struct ssync_node;
+struct ssync_table_spec;
+/* An everyday table by URL name; NULL for unknown or private ones. */
+const struct ssync_table_spec *ssync_web__table(const char *name);
+enum MHD_Result ssync_web__no_table(web_req *r, const char *name);
+/* Open the node (flags as ssync_node_open); -1 with the error queued. */
+int ssync_web__open(web_req *r, struct ssync_node **n, int flags, enum MHD_Result *res);
+enum MHD_Result ssync_web__api_tables(web_req *r);
+int ssync_web__api_rows(web_req *r, const char *path, enum MHD_Result *res);   /* data.c */
+int ssync_web__api_files(web_req *r, const char *path, enum MHD_Result *res);  /* files.c: import, export, reports */
+int ssync_web__api_review(web_req *r, const char *path, enum MHD_Result *res); /* review.c: conflicts, resolve, history */
 
 #endif

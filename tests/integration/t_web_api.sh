@@ -21,7 +21,19 @@ code_of() { "$PY" -c 'import json,sys
 try: print(json.loads(sys.argv[1])["error"]["code"])
 except Exception: print("not-an-error-object")' "$1"; }
 
-mk_node a sch-a
+# Two unmanaged nodes through a bare repository, with a conflicted cell on
+# a (both edited one teacher's subject), all before a's daemon starts.
+git init -q --bare "$T/hub.git"
+mk_node a sch-a r "$T/hub.git"
+mk_node b sch-b r "$T/hub.git"
+ssx a zone add --id z1 --name 城桥 >/dev/null
+ssx a school add --id cm-001 --name 城桥中学 --zone-id z1 --stage 初中 --students 900 >/dev/null
+ssx a teacher add --school cm-001 --staff-no CM0001 --name 王芳 --subject 语文 --title 高级 --birth-year 1980 --joined-year 2005 >/dev/null
+sync_ok a >/dev/null
+sync_ok b >/dev/null
+ssx a teacher edit CM0001 --subject 化学 >/dev/null
+ssx b teacher edit CM0001 --subject 生物 >/dev/null
+sync_ok a >/dev/null; sync_ok b >/dev/null; sync_ok a >/dev/null
 echo '{"web": {"port": 0}}' >"$T/a/config.json"
 DPID=$(_spawn "$T/daemon.log" "$SSYNC_DAEMON" --home "$T/a")
 for _ in $(seq 100); do [ -S "$T/a/control.sock" ] && break; sleep 0.1; done
@@ -94,8 +106,109 @@ req "$J" POST /api/sync "X-CSRF-Token: $CSRF" "Origin: http://evil.example"
 assert_eq "POST from a foreign Origin (even with the token): 403" 403 "$HS"
 req "$J" POST /api/sync "X-CSRF-Token: $CSRF" "Sec-Fetch-Site: cross-site"
 assert_eq "POST with Sec-Fetch-Site cross-site: 403" 403 "$HS"
-req "$J" POST /api/sync "X-CSRF-Token: $CSRF" "Origin: http://127.0.0.1:$PORT" "Sec-Fetch-Site: same-origin"
-assert_eq "sync now with no remotes: the daemon's E_NOTFOUND, 404" "404 E_NOTFOUND" "$HS $(code_of "$HB")"
+nentries() { ssx a log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+N0=$(nentries)
+echo '{"school_id":"cm-001","staff_no":"W0001","name":"李小龙","title":"高级","birth_year":1980,"joined_year":2005}' >"$T/add.json"
+req "$J" POST /api/tables/teacher --body "$T/add.json"
+assert_eq "an add without X-CSRF-Token: 403" 403 "$HS"
+req "$J" POST /api/tables/teacher --body "$T/add.json" "X-CSRF-Token: $CSRF" "Origin: http://evil.example"
+assert_eq "a forged cross-site add (foreign Origin): 403" 403 "$HS"
+assert_eq "the refused writes wrote nothing" "$N0" "$(nentries)"
+
+# --- data: the CLI's library calls ---
+req "$J" POST /api/tables/teacher --body "$T/add.json" "X-CSRF-Token: $CSRF" "Origin: http://127.0.0.1:$PORT" "Sec-Fetch-Site: same-origin"
+assert_eq "add a teacher with a Chinese name: 201 added" "201 added" "$HS $(jget "$HB" 'j["result"]')"
+assert_eq "the add is one signed entry" "$((N0 + 1))" "$(nentries)"
+assert_eq "the CLI lists it" "李小龙 cm-001" "$(jget "$(ssx a teacher show W0001 --json)" 'j["name"] + " " + j["school_id"]')"
+assert_eq "its actor is the console's user" "网页老师" \
+	"$(jget "$(ssx a audit history teacher W0001 --json)" 'j[0]["actor"]')"
+N1=$(nentries)
+echo '{"school_id":"cm-001","staff_no":"W0002","name":"王","title":"副高","birth_year":1980,"joined_year":2005}' >"$T/bad.json"
+req "$J" POST /api/tables/teacher --body "$T/bad.json" "X-CSRF-Token: $CSRF"
+ss a teacher add --school cm-001 --staff-no W0002 --name 王 --title 副高 --birth-year 1980 --joined-year 2005 --json
+CLIMSG=$(jget "$(tail -1 <<<"$ERR")" 'j["error"]["message"]')
+assert_eq "a bad value: 400 E_INVAL" "400 E_INVAL" "$HS $(code_of "$HB")"
+assert_eq "... with the CLI's message" "$CLIMSG" "$(jget "$HB" 'j["error"]["message"]')"
+assert_eq "... and nothing written" "$N1" "$(nentries)"
+echo '{"nonsense": 1}' >"$T/unk.json"
+req "$J" POST /api/tables/teacher --body "$T/unk.json" "X-CSRF-Token: $CSRF"
+assert_eq "an unknown column: 400" 400 "$HS"
+echo '{"subject": "武术"}' >"$T/edit.json"
+req "$J" PATCH /api/tables/teacher/W0001 --body "$T/edit.json" "X-CSRF-Token: $CSRF"
+assert_eq "edit by staff number: updated, one entry" "200 updated $((N1 + 1))" "$HS $(jget "$HB" 'j["result"]') $(nentries)"
+req "$J" GET "/api/tables/teacher?q=%E6%AD%A6%E6%9C%AF"
+assert_eq "list with a search: the edited row, with its school's name beside its id" "1 李小龙 城桥中学" \
+	"$(jget "$HB" 'str(j["total"]) + " " + j["rows"][0]["name"] + " " + j["rows"][0]["_labels"]["school_id"]')"
+req "$J" GET "/api/tables/teacher?limit=1&offset=1"
+assert_eq "list: total, limit, offset" "2 1" "$(jget "$HB" 'str(j["total"]) + " " + str(len(j["rows"]))')"
+req "$J" GET /api/tables
+assert_eq "tables: every everyday table, student_archive never" "12 False" \
+	"$(jget "$HB" 'str(len(j)) + " " + str("student_archive" in [t["name"] for t in j])')"
+req "$J" GET /api/tables/student_archive
+assert_eq "student_archive is never served" 404 "$HS"
+req "$J" GET /api/history/teacher/W0001?column=subject
+assert_eq "history of a column: the edit, by the console's user" "武术 网页老师 applied" \
+	"$(jget "$HB" 'j[-1]["new"] + " " + j[-1]["actor"] + " " + j[-1]["state"]')"
+
+# import: a bad line writes nothing, a good file all of it
+printf 'staff_no,name,title,birth_year,joined_year,school_id\nI0001,赵一,中级,1990,2015,cm-001\nI0002,钱二,副高,1991,2016,cm-001\n' >"$T/bad.csv"
+N2=$(nentries)
+req "$J" POST "/api/import/teacher?dry_run=1" --body "$T/bad.csv" "X-CSRF-Token: $CSRF"
+assert_eq "import dry run with a bad line: ok false, line 3 column title" "200 False 3 title" \
+	"$HS $(jget "$HB" 'str(j["ok"]) + " " + str(j["errors"][0]["line"]) + " " + j["errors"][0]["column"]')"
+req "$J" POST "/api/import/teacher" --body "$T/bad.csv" "X-CSRF-Token: $CSRF"
+assert_eq "import with a bad line: ok false, nothing written" "False 0 $N2" "$(jget "$HB" 'str(j["ok"]) + " " + str(j["inserted"])') $(nentries)"
+"$PY" -c 'import sys; open(sys.argv[1], "wb").write("工号,姓名,职称,出生年份,入校年份,学校\nI0001,赵一,中级,1990,2015,cm-001\nI0002,钱二,高级,1991,2016,cm-001\n".encode("gb18030"))' "$T/good.csv"
+req "$J" POST "/api/import/teacher?dry_run=1" --body "$T/good.csv" "X-CSRF-Token: $CSRF"
+assert_eq "a GB18030 file from Excel, dry run: ok, 2 rows, nothing written" "True 2 gb18030 $N2" \
+	"$(jget "$HB" 'str(j["ok"]) + " " + str(j["rows"]) + " " + j["encoding"]') $(nentries)"
+req "$J" POST "/api/import/teacher" --body "$T/good.csv" "X-CSRF-Token: $CSRF"
+assert_eq "import: 2 rows written" "True 2" "$(jget "$HB" 'str(j["ok"]) + " " + str(j["inserted"])')"
+assert_eq "the CLI lists the imported teacher" "钱二" "$(jget "$(ssx a teacher show I0002 --json)" 'j["name"]')"
+req "$J" GET "/api/export/teacher.csv?bom=1" --show-headers
+assert_contains "export: a CSV attachment" "Content-Disposition: attachment; filename=\"teacher.csv\"" "$HB"
+assert_contains "export: with a byte order mark, the rows in it" $'\xef\xbb\xbfid,school_id.*' "$HB"
+assert_contains "export: the rows" "I0002,钱二" "$HB"
+
+# conflicts and resolve
+req "$J" GET /api/conflicts
+assert_eq "conflicts: the subject both nodes edited" "1 subject 2" \
+	"$(jget "$HB" 'str(len(j)) + " " + j[0]["column"] + " " + str(len(j[0]["versions"]))')"
+PICK=$(jget "$HB" '[v["id"] for v in j[0]["versions"] if not v["winner"]][0]')
+CKEY=$(jget "$HB" 'j[0]["key"]')
+N3=$(nentries)
+printf '{"table":"teacher","key":"%s","column":"subject","pick":"nobody#1"}' "$CKEY" >"$T/res.json"
+req "$J" POST /api/resolve --body "$T/res.json" "X-CSRF-Token: $CSRF"
+assert_eq "resolve with an unknown version: 404, nothing written" "404 $N3" "$HS $(nentries)"
+printf '{"table":"teacher","key":"%s","column":"subject","pick":"%s"}' "$CKEY" "$PICK" >"$T/res.json"
+req "$J" POST /api/resolve --body "$T/res.json" "X-CSRF-Token: $CSRF"
+assert_eq "resolve by picking the other version: one entry" "200 resolved $((N3 + 1))" "$HS $(jget "$HB" 'j["result"]') $(nentries)"
+assert_eq "no conflicts left (CLI)" "[]" "$(ssx a conflicts --json | tr -d ' \n')"
+
+# reports
+req "$J" GET /api/reports/rotation --show-headers
+assert_contains "a report: an HTML section" '<section id="rotation" class="report">' "$HB"
+req "$J" GET /api/reports/nonsense
+assert_eq "an unknown report: 404" 404 "$HS"
+
+# delete
+req "$J" DELETE /api/tables/teacher/W0001 "X-CSRF-Token: $CSRF"
+assert_eq "delete: deleted" "200 deleted" "$HS $(jget "$HB" 'j["result"]')"
+ss a teacher show W0001
+assert_ne "the CLI no longer finds it" 0 "$RC"
+
+# sync now and the long poll
+req "$J" GET /api/status
+SEQ=$(jget "$HB" 'j["seq"]')
+ROUNDS=$(jget "$HB" 'sum(r["rounds_ok"] + r["rounds_failed"] for r in j["remotes"])')
+req "$J" POST /api/sync "X-CSRF-Token: $CSRF"
+assert_eq "sync now: started, remote r queued" "200 True ['r']" "$HS $(jget "$HB" 'str(j["started"]) + " " + str(j["queued"])')"
+for _ in $(seq 20); do
+	req "$J" GET "/api/status?since=$SEQ"
+	SEQ=$(jget "$HB" 'j["seq"]')
+	[ "$(jget "$HB" 'sum(r["rounds_ok"] + r["rounds_failed"] for r in j["remotes"])')" -gt "$ROUNDS" ] && break
+done
+assert_eq "the long poll sees the round end" "True" "$(jget "$HB" 'sum(r["rounds_ok"] for r in j["remotes"]) > '"$ROUNDS"' and j["daemon"]["busy"] is None')"
 
 # --- bodies ---
 head -c 70000 /dev/zero | tr '\0' 'a' >"$T/big.json"
