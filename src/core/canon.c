@@ -266,10 +266,9 @@ static int scan_int(cur *c, int64_t *v, int code, const char *what)
 
 int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq)
 {
-	const char *hash = v ? strrchr(v, '#') : NULL;
+	const char *hash = v ? strrchr(v, '#') : NULL, *d;
 	size_t nlen;
-	char *end = NULL;
-	long long s;
+	uint64_t s = 0;
 
 	if (!hash)
 		return SSYNC_EINVAL;
@@ -280,10 +279,14 @@ int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t
 	node[nlen] = 0;
 	if (!ssync_ident_node_valid(node) || hash[1] < '1' || hash[1] > '9')
 		return SSYNC_EINVAL;
-	s = strtoll(hash + 1, &end, 10);
-	if (*end || s <= 0)
-		return SSYNC_EINVAL;
-	*seq = s;
+	/* decimal digits within int64: strtoll saturates, so that would give
+	 * many spellings of one version */
+	for (d = hash + 1; *d; d++) {
+		if (*d < '0' || *d > '9' || s > ((uint64_t)INT64_MAX - (uint64_t)(*d - '0')) / 10)
+			return SSYNC_EINVAL;
+		s = s * 10 + (uint64_t)(*d - '0');
+	}
+	*seq = (int64_t)s;
 	return 0;
 }
 
@@ -529,7 +532,8 @@ int ssync_canon__body(const char *body, size_t len, ssync_canon *out, ssync_erro
 	if ((error = header_string(&c, ",\"time\":", time, sizeof(time), &si)) < 0)
 		return error;
 	ssync_hlc_format(out->hlc, when, sizeof(when));
-	if (si.cut || strcmp(time, when) != 0)
+	/* whole: "\u0000" and more after it is not the same time */
+	if (si.cut || si.nul || si.len != strlen(when) || strcmp(time, when) != 0)
 		return ssync_error_set(err, SSYNC_EENCODING, "entry %s#%lld: its time does not match its hlc (E_ENCODING)",
 			out->node, (long long)out->seq);
 	if ((error = header_string(&c, ",\"actor\":", out->actor, sizeof(out->actor), &si)) < 0)

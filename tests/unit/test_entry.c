@@ -217,6 +217,57 @@ static void test_entry__node_ids(void **state)
 	assert_true(ssync_ident_node_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 63 */
 }
 
+/* A body of node "n" (seq 1, hlc 113750153625600000) with @p time, @p actor
+ * and @p ops spliced in; parsed as a line with a dummy signature. */
+static int parse_spliced(const char *time, const char *actor, const char *ops, ssync_error *err)
+{
+	char body[2048];
+	ssync_entry *p = NULL;
+	int rc;
+
+	snprintf(body, sizeof(body), "{\"entry\":1,\"district\":\"d\",\"node\":\"n\",\"seq\":1,\"prev\":null,"
+		"\"hlc\":113750153625600000,\"time\":\"%s\",\"actor\":\"%s\",\"schema\":1,\"ops\":%s}", time, actor, ops);
+	ssync_error_clear(err);
+	rc = ssync_entry__parse_body(&p, body, strlen(body), err);
+	ssync_entry_free(p);
+	return rc;
+}
+
+#define T0 "2025-01-01T00:00:00.000Z"
+#define OPS0 "[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"$row\",1,[]]]}]"
+
+/* FORMAT.md §1: time "must match hlc". Canon.c compared it as a C string, so
+ * a time with \u0000 and anything after it matched: a second, different
+ * body for the same content that jansson, Python and check_format.py read
+ * as another time (review of canon.c). */
+static void test_entry__time_is_compared_whole(void **state)
+{
+	ssync_error err;
+
+	(void)state;
+	assert_int_equal(parse_spliced(T0, "a", OPS0, &err), 0);
+	assert_int_equal(parse_spliced(T0 "\\u0000", "a", OPS0, &err), SSYNC_EENCODING);
+	assert_int_equal(parse_spliced(T0 "\\u0000junk", "a", OPS0, &err), SSYNC_EENCODING);
+}
+
+/* A prev version's seq is a positive int64 in decimal: strtoll saturated,
+ * so "n#9223372036854775808" and every longer one named n#INT64_MAX. */
+static void test_entry__prev_version_seq_within_64_bits(void **state)
+{
+	char node[SSYNC_NODE_ID_MAX + 1];
+	int64_t seq = 0;
+	ssync_error err;
+
+	(void)state;
+	assert_int_equal(ssync_version_parse("n#9223372036854775807", node, &seq), 0);
+	assert_true(seq == INT64_MAX);
+	assert_int_not_equal(ssync_version_parse("n#9223372036854775808", node, &seq), 0);
+	assert_int_not_equal(ssync_version_parse("n#99999999999999999999", node, &seq), 0);
+	assert_int_equal(parse_spliced(T0, "a", "[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"a\",1,[\"n#9223372036854775807\"]]]}]", &err), 0);
+	assert_int_equal(parse_spliced(T0, "a", "[{\"t\":\"x\",\"k\":\"1\",\"c\":[[\"a\",1,[\"n#9223372036854775808\"]]]}]", &err),
+		SSYNC_ESCHEMA);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -239,6 +290,8 @@ int main(void)
 		cmocka_unit_test(test_entry__non_canonical_bodies_rejected),
 		cmocka_unit_test(test_entry__hlc_range),
 		cmocka_unit_test(test_entry__node_ids),
+		cmocka_unit_test(test_entry__time_is_compared_whole),
+		cmocka_unit_test(test_entry__prev_version_seq_within_64_bits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
