@@ -280,6 +280,93 @@ done:
 	return error;
 }
 
+/* Readers lists to widen after the walk over data_key (not during it). */
+typedef struct pending {
+	char (*kid)[SSYNC_KID_HEX + 1];
+	char **readers;
+	int n, cap;
+} pending;
+
+static void pending_free(pending *p)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->readers[i]);
+	free(p->readers);
+	free(p->kid);
+	memset(p, 0, sizeof(*p));
+}
+
+/* If @p rd holds a node missing from @p was ("a,b"), queue was + those. */
+static int note_readers(sqlite3 *kdb, const char *kid, const char *was, const ssync_readers *rd, pending *p,
+	ssync_error *err)
+{
+	size_t len = strlen(was ? was : "") + 2;
+	char *u, hay[8192];
+	int i, grew = 0;
+
+	(void)kdb;
+	snprintf(hay, sizeof(hay), ",%s,", was ? was : "");
+	for (i = 0; i < rd->n; i++)
+		len += strlen(rd->v[i].node) + 1;
+	if (!(u = malloc(len)))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	snprintf(u, len, "%s", was ? was : "");
+	for (i = 0; i < rd->n; i++) {
+		char needle[80];
+		snprintf(needle, sizeof(needle), ",%s,", rd->v[i].node);
+		if (strstr(hay, needle))
+			continue;
+		if (u[0])
+			strcat(u, ",");
+		strcat(u, rd->v[i].node);
+		grew = 1;
+	}
+	if (!grew) {
+		free(u);
+		return 0;
+	}
+	if (p->n == p->cap) {
+		int cap = p->cap ? p->cap * 2 : 16;
+		void *a = realloc(p->kid, (size_t)cap * sizeof(*p->kid)), *b;
+		if (!a) {
+			free(u);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+		p->kid = a;
+		if (!(b = realloc(p->readers, (size_t)cap * sizeof(*p->readers)))) {
+			free(u);
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		}
+		p->readers = b;
+		p->cap = cap;
+	}
+	snprintf(p->kid[p->n], sizeof(p->kid[0]), "%s", kid);
+	p->readers[p->n++] = u;
+	return 0;
+}
+
+static int pending_apply(sqlite3 *kdb, const pending *p, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int i, error = 0;
+
+	if (p->n == 0)
+		return 0;
+	if (sqlite3_prepare_v2(kdb, "UPDATE data_key SET readers=? WHERE kid=?", -1, &q, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(kdb, err, "record readers");
+	for (i = 0; i < p->n && !error; i++) {
+		sqlite3_bind_text(q, 1, p->readers[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, p->kid[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			error = ssync_privacy__kdb_err(kdb, err, "record readers");
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	return error;
+}
+
 /* What our store must hold, hashed: kids and their readers' keys, erasures,
  * grants. A new version is published only when it changes. */
 static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_hub, unsigned char digest[32],
@@ -289,11 +376,12 @@ static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_h
 	crypto_generichash_state h;
 	sqlite3_stmt *q = NULL;
 	ssync_readers rd = { 0 };
+	pending pend = { 0 };
 	char school[SSYNC_NODE_ID_MAX + 1] = "\x01";
 	int rc, i, error = 0, cap = 0;
 
 	crypto_generichash_init(&h, NULL, 0, 32);
-	if (sqlite3_prepare_v2(kdb, "SELECT kid, school, key FROM data_key WHERE owner=? AND kid NOT IN (SELECT kid FROM erased) "
+	if (sqlite3_prepare_v2(kdb, "SELECT kid, school, key, readers FROM data_key WHERE owner=? AND kid NOT IN (SELECT kid FROM erased) "
 		"ORDER BY school, kid", -1, &q, NULL) != SQLITE_OK)
 		return ssync_privacy__kdb_err(kdb, err, "read data keys");
 	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
@@ -339,12 +427,19 @@ static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_h
 		k->nwraps = rd.n;
 		if (error)
 			break;
+		/* every node a key was ever sealed to: one of them removed later
+		 * makes the row's next write take a fresh key (privacy.c) */
+		if ((error = note_readers(kdb, kid, (const char *)sqlite3_column_text(q, 3), &rd, &pend, err)) < 0)
+			break;
 	}
 	if (!error && rc != SQLITE_DONE)
 		error = ssync_privacy__kdb_err(kdb, err, "read data keys");
 	sqlite3_finalize(q);
 	q = NULL;
 	ssync_privacy__readers_free(&rd);
+	if (!error)
+		error = pending_apply(kdb, &pend, err);
+	pending_free(&pend);
 	if (error < 0 || !is_hub)
 		goto done;
 	/* the hub's notices: every erasure it made or took, its grants */
