@@ -13,6 +13,10 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_ERROR 1
 #define CLI_EXIT_USAGE 2
+/* sync: done, but entries were quarantined or held back (docs/OPERATIONS.md §6) */
+#define CLI_EXIT_ATTENTION 3
+/* sync --timeout default: seconds one remote's fetch (or push) may take */
+#define CLI_SYNC_TIMEOUT_S 300
 
 typedef struct cli_ctx {
 	const char *home;  /* --home, $SCHOOLSYNC_HOME or ~/.schoolsync */

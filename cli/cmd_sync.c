@@ -241,21 +241,107 @@ static json_t *report_json(const ssync_sync_report *r)
 	return o;
 }
 
+/* What one `sync` saw, remote by remote, in the order they finished. */
+typedef struct sync_run {
+	cli_ctx *ctx;
+	ssync_node *n;
+	json_t *reports;
+	int failed, oom, tty;
+	int64_t quarantined, held, rewritten;
+	int recovering;
+} sync_run;
+
+/* Each remote is printed when it finishes, so the order of these lines is
+ * the order of events (a dead remote's line comes at its deadline). */
+static void remote_done(const ssync_sync_report *rep, int error, const ssync_error *err, void *payload)
+{
+	sync_run *sr = payload;
+	cli_ctx *ctx = sr->ctx;
+
+	if (sr->tty)
+		fputc('\n', stderr);
+	sr->quarantined += rep->quarantined;
+	sr->held += rep->held;
+	sr->rewritten += rep->rewritten_refs;
+	if (error < 0) {
+		sr->failed++;
+		if (ctx->json) {
+			/* the error object (docs/CONTROL.md §2) with the remote it is about */
+			char *s = ssync_error_json(err);
+			json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+			char *line;
+			free(s);
+			if (o && json_object_set_new(o, "remote", json_string(rep->remote)) == 0 &&
+			    (line = json_dumps(o, JSON_COMPACT))) {
+				fprintf(stderr, "%s\n", line);
+				free(line);
+			} else {
+				cli_fail(ctx, err);
+			}
+			json_decref(o);
+		} else {
+			cli_fail(ctx, err);
+		}
+		fflush(stderr);
+		return;
+	}
+	if (ctx->json) {
+		json_t *o = report_json(rep);
+		if (!o || json_array_append_new(sr->reports, o) != 0)
+			sr->oom = 1;
+	} else {
+		printf("%s: received %lld, applied %lld, duplicates %lld, quarantined %lld; sealed %lld; "
+			"pushed %d branch(es)%s; %lld conflict(s); %.2f s\n", rep->remote,
+			(long long)rep->received, (long long)rep->applied, (long long)rep->duplicates,
+			(long long)rep->quarantined, (long long)rep->sealed, rep->pushed_refs,
+			rep->rewritten_refs ? " (some remote branches were REWRITTEN: see quarantine)" : "",
+			(long long)rep->conflicts, rep->seconds);
+		fflush(stdout);
+	}
+	if (rep->discarded)
+		fprintf(stderr, "notice: discarded %lld entries this node signed after it was restored from an old "
+			"copy (never published); they are in schoolsync quarantine (E_ROLLBACK): re-enter them\n",
+			(long long)rep->discarded);
+	if (rep->rollback_adopted)
+		fprintf(stderr, "notice: %s held %lld of this node's own entries that its log lacked (restored from an "
+			"old copy?); adopted, and writes go on after them\n", rep->remote, (long long)rep->rollback_adopted);
+	if (rep->rollback) {
+		ssync_error e;
+		ssync_error_clear(&e);
+		ssync_error_set(&e, SSYNC_EROLLBACK, "a remote holds this node's own branch node/%s ahead of its log "
+			"and it was not adopted whole; writes are refused (schoolsync status says why)", ssync_node_id(sr->n));
+		ssync_error_hint(&e, "if this node wrote after it was restored from an old copy: schoolsync sync "
+			"--remote %s --adopt-remote (discards those unpublished writes, kept in schoolsync quarantine "
+			"to re-enter); docs/OPERATIONS.md §7", rep->remote);
+		cli_fail(ctx, &e);
+		sr->failed++;
+	}
+	if (rep->recovering) {
+		sr->recovering = 1;
+		fprintf(stderr, "notice: %s does not hold this restored node's own branch (node/%s), so writes "
+			"stay refused; sync with a remote that holds it, usually the hub (docs/OPERATIONS.md, "
+			"Restoring a node)\n", rep->remote, ssync_node_id(sr->n));
+	}
+}
+
 int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *remote = NULL;
-	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, failed = 0, adopt = 0;
-	char **pos = NULL;
+	const char *remote = NULL, *timeout = NULL;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, single = 0, adopt = 0;
+	char **pos = NULL, *list = NULL, *end = NULL;
 	const cli_opt opts[] = {
 		{ "remote", 1, &remote, NULL },
 		{ "no-push", 0, NULL, &no_push },
 		{ "now", 0, NULL, &now },
+		{ "timeout", 1, &timeout, NULL },
 		{ "adopt-remote", 0, NULL, &adopt },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_sync_opts so = SSYNC_SYNC_OPTS_INIT;
 	ssync_node *n = NULL;
-	json_t *names = NULL, *reports = NULL;
+	json_t *names = NULL;
+	const char **namev = NULL;
+	sync_run sr;
 	ssync_error err;
 	size_t i;
 
@@ -265,39 +351,65 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync sync [--remote NAME] [--no-push] [--now] [--adopt-remote] [--json]\n\n"
-			"One sync round with each remote (or just NAME): fetch every school's branch,\n"
+		printf("usage: schoolsync sync [--remote NAME[,NAME...]] [--timeout SECONDS] [--no-push] [--now]\n"
+			"                       [--adopt-remote] [--json]\n\n"
+			"One sync round with each remote (or the ones named): fetch every school's branch,\n"
 			"verify and apply new entries (failures go to quarantine, the rest applies),\n"
 			"seal this node's new entries into its branch, push what the remote lacks.\n"
+			"The remotes' transfers run side by side; each remote's fetch, and each push,\n"
+			"is given up after --timeout seconds (default %d; 0: no limit), and the other\n"
+			"remotes go on. --now asks the running daemon to sync instead.\n"
 			"--adopt-remote: after E_ROLLBACK, discard this node's own never-published\n"
-			"entries that the remote's copy of its branch replaces (kept in quarantine).\n"
-			"--now asks the running daemon to sync instead.\n");
+			"entries that the remote's copy of its branch replaces (kept in quarantine).\n\n"
+			"Exit status: 0 done; 1 a remote failed (each failure is named); 3 done, but\n"
+			"entries were quarantined or held back, or writes stay refused: see the summary\n"
+			"and schoolsync quarantine / status.\n", CLI_SYNC_TIMEOUT_S);
 		return CLI_EXIT_OK;
 	}
 	if (npos)
 		return cli_usage(ctx, "sync", "unexpected argument");
 	if (now)
 		return cli_daemon_sync_now(ctx);
-	if (remote && !ssync_node_remote_name_valid(remote))
-		return cli_usage(ctx, "sync", "invalid remote name '%s'", remote);
+	so.timeout_s = CLI_SYNC_TIMEOUT_S;
+	if (timeout) {
+		so.timeout_s = strtod(timeout, &end);
+		if (!*timeout || *end || so.timeout_s < 0 || so.timeout_s > 86400)
+			return cli_usage(ctx, "sync", "--timeout takes seconds, 0 to 86400 (0: no limit)");
+	}
+	names = json_array();
+	memset(&sr, 0, sizeof(sr));
+	ssync_error_clear(&err);
+	if (!names)
+		return cli_print_json(NULL);
+	if (remote) {
+		/* NAME or NAME,NAME,... (names never hold a comma) */
+		char *save = NULL, *tok;
+		single = !strchr(remote, ',');
+		if (!(list = strdup(remote))) {
+			rc = cli_print_json(NULL);
+			goto done;
+		}
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (!ssync_node_remote_name_valid(tok)) {
+				rc = cli_usage(ctx, "sync", "invalid remote name '%s'", tok);
+				goto done;
+			}
+			json_array_append_new(names, json_string(tok));
+		}
+		if (json_array_size(names) == 0) {
+			rc = cli_usage(ctx, "sync", "--remote takes a name");
+			goto done;
+		}
+	}
 	if (!(n = cli_open_node(ctx, 0, &rc)))
-		return rc;
+		goto done;
 	/* Never silent: an unmanaged node takes anything signed and enforces no
 	 * policy; in a managed district that is a skipped 'join'. */
 	if (!ssync_trust_managed(ssync_node_store(n)) && !ctx->quiet)
 		fprintf(stderr, "warning: node %s is UNMANAGED (no district root pinned): it accepts every signed entry "
 			"and enforces no write policy. In a managed district run: schoolsync join --district %s "
 			"--district-pubkey HEX\n", ssync_node_id(n), ssync_node_district(n));
-	names = json_array();
-	reports = json_array();
-	ssync_error_clear(&err);
-	if (!names || !reports) {
-		rc = CLI_EXIT_ERROR;
-		goto done;
-	}
-	if (remote) {
-		json_array_append_new(names, json_string(remote));
-	} else {
+	if (!remote) {
 		if (ssync_node_remote_list(n, list_remote_name, names, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto done;
@@ -309,9 +421,18 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 			goto done;
 		}
 	}
+	if (!(namev = calloc(json_array_size(names), sizeof(*namev))) || !(sr.reports = json_array())) {
+		rc = cli_print_json(NULL);
+		goto done;
+	}
+	for (i = 0; i < json_array_size(names); i++)
+		namev[i] = json_string_value(json_array_get(names, i));
 	so.no_push = no_push;
 	so.adopt_remote = adopt;
-	so.progress = !ctx->json && isatty(2) ? progress : quiet_progress;
+	sr.tty = !ctx->json && isatty(2);
+	so.progress = sr.tty ? progress : quiet_progress;
+	sr.ctx = ctx;
+	sr.n = n;
 	{
 		/* A signal cancels at the next progress point; the transaction in
 		 * flight either commits or rolls back, never half. */
@@ -322,62 +443,29 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		(void)sigaction(SIGTERM, &sa, NULL);
 		(void)sigaction(SIGINT, &sa, NULL);
 	}
-	for (i = 0; i < json_array_size(names); i++) {
-		ssync_sync_report rep;
-		const char *r = json_string_value(json_array_get(names, i));
-		ssync_error_clear(&err);
-		if (ssync_sync_run(n, r, &so, &rep, &err) < 0) {
-			if (so.progress == progress)
-				fputc('\n', stderr);
-			cli_fail(ctx, &err);
-			failed++;
-			continue;
-		}
-		if (so.progress == progress)
-			fputc('\n', stderr);
-		if (ctx->json) {
-			json_t *o = report_json(&rep);
-			if (!o || json_array_append_new(reports, o) != 0) {
-				rc = cli_print_json(NULL); /* says: out of memory */
-				failed++;
-			}
-		} else {
-			printf("%s: received %lld, applied %lld, duplicates %lld, quarantined %lld; sealed %lld; "
-				"pushed %d branch(es)%s; %lld conflict(s); %.2f s\n", rep.remote,
-				(long long)rep.received, (long long)rep.applied, (long long)rep.duplicates,
-				(long long)rep.quarantined, (long long)rep.sealed, rep.pushed_refs,
-				rep.rewritten_refs ? " (some remote branches were REWRITTEN: see quarantine)" : "",
-				(long long)rep.conflicts, rep.seconds);
-		}
-		if (rep.discarded)
-			fprintf(stderr, "notice: discarded %lld entries this node signed after it was restored from an old "
-				"copy (never published); they are in schoolsync quarantine (E_ROLLBACK): re-enter them\n",
-				(long long)rep.discarded);
-		if (rep.rollback_adopted)
-			fprintf(stderr, "notice: %s held %lld of this node's own entries that its log lacked (restored from an "
-				"old copy?); adopted, and writes go on after them\n", rep.remote, (long long)rep.rollback_adopted);
-		if (rep.rollback) {
-			ssync_error_clear(&err);
-			ssync_error_set(&err, SSYNC_EROLLBACK, "a remote holds this node's own branch node/%s ahead of its log "
-				"and it was not adopted whole; writes are refused (schoolsync status says why)", ssync_node_id(n));
-			ssync_error_hint(&err, "if this node wrote after it was restored from an old copy: schoolsync sync "
-				"--remote %s --adopt-remote (discards those unpublished writes, kept in schoolsync quarantine "
-				"to re-enter); docs/OPERATIONS.md §7", rep.remote);
-			cli_fail(ctx, &err);
-			failed++;
-		}
-		if (rep.recovering)
-			fprintf(stderr, "notice: %s does not hold this restored node's own branch (node/%s), so writes "
-				"stay refused; sync with a remote that holds it, usually the hub (docs/OPERATIONS.md, "
-				"Restoring a node)\n", rep.remote, ssync_node_id(n));
+	if (ssync_sync_run_remotes(n, json_array_size(names), namev, &so, remote_done, &sr, &err) < 0) {
+		rc = cli_fail(ctx, &err);
+		goto done;
 	}
-	if (ctx->json && (!remote || json_array_size(reports) > 0))
-		rc = cli_print_json(remote ? json_incref(json_array_get(reports, 0)) : json_incref(reports));
-	if (failed)
+	if (ctx->json && (!single || json_array_size(sr.reports) > 0))
+		rc = cli_print_json(single ? json_incref(json_array_get(sr.reports, 0)) : json_incref(sr.reports));
+	if (sr.failed || sr.oom) {
 		rc = CLI_EXIT_ERROR;
+	} else if (sr.quarantined || sr.held || sr.rewritten || sr.recovering) {
+		/* Never silent: done, but someone must look (docs/OPERATIONS.md §6). */
+		rc = CLI_EXIT_ATTENTION;
+		if (!ctx->quiet)
+			fprintf(stderr, "attention: this round quarantined %lld entr%s, held back %lld and refused %lld "
+				"rewritten branch(es)%s; everything else was applied. Look with: schoolsync quarantine "
+				"(the reasons); the hub decides (docs/OPERATIONS.md, Troubleshooting). Exit status 3.\n",
+				(long long)sr.quarantined, sr.quarantined == 1 ? "y" : "ies", (long long)sr.held,
+				(long long)sr.rewritten, sr.recovering ? "; this restored node's writes stay refused" : "");
+	}
 done:
+	free(list);
+	free(namev);
 	json_decref(names);
-	json_decref(reports);
+	json_decref(sr.reports);
 	ssync_node_free(n);
 	return rc;
 }

@@ -132,7 +132,9 @@ struct dmn {
 
 	dmn_job *job;            /* at most one child at a time */
 	int job_is_list;
-	dmn_remote *job_remote;
+	dmn_remote **job_remotes; /* the remotes of the running sync child (it syncs them side by side) */
+	size_t njob_remotes;
+	char job_names[512];     /* their names, comma-separated (log, status "busy") */
 
 	uv_timer_t sched;        /* next due attempt */
 	uv_timer_t debounce;     /* fires debounce_s after the last local write */
@@ -194,7 +196,8 @@ json_t *dmn_remotes_json(dmn *d);
 json_t *dmn_daemon_json(dmn *d);
 json_t *dmn_report_json(const ssync_sync_report *rep); /* the library's form; json null if out of memory */
 
-/* ---- rounds.c: start what is due, one child at a time ---- */
+/* ---- rounds.c: start what is due, one child at a time; a sync child
+ * takes every remote due at that moment and syncs them side by side ---- */
 void dmn_kick(dmn *d);           /* start what is due, re-arm the scheduler */
 /* sync-now: every remote due now (and a list refresh first); the names queued (a JSON array) */
 json_t *dmn_sync_now(dmn *d);

@@ -65,7 +65,7 @@ static void begin_stop(dmn *d, int signum)
 		dmn_job_stop(d->job);
 	} else {
 		dmn_log(DMN_LOG_INFO, "%s: stopping after the sync with %s (pid %d) finishes, at most %g s",
-			strsignal(signum), d->job_remote->name, dmn_job_pid(d->job), d->cfg.stop_grace_s);
+			strsignal(signum), d->job_names, dmn_job_pid(d->job), d->cfg.stop_grace_s);
 		dmn_job_stop_after(d->job, d->cfg.stop_grace_s);
 	}
 }
@@ -172,6 +172,8 @@ void dmn_free(dmn *d)
 	 * asking it for status falls back to the replica at once */
 	dmn_web_stop(d);
 	dmn_remotes_free(d);
+	free(d->job_remotes);
+	d->job_remotes = NULL;
 	ssync_status_watch_free(d->watch);
 	free(d->home);
 	free(d->cli);

@@ -5,9 +5,10 @@
  * --json`, with a hard deadline; the remote list comes from `schoolsync
  * remote list --json`. Both print the library's documented forms
  * (docs/CONTROL.md §3-4), read back with the library's decoders. One child
- * at a time: rounds share the replica's write lock and the exchange
- * repository, so running them side by side would only make them wait on
- * each other. */
+ * at a time (rounds share the replica's write lock), but a sync child takes
+ * every remote due when it starts, `sync --remote A,B --timeout T`, and
+ * runs their transfers side by side: a dead remote is given up after T
+ * while the others finish (issue 13). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 static void on_list_done(const dmn_job_result *res, void *payload);
 static void on_sync_done(const dmn_job_result *res, void *payload);
+static const ssync_sched_slot *slot_at(const void *set, size_t i);
 
 /* After a child ended: start what is due next, or finish stopping; then
  * tell whoever waits for rounds. */
@@ -75,7 +77,7 @@ static int child_outcome(dmn *d, const dmn_job_result *res, const char *what, ch
 	return 0;
 }
 
-static int start_job(dmn *d, const char *const *argv, double deadline, int is_list, dmn_remote *r)
+static int start_job(dmn *d, const char *const *argv, double deadline, int is_list)
 {
 	int rc = dmn_job_start(&d->job, d->loop, argv, deadline, d->cfg.kill_grace_s,
 		is_list ? NULL : d->child_pidfile, is_list ? on_list_done : on_sync_done, d);
@@ -86,7 +88,6 @@ static int start_job(dmn *d, const char *const *argv, double deadline, int is_li
 		return -1;
 	}
 	d->job_is_list = is_list;
-	d->job_remote = r;
 	return 0;
 }
 
@@ -106,7 +107,7 @@ static int start_list(dmn *d)
 
 	dmn_log(DMN_LOG_DEBUG, "listing remotes");
 	ssync_sched_started(&d->list);
-	if (start_job(d, argv, SSYNC_CONTROL_LIST_DEADLINE_S, 1, NULL) < 0) {
+	if (start_job(d, argv, SSYNC_CONTROL_LIST_DEADLINE_S, 1) < 0) {
 		list_failed(d, dmn_now(d), "E_ERROR", "cannot start the schoolsync binary");
 		return -1;
 	}
@@ -151,17 +152,51 @@ static void on_list_done(const dmn_job_result *res, void *payload)
 
 /* ------------------------------------------------------------ sync rounds */
 
-static int start_sync(dmn *d, dmn_remote *r)
+/* A transfer's share of the child's hard deadline: a fetch and a push of
+ * one remote, with the apply between them, fit in deadline_s. */
+static double transfer_timeout(const dmn_config *c)
 {
-	const char *argv[] = { d->cli, "--home", d->home, "sync", "--remote", r->name, "--json", NULL };
+	double t = c->deadline_s / 3;
 
-	ssync_sched_started(&r->s);
-	r->last_attempt = (int64_t)time(NULL);
-	r->run_seq = ++d->rounds_started;
-	dmn_log(DMN_LOG_DEBUG, "sync with %s: starting (attempt after %u failure(s))", r->name, r->s.failures);
-	if (start_job(d, argv, d->cfg.deadline_s, 0, r) < 0) {
+	return t < 0.5 ? 0.5 : t;
+}
+
+/* Start one child for @p first and every other remote due now. */
+static int start_sync(dmn *d, dmn_remote *first, uint64_t now)
+{
+	char timeout[32];
+	const char *argv[] = { d->cli, "--home", d->home, "sync", "--remote", d->job_names, "--timeout", timeout,
+		"--json", NULL };
+	size_t i, len = 0;
+	uint64_t wake;
+	long pick;
+
+	free(d->job_remotes);
+	d->njob_remotes = 0;
+	if (!(d->job_remotes = calloc(d->nremotes ? d->nremotes : 1, sizeof(*d->job_remotes))))
+		return -1;
+	d->job_names[0] = 0;
+	for (pick = -1; ; pick = ssync_sched_next(&d->list, 0, d->remotes, d->nremotes, slot_at, now, &wake)) {
+		dmn_remote *r = pick < 0 ? first : d->remotes[pick];
+		size_t nl;
+		if (pick < 0 && d->njob_remotes > 0)
+			break;
+		nl = strlen(r->name);
+		if (d->njob_remotes > 0 && len + 1 + nl >= sizeof(d->job_names))
+			break; /* the rest next time */
+		len += (size_t)snprintf(d->job_names + len, sizeof(d->job_names) - len, "%s%s", len ? "," : "", r->name);
+		d->job_remotes[d->njob_remotes++] = r;
+		ssync_sched_started(&r->s);
+		r->last_attempt = (int64_t)time(NULL);
+		r->run_seq = ++d->rounds_started;
+		dmn_log(DMN_LOG_DEBUG, "sync with %s: starting (attempt after %u failure(s))", r->name, r->s.failures);
+	}
+	snprintf(timeout, sizeof(timeout), "%g", transfer_timeout(&d->cfg));
+	if (start_job(d, argv, d->cfg.deadline_s, 0) < 0) {
 		ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
-		ssync_sched_failed(&r->s, &sc, dmn_now(d), randombytes_random());
+		for (i = 0; i < d->njob_remotes; i++)
+			ssync_sched_failed(&d->job_remotes[i]->s, &sc, dmn_now(d), randombytes_random());
+		d->njob_remotes = 0;
 		return -1;
 	}
 	return 0;
@@ -174,49 +209,141 @@ static void report_summary(const ssync_sync_report *rep, char *buf, size_t n)
 		(long long)rep->quarantined, rep->pushed_refs);
 }
 
+static void remote_ok(dmn *d, dmn_remote *r, const ssync_sync_report *rep, double seconds, uint64_t now)
+{
+	ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
+	char sum[256] = "no report";
+
+	r->last_seconds = seconds;
+	if (rep) {
+		r->last_report = *rep;
+		r->has_report = 1;
+		r->last_seconds = rep->seconds;
+		report_summary(rep, sum, sizeof(sum));
+	} else {
+		r->has_report = 0;
+		dmn_log(DMN_LOG_WARN, "sync with %s succeeded but printed no report", r->name);
+	}
+	if (r->s.failures)
+		dmn_log(DMN_LOG_INFO, "sync with %s: reachable again after %u failed attempt(s)", r->name, r->s.failures);
+	dmn_log(DMN_LOG_INFO, "sync with %s ok in %.2f s: %s", r->name, r->last_seconds, sum);
+	/* exit 3 (docs/OPERATIONS.md §6): done, but someone must look */
+	if (rep && (rep->quarantined || rep->held || rep->rewritten_refs))
+		dmn_log(DMN_LOG_WARN, "sync with %s: %lld entr%s quarantined, %lld held back, %d rewritten branch(es) "
+			"refused: see 'schoolsync quarantine'", r->name, (long long)rep->quarantined,
+			rep->quarantined == 1 ? "y" : "ies", (long long)rep->held, rep->rewritten_refs);
+	r->ok_rounds++;
+	r->last_success = (int64_t)time(NULL);
+	ssync_sched_succeeded(&r->s, &sc, now, randombytes_random());
+}
+
+static void remote_failed(dmn *d, dmn_remote *r, const char *code, const char *msg, double seconds, int stopped,
+	uint64_t now)
+{
+	ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
+
+	r->last_seconds = seconds;
+	r->failed_rounds++;
+	ssync_sched_failed(&r->s, &sc, now, randombytes_random());
+	r->last_error_at = (int64_t)time(NULL);
+	snprintf(r->last_error_code, sizeof(r->last_error_code), "%s", code);
+	snprintf(r->last_error_msg, sizeof(r->last_error_msg), "%s", msg);
+	dmn_log(stopped ? DMN_LOG_INFO : DMN_LOG_WARN, "sync with %s failed [%s] after %.2f s: %s",
+		r->name, code, seconds, msg);
+	if (!d->stopping)
+		dmn_log(DMN_LOG_INFO, "sync with %s: retry in %.1f s (failure %u in a row)", r->name,
+			r->s.backoff_s, r->s.failures);
+}
+
+static long job_index(dmn *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < d->njob_remotes; i++)
+		if (strcmp(d->job_remotes[i]->name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * What the child said about each remote: stdout holds the reports of those
+ * that synced (one object, or an array), stderr one error object with
+ * "remote" per remote that failed (docs/CONTROL.md §3-4). A remote named
+ * in neither shares the child's own outcome.
+ */
 static void on_sync_done(const dmn_job_result *res, void *payload)
 {
 	dmn *d = payload;
-	dmn_remote *r = d->job_remote;
-	ssync_sched_cfg sc = dmn_sched_cfg(&d->cfg);
 	char code[32], msg[512];
 	uint64_t now = dmn_now(d);
+	int *done = calloc(d->njob_remotes ? d->njob_remotes : 1, sizeof(int));
+	int exited = !res->spawn_error && !res->timed_out && !res->stopped && !res->term_signal;
+	size_t i;
 
 	d->job = NULL;
-	d->job_remote = NULL;
-	r->completed++;
-	r->done_seq = r->run_seq;
-	r->last_seconds = res->seconds;
-	if (child_outcome(d, res, "sync", code, sizeof(code), msg, sizeof(msg))) {
-		ssync_error perr;
-		char sum[256] = "no report";
-		ssync_error_clear(&perr);
-		/* The report's documented form, read with the library's own decoder. */
-		if (ssync_sync_report_parse(&r->last_report, res->out, res->out_len, &perr) == 0) {
-			r->has_report = 1;
-			report_summary(&r->last_report, sum, sizeof(sum));
-		} else {
-			r->has_report = 0;
-			dmn_log(DMN_LOG_WARN, "sync with %s succeeded but printed no report: %s", r->name, perr.message);
-		}
-		if (r->s.failures)
-			dmn_log(DMN_LOG_INFO, "sync with %s: reachable again after %u failed attempt(s)", r->name, r->s.failures);
-		dmn_log(DMN_LOG_INFO, "sync with %s ok in %.2f s: %s", r->name, res->seconds, sum);
-		r->ok_rounds++;
-		r->last_success = (int64_t)time(NULL);
-		ssync_sched_succeeded(&r->s, &sc, now, randombytes_random());
-	} else {
-		r->failed_rounds++;
-		ssync_sched_failed(&r->s, &sc, now, randombytes_random());
-		r->last_error_at = (int64_t)time(NULL);
-		snprintf(r->last_error_code, sizeof(r->last_error_code), "%s", code);
-		snprintf(r->last_error_msg, sizeof(r->last_error_msg), "%s", msg);
-		dmn_log(res->stopped ? DMN_LOG_INFO : DMN_LOG_WARN, "sync with %s failed [%s] after %.2f s: %s",
-			r->name, code, res->seconds, msg);
-		if (!d->stopping)
-			dmn_log(DMN_LOG_INFO, "sync with %s: retry in %.1f s (failure %u in a row)", r->name,
-				r->s.backoff_s, r->s.failures);
+	for (i = 0; i < d->njob_remotes; i++) {
+		d->job_remotes[i]->completed++;
+		d->job_remotes[i]->done_seq = d->job_remotes[i]->run_seq;
 	}
+	if (done && exited) {
+		json_error_t jerr;
+		json_t *out = res->out_len ? json_loadb(res->out, res->out_len, 0, &jerr) : NULL;
+		const char *line = res->errout, *end = res->errout + res->err_len;
+		size_t k;
+
+		for (k = 0; out && k < (json_is_array(out) ? json_array_size(out) : 1); k++) {
+			json_t *o = json_is_array(out) ? json_array_get(out, k) : out;
+			char *txt = json_dumps(o, JSON_COMPACT);
+			ssync_sync_report rep;
+			ssync_error perr;
+			long at;
+			ssync_error_clear(&perr);
+			if (txt && ssync_sync_report_parse(&rep, txt, strlen(txt), &perr) == 0 &&
+			    (at = job_index(d, rep.remote)) >= 0 && !done[at]) {
+				done[at] = 1;
+				remote_ok(d, d->job_remotes[at], &rep, res->seconds, now);
+			} else if (txt) {
+				dmn_log(DMN_LOG_WARN, "sync printed a report that does not parse: %s", perr.message);
+			}
+			free(txt);
+		}
+		json_decref(out);
+		while (line && line < end) {
+			const char *nl = memchr(line, '\n', (size_t)(end - line));
+			size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
+			json_t *o;
+			long at;
+			if (len && line[0] == '{' && (o = json_loadb(line, len, 0, &jerr))) {
+				ssync_error e;
+				if ((at = job_index(d, json_string_value(json_object_get(o, "remote")))) >= 0 && !done[at] &&
+				    ssync_error_parse_json(&e, line, len) == 0) {
+					done[at] = 1;
+					remote_failed(d, d->job_remotes[at], ssync_error_name(e.code), e.message, res->seconds, 0,
+						now);
+				}
+				json_decref(o);
+			}
+			line = nl ? nl + 1 : end;
+		}
+	}
+	/* The rest: the child's outcome (killed at the deadline, stopped, or an
+	 * error before any remote ran). Exit 3 is a success that needs a look. */
+	if (exited && (res->exit_status == 0 || res->exit_status == 3)) {
+		for (i = 0; i < d->njob_remotes; i++)
+			if (!done || !done[i])
+				remote_ok(d, d->job_remotes[i], NULL, res->seconds, now);
+	} else {
+		dmn_job_result r2 = *res;
+		if (exited && r2.exit_status == 3)
+			r2.exit_status = 1;
+		(void)child_outcome(d, &r2, "sync", code, sizeof(code), msg, sizeof(msg)); /* not a success here */
+		for (i = 0; i < d->njob_remotes; i++)
+			if (!done || !done[i])
+				remote_failed(d, d->job_remotes[i], code, msg, res->seconds, res->stopped, now);
+	}
+	free(done);
+	d->njob_remotes = 0;
+	d->job_names[0] = 0;
 	after_child(d);
 }
 
@@ -255,7 +382,7 @@ void dmn_kick(dmn *d)
 			continue;
 		}
 		if (pick >= 0) {
-			if (start_sync(d, d->remotes[pick]) == 0)
+			if (start_sync(d, d->remotes[pick], now) == 0)
 				return;
 			failed_start = 1;
 			continue;

@@ -88,7 +88,7 @@ json_t *dmn_daemon_json(dmn *d)
 	o = json_pack("{sbsIsssssIss}", "running", 1, "pid", (json_int_t)getpid(), "home", d->home,
 		"started", started, "uptime_s", (json_int_t)(wall - d->started), "cli", d->cli);
 	json_object_set_new(o, "busy", d->job ? json_string(d->job_is_list ? "remote list" :
-		d->job_remote->name) : json_null());
+		d->job_names) : json_null());
 	json_object_set_new(o, "remotes_known", json_boolean(d->remotes_known));
 	json_object_set_new(o, "web", dmn_web_json(d));
 	json_object_set_new(o, "settings", json_pack("{sfsfsfsfsfsfsfsfssso}",

@@ -22,9 +22,10 @@ typedef struct ssync_sync_opts {
 	void *payload;
 	int no_push;                     /* fetch and apply only */
 	int adopt_remote;                /* E_ROLLBACK: discard own never-published entries the remote's replace */
+	double timeout_s;                /* deadline of each remote's fetch, and of each push (0 = none) */
 } ssync_sync_opts;
-#define SSYNC_SYNC_OPTS_VERSION 1
-#define SSYNC_SYNC_OPTS_INIT { SSYNC_SYNC_OPTS_VERSION, NULL, NULL, 0, 0 }
+#define SSYNC_SYNC_OPTS_VERSION 2
+#define SSYNC_SYNC_OPTS_INIT { SSYNC_SYNC_OPTS_VERSION, NULL, NULL, 0, 0, 0 }
 
 /** What one sync round with one remote did. */
 typedef struct ssync_sync_report {
@@ -77,6 +78,38 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_seal(ssync_node *n, int64_t *seale
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_run(ssync_node *n, const char *remote,
 	const ssync_sync_opts *opts, ssync_sync_report *rep, ssync_error *err);
+
+/**
+ * Called on the caller's thread once per remote, in the order the remotes
+ * finish: @p error is 0 (then @p rep is the round's report) or the code
+ * @p err describes (@p rep still names the remote and holds what was done
+ * before the failure). Pointers are valid during the call only.
+ */
+typedef void (*ssync_sync_remote_cb)(const ssync_sync_report *rep, int error, const ssync_error *err,
+	void *payload);
+
+/**
+ * One round with each of @p remotes at once (docs/ARCHITECTURE.md, "The
+ * path of one sync round"): every remote's fetch and push run on a thread
+ * of their own with their own repository handle, while what they bring is
+ * verified and applied into the replica on the caller's thread, one remote
+ * at a time, in the order their fetches end (each branch committed as it
+ * completes). A remote whose fetch or push is still running
+ * opts->timeout_s after it started is given up (SSYNC_ECANCELLED naming
+ * it); the others are not held up by it. Branches that another remote
+ * brought after a remote's push are pushed to it again in the same round.
+ *
+ * Outcomes arrive through @p cb (required). Returns 0 once every remote
+ * has finished or been given up, or a negative code when the round could
+ * not start at all (another sync running, a tampered replica, ...). A
+ * transfer given up that does not notice its cancellation (a server that
+ * accepted the connection and then went silent) is left on a detached
+ * thread holding only its own repository handle until it ends or the
+ * process exits; it updates at most refs/remotes/<remote>/.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_sync_run_remotes(ssync_node *n, size_t nremotes,
+	const char *const *remotes, const ssync_sync_opts *opts, ssync_sync_remote_cb cb, void *payload,
+	ssync_error *err);
 
 /** What `remote repair` did. */
 typedef struct ssync_sync_repair_report {

@@ -27,7 +27,6 @@
 #include "trust_int.h"
 #include "privacy_int.h"
 
-/* Growable byte buffer for a segment. */
 
 
 static int count_conflicts(ssync_store *st, int64_t *out, ssync_error *err)
@@ -55,18 +54,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-typedef struct push_ctx {
-	ssync_exchange *ex;
-	const char *remote;
-	char (*refs)[128];
-	int n, cap;
-	size_t prefix_len;
-	ssync_error *err;
-	char own_ref[128];        /* refs/heads/node/<us> */
-	int blocked;              /* the remote's copy of our branch is not in our history */
-	int rollback;             /* E_ROLLBACK active: a remote ahead on our branch is expected */
-	ssync_oid_hex blocked_tip;
-} push_ctx;
 
 static int collect_push(const char *ref, const ssync_oid_hex *tip, void *payload)
 {
@@ -148,17 +135,6 @@ static int blocked_error(const char *remote, const push_ctx *pc, ssync_error *er
 	return SSYNC_EREJECTED;
 }
 
-static int transfer_progress(const ssync_transfer_progress *p, void *payload)
-{
-	const ssync_sync_opts *opts = payload;
-
-	if (p->total_objects > 0)
-		return opts->progress("fetch", (int64_t)p->received_objects, (int64_t)p->total_objects, opts->payload);
-	if (p->pushed_objects > 0)
-		return opts->progress("push", (int64_t)p->pushed_objects, 0, opts->payload);
-	return 0;
-}
-
 
 
 /*
@@ -188,151 +164,179 @@ static int recovered(ssync_node *n, ssync_exchange *ex, const branch_list *bl, i
 	return 0;
 }
 
-static int sync_round(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
-	ssync_sync_report *rep, ssync_error *err)
+/*
+ * One remote's round in phases (sync_int.h): the caller (parallel.c) runs
+ * fetch and push on the remote's own thread, open/apply/finish on its own.
+ */
+int ssync_sync__round_open(ssync_node *n, const char *remote, ssync_sync__round *r, ssync_error *err)
 {
-	ssync_exchange *ex = NULL;
-	ssync_transfer_opts topts = SSYNC_TRANSFER_OPTS_INIT;
-	branch_list bl, old;
-	push_ctx pc;
-	char prefix[128], token[1100];
-	double t0 = now_s();
-	int error = 0, i, auditor;
+	ssync_transfer_opts tinit = SSYNC_TRANSFER_OPTS_INIT;
+	char prefix[128];
+	int error;
 
-	memset(rep, 0, sizeof(*rep));
-	memset(&bl, 0, sizeof(bl));
-	memset(&old, 0, sizeof(old));
-	memset(&pc, 0, sizeof(pc));
+	memset(r, 0, sizeof(*r));
+	r->t0 = now_s();
+	r->topts = tinit;
 	if (!ssync_exchange_remote_name_valid(remote))
 		return ssync_error_set(err, SSYNC_EINVAL, "invalid remote name '%s'", remote ? remote : "");
-	snprintf(rep->remote, sizeof(rep->remote), "%s", remote);
-	/* Remote entries never apply under a trigger someone planted. */
-	if ((error = ssync_store_schema_check(ssync_node_store(n), err)) < 0)
-		return error;
+	snprintf(r->remote, sizeof(r->remote), "%s", remote);
+	snprintf(r->rep.remote, sizeof(r->rep.remote), "%s", remote);
 	/* an https token lives outside the URL (OPERATIONS.md §3) */
-	if ((error = ssync_node__remote_token(n, remote, token, sizeof(token), err)) < 0)
+	if ((error = ssync_node__remote_token(n, remote, r->token, sizeof(r->token), err)) < 0)
 		return error;
-	if (token[0])
-		topts.https_token = token;
-	if ((error = ssync_node__exchange_open(n, 1, &ex, err)) < 0)
-		goto done;
-	if (opts && opts->progress) {
-		topts.progress = transfer_progress;
-		topts.payload = (void *)opts;
-	}
-	if ((error = ssync_sync__create_stick(ex, remote, err)) < 0)
-		goto done;
+	if (r->token[0])
+		r->topts.https_token = r->token;
+	if ((error = ssync_node__exchange_open(n, 1, &r->ex, err)) < 0)
+		return error;
 	/* What the remote showed last time, to notice it going backwards. */
 	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", remote);
-	old.prefix_len = strlen(prefix);
-	if ((error = ssync_exchange_refs(ex, prefix, ssync_sync__collect_branch, &old, err)) < 0)
-		goto done;
-	if ((error = ssync_exchange_fetch(ex, remote, &topts, err)) < 0)
-		goto done;
-	/* trust (issue #4): adopt the remote's district branch before any node branch */
-	if ((error = ssync_trust__receive_district(ssync_node_store(n), ex, remote, &rep->rewritten_refs,
-		&rep->quarantined, err)) < 0)
-		goto done;
-	/* E_ROLLBACK, the clerk's choice: our never-published entries give way */
-	if (opts && opts->adopt_remote && (error = ssync_sync__rollback_adopt(n, &rep->discarded, err)) < 0)
-		goto done;
-	/* key stores (docs/PRIVACY.md): the newer ones, signed by their nodes */
-	if ((error = ssync_privacy__receive(n, ex, remote, &rep->quarantined, err)) < 0)
-		goto done;
-	bl.prefix_len = strlen(prefix);
-	if ((error = ssync_exchange_refs(ex, prefix, ssync_sync__collect_branch, &bl, err)) < 0)
-		goto done;
-	if ((error = ssync_sync__check_stale(n, ex, remote, &old, &bl, rep, err)) < 0)
-		goto done;
-	for (i = 0; i < bl.n; i++) {
-		if (opts && opts->progress && opts->progress("verify", i, bl.n, opts->payload) != 0) {
-			error = ssync_error_set(err, SSYNC_ECANCELLED, "sync cancelled");
-			goto done;
-		}
-		if ((error = ssync_sync__receive_branch(n, ex, remote, bl.names[i], &bl.tips[i], opts, rep, err)) < 0)
-			goto done;
-	}
-	if ((rep->recovering = ssync_node_recovering(n)) &&
-	    (error = recovered(n, ex, &bl, &rep->recovering, err)) < 0)
-		goto done;
-	rep->rollback = ssync_sync__rollback_active(ssync_node_store(n), NULL);
-	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
-		goto done;
-	if ((error = ssync_privacy__publish(n, ex, err)) < 0)
-		goto done;
-	/* trust (issue #4): an auditor node syncs read-only */
-	if ((auditor = ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n), err)) < 0) {
-		error = auditor;
-		goto done;
-	}
-	if ((!opts || !opts->no_push) && !auditor) {
-		pc.ex = ex;
-		pc.remote = remote;
-		pc.err = err;
-		snprintf(pc.own_ref, sizeof(pc.own_ref), "refs/heads/node/%s", ssync_node_id(n));
-		/* E_ROLLBACK: the remote ahead on our branch is what sync reports */
-		pc.rollback = rep->rollback;
-		if ((error = ssync_exchange_refs(ex, "refs/heads/", collect_push, &pc, err)) < 0)
-			goto done;
-		if (pc.n > 0) {
-			const char **refs = calloc((size_t)pc.n, sizeof(char *));
-			if (!refs) {
-				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-				goto done;
-			}
-			for (i = 0; i < pc.n; i++)
-				refs[i] = pc.refs[i];
-			error = ssync_exchange_push(ex, remote, (size_t)pc.n, refs, &topts, err);
-			free(refs);
-			if (error < 0) {
-				/* A refusal stays visible (status) until a push gets through;
-				 * an unreachable remote is the daemon's backoff, not a refusal. */
-				if (error != SSYNC_ENET && error != SSYNC_ECANCELLED && err)
-					(void)ssync_sync__push_problem(ssync_node_store(n), remote, err, NULL);
-				goto done;
-			}
-			rep->pushed_refs = pc.n;
-		}
-		{
-			int kp = 0;
-			if ((error = ssync_privacy__push(n, ex, remote, &topts, &kp, err)) < 0)
-				goto done;
-			rep->pushed_refs += kp;
-		}
-		if (pc.blocked) {
-			ssync_error berr;
-			ssync_error_clear(&berr);
-			error = blocked_error(remote, &pc, &berr);
-			(void)ssync_sync__push_problem(ssync_node_store(n), remote, &berr, NULL);
-			if (err && !err->code)
-				*err = berr;
-			goto done;
-		}
-		if ((error = ssync_sync__push_problem(ssync_node_store(n), remote, NULL, err)) < 0)
-			goto done;
-	}
-	error = count_conflicts(ssync_node_store(n), &rep->conflicts, err);
-done:
-	sodium_memzero(token, sizeof(token));
-	rep->seconds = now_s() - t0;
-	free(bl.names);
-	free(bl.tips);
-	free(old.names);
-	free(old.tips);
-	free(pc.refs);
-	ssync_exchange_free(ex);
-	return error;
+	r->old.prefix_len = strlen(prefix);
+	return ssync_exchange_refs(r->ex, prefix, ssync_sync__collect_branch, &r->old, err);
 }
 
-int ssync_sync_run(ssync_node *n, const char *remote, const ssync_sync_opts *opts,
-	ssync_sync_report *rep, ssync_error *err)
+/* The remote's thread: touches only r->ex, the stick and the network. */
+int ssync_sync__round_fetch(ssync_sync__round *r, ssync_error *err)
 {
-	int lockfd = -1, error;
+	int error;
 
-	memset(rep, 0, sizeof(*rep));
-	if ((error = ssync_sync__lock(n, &lockfd, err)) < 0)
+	if ((error = ssync_sync__create_stick(r->ex, r->remote, err)) < 0)
 		return error;
-	error = sync_round(n, remote, opts, rep, err);
-	close(lockfd);
-	return error;
+	return ssync_exchange_fetch(r->ex, r->remote, &r->topts, err);
+}
+
+/* Which branches the remote is behind on, into r->push_refs (and whether
+ * our own branch there is blocked). */
+int ssync_sync__round_collect(ssync_node *n, ssync_sync__round *r, ssync_error *err)
+{
+	int error, i;
+
+	r->npush = 0;
+	free(r->push_refs);
+	r->push_refs = NULL;
+	free(r->pc.refs);
+	memset(&r->pc, 0, sizeof(r->pc));
+	r->pc.ex = r->ex;
+	r->pc.remote = r->remote;
+	r->pc.err = err;
+	snprintf(r->pc.own_ref, sizeof(r->pc.own_ref), "refs/heads/node/%s", ssync_node_id(n));
+	/* E_ROLLBACK: the remote ahead on our branch is what sync reports */
+	r->pc.rollback = r->rep.rollback;
+	if ((error = ssync_exchange_refs(r->ex, "refs/heads/", collect_push, &r->pc, err)) < 0)
+		return error;
+	if (r->pc.n == 0)
+		return 0;
+	if (!(r->push_refs = calloc((size_t)r->pc.n, sizeof(char *))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	for (i = 0; i < r->pc.n; i++)
+		r->push_refs[i] = r->pc.refs[i];
+	r->npush = (size_t)r->pc.n;
+	return 0;
+}
+
+int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_sync_opts *opts, ssync_error *err)
+{
+	ssync_sync_report *rep = &r->rep;
+	ssync_exchange *ex = r->ex;
+	char prefix[128];
+	int error = 0, i, auditor;
+
+	/* trust (issue #4): adopt the remote's district branch before any node branch */
+	if ((error = ssync_trust__receive_district(ssync_node_store(n), ex, r->remote, &rep->rewritten_refs,
+		&rep->quarantined, err)) < 0)
+		return error;
+	/* E_ROLLBACK, the clerk's choice: our never-published entries give way */
+	if (opts && opts->adopt_remote && (error = ssync_sync__rollback_adopt(n, &rep->discarded, err)) < 0)
+		return error;
+	/* key stores (docs/PRIVACY.md): the newer ones, signed by their nodes */
+	if ((error = ssync_privacy__receive(n, ex, r->remote, &rep->quarantined, err)) < 0)
+		return error;
+	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", r->remote);
+	r->bl.prefix_len = strlen(prefix);
+	if ((error = ssync_exchange_refs(ex, prefix, ssync_sync__collect_branch, &r->bl, err)) < 0)
+		return error;
+	if ((error = ssync_sync__check_stale(n, ex, r->remote, &r->old, &r->bl, rep, err)) < 0)
+		return error;
+	for (i = 0; i < r->bl.n; i++) {
+		if (opts && opts->progress && opts->progress("verify", i, r->bl.n, opts->payload) != 0)
+			return ssync_error_set(err, SSYNC_ECANCELLED, "sync cancelled");
+		if ((error = ssync_sync__receive_branch(n, ex, r->remote, r->bl.names[i], &r->bl.tips[i], opts, rep,
+			err)) < 0)
+			return error;
+	}
+	if ((rep->recovering = ssync_node_recovering(n)) &&
+	    (error = recovered(n, ex, &r->bl, &rep->recovering, err)) < 0)
+		return error;
+	rep->rollback = ssync_sync__rollback_active(ssync_node_store(n), NULL);
+	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
+		return error;
+	if ((error = ssync_privacy__publish(n, ex, err)) < 0)
+		return error;
+	/* trust (issue #4): an auditor node syncs read-only */
+	if ((auditor = ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n), err)) < 0)
+		return auditor;
+	r->will_push = (!opts || !opts->no_push) && !auditor;
+	return r->will_push ? ssync_sync__round_collect(n, r, err) : 0;
+}
+
+/* The remote's thread: the branches it is behind on, then key stores it
+ * holds older versions of (replaced, leased; docs/PRIVACY.md). */
+int ssync_sync__round_push(ssync_sync__round *r, ssync_error *err)
+{
+	int error, kp = 0;
+
+	if (r->npush > 0 && (error = ssync_exchange_push(r->ex, r->remote, r->npush, r->push_refs, &r->topts, err)) < 0)
+		return error;
+	/* reads only r->ex (its node argument is unused): safe on this thread */
+	if ((error = ssync_privacy__push(NULL, r->ex, r->remote, &r->topts, &kp, err)) < 0)
+		return error;
+	r->keys_pushed += kp;
+	return 0;
+}
+
+int ssync_sync__round_finish(ssync_node *n, ssync_sync__round *r, int push_error, const ssync_error *perr,
+	ssync_error *err)
+{
+	int error;
+
+	if (r->will_push) {
+		if (push_error < 0) {
+			/* A refusal stays visible (status) until a push gets through;
+			 * an unreachable remote is the daemon's backoff, not a refusal. */
+			if (push_error != SSYNC_ENET && push_error != SSYNC_ECANCELLED && perr)
+				(void)ssync_sync__push_problem(ssync_node_store(n), r->remote, perr, NULL);
+			if (err && perr)
+				*err = *perr;
+			return push_error;
+		}
+		if (r->pc.blocked) {
+			ssync_error berr;
+			ssync_error_clear(&berr);
+			error = blocked_error(r->remote, &r->pc, &berr);
+			(void)ssync_sync__push_problem(ssync_node_store(n), r->remote, &berr, NULL);
+			if (err && !err->code)
+				*err = berr;
+			return error;
+		}
+		if ((error = ssync_sync__push_problem(ssync_node_store(n), r->remote, NULL, err)) < 0)
+			return error;
+	}
+	return count_conflicts(ssync_node_store(n), &r->rep.conflicts, err);
+}
+
+void ssync_sync__round_close(ssync_sync__round *r)
+{
+	sodium_memzero(r->token, sizeof(r->token));
+	r->rep.seconds = now_s() - r->t0;
+	free(r->bl.names);
+	free(r->bl.tips);
+	free(r->old.names);
+	free(r->old.tips);
+	free(r->pc.refs);
+	free(r->push_refs);
+	ssync_exchange_free(r->ex);
+	r->ex = NULL;
+	r->push_refs = NULL;
+	r->pc.refs = NULL;
+	memset(&r->bl, 0, sizeof(r->bl));
+	memset(&r->old, 0, sizeof(r->old));
 }

@@ -23,6 +23,50 @@ typedef struct branch_list {
 	size_t prefix_len;
 } branch_list;
 
+/* Branches one remote is behind on (sync.c). */
+typedef struct push_ctx {
+	ssync_exchange *ex;
+	const char *remote;
+	char (*refs)[128];
+	int n, cap;
+	size_t prefix_len;
+	ssync_error *err;
+	char own_ref[128];        /* refs/heads/node/<us> */
+	int blocked;              /* the remote's copy of our branch is not in our history */
+	int rollback;             /* E_ROLLBACK active: a remote ahead on our branch is expected */
+	ssync_oid_hex blocked_tip;
+} push_ctx;
+
+/*
+ * One remote's round, in phases (sync.c), driven by parallel.c: open, then
+ * fetch on the remote's own thread, apply into the replica on the caller's
+ * (one remote at a time), push on the remote's thread again (collect first;
+ * again when other remotes brought new commits meanwhile), finish, close.
+ * The remote's thread touches only ex, topts and the network.
+ */
+typedef struct ssync_sync__round {
+	char remote[64];
+	ssync_exchange *ex;          /* this remote's own repository handle */
+	ssync_transfer_opts topts;
+	char token[1100];
+	branch_list old, bl;
+	push_ctx pc;
+	const char **push_refs;
+	size_t npush;
+	int will_push;
+	int keys_pushed;             /* key stores replaced on the remote (the remote's thread) */
+	double t0;
+	ssync_sync_report rep;
+} ssync_sync__round;
+int ssync_sync__round_open(ssync_node *n, const char *remote, ssync_sync__round *r, ssync_error *err);
+int ssync_sync__round_fetch(ssync_sync__round *r, ssync_error *err);
+int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_sync_opts *opts, ssync_error *err);
+int ssync_sync__round_collect(ssync_node *n, ssync_sync__round *r, ssync_error *err);
+int ssync_sync__round_push(ssync_sync__round *r, ssync_error *err);
+int ssync_sync__round_finish(ssync_node *n, ssync_sync__round *r, int push_error, const ssync_error *perr,
+	ssync_error *err);
+void ssync_sync__round_close(ssync_sync__round *r);
+
 /* seal.c */
 int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_error *err);
 /* receive.c */

@@ -76,7 +76,7 @@ ssx a/c sql "INSERT INTO teacher(id,school_id,name,title) VALUES ('sch-c-t2','sc
 sync_ok a/c >/dev/null
 
 ss a/b sync --json
-assert_eq "(a) receiver b: sync exits 0 and reports one rewritten branch" "0 1" "$RC $(sync_field "$OUT" rewritten_refs)"
+assert_eq "(a) receiver b: sync exits 3 (done, entries quarantined) and reports one rewritten branch" "3 1" "$RC $(sync_field "$OUT" rewritten_refs)"
 assert_true "(a) receiver b: quarantine has E_REWRITE for node sch-a" q_has a/b sch-a 0 E_REWRITE
 assert_contains "(a) the reason names the changed segment's branch" "node/sch-a.*(changed|removed).*E_REWRITE" \
 	"$(ssx a/b quarantine)"
@@ -87,7 +87,7 @@ assert_ok "(a) log on b still verifies" a/b log
 
 # a receiver that never held sch-a's branch reads the tampered line itself
 ss a/d sync --json
-assert_eq "(a) fresh receiver d: sync exits 0" 0 "$RC"
+assert_eq "(a) fresh receiver d: sync exits 3 (done, entries quarantined)" 3 "$RC"
 assert_true "(a) fresh receiver d: E_SIG for sch-a#2 (the tampered entry)" q_has a/d sch-a 2 E_SIG
 assert_eq "(a) fresh receiver d: sch-a#1 (before the tampered one) applied, #2 not" "sch-a-t1=张三;sch-c-t1=王五;sch-c-t2=赵六" "$(rows a/d)"
 assert_eq "(a) fresh receiver d did not take the tampered branch as its copy" none "$(tip "$T/a/d/exchange.git" refs/heads/node/sch-a)"
@@ -125,7 +125,7 @@ assert_eq "(b) setup: line 2 tampered, line 1 intact" "1 1" \
 attacker_commit b "sch-a: entries 3..4"
 quiet git -C "$T/b/atk" push -q origin node/sch-a
 ss b/b sync --json
-assert_eq "(b) receiver: sync exits 0; received 5, applied 4, quarantined 1" "0 5 4 1" \
+assert_eq "(b) receiver: sync exits 3 (done, entries quarantined); received 5, applied 4, quarantined 1" "3 5 4 1" \
 	"$RC $(sync_field "$OUT" received applied quarantined)"
 assert_true "(b) quarantine: E_SIG naming sch-a seq 4" q_has b/b sch-a 4 E_SIG
 assert_contains "(b) the quarantined line is the tampered one" "Wu Sha" "$(ssx b/b quarantine --json)"
@@ -155,7 +155,7 @@ TIPB=$(tip "$T/c/b/exchange.git" refs/heads/node/sch-a)
 # (c1) rewind: the hub's node/sch-a is forced back to the older commit
 git --git-dir="$T/c/hub.git" update-ref refs/heads/node/sch-a "$OLD"
 ss c/b sync --json
-assert_eq "(c1) rewound branch: receiver's sync exits 0" 0 "$RC"
+assert_eq "(c1) rewound branch: receiver's sync exits 3 (done, entries quarantined)" 3 "$RC"
 assert_eq "(c1) receiver's state unchanged" "$HB" "$(state_hash c/b)"
 assert_eq "(c1) receiver's copy of node/sch-a never moves backwards" "$TIPB" "$(tip "$T/c/b/exchange.git" refs/heads/node/sch-a)"
 assert_eq "(c1) the receiver's push restored the hub's branch" "$NEW" "$(tip "$T/c/hub.git" refs/heads/node/sch-a)"
@@ -176,27 +176,27 @@ assert_true "(c2) attacker force-pushes a different history" quiet git -C "$T/c/
 FORGED=$(tip "$T/c/hub.git" refs/heads/node/sch-a)
 ssx c/c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-t1','sch-c','王五')" >/dev/null
 ss c/c sync --json
-assert_eq "(c2) school c: sync exits 0, one rewritten branch reported" "0 1" "$RC $(sync_field "$OUT" rewritten_refs)"
+assert_eq "(c2) school c: sync exits 3 (done, entries quarantined), one rewritten branch reported" "3 1" "$RC $(sync_field "$OUT" rewritten_refs)"
 assert_true "(c2) school c: E_REWRITE for sch-a in quarantine" q_has c/c sch-a 0 E_REWRITE
 assert_contains "(c2) the reason says rollback and that ours is kept" "rewritten.*kept.*E_REWRITE" "$(ssx c/c quarantine)"
 assert_eq "(c2) school c's push of its own branch still works" "$(tip "$T/c/c/exchange.git" refs/heads/node/sch-c)" \
 	"$(tip "$T/c/hub.git" refs/heads/node/sch-c)"
 assert_eq "(c2) the forged branch on the hub is not overwritten by c" "$FORGED" "$(tip "$T/c/hub.git" refs/heads/node/sch-a)"
 ss c/b sync --json
-assert_eq "(c2) receiver b: exit 0; E_REWRITE; sch-c's new entry applied" "0 1 1" \
+assert_eq "(c2) receiver b: exit 3; E_REWRITE; sch-c's new entry applied" "3 1 1" \
 	"$RC $(sync_field "$OUT" rewritten_refs applied)"
 assert_true "(c2) receiver b: E_REWRITE for sch-a" q_has c/b sch-a 0 E_REWRITE
 assert_eq "(c2) receiver b keeps its copy" "$TIPB" "$(tip "$T/c/b/exchange.git" refs/heads/node/sch-a)"
 assert_eq "(c2) receiver b's rows: 李四 (not the forged 李斯), plus sch-c's" "sch-a-t1=张三;sch-a-t2=李四;sch-c-t1=王五" "$(rows c/b)"
 H=$(state_hash c/b)
 ss c/b sync --json
-assert_eq "(c2) syncing again changes nothing" "0 $H" "$RC $(state_hash c/b)"
+assert_eq "(c2) syncing again changes nothing" "3 $H" "$RC $(state_hash c/b)"
 
 # (c3) delete: the branch vanishes from the hub
 git --git-dir="$T/c/hub.git" update-ref -d refs/heads/node/sch-a
 H=$(state_hash c/c)
 ss c/c sync --json
-assert_eq "(c3) deleted branch: sync exits 0" 0 "$RC"
+assert_eq "(c3) deleted branch: sync exits 3 (done, entries quarantined)" 3 "$RC"
 assert_eq "(c3) state unchanged" "$H" "$(state_hash c/c)"
 assert_eq "(c3) local copy of node/sch-a kept" "$TIPB" "$(tip "$T/c/c/exchange.git" refs/heads/node/sch-a)"
 assert_eq "(c3) the hub's node/sch-a is restored by the next push" "$TIPB" "$(tip "$T/c/hub.git" refs/heads/node/sch-a)"
@@ -217,10 +217,10 @@ sync_ok d/a2 stick >/dev/null
 # r1 learns the hub's version first, r2 the stick's
 sync_ok d/r1 hub >/dev/null
 ss d/r1 sync --remote stick --json
-assert_eq "(d) r1 (hub first, then stick): sync exits 0" 0 "$RC"
+assert_eq "(d) r1 (hub first, then stick): sync exits 3 (done, entries quarantined)" 3 "$RC"
 sync_ok d/r2 stick >/dev/null
 ss d/r2 sync --remote hub --json
-assert_eq "(d) r2 (stick first, then hub): sync exits 0" 0 "$RC"
+assert_eq "(d) r2 (stick first, then hub): sync exits 3 (done, entries quarantined)" 3 "$RC"
 for r in r1 r2; do
 	Q=$(ssx "d/$r" quarantine --json)
 	if regression B3 "equivocation across two remotes is reported as E_REWRITE, never E_FORK; no evidence lines kept"; then
@@ -240,7 +240,7 @@ ssx d/a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t3','sch-a','
 sync_ok d/a hub >/dev/null
 H1=$(state_hash d/r1)
 ss d/r1 sync --json
-assert_eq "(d) r1: sync exits 0 after the fork" 0 "$RC"
+assert_eq "(d) r1: sync exits 3 (done, entries quarantined) after the fork" 3 "$RC"
 if regression B5b "a node caught equivocating is not frozen: its later entries are still applied"; then
 	assert_eq "(d) r1: sch-a frozen, its seq 3 is not applied" "$H1" "$(state_hash d/r1)"
 fi
@@ -262,7 +262,7 @@ printf '%s\n%s' "$L2" "${L3:0:$(( ${#L3} / 2 ))}" >"$T/e/atk/seg/0000000/0000000
 attacker_commit e "sch-a: entries 2..3"
 quiet git -C "$T/e/atk" push -q origin node/sch-a
 ss e/b sync --json
-assert_eq "(e) receiver: sync exits 0, sch-a#1..2 and sch-c applied, 1 quarantined" "0 3 1" \
+assert_eq "(e) receiver: sync exits 3 (done, entries quarantined), sch-a#1..2 and sch-c applied, 1 quarantined" "3 3 1" \
 	"$RC $(sync_field "$OUT" applied quarantined)"
 assert_true "(e) the cut line is quarantined as E_ENCODING or E_SCHEMA" \
 	bash -c "grep -Eqx 'sch-a [03] E_(ENCODING|SCHEMA)' <<<\"\$1\"" _ "$(quarantine_codes e/b)"
@@ -289,7 +289,7 @@ entry_lines f/a sch-a 1 2 >"$T/f/atk/seg/0000000/000000000001.seg"
 attacker_commit f "sch-x: entries 1..2"
 quiet git -C "$T/f/atk" push -q origin node/sch-x
 ss f/b sync --json
-assert_eq "(f) receiver: sync exits 0, nothing applied, 1 quarantined" "0 0 1" "$RC $(sync_field "$OUT" applied quarantined)"
+assert_eq "(f) receiver: sync exits 3 (done, entries quarantined), nothing applied, 1 quarantined" "3 0 1" "$RC $(sync_field "$OUT" applied quarantined)"
 assert_true "(f) sch-a's entry on sch-x's branch: E_PERM (E_AUTHOR)" q_has f/b sch-x 1 E_PERM
 assert_contains "(f) the reason names both nodes" "sch-a.*sch-x.*E_AUTHOR" "$(ssx f/b quarantine)"
 assert_eq "(f) nothing held for sch-x" "[]" "$(ssx f/b log --node sch-x --json | tr -d ' \n')"
@@ -302,7 +302,7 @@ attacker_commit f "sch-a: entries 3..4"
 quiet git -C "$T/f/atk" push -q origin node/sch-a
 QN=$(quarantine_count f/b)
 ss f/b sync --json
-assert_eq "(f) replayed old lines: exit 0, counted as 2 duplicates, nothing applied" "0 2 0" \
+assert_eq "(f) replayed old lines: exit 3, counted as 2 duplicates, nothing applied" "3 2 0" \
 	"$RC $(sync_field "$OUT" duplicates applied)"
 assert_eq "(f) replayed old lines are not quarantined" "" "$(quarantine_codes f/b | grep '^sch-a ' || true)"
 assert_eq "(f) syncing again does not add quarantine rows for the same bad entry" "$QN" "$(quarantine_count f/b)"
@@ -348,7 +348,7 @@ attacker_commit g2 "sch-a: entries 2..2"
 quiet git -C "$T/g2/atk" push -q origin node/sch-a
 mk_node g2/c sch-c hub "$T/g2/hub.git"
 ss g2/c sync --json
-if [ "$RC" -eq 0 ]; then pass "(g) a symlink in sch-a's tree does not break the whole sync"; else
+if [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; then pass "(g) a symlink in sch-a's tree does not break the whole sync"; else
 	if regression B6 "a symlink (or other non-file) in one node's branch aborts the whole sync with E_CORRUPT: no branch is applied"; then
 		fail "(g) a symlink in sch-a's tree does not break the whole sync" "exit $RC" "stderr: $ERR"
 	fi

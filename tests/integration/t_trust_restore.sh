@@ -52,7 +52,7 @@ assert_contains "... saying it has not read its own branch" "has not yet read it
 assert_contains "... and what to do" "schoolsync sync --remote hub" "$ERR"
 
 ss a2 sync --remote newstick --json
-assert_eq "a sync with the empty stick succeeds" 0 "$RC"
+assert_eq "a sync with the empty stick completes, exit 3: writes stay refused (the user must act)" 3 "$RC"
 assert_eq "... its report says the node is still recovering" True "$(jget "$OUT" 'j["recovering"]')"
 assert_contains "... with a notice saying what to do" "does not hold this restored node's own branch" "$ERR"
 regression R14-restore "an empty remote lifted the restore guard (seq 1 re-signed, E_FORK)"
