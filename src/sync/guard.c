@@ -1,8 +1,10 @@
-/* The hub's guard: git's pre-receive hook judges every pushed ref with the
+/* The hub's guard: git's receive hook judges every pushed ref with the
  * receivers' own checks (branch shape, audit's verifier), so a junk commit,
  * a forged entry, a rewrite or a deletion never lands on a shared remote
- * and cannot cut a school off. Pre-receive runs before any ref moves, with
- * the pushed objects in git's quarantine (read through git's environment). */
+ * and cannot cut a school off. Two modes: the `update` hook judges one ref
+ * at a time (a bad ref refuses only itself), `pre-receive` the whole push
+ * before any ref moves, with the pushed objects in git's quarantine (both
+ * read through git's environment). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +208,40 @@ static int parse_line(char *line, upd *u)
 	return 0;
 }
 
+/* Open the hook's repository and its pinned key; the district tip node
+ * branches are judged under is the hub's (a district ref earlier in the
+ * same push moves it). */
+static int judge_open(judge *j, ssync_guard_refusal_cb cb, void *payload, ssync_error *err)
+{
+	int error;
+
+	memset(j, 0, sizeof(*j));
+	j->cb = cb;
+	j->payload = payload;
+	if ((error = ssync_exchange_open_env(&j->ex, err)) < 0 ||
+	    (error = read_key(ssync_exchange_gitdir(j->ex), j->root, err)) < 0)
+		return error;
+	if (ssync_exchange_ref_tip(j->ex, "refs/heads/district", &j->district, NULL) < 0)
+		memset(&j->district, 0, sizeof(j->district));
+	return 0;
+}
+
+static int judge_one(judge *j, const upd *u, ssync_error *err)
+{
+	int is_district = strcmp(u->ref, "refs/heads/district") == 0;
+
+	if (is_zero(&u->new)) {
+		refuse(j, u->ref, "deleting a branch is refused: schoolsync branches are append-only");
+		return 0;
+	}
+	if (is_district)
+		return judge_district(j, u, err);
+	if (strncmp(u->ref, NODE_PREFIX, strlen(NODE_PREFIX)) == 0)
+		return judge_node(j, u, err);
+	refuse(j, u->ref, "only refs/heads/district and refs/heads/node/<id> are taken here");
+	return 0;
+}
+
 int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, ssync_error *err)
 {
 	judge j;
@@ -214,8 +250,6 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 	int n = 0, i, pass, error = 0;
 
 	memset(&j, 0, sizeof(j));
-	j.cb = cb;
-	j.payload = payload;
 	if (!(u = calloc(GUARD_MAX_LINES, sizeof(*u))))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	while (fgets(line, sizeof(line), in)) {
@@ -233,11 +267,8 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 		}
 		n++;
 	}
-	if ((error = ssync_exchange_open_env(&j.ex, err)) < 0 ||
-	    (error = read_key(ssync_exchange_gitdir(j.ex), j.root, err)) < 0)
+	if ((error = judge_open(&j, cb, payload, err)) < 0)
 		goto done;
-	if (ssync_exchange_ref_tip(j.ex, "refs/heads/district", &j.district, NULL) < 0)
-		memset(&j.district, 0, sizeof(j.district));
 	/* The district branch first: node branches of the same push may need its
 	 * new certificates. */
 	for (pass = 0; pass < 2 && error == 0; pass++) {
@@ -245,14 +276,7 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 			int is_district = strcmp(u[i].ref, "refs/heads/district") == 0;
 			if (is_district != (pass == 0))
 				continue;
-			if (is_zero(&u[i].new))
-				refuse(&j, u[i].ref, "deleting a branch is refused: schoolsync branches are append-only");
-			else if (is_district)
-				error = judge_district(&j, &u[i], err);
-			else if (strncmp(u[i].ref, NODE_PREFIX, strlen(NODE_PREFIX)) == 0)
-				error = judge_node(&j, &u[i], err);
-			else
-				refuse(&j, u[i].ref, "only refs/heads/district and refs/heads/node/<id> are taken here");
+			error = judge_one(&j, &u[i], err);
 		}
 	}
 	if (error == 0 && j.refused)
@@ -261,5 +285,25 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 done:
 	ssync_exchange_free(j.ex);
 	free(u);
+	return error;
+}
+
+int ssync_guard_update(const char *ref, const char *old_hex, const char *new_hex, ssync_guard_refusal_cb cb,
+	void *payload, ssync_error *err)
+{
+	judge j;
+	upd u;
+	char line[GUARD_LINE_MAX + 100];
+	int error;
+
+	memset(&j, 0, sizeof(j));
+	if (!ref || !old_hex || !new_hex || strlen(ref) >= GUARD_LINE_MAX ||
+	    snprintf(line, sizeof(line), "%s %s %s\n", old_hex, new_hex, ref) >= (int)sizeof(line) ||
+	    parse_line(line, &u) < 0)
+		return ssync_error_set(err, SSYNC_EINVAL, "not an update hook's arguments (REF OLD NEW): run only as git's hook");
+	if ((error = judge_open(&j, cb, payload, err)) == 0 && (error = judge_one(&j, &u, err)) == 0 && j.refused)
+		error = ssync_error_set(err, ssync_error_class(SSYNC_D_GUARD), "the guard refused %s (%s)", u.ref,
+			ssync_error_name(SSYNC_D_GUARD));
+	ssync_exchange_free(j.ex);
 	return error;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A guarded hub (issue 13, "A guarded hub remote"): `schoolsync guard init`
-# makes a bare repository whose pre-receive hook runs `guard pre-receive`.
+# makes a bare repository whose update hook runs `guard update REF OLD NEW`
+# (per ref: a bad ref in a push does not refuse its good ones), or with
+# --all-or-nothing a pre-receive hook running `guard pre-receive`.
 # Schools sync through it over git daemon and http-backend (through the
 # hook) and as a path remote (direct file access, which no hook sees); what
 # anyone with push access tries with the plain git CLI is refused, naming the ref
@@ -26,8 +28,9 @@ assert_fail "guard check on a repository that is not guarded fails" h guard chec
 ss h --json guard init "$HUB" --district-pubkey "$RK"
 assert_eq "guard init exits 0" 0 "$RC"
 assert_eq "... and says it is installed" True "$(jget "$OUT" 'j["installed"] and j["changed"]')"
-assert_true "... hooks/pre-receive is executable" test -x "$HUB/hooks/pre-receive"
-assert_contains "... the hook execs this binary by its absolute path" "exec '$SSYNC_BIN' guard pre-receive" "$(cat "$HUB/hooks/pre-receive")"
+assert_true "... hooks/update is executable" test -x "$HUB/hooks/update"
+assert_true "... the hook execs this binary by its absolute path, per ref" grep -qxF "exec '$SSYNC_BIN' guard update \"\$1\" \"\$2\" \"\$3\"" "$HUB/hooks/update"
+assert_eq "... and no pre-receive hook (that would judge the push all or nothing)" no "$([ -e "$HUB/hooks/pre-receive" ] && echo yes || echo no)"
 assert_eq "... the pinned key is in the repository" "$RK" "$(cat "$HUB/schoolsync-district.pub")"
 ss h --json guard init "$HUB" --district-pubkey "$RK"
 assert_eq "guard init again changes nothing" "0 False" "$RC $(jget "$OUT" 'j["changed"]')"
@@ -93,6 +96,23 @@ push_refused "branch deletion over git daemon" "refused refs/heads/district: del
 	"$GURL" :refs/heads/district
 push_refused "another ref name" "refused refs/heads/main: only refs/heads/district" origin junk:refs/heads/main
 
+# Per ref: one push carrying a good update of school b's branch (b's new
+# entry, taken from an unguarded copy) and a junk commit on a's: b's lands,
+# a's is refused, alone.
+git init -q --bare "$T/bcopy.git"
+ssx b remote add bcopy "$T/bcopy.git" >/dev/null
+ssx b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-t2','sch-b','孙七')" >/dev/null
+sync_ok b bcopy >/dev/null
+git -C "$T/atk" fetch -q "$T/bcopy.git" refs/heads/node/sch-b:refs/remotes/bcopy/sch-b
+BGOOD=$(git -C "$T/atk" rev-parse refs/remotes/bcopy/sch-b)
+ATIP=$(git --git-dir="$HUB" rev-parse refs/heads/node/sch-a)
+out=$(git -C "$T/atk" push origin refs/remotes/bcopy/sch-b:refs/heads/node/sch-b junk:refs/heads/node/sch-a 2>&1) && rc=0 || rc=$?
+assert_ne "a push with one bad ref fails" 0 "$rc"
+assert_contains "... naming the bad ref and its reason" "refused refs/heads/node/sch-a: not the shape" "$out"
+assert_eq "... the good school's update in the same push landed" "$BGOOD" "$(git --git-dir="$HUB" rev-parse refs/heads/node/sch-b)"
+assert_eq "... the bad ref did not move" "$ATIP" "$(git --git-dir="$HUB" rev-parse refs/heads/node/sch-a)"
+BEFORE=$(heads)
+
 # A district object nobody with the root key signed: a copy of b's
 # certificate made out to another node.
 git -C "$T/atk" checkout -q -b dist origin/district
@@ -131,6 +151,17 @@ assert_ok "school a's sync over http-backend is accepted" a sync --remote web
 BEFORE=$(heads)
 push_refused "forced junk commit over http-backend" "refused refs/heads/node/sch-a: not a fast-forward" --force "$HURL" junk:refs/heads/node/sch-a
 
+log "=== all or nothing (pre-receive), for servers that own the update hook"
+ss h --json guard init "$T/srv/aon.git" --district-pubkey "$RK" --all-or-nothing
+assert_eq "guard init --all-or-nothing installs hooks/pre-receive" "0 pre-receive" "$RC $(jget "$OUT" 'j["hook"]')"
+assert_contains "... which runs guard pre-receive" "exec '$SSYNC_BIN' guard pre-receive" "$(cat "$T/srv/aon.git/hooks/pre-receive")"
+git --git-dir="$HUB" push -q "$T/srv/aon.git" refs/heads/district:refs/heads/district refs/heads/node/sch-b:refs/heads/node/sch-b 2>/dev/null
+out=$(git -C "$T/atk" push "$T/srv/aon.git" refs/remotes/bcopy/sch-b:refs/heads/node/sch-b junk:refs/heads/node/sch-a 2>&1) && rc=0 || rc=$?
+assert_contains "... a push with one bad ref is refused whole" "push refused .*nothing was updated" "$out"
+ss h --json guard init "$T/srv/aon.git" --district-pubkey "$RK"
+assert_eq "guard init without it switches to per ref (update hook; pre-receive removed)" "0 update no" \
+	"$RC $(jget "$OUT" 'j["hook"]') $([ -e "$T/srv/aon.git/hooks/pre-receive" ] && echo yes || echo no)"
+
 log "=== a guard that cannot judge refuses"
 RC=0; out=$(echo "not a ref update" | "$SSYNC_BIN" guard pre-receive 2>&1) || RC=$?
 assert_ne "guard pre-receive run by hand on junk input exits non-zero" 0 "$RC"
@@ -141,7 +172,10 @@ assert_fail "guard check without the pinned key fails" h guard check "$T/srv/nok
 assert_contains "... saying the key is missing" "no pinned district key" "$ERR"
 out=$(git --git-dir="$HUB" push "$T/srv/nokey.git" refs/heads/district:refs/heads/district 2>&1) && rc=0 || rc=$?
 assert_ne "a push to a guarded repository whose key was removed fails" 0 "$rc"
-assert_contains "... the guard says it cannot judge" "cannot judge the push, so it is refused: no pinned district key" "$out"
+assert_contains "... the guard says it cannot judge" "cannot judge the (push|update), so it is refused: no pinned district key" "$out"
+RC=0; out=$("$SSYNC_BIN" guard update refs/heads/node/x nothex alsonot 2>&1) || RC=$?
+assert_ne "guard update run by hand on junk arguments exits non-zero" 0 "$RC"
+assert_contains "... saying it runs only as git's hook" "run only as git's hook" "$out"
 assert_eq "... and nothing landed there" "" "$(git --git-dir="$T/srv/nokey.git" for-each-ref refs/heads/)"
 
 log "=== the real school c still syncs, and the others are untouched"
