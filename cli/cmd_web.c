@@ -35,12 +35,15 @@ static void help(void)
 
 static int print_link(cli_ctx *ctx, const char *url, int port, const char *bind, const char *user, int daemon)
 {
+	int rc = CLI_EXIT_OK;
+
 	if (ctx->json)
-		return cli_print_json(json_pack("{sssisssssisb}", "url", url, "port", port, "bind", bind, "user", user,
+		rc = cli_print_json(json_pack("{sssisssssisb}", "url", url, "port", port, "bind", bind, "user", user,
 			"expires_s", 600, "daemon", daemon));
-	printf("%s\n", url);
-	fflush(stdout);
-	return CLI_EXIT_OK;
+	else
+		printf("%s\n", url);
+	fflush(stdout); /* a foreground console keeps running: the link must be out now */
+	return rc;
 }
 
 /* No daemon: serve here until SIGINT/SIGTERM. */

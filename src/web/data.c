@@ -279,7 +279,9 @@ static json_t *row_json(list_ctx *c, int ncols, const char *const *names, const 
 		}
 	}
 	json_object_set_new(row, "_labels", labels);
-	if (ncols > 0 && vals[0] && (own = label(c->n, c->lc, c->t->name, vals[0]))[0])
+	/* as the CLI's list: a rotation's ids mean nothing to people, "who -> where" does */
+	if (strcmp(c->t->name, "rotation") == 0 && ncols > 0 && vals[0] &&
+	    (own = label(c->n, c->lc, c->t->name, vals[0]))[0])
 		json_object_set_new(row, "_label", json_string(own));
 	return row;
 }

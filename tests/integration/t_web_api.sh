@@ -244,4 +244,56 @@ else
 fi
 
 kill -TERM "$DPID" 2>/dev/null
+
+# --- a managed school node, no daemon: schoolsync web serves in the
+# foreground; role and read-only columns come from its certificate and the
+# policy, and the policy refuses what the role may not write ---
+ssx m-hub init --node hub --district d1 >/dev/null
+RK=$(jget "$(ssx m-hub --json district init --id d1 --name 崇明区 --root-key "$T/root.key")" 'j["root_pubkey"]')
+git init -q --bare "$T/m.git"
+ssx m-hub remote add origin "$T/m.git" >/dev/null
+ssx m-hub zone add --id z1 --name 城桥 >/dev/null
+ssx m-hub school add --id cm-001 --name 城桥中学 --zone-id z1 --stage middle --students 900 >/dev/null
+PK=$(jget "$(ssx m --json init --node sch-m --district d1)" 'j["pubkey"]')
+ssx m join --district d1 --district-pubkey "$RK" >/dev/null
+ssx m-hub district enroll sch-m --role school --school cm-001 --pubkey "$PK" --root-key "$T/root.key" >/dev/null
+sync_ok m-hub >/dev/null
+ssx m remote add origin "$T/m.git" >/dev/null
+sync_ok m >/dev/null
+ss m web --bind 0.0.0.0 --json
+assert_eq "web --bind 0.0.0.0 without allow_remote is refused (E_PERM)" "1 E_PERM" "$RC $(code_of "$(tail -1 <<<"$ERR")")"
+"$SSYNC_BIN" --home "$T/m" web --json --user 李老师 >"$T/fg.out" 2>"$T/fg.err" &
+FG=$!
+for _ in $(seq 100); do [ -s "$T/fg.out" ] && grep -q '}' "$T/fg.out" && break; sleep 0.1; done
+FGJ=$(cat "$T/fg.out")
+PORT=$(jget "$FGJ" 'j["port"]')
+assert_eq "no daemon: schoolsync web serves the console itself" "False" "$(jget "$FGJ" 'j["daemon"]')"
+MJ=$T/m.jar
+req "$MJ" GET "$(jget "$FGJ" 'j["url"]' | sed "s|http://127.0.0.1:$PORT||")"
+req "$MJ" GET /api/session
+assert_eq "session: role and school from the node's certificate" "李老师 school cm-001" \
+	"$(jget "$HB" 'j["actor"] + " " + j["role"] + " " + j["school"]')"
+MCSRF=$(jget "$HB" 'j["csrf"]')
+req "$MJ" GET /api/tables
+assert_eq "tables: zone read-only, teacher.school_id read-only, teacher.name writable, rotation.status read-only" \
+	"True True False True" "$(jget "$HB" '" ".join(str(x) for x in (
+		[t for t in j if t["name"] == "zone"][0]["readonly"],
+		[c for c in [t for t in j if t["name"] == "teacher"][0]["columns"] if c["name"] == "school_id"][0]["readonly"],
+		[c for c in [t for t in j if t["name"] == "teacher"][0]["columns"] if c["name"] == "name"][0]["readonly"],
+		[c for c in [t for t in j if t["name"] == "rotation"][0]["columns"] if c["name"] == "status"][0]["readonly"]))')"
+MN0=$(ssx m log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+echo '{"id":"z2","name":"崇中"}' >"$T/zone.json"
+req "$MJ" POST /api/tables/zone --body "$T/zone.json" "X-CSRF-Token: $MCSRF"
+assert_eq "a school adding a zone: 403 E_PERM from the policy, nothing written" "403 E_PERM $MN0" \
+	"$HS $(code_of "$HB") $(ssx m log --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+echo '{"staff_no":"M0001","name":"周老师","title":"中级","birth_year":1985,"joined_year":2010}' >"$T/mt.json"
+req "$MJ" POST /api/tables/teacher --body "$T/mt.json" "X-CSRF-Token: $MCSRF"
+assert_eq "a school adding its own teacher: the school defaults to its own" "201 cm-001" \
+	"$HS $(jget "$(ssx m teacher show M0001 --json)" 'j["school_id"]')"
+req "$MJ" POST /api/sync "X-CSRF-Token: $MCSRF"
+assert_eq "sync now without a daemon: 404 E_NOTFOUND" "404 E_NOTFOUND" "$HS $(code_of "$HB")"
+kill -TERM "$FG" 2>/dev/null
+wait "$FG" 2>/dev/null
+assert_eq "the foreground console stops on SIGTERM" "1" "$(kill -0 "$FG" 2>/dev/null; echo $?)"
+
 summary

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Web console figures (docs/WEB.md): a district of ~5,000 teachers (demo
+# data, 111 schools x 46), schoolsyncd with the console, and then
+#   - time of GET / (the home page), GET /api/status (what it loads), and
+#     GET /api/tables/teacher?limit=5000 (a 5,000-row list), each the
+#     median and the slowest of R requests over a fresh connection each,
+#     timed from python3's http.client (connect to last byte);
+#   - the daemon's RSS: without the console, with it started and idle, and
+#     idle again after those requests.
+# Runs well under a minute. Usage: bench/bench_web.sh [R]   (default 15)
+set -euo pipefail
+R=${1:-15}
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=${SSYNC_BIN:-$ROOT/build/schoolsync}
+D=${SSYNC_DAEMON:-$(dirname "$B")/schoolsyncd}
+[ -x "$B" ] && [ -x "$D" ] || { echo "build first: cmake -S . -B build && cmake --build build" >&2; exit 1; }
+T=$(mktemp -d /tmp/ssync-bench-web.XXXXXX)
+DPID=
+cleanup() { [ -n "$DPID" ] && kill "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+start() {
+	"$D" --home "$T/h" >"$T/d.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 100); do [ -S "$T/h/control.sock" ] && break; sleep 0.1; done
+	sleep 1 # let the first remote-list run finish
+}
+stop() { kill "$DPID"; wait "$DPID" 2>/dev/null || true; DPID=; }
+
+"$B" --home "$T/h" init --node cm-001 --district d1 >/dev/null
+"$B" --home "$T/h" demo-data --schools 111 --teachers 46 >/dev/null
+NT=$("$B" --home "$T/h" --json sql "SELECT count(*) AS n FROM teacher" | grep -o '[0-9]\+' | tail -1)
+
+start
+RSS_OFF=$(rss_kb "$DPID")
+stop
+echo '{"web": {"port": 0}}' >"$T/h/config.json"
+start
+RSS_IDLE=$(rss_kb "$DPID")
+URL=$("$B" --home "$T/h" web --user bench)
+
+python3 - "$URL" "$R" <<'PY'
+import http.client, statistics, sys, time, urllib.parse
+url, R = sys.argv[1], int(sys.argv[2])
+u = urllib.parse.urlsplit(url)
+def req(path, cookie=None):
+    t0 = time.perf_counter()
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    r = c.getresponse()
+    body = r.read()
+    dt = time.perf_counter() - t0
+    return r, body, dt
+r, _, _ = req(u.path + "?" + u.query)
+cookie = r.getheader("Set-Cookie").split(";")[0]
+for label, path in (("GET / (home page)", "/"), ("GET /api/status", "/api/status"),
+                    ("GET /api/tables/teacher?limit=5000", "/api/tables/teacher?limit=5000")):
+    times = []
+    for _ in range(R):
+        r, body, dt = req(path, cookie)
+        assert r.status == 200, (path, r.status)
+        times.append(dt * 1000)
+    print("%-38s median %7.1f ms  max %7.1f ms  (%d bytes, %d requests)" % (label, statistics.median(times), max(times), len(body), R))
+PY
+sleep 1
+RSS_AFTER=$(rss_kb "$DPID")
+echo "teachers in the replica: $NT"
+echo "daemon RSS: console off $RSS_OFF KiB, console on and idle $RSS_IDLE KiB, idle after the requests above $RSS_AFTER KiB"
+stop
