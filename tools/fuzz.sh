@@ -2,7 +2,7 @@
 # Build the libFuzzer targets with clang (ASan + UBSan) and run each for
 # SECONDS (default 60), all at once under nice, each on its own copy of the
 # seed corpus (tests/fuzz/corpus/<name> is read, never written).
-# Usage: tools/fuzz.sh [SECONDS] [TARGET...]   (targets: entry tobj segment csv control report)
+# Usage: tools/fuzz.sh [SECONDS] [TARGET...]   (targets: entry tobj segment csv control report keystore shape)
 # Env: FUZZ_BUILD (default build-fuzz), FUZZ_JOBS (targets at once, default all).
 # Results: $FUZZ_BUILD/fuzz-logs/<name>.log (final stats at the end),
 # crashers in $FUZZ_BUILD/fuzz-crashes/; exit 1 if any target found one.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(entry tobj segment csv control report)
+[ ${#targets[@]} -gt 0 ] || targets=(entry tobj segment csv control report keystore shape)
 B="${FUZZ_BUILD:-build-fuzz}"
 bash tools/deps.sh fuzz
 if [ ! -f "$B/CMakeCache.txt" ]; then
