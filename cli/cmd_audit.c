@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "schoolsync/privacy.h"
 #include "schoolsync/audit.h"
 #include "schoolsync/domain.h"
 
@@ -32,9 +33,11 @@ typedef struct vctx {
 	cli_ctx *ctx;
 	json_t *arr;
 	const char *column; /* history --column, or NULL */
+	ssync_privacy_reader *pr; /* opens private values this node holds keys for */
 	ssync_node *n;
 	const char *table;
 	long shown;
+	const char *key;    /* history: the record's id */
 } vctx;
 
 static int on_finding(int fatal, const char *node, int64_t seq, const char *code, const char *reason, void *p)
@@ -83,10 +86,14 @@ static int on_change(const ssync_audit_change *c, void *p)
 	if (v->column && strcmp(v->column, c->column) != 0)
 		return 0;
 	v->shown++;
+	/* a private value: clear where this node holds its key, else [encrypted] */
+	char *old_open = ssync_privacy_reader_display_json(v->pr, v->table, v->key, c->column, c->old_json);
+	char *new_open = ssync_privacy_reader_display_json(v->pr, v->table, v->key, c->column, c->new_json);
+	const char *old_json = old_open ? old_open : c->old_json, *new_json = new_open ? new_open : c->new_json;
 	if (v->ctx->json) {
 		json_error_t je;
-		json_t *o = json_loadb(c->old_json, strlen(c->old_json), JSON_DECODE_ANY, &je);
-		json_t *n = json_loadb(c->new_json, strlen(c->new_json), JSON_DECODE_ANY, &je);
+		json_t *o = json_loadb(old_json, strlen(old_json), JSON_DECODE_ANY, &je);
+		json_t *n = json_loadb(new_json, strlen(new_json), JSON_DECODE_ANY, &je);
 		json_t *r = json_object();
 		if (!r)
 			return 1;
@@ -105,10 +112,14 @@ static int on_change(const ssync_audit_change *c, void *p)
 		json_object_set_new(r, "conflict", json_boolean(c->conflict));
 		json_object_set_new(r, "state", json_string(state_name(c->state)));
 		json_array_append_new(v->arr, r);
+		free(old_open);
+		free(new_open);
 		return 0;
 	}
-	value_text(v, c->column, c->old_json, oldv, sizeof(oldv));
-	value_text(v, c->column, c->new_json, newv, sizeof(newv));
+	value_text(v, c->column, old_json, oldv, sizeof(oldv));
+	value_text(v, c->column, new_json, newv, sizeof(newv));
+	free(old_open);
+	free(new_open);
 	printf("%s  %s#%lld  school %s  actor %s  %s: %s -> %s  entry %.16s  commit %.12s%s%s\n",
 		cli_local_time(c->time, when, sizeof(when)), c->node,
 		(long long)c->seq, c->school[0] ? c->school : "-", c->actor, c->column, oldv, newv, c->hash,
@@ -150,6 +161,9 @@ static int history(cli_ctx *ctx, vctx *v, const char *word, const char *key)
 	}
 	v->n = n;
 	v->table = t->name;
+	v->key = id;
+	if (ssync_privacy_reader_open(&v->pr, n, NULL) < 0)
+		v->pr = NULL; /* no keys.db here (a read-only home): private values show as their ciphertext */
 	v->arr = json_array();
 	ssync_error_clear(&err);
 	if (!ctx->json) {
@@ -173,6 +187,8 @@ static int history(cli_ctx *ctx, vctx *v, const char *word, const char *key)
 done:
 	json_decref(v->arr);
 	v->arr = NULL;
+	ssync_privacy_reader_free(v->pr);
+	v->pr = NULL;
 	ssync_node_free(n);
 	return rc;
 }
@@ -186,7 +202,7 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 	const cli_opt opts[] = { { "repo", 1, &repo, NULL }, { "district-pubkey", 1, &pub, NULL },
 		{ "column", 1, &column, NULL }, { NULL, 0, NULL, NULL } };
 	ssync_error err;
-	vctx v = { ctx, NULL, NULL, NULL, NULL, 0 };
+	vctx v = { ctx, NULL, NULL, NULL, NULL, NULL, 0, NULL };
 
 	if (cli_parse(ctx, "audit", argc, argv, opts, &help, &pos, &npos) < 0) {
 		free(pos);

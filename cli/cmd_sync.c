@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "commands.h"
+#include "schoolsync/privacy.h"
 #include "schoolsync/domain.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/redact.h"
@@ -470,7 +471,7 @@ done:
 	return rc;
 }
 
-typedef struct conf_out { cli_ctx *ctx; json_t *arr; int count; ssync_node *n; } conf_out;
+typedef struct conf_out { cli_ctx *ctx; json_t *arr; int count; ssync_node *n; ssync_privacy_reader *pr; } conf_out;
 
 static int conflict_row(const ssync_conflict *c, void *p)
 {
@@ -483,7 +484,10 @@ static int conflict_row(const ssync_conflict *c, void *p)
 		for (i = 0; i < c->nleaves; i++) {
 			char when[40];
 			json_error_t jerr;
-			json_t *v = json_loads(c->leaves[i].value_json ? c->leaves[i].value_json : "null", JSON_DECODE_ANY, &jerr);
+			/* a private value: clear where this node holds its key, else [encrypted] */
+			char *shown = ssync_privacy_reader_display_json(o->pr, c->table, c->pk, c->column, c->leaves[i].value_json);
+			json_t *v = json_loads(shown ? shown : c->leaves[i].value_json ? c->leaves[i].value_json : "null", JSON_DECODE_ANY, &jerr);
+			free(shown);
 			ssync_hlc_format(c->leaves[i].hlc, when, sizeof(when));
 			json_array_append_new(leaves, json_pack("{sosssIsssssb}", "value", v ? v : json_null(),
 				"node", c->leaves[i].node, "seq", (json_int_t)c->leaves[i].seq, "time", when,
@@ -502,11 +506,13 @@ static int conflict_row(const ssync_conflict *c, void *p)
 		char utc[40], when[64];
 		ssync_hlc_format(c->leaves[i].hlc, utc, sizeof(utc));
 		cli_local_time(utc, when, sizeof(when));
-		const char *v = c->leaves[i].value_json ? c->leaves[i].value_json : "null";
+		char *shown = ssync_privacy_reader_display_json(o->pr, c->table, c->pk, c->column, c->leaves[i].value_json);
+		const char *v = shown ? shown : c->leaves[i].value_json ? c->leaves[i].value_json : "null";
 		int pad = 24 - cli_display_width(v);
 		printf("  %s %s%*s by %s#%lld (%s) at %s\n", c->leaves[i].winner ? "shown " : "other ",
 			v, pad > 0 ? pad : 0, "", c->leaves[i].node,
 			(long long)c->leaves[i].seq, c->leaves[i].actor, when);
+		free(shown);
 	}
 	return 0;
 }
@@ -516,7 +522,7 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
 	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
-	conf_out o = { ctx, NULL, 0, NULL };
+	conf_out o = { ctx, NULL, 0, NULL, NULL };
 	ssync_node *n;
 	ssync_error err;
 
@@ -539,6 +545,8 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 	if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 		return rc;
 	o.n = n;
+	if (ssync_privacy_reader_open(&o.pr, n, NULL) < 0)
+		o.pr = NULL; /* no keys.db here (a read-only home): private values show as their ciphertext */
 	if (ctx->json)
 		o.arr = json_array();
 	ssync_error_clear(&err);
@@ -550,6 +558,7 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 	} else if (o.count == 0)
 		printf("no conflicts\n");
 	json_decref(o.arr);
+	ssync_privacy_reader_free(o.pr);
 	ssync_node_free(n);
 	return rc;
 }

@@ -68,6 +68,16 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_reader_open_cell(ssync_privacy_
 	const char *pk, const char *col, const char *v, size_t len, char **out, ssync_error *err);
 
 /**
+ * For display (conflicts, audit history): @p value_json, a JSON value or
+ * array of values of cell (@p table, @p pk, @p col), with each encrypted
+ * string replaced by its clear text or SSYNC_PRIVACY_HIDDEN. NULL when the
+ * column is not private or nothing changed (show it as is); else malloc'd
+ * JSON text (free()).
+ */
+SSYNC_EXTERN char *ssync_privacy_reader_display_json(ssync_privacy_reader *r, const char *table,
+	const char *pk, const char *col, const char *value_json);
+
+/**
  * Erase the private values of row (@p table, @p pk): every data key that
  * encrypted them (found in the log) is deleted here and named in this
  * node's key store (the hub's erasure notice, or the owner's store without

@@ -408,6 +408,46 @@ int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table, c
 	return error;
 }
 
+/* Replace each encrypted string in @p j (a string, or an array of them)
+ * by its clear text or SSYNC_PRIVACY_HIDDEN; 1 if anything changed. */
+static int open_json(ssync_privacy_reader *r, const char *table, const char *pk, const char *col, json_t *j)
+{
+	size_t i;
+	int changed = 0;
+
+	if (json_is_array(j)) {
+		for (i = 0; i < json_array_size(j); i++) {
+			json_t *e = json_array_get(j, i);
+			if (json_is_string(e) && ssync_cell_parse(json_string_value(e), json_string_length(e), NULL)) {
+				char *clear = NULL;
+				if (ssync_privacy_reader_open_cell(r, table, pk, col, json_string_value(e), json_string_length(e), &clear, NULL) < 0)
+					clear = NULL; /* not a reader, or erased: shown hidden */
+				json_array_set_new(j, i, json_string(clear ? clear : SSYNC_PRIVACY_HIDDEN));
+				free(clear);
+				changed = 1;
+			}
+		}
+	}
+	return changed;
+}
+
+char *ssync_privacy_reader_display_json(ssync_privacy_reader *r, const char *table, const char *pk, const char *col,
+	const char *value_json)
+{
+	json_t *j, *box;
+	char *out = NULL;
+
+	if (!r || !value_json || !ssync_privacy_reader_is_private(r, table, col) ||
+	    !(j = json_loads(value_json, JSON_DECODE_ANY, NULL)))
+		return NULL;
+	/* a single value is handled as a one-element array */
+	if ((box = json_is_array(j) ? json_incref(j) : json_pack("[O]", j)) && open_json(r, table, pk, col, box))
+		out = json_dumps(json_is_array(j) ? box : json_array_get(box, 0), JSON_ENCODE_ANY | JSON_COMPACT);
+	json_decref(box);
+	json_decref(j);
+	return out;
+}
+
 /* ---- erasure and grants ---- */
 
 /* Collect the kids of (table, pk)'s private cells in every entry held. */

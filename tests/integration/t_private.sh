@@ -106,6 +106,20 @@ ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
 assert_eq "audit verify passes over ciphertext" 0 "$RC"
 assert_contains "... with the nodes' state hash" "$(state_hash h)" "$OUT"
 
-log "=== reports and check never read it; log shows [encrypted] without the key"
-assert_not_contains "b's log shows no ciphertext it cannot open" "$NAME" "$(ssx b log)"
+log "=== the hub edits the row while a does: a conflict every node holds, opened only by readers"
+ssx h student-archive edit "$ID" --grade 五年级 >/dev/null
+ssx a student-archive edit "$ID" --grade 六年级 >/dev/null
+for i in 1 2; do sync_ok h >/dev/null; sync_ok a >/dev/null; sync_ok b >/dev/null; done
+sync_ok h >/dev/null
+vals() { ssx "$1" --json conflicts | "$PY" -c 'import json,sys
+print(" ".join(sorted(v["value"] for c in json.load(sys.stdin) if c["column"]=="grade" for v in c["versions"])))'; }
+assert_eq "a's conflicts show both versions in clear" "五年级 六年级" "$(vals a)"
+assert_eq "the hub's conflicts show both versions in clear" "五年级 六年级" "$(vals h)"
+assert_eq "b's conflicts show [encrypted]" "[encrypted] [encrypted]" "$(vals b)"
+assert_contains "b's text conflicts list shows [encrypted]" '\[encrypted\]' "$(ssx b conflicts)"
+assert_contains "a's audit history shows the clear value" "$NAME" "$(ssx a audit history student_archive "$ID")"
+assert_contains "b's audit history shows [encrypted]" '"\[encrypted\]"' "$(ssx b audit history student_archive "$ID")"
+assert_not_contains "... and never the name" "$NAME" "$(ssx b audit history student_archive "$ID" --json)"
+assert_all_equal "state hashes still equal" "$(state_hash a)" "$(state_hash b)" "$(state_hash h)"
+assert_eq "reports never read it" 0 "$(ssx h report rotation --json 2>/dev/null | grep -c "$NAME" || true)"
 summary
