@@ -88,6 +88,21 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
+int ssync_canon__utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t k;
+
+	while (p < end) {
+		if (*p < 0x80)
+			k = 1;
+		else if ((k = utf8_len(p, end)) == 0)
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
 static int uhex(unsigned char h)
 {
 	return h >= '0' && h <= '9' ? h - '0' : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;

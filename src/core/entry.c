@@ -192,6 +192,13 @@ int ssync_entry__build(ssync_entry **out, const char *district, const char *node
 		return ssync_error_set(err, SSYNC_ECLOCK, "hlc %llu is outside the range 2000-01-01 to 2999-12-31 UTC (E_CLOCK)",
 			(unsigned long long)hlc);
 	}
+	/* from the environment or a login name: the user's to correct, not
+	 * "out of memory" from the encoder (FORMAT.md §1: actor <= 256 bytes) */
+	if (actor && (strlen(actor) > 256 || !ssync_canon__utf8(actor, strlen(actor)))) {
+		ssync_entry_free(e);
+		return ssync_error_set(err, SSYNC_EINVAL, "the actor name '%.40s' is not UTF-8 text of at most 256 bytes "
+			"(set SCHOOLSYNC_ACTOR, or the writer's login name, to UTF-8)", actor);
+	}
 	snprintf(e->node, sizeof(e->node), "%s", node);
 	snprintf(e->district, sizeof(e->district), "%s", district);
 	e->seq = seq;

@@ -103,6 +103,10 @@ int ssync_canon__body(const char *body, size_t len, ssync_canon *out, ssync_erro
 /* A finite double in its canonical text (FORMAT.md §1 "Reals"); -1 if not finite. */
 int ssync_canon__real(double d, char buf[40]);
 
+/* 1 if @p s (@p n bytes) is UTF-8 as FORMAT.md §1 has it (no overlong
+ * forms, no surrogates), 0 if not. */
+int ssync_canon__utf8(const char *s, size_t n);
+
 /* A version id names the entry that wrote a cell: "node#seq". */
 int ssync_version_parse(const char *v, char node[SSYNC_NODE_ID_MAX + 1], int64_t *seq);
 

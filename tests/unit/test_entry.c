@@ -268,6 +268,36 @@ static void test_entry__prev_version_seq_within_64_bits(void **state)
 		SSYNC_ESCHEMA);
 }
 
+/* The actor comes from the environment (SCHOOLSYNC_ACTOR, the login name):
+ * one that is not UTF-8 text has no JSON form. The writer said "out of
+ * memory encoding entry" (E_ERROR); it is the caller's input (E_INVAL),
+ * named, and nothing is built. */
+static void test_entry__actor_not_utf8_is_named(void **state)
+{
+	ssync_entry *e = NULL;
+	ssync_error err;
+	char big[300];
+
+	(void)state;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry__build(&e, "d", "n", 1, NULL, 113750153625600000ULL, "caf\xe9", 1, OPS0,
+		strlen(OPS0), &err), SSYNC_EINVAL);
+	assert_null(e);
+	assert_non_null(strstr(err.message, "actor"));
+	memset(big, 'a', 257);
+	big[257] = 0;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry__build(&e, "d", "n", 1, NULL, 113750153625600000ULL, big, 1, OPS0,
+		strlen(OPS0), &err), SSYNC_EINVAL);
+	assert_null(e);
+	big[256] = 0; /* 256 bytes, and control characters, are an actor */
+	big[3] = '\t';
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_entry__build(&e, "d", "n", 1, NULL, 113750153625600000ULL, big, 1, OPS0,
+		strlen(OPS0), &err), 0);
+	ssync_entry_free(e);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -292,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_entry__node_ids),
 		cmocka_unit_test(test_entry__time_is_compared_whole),
 		cmocka_unit_test(test_entry__prev_version_seq_within_64_bits),
+		cmocka_unit_test(test_entry__actor_not_utf8_is_named),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
