@@ -41,9 +41,13 @@ start
 RSS_IDLE=$(rss_kb "$DPID")
 URL=$("$B" --home "$T/h" web --user bench)
 
-python3 - "$URL" "$R" <<'PY'
-import http.client, statistics, sys, time, urllib.parse
-url, R = sys.argv[1], int(sys.argv[2])
+python3 - "$URL" "$R" "$DPID" <<'PY'
+import http.client, os, statistics, sys, time, urllib.parse
+url, R, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tick = os.sysconf("SC_CLK_TCK")
+def cpu_ms():  # the daemon's user + system CPU time
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000.0 / tick
 u = urllib.parse.urlsplit(url)
 def req(path, cookie=None):
     t0 = time.perf_counter()
@@ -58,14 +62,17 @@ cookie = r.getheader("Set-Cookie").split(";")[0]
 for label, path in (("GET / (home page)", "/"), ("GET /api/status", "/api/status"),
                     ("GET /api/tables/teacher?limit=5000", "/api/tables/teacher?limit=5000")):
     times = []
+    c0 = cpu_ms()
     for _ in range(R):
         r, body, dt = req(path, cookie)
         assert r.status == 200, (path, r.status)
         times.append(dt * 1000)
-    print("%-38s median %7.1f ms  max %7.1f ms  (%d bytes, %d requests)" % (label, statistics.median(times), max(times), len(body), R))
+    cpu = (cpu_ms() - c0) / R
+    print("%-36s median %6.1f ms  max %6.1f ms  daemon CPU %5.1f ms/request  (%d bytes, %d requests)" % (
+        label, statistics.median(times), max(times), cpu, len(body), R))
 PY
 sleep 1
 RSS_AFTER=$(rss_kb "$DPID")
-echo "teachers in the replica: $NT"
+echo "teachers in the replica: $NT; load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 echo "daemon RSS: console off $RSS_OFF KiB, console on and idle $RSS_IDLE KiB, idle after the requests above $RSS_AFTER KiB"
 stop

@@ -174,10 +174,11 @@ enum MHD_Result ssync_web__api_tables(web_req *r)
 	}
 	for (i = 0; i < ssync_domain_ntables(); i++) {
 		const ssync_table_spec *t = ssync_domain_table_at(i);
-		json_t *cols = json_array(), *o;
+		json_t *cols, *o;
 		int all_ro = 1;
 		if (t->priv)
 			continue;
+		cols = json_array();
 		json_array_append_new(cols, json_pack("{sssssssbsb}", "name", "id", "label", "编号", "type",
 			t->code_ids ? "code" : "id", "required", t->code_ids, "readonly", !t->code_ids));
 		for (k = 0; k < t->nfields; k++) {
