@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Web console figures (docs/WEB.md): a district of ~5,000 teachers (demo
 # data, 111 schools x 46), schoolsyncd with the console, and then
-#   - time of GET / (the home page), GET /api/status (what it loads), and
-#     GET /api/tables/teacher?limit=5000 (a 5,000-row list), each the
-#     median and the slowest of R requests over a fresh connection each,
-#     timed from python3's http.client (connect to last byte);
+#   - time of GET / , GET /api/status and GET /api/tables/teacher?limit=5000
+#     (a 5,000-row list), and of every request the home page and the data
+#     page with 5,000 rows make (one after another, nothing cached): the
+#     median and the slowest of R runs, a fresh connection per request,
+#     timed from python3's http.client (connect to last byte), and the
+#     daemon's CPU time per run (/proc/PID/stat);
 #   - the daemon's RSS: without the console, with it started and idle, and
 #     idle again after those requests.
 # Runs well under a minute. Usage: bench/bench_web.sh [R]   (default 15)
@@ -59,17 +61,28 @@ def req(path, cookie=None):
     return r, body, dt
 r, _, _ = req(u.path + "?" + u.query)
 cookie = r.getheader("Set-Cookie").split(";")[0]
-for label, path in (("GET / (home page)", "/"), ("GET /api/status", "/api/status"),
-                    ("GET /api/tables/teacher?limit=5000", "/api/tables/teacher?limit=5000")):
+def batch(label, paths):
     times = []
     c0 = cpu_ms()
     for _ in range(R):
-        r, body, dt = req(path, cookie)
-        assert r.status == 200, (path, r.status)
-        times.append(dt * 1000)
+        t = 0
+        size = 0
+        for path in paths:
+            r, body, dt = req(path, cookie)
+            assert r.status == 200, (path, r.status)
+            t += dt
+            size += len(body)
+        times.append(t * 1000)
     cpu = (cpu_ms() - c0) / R
-    print("%-36s median %6.1f ms  max %6.1f ms  daemon CPU %5.1f ms/request  (%d bytes, %d requests)" % (
-        label, statistics.median(times), max(times), cpu, len(body), R))
+    print("%-44s median %6.1f ms  max %6.1f ms  daemon CPU %5.1f ms  (%d bytes, %d runs)" % (
+        label, statistics.median(times), max(times), cpu, size, R))
+batch("GET / (index.html alone)", ["/"])
+batch("GET /api/status", ["/api/status"])
+batch("GET /api/tables/teacher?limit=5000", ["/api/tables/teacher?limit=5000"])
+# what a browser fetches for each page, one after another (no cache)
+batch("home page: html, css, js, session, status", ["/", "/app.css", "/app.js", "/api/session", "/api/status"])
+batch("data page, 5,000 teachers: html, css, js, session, tables, rows",
+      ["/data.html", "/app.css", "/app.js", "/api/session", "/api/tables", "/api/tables/teacher?limit=5000"])
 PY
 sleep 1
 RSS_AFTER=$(rss_kb "$DPID")
