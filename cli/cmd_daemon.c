@@ -102,6 +102,29 @@ static void print_node(json_t *node)
 			(long long)(json_integer_value(json_object_get(ca, "ahead_s")) / 86400),
 			jstr(ca, "entry") ? jstr(ca, "entry") : "(not found)");
 	}
+	{
+		/* hub-witnessed time (docs/TRUST.md §4a, OPERATIONS.md §11) */
+		json_t *w = json_object_get(node, "witness");
+		long long held = (long long)json_integer_value(json_object_get(w, "held"));
+		long long back = (long long)json_integer_value(json_object_get(w, "backdated"));
+		if (json_integer_value(json_object_get(w, "checkpoints")) > 0) {
+			char local[64];
+			printf("witnessed time: %s (hub %s, checkpoint %lld)\n",
+				cli_local_time(jstr(w, "time"), local, sizeof(local)), jstr(w, "hub") ? jstr(w, "hub") : "?",
+				(long long)json_integer_value(json_object_get(w, "checkpoints")));
+		}
+		if (held > 0)
+			printf("HELD (W_FUTURE_HLC): %lld entr%s dated ahead of the time the hub witnessed are kept but not\n"
+				"       applied: the writing school's clock is ahead. They apply once the hub's time reaches\n"
+				"       them, unless more than a day ahead: then that school fixes its clock and enters them\n"
+				"       again (schoolsync quarantine; docs/OPERATIONS.md §11)\n", held, held == 1 ? "y" : "ies");
+		if (back > 0)
+			printf("BACKDATED (E_BACKDATED): %lld entr%s dated long before the hub had seen their node further\n"
+				"       were refused - a stolen key? Tell the hub (schoolsync quarantine)\n", back, back == 1 ? "y" : "ies");
+		if (json_integer_value(json_object_get(w, "forks")) > 0)
+			printf("HUB EQUIVOCATION (E_WITNESS_FORK): the hub signed two different checkpoints for one\n"
+				"       position; both are kept as evidence (schoolsync quarantine). Call the district\n");
+	}
 	printf(_("own entries: head %lld, exported %lld, pending %lld (not yet pushed)%s\n"),
 		(long long)json_integer_value(json_object_get(node, "head_seq")),
 		(long long)json_integer_value(json_object_get(node, "exported_seq")),

@@ -9,6 +9,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/trust.h"
 #include "schoolsync/privacy.h"
+#include "schoolsync/witness.h"
 
 /* "YYYY-MM-DD" (a real date: UTC midnight, or its last millisecond) or
  * milliseconds since the epoch; -1 if bad. */
@@ -42,7 +43,8 @@ static int district_help(void)
 		"                                  --pubkey HEX [--enckey HEX] --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
 		"  schoolsync district grant-auditor|revoke-auditor --auditor NODE --school SCHOOL   (hub: private rows)\n"
 		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
-		"       schoolsync district list [--json]\n\n"
+		"       schoolsync district list [--json]\n"
+		"       schoolsync district checkpoint [--json]\n\n"
 		"The district's trust data, on the branch refs/heads/district (docs/TRUST.md).\n"
 		"  init    on the hub's home: creates the root key file (mode 0600) if absent,\n"
 		"          the district's genesis record and the hub's certificate, and prints\n"
@@ -52,6 +54,8 @@ static int district_help(void)
 		"  revoke  refuse NODE's entries after seq N on every node, whatever order they\n"
 		"          learn things in; rows already applied from them are rebuilt.\n"
 		"  list    the certificates this node holds.\n"
+		"  checkpoint  on the hub: sign a checkpoint of every head it holds at its clock's\n"
+		"          time (every sync round of the hub does this too; docs/TRUST.md §4a).\n"
 		"Keep the root key offline: whoever holds it decides who belongs to the district.\n");
 	return CLI_EXIT_OK;
 }
@@ -195,6 +199,22 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_print_json(json_pack("{sssI}", "node", pos[1], "after_seq", (json_int_t)seq));
 		else
 			printf("%s revoked: its entries after seq %lld are refused on every node from its next sync\n", pos[1], (long long)seq);
+	} else if (strcmp(sub, "checkpoint") == 0) {
+		int64_t wpos = 0;
+		if (npos != 1) {
+			free(pos);
+			return cli_usage(ctx, cmd, "unexpected argument");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_witness_publish(n, 1, &wpos, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sI}", "checkpoint", (json_int_t)wpos));
+		else
+			printf("checkpoint %lld signed; it reaches every node with the district branch\n", (long long)wpos);
 	} else if (strcmp(sub, "list") == 0) {
 		static const char *const hdr[8] = { "node", "serial", "role", "school", "valid from", "valid until", "revoked", "key" };
 		void *pp[3];
@@ -229,7 +249,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		cli_table_free(pp[2]);
 	} else {
 		free(pos);
-		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, list)", sub);
+		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, list, checkpoint)", sub);
 	}
 out:
 	free(pos);

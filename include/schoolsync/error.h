@@ -66,7 +66,10 @@
 	X(D_REMOTE_STALE,  -112, "W_REMOTE_STALE", SSYNC_OK,        "a stale mirror or rollback: our copy is pushed again") \
 	X(D_USAGE,         -113, "E_USAGE",        SSYNC_EINVAL,    "see the command's --help") \
 	X(D_UNAPPLIED,     -114, "W_UNAPPLIED",    SSYNC_OK,        "held unapplied by the replica being verified") \
-	X(D_GUARD,         -115, "E_GUARD",        SSYNC_EPERM,     "the hub's guard refused a push: see the ref and reason it names")
+	X(D_GUARD,         -115, "E_GUARD",        SSYNC_EPERM,     "the hub's guard refused a push: see the ref and reason it names") \
+	X(D_FUTURE_HLC,    -121, "W_FUTURE_HLC",   SSYNC_ECLOCK,    "dated ahead of the time the hub witnessed: held, not applied; fix the writer's clock") \
+	X(D_BACKDATED,     -122, "E_BACKDATED",    SSYNC_ECLOCK,    "dated before the hub had seen its node further: refused (a stolen key?)") \
+	X(D_WITNESS_FORK,  -123, "E_WITNESS_FORK", SSYNC_EFORK,     "the hub signed two checkpoints for one position: call the district")
 
 #define SSYNC__ERROR_ENUM(name, num, str, hint) SSYNC_##name = num,
 #define SSYNC__DETAIL_ENUM(name, num, str, cls, hint) SSYNC_##name = num,

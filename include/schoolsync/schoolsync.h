@@ -28,6 +28,7 @@
 #include "node.h"
 #include "sync.h"
 #include "trust.h"
+#include "witness.h"
 #include "policy.h"
 #include "audit.h"
 #include "guard.h"

@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "error.h"
+#include "witness.h"
 
 /* Layer sync (docs/ARCHITECTURE.md): not for the layers below it. */
 #if defined(SSYNC_LAYER) && SSYNC_LAYER < SSYNC_LAYER_SYNC
@@ -66,6 +67,7 @@ typedef struct ssync_status {
 	uint64_t clock_hlc;     /**< that HLC (when clock_ahead_ms > 0) */
 	char clock_by[SSYNC_NODE_ID_MAX + 1]; /**< node of the entry carrying it; "" if not found */
 	int64_t clock_by_seq;   /**< its seq */
+	ssync_witness_info witness; /**< the hub's checkpoints held, entries held or refused by them */
 } ssync_status;
 
 /** Status reports a node clock ahead of the PC's by more than this (1 hour). */
@@ -88,6 +90,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
  *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering","rollback"|null,
  *  "clock_ahead":null|{"time","ahead_s","entry"|null ("node#seq")},
+ *  "witness":{"checkpoints","time"|null,"hub"|null,"held","backdated","forks"},
  *  "push_rejected":[{"remote","code","message","hint"|null,"at"|null}],
  *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.
  * Returns a malloc'd string the caller frees with free(); NULL if out of

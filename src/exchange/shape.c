@@ -28,7 +28,8 @@
 #define MAX_MESSAGE_BYTES 4096u
 
 /* Levels of a node branch and of the district branch. */
-enum { L_NODE_ROOT, L_NODE_SEG, L_NODE_DIR, L_DIST_ROOT, L_DIST_GENESIS, L_DIST_CERTS, L_DIST_REVS };
+enum { L_NODE_ROOT, L_NODE_SEG, L_NODE_DIR, L_DIST_ROOT, L_DIST_GENESIS, L_DIST_CERTS, L_DIST_REVS, L_DIST_WIT,
+	L_DIST_WDIR };
 
 typedef struct shape {
 	git_repository *repo;
@@ -102,15 +103,22 @@ static int name_ok(int level, const char *name, int is_tree, const char *parent,
 			strtoll(name, NULL, 10) / 100000 == strtoll(parent, NULL, 10);
 	case L_DIST_ROOT:
 		*sub = !strcmp(name, "district") ? L_DIST_GENESIS : !strcmp(name, "certs") ? L_DIST_CERTS :
-			L_DIST_REVS;
+			!strcmp(name, "witness") ? L_DIST_WIT : L_DIST_REVS;
 		return is_tree && (!strcmp(name, "district") || !strcmp(name, "certs") ||
-			!strcmp(name, "revocations"));
+			!strcmp(name, "revocations") || !strcmp(name, "witness"));
 	case L_DIST_GENESIS:
 		return !is_tree && !strcmp(name, "genesis.json");
 	case L_DIST_CERTS:
 		return !is_tree && tobj_name_ok(name, "cert");
 	case L_DIST_REVS:
 		return !is_tree && tobj_name_ok(name, "rev");
+	case L_DIST_WIT:
+		*sub = L_DIST_WDIR;
+		return is_tree && n == 7 && digits(name, 7);
+	case L_DIST_WDIR:
+		/* witness/<n / 1000, 7 digits>/<n, 12 digits>.ckpt, n >= 1 (hub checkpoints) */
+		return !is_tree && n == 17 && digits(name, 12) && !strcmp(name + 12, ".ckpt") &&
+			strtoll(name, NULL, 10) >= 1 && strtoll(name, NULL, 10) / 1000 == strtoll(parent, NULL, 10);
 	default:
 		return 0;
 	}

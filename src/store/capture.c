@@ -15,6 +15,7 @@
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
 #include "worker_int.h"
+#include "witclock_int.h"
 
 typedef struct stmt_list {
 	sqlite3_stmt **v;
@@ -443,7 +444,10 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	memset(&sl, 0, sizeof(sl));
 	if ((error = ssync_log__head(st, who->node, &seq, prev, &head_hlc, err)) < 0)
 		return error;
+	prole[0] = 0;
 	if (who->policy && (error = who->policy->local(st, who->node, &managed, prole, pschool, err)) < 0)
+		return error;
+	if ((error = ssync_store__witness_clock(st, who->clock_override && strcmp(prole, "hub") == 0, err)) < 0)
 		return error;
 	if (ssync_store_meta_get(st, "hlc", &hlcs, NULL) == 0 && hlcs) {
 		last_hlc = strtoull(hlcs, NULL, 10);

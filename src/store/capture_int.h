@@ -28,6 +28,7 @@ typedef struct ssync_signer {
 	const ssync_keypair *kp;
 	const char *actor;
 	const ssync_write_policy *policy;
+	int clock_override; /* the hub may sign with a clock outside the witnessed window */
 } ssync_signer;
 
 /* Entry size bounds for splitting big writes (docs/FORMAT.md). */

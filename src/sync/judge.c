@@ -8,6 +8,7 @@
 
 #include "judge_int.h"
 #include "schoolsync/hlc.h"
+#include "witness_int.h"
 #include "schoolsync/timefmt.h"
 
 static void fmt_ms(int64_t ms, char *buf, size_t len)
@@ -19,7 +20,7 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT serial, role, school_id, pubkey, valid_from, valid_until "
 		"FROM ssync_cert WHERE node=? ORDER BY serial", err);
-	int64_t ms = (int64_t)ssync_hlc_ms(e->hlc), best_from = 0, best_until = 0;
+	int64_t ms = (int64_t)ssync_hlc_ms(e->hlc), best_from = 0, best_until = 0, match_until = 0;
 	int ncert = 0, key_ok = 0, matched = 0, rc;
 
 	v->state = 1;
@@ -38,6 +39,7 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 		best_until = until;
 		if (ms >= from && (until == 0 || ms <= until)) {
 			matched = 1; /* the highest serial that covers the entry decides role and school */
+			match_until = until;
 			snprintf(v->role, sizeof(v->role), "%s", (const char *)sqlite3_column_text(q, 1));
 			snprintf(v->school, sizeof(v->school), "%s", sqlite3_column_type(q, 2) == SQLITE_NULL ? "" :
 				(const char *)sqlite3_column_text(q, 2));
@@ -93,6 +95,8 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_D_CERT_EXPIRED));
 		snprintf(v->why, sizeof(v->why), "entry %s#%lld written at %s, outside its certificate's validity %s .. %s (E_CERT_EXPIRED)",
 			e->node, (long long)e->seq, w, a, b);
+		return 0;
 	}
-	return 0;
+	/* Its time against the hub's checkpoints (TRUST.md §4a). */
+	return ssync_witness__judge(st, e, match_until, v, err);
 }

@@ -349,10 +349,20 @@ void ssync_node_free(ssync_node *n)
 	free(n);
 }
 
+/* The hub's documented override of the writer's witnessed-time check
+ * (docs/OPERATIONS.md "Clock refused"); capture honours it for role hub only. */
+static int hub_clock_override(void)
+{
+	const char *v = getenv("SCHOOLSYNC_HUB_CLOCK_OVERRIDE");
+
+	return v && strcmp(v, "1") == 0;
+}
+
 int ssync_node_sql_bound(ssync_node *n, const char *sql, int nparams, const char *const *params,
 	const char *actor, ssync_row_cb cb, void *payload, ssync_write_result *res, ssync_error *err)
 {
-	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer };
+	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer,
+		hub_clock_override() };
 	ssync_write_result local;
 
 	if (!res)
@@ -365,7 +375,8 @@ int ssync_node_sql_bound(ssync_node *n, const char *sql, int nparams, const char
 int ssync_node_write_cell(ssync_node *n, const char *table, const char *pk, const char *column,
 	const char *value, const char *actor, ssync_write_result *res, ssync_error *err)
 {
-	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer };
+	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer,
+		hub_clock_override() };
 	ssync_capture_force force = { table, pk, column };
 	ssync_write_result local;
 	const char *params[2] = { pk, value };

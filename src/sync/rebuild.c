@@ -81,7 +81,7 @@ int ssync_trust_rebuild(ssync_store *st, ssync_trust_rebuild_report *rep, ssync_
 	/* Decisions made by judging entries are recomputed; other quarantine rows stay. */
 	if ((error = exec_sql(st, "DELETE FROM ssync_row; DELETE FROM ssync_conflict; "
 		"DELETE FROM ssync_quarantine WHERE source='rebuild' OR (seq > 0 AND code IN "
-		"('E_REVOKED','E_CERT_EXPIRED','E_PERM','E_PERM_COLUMN','W_HELD','E_VALUE')); "
+		"('E_REVOKED','E_CERT_EXPIRED','E_PERM','E_PERM_COLUMN','W_HELD','E_VALUE','W_FUTURE_HLC','E_BACKDATED')); "
 		"UPDATE ssync_entry SET state=0 WHERE state IN (1,2,3);", err)) < 0)
 		goto done;
 	/* Replay in (hlc, node, seq) order -- causal order, since a writer's HLC

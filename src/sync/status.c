@@ -20,6 +20,7 @@
 #include "schoolsync/status.h"
 #include "schoolsync/timefmt.h"
 #include "schoolsync/trust.h"
+#include "schoolsync/witness.h"
 #include "store_int.h"
 #include "sync_int.h"
 
@@ -292,6 +293,14 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 	s->recovering = strcmp(recovering, "1") == 0;
 	if ((error = read_clock(st, s, hlc, err)) < 0)
 		goto done;
+	{
+		/* A replica opened read-only before its first read-write open
+		 * since the upgrade has no checkpoint tables yet: none held. */
+		ssync_error werr;
+		ssync_error_clear(&werr);
+		if (ssync_witness_info_get(st, &s->witness, &werr) < 0)
+			memset(&s->witness, 0, sizeof(s->witness));
+	}
 	if (s->exported_seq < 0)
 		s->exported_seq = 0;
 	s->pending = s->head_seq > s->exported_seq ? s->head_seq - s->exported_seq : 0;
@@ -375,6 +384,21 @@ char *ssync_status_json(const ssync_status *s)
 				"entry", s->clock_by[0] ? json_string(by) : json_null());
 		}
 		if (!ca || json_object_set_new(o, "clock_ahead", ca) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	if (o) {
+		const ssync_witness_info *w = &s->witness;
+		char when[40];
+		json_t *wj;
+		when[0] = 0;
+		if (w->last_time > 0)
+			(void)ssync_time_utc(w->last_time, 1, when, sizeof(when));
+		wj = json_pack("{sIsososIsIsI}", "checkpoints", (json_int_t)w->checkpoints, "time", str_or_null(when),
+			"hub", str_or_null(w->hub), "held", (json_int_t)w->held, "backdated", (json_int_t)w->backdated,
+			"forks", (json_int_t)w->forks);
+		if (!wj || json_object_set_new(o, "witness", wj) != 0) {
 			json_decref(o);
 			o = NULL;
 		}

@@ -26,6 +26,7 @@
 #include "sync_int.h"
 #include "trust_int.h"
 #include "privacy_int.h"
+#include "witness_pub_int.h"
 
 
 
@@ -238,6 +239,7 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 	ssync_sync_report *rep = &r->rep;
 	ssync_exchange *ex = r->ex;
 	char prefix[128];
+	int64_t wpos = 0;
 	int error = 0, i, auditor;
 
 	/* trust (issue #4): adopt the remote's district branch before any node branch */
@@ -249,6 +251,9 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 		return error;
 	/* key stores (docs/PRIVACY.md): the newer ones, signed by their nodes */
 	if ((error = ssync_privacy__receive(n, ex, r->remote, &rep->quarantined, err)) < 0)
+		return error;
+	/* witness (TRUST.md §4a): the hub's time is fresh before it judges */
+	if ((error = ssync_witness__publish(n, ex, 0, &wpos, err)) < 0)
 		return error;
 	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", r->remote);
 	r->bl.prefix_len = strlen(prefix);
@@ -270,6 +275,9 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
 		return error;
 	if ((error = ssync_privacy__publish(n, ex, err)) < 0)
+		return error;
+	/* ... and witnesses every head this round brought, before the push */
+	if ((error = ssync_witness__publish(n, ex, 0, &wpos, err)) < 0)
 		return error;
 	/* trust (issue #4): an auditor node syncs read-only */
 	if ((auditor = ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n), err)) < 0)

@@ -19,6 +19,8 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "trust_int.h"
+#include "witness_int.h"
+#include "wobj_int.h"
 
 /* ---- judging entries ---------------------------------------------------- */
 
@@ -200,13 +202,16 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 	if ((error = ssync_store_begin(st, err)) < 0)
 		goto done;
 	in_tx = 1;
-	/* Genesis first, then certificates, then revocations. */
-	for (pass = SSYNC_TOBJ_GENESIS; pass <= SSYNC_TOBJ_REVOKE && !*bad; pass++) {
+	/* Genesis first, then certificates, then revocations, then the hub's
+	 * checkpoints (in path order = position order), verified against the
+	 * certificates. */
+	for (pass = SSYNC_TOBJ_GENESIS; pass <= SSYNC_TOBJ_REVOKE + 1 && !*bad; pass++) {
 		for (i = 0; i < n && !*bad; i++) {
 			ssync_tobj t;
 			int kind = strncmp(paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
 				strncmp(paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
-				strncmp(paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE : 0;
+				strncmp(paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE :
+				ssync_witness__path_pos(paths[i]) > 0 ? SSYNC_TOBJ_REVOKE + 1 : 0;
 			if (kind == 0) {
 				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: unexpected file on the district branch (E_CERT)", paths[i]);
@@ -214,6 +219,17 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 			}
 			if (kind != pass)
 				continue;
+			if (kind == SSYNC_TOBJ_REVOKE + 1) {
+				if ((hg = ssync_witness__load(st, district, paths[i], datas[i], lens[i], why, whylen, err)) < 0) {
+					error = hg;
+					goto done;
+				}
+				/* not counted in *changed: a checkpoint changes no
+				 * certificate (the caller asks witness.c) */
+				if (hg)
+					*bad = SSYNC_ECERT;
+				continue;
+			}
 			if (check_file(st, root, district, paths[i], datas[i], lens[i], &t, why, whylen)) {
 				*bad = SSYNC_ECERT;
 			} else if (t.kind != kind) {
@@ -304,6 +320,7 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 	char rref[160], why[512];
 	ssync_oid_hex rtip, ltip;
 	int error, d, changed = 0, bad = 0;
+	int64_t wtime = 0, wfrom = 0;
 
 	if (!ssync_trust_managed(st))
 		return 0;
@@ -325,6 +342,12 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 		if ((d = ssync_exchange_descends(ex, &rtip, &ltip, err)) < 0)
 			return d;
 		if (!d) {
+			int forks = 0;
+			/* A hub showing different checkpoints to different nodes is
+			 * caught here: keep its other signed checkpoint as evidence. */
+			if ((error = ssync_witness__fork_scan(st, ex, &rtip, remote, &forks, err)) < 0)
+				return error;
+			*quarantined += forks;
 			snprintf(why, sizeof(why), "district branch on remote %s was rewritten (not a fast-forward of %.12s); "
 				"ours is kept (E_REWRITE: possible rollback attack)", remote, ltip.hex);
 			(*rewritten)++;
@@ -332,6 +355,8 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 			return ssync_trust__quarantine(st, "district", 0, ssync_error_name(SSYNC_EREWRITE), why, rtip.hex, strlen(rtip.hex), remote, err);
 		}
 	}
+	if ((error = ssync_witness__latest(st, &wtime, &wfrom, err)) < 0)
+		return error;
 	if ((error = ssync_trust__load_branch(st, ex, &ltip, &rtip, &changed, &bad, why, sizeof(why), err)) < 0)
 		return error;
 	if (bad) {
@@ -345,9 +370,21 @@ int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const cha
 	}
 	if ((error = ssync_exchange_ref_update(ex, SSYNC_DISTRICT_REF, &rtip, &ltip, "sync: district fast-forward", err)) < 0)
 		return error;
-	if (changed && ssync_trust__need_rebuild(st)) {
-		ssync_trust_rebuild_report rep;
+	return ssync_trust__after_load(st, changed, wfrom, err);
+}
+
+int ssync_trust__after_load(ssync_store *st, int changed, int64_t wfrom, ssync_error *err)
+{
+	ssync_trust_rebuild_report rep;
+	int64_t wtime = 0, wcount = 0;
+	int r = 0;
+
+	if (changed && ssync_trust__need_rebuild(st))
 		return ssync_trust_rebuild(st, &rep, err);
-	}
-	return 0;
+	/* New checkpoints: rebuild only if a verdict on an entry held can change. */
+	if ((r = ssync_witness__latest(st, &wtime, &wcount, err)) < 0)
+		return r;
+	if (wcount == wfrom || (r = ssync_witness__need_rebuild(st, wfrom, err)) <= 0)
+		return r;
+	return ssync_trust_rebuild(st, &rep, err);
 }

@@ -30,6 +30,13 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
  * entries of. A rewritten or invalid district branch is quarantined, not
  * followed (*rewritten / *quarantined count it). No-op when unmanaged.
  */
+/*
+ * After a district update was loaded: rebuild when trust objects changed
+ * (@p changed) under entries held, or when checkpoints beyond position
+ * @p wfrom (the count held before) change a verdict (witness.c).
+ */
+int ssync_trust__after_load(ssync_store *st, int changed, int64_t wfrom, ssync_error *err);
+
 int ssync_trust__receive_district(ssync_store *st, ssync_exchange *ex, const char *remote,
 	int *rewritten, int64_t *quarantined, ssync_error *err);
 

@@ -39,7 +39,7 @@ s1=$("$S" --home sa student-archive add --name 张小红 --grade 初二)
 "$S" --home hub sync >/dev/null
 "$S" --home sa --json sync | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0], separators=(",", ":")), end="")' > report.json
 
-mkdir -p "$C"/{entry,tobj,segment,csv,control,report,keystore}
+mkdir -p "$C"/{entry,tobj,segment,csv,control,report,keystore,witness}
 g() { git --git-dir hub.git show "$1"; }
 for b in sa hub; do
 	for f in $(git --git-dir hub.git ls-tree -r --name-only "refs/heads/node/$b" | grep '\.seg$'); do
@@ -52,7 +52,10 @@ for b in sa hub; do
 	done
 done
 for f in $(git --git-dir hub.git ls-tree -r --name-only refs/heads/district); do
-	g "refs/heads/district:$f" > "$C/tobj/$(basename "$f")"
+	case $f in
+	witness/*) g "refs/heads/district:$f" > "$C/witness/$(basename "$f")" ;; # hub checkpoints
+	*) g "refs/heads/district:$f" > "$C/tobj/$(basename "$f")" ;;
+	esac
 done
 cp report.json "$C/report/sync.json"
 for b in sa hub; do

@@ -218,10 +218,12 @@ static uint64_t own_head_hlc(ssync_node *n)
 #define YEAR_2900_MS "29379456000000" /* 2900-12-31T00:00:00Z */
 #define DAY_MS (UINT64_C(86400000))
 
-/* A node whose clock says 2900 writes; the district revokes it after its
- * sane entry. A receiver that learns the revocation first refuses the entry
- * and its clock does not move; one that applied it first rebuilds and its
- * clock comes back. Both then write with a sane hlc, and all agree. */
+/* A node whose clock says 2900 writes (an old writer without the
+ * witnessed-time check); the district revokes it after its sane entry. A
+ * receiver that learns the revocation first refuses the entry; one that
+ * learns the entry first holds it (W_FUTURE_HLC: beyond the time the hub
+ * witnessed) and then refuses it. No clock moves; all agree. (Applied
+ * first, revoked later: where no checkpoint exists, t_trust_revoke_audit.) */
 static void test_trust__refused_entry_moves_no_clock(void **state)
 {
 	fx *f = *state;
@@ -229,15 +231,26 @@ static void test_trust__refused_entry_moves_no_clock(void **state)
 	char hh[65], hb[65], he[65];
 	uint64_t now = ssync_hlc_wall_ms(), b0;
 
+	sqlite3 *adb = ssync_store__db(ssync_node_store(f->a));
+
 	th_sync_ok(f->a, NULL);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ok')");
+	/* An old writer, without the witnessed-time check: a signs at 2900. */
+	assert_int_equal(sqlite3_exec(adb, "CREATE TEMP TABLE w AS SELECT * FROM ssync_witness; DELETE FROM ssync_witness",
+		NULL, NULL, NULL), SQLITE_OK);
 	setenv("SCHOOLSYNC_FAKE_TIME_MS", YEAR_2900_MS, 1);
 	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','from 2900')");
 	unsetenv("SCHOOLSYNC_FAKE_TIME_MS");
+	assert_int_equal(sqlite3_exec(adb, "INSERT INTO ssync_witness SELECT * FROM temp.w; DROP TABLE temp.w",
+		NULL, NULL, NULL), SQLITE_OK);
 	assert_true(ssync_hlc_ms(own_head_hlc(f->a)) >= UINT64_C(29379456000000));
 	th_sync_ok(f->a, NULL);
-	th_sync_ok(f->e, NULL); /* e applies the 2900 entry: its clock follows, as it must */
-	assert_true(ssync_hlc_ms(clock_of(f->e)) >= UINT64_C(29379456000000));
+	/* e holds the 2900 entry (beyond the hub's witnessed time, TRUST.md
+	 * §4a): not applied, and its clock does not follow */
+	th_sync_ok(f->e, NULL);
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM ssync_quarantine WHERE node='sch-a' AND seq=2 AND code='W_FUTURE_HLC'"), 1);
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher WHERE id='sch-a-2'"), 0);
+	assert_true(ssync_hlc_ms(clock_of(f->e)) < now + DAY_MS);
 	th_sync_ok(f->h, NULL);
 	ssync_error_clear(&err);
 	if (ssync_trust_district_revoke(f->h, "sch-a", 1, f->root, &err) != 0)
@@ -250,7 +263,7 @@ static void test_trust__refused_entry_moves_no_clock(void **state)
 	assert_true(ssync_hlc_ms(clock_of(f->b)) < now + DAY_MS);
 	th_sql(f->b, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','b')");
 	assert_true(ssync_hlc_ms(own_head_hlc(f->b)) < now + DAY_MS);
-	th_sync_ok(f->e, NULL); /* e learns it after applying: rebuild, the clock comes back */
+	th_sync_ok(f->e, NULL); /* e learns it: a#2 refused now, its clock still sane */
 	assert_true(ssync_hlc_ms(clock_of(f->e)) < now + DAY_MS);
 	th_sql(f->e, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','e')");
 	assert_true(ssync_hlc_ms(own_head_hlc(f->e)) < now + DAY_MS);

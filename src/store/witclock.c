@@ -1,0 +1,54 @@
+/* The writer's clock against hub-witnessed time (docs/TRUST.md §4a), run
+ * by capture before anything is signed. Reads the newest checkpoint's time
+ * from ssync_witness (loaded by the sync layer, schema/005_witness.sql). */
+#include <stdio.h>
+#include <string.h>
+
+#include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
+#include "witclock_int.h"
+
+/* Witnessed-time allowances (mirrors of schoolsync/witness.h, a higher layer). */
+#define WITNESS_ALLOW_MS INT64_C(600000)            /* 10 minutes */
+#define WITNESS_WRITER_AHEAD_MS INT64_C(31622400000) /* 366 days */
+
+/*
+ * The writer's clock against the latest time the hub witnessed (the newest
+ * checkpoint this replica holds, docs/TRUST.md §4a): a clock behind it, or
+ * more than a year past it, signs nothing -- receivers would hold or refuse
+ * what it writes. The hub, whose clock is the witness, may override
+ * (docs/OPERATIONS.md).
+ */
+int ssync_store__witness_clock(ssync_store *st, int override, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(max(time), 0) FROM ssync_witness", err);
+	int64_t wt = 0, now = (int64_t)ssync_hlc_wall_ms();
+	char a[40], b[40];
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	if ((r = ssync_store__step_row(st, q, "read the witnessed time", err)) > 0)
+		wt = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (r < 0)
+		return r;
+	if (wt == 0 || (now >= wt - WITNESS_ALLOW_MS && now <= wt + WITNESS_WRITER_AHEAD_MS))
+		return 0;
+	if (override)
+		return 0;
+	if (now < (int64_t)SSYNC_HLC_MIN_MS || now > (int64_t)SSYNC_HLC_MAX_MS)
+		return 0; /* ssync_hlc_next says what is wrong with this reading */
+	(void)ssync_time_utc(now, 0, a, sizeof(a));
+	(void)ssync_time_utc(wt, 0, b, sizeof(b));
+	if (now < wt)
+		ssync_error_set(err, SSYNC_ECLOCK, "this computer's clock reads %s, but the district hub had already "
+			"witnessed %s (%lld min later); nothing was written (E_CLOCK)", a, b, (long long)((wt - now) / 60000));
+	else
+		ssync_error_set(err, SSYNC_ECLOCK, "this computer's clock reads %s, %lld days past the latest time the district "
+			"hub witnessed (%s); nothing was written (E_CLOCK)", a, (long long)((now - wt) / 86400000), b);
+	ssync_error_hint(err, "set this PC's date, time and time zone correctly (or turn on network time), then write again; "
+		"docs/OPERATIONS.md \"Clock refused\"");
+	return SSYNC_ECLOCK;
+}
+

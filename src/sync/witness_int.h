@@ -1,0 +1,49 @@
+#ifndef SSYNC_WITNESS_INT_H
+#define SSYNC_WITNESS_INT_H
+
+/* Hub-witnessed time, receiver's side (witness.c, docs/TRUST.md §4a). */
+
+#include "entry_int.h"
+#include "judge_int.h"
+#include "schoolsync/exchange.h"
+#include "schoolsync/witness.h"
+#include "store_int.h"
+
+/* The latest checkpoint's time (0 if none) and how many are held. */
+int ssync_witness__latest(ssync_store *st, int64_t *time, int64_t *count, ssync_error *err);
+
+/*
+ * Verify one witness/ file of the district branch against the held chain
+ * and the hub's certificate, and load it. Returns 1 with @p why filled if
+ * it is refused, 0 if loaded, < 0 on a local failure. Runs inside the
+ * caller's transaction (trust.c: all or nothing per district update).
+ */
+int ssync_witness__load(ssync_store *st, const char *district, const char *path, const char *data,
+	size_t len, char *why, size_t whylen, ssync_error *err);
+
+/*
+ * After checkpoints beyond position @p from were loaded: 1 if a verdict on
+ * an entry held may have changed (the caller rebuilds), 0 if none can.
+ */
+int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err);
+
+/*
+ * Judge @p e (authentic, certified, not revoked: v->state 1) by witnessed
+ * time: E_BACKDATED or E_CERT_EXPIRED (state 3), W_FUTURE_HLC (state 2), or
+ * nothing. @p cert_until: valid_until of the certificate that covers it
+ * (0 = no end). Entries of this node itself are not held for being ahead
+ * of the latest checkpoint (only for being ahead when witnessed).
+ */
+int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_until, ssync_verdict *v,
+	ssync_error *err);
+
+/*
+ * The remote's district branch @p rtip does not extend ours: look for
+ * checkpoints it holds at positions we hold with other, validly signed
+ * content (hub equivocation). Each is kept as evidence and quarantined
+ * (E_WITNESS_FORK); *found counts them.
+ */
+int ssync_witness__fork_scan(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *rtip,
+	const char *remote, int *found, ssync_error *err);
+
+#endif

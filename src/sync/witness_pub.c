@@ -1,0 +1,223 @@
+/* Hub checkpoints, the hub's side (docs/TRUST.md §4a): list every head the
+ * hub holds that no checkpoint lists yet -- whichever transport brought it,
+ * network or a neighbour's USB stick -- sign it with the hub's certified
+ * key at the hub's clock, commit it to refs/heads/district and load it back
+ * through the receivers' own verification (witness.c via trust.c), so the
+ * hub never holds a checkpoint others refuse. Run by every sync round of
+ * the hub and by `schoolsync district checkpoint`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node_int.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/timefmt.h"
+#include "schoolsync/trust.h"
+#include "sync_int.h"
+#include "trust_int.h"
+#include "witness_int.h"
+#include "witness_pub_int.h"
+#include "wobj_int.h"
+
+/* 1 if this node holds a hub certificate for its own key. */
+static int is_hub(ssync_node *n, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=? AND role='hub' AND pubkey=?", err);
+	int r;
+
+	if (!ssync_node__keypair(n))
+		return 0; /* opened without its key: it signs nothing */
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, ssync_keys_public(ssync_node__keypair(n)), SSYNC_PUBKEY_BYTES, SQLITE_STATIC);
+	r = ssync_store__step_row(st, q, "read the hub's certificate", err);
+	sqlite3_reset(q);
+	return r;
+}
+
+/* The heads of the log that no checkpoint lists yet, by node id. */
+static int new_heads(ssync_store *st, ssync_whead **out, int *n, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT e.node, e.seq, e.hash FROM ssync_entry e "
+		"JOIN (SELECT node, max(seq) AS m FROM ssync_entry GROUP BY node) h ON e.node=h.node AND e.seq=h.m "
+		"WHERE e.seq > ifnull((SELECT max(w.seq) FROM ssync_witness_head w WHERE w.node=e.node), 0) ORDER BY e.node", err);
+	ssync_whead *v = NULL;
+	int cap = 0, rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!q)
+		return SSYNC_ERROR;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			ssync_whead *nv = realloc(v, (size_t)(cap ? cap * 2 : 64) * sizeof(*v));
+			if (!nv) {
+				sqlite3_reset(q);
+				free(v);
+				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 64;
+		}
+		snprintf(v[*n].node, sizeof(v[*n].node), "%s", (const char *)sqlite3_column_text(q, 0));
+		v[*n].seq = sqlite3_column_int64(q, 1);
+		memset(v[*n].hash, 0, 32);
+		if (sqlite3_column_bytes(q, 2) == 32)
+			memcpy(v[*n].hash, sqlite3_column_blob(q, 2), 32);
+		(*n)++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return ssync_store__sqlerr(st, err, "read the heads of the log");
+	}
+	*out = v;
+	return 0;
+}
+
+static int prev_hash(ssync_store *st, int64_t pos, unsigned char out[32], ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT hash FROM ssync_witness WHERE pos=?", err);
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_int64(q, 1, pos);
+	if ((r = ssync_store__step_row(st, q, "read the latest checkpoint", err)) > 0 && sqlite3_column_bytes(q, 0) == 32)
+		memcpy(out, sqlite3_column_blob(q, 0), 32);
+	sqlite3_reset(q);
+	if (r == 0)
+		return ssync_error_set(err, SSYNC_ECORRUPT, "checkpoint %lld is missing", (long long)pos);
+	return r < 0 ? r : 0;
+}
+
+#define MAX_PER_ROUND 16 /* 4,096 heads in one commit; more wait for the next round */
+
+int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int force, int64_t *pos, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_whead *heads = NULL;
+	ssync_wobj *w = NULL;
+	ssync_oid_hex ltip, ntip;
+	char *lines[MAX_PER_ROUND], paths[MAX_PER_ROUND][64], why[512], msg[96];
+	const char *pathv[MAX_PER_ROUND];
+	const void *datav[MAX_PER_ROUND];
+	size_t lenv[MAX_PER_ROUND];
+	int64_t tmax = 0, count = 0, now = (int64_t)ssync_hlc_wall_ms();
+	unsigned char prev[32];
+	int error = 0, nheads = 0, k = 0, i, hub, changed = 0, bad = 0;
+	const char *ov = getenv("SCHOOLSYNC_HUB_CLOCK_OVERRIDE");
+
+	*pos = 0;
+	memset(lines, 0, sizeof(lines));
+	if (!ssync_trust_managed(st))
+		return 1;
+	if ((hub = is_hub(n, err)) <= 0)
+		return hub < 0 ? hub : 1;
+	if ((error = ssync_witness__latest(st, &tmax, &count, err)) < 0)
+		return error;
+	if (now < (int64_t)SSYNC_HLC_MIN_MS || now > (int64_t)SSYNC_HLC_MAX_MS) {
+		ssync_error_set(err, SSYNC_ECLOCK, "the hub's clock reads outside 2000..2999; no checkpoint signed (E_CLOCK)");
+		ssync_error_hint(err, "set the hub's clock correctly (network time)");
+		return SSYNC_ECLOCK;
+	}
+	if (count > 0 && now > tmax + SSYNC_WITNESS_WRITER_AHEAD_MS && !(ov && strcmp(ov, "1") == 0)) {
+		char a[40], b[40];
+		(void)ssync_time_utc(now, 0, a, sizeof(a));
+		(void)ssync_time_utc(tmax, 0, b, sizeof(b));
+		ssync_error_set(err, SSYNC_ECLOCK, "the hub's clock reads %s, more than a year past its latest checkpoint (%s); "
+			"no checkpoint signed (E_CLOCK)", a, b);
+		ssync_error_hint(err, "set the hub's clock correctly; if it is right, set SCHOOLSYNC_HUB_CLOCK_OVERRIDE=1 once "
+			"(docs/OPERATIONS.md \"Clock refused\")");
+		return SSYNC_ECLOCK;
+	}
+	/* The chain's time never goes back, whatever the hub's clock does. */
+	if (now < tmax)
+		now = tmax;
+	if ((error = new_heads(st, &heads, &nheads, err)) < 0)
+		return error;
+	if (nheads == 0 && !force && count > 0 && now - tmax < SSYNC_WITNESS_ALLOW_MS / 2)
+		goto done;
+	if (!(w = calloc(1, sizeof(*w)))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	if (count > 0 && (error = prev_hash(st, count, prev, err)) < 0)
+		goto done;
+	memset(&ltip, 0, sizeof(ltip));
+	if ((error = ssync_exchange_ref_tip(ex, SSYNC_DISTRICT_REF, &ltip, NULL)) < 0) {
+		error = ssync_error_set(err, error, "read %s", SSYNC_DISTRICT_REF);
+		goto done;
+	}
+	for (i = 0; k < MAX_PER_ROUND && (k == 0 || i < nheads);) {
+		int m = 0;
+		size_t len;
+		memset(w, 0, sizeof(*w));
+		snprintf(w->district, sizeof(w->district), "%s", ssync_node_district(n));
+		snprintf(w->hub, sizeof(w->hub), "%s", ssync_node_id(n));
+		w->n = count + 1 + k;
+		w->has_prev = w->n > 1;
+		memcpy(w->prev, prev, 32);
+		w->time = now;
+		for (; i < nheads && m < SSYNC_WITNESS_MAX_HEADS; i++, m++)
+			w->heads[m] = heads[i];
+		w->nheads = m;
+		error = ssync_witness__wobj_sign(w, ssync_node__keypair(n), &lines[k], &len, err);
+		if (error < 0)
+			goto done;
+		memcpy(prev, w->hash, 32);
+		ssync_witness__wobj_clear(w);
+		ssync_witness__wobj_path(count + 1 + k, paths[k], sizeof(paths[k]));
+		pathv[k] = paths[k];
+		datav[k] = lines[k];
+		lenv[k] = len;
+		k++;
+	}
+	snprintf(msg, sizeof(msg), "witness: checkpoint %lld", (long long)(count + k));
+	if ((error = ssync_exchange_commit_files(ex, SSYNC_DISTRICT_REF, (size_t)k, pathv, datav, lenv, msg, &ntip, err)) < 0)
+		goto done;
+	if ((error = ssync_trust__load_branch(st, ex, &ltip, &ntip, &changed, &bad, why, sizeof(why), err)) < 0)
+		goto done;
+	if (bad) {
+		error = ssync_error_set(err, SSYNC_ECERT, "the hub's own checkpoint does not verify: %s", why);
+		goto done;
+	}
+	if ((error = ssync_trust__after_load(st, changed, count, err)) < 0)
+		goto done;
+	*pos = count + k;
+done:
+	for (i = 0; i < MAX_PER_ROUND; i++)
+		free(lines[i]);
+	free(w);
+	free(heads);
+	return error;
+}
+
+int ssync_witness_publish(ssync_node *n, int force, int64_t *pos, ssync_error *err)
+{
+	ssync_exchange *ex = NULL;
+	int error, lockfd = -1;
+
+	*pos = 0;
+	/* The sync lock, like the district commands (trust_admin.c): a round
+	 * starting meanwhile would remove git's lock on refs/heads/district. */
+	if ((error = ssync_sync__lock_wait(n, &lockfd, ssync_sync__lock_wait_ms, err)) < 0)
+		return error;
+	if ((error = ssync_node__exchange_open(n, 1, &ex, err)) < 0) {
+		close(lockfd);
+		return error;
+	}
+	error = ssync_witness__publish(n, ex, force, pos, err);
+	ssync_exchange_free(ex);
+	close(lockfd);
+	if (error == 1) {
+		ssync_error_set(err, SSYNC_EPERM, "node %s holds no hub certificate for its key: only the district hub "
+			"signs checkpoints", ssync_node_id(n));
+		ssync_error_hint(err, "run this on the hub's home (schoolsync district list shows the hub)");
+		return SSYNC_EPERM;
+	}
+	return error;
+}

@@ -1,0 +1,16 @@
+#ifndef SSYNC_WITNESS_PUB_INT_H
+#define SSYNC_WITNESS_PUB_INT_H
+
+/* Hub checkpoints, the hub's side (witness_pub.c). */
+
+#include "schoolsync/exchange.h"
+#include "schoolsync/node.h"
+
+/*
+ * ssync_witness_publish on an open exchange (the sync round's). Returns 1
+ * (nothing done) when this node is not a managed hub, 0 when done (*pos:
+ * last position written, 0 if none was due), < 0 on failure.
+ */
+int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int force, int64_t *pos, ssync_error *err);
+
+#endif

@@ -1,0 +1,253 @@
+/* Hub checkpoints (src/sync/wobj.c, witness.c; docs/TRUST.md §2, §4a):
+ * the writer produces exactly what the parser accepts, the parser's bounds,
+ * and the judging rules on checkpoint rows held by a replica. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers_core.h"
+#include "schoolsync/hlc.h"
+#include "schoolsync/keys.h"
+#include "schoolsync/witness.h"
+#include "witness_int.h"
+#include "wobj_int.h"
+
+#define T0 INT64_C(1764085566000) /* 2025-11-25 */
+
+static ssync_wobj *sample(void)
+{
+	ssync_wobj *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	snprintf(w->district, sizeof(w->district), "d1");
+	snprintf(w->hub, sizeof(w->hub), "hub");
+	w->n = 1;
+	w->time = T0;
+	w->nheads = 2;
+	snprintf(w->heads[0].node, sizeof(w->heads[0].node), "hub");
+	w->heads[0].seq = 3;
+	memset(w->heads[0].hash, 0xab, 32);
+	snprintf(w->heads[1].node, sizeof(w->heads[1].node), "sch-a");
+	w->heads[1].seq = 12;
+	memset(w->heads[1].hash, 0x01, 32);
+	return w;
+}
+
+static char *signed_line(ssync_wobj *w, ssync_keypair *kp, size_t *len)
+{
+	ssync_error err;
+	char *line = NULL;
+
+	ssync_error_clear(&err);
+	if (ssync_witness__wobj_sign(w, kp, &line, len, &err) != 0)
+		fail_msg("sign: %s", err.message);
+	return line;
+}
+
+static void test_witness__roundtrip_and_exact_bytes(void **state)
+{
+	ssync_keypair *kp = NULL;
+	ssync_wobj *w = sample(), *p = calloc(1, sizeof(*p));
+	ssync_error err;
+	size_t len = 0;
+	char *line;
+	char hex[65];
+
+	(void)state;
+	assert_int_equal(ssync_keys_generate(&kp, NULL), 0);
+	line = signed_line(w, kp, &len);
+	ssync_hex_encode(hex, w->heads[0].hash, 32);
+	assert_true(strncmp(line, "{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,"
+		"\"time\":1764085566000,\"heads\":[[\"hub\",3,\"", 95) == 0);
+	assert_int_equal(line[len - 1], '\n');
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_witness__wobj_parse(p, line, len, &err), 0);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(p->nheads, 2);
+	assert_string_equal(p->heads[1].node, "sch-a");
+	assert_int_equal(p->heads[1].seq, 12);
+	assert_memory_equal(p->hash, w->hash, 32);
+	assert_int_equal(ssync_keys_verify(ssync_keys_public(kp), p->body, p->body_len, p->sig), 0);
+	ssync_witness__wobj_clear(p);
+	/* the next one names it */
+	w->n = 2;
+	w->has_prev = 1;
+	memcpy(w->prev, w->hash, 32);
+	free(line);
+	line = signed_line(w, kp, &len);
+	assert_int_equal(ssync_witness__wobj_parse(p, line, len, &err), 0);
+	assert_true(p->has_prev);
+	ssync_witness__wobj_clear(p);
+	ssync_witness__wobj_clear(w);
+	free(line);
+	free(w);
+	free(p);
+	ssync_keys_free(kp);
+}
+
+/* Lines the parser must refuse, each for one reason. */
+static void test_witness__parser_refuses(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,\"heads\":[]} ", /* space */
+		"{\"district\":\"d1\",\"witness\":1,\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,\"heads\":[]}", /* order */
+		"{\"witness\":2,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,\"heads\":[]}",
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":0,\"prev\":null,\"time\":1764085566000,\"heads\":[]}",
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":2,\"prev\":null,\"time\":1764085566000,\"heads\":[]}",
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1,\"heads\":[]}", /* E_CLOCK */
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":32503680000000,\"heads\":[]}",
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,"
+			"\"heads\":[[\"b\",1,\"0000000000000000000000000000000000000000000000000000000000000000\"],"
+			"[\"a\",1,\"0000000000000000000000000000000000000000000000000000000000000000\"]]}", /* unsorted */
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,"
+			"\"heads\":[[\"a\",0,\"0000000000000000000000000000000000000000000000000000000000000000\"]]}", /* seq 0 */
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,"
+			"\"heads\":[[\"a\",1,\"00000000000000000000000000000000000000000000000000000000000000AA\"]]}", /* upper hex */
+		"{\"witness\":1,\"district\":\"D1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,\"heads\":[]}",
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,\"time\":1764085566000,\"heads\":[],\"x\":1}",
+		"{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1.0,\"prev\":null,\"time\":1764085566000,\"heads\":[]}",
+	};
+	char line[1024], sig[2 * SSYNC_SIG_BYTES + 1];
+	size_t i;
+
+	(void)state;
+	memset(sig, 'a', 2 * SSYNC_SIG_BYTES);
+	sig[2 * SSYNC_SIG_BYTES] = 0;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		ssync_wobj *w = calloc(1, sizeof(*w));
+		ssync_error err;
+		int n = snprintf(line, sizeof(line), "%s\t%s\n", bodies[i], sig);
+		ssync_error_clear(&err);
+		assert_non_null(w);
+		if (ssync_witness__wobj_parse(w, line, (size_t)n, &err) == 0)
+			fail_msg("accepted body %zu: %s", i, bodies[i]);
+		assert_true(err.message[0] != 0);
+		free(w);
+	}
+	/* the same bytes with a valid body are accepted (the cases above differ in one thing) */
+	{
+		ssync_wobj *w = calloc(1, sizeof(*w));
+		int n = snprintf(line, sizeof(line), "%s\t%s\n", "{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,"
+			"\"prev\":null,\"time\":1764085566000,\"heads\":[]}", sig);
+		assert_int_equal(ssync_witness__wobj_parse(w, line, (size_t)n, NULL), 0);
+		ssync_witness__wobj_clear(w);
+		free(w);
+	}
+}
+
+static void test_witness__bounds_and_paths(void **state)
+{
+	ssync_keypair *kp = NULL;
+	ssync_wobj *w = sample();
+	ssync_error err;
+	char path[64], *line = NULL;
+	size_t len;
+	int i;
+
+	(void)state;
+	assert_int_equal(ssync_keys_generate(&kp, NULL), 0);
+	/* the writer refuses what the parser would */
+	w->nheads = SSYNC_WITNESS_MAX_HEADS;
+	for (i = 0; i < w->nheads; i++) {
+		snprintf(w->heads[i].node, sizeof(w->heads[i].node), "sch-%04d", i);
+		w->heads[i].seq = 1 + i;
+	}
+	free(signed_line(w, kp, &len));
+	assert_true(len < SSYNC_WITNESS_MAX_LINE);
+	w->nheads = SSYNC_WITNESS_MAX_HEADS + 1;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_witness__wobj_sign(w, kp, &line, &len, &err), SSYNC_ETOOLARGE);
+	assert_null(line);
+	w->nheads = 2;
+	snprintf(w->heads[1].node, sizeof(w->heads[1].node), "%s", w->heads[0].node);
+	assert_int_equal(ssync_witness__wobj_sign(w, kp, &line, &len, NULL), SSYNC_ESCHEMA);
+	ssync_witness__wobj_clear(w);
+	ssync_witness__wobj_path(1234, path, sizeof(path));
+	assert_string_equal(path, "witness/0000001/000000001234.ckpt");
+	assert_int_equal(ssync_witness__path_pos(path), 1234);
+	assert_int_equal(ssync_witness__path_pos("witness/0000000/000000001234.ckpt"), 0);
+	assert_int_equal(ssync_witness__path_pos("witness/0000000/000000000000.ckpt"), 0);
+	assert_int_equal(ssync_witness__path_pos("certs/a.1.cert"), 0);
+	free(w);
+	ssync_keys_free(kp);
+}
+
+/* Judging by held checkpoint rows: a replica with two checkpoints. */
+static void exec_ok(ssync_node *n, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(ssync_store__db(ssync_node_store(n)), sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static int judge(ssync_node *n, const char *node, int64_t seq, int64_t ms, int64_t until, char *qcode)
+{
+	ssync_entry e;
+	ssync_verdict v;
+	ssync_error err;
+
+	memset(&e, 0, sizeof(e));
+	memset(&v, 0, sizeof(v));
+	snprintf(e.node, sizeof(e.node), "%s", node);
+	e.seq = seq;
+	e.hlc = (uint64_t)ms << SSYNC_HLC_COUNTER_BITS;
+	v.state = 1;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_witness__judge(ssync_node_store(n), &e, until, &v, &err), 0);
+	snprintf(qcode, 24, "%s", v.state == 1 ? "" : v.qcode);
+	return v.state;
+}
+
+static void test_witness__judging(void **state)
+{
+	th_fx *f = *state;
+	const int64_t min = 60000, day = 86400000;
+	char q[24];
+	char sql[600];
+
+	/* no checkpoint: today's rules alone */
+	assert_int_equal(judge(f->n, "sch-b", 1, T0 + 400 * day, 0, q), 1);
+	/* checkpoint 1 at T0 lists sch-b up to 5; checkpoint 2 at T0+1d lists sch-b up to 9 */
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)),"
+		"(2,'hub',%lld,zeroblob(32),'',zeroblob(64)); INSERT INTO ssync_witness_head VALUES "
+		"('sch-b',5,1,zeroblob(32),%lld),('sch-b',9,2,zeroblob(32),%lld)",
+		(long long)T0, (long long)(T0 + day), (long long)T0, (long long)(T0 + day));
+	exec_ok(f->n, sql);
+	/* covered by checkpoint 1, a correct clock */
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 2 * min, 0, q), 1);
+	/* covered, ahead of its witness by more than 24 h: held for good */
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 + 2 * day, 0, q), 2);
+	assert_string_equal(q, "W_FUTURE_HLC");
+	/* covered, 1 h ahead of its witness but behind the latest: released */
+	assert_int_equal(judge(f->n, "sch-b", 4, T0 + 60 * min, 0, q), 1);
+	/* not covered, beyond the latest witnessed time + 10 min: held until witnessed */
+	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day + 11 * min, 0, q), 2);
+	assert_string_equal(q, "W_FUTURE_HLC");
+	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day + 9 * min, 0, q), 1);
+	/* ... but our own entries are not held for that (sch-a is this node) */
+	assert_int_equal(judge(f->n, "sch-a", 1, T0 + 30 * day, 0, q), 1);
+	/* backdated: after head 9 (witnessed T0+1d), dated more than 30 days before */
+	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day - 31 * day, 0, q), 3);
+	assert_string_equal(q, "E_BACKDATED");
+	/* a USB-relayed entry written days before the hub saw its predecessor: fine */
+	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day - 20 * day, 0, q), 1);
+	/* certificate ended more than 30 days before it was first witnessed */
+	/* (dated inside it, not backdated against head 5 at T0: a stolen key's
+	 * entry slipped into the window) */
+	assert_int_equal(judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 29 * day - 12 * 60 * min, q), 3);
+	assert_string_equal(q, "E_CERT_EXPIRED");
+	assert_int_equal(judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 20 * day, q), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_witness__roundtrip_and_exact_bytes),
+		cmocka_unit_test(test_witness__parser_refuses),
+		cmocka_unit_test(test_witness__bounds_and_paths),
+		cmocka_unit_test_setup_teardown(test_witness__judging, th_fx_setup, th_fx_teardown),
+	};
+	ssync_keys_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
