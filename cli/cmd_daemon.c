@@ -323,6 +323,15 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 			printf("\ndaemon: running (pid %lld, up %s)%s%s\n", (long long)json_integer_value(json_object_get(dm, "pid")),
 				up, json_is_string(json_object_get(dm, "busy")) ? ", syncing with " : "",
 				json_is_string(json_object_get(dm, "busy")) ? jstr(dm, "busy") : "");
+			if (json_is_object(json_object_get(dm, "web"))) {
+				json_t *web = json_object_get(dm, "web");
+				const char *b = jstr(web, "bind");
+				/* a wildcard bind is reached on loopback too */
+				printf("web console: http://%s%s%s:%lld/ (a login link: schoolsync web)\n",
+					b && strchr(b, ':') ? "[" : "", !b || strcmp(b, "0.0.0.0") == 0 ? "127.0.0.1" :
+					strcmp(b, "::") == 0 ? "::1" : b, b && strchr(b, ':') ? "]" : "",
+					(long long)json_integer_value(json_object_get(web, "port")));
+			}
 			print_remotes(json_object_get(out, "remotes"));
 		} else if (jstr(dm, "problem")) {
 			printf("\ndaemon: NOT ANSWERING (%s); remote state unknown\n", jstr(dm, "problem"));

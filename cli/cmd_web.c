@@ -127,8 +127,9 @@ int cmd_web(cli_ctx *ctx, int argc, char **argv)
 			return cli_usage(ctx, "web", "--bind must be an IP address");
 		snprintf(req.bind, sizeof(req.bind), "%s", bind);
 	}
+	/* jansson takes UTF-8 only; the name is recorded in signed entries */
 	if (!(line = ssync_control_web_login_request(&req)))
-		return CLI_EXIT_ERROR;
+		return cli_usage(ctx, "web", "--user must be UTF-8 text (1..%zu bytes)", sizeof(req.user) - 1);
 	ssync_error_clear(&err);
 	rc = ssync_control_call_line(ctx->home, line, SSYNC_CONTROL_STATUS_TIMEOUT_MS, &resp, &err);
 	free(line);

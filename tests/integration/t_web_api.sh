@@ -82,6 +82,9 @@ assert_contains "the session cookie is HttpOnly, SameSite=Strict, Path=/" \
 	"Set-Cookie: ssid=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=/" "$HB"
 req "$NJ" GET "${URL#http://127.0.0.1:$PORT}"
 assert_eq "a login token works once (used: 403)" 403 "$HS"
+assert_contains "status shows the console" "^web console: http://127\.0\.0\.1:$PORT/" "$(ssx a status)"
+ss a web --user "$(printf 'bad\xff')"
+assert_eq "web --user that is not UTF-8: a usage error (2)" 2 "$RC"
 JS=$(ssx a web --json --user x)
 assert_eq "web --json: an object with the url and the daemon" "True $PORT" "$(jget "$JS" 'j["daemon"], j["port"]' | tr -d '(),')"
 
