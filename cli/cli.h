@@ -1,6 +1,7 @@
 #ifndef SSYNC_CLI_H
 #define SSYNC_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -8,6 +9,7 @@
 #include "schoolsync/error.h"
 #include "schoolsync/node.h"
 #include "schoolsync/timefmt.h"
+#include "i18n.h"
 
 /* Exit codes, mapped in one place (cli/common.c). */
 #define CLI_EXIT_OK 0
@@ -31,8 +33,25 @@ typedef struct cli_cmd {
 	int (*run)(cli_ctx *ctx, int argc, char **argv);
 } cli_cmd;
 
+/*
+ * Ctrl-C (SIGINT) and SIGTERM. By default the signal ends the program at
+ * once, as the default action would (SQLite rolls back a transaction cut
+ * short; $? is 130). A command whose work is not one SQLite transaction
+ * (git writes: init, join, district, remote, sync, import) defers it:
+ * cli_interrupted is set, the command stops at its next safe point, and
+ * main ends by cli_exit_interrupted().
+ */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_signals_init(void);
+void cli_defer_signals(void);
+/* Say what was stopped, then die of the signal (exit status 128+signal). */
+int cli_exit_interrupted(void);
+
 /* Print err (message + hint) to stderr, or as JSON when --json; return exit code. */
 int cli_fail(cli_ctx *ctx, const ssync_error *err);
+/* err's message and hint in the user's language (gettext over
+ * ssync_error_localize); a missing hint is the code's generic one. */
+void cli_error_text(const ssync_error *err, char *msg, size_t msgn, char *hint, size_t hintn);
 /* Usage error: message to stderr, exit 2. */
 int cli_usage(cli_ctx *ctx, const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -58,7 +77,10 @@ const char *cli_local_time(const char *utc, char *out, size_t n);
 const char *cli_local_time_ms(long long ms, char *out, size_t n);
 /* Print rows as an aligned text table. */
 typedef struct cli_table cli_table;
+/* Headers are translated (gettext; mark literals with N_()); _raw keeps
+ * them as given (SQL column names). */
 cli_table *cli_table_new(int ncols, const char *const *headers);
+cli_table *cli_table_new_raw(int ncols, const char *const *headers);
 int cli_table_add(cli_table *t, const char *const *values);
 void cli_table_print(cli_table *t, FILE *f);
 void cli_table_free(cli_table *t);

@@ -62,13 +62,13 @@ static int on_row(int ncols, const char *const *names, const char *const *values
 
 static int help(void)
 {
-	printf("usage: schoolsync student-archive add --name NAME [--grade G] [--record TEXT] [--json]\n"
+	printf(_("usage: schoolsync student-archive add --name NAME [--grade G] [--record TEXT] [--json]\n"
 		"       schoolsync student-archive edit ID [--name NAME] [--grade G] [--record TEXT]\n"
 		"       schoolsync student-archive show ID | list | export [--json]\n"
 		"       schoolsync student-archive erase ID        (the owning school or the hub)\n\n"
 		"一生一档案: name, grade and record are encrypted before they are written; only the\n"
 		"owning school, the hub and auditors the hub granted can read them. Other nodes,\n"
-		"relays, USB sticks and git hold ciphertext only. export writes CSV (docs/PRIVACY.md).\n");
+		"relays, USB sticks and git hold ciphertext only. export writes CSV (docs/PRIVACY.md).\n"));
 	return CLI_EXIT_OK;
 }
 
@@ -153,7 +153,7 @@ int cmd_archive(cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json)
 			rc = cli_print_json(json_pack("{sssi}", "id", pos[1], "erased_keys", nk));
 		else
-			printf("erased %d data key(s) of %s here; the next sync tells the district (docs/PRIVACY.md)\n", nk, pos[1]);
+			printf(_("erased %d data key(s) of %s here; the next sync tells the district (docs/PRIVACY.md)\n"), nk, pos[1]);
 	} else {
 		rc = cli_usage(ctx, "student-archive", "unknown subcommand '%s'", sub);
 	}
@@ -181,9 +181,9 @@ int cmd_privacy(cli_ctx *ctx, int argc, char **argv)
 	if (hflag || npos != 1 || (strcmp(pos[0], "key") && strcmp(pos[0], "rotate-key"))) {
 		free(pos);
 		if (hflag) {
-			printf("usage: schoolsync privacy key | rotate-key [--json]\n\n"
+			printf(_("usage: schoolsync privacy key | rotate-key [--json]\n\n"
 				"key: this node's encryption public key (the hub certifies it: district enroll --enckey).\n"
-				"rotate-key: a new encryption key; the old one is kept to open what was sealed to it.\n");
+				"rotate-key: a new encryption key; the old one is kept to open what was sealed to it.\n"));
 			return CLI_EXIT_OK;
 		}
 		return cli_usage(ctx, "privacy", "key or rotate-key");

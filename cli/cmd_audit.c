@@ -10,7 +10,7 @@
 
 static int audit_help(void)
 {
-	printf("usage: schoolsync audit verify --repo PATH|URL --district-pubkey HEX [--json]\n"
+	printf(_("usage: schoolsync audit verify --repo PATH|URL --district-pubkey HEX [--json]\n"
 		"       schoolsync audit history TABLE KEY [--column COLUMN] [--json]\n\n"
 		"verify   from a copy of the exchange repository and the district's public key\n"
 		"         alone: check that every branch only ever added files, every trust object\n"
@@ -25,7 +25,7 @@ static int audit_help(void)
 		"         the git commit that published it, and whether it left the cell in\n"
 		"         conflict. KEY is the record's id or the key a clerk knows: a teacher's\n"
 		"         staff number, a school's code, a name only one row has. --column shows\n"
-		"         only that column's changes. A KEY with no history exits 1.\n");
+		"         only that column's changes. A KEY with no history exits 1.\n"));
 	return CLI_EXIT_OK;
 }
 
@@ -50,9 +50,9 @@ static int on_finding(int fatal, const char *node, int64_t seq, const char *code
 		return 0;
 	}
 	if (fatal)
-		fprintf(stderr, "schoolsync: audit: %s: %s#%lld: %s\n", code, node, (long long)seq, reason);
+		fprintf(stderr, _("schoolsync: audit: %s: %s#%lld: %s\n"), code, node, (long long)seq, reason);
 	else
-		printf("refused %s#%lld %s: %s\n", node, (long long)seq, code, reason);
+		printf(_("refused %s#%lld %s: %s\n"), node, (long long)seq, code, reason);
 	return 0;
 }
 
@@ -120,7 +120,7 @@ static int on_change(const ssync_audit_change *c, void *p)
 	value_text(v, c->column, new_json, newv, sizeof(newv));
 	free(old_open);
 	free(new_open);
-	printf("%s  %s#%lld  school %s  actor %s  %s: %s -> %s  entry %.16s  commit %.12s%s%s\n",
+	printf(_("%s  %s#%lld  school %s  actor %s  %s: %s -> %s  entry %.16s  commit %.12s%s%s\n"),
 		cli_local_time(c->time, when, sizeof(when)), c->node,
 		(long long)c->seq, c->school[0] ? c->school : "-", c->actor, c->column, oldv, newv, c->hash,
 		c->commit[0] ? c->commit : "(unpublished)", c->conflict ? "  CONFLICT" : "",
@@ -182,7 +182,7 @@ static int history(cli_ctx *ctx, vctx *v, const char *word, const char *key)
 		rc = cli_print_json(v->arr);
 		v->arr = NULL;
 	} else if (v->shown == 0) {
-		printf("(no changes of column %s)\n", v->column);
+		printf(_("(no changes of column %s)\n"), v->column);
 	}
 done:
 	json_decref(v->arr);
@@ -236,14 +236,17 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 				"refused", (json_int_t)rep.refused, "held", (json_int_t)rep.held, "findings", v.arr));
 		} else {
 			json_decref(v.arr);
-			printf("%s: %lld trust objects, %lld nodes, %lld entries (%lld applied, %lld refused, %lld held)\n"
-				"state-hash %s\n", e == 0 ? "verified" : "FAILED", (long long)rep.trust_objects, (long long)rep.nodes,
+			printf(_("%s: %lld trust objects, %lld nodes, %lld entries (%lld applied, %lld refused, %lld held)\n"
+				"state-hash %s\n"), e == 0 ? "verified" : "FAILED", (long long)rep.trust_objects, (long long)rep.nodes,
 				(long long)rep.entries, (long long)rep.applied, (long long)rep.refused, (long long)rep.held,
 				rep.state_hash[0] ? rep.state_hash : "-");
 		}
 		if (e < 0) {
-			if (!ctx->json)
-				fprintf(stderr, "schoolsync: error: %s [%s]\n", err.message, ssync_error_name(err.code));
+			if (!ctx->json) {
+				char m[1024];
+				cli_error_text(&err, m, sizeof(m), NULL, 0);
+				fprintf(stderr, _("schoolsync: error: %s [%s]\n"), m, ssync_error_name(err.code));
+			}
 			return CLI_EXIT_ERROR;
 		}
 		return rc;

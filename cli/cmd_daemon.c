@@ -79,26 +79,26 @@ static void print_node(json_t *node)
 	json_t *nodes = json_object_get(node, "nodes");
 	size_t i;
 
-	printf("node %s (district %s)\n", jstr(node, "node"), jstr(node, "district") ? jstr(node, "district") : "?");
+	printf(_("node %s (district %s)\n"), jstr(node, "node"), jstr(node, "district") ? jstr(node, "district") : "?");
 	if (json_object_get(node, "managed"))
 		print_trust(node);
 	if (json_is_true(json_object_get(node, "recovering")))
-		printf("RESTORED, WAITING FOR ITS OWN HISTORY: writes are refused until a sync reads this node's\n"
+		printf(_("RESTORED, WAITING FOR ITS OWN HISTORY: writes are refused until a sync reads this node's\n"
 			"       own branch (node/%s) from a remote that holds it - usually the hub:\n"
 			"       schoolsync sync --remote hub. A new or empty USB stick does not count\n"
-			"       (docs/OPERATIONS.md, Restoring a node)\n", jstr(node, "node"));
+			"       (docs/OPERATIONS.md, Restoring a node)\n"), jstr(node, "node"));
 	if (jstr(node, "rollback"))
-		printf("ROLLBACK (E_ROLLBACK): %s\n"
+		printf(_("ROLLBACK (E_ROLLBACK): %s\n"
 			"       writes are refused. Run schoolsync sync --remote hub to adopt the district's copy of\n"
 			"       this node's entries; if this node wrote after it was restored, add --adopt-remote to\n"
 			"       discard those unpublished writes (kept in schoolsync quarantine to re-enter)\n"
-			"       (docs/OPERATIONS.md §7, Restored from an old copy)\n", jstr(node, "rollback"));
+			"       (docs/OPERATIONS.md §7, Restored from an old copy)\n"), jstr(node, "rollback"));
 	if (json_is_object(json_object_get(node, "clock_ahead"))) {
 		json_t *ca = json_object_get(node, "clock_ahead");
-		printf("CLOCK AHEAD: this node's clock is at %s, %lld day(s) ahead of this PC's clock,\n"
+		printf(_("CLOCK AHEAD: this node's clock is at %s, %lld day(s) ahead of this PC's clock,\n"
 			"       carried by entry %s: everything written here carries that time. If that node's\n"
 			"       clock was wrong, the hub should revoke it; if this PC's clock is behind, fix it\n"
-			"       (docs/TRUST.md, Clocks far ahead)\n", jstr(ca, "time"),
+			"       (docs/TRUST.md, Clocks far ahead)\n"), jstr(ca, "time"),
 			(long long)(json_integer_value(json_object_get(ca, "ahead_s")) / 86400),
 			jstr(ca, "entry") ? jstr(ca, "entry") : "(not found)");
 	}
@@ -136,18 +136,18 @@ static void print_node(json_t *node)
 		for (i = 0; i < json_array_size(pr); i++) {
 			json_t *p = json_array_get(pr, i);
 			char local[64];
-			printf("PUSH REJECTED by remote %s [%s]%s%s: %s\n", jstr(p, "remote"), jstr(p, "code"),
+			printf(_("PUSH REJECTED by remote %s [%s]%s%s: %s\n"), jstr(p, "remote"), jstr(p, "code"),
 				jstr(p, "at") ? " since " : "", jstr(p, "at") ? cli_local_time(jstr(p, "at"), local, sizeof(local)) : "",
 				jstr(p, "message"));
 			if (jstr(p, "hint"))
-				printf("  what to do: %s\n", jstr(p, "hint"));
+				printf(_("  what to do: %s\n"), jstr(p, "hint"));
 		}
 	}
 	printf(_("conflicts: %lld   quarantined: %lld\n"),
 		(long long)json_integer_value(json_object_get(node, "conflicts")),
 		(long long)json_integer_value(json_object_get(node, "quarantined")));
 	if (json_array_size(nodes)) {
-		const char *hdr[] = { "other node", "role", "school", "last seq", "last received", "age" };
+		const char *hdr[] = { N_("other node"), N_("role"), N_("school"), N_("last seq"), N_("last received"), N_("age") };
 		cli_table *t = cli_table_new(6, hdr);
 		for (i = 0; t && i < json_array_size(nodes); i++) {
 			json_t *o = json_array_get(nodes, i);
@@ -182,12 +182,12 @@ static void print_node(json_t *node)
 
 static void print_remotes(json_t *remotes)
 {
-	const char *hdr[] = { "remote", "state", "last success", "last error", "next attempt", "backoff" };
+	const char *hdr[] = { N_("remote"), N_("state"), N_("last success"), N_("last error"), N_("next attempt"), N_("backoff") };
 	cli_table *t;
 	size_t i;
 
 	if (!json_array_size(remotes)) {
-		printf("\nno remotes configured (schoolsync remote add NAME URL)\n");
+		printf(_("\nno remotes configured (schoolsync remote add NAME URL)\n"));
 		return;
 	}
 	if (!(t = cli_table_new(6, hdr)))
@@ -252,12 +252,12 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync status [--json]\n\n"
+		printf(_("usage: schoolsync status [--json]\n\n"
 			"This node's sync state. From the running daemon (schoolsyncd): per remote\n"
 			"the last success, the last error, the next attempt and the backoff. From\n"
 			"the replica (also without a daemon): own entries not yet pushed, conflicts,\n"
 			"quarantined entries, and when we last received anything from every other\n"
-			"node. Exits 0 when it could say something, 1 when the replica is unreadable.\n");
+			"node. Exits 0 when it could say something, 1 when the replica is unreadable.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -304,7 +304,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 		int on = ssync_store_walbuf_check(&wb);
 		(void)json_object_set_new(out, "walbuf", json_pack("{sbss}", "on", on, "why", wb));
 		if (!ctx->json && !on)
-			printf("notice: replica writes use SQLite's own VFS, WAL shim %s\n", wb);
+			printf(_("notice: replica writes use SQLite's own VFS, WAL shim %s\n"), wb);
 	}
 	if (ctx->json) {
 		rc = cli_print_json(out);
@@ -316,11 +316,11 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 		if (json_is_object(node))
 			print_node(node);
 		else
-			printf("replica: %s\n", jstr(json_object_get(out, "node_error"), "message"));
+			printf(_("replica: %s\n"), jstr(json_object_get(out, "node_error"), "message"));
 		if (json_is_true(json_object_get(dm, "running"))) {
 			char up[24];
 			human_age(up, sizeof(up), json_integer_value(json_object_get(dm, "uptime_s")));
-			printf("\ndaemon: running (pid %lld, up %s)%s%s\n", (long long)json_integer_value(json_object_get(dm, "pid")),
+			printf(_("\ndaemon: running (pid %lld, up %s)%s%s\n"), (long long)json_integer_value(json_object_get(dm, "pid")),
 				up, json_is_string(json_object_get(dm, "busy")) ? ", syncing with " : "",
 				json_is_string(json_object_get(dm, "busy")) ? jstr(dm, "busy") : "");
 			if (json_is_object(json_object_get(dm, "web"))) {
@@ -334,7 +334,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
 			}
 			print_remotes(json_object_get(out, "remotes"));
 		} else if (jstr(dm, "problem")) {
-			printf("\ndaemon: NOT ANSWERING (%s); remote state unknown\n", jstr(dm, "problem"));
+			printf(_("\ndaemon: NOT ANSWERING (%s); remote state unknown\n"), jstr(dm, "problem"));
 		} else {
 			printf(_("\ndaemon: not running; remote state unknown. Start it with: systemctl start schoolsyncd\n"
 				"(or: schoolsyncd --home %s). To sync once by hand: schoolsync sync\n"), ctx->home);
@@ -409,15 +409,15 @@ int cli_daemon_sync_now(cli_ctx *ctx)
 			ssync_error perr;
 			ssync_error_clear(&perr);
 			if (s && ssync_sync_report_parse(&rep, s, strlen(s), &perr) == 0)
-				printf("%s: ok in %.2f s: received %lld, applied %lld, sealed %lld, pushed %d branch(es)\n",
+				printf(_("%s: ok in %.2f s: received %lld, applied %lld, sealed %lld, pushed %d branch(es)\n"),
 					jstr(o, "remote"), json_number_value(json_object_get(o, "seconds")),
 					(long long)rep.received, (long long)rep.applied, (long long)rep.sealed, rep.pushed_refs);
 			else
-				printf("%s: ok in %.2f s (no report: %s)\n", jstr(o, "remote"),
+				printf(_("%s: ok in %.2f s (no report: %s)\n"), jstr(o, "remote"),
 					json_number_value(json_object_get(o, "seconds")), s ? perr.message : "none");
 			free(s);
 		} else {
-			printf("%s: FAILED [%s] %s; the daemon retries in %.0f s\n", jstr(o, "remote"), jstr(e, "code"),
+			printf(_("%s: FAILED [%s] %s; the daemon retries in %.0f s\n"), jstr(o, "remote"), jstr(e, "code"),
 				jstr(e, "message"), json_number_value(json_object_get(o, "retry_in_s")));
 		}
 	}

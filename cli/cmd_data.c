@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "i18n.h"
@@ -18,15 +19,39 @@ static void table_names(FILE *f)
 	fputc('\n', f);
 }
 
+/* Rows checked / written, on stderr: "\r" updates on a terminal, a line
+ * per call elsewhere (--progress into a log). Stops the import at the next
+ * row when Ctrl-C was pressed (main defers the signal for import). */
+static int import_progress(const char *phase, long done, long total, void *p)
+{
+	const int *tty = p;
+
+	if (strcmp(phase, "check") == 0)
+		fprintf(stderr, _("%simport: checked %ld/%ld rows%s"), *tty ? "\r" : "", done, total, *tty ? "   " : "\n");
+	else if (done < total || total == 0)
+		fprintf(stderr, _("%simport: writing %ld rows in one transaction%s"), *tty ? "\r" : "", total,
+			*tty ? "   " : "\n");
+	else
+		fprintf(stderr, _("%simport: wrote %ld rows\n"), *tty ? "\r" : "", total);
+	fflush(stderr);
+	return cli_interrupted != 0;
+}
+
+static int import_quiet(const char *phase, long done, long total, void *p)
+{
+	(void)phase; (void)done; (void)total; (void)p;
+	return cli_interrupted != 0;
+}
+
 int cmd_import(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *school = NULL, *actor = NULL, *encoding = NULL;
-	int help = 0, npos = 0, dry = 0, rc = CLI_EXIT_OK, e;
+	int help = 0, npos = 0, dry = 0, rc = CLI_EXIT_OK, e, show = 0, tty = isatty(2);
 	long i;
 	char **pos = NULL, own[64];
 	const cli_opt opts[] = {
 		{ "school", 1, &school, NULL }, { "actor", 1, &actor, NULL }, { "dry-run", 0, NULL, &dry },
-		{ "encoding", 1, &encoding, NULL }, { NULL, 0, NULL, NULL }
+		{ "encoding", 1, &encoding, NULL }, { "progress", 0, NULL, &show }, { NULL, 0, NULL, NULL }
 	};
 	ssync_import_options o = SSYNC_IMPORT_OPTIONS_INIT;
 	ssync_import_result res;
@@ -40,8 +65,8 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync import TABLE FILE.csv [--school ID] [--encoding auto|utf-8|gb18030]\n"
-			"                         [--dry-run] [--actor NAME] [--json]\n\n"
+		printf(_("usage: schoolsync import TABLE FILE.csv [--school ID] [--encoding auto|utf-8|gb18030]\n"
+			"                         [--dry-run] [--progress] [--actor NAME] [--json]\n\n"
 			"Import a spreadsheet saved as CSV: UTF-8 (with or without BOM) or GB18030/GBK,\n"
 			"as Excel on Chinese Windows saves it. --encoding auto (the default) tells them\n"
 			"apart and refuses a file it cannot be sure of rather than store garbled text;\n"
@@ -51,8 +76,9 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 			"commands and against the other rows of the file. All or nothing: if any row\n"
 			"is bad, nothing is written and every bad line and column is listed.\n"
 			"--school fills school_id where the file has none (default: the school this\n"
-			"node speaks for). Exit 1 on any problem.\n"
-			"Tables: ");
+			"node speaks for). --progress prints rows done/total to stderr (always on a\n"
+			"terminal). Ctrl-C stops it with nothing written (exit 130). Exit 1 on any problem.\n"
+			"Tables: "));
 		table_names(stdout);
 		free(pos);
 		return CLI_EXIT_OK;
@@ -72,6 +98,8 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 	o.encoding = encoding;
 	o.dry_run = dry;
 	o.actor = actor;
+	o.progress = (show || tty) && !ctx->json ? import_progress : import_quiet;
+	o.progress_payload = &tty;
 	ssync_error_clear(&err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = ssync_csvio_import(n, pos[0], pos[1], &o, &res, &err);
@@ -99,7 +127,7 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
 		for (i = 0; i < res.nproblems; i++) {
 			const ssync_import_problem *p = &res.problems[i];
 			if (p->column)
-				fprintf(stderr, "%s:%ld: column %d (%s): %s\n", pos[1], p->line, p->column, p->column_name, p->message);
+				fprintf(stderr, _("%s:%ld: column %d (%s): %s\n"), pos[1], p->line, p->column, p->column_name, p->message);
 			else
 				fprintf(stderr, "%s:%ld: %s\n", pos[1], p->line, p->message);
 		}
@@ -139,10 +167,10 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
 	}
 	json = ctx->json;
 	if (help) {
-		printf("usage: schoolsync export TABLE [--csv [--bom] | --json]\n\n"
+		printf(_("usage: schoolsync export TABLE [--csv [--bom] | --json]\n\n"
 			"Write every row of TABLE to stdout as CSV (default; --bom adds the UTF-8 mark\n"
 			"Excel needs to show Chinese) or as a JSON array. Private tables are never\n"
-			"exported. Tables: ");
+			"exported. Tables: "));
 		table_names(stdout);
 		free(pos);
 		return CLI_EXIT_OK;

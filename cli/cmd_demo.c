@@ -42,13 +42,13 @@ int cmd_demo_data(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync demo-data [--schools N] [--teachers N] [--seed N] [--year YYYY] [--json]\n\n"
+		printf(_("usage: schoolsync demo-data [--schools N] [--teachers N] [--seed N] [--year YYYY] [--json]\n\n"
 			"Fill this node with a synthetic district like seed 004's Chongming: zones\n"
 			"崇西 城桥 崇中 堡港 崇东 长横, 18 towns, local and 名校+新校 groups, ~35 %%\n"
 			"small schools (< 200 students), ~N teachers per school with Chinese names,\n"
 			"rotations, courses, resources, bookings, training, observations, funding.\n"
 			"Defaults: --schools 111 --teachers 30 --seed 1 --year: the current school year.\n"
-			"The same seed gives the same district. One transaction of signed entries.\n");
+			"The same seed gives the same district. One transaction of signed entries.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -94,7 +94,7 @@ int cmd_demo_data(cli_ctx *ctx, int argc, char **argv)
 			for (i = 0; i < ssync_domain_ntables() && i < 16; i++)
 				if (st.rows[i])
 					printf("%-12s %6ld\n", ssync_domain_table_at(i)->name, st.rows[i]);
-			printf("%ld rows in %d signed entries, %.2f s (%.0f rows/s)\n", st.total, st.entries, secs,
+			printf(_("%ld rows in %d signed entries, %.2f s (%.0f rows/s)\n"), st.total, st.entries, secs,
 				secs > 0 ? (double)st.total / secs : 0.0);
 		}
 	}

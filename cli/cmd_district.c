@@ -38,7 +38,7 @@ static void when_text(int64_t ms, char *buf, size_t len)
 
 static int district_help(void)
 {
-	printf("usage: schoolsync district init --id ID --name NAME --root-key FILE\n"
+	printf(_("usage: schoolsync district init --id ID --name NAME --root-key FILE\n"
 		"       schoolsync district enroll NODE --role school|hub|auditor [--school SCHOOL_ID]\n"
 		"                                  --pubkey HEX [--enckey HEX] --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
 		"  schoolsync district grant-auditor|revoke-auditor --auditor NODE --school SCHOOL   (hub: private rows)\n"
@@ -56,7 +56,7 @@ static int district_help(void)
 		"  list    the certificates this node holds.\n"
 		"  checkpoint  on the hub: sign a checkpoint of every head it holds at its clock's\n"
 		"          time (every sync round of the hub does this too; docs/TRUST.md §4a).\n"
-		"Keep the root key offline: whoever holds it decides who belongs to the district.\n");
+		"Keep the root key offline: whoever holds it decides who belongs to the district.\n"));
 	return CLI_EXIT_OK;
 }
 
@@ -135,9 +135,9 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json)
 			rc = cli_print_json(json_pack("{ssssssss}", "district", id, "name", name, "root_pubkey", hex, "root_key", root));
 		else
-			printf("district %s (%s) created; root key in %s (keep it offline)\n"
+			printf(_("district %s (%s) created; root key in %s (keep it offline)\n"
 				"root public key %s\n"
-				"schools join with: schoolsync join --district %s --district-pubkey %s\n", id, name, root, hex, id, hex);
+				"schools join with: schoolsync join --district %s --district-pubkey %s\n"), id, name, root, hex, id, hex);
 	} else if (strcmp(sub, "grant-auditor") == 0 || strcmp(sub, "revoke-auditor") == 0) {
 		int on = strcmp(sub, "grant-auditor") == 0;
 		if (npos != 1 || !auditor || !school) {
@@ -153,7 +153,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json)
 			rc = cli_print_json(json_pack("{sssssb}", "auditor", auditor, "school", school, "granted", on));
 		else
-			printf("%s %s read %s's private rows; it takes effect at the next syncs (docs/PRIVACY.md)\n",
+			printf(_("%s %s read %s's private rows; it takes effect at the next syncs (docs/PRIVACY.md)\n"),
 				auditor, on ? "may now" : "may no longer", school);
 	} else if (strcmp(sub, "enroll") == 0) {
 		ssync_cert_info c;
@@ -181,7 +181,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_print_json(json_pack("{sssIssss}", "node", c.node, "serial", (json_int_t)c.serial, "role", c.role,
 				"school_id", c.school_id));
 		else
-			printf("certificate %lld: %s is a %s%s%s; it takes effect on each node at its next sync\n",
+			printf(_("certificate %lld: %s is a %s%s%s; it takes effect on each node at its next sync\n"),
 				(long long)c.serial, c.node, c.role, c.school_id[0] ? " of school " : "", c.school_id);
 	} else if (strcmp(sub, "revoke") == 0) {
 		int64_t seq = after ? parse_when(after, 0) : -1;
@@ -198,7 +198,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json)
 			rc = cli_print_json(json_pack("{sssI}", "node", pos[1], "after_seq", (json_int_t)seq));
 		else
-			printf("%s revoked: its entries after seq %lld are refused on every node from its next sync\n", pos[1], (long long)seq);
+			printf(_("%s revoked: its entries after seq %lld are refused on every node from its next sync\n"), pos[1], (long long)seq);
 	} else if (strcmp(sub, "checkpoint") == 0) {
 		int64_t wpos = 0;
 		if (npos != 1) {
@@ -214,9 +214,9 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json)
 			rc = cli_print_json(json_pack("{sI}", "checkpoint", (json_int_t)wpos));
 		else
-			printf("checkpoint %lld signed; it reaches every node with the district branch\n", (long long)wpos);
+			printf(_("checkpoint %lld signed; it reaches every node with the district branch\n"), (long long)wpos);
 	} else if (strcmp(sub, "list") == 0) {
-		static const char *const hdr[8] = { "node", "serial", "role", "school", "valid from", "valid until", "revoked", "key" };
+		static const char *const hdr[8] = { N_("node"), N_("serial"), N_("role"), N_("school"), N_("valid from"), N_("valid until"), N_("revoked"), N_("key") };
 		void *pp[3];
 		if (npos != 1) {
 			free(pos);
@@ -273,7 +273,7 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync join --district ID --district-pubkey HEX [--json]\n\n"
+		printf(_("usage: schoolsync join --district ID --district-pubkey HEX [--json]\n\n"
 			"Pin the district's root public key on this node (get it and the district id\n"
 			"from the hub out of band, like an SSH host key; 'district init' printed both).\n"
 			"The node must have been created for that district (init --district ID): a\n"
@@ -282,7 +282,7 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
 			"From then on the node accepts only district\n"
 			"branches, certificates and entries that chain to that root, takes every\n"
 			"node's key from its certificate, and enforces the write policy. Give the\n"
-			"hub this node's public key ('init' printed it) so it can enroll the node.\n");
+			"hub this node's public key ('init' printed it) so it can enroll the node.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos > 0 || !pub)
@@ -309,7 +309,7 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
 	else if (ctx->json)
 		rc = cli_print_json(json_pack("{sssssb}", "node", ssync_node_id(n), "district_pubkey", pub, "joined", 1));
 	else
-		printf("node %s pinned district root %s\nnext: the hub enrolls this node's key %s; then run 'schoolsync sync'\n",
+		printf(_("node %s pinned district root %s\nnext: the hub enrolls this node's key %s; then run 'schoolsync sync'\n"),
 			ssync_node_id(n), pub, ssync_node_pubkey_hex(n));
 	ssync_node_free(n);
 	return rc;

@@ -124,14 +124,14 @@ static int list_row(int ncols, const char *const *names, const char *const *vals
 		char label[200];
 		for (i = 0; i < ncols; i++)
 			hdr[i] = names[i];
-		hdr[ncols] = "who -> where";
+		hdr[ncols] = _("who -> where");
 		(void)ssync_domain_label(o->node, "rotation", vals[0], label, sizeof(label));
 		shown[ncols] = label;
-		if (!o->tab && !(o->tab = cli_table_new(ncols + 1, hdr)))
+		if (!o->tab && !(o->tab = cli_table_new_raw(ncols + 1, hdr)))
 			return o->failed = 1;
 		return cli_table_add(o->tab, shown) != 0 ? (o->failed = 1) : 0;
 	}
-	if (!o->tab && !(o->tab = cli_table_new(ncols, names)))
+	if (!o->tab && !(o->tab = cli_table_new_raw(ncols, names)))
 		return o->failed = 1;
 	return cli_table_add(o->tab, shown) != 0 ? (o->failed = 1) : 0;
 }
@@ -327,20 +327,20 @@ static void help(const dom_cmd *d, const ssync_table_spec *t)
 	const char *key = t->unique ? "ID|STAFF_NO" : ssync_domain_field_index(t, "name") >= 0 ? "ID|NAME" : "ID";
 
 	if (d->verb) {
-		printf("usage: schoolsync %s --OPTION VALUE ... %s [--actor NAME] [--json]\n\n"
-			"Add one %s row (%s): validated, then written as one signed entry.\n", d->cmd, idopt, t->name, t->label);
+		printf(_("usage: schoolsync %s --OPTION VALUE ... %s [--actor NAME] [--json]\n\n"
+			"Add one %s row (%s): validated, then written as one signed entry.\n"), d->cmd, idopt, t->name, t->label);
 	} else {
-		printf("usage: schoolsync %s add --OPTION VALUE ... %s [--actor NAME] [--json]\n"
+		printf(_("usage: schoolsync %s add --OPTION VALUE ... %s [--actor NAME] [--json]\n"
 			"       schoolsync %s edit %s --OPTION VALUE ... [--actor NAME] [--json]\n"
 			"       schoolsync %s delete %s [--actor NAME] [--json]\n"
 			"       schoolsync %s list [--OPTION VALUE ...] [--json]   (filters, e.g. --school cm-001)\n"
-			"       schoolsync %s show %s [--json]\n", d->cmd, idopt, d->cmd, key, d->cmd, key, d->cmd, d->cmd, key);
+			"       schoolsync %s show %s [--json]\n"), d->cmd, idopt, d->cmd, key, d->cmd, key, d->cmd, d->cmd, key);
 		if (strcmp(t->name, "rotation") == 0)
-			printf("       schoolsync rotation propose --teacher-id T --to-school S --kind K --term YYYY-N\n"
-				"       schoolsync rotation approve|reject|complete ID     (the hub)\n");
+			printf(_("       schoolsync rotation propose --teacher-id T --to-school S --kind K --term YYYY-N\n"
+				"       schoolsync rotation approve|reject|complete ID     (the hub)\n"));
 		if (strcmp(t->name, "course") == 0)
-			printf("       schoolsync course share ID      (the owner school offers it)\n"
-				"       schoolsync course approve ID    (the hub approves it as shared)\n");
+			printf(_("       schoolsync course share ID      (the owner school offers it)\n"
+				"       schoolsync course approve ID    (the hub approves it as shared)\n"));
 		printf(_("\n%s (%s). Every write is validated (values, references, rules) and becomes\n"
 			"one signed entry in this node's log. edit runs the same checks as add on the\n"
 			"edited row (--OPTION \"\" clears a field); delete refuses a row others refer to.\n"

@@ -29,7 +29,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync [--home DIR] init --node ID [--district ID] [--restore-key FILE [--never-published]] [--json]\n\n"
+		printf(_("usage: schoolsync [--home DIR] init --node ID [--district ID] [--restore-key FILE [--never-published]] [--json]\n\n"
 			"Create a node's home: the replica (replica.db), a new Ed25519 key\n"
 			"(node.key, mode 0600: back it up) and the bare exchange repository.\n"
 			"Node ids: 1-63 characters of a-z 0-9 and '-', starting with a letter or digit.\n"
@@ -38,7 +38,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 			"holds it (usually the hub; an empty USB stick does not count).\n"
 			"--never-published: the restored node never published an entry anywhere, so\n"
 			"it may write at once. If it did publish, its first write equivocates and the\n"
-			"district freezes it: when unsure, sync with the hub instead.\n");
+			"district freezes it: when unsure, sync with the hub instead.\n"));
 		free(pos);
 		return CLI_EXIT_OK;
 	}
@@ -69,7 +69,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_print_json(json_pack("{ssssssssss}", "node", node, "district", district ? district : "default",
 				"home", ctx->home, "pubkey", pub, "enckey", ek));
 		else
-			printf("node %s created in %s\npublic key %s\nencryption key %s\n", node, ctx->home, pub, ek);
+			printf(_("node %s created in %s\npublic key %s\nencryption key %s\n"), node, ctx->home, pub, ek);
 	}
 	return rc;
 }
@@ -107,7 +107,7 @@ static int sql_row(int n, const char *const *names, const char *const *vals, con
 		json_array_append_new(o->rows, row);
 		return 0;
 	}
-	if (!o->table && !(o->table = cli_table_new(n, names)))
+	if (!o->table && !(o->table = cli_table_new_raw(n, names)))
 		return o->err = 1;
 	return cli_table_add(o->table, vals) != 0 ? (o->err = 1) : 0;
 }
@@ -131,13 +131,13 @@ int cmd_sql(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync sql \"STATEMENT; ...\" [PARAM...] [--actor NAME] [--json]\n\n"
+		printf(_("usage: schoolsync sql \"STATEMENT; ...\" [PARAM...] [--actor NAME] [--json]\n\n"
 			"Run SQL on the replica. Reads print rows. Writes (INSERT, UPDATE, DELETE on\n"
 			"the district's data tables) run in one transaction and become one signed\n"
 			"entry in this node's log (bulk writes: several entries, committed together).\n"
 			"PARAMs bind to ?1, ?2, ... as text. The actor recorded is --actor, else\n"
 			"$SCHOOLSYNC_ACTOR, else your user name. Internal tables (ssync_*), DDL,\n"
-			"PRAGMA and ATTACH are refused.\n");
+			"PRAGMA and ATTACH are refused.\n"));
 		free(pos);
 		return CLI_EXIT_OK;
 	}
@@ -173,15 +173,15 @@ int cmd_sql(cli_ctx *ctx, int argc, char **argv)
 		if (out.table)
 			cli_table_print(out.table, stdout);
 		else
-			printf("(no rows)\n");
+			printf(_("(no rows)\n"));
 	} else if (res.entries == 0) {
-		printf("nothing changed; no entry written\n");
+		printf(_("nothing changed; no entry written\n"));
 	} else {
-		printf("%lld row(s) changed; entr%s %s#%lld", (long long)res.rows, res.entries > 1 ? "ies" : "y",
+		printf(_("%lld row(s) changed; entr%s %s#%lld"), (long long)res.rows, res.entries > 1 ? "ies" : "y",
 			ssync_node_id(n), (long long)res.first_seq);
 		if (res.entries > 1)
 			printf("..%lld", (long long)res.last_seq);
-		printf(" signed\n");
+		printf(_(" signed\n"));
 	}
 	if (out.err)
 		rc = CLI_EXIT_ERROR;
@@ -223,7 +223,7 @@ static int log_unreadable(log_out *o, const ssync_log_item *it)
 	row[5] = "UNREADABLE";
 	if (cli_table_add(o->table, row) != 0)
 		o->bad++;
-	fprintf(stderr, "schoolsync: entry %s#%s: %s\n", it->node, seq, it->problem ? it->problem : "");
+	fprintf(stderr, _("schoolsync: entry %s#%s: %s\n"), it->node, seq, it->problem ? it->problem : "");
 	return 0;
 }
 
@@ -284,7 +284,7 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
 	const cli_opt opts[] = { { "node", 1, &node, NULL }, { NULL, 0, NULL, NULL } };
-	const char *hdr[] = { "node", "seq", "time", "actor", "rows", "status" };
+	const char *hdr[] = { N_("node"), N_("seq"), N_("time"), N_("actor"), N_("rows"), N_("status") };
 	log_out out = { ctx, NULL, NULL, 0 };
 	ssync_node *n;
 	ssync_error err;
@@ -295,11 +295,11 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync log [--node ID] [--json]\n\n"
+		printf(_("usage: schoolsync log [--node ID] [--json]\n\n"
 			"List the entries this replica holds (all nodes, or one), checking each\n"
 			"signature and the hash chain again. Status: ok (applied), held (waits for the\n"
 			"row it changes to arrive), refused (trust or write policy), withdrawn\n"
-			"(its node equivocated). Exits 1 if any signature or chain fails.\n");
+			"(its node equivocated). Exits 1 if any signature or chain fails.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -322,7 +322,7 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
 		cli_table_print(out.table, stdout);
 	}
 	if (out.bad) {
-		fprintf(stderr, "schoolsync: %d entr%s failed verification\n", out.bad, out.bad > 1 ? "ies" : "y");
+		fprintf(stderr, _("schoolsync: %d entr%s failed verification\n"), out.bad, out.bad > 1 ? "ies" : "y");
 		rc = CLI_EXIT_ERROR;
 	}
 	json_decref(out.arr);
@@ -345,9 +345,9 @@ int cmd_state_hash(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync state-hash [--json]\n\n"
+		printf(_("usage: schoolsync state-hash [--json]\n\n"
 			"Print a SHA-256 digest of the visible data. Two replicas holding the\n"
-			"same entries print the same digest, whatever order they arrived in.\n");
+			"same entries print the same digest, whatever order they arrived in.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -380,11 +380,11 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync verify [--json]\n\n"
+		printf(_("usage: schoolsync verify [--json]\n\n"
 			"Check this replica against its own log: every entry's signature and hash\n"
 			"chain, then rebuild the data from the log alone and compare state hashes.\n"
 			"A difference (E_DRIFT) means data was changed outside schoolsync.\n"
-			"Exits 1 on any problem.\n");
+			"Exits 1 on any problem.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -412,8 +412,8 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 		}
 		rc = cli_print_json(o);
 	} else {
-		printf("entries %lld: bad signatures %lld, broken chains %lld, unreadable %lld, held %lld\n"
-			"state hash   %s\nrebuilt hash %s\nconflicts %lld (rebuilt %lld)\n%s\n",
+		printf(_("entries %lld: bad signatures %lld, broken chains %lld, unreadable %lld, held %lld\n"
+			"state hash   %s\nrebuilt hash %s\nconflicts %lld (rebuilt %lld)\n%s\n"),
 			(long long)rep.entries, (long long)rep.bad_signature, (long long)rep.bad_chain, (long long)rep.unreadable,
 			(long long)rep.not_applied, rep.state_hash, rep.rebuilt_hash, (long long)rep.conflicts,
 			(long long)rep.rebuilt_conflicts, failed ? "FAILED" : "ok: the replica is exactly what its log says");

@@ -22,12 +22,12 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync check [--json]\n\n"
+		printf(_("usage: schoolsync check [--json]\n\n"
 			"Find what per-cell merging cannot prevent, with the records and schools\n"
 			"involved: overlapping bookings of one resource, a teacher on two rotations\n"
 			"in one term, duplicate staff numbers, references to rows that do not exist\n"
 			"(deleted, or not yet arrived), values the commands would refuse.\n"
-			"Exit status: 0 nothing found, 1 violations found (or an error).\n");
+			"Exit status: 0 nothing found, 1 violations found (or an error).\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -49,12 +49,12 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv)
 			size_t k;
 			printf("%-19s %s\n", json_string_value(json_object_get(v, "kind")),
 				json_string_value(json_object_get(v, "message")));
-			printf("%-19s schools:", "");
+			printf(_("%-19s schools:"), "");
 			json_array_foreach(json_object_get(v, "schools"), k, s)
 				printf(" %s", json_string_value(s));
 			printf("\n");
 		}
-		printf("%ld violation%s found\n", count, count == 1 ? "" : "s");
+		printf(_("%ld violation%s found\n"), count, count == 1 ? "" : "s");
 		json_decref(r);
 		rc = count ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 	}
@@ -115,7 +115,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf("usage: schoolsync report rotation|courses|resources|freshness|all\n"
+		printf(_("usage: schoolsync report rotation|courses|resources|freshness|all\n"
 			"                        [--year YYYY] [--json | --csv [--bom] | --html FILE]\n\n"
 			"  rotation   teachers due to rotate (≥10 years at one school, more than 5 years\n"
 			"             before retirement, title 中级 or above), rotated this school year,\n"
@@ -125,7 +125,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 			"  freshness  when each school's data last arrived\n\n"
 			"--year: the school year starting that September (default: the current one).\n"
 			"--csv --bom starts the CSV with the UTF-8 mark Excel needs to show Chinese.\n"
-			"--html writes one self-contained page with charts (several reports: list them).\n");
+			"--html writes one self-contained page with charts (several reports: list them).\n"));
 		free(pos);
 		return CLI_EXIT_OK;
 	}
@@ -169,7 +169,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
 		if (ssync_report_html(n, kinds, nk, &o, html, &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (!ctx->quiet)
-			fprintf(stderr, "wrote %s\n", html);
+			fprintf(stderr, _("wrote %s\n"), html);
 	} else if (csv) {
 		if (bom)
 			fputs("\xef\xbb\xbf", stdout);

@@ -30,13 +30,13 @@ int cmd_resolve(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (help) {
 		free(pos);
-		printf("usage: schoolsync resolve TABLE ID COLUMN (--value V | --pick VERSION) [--actor NAME] [--json]\n\n"
+		printf(_("usage: schoolsync resolve TABLE ID COLUMN (--value V | --pick VERSION) [--actor NAME] [--json]\n\n"
 			"Settle a cell that `schoolsync conflicts` lists: keep the value of one version\n"
 			"(--pick node#seq, as conflicts shows it) or a new value (--value, checked like\n"
 			"an edit). One signed entry that names every version of the cell, so the\n"
 			"conflict is gone on every node that receives it, even when the value kept is\n"
 			"the one already shown. ID may be the id or, for teachers, the staff number.\n"
-			"In a managed district the write policy decides who may write the column.\n");
+			"In a managed district the write policy decides who may write the column.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos != 3) {

@@ -52,11 +52,11 @@ static int remote_repair(cli_ctx *ctx, const char *remote)
 			"tip", rep.repaired ? json_string(rep.tip) : json_null(), "files", (json_int_t)rep.files,
 			"lines", (json_int_t)rep.lines, "foreign_lines", (json_int_t)rep.foreign_lines));
 	else if (!rep.repaired)
-		printf("remote %s: %s needs no repair (it is not ahead of this node's); sync pushes what it lacks\n",
+		printf(_("remote %s: %s needs no repair (it is not ahead of this node's); sync pushes what it lacks\n"),
 			rep.remote, rep.branch + strlen("refs/heads/"));
 	else
-		printf("remote %s: %s repaired: its tip %.12s (%lld line(s) not signed by this node, nothing of ours lost) "
-			"replaced by ours %.12s\n", rep.remote, rep.branch + strlen("refs/heads/"), rep.replaced,
+		printf(_("remote %s: %s repaired: its tip %.12s (%lld line(s) not signed by this node, nothing of ours lost) "
+			"replaced by ours %.12s\n"), rep.remote, rep.branch + strlen("refs/heads/"), rep.replaced,
 			(long long)rep.foreign_lines, rep.tip);
 	ssync_node_free(n);
 	return rc;
@@ -78,7 +78,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help || npos == 0) {
-		printf("usage: schoolsync remote add NAME URL [--token-file FILE]\n"
+		printf(_("usage: schoolsync remote add NAME URL [--token-file FILE]\n"
 			"       schoolsync remote list [--json]\n"
 			"       schoolsync remote remove NAME\n"
 			"       schoolsync remote repair NAME\n\n"
@@ -91,7 +91,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 			"shown with any password or token as ***.\n"
 			"repair: when sync fails with E_PUSH_REJECTED (someone pushed onto this node's\n"
 			"branch there), put this node's branch back, if the remote's copy holds nothing\n"
-			"this node signed that it lacks (docs/OPERATIONS.md).\n");
+			"this node signed that it lacks (docs/OPERATIONS.md).\n"));
 		free(pos);
 		return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	}
@@ -146,7 +146,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 		else if (ctx->json)
 			rc = cli_print_json(json_pack("{sssssb}", "name", pos[1], "url", shown, "token", token_file != NULL));
 		else
-			printf("remote %s added: %s%s\n", pos[1], shown, token_file ? " (token kept in the home, mode 0600)" :
+			printf(_("remote %s added: %s%s\n"), pos[1], shown, token_file ? " (token kept in the home, mode 0600)" :
 				ssync_url_has_secret(url) ? "\nwarning: the URL holds a password or token, stored in "
 				"exchange.git/config; prefer: remote add NAME URL --token-file FILE" : "");
 	} else if (strcmp(sub, "remove") == 0) {
@@ -159,11 +159,11 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv)
 		if (ssync_node_remote_remove(n, pos[1], &err) < 0)
 			rc = cli_fail(ctx, &err);
 		else if (!ctx->json)
-			printf("remote %s removed\n", pos[1]);
+			printf(_("remote %s removed\n"), pos[1]);
 		else
 			rc = cli_print_json(json_pack("{ss}", "removed", pos[1]));
 	} else if (strcmp(sub, "list") == 0) {
-		const char *hdr[2] = { "name", "url" };
+		const char *hdr[2] = { N_("name"), N_("url") };
 		remotes r = { NULL, NULL };
 		if (!(n = cli_open_node(ctx, SSYNC_NODE_READONLY, &rc)))
 			goto done;
@@ -196,19 +196,11 @@ done:
 	return rc;
 }
 
-static volatile sig_atomic_t cancelled;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	cancelled = 1;
-}
-
 /* Without a terminal: only watch for SIGTERM/SIGINT (the daemon's deadline). */
 static int quiet_progress(const char *phase, int64_t done, int64_t total, void *p)
 {
 	(void)phase; (void)done; (void)total; (void)p;
-	return cancelled;
+	return cli_interrupted != 0;
 }
 
 static int progress(const char *phase, int64_t done, int64_t total, void *p)
@@ -222,7 +214,7 @@ static int progress(const char *phase, int64_t done, int64_t total, void *p)
 	else
 		fprintf(stderr, "\r%-7s %lld %s   ", phase, (long long)done, unit);
 	fflush(stderr);
-	return cancelled;
+	return cli_interrupted != 0;
 }
 
 static int list_remote_name(const char *name, const char *url, void *p)
@@ -291,8 +283,8 @@ static void remote_done(const ssync_sync_report *rep, int error, const ssync_err
 		if (!o || json_array_append_new(sr->reports, o) != 0)
 			sr->oom = 1;
 	} else {
-		printf("%s: received %lld, applied %lld, duplicates %lld, quarantined %lld; sealed %lld; "
-			"pushed %d branch(es)%s; %lld conflict(s); %.2f s\n", rep->remote,
+		printf(_("%s: received %lld, applied %lld, duplicates %lld, quarantined %lld; sealed %lld; "
+			"pushed %d branch(es)%s; %lld conflict(s); %.2f s\n"), rep->remote,
 			(long long)rep->received, (long long)rep->applied, (long long)rep->duplicates,
 			(long long)rep->quarantined, (long long)rep->sealed, rep->pushed_refs,
 			rep->rewritten_refs ? " (some remote branches were REWRITTEN: see quarantine)" : "",
@@ -300,12 +292,12 @@ static void remote_done(const ssync_sync_report *rep, int error, const ssync_err
 		fflush(stdout);
 	}
 	if (rep->discarded)
-		fprintf(stderr, "notice: discarded %lld entries this node signed after it was restored from an old "
-			"copy (never published); they are in schoolsync quarantine (E_ROLLBACK): re-enter them\n",
+		fprintf(stderr, _("notice: discarded %lld entries this node signed after it was restored from an old "
+			"copy (never published); they are in schoolsync quarantine (E_ROLLBACK): re-enter them\n"),
 			(long long)rep->discarded);
 	if (rep->rollback_adopted)
-		fprintf(stderr, "notice: %s held %lld of this node's own entries that its log lacked (restored from an "
-			"old copy?); adopted, and writes go on after them\n", rep->remote, (long long)rep->rollback_adopted);
+		fprintf(stderr, _("notice: %s held %lld of this node's own entries that its log lacked (restored from an "
+			"old copy?); adopted, and writes go on after them\n"), rep->remote, (long long)rep->rollback_adopted);
 	if (rep->rollback) {
 		ssync_error e;
 		ssync_error_clear(&e);
@@ -319,21 +311,21 @@ static void remote_done(const ssync_sync_report *rep, int error, const ssync_err
 	}
 	if (rep->recovering) {
 		sr->recovering = 1;
-		fprintf(stderr, "notice: %s does not hold this restored node's own branch (node/%s), so writes "
+		fprintf(stderr, _("notice: %s does not hold this restored node's own branch (node/%s), so writes "
 			"stay refused; sync with a remote that holds it, usually the hub (docs/OPERATIONS.md, "
-			"Restoring a node)\n", rep->remote, ssync_node_id(sr->n));
+			"Restoring a node)\n"), rep->remote, ssync_node_id(sr->n));
 	}
 }
 
 int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *remote = NULL, *timeout = NULL;
-	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, single = 0, adopt = 0;
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, no_push = 0, now = 0, single = 0, adopt = 0, show_progress = 0;
 	char **pos = NULL, *list = NULL, *end = NULL;
 	const cli_opt opts[] = {
 		{ "remote", 1, &remote, NULL },
 		{ "no-push", 0, NULL, &no_push },
-		{ "now", 0, NULL, &now },
+		{ "now", 0, NULL, &now }, { "progress", 0, NULL, &show_progress },
 		{ "timeout", 1, &timeout, NULL },
 		{ "adopt-remote", 0, NULL, &adopt },
 		{ NULL, 0, NULL, NULL }
@@ -352,8 +344,8 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync sync [--remote NAME[,NAME...]] [--timeout SECONDS] [--no-push] [--now]\n"
-			"                       [--adopt-remote] [--json]\n\n"
+		printf(_("usage: schoolsync sync [--remote NAME[,NAME...]] [--timeout SECONDS] [--no-push] [--now]\n"
+			"                       [--adopt-remote] [--progress] [--json]\n\n"
 			"One sync round with each remote (or the ones named): fetch every school's branch,\n"
 			"verify and apply new entries (failures go to quarantine, the rest applies),\n"
 			"seal this node's new entries into its branch, push what the remote lacks.\n"
@@ -364,7 +356,10 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 			"entries that the remote's copy of its branch replaces (kept in quarantine).\n\n"
 			"Exit status: 0 done; 1 a remote failed (each failure is named); 3 done, but\n"
 			"entries were quarantined or held back, or writes stay refused: see the summary\n"
-			"and schoolsync quarantine / status.\n", CLI_SYNC_TIMEOUT_S);
+			"and schoolsync quarantine / status.\n"
+			"--progress shows each phase's progress on stderr (always on a terminal).\n"
+			"Ctrl-C stops at a safe point (exit 130): what was applied stays, nothing is\n"
+			"half-written.\n"), CLI_SYNC_TIMEOUT_S);
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -407,9 +402,9 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 	/* Never silent: an unmanaged node takes anything signed and enforces no
 	 * policy; in a managed district that is a skipped 'join'. */
 	if (!ssync_trust_managed(ssync_node_store(n)) && !ctx->quiet)
-		fprintf(stderr, "warning: node %s is UNMANAGED (no district root pinned): it accepts every signed entry "
+		fprintf(stderr, _("warning: node %s is UNMANAGED (no district root pinned): it accepts every signed entry "
 			"and enforces no write policy. In a managed district run: schoolsync join --district %s "
-			"--district-pubkey HEX\n", ssync_node_id(n), ssync_node_district(n));
+			"--district-pubkey HEX\n"), ssync_node_id(n), ssync_node_district(n));
 	if (!remote) {
 		if (ssync_node_remote_list(n, list_remote_name, names, &err) < 0) {
 			rc = cli_fail(ctx, &err);
@@ -430,20 +425,12 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		namev[i] = json_string_value(json_array_get(names, i));
 	so.no_push = no_push;
 	so.adopt_remote = adopt;
-	sr.tty = !ctx->json && isatty(2);
+	/* A signal (main defers it for sync) cancels at the next progress
+	 * point; the transaction in flight either commits or rolls back. */
+	sr.tty = !ctx->json && (show_progress || isatty(2));
 	so.progress = sr.tty ? progress : quiet_progress;
 	sr.ctx = ctx;
 	sr.n = n;
-	{
-		/* A signal cancels at the next progress point; the transaction in
-		 * flight either commits or rolls back, never half. */
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_term;
-		sigemptyset(&sa.sa_mask);
-		(void)sigaction(SIGTERM, &sa, NULL);
-		(void)sigaction(SIGINT, &sa, NULL);
-	}
 	if (ssync_sync_run_remotes(n, json_array_size(names), namev, &so, remote_done, &sr, &err) < 0) {
 		rc = cli_fail(ctx, &err);
 		goto done;
@@ -456,9 +443,9 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 		/* Never silent: done, but someone must look (docs/OPERATIONS.md §6). */
 		rc = CLI_EXIT_ATTENTION;
 		if (!ctx->quiet)
-			fprintf(stderr, "attention: this round quarantined %lld entr%s, held back %lld and refused %lld "
+			fprintf(stderr, _("attention: this round quarantined %lld entr%s, held back %lld and refused %lld "
 				"rewritten branch(es)%s; everything else was applied. Look with: schoolsync quarantine "
-				"(the reasons); the hub decides (docs/OPERATIONS.md, Troubleshooting). Exit status 3.\n",
+				"(the reasons); the hub decides (docs/OPERATIONS.md, Troubleshooting). Exit status 3.\n"),
 				(long long)sr.quarantined, sr.quarantined == 1 ? "y" : "ies", (long long)sr.held,
 				(long long)sr.rewritten, sr.recovering ? "; this restored node's writes stay refused" : "");
 	}
@@ -532,12 +519,12 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync conflicts [--json]\n\n"
+		printf(_("usage: schoolsync conflicts [--json]\n\n"
 			"Cells that two or more nodes wrote without seeing each other's write. The\n"
 			"value shown everywhere is the deterministic winner (latest HLC, then node\n"
 			"id); the others are kept here until someone writes a new value, which\n"
 			"resolves the conflict on every node. To keep one of the versions shown:\n"
-			"  schoolsync resolve TABLE ID COLUMN --pick NODE#SEQ    (or --value V)\n");
+			"  schoolsync resolve TABLE ID COLUMN --pick NODE#SEQ    (or --value V)\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -556,7 +543,7 @@ int cmd_conflicts(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_print_json(o.arr);
 		o.arr = NULL;
 	} else if (o.count == 0)
-		printf("no conflicts\n");
+		printf(_("no conflicts\n"));
 	json_decref(o.arr);
 	ssync_privacy_reader_free(o.pr);
 	ssync_node_free(n);
@@ -592,7 +579,7 @@ int cmd_quarantine(cli_ctx *ctx, int argc, char **argv)
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL;
 	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
-	const char *hdr[6] = { "received", "node", "seq", "code", "from", "reason" };
+	const char *hdr[6] = { N_("received"), N_("node"), N_("seq"), N_("code"), N_("from"), N_("reason") };
 	q_out o = { NULL, NULL, 0 };
 	ssync_node *n;
 	ssync_error err;
@@ -603,10 +590,10 @@ int cmd_quarantine(cli_ctx *ctx, int argc, char **argv)
 	}
 	free(pos);
 	if (help) {
-		printf("usage: schoolsync quarantine [--json]\n\n"
+		printf(_("usage: schoolsync quarantine [--json]\n\n"
 			"Entries received that failed a check (bad signature, broken chain,\n"
 			"equivocation, unknown key, rewritten branch, ...), with the reason. They\n"
-			"were not applied; everything else was. --json includes the raw lines.\n");
+			"were not applied; everything else was. --json includes the raw lines.\n"));
 		return CLI_EXIT_OK;
 	}
 	if (npos)
@@ -624,7 +611,7 @@ int cmd_quarantine(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_print_json(o.arr);
 		o.arr = NULL;
 	} else if (o.count == 0)
-		printf("quarantine is empty\n");
+		printf(_("quarantine is empty\n"));
 	else
 		cli_table_print(o.t, stdout);
 	json_decref(o.arr);

@@ -83,6 +83,9 @@ static int serve_foreground(cli_ctx *ctx, const ssync_control_web_login *req, in
 		fprintf(stderr, _("no schoolsyncd runs for %s: serving the console here until Ctrl-C\n"), ctx->home);
 	(void)sigwait(&set, &sig);
 	ssync_web_stop(w);
+	/* Ctrl-C ends serving like any command's: exit 130 (main). */
+	if (sig == SIGINT || sig == SIGTERM)
+		cli_interrupted = sig;
 	return rc;
 }
 

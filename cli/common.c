@@ -10,9 +10,66 @@
 #include "cli.h"
 #include "i18n.h"
 
+volatile sig_atomic_t cli_interrupted;
+static volatile sig_atomic_t deferred;
+
+static void on_signal(int sig)
+{
+	cli_interrupted = sig;
+	if (!deferred) {
+		/* Die of it, as without a handler (raise is async-signal-safe;
+		 * the signal is blocked until this handler returns). */
+		(void)signal(sig, SIG_DFL);
+		(void)raise(sig);
+	}
+}
+
+void cli_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+}
+
+void cli_defer_signals(void)
+{
+	deferred = 1;
+}
+
+int cli_exit_interrupted(void)
+{
+	int sig = cli_interrupted;
+
+	fprintf(stderr, _("schoolsync: interrupted (%s): stopped at a safe point, nothing half-written\n"),
+		sig == SIGINT ? "Ctrl-C" : "SIGTERM");
+	fflush(NULL);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+	return 128 + sig;
+}
+
+static const char *tr_gettext(const char *fmt)
+{
+	return gettext(fmt);
+}
+
+void cli_error_text(const ssync_error *err, char *msg, size_t msgn, char *hint, size_t hintn)
+{
+	ssync_error_localize(err, tr_gettext, msg, msgn, hint, hintn);
+	if (msg && msgn && !msg[0])
+		snprintf(msg, msgn, "%s", _("unknown error"));
+	/* No hint of its own: the code's generic next step (error.h). */
+	if (hint && hintn && !hint[0] && err && err->code != SSYNC_ERROR && ssync_error_code_hint(err->code)[0])
+		snprintf(hint, hintn, "%s", _(ssync_error_code_hint(err->code)));
+}
+
 int cli_fail(cli_ctx *ctx, const ssync_error *err)
 {
-	const char *msg = err && err->message[0] ? err->message : "unknown error";
+	char msg[sizeof(err->message) * 2], hint[sizeof(err->hint) * 2];
 
 	if (ctx && ctx->json) {
 		char *s = ssync_error_json(err);
@@ -20,9 +77,10 @@ int cli_fail(cli_ctx *ctx, const ssync_error *err)
 			fprintf(stderr, "%s\n", s);
 		free(s);
 	} else {
+		cli_error_text(err, msg, sizeof(msg), hint, sizeof(hint));
 		fprintf(stderr, _("schoolsync: error: %s [%s]\n"), msg, ssync_error_name(err ? err->code : SSYNC_ERROR));
-		if (err && err->hint[0])
-			fprintf(stderr, _("hint: %s\n"), err->hint);
+		if (hint[0])
+			fprintf(stderr, _("hint: %s\n"), hint);
 	}
 	return CLI_EXIT_ERROR;
 }
@@ -35,7 +93,7 @@ int cli_usage(cli_ctx *ctx, const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "schoolsync %s: %s\n", cmd, buf);
+	fprintf(stderr, _("schoolsync %s: %s\n"), cmd, buf);
 	fprintf(stderr, _("run 'schoolsync %s --help' for usage\n"), cmd);
 	(void)ctx;
 	return CLI_EXIT_USAGE;
@@ -59,7 +117,7 @@ int cli_print_json(json_t *v)
 	int rc = 0;
 
 	if (!v) {
-		fprintf(stderr, "schoolsync: error: out of memory building JSON\n");
+		fprintf(stderr, _("schoolsync: error: out of memory building JSON\n"));
 		return CLI_EXIT_ERROR;
 	}
 	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
@@ -122,7 +180,7 @@ struct cli_table {
 	char **cells; /* nrows+1 rows (row 0 = headers) */
 };
 
-cli_table *cli_table_new(int ncols, const char *const *headers)
+cli_table *cli_table_new_raw(int ncols, const char *const *headers)
 {
 	cli_table *t = calloc(1, sizeof(*t));
 
@@ -134,6 +192,18 @@ cli_table *cli_table_new(int ncols, const char *const *headers)
 		return NULL;
 	}
 	return t;
+}
+
+cli_table *cli_table_new(int ncols, const char *const *headers)
+{
+	const char *tr[64];
+	int i;
+
+	if (ncols > 64)
+		return cli_table_new_raw(ncols, headers);
+	for (i = 0; i < ncols; i++)
+		tr[i] = headers[i] && headers[i][0] ? _(headers[i]) : headers[i];
+	return cli_table_new_raw(ncols, tr);
 }
 
 int cli_table_add(cli_table *t, const char *const *values)
@@ -218,7 +288,7 @@ int cli_parse(cli_ctx *ctx, const char *cmd, int argc, char **argv, const cli_op
 	*help = 0;
 	*npos = 0;
 	if (!(*pos = calloc((size_t)argc + 1, sizeof(char *)))) {
-		fprintf(stderr, "schoolsync: error: out of memory\n");
+		fprintf(stderr, _("schoolsync: error: out of memory\n"));
 		return -1;
 	}
 	for (i = 1; i < argc; i++) {

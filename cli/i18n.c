@@ -37,6 +37,12 @@ void cli_i18n_init(const char *argv0)
 	ssize_t n;
 
 	(void)argv0;
+	/* Translated texts (ours, and strerror's from glibc) are UTF-8: with
+	 * an ASCII LC_CTYPE gettext would turn every Chinese character into
+	 * '?'. Byte handling does not depend on it (keys and values are
+	 * checked as UTF-8 by the library itself). */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		(void)setlocale(LC_CTYPE, "");
 	if (!setlocale(LC_MESSAGES, "") && strncmp(lang, "zh", 2) == 0) {
 		/* The zh_CN locale is often not generated on a server; messages
 		 * need no more than UTF-8, and gettext honours LANGUAGE in any

@@ -87,7 +87,7 @@ static void default_actor(const char *home)
 	a = json_object_get(root, "actor");
 	if (json_is_string(a) && json_string_length(a) > 0 && json_string_length(a) <= 256 &&
 	    setenv("SCHOOLSYNC_ACTOR", json_string_value(a), 1) != 0)
-		fprintf(stderr, "schoolsync: warning: cannot use the actor of %s\n", path);
+		fprintf(stderr, _("schoolsync: warning: cannot use the actor of %s\n"), path);
 	json_decref(root);
 }
 
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--home") == 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "schoolsync: --home needs a directory\n");
+				fprintf(stderr, _("schoolsync: --home needs a directory\n"));
 				return CLI_EXIT_USAGE;
 			}
 			ctx.home = argv[++i];
@@ -117,17 +117,17 @@ int main(int argc, char **argv)
 			ctx.json = 1;
 		} else if (strcmp(argv[i], "--utc") == 0) {
 			if (setenv("TZ", "UTC", 1) != 0) {
-				fprintf(stderr, "schoolsync: --utc: cannot set TZ\n");
+				fprintf(stderr, _("schoolsync: --utc: cannot set TZ\n"));
 				return CLI_EXIT_ERROR;
 			}
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return CLI_EXIT_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("schoolsync 0.1.0\n");
+			printf(_("schoolsync 0.1.0\n"));
 			return CLI_EXIT_OK;
 		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "schoolsync: unknown option '%s'\n", argv[i]);
+			fprintf(stderr, _("schoolsync: unknown option '%s'\n"), argv[i]);
 			usage(stderr);
 			return CLI_EXIT_USAGE;
 		} else {
@@ -150,10 +150,19 @@ int main(int argc, char **argv)
 		ctx.home = homebuf;
 	}
 	default_actor(ctx.home);
+	cli_signals_init();
 	for (c = commands; c->name; c++)
-		if (strcmp(c->name, argv[i]) == 0)
-			return c->run(&ctx, argc - i, argv + i);
-	fprintf(stderr, "schoolsync: unknown command '%s'\n", argv[i]);
+		if (strcmp(c->name, argv[i]) == 0) {
+			static const char *const deferring[] = { "init", "join", "district", "remote", "sync",
+				"import", NULL };
+			int k, rc;
+			for (k = 0; deferring[k]; k++)
+				if (strcmp(deferring[k], c->name) == 0)
+					cli_defer_signals();
+			rc = c->run(&ctx, argc - i, argv + i);
+			return cli_interrupted ? cli_exit_interrupted() : rc;
+		}
+	fprintf(stderr, _("schoolsync: unknown command '%s'\n"), argv[i]);
 	usage(stderr);
 	return CLI_EXIT_USAGE;
 }

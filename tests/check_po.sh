@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The Chinese catalogue covers every message of the CLI: xgettext collects
-# the _() and N_() strings of cli/*.c, and each must have a non-empty
-# translation in po/zh_CN.po (msgcmp, msgattrib). Skips (77) without gettext.
+# The Chinese catalogue covers every message people read: tools/po_pot.sh
+# collects the CLI's _()/N_()/cli_usage() strings, the library's error and
+# hint formats and error.h's hints; each must have a non-empty translation
+# in po/zh_CN.po (msgcmp, msgattrib) whose conversions match the English
+# (msgfmt --check). Skips (77) without gettext.
 set -euo pipefail
 SRC=${1:?usage: check_po.sh SOURCE_DIR}
-for t in xgettext msgcmp msgattrib; do command -v "$t" >/dev/null || { echo "no $t: skipped"; exit 77; }; done
+for t in xgettext msgcmp msgattrib msgfmt; do command -v "$t" >/dev/null || { echo "no $t: skipped"; exit 77; }; done
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-(cd "$SRC" && xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ -o "$T/schoolsync.pot" cli/*.c)
+bash "$SRC/tools/po_pot.sh" "$SRC" "$T/schoolsync.pot"
 if ! msgcmp "$SRC/po/zh_CN.po" "$T/schoolsync.pot"; then
-	echo "FAIL: po/zh_CN.po lacks messages of cli/ (above); add their translations" >&2
+	echo "FAIL: po/zh_CN.po lacks messages (above): run tools/po_update.sh; add their translations" >&2
 	exit 1
 fi
 if msgattrib --untranslated --no-obsolete "$SRC/po/zh_CN.po" | grep -q '^msgid'; then
@@ -17,4 +19,5 @@ if msgattrib --untranslated --no-obsolete "$SRC/po/zh_CN.po" | grep -q '^msgid';
 	msgattrib --untranslated --no-obsolete "$SRC/po/zh_CN.po" >&2
 	exit 1
 fi
-echo "po/zh_CN.po covers all $(grep -c '^msgid ' "$T/schoolsync.pot") messages of cli/ (header included)"
+msgfmt --check -o /dev/null "$SRC/po/zh_CN.po"
+echo "po/zh_CN.po covers all $(grep -c '^msgid ' "$T/schoolsync.pot") messages (header included)"

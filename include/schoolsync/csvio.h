@@ -45,9 +45,18 @@ typedef struct ssync_import_options {
 	int dry_run;           /**< validate only */
 	const char *actor;     /**< NULL = ssync_node_default_actor() */
 	const char *encoding;  /**< (version 2) NULL/"auto", "utf-8", "gb18030"/"gbk" */
+	/**
+	 * (version 3) Called with phase "check" and rows checked so far of
+	 * @p total, every 1 % (at least every 256 rows), then "write" before
+	 * (done 0) and after (done = total) the one write. A non-zero return
+	 * before the write cancels: SSYNC_ECANCELLED, nothing written. NULL
+	 * for none.
+	 */
+	int (*progress)(const char *phase, long done, long total, void *payload);
+	void *progress_payload;
 } ssync_import_options;
-#define SSYNC_IMPORT_OPTIONS_VERSION 2
-#define SSYNC_IMPORT_OPTIONS_INIT { SSYNC_IMPORT_OPTIONS_VERSION, NULL, 0, NULL, NULL }
+#define SSYNC_IMPORT_OPTIONS_VERSION 3
+#define SSYNC_IMPORT_OPTIONS_INIT { SSYNC_IMPORT_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL }
 
 /**
  * Import the CSV file @p path into @p table, all or nothing. The header row

@@ -28,13 +28,13 @@
 	X(ECHAIN,    -10,  "E_CHAIN",     "a hash chain or sequence is broken: call the hub") \
 	X(EFORK,     -11,  "E_FORK",      "a node signed two entries for one seq: call the hub") \
 	X(EREWRITE,  -12,  "E_REWRITE",   "a remote branch was rewritten: call the hub, never force-push") \
-	X(ENET,      -13,  "E_NET",       "the remote is unreachable or the transfer failed: it is retried") \
+	X(ENET,      -13,  "E_NET",       "the remote is unreachable or the transfer failed: check the network or USB stick, then sync again (a running daemon retries by itself)") \
 	X(EIO,       -14,  "E_IO",        "a file system error: check the disk and permissions") \
 	X(ECORRUPT,  -15,  "E_CORRUPT",   "stored data is damaged: rebuild from the exchange repository") \
 	X(ETOOLARGE, -16,  "E_TOO_LARGE", "the input exceeds a documented limit") \
 	X(EENCODING, -17,  "E_ENCODING",  "not canonical bytes or not valid UTF-8") \
 	X(ESCHEMA,   -18,  "E_SCHEMA",    "the entry or JSON does not fit the schema: upgrade schoolsync") \
-	X(ECANCELLED,-19,  "E_CANCELLED", "cancelled or timed out: it is retried") \
+	X(ECANCELLED,-19,  "E_CANCELLED", "cancelled or timed out: a running daemon retries; run a manual command again") \
 	X(ECERT,     -20,  "E_CERT",      "a certificate is missing, invalid, revoked or expired: call the hub") \
 	X(EREADONLY, -21,  "E_READONLY",  "the home or remote is read-only: remount it read-write") \
 	X(ECLOCK,    -22,  "E_CLOCK",     "a time outside the HLC range, or a clock that cannot be trusted: check the PC's clock") \
@@ -89,6 +89,14 @@ typedef struct ssync_error {
 	int sqlite_rc;     /**< SQLite result code when SQLite failed, else 0 */
 	char message[512]; /**< what failed and why */
 	char hint[256];    /**< what the user can do next, may be empty */
+	/* What ssync_error_localize() needs to say message and hint in another
+	 * language at the program's edge: the formats they were made from (NULL
+	 * when not made from one) and each argument as printed, NUL-separated.
+	 * The library itself stays English. */
+	const char *msg_fmt;
+	const char *hint_fmt;
+	char msg_args[384];
+	char hint_args[192];
 } ssync_error;
 
 /** Reset @p err to "no error". NULL is allowed. */
@@ -111,6 +119,19 @@ SSYNC_EXTERN void ssync_error_hint(ssync_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+
+/**
+ * @p err's message and hint in another language, for the program's edge
+ * (the CLI passes gettext): @p tr maps an English format string of the
+ * library (the ones ssync_error_set and ssync_error_hint were given) to its
+ * translation with the same conversions, or returns it unchanged. The
+ * arguments recorded when the error was set fill the translation. Where a
+ * text was not made from a format, was changed after it was set, or its
+ * translation does not fit, the English text is copied. @p msg / @p hint
+ * (NULL allowed) receive NUL-terminated text, truncated to their size.
+ */
+SSYNC_EXTERN void ssync_error_localize(const ssync_error *err, const char *(*tr)(const char *fmt),
+	char *msg, size_t msgn, char *hint, size_t hintn);
 
 /** Short stable name of a code or detail code, e.g. "E_SIG"; "E_UNKNOWN" for others. */
 SSYNC_EXTERN const char *ssync_error_name(int code);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error_int.h"
 #include "schoolsync/error.h"
 
 void ssync_error_clear(ssync_error *err)
@@ -22,6 +23,9 @@ int ssync_error_set(ssync_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	va_start(ap, fmt);
+	err->msg_fmt = ssync_error__capture(err->msg_args, sizeof(err->msg_args), fmt, ap) == 0 ? fmt : NULL;
+	va_end(ap);
 	return code;
 }
 
@@ -33,6 +37,9 @@ void ssync_error_hint(ssync_error *err, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
+	err->hint_fmt = ssync_error__capture(err->hint_args, sizeof(err->hint_args), fmt, ap) == 0 ? fmt : NULL;
 	va_end(ap);
 }
 

@@ -360,13 +360,16 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 	char *sql = NULL, *json = NULL;
 	int map[64], idcol = -1, error = 0, i, j;
 	int owner_default = 0;
-	long k, bad_line = 0;
+	long k, bad_line = 0, step;
 	char msg[700];
+	int (*progress)(const char *, long, long, void *) = NULL;
 
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
 	if (!opts)
 		opts = &defaults;
+	if (opts->version >= 3)
+		progress = opts->progress;
 	ssync_domain__ctx_init(&c, ssync_node_store(n), t);
 	if (!t) {
 		error = ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
@@ -461,7 +464,10 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 	}
 	if (sqlite3_exec(pend, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto oom;
+	step = r.n / 100 > 256 ? r.n / 100 : 256;
 	for (k = 1; k < r.n; k++) {
+		if (progress && (k - 1) % step == 0 && progress("check", k - 1, r.n - 1, opts->progress_payload) != 0)
+			goto cancelled;
 		const rec *x = &r.v[k];
 		const char *raw[SSYNC_DOMAIN_MAX_FIELDS] = { NULL };
 		int colof[SSYNC_DOMAIN_MAX_FIELDS], bad = 0, all_empty = 1, bf = -1, rc;
@@ -575,8 +581,13 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 		goto oom;
 	if (res->nproblems)
 		goto problems;
+	if (progress && progress("check", r.n - 1, r.n - 1, opts->progress_payload) != 0)
+		goto cancelled;
 	if (opts->dry_run || json_array_size(rows) == 0)
 		goto done;
+	/* The last point to stop: past it the one transaction commits whole. */
+	if (progress && progress("write", 0, (long)json_array_size(rows), opts->progress_payload) != 0)
+		goto cancelled;
 	if (!(sql = insert_sql(t)) || !(json = json_dumps(rows, JSON_COMPACT)))
 		goto oom;
 	{
@@ -589,7 +600,12 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 		res->entries = wr.entries;
 		res->first_seq = wr.first_seq;
 		res->last_seq = wr.last_seq;
+		if (progress)
+			(void)progress("write", res->inserted, res->inserted, opts->progress_payload);
 	}
+	goto done;
+cancelled:
+	error = ssync_error_set(err, SSYNC_ECANCELLED, "import of %s cancelled: nothing was imported", path);
 	goto done;
 problems:
 	qsort(res->problems, (size_t)res->nproblems, sizeof(*res->problems), cmp_problem);

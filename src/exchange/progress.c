@@ -153,4 +153,11 @@ void ssync_exchange__scrub_secrets(ssync_error *err, const ssync_transfer_opts *
 		scrub(err->hint, sizeof(err->hint), pass);
 	}
 	sodium_memzero(pass, sizeof(pass));
+	/* The recorded arguments could hold what was scrubbed: a message of
+	 * a transfer with secrets is shown in English only. */
+	if ((opts && opts->https_token) || at) {
+		err->msg_fmt = err->hint_fmt = NULL;
+		sodium_memzero(err->msg_args, sizeof(err->msg_args));
+		sodium_memzero(err->hint_args, sizeof(err->hint_args));
+	}
 }

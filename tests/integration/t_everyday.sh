@@ -210,5 +210,17 @@ expect 0 "en add" -- env LANG=C.UTF-8 "$SSYNC_BIN" --home "$T/u1" zone add --id 
 contains "$T/out" "added" "other languages: English"
 expect 0 "zh json unchanged" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" --json zone add --id z-zj --name 中
 json "d['result'] == 'added'"
+expect 0 "zh command help" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" teacher --help
+contains "$T/out" "用法：schoolsync teacher add" "a command's long --help in Chinese"
+expect 1 "zh library message" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/nothing-here" status
+contains "$T/err" "中没有节点" "a library error message in Chinese"
+contains "$T/err" "提示：创建方法" "its hint in Chinese"
+expect 0 "zh table headers" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" remote list
+contains "$T/out" "名称" "table headers in Chinese"
+expect 1 "en library message" -- env LANG=C.UTF-8 "$SSYNC_BIN" --home "$T/nothing-here" status
+contains "$T/err" "no node in" "English elsewhere"
+expect 1 "zh json error stays English" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/nothing-here" --json status
+contains "$T/err" '"code":"E_NOTFOUND"' "JSON error object"
+contains "$T/err" "no node in" "JSON messages are not translated"
 
 summary

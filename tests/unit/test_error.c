@@ -104,6 +104,59 @@ static void test_error__json_of_invalid_utf8(void **state)
 	free(s);
 }
 
+/* A stand-in catalogue for gettext: two formats, one reordered. */
+static const char *zh(const char *fmt)
+{
+	if (strcmp(fmt, "open %s: %s (%d tries, %lld bytes, %zu rows)") == 0)
+		return "打开 %s：%s（%d 次，%lld 字节，%zu 行）";
+	if (strcmp(fmt, "table %s has no column %s") == 0)
+		return "列 %2$s 不在表 %1$s 中";
+	if (strcmp(fmt, "run: %s") == 0)
+		return "请运行：%s";
+	if (strcmp(fmt, "%5.1f%% done") == 0)
+		return "已完成 %5.1f%%";
+	return fmt;
+}
+
+static void test_error__localize(void **state)
+{
+	ssync_error e;
+	char m[512], h[256];
+
+	(void)state;
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_EIO, "open %s: %s (%d tries, %lld bytes, %zu rows)", "/x", "gone", -3,
+		(long long)1 << 40, (size_t)7);
+	ssync_error_hint(&e, "run: %s", "chmod 600 k");
+	assert_string_equal(e.message, "open /x: gone (-3 tries, 1099511627776 bytes, 7 rows)");
+	ssync_error_localize(&e, zh, m, sizeof(m), h, sizeof(h));
+	assert_string_equal(m, "打开 /x：gone（-3 次，1099511627776 字节，7 行）");
+	assert_string_equal(h, "请运行：chmod 600 k");
+	/* positional arguments in the translation */
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_EINVAL, "table %s has no column %s", "teacher", "x");
+	ssync_error_localize(&e, zh, m, sizeof(m), h, sizeof(h));
+	assert_string_equal(m, "列 x 不在表 teacher 中");
+	assert_string_equal(h, "");
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_EINVAL, "%5.1f%% done", 12.25);
+	ssync_error_localize(&e, zh, m, sizeof(m), NULL, 0);
+	assert_string_equal(m, "已完成  12.2%");
+	/* changed after it was set (a scrubbed secret): stays as it is */
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_EIO, "run: %s", "secret");
+	memcpy(e.message + 5, "******", 6);
+	ssync_error_localize(&e, zh, m, sizeof(m), NULL, 0);
+	assert_string_equal(m, "run: ******");
+	/* no translation, no format, NULL error */
+	ssync_error_clear(&e);
+	ssync_error_set(&e, SSYNC_EIO, "plain %d", 1);
+	ssync_error_localize(&e, zh, m, sizeof(m), NULL, 0);
+	assert_string_equal(m, "plain 1");
+	ssync_error_localize(NULL, zh, m, sizeof(m), h, sizeof(h));
+	assert_string_equal(m, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_error__round_trips),
 		cmocka_unit_test(test_error__known_values_stay),
 		cmocka_unit_test(test_error__json_of_invalid_utf8),
+		cmocka_unit_test(test_error__localize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

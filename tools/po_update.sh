@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Merge new messages into po/zh_CN.po (then translate the entries msgattrib
+# --untranslated lists; tests/check_po.sh fails until every one is).
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+bash "$SRC/tools/po_pot.sh" "$SRC" "$T/schoolsync.pot"
+msgmerge --quiet --no-fuzzy-matching --no-location --sort-output -U --backup=off "$SRC/po/zh_CN.po" "$T/schoolsync.pot"
+echo "untranslated: $(msgattrib --untranslated --no-obsolete "$SRC/po/zh_CN.po" | grep -c '^msgid ' || true)"
