@@ -10,6 +10,12 @@ if [ "${1:-build}" = test ]; then
 	# t_power_cut: loop devices, ext4, and a FUSE-served disk (pcdisk, libfuse3)
 	want+=(python3 iproute2 nftables iptables procps psmisc chromium
 	       e2fsprogs util-linux mount fuse3 libfuse3-dev)
+	# t_web_browser: Chromium driven by puppeteer-core (npm, below) under
+	# node; a Chinese font so the screenshots show the pages as clerks see
+	# them. Node from elsewhere (its npm included) is kept.
+	want+=(fonts-wqy-microhei)
+	command -v node >/dev/null || want+=(nodejs)
+	command -v npm >/dev/null || want+=(npm)
 fi
 if [ "${1:-build}" = fuzz ]; then
 	want+=(clang libclang-rt-14-dev)
@@ -27,4 +33,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The browser tests' npm packages (tests/browser/package-lock.json, from the
+# npm registry only; puppeteer-core downloads no browser). Offline, the test
+# reports itself skipped and says why.
+if [ "${1:-build}" = test ]; then
+	b=$(cd "$(dirname "$0")/.." && pwd)/tests/browser
+	if [ ! -f "$b/node_modules/.package-lock.json" ] || [ "$b/package-lock.json" -nt "$b/node_modules/.package-lock.json" ]; then
+		echo "npm ci in $b" >&2
+		(cd "$b" && npm ci --no-audit --no-fund --loglevel=error) ||
+			echo "deps.sh: npm ci in $b failed: the browser test (t_web_browser) will be skipped" >&2
+	fi
 fi

@@ -6,7 +6,8 @@
  * text (textContent), never as markup, except the report fragments the
  * server renders itself. Times come as UTC ISO 8601 and are shown in the
  * browser's local time. Chinese first; the English choice is kept in
- * localStorage (a cookie where that is missing). */
+ * localStorage (a cookie where that is missing); the browser's language does
+ * not switch it, Chinese is the default everywhere. */
 (function () {
 	'use strict';
 
@@ -74,8 +75,9 @@
 		'hist.column': ['列（可选）', 'column (optional)'], 'hist.show': ['查看', 'Show'],
 		'hist.when': ['时间', 'When'], 'hist.who': ['修改人', 'Who'], 'hist.where': ['学校/节点', 'School / node'],
 		'hist.col': ['列', 'Column'], 'hist.change': ['旧值 → 新值', 'Old → new'], 'hist.sig': ['签名', 'Signature'],
-		'hist.sigok': ['✓ 有效', '✓ valid'], 'hist.sigbad': ['✗ 无效', '✗ invalid'], 'hist.of': ['历史：', 'History of '],
-		'hist.none': ['没有历史记录。', 'No history.'], 'hist.row': ['（新建记录）', '(record created)'],
+		'hist.sigok': ['✓ 接收时已验证', '✓ verified on receipt'], 'hist.sigbad': ['✗', '✗'], 'hist.of': ['历史：', 'History of '],
+		'hist.none': ['没有历史记录。', 'No history.'], 'hist.row': ['（新建记录）', '(record created)'], 'hist.deleted': ['（删除记录）', '(record deleted)'], 'hist.record': ['（整条记录）', '(the record)'],
+		'state.held': ['暂缓', 'held'], 'state.refused': ['被拒绝', 'refused'], 'state.withdrawn': ['已撤回', 'withdrawn'],
 		'loading': ['加载中…', 'Loading…']
 	};
 
@@ -242,10 +244,11 @@
 	function fillTableSelect(sel, want) {
 		clear(sel);
 		each(tables, function (tb) {
-			sel.appendChild(el('option', { value: tb.name }, (lang === 'en' ? tb.name : (tb.label || tb.name))));
+			sel.appendChild(el('option', { value: tb.name }, tableLabel(tb)));
 		});
 		if (want && tableByName(want)) { sel.value = want; }
 	}
+	function tableLabel(tb) { return lang === 'en' ? (tb.label_en || tb.name) : (tb.label_zh || tb.label || tb.name); }
 	function firstMsgBox() { return document.querySelector('[id$="-msg"]') || $('main'); }
 
 	/* ---------------- Home ---------------- */
@@ -321,13 +324,22 @@
 			message($('sync-msg'), 'ok', t('home.done'));
 		}
 	}
+	/* Live status: a long poll (docs/WEB.md): the server answers when the
+	 * status changed since statusSeq, or after at most 25 s. */
+	var statusSeq = null, pollGen = 0;
 	function pollHome() {
+		var gen = ++pollGen, t0 = new Date().getTime();
 		if (pollTimer) { window.clearTimeout(pollTimer); pollTimer = null; }
-		api('GET', '/api/status', null, function (err, st) {
-			if (err) { errorBox($('sync-msg'), err); pollTimer = window.setTimeout(pollHome, 10000); return; }
+		api('GET', '/api/status' + (statusSeq !== null ? '?since=' + statusSeq : ''), null, function (err, st) {
+			if (gen !== pollGen) { return; } /* a newer poll replaced this one */
+			if (err) { errorBox($('sync-msg'), err); pollTimer = window.setTimeout(pollHome, 5000); return; }
+			var same = st.seq !== undefined && st.seq === statusSeq;
+			statusSeq = st.seq !== undefined ? st.seq : null;
 			renderHome(st);
-			/* Every second while a sync runs (or one was asked for), else every 10 s. */
-			pollTimer = window.setTimeout(pollHome, isBusy(st) || syncWanted ? 1000 : 10000);
+			/* A server that answers at once without a change (no long poll):
+			 * ask again in a second while a sync runs, else in 10 s. */
+			var quick = new Date().getTime() - t0 < 900 && (same || statusSeq === null);
+			pollTimer = window.setTimeout(pollHome, quick ? (isBusy(st) || syncWanted ? 1000 : 10000) : 0);
 		});
 	}
 	function initHome() {
@@ -358,12 +370,17 @@
 			'&offset=' + dataState.offset, null, function (err, d) {
 			if (err) { errorBox($('list-msg'), err); return; }
 			show($('list-msg'), false);
+			mark('ssync-rows-received');
 			renderRows(tb, d);
-			if (window.performance && performance.mark) {
-				try { performance.mark('ssync-rows-rendered'); } catch (e) { /* old browsers */ }
-			}
+			mark('ssync-rows-rendered');
 			document.body.setAttribute('data-rows-ms', String(Math.round((window.performance && performance.now ? performance.now() : 0) - t0)));
 		});
+	}
+	/* Marks the browser test reads for its figures (docs/WEB.md). */
+	function mark(name) {
+		if (window.performance && performance.mark) {
+			try { performance.mark(name); } catch (e) { /* old browsers */ }
+		}
 	}
 	function cellText(v) {
 		if (v === null || v === undefined) { return ''; }
@@ -379,7 +396,11 @@
 		each(d.rows || [], function (r) {
 			var tr = el('tr'), key = keyOf(r);
 			tr.setAttribute('data-key', cellText(key));
-			each(cols, function (c) { tr.appendChild(el('td', null, cellText(r[c.name]))); });
+			each(cols, function (c) {
+				var lab = r._labels && r._labels[c.name];
+				tr.appendChild(lab ? el('td', { className: 'ref', title: cellText(r[c.name]) }, [lab, el('span', { className: 'id' }, cellText(r[c.name]))])
+					: el('td', null, cellText(r[c.name])));
+			});
 			var ed = el('button', { type: 'button', className: 'edit' }, t('data.edit'));
 			ed.onclick = function () { openForm(tb, r); };
 			var del = el('button', { type: 'button', className: 'danger delete' }, t('data.delete'));
@@ -427,15 +448,18 @@
 	}
 	function openForm(tb, row) {
 		dataState.editing = row ? keyOf(row) : null;
+		/* the message box may sit among the fields (markInvalid): put it back first */
+		$('fields').parentNode.insertBefore($('form-error'), $('fields'));
 		var f = $('record-form'), box = clear($('fields'));
-		$('form-title').textContent = (row ? t('data.editing') + cellText(row.name || keyOf(row)) : t('data.new')) +
-			' ' + (lang === 'en' ? tb.name : (tb.label || tb.name));
+		$('form-title').textContent = (row ? t('data.editing') + cellText(row._label || row.name || keyOf(row)) : t('data.new')) +
+			' ' + tableLabel(tb);
 		show($('form-error'), false);
 		each(colsOf(tb), function (c) {
+			if (c.type === 'id' && !row) { return; } /* generated on add */
 			var lab = el('label', { htmlFor: 'f-' + c.name }, [lang === 'en' ? c.name : (c.label || c.name),
 				c.required ? el('span', { className: 'req' }, ' *') : null]);
 			var div = el('div', { className: 'field', id: 'field-' + c.name }, [lab, fieldInput(c, row ? row[c.name] : null)]);
-			if (c.readonly) { div.appendChild(el('span', { className: 'ro-note' }, t('data.readonly'))); }
+			if (c.readonly && c.type !== 'id') { div.appendChild(el('span', { className: 'ro-note' }, t('data.readonly'))); }
 			box.appendChild(div);
 		});
 		show(f, true);
@@ -464,8 +488,9 @@
 		if (ev && ev.preventDefault) { ev.preventDefault(); }
 		var tb = tableByName(dataState.table), body = {};
 		each(colsOf(tb), function (c) {
-			if (c.readonly) { return; }
-			var inp = $('f-' + c.name), v = inp.value;
+			var inp = $('f-' + c.name);
+			if (c.readonly || !inp) { return; }
+			var v = inp.value;
 			if (dataState.editing !== null) { body[c.name] = v === '' ? null : v; } else if (v !== '') { body[c.name] = v; }
 		});
 		var path = '/api/tables/' + enc(tb.name) + (dataState.editing !== null ? '/' + enc(dataState.editing) : '');
@@ -601,18 +626,30 @@
 			box.setAttribute('data-report', name);
 		});
 	}
+	/* Printed, the per-school tables are part of the report: open them. */
+	function openDetails() { each(document.querySelectorAll('#report details'), function (d) { d.open = true; }); }
 	function initReports() {
 		var want = qs('r');
 		if (want) { $('report-select').value = want; }
 		$('report-select').onchange = loadReport;
-		$('print').onclick = function () { window.print(); };
+		$('print').onclick = function () { openDetails(); window.print(); };
+		window.onbeforeprint = openDetails;
 		loadReport();
 	}
 
 	/* ---------------- History ---------------- */
 	function sigCell(e) {
-		var ok = e.signature_ok !== undefined ? e.signature_ok : (e.verified !== undefined ? e.verified : e.state === 'applied');
-		return el('td', { className: ok ? 'sig-ok' : 'sig-bad' }, ok ? t('hist.sigok') : t('hist.sigbad') + (e.state ? ' (' + e.state + ')' : ''));
+		/* Every entry in a node's log had its signature and chain checked
+		 * when it was admitted (docs/TRUST.md); its state says what it did:
+		 * a refused entry (e.g. past its key's revocation) is marked. */
+		var ok = e.state !== 'refused';
+		return el('td', { className: ok ? 'sig-ok' : 'sig-bad' }, (ok ? t('hist.sigok') : t('hist.sigbad')) +
+			(e.state && e.state !== 'applied' ? ' (' + (STR['state.' + e.state] ? t('state.' + e.state) : e.state) + ')' : ''));
+	}
+	function colLabel(tname, col) {
+		var tb = tableByName(tname), l = col === '$row' ? t('hist.record') : col;
+		each(tb ? colsOf(tb) : [], function (c) { if (c.name === col && c.label && lang !== 'en') { l = c.label; } });
+		return l;
 	}
 	function loadHistory() {
 		var tb = $('table-select').value, key = $('key').value, col = $('column').value;
@@ -621,14 +658,16 @@
 			if (err) { errorBox($('hist-msg'), err); show($('history'), false); return; }
 			show($('hist-msg'), false);
 			var arr = d.history || d, body = clear($('history').tBodies[0]);
-			$('hist-title').textContent = t('hist.of') + tb + ' ' + key;
+			$('hist-title').textContent = t('hist.of') + (tableByName(tb) ? tableLabel(tableByName(tb)) : tb) + ' ' + key;
 			show($('hist-title'), true);
 			each(arr, function (e) {
-				var change = e.column === '$row' ? t('hist.row') : cellText(e.old === undefined || (e.old instanceof Array && !e.old.length) ? '' : e.old) +
-					' → ' + cellText(e['new']);
+				/* old is the list of values the change overwrote (two after a conflict) */
+				var old = e.old instanceof Array ? e.old.join(' / ') : cellText(e.old);
+				var change = e.column === '$row' ? (e['new'] === 0 ? t('hist.deleted') : t('hist.row')) :
+					(old === '' ? '—' : old) + ' → ' + (e['new'] === null ? '—' : cellText(e['new']));
 				body.appendChild(el('tr', null, [el('td', null, when(e.time)), el('td', null, e.actor || ''),
 					el('td', null, (e.school ? e.school + ' · ' : '') + (e.node || '') + (e.seq !== undefined ? ' #' + e.seq : '')),
-					el('td', null, e.column_label || e.column), el('td', { className: 'change' }, change), sigCell(e)]));
+					el('td', null, colLabel(tb, e.column)), el('td', { className: 'change' }, change), sigCell(e)]));
 			});
 			if (!arr.length) { body.appendChild(el('tr', null, el('td', { colSpan: 6, className: 'muted' }, t('hist.none')))); }
 			show($('history'), true);
@@ -652,17 +691,11 @@
 		api('GET', '/api/session', null, function (err, s) {
 			if (err || !s || !s.csrf) { loginNeeded(); return; }
 			session = s;
-			if (!readLangSet() && s.lang === 'en') { lang = 'en'; }
 			header(page);
 			applyStrings();
 			show($('main'), true);
 			if (pages[page]) { pages[page](); }
 		}, { noLogin: true });
-	}
-	/* The session's lang is the default until the user picks one here. */
-	function readLangSet() {
-		try { if (window.localStorage.getItem('ssync.lang')) { return true; } } catch (e) { /* fall through */ }
-		return /(?:^|;\s*)ssync_lang=/.test(document.cookie || '');
 	}
 
 	if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', start); } else { start(); }
