@@ -373,10 +373,20 @@ int ssync_sync_run_remotes(ssync_node *n, size_t nremotes, const char *const *re
 		ssync_error e;
 		int rc;
 
+		size_t k;
+
 		ssync_error_clear(&e);
 		if (!j) {
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 			goto done;
+		}
+		/* a remote named twice is synced once: two threads would race
+		 * for its tracking refs */
+		for (k = 0; k < i && !(remotes[k] && remotes[i] && strcmp(remotes[k], remotes[i]) == 0); k++)
+			;
+		if (k < i) {
+			free(j);
+			continue;
 		}
 		ru.jobs[i] = j;
 		j->sh = sh;
