@@ -168,6 +168,73 @@ static void test_sync__unreachable_remote_changes_nothing(void **state)
 	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z2','b')");
 }
 
+typedef struct outcomes { int n, ok, failed; char names[8][64]; int codes[8]; } outcomes;
+
+static void on_remote(const ssync_sync_report *rep, int error, const ssync_error *err, void *payload)
+{
+	outcomes *o = payload;
+
+	assert_true(o->n < 8);
+	snprintf(o->names[o->n], sizeof(o->names[0]), "%s", rep->remote);
+	o->codes[o->n++] = error;
+	if (error < 0) {
+		assert_non_null(err);
+		assert_true(err->message[0] != 0);
+		o->failed++;
+	} else {
+		o->ok++;
+	}
+}
+
+/* The remotes of one round side by side (sync/parallel.c): a missing
+ * remote fails alone, each remote is reported once, and what one remote
+ * brought reaches the other in the same round whichever fetch ended first
+ * (the relay push). */
+static void test_sync__remotes_side_by_side_relay(void **state)
+{
+	fx *f = *state;
+	const char *names[] = { "gone", "stick", "hub", "stick" };
+	ssync_exchange *stick = NULL;
+	ssync_oid_hex tip, ours;
+	ssync_error err;
+	outcomes o;
+	char path[4200], ref[128];
+	int i;
+
+	th_sql(f->b, "INSERT INTO zone(id,name) VALUES ('z2','b')");
+	th_sync_ok(f->b, NULL);
+	snprintf(path, sizeof(path), "%s/stick.git", f->dir);
+	assert_int_equal(ssync_exchange_open(&stick, path, 1, NULL), 0);
+	ssync_exchange_free(stick);
+	th_add_remote(f->a, "stick", path);
+	th_add_remote(f->a, "gone", "/nonexistent/schoolsync/hub.git");
+	th_sql(f->a, "INSERT INTO zone(id,name) VALUES ('z1','a')");
+	memset(&o, 0, sizeof(o));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_sync_run_remotes(f->a, 4, names, NULL, on_remote, &o, &err), 0);
+	assert_int_equal(o.n, 3); /* "stick" named twice: synced once */
+	assert_int_equal(o.ok, 2);
+	assert_int_equal(o.failed, 1);
+	for (i = 0; i < o.n; i++)
+		if (!strcmp(o.names[i], "gone"))
+			assert_int_equal(o.codes[i], SSYNC_ENET);
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM zone WHERE id='z2'"), 1);
+	/* the stick holds both schools' branches, as the hub does */
+	assert_int_equal(ssync_exchange_open(&stick, path, 0, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		ssync_exchange *own = NULL;
+		char own_path[4200];
+		snprintf(ref, sizeof(ref), "refs/heads/node/%s", i ? "sch-b" : "sch-a");
+		snprintf(own_path, sizeof(own_path), "%s/exchange.git", f->ha);
+		assert_int_equal(ssync_exchange_ref_tip(stick, ref, &tip, NULL), 0);
+		assert_int_equal(ssync_exchange_open(&own, own_path, 0, NULL), 0);
+		assert_int_equal(ssync_exchange_ref_tip(own, ref, &ours, NULL), 0);
+		assert_string_equal(tip.hex, ours.hex);
+		ssync_exchange_free(own);
+	}
+	ssync_exchange_free(stick);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +242,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync__seal_survives_a_crash_before_recording, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync__bad_signature_on_hub_is_quarantined_prefix_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync__unreachable_remote_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync__remotes_side_by_side_relay, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
