@@ -34,6 +34,13 @@ sync_ok b >/dev/null
 ssx a teacher edit CM0001 --subject 化学 >/dev/null
 ssx b teacher edit CM0001 --subject 生物 >/dev/null
 sync_ok a >/dev/null; sync_ok b >/dev/null; sync_ok a >/dev/null
+# config.json "web" is checked like the daemon's other settings
+for bad in '{"web": {"port": "8080"}}' '{"web": {"port": 70000}}' '{"web": {"prot": 8080}}' '{"web": {"allow_remote": "yes"}}' '{"web": 8080}'; do
+	echo "$bad" >"$T/b/config.json"
+	OUT=$("$SSYNC_DAEMON" --home "$T/b" --check-config 2>&1) && RCC=0 || RCC=$?
+	assert_eq "schoolsyncd --check-config refuses $bad, naming \"web\"" "1 yes" "$RCC $(grep -q '"web"' <<<"$OUT" && echo yes)"
+done
+rm -f "$T/b/config.json"
 echo '{"web": {"port": 0}}' >"$T/a/config.json"
 DPID=$(_spawn "$T/daemon.log" "$SSYNC_DAEMON" --home "$T/a")
 for _ in $(seq 100); do [ -S "$T/a/control.sock" ] && break; sleep 0.1; done
