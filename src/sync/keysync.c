@@ -274,7 +274,7 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 		ssync_keystore__clear(&ks);
 	}
 done:
-	sqlite3_close(kdb);
+	ssync_privacy__kdb_release(kdb);
 	free(l.name);
 	free(l.tip);
 	return error;
@@ -533,7 +533,7 @@ done:
 	free(have);
 	free(line);
 	sqlite3_finalize(q);
-	sqlite3_close(kdb);
+	ssync_privacy__kdb_release(kdb);
 	ssync_keystore__clear(&ks);
 	return error;
 }

@@ -27,6 +27,8 @@ struct ssync_node {
 	char pubhex[2 * SSYNC_PUBKEY_BYTES + 1];
 	ssync_store *st;
 	ssync_keypair *kp;
+	void *cache;
+	void (*cache_free)(void *);
 };
 
 const char *ssync_node_id(const ssync_node *n) { return n->id; }
@@ -35,6 +37,15 @@ const char *ssync_node_home(const ssync_node *n) { return n->home; }
 const char *ssync_node_pubkey_hex(const ssync_node *n) { return n->pubhex; }
 ssync_store *ssync_node_store(ssync_node *n) { return n->st; }
 const ssync_keypair *ssync_node__keypair(const ssync_node *n) { return n->kp; }
+void *ssync_node__cache(const ssync_node *n) { return n->cache; }
+
+void ssync_node__set_cache(ssync_node *n, void *p, void (*free_fn)(void *))
+{
+	if (n->cache && n->cache_free)
+		n->cache_free(n->cache);
+	n->cache = p;
+	n->cache_free = free_fn;
+}
 
 const char *ssync_node_default_actor(void)
 {
@@ -343,6 +354,8 @@ void ssync_node_free(ssync_node *n)
 {
 	if (!n)
 		return;
+	if (n->cache && n->cache_free)
+		n->cache_free(n->cache);
 	ssync_store_free(n->st);
 	ssync_keys_free(n->kp);
 	free(n->home);

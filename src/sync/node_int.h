@@ -16,6 +16,11 @@ int ssync_node__exchange_open(ssync_node *n, int create, ssync_exchange **ex, ss
  */
 int ssync_node__remote_token(ssync_node *n, const char *name, char *out, size_t len, ssync_error *err);
 
+/* node.c: one object a module keeps with the node (privacy.c: keys.db),
+ * freed by @p free_fn when the node is freed. */
+void *ssync_node__cache(const ssync_node *n);
+void ssync_node__set_cache(ssync_node *n, void *p, void (*free_fn)(void *));
+
 /* node.c: the node's signing key (NULL when opened without it). */
 const ssync_keypair *ssync_node__keypair(const ssync_node *n);
 

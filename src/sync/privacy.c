@@ -25,7 +25,11 @@
 #include "schoolsync/home.h"
 #include "schoolsync/trust.h"
 
+/* WAL and synchronous=NORMAL: a write's data key costs no fsync of its
+ * own; ssync_privacy__make_durable makes keys.db durable before sync seals
+ * the entries that need its keys (the replica's own rule, DESIGN §3). */
 static const char kdb_schema[] =
+	"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS data_key(kid TEXT PRIMARY KEY, owner TEXT NOT NULL, school TEXT NOT NULL,"
 	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS erased(kid TEXT PRIMARY KEY) WITHOUT ROWID;"
@@ -33,12 +37,38 @@ static const char kdb_schema[] =
 	"CREATE TABLE IF NOT EXISTS grants(auditor TEXT NOT NULL, school TEXT NOT NULL, PRIMARY KEY(auditor, school)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
 
+static int kdb_connect(ssync_node *n, sqlite3 **out, ssync_error *err);
+
 int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what)
 {
 	return ssync_error_set(err, SSYNC_EIO, "keys.db: %s: %s", what, sqlite3_errmsg(db));
 }
 
+static void kdb_close(void *db)
+{
+	sqlite3_close(db);
+}
+
+void ssync_privacy__kdb_release(sqlite3 *db)
+{
+	(void)db; /* the node keeps it open until ssync_node_free */
+}
+
+/* keys.db, opened once per node and kept with it: opening a WAL database
+ * for every private write cost milliseconds (bench_private). */
 int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err)
+{
+	int error;
+
+	if ((*out = ssync_node__cache(n)) != NULL)
+		return 0;
+	if ((error = kdb_connect(n, out, err)) < 0)
+		return error;
+	ssync_node__set_cache(n, *out, kdb_close);
+	return 0;
+}
+
+static int kdb_connect(ssync_node *n, sqlite3 **out, ssync_error *err)
 {
 	char path[4096];
 	struct stat sb;
@@ -65,6 +95,8 @@ int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err)
 		return SSYNC_EKEYPERM;
 	}
 	sqlite3_busy_timeout(db, 5000);
+	/* closing must not checkpoint (and fsync) after every write */
+	(void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (sqlite3_exec(db, kdb_schema, NULL, NULL, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(db, err, "create tables");
 		sqlite3_close(db);
@@ -72,6 +104,25 @@ int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err)
 	}
 	*out = db;
 	return 0;
+}
+
+int ssync_privacy__make_durable(ssync_node *n, ssync_error *err)
+{
+	char path[4096];
+	sqlite3 *kdb = NULL;
+	int error;
+
+	if ((error = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_KEYSDB, err)) < 0)
+		return error;
+	if (access(path, F_OK) != 0)
+		return 0; /* no private row written or read here */
+	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		return error;
+	/* a full checkpoint fsyncs the log, copies it and fsyncs the file */
+	if (sqlite3_exec(kdb, "PRAGMA wal_checkpoint(FULL)", NULL, NULL, NULL) != SQLITE_OK)
+		error = ssync_privacy__kdb_err(kdb, err, "make keys.db durable");
+	ssync_privacy__kdb_release(kdb);
+	return error;
 }
 
 int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err)
@@ -242,19 +293,15 @@ static int readers_kept(const char *was, const char *now)
 static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[SSYNC_KID_HEX + 1], ssync_error *err)
 {
 	const ssync_table_info *t = ssync_store__table(st, table);
-	sqlite3_stmt *q = NULL;
-	char *sql;
+	sqlite3_stmt *q;
 	int i, rc, error = 0;
 
 	kid[0] = 0;
 	if (!t)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "no replicated table %s", table);
-	if (!(sql = sqlite3_mprintf("SELECT * FROM \"%w\" WHERE \"%w\"=?", t->name, t->cols[t->pk])))
-		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-	rc = sqlite3_prepare_v2(ssync_store__db(st), sql, -1, &q, NULL);
-	sqlite3_free(sql);
-	if (rc != SQLITE_OK)
-		return ssync_store__sqlerr(st, err, "read row");
+	/* the registry's own SELECT by key: prepared once per store */
+	if (!(q = ssync_store__stmt(st, t->select_sql, err)))
+		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		for (i = 0; i < t->ncols && !kid[0]; i++)
@@ -263,7 +310,7 @@ static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[
 	} else if (rc != SQLITE_DONE) {
 		error = ssync_store__sqlerr(st, err, "read row");
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	return error;
 }
 
@@ -332,7 +379,7 @@ done:
 			out[i] = NULL;
 		}
 	sqlite3_finalize(q);
-	sqlite3_close(kdb);
+	ssync_privacy__kdb_release(kdb);
 	ssync_privacy__readers_free(&rd);
 	return error;
 }
@@ -372,7 +419,7 @@ void ssync_privacy_reader_free(ssync_privacy_reader *r)
 	if (!r)
 		return;
 	sqlite3_finalize(r->get);
-	sqlite3_close(r->kdb);
+	ssync_privacy__kdb_release(r->kdb);
 	free(r);
 }
 
@@ -529,7 +576,7 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 	}
 	error = ssync_privacy__kdb_exec(kdb, "COMMIT", err);
 done:
-	sqlite3_close(kdb);
+	ssync_privacy__kdb_release(kdb);
 	return error;
 }
 
@@ -560,6 +607,6 @@ int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school, 
 		error = ssync_privacy__kdb_err(kdb, err, "write grants");
 done:
 	sqlite3_finalize(q);
-	sqlite3_close(kdb);
+	ssync_privacy__kdb_release(kdb);
 	return error;
 }

@@ -17,6 +17,9 @@ int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err);
  * replacement: a push with a lease on the remote's tip we read). */
 int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, const ssync_transfer_opts *topts,
 	int *pushed, ssync_error *err);
+/* keys.db on disk (fsync'd) before entries encrypted with its keys are
+ * sealed and pushed: a published value whose key was lost is lost. */
+int ssync_privacy__make_durable(ssync_node *n, ssync_error *err);
 /* init: make HOME/enc.key. */
 int ssync_privacy__init_home(const char *home, ssync_error *err);
 

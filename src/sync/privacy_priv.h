@@ -18,7 +18,10 @@ typedef struct ssync_readers {
 	int n, cap;
 } ssync_readers;
 
+/* The node's keys.db connection (opened on first use, closed with the
+ * node); release is a no-op kept so every use reads as a pair. */
 int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err);
+void ssync_privacy__kdb_release(sqlite3 *db);
 int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what);
 int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err);
 /* The node's current encryption key and the previous one (may be NULL). */
