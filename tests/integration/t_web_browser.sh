@@ -64,9 +64,13 @@ open(sys.argv[1], "wb").write(bad.encode("gb18030"))
 open(sys.argv[2], "wb").write(good.encode("gb18030"))
 EOF
 
+# a second remote that nobody answers: Home shows its failure and next try
+ssx a remote add school-c "http://127.0.0.1:$(closed_port)/c.git" >/dev/null
+
 # --- the daemon with the console; no round of its own while the browser works
+# (school-c, failed once, waits 10 minutes before it tries again)
 cat >"$T/a/config.json" <<'EOF'
-{ "sync_interval_s": 86400, "debounce_s": 3600, "backoff_base_s": 1, "web": { "port": 0 } }
+{ "sync_interval_s": 86400, "debounce_s": 3600, "backoff_base_s": 600, "web": { "port": 0 } }
 EOF
 _spawn "$T/daemon.log" "$SSYNC_DAEMON" --home "$T/a"
 DPID=$LAST_PID

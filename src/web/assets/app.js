@@ -36,7 +36,8 @@
 		'd.pid': ['进程号', 'pid'], 'd.uptime': ['已运行', 'uptime'], 'd.busy': ['正在同步', 'syncing'],
 		'd.role': ['角色', 'Role'], 'd.district': ['学区', 'District'], 'd.managed': ['学区管理', 'Managed by district'],
 		'd.enrolled': ['已登记', 'Enrolled'], 'd.cert': ['证书有效期至', 'Certificate valid until'],
-		'd.revoked': ['密钥已吊销', 'Key revoked'], 'yes': ['是', 'yes'], 'no': ['否', 'no'],
+		'd.revoked': ['密钥已吊销', 'Key revoked'],
+		'd.norole': ['—（未加入学区）', '— (not in a district)'], 'yes': ['是', 'yes'], 'no': ['否', 'no'],
 		'st.ok': ['正常', 'ok'], 'st.running': ['同步中', 'running'], 'st.backoff': ['等待重试', 'backing off'],
 		'st.waiting': ['等待', 'waiting'],
 		'data.title': ['数据', 'Data'], 'data.table': ['表', 'Table'], 'data.search': ['搜索', 'Search'],
@@ -284,15 +285,18 @@
 					el('div', { className: 'small muted' }, when(err.at))];
 			}
 			var state = r.state || 'waiting';
-			tb.appendChild(el('tr', { id: 'remote-' + r.name }, [
+			var tr = el('tr', { id: 'remote-' + r.name }, [
 				el('td', null, [el('div', null, r.name), el('div', { className: 'small muted' }, r.url || '')]),
 				el('td', null, el('span', { className: 'state state-' + state }, STR['st.' + state] ? t('st.' + state) : state)),
 				el('td', null, [when(r.last_success), r.last_success_age_s !== undefined && r.last_success ?
 					el('div', { className: 'small muted' }, ago(r.last_success_age_s)) : null]),
-				el('td', null, errCell),
-				el('td', null, r.next_attempt ? [when(r.next_attempt), r.failures ? el('div', { className: 'small muted' },
+				el('td', { className: 'failure' }, errCell),
+				el('td', { className: 'next' }, r.next_attempt ? [when(r.next_attempt), r.failures ? el('div', { className: 'small muted' },
 					'×' + r.failures) : null] : '')
-			]));
+			]);
+			tr.setAttribute('data-state', state);
+			tr.setAttribute('data-last-success', r.last_success || '');
+			tb.appendChild(tr);
 		});
 		if (!(st.remotes && st.remotes.length)) { tb.appendChild(el('tr', null, el('td', { colSpan: 5, className: 'muted' }, t('home.noremote')))); }
 
@@ -308,7 +312,7 @@
 		row('d.daemon', d.running ? t('d.running') + ' · ' + t('d.pid') + ' ' + d.pid + ' · ' + t('d.uptime') + ' ' + ago(d.uptime_s) +
 			(d.busy ? ' · ' + t('d.busy') + ' ' + d.busy : '') : t('d.stopped') + (d.problem ? ' · ' + d.problem : ''));
 		row('d.district', node.district || session.district || '');
-		row('d.role', (node.role || session.role || '') + (node.school ? ' · ' + node.school : ''));
+		row('d.role', (node.role || session.role || t('d.norole')) + (node.school ? ' · ' + node.school : ''));
 		row('d.managed', node.managed ? t('yes') : t('no'));
 		row('d.enrolled', node.enrolled ? t('yes') : t('no'));
 		if (node.cert_valid_until) { row('d.cert', when(node.cert_valid_until)); }
@@ -393,23 +397,31 @@
 		hr.appendChild(el('th', null, t('data.actions')));
 		head.appendChild(hr);
 		/* Rows are built off the document and swapped in once: one layout for 5,000 rows. */
-		each(d.rows || [], function (r) {
+		each(d.rows || [], function (r, i) {
 			var tr = el('tr'), key = keyOf(r);
 			tr.setAttribute('data-key', cellText(key));
+			tr.setAttribute('data-i', String(i));
 			each(cols, function (c) {
 				var lab = r._labels && r._labels[c.name];
 				tr.appendChild(lab ? el('td', { className: 'ref', title: cellText(r[c.name]) }, [lab, el('span', { className: 'id' }, cellText(r[c.name]))])
 					: el('td', null, cellText(r[c.name])));
 			});
 			var ed = el('button', { type: 'button', className: 'edit' }, t('data.edit'));
-			ed.onclick = function () { openForm(tb, r); };
 			var del = el('button', { type: 'button', className: 'danger delete' }, t('data.delete'));
-			del.onclick = function () { deleteRow(tb, key); };
 			var hi = el('a', { href: 'history.html?t=' + enc(tb.name) + '&k=' + enc(key), className: 'history' }, t('data.history'));
 			tr.appendChild(el('td', { className: 'actions' }, [ed, ' ', del, ' ', hi]));
 			body.appendChild(tr);
 		});
 		if (!(d.rows && d.rows.length)) { body.appendChild(el('tr', null, el('td', { colSpan: cols.length + 1, className: 'muted' }, t('data.empty')))); }
+		/* One click handler for every row's buttons (a 5,000-row page would
+		 * otherwise make 10,000 closures). */
+		body.onclick = function (ev) {
+			var b = (ev || window.event).target || (ev || window.event).srcElement, tr = b;
+			while (tr && tr.tagName !== 'TR') { tr = tr.parentNode; }
+			if (!tr || b.tagName !== 'BUTTON') { return; }
+			var r = d.rows[tr.getAttribute('data-i')];
+			if (/\bedit\b/.test(b.className)) { openForm(tb, r); } else if (/\bdelete\b/.test(b.className)) { deleteRow(tb, keyOf(r)); }
+		};
 		table.replaceChild(body, table.tBodies[0]);
 		var n = d.total || 0, a = n ? dataState.offset + 1 : 0, b = Math.min(n, dataState.offset + (d.rows ? d.rows.length : 0));
 		$('range').textContent = t('data.range', { a: a, b: b, n: n });
