@@ -298,7 +298,9 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 	}
 	if ((r = own_node(st, own, err)) < 0)
 		return r;
-	if (ms > tmax + SSYNC_WITNESS_ALLOW_MS && strcmp(own, e->node) != 0) {
+	/* Our own entries not witnessed yet are ours to show (a school offline
+	 * with a correct clock sees its writes); once witnessed, one rule for all. */
+	if (ms > tmax + SSYNC_WITNESS_ALLOW_MS && (covered || strcmp(own, e->node) != 0)) {
 		fmt_ms(tmax, b, sizeof(b));
 		v->state = 2;
 		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_D_FUTURE_HLC));
@@ -329,17 +331,20 @@ int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 	if (r != 0)
 		return r;
 	/* New coverage: an applied entry found far ahead of when it was first
-	 * witnessed, backdated before it, or witnessed after its certificate. */
+	 * witnessed, backdated before it, witnessed after its certificate, or
+	 * (our own, applied while not witnessed) past the latest witnessed time. */
 	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_witness_head h JOIN ssync_entry e ON e.node=h.node "
 		"AND e.state=1 AND e.seq > ifnull((SELECT max(p.seq) FROM ssync_witness_head p WHERE p.node=h.node AND p.pos<h.pos), 0) "
 		"WHERE h.pos > ? AND ((e.seq <= h.seq AND (e.hlc >> 16) > h.time + ?) OR (e.seq > h.seq AND (e.hlc >> 16) < h.time - ?) "
+		"OR (e.seq <= h.seq AND (e.hlc >> 16) > (SELECT max(time) FROM ssync_witness) + ?) "
 		"OR (e.seq <= h.seq AND EXISTS (SELECT 1 FROM ssync_cert c WHERE c.node=h.node AND c.valid_until IS NOT NULL "
 		"AND h.time > c.valid_until + ?))) LIMIT 1", err)))
 		return SSYNC_ERROR;
 	sqlite3_bind_int64(q, 1, from);
 	sqlite3_bind_int64(q, 2, SSYNC_WITNESS_HOLD_MS);
 	sqlite3_bind_int64(q, 3, SSYNC_WITNESS_RELAY_MS);
-	sqlite3_bind_int64(q, 4, SSYNC_WITNESS_RELAY_MS);
+	sqlite3_bind_int64(q, 4, SSYNC_WITNESS_ALLOW_MS);
+	sqlite3_bind_int64(q, 5, SSYNC_WITNESS_RELAY_MS);
 	r = ssync_store__step_row(st, q, "compare entries with checkpoints", err);
 	sqlite3_reset(q);
 	return r;

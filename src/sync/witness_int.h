@@ -31,8 +31,8 @@ int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
  * Judge @p e (authentic, certified, not revoked: v->state 1) by witnessed
  * time: E_BACKDATED or E_CERT_EXPIRED (state 3), W_FUTURE_HLC (state 2), or
  * nothing. @p cert_until: valid_until of the certificate that covers it
- * (0 = no end). Entries of this node itself are not held for being ahead
- * of the latest checkpoint (only for being ahead when witnessed).
+ * (0 = no end). Entries of this node itself that no checkpoint covers yet
+ * are not held for being ahead of the latest checkpoint.
  */
 int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_until, ssync_verdict *v,
 	ssync_error *err);

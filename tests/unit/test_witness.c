@@ -227,6 +227,11 @@ static void test_witness__judging(void **state)
 	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day + 9 * min, 0, q), 1);
 	/* ... but our own entries are not held for that (sch-a is this node) */
 	assert_int_equal(judge(f->n, "sch-a", 1, T0 + 30 * day, 0, q), 1);
+	/* ... until witnessed: then one rule for every replica */
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness_head VALUES ('sch-a',1,2,zeroblob(32),%lld)", (long long)(T0 + day));
+	exec_ok(f->n, sql);
+	assert_int_equal(judge(f->n, "sch-a", 1, T0 + day + 11 * min, 0, q), 2);
+	assert_int_equal(judge(f->n, "sch-a", 1, T0 + day + 9 * min, 0, q), 1);
 	/* backdated: after head 9 (witnessed T0+1d), dated more than 30 days before */
 	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day - 31 * day, 0, q), 3);
 	assert_string_equal(q, "E_BACKDATED");
