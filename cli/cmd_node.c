@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "schoolsync/domain.h"
 #include "schoolsync/entry.h"
 #include "schoolsync/privacy.h"
 #include "schoolsync/hlc.h"
@@ -114,11 +115,11 @@ static int sql_row(int n, const char *const *names, const char *const *vals, con
 
 int cmd_sql(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *actor = NULL;
-	int help = 0, npos = 0, rc = CLI_EXIT_OK;
+	const char *actor = NULL, *env = getenv("SCHOOLSYNC_SQL_UNCHECKED");
+	int help = 0, npos = 0, rc = CLI_EXIT_OK, unchecked = 0, e;
 	char **pos = NULL;
 	const cli_opt opts[] = {
-		{ "actor", 1, &actor, NULL },
+		{ "actor", 1, &actor, NULL }, { "unchecked", 0, NULL, &unchecked },
 		{ NULL, 0, NULL, NULL }
 	};
 	sql_out out = { ctx, NULL, NULL, 0 };
@@ -131,10 +132,14 @@ int cmd_sql(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (help) {
-		printf(_("usage: schoolsync sql \"STATEMENT; ...\" [PARAM...] [--actor NAME] [--json]\n\n"
+		printf(_("usage: schoolsync sql \"STATEMENT; ...\" [PARAM...] [--actor NAME] [--unchecked] [--json]\n\n"
 			"Run SQL on the replica. Reads print rows. Writes (INSERT, UPDATE, DELETE on\n"
 			"the district's data tables) run in one transaction and become one signed\n"
 			"entry in this node's log (bulk writes: several entries, committed together).\n"
+			"Every row written is checked like add and edit (values, references, rules),\n"
+			"every row deleted like delete: any problem and nothing is written (exit 1).\n"
+			"--unchecked (or SCHOOLSYNC_SQL_UNCHECKED=1) skips those checks, as an older\n"
+			"version did; 'schoolsync check' then finds what they would have refused.\n"
 			"PARAMs bind to ?1, ?2, ... as text. The actor recorded is --actor, else\n"
 			"$SCHOOLSYNC_ACTOR, else your user name. Internal tables (ssync_*), DDL,\n"
 			"PRAGMA and ATTACH are refused.\n"));
@@ -155,7 +160,11 @@ int cmd_sql(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	}
 	ssync_error_clear(&err);
-	if (ssync_node_sql_bound(n, pos[0], npos - 1, (const char *const *)pos + 1, actor, sql_row, &out, &res, &err) < 0) {
+	if (unchecked || (env && strcmp(env, "1") == 0))
+		e = ssync_node_sql_bound(n, pos[0], npos - 1, (const char *const *)pos + 1, actor, sql_row, &out, &res, &err);
+	else
+		e = ssync_domain_sql(n, pos[0], npos - 1, (const char *const *)pos + 1, actor, sql_row, &out, &res, &err);
+	if (e < 0) {
 		rc = cli_fail(ctx, &err);
 		goto done;
 	}

@@ -139,6 +139,18 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_update(ssync_node *n, const char
  * Delete the row @p key names, as one signed entry. Refused with
  * SSYNC_ECONFLICT (naming them) while rows of other tables refer to it.
  */
+/**
+ * ssync_node_sql_bound() for people typing SQL (`schoolsync sql`): every
+ * row a write inserts or updates in a district table is checked as add and
+ * edit check it (values, references, table rules, the key's school), every
+ * row it deletes as delete does (no row may still refer to it), before
+ * anything is signed. Any refusal refuses the whole write: nothing is
+ * written, SSYNC_EINVAL (or the rule's code) naming table, row and column.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_sql(ssync_node *n, const char *sql, int nparams,
+	const char *const *params, const char *actor, ssync_row_cb cb, void *payload,
+	ssync_write_result *res, ssync_error *err);
+
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_domain_delete(ssync_node *n, const char *table,
 	const char *key, const char *actor, char *id_out, size_t id_outlen,
 	ssync_error *err);

@@ -82,6 +82,16 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_sql_bound(ssync_node *n, const cha
 	void *payload, ssync_write_result *res, ssync_error *err);
 
 /**
+ * Same as ssync_node_sql_bound, and @p check (NULL for none) sees every
+ * row the write changed before anything is signed; its refusal refuses the
+ * whole write (ssync_domain_sql checks rows as add/edit do).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_node_sql_checked(ssync_node *n, const char *sql,
+	int nparams, const char *const *params, const char *actor, ssync_row_cb cb,
+	void *payload, ssync_write_check_cb check, void *check_payload,
+	ssync_write_result *res, ssync_error *err);
+
+/**
  * Write one cell of an existing row: UPDATE @p table SET @p column =
  * @p value (text, NULL = SQL NULL) for the row with key @p pk, as one signed
  * entry whose version names every leaf of the cell, even when @p value is

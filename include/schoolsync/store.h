@@ -95,6 +95,16 @@ enum { SSYNC_TYPE_INTEGER = 1, SSYNC_TYPE_FLOAT = 2, SSYNC_TYPE_TEXT = 3,
 typedef int (*ssync_row_cb)(int ncols, const char *const *names,
 	const char *const *values, const int *types, void *payload);
 
+/**
+ * A check of the rows a write changed, run inside its transaction before
+ * anything is signed: once per changed row of a replicated table, with
+ * @p op SSYNC_WRITE_INSERT, _UPDATE or _DELETE and the row's key. The row
+ * reads as written (same connection, same transaction). A negative return
+ * (with @p err set) refuses the whole write: nothing is written.
+ */
+enum { SSYNC_WRITE_INSERT = 1, SSYNC_WRITE_UPDATE = 2, SSYNC_WRITE_DELETE = 3 };
+typedef int (*ssync_write_check_cb)(const char *table, const char *pk, int op, void *payload, ssync_error *err);
+
 typedef struct ssync_write_result {
 	int readonly;        /**< 1 if the statements only read */
 	int entries;         /**< entries appended (0 if nothing changed) */

@@ -197,23 +197,11 @@ done:
 	return error;
 }
 
-int ssync_domain_delete(ssync_node *n, const char *table, const char *key, const char *actor,
-	char *id_out, size_t id_outlen, ssync_error *err)
+/* SSYNC_ECONFLICT naming the rows of other tables that refer to t's row id. */
+static int referred(sqlite3 *db, const ssync_table_spec *t, const char *id, ssync_error *err)
 {
-	const ssync_table_spec *t = ssync_domain_table(table);
-	sqlite3 *db = ssync_store__db(ssync_node_store(n));
-	const char *params[1];
-	char id[160], *sql;
 	int error, k, i;
 
-	if (!t)
-		return ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
-	if ((error = ssync_domain_find_id(n, t->name, key, id, sizeof(id), err)) < 0)
-		return error;
-	if (id_out)
-		snprintf(id_out, id_outlen, "%s", id);
-	/* A row others refer to stays: deleting it would leave them dangling
-	 * (what `check` reports). */
 	for (k = 0; k < ssync_domain_ntables(); k++) {
 		const ssync_table_spec *o = ssync_domain_table_at(k);
 		for (i = 0; i < o->nfields; i++) {
@@ -238,6 +226,28 @@ int ssync_domain_delete(ssync_node *n, const char *table, const char *key, const
 			}
 		}
 	}
+	return 0;
+}
+
+int ssync_domain_delete(ssync_node *n, const char *table, const char *key, const char *actor,
+	char *id_out, size_t id_outlen, ssync_error *err)
+{
+	const ssync_table_spec *t = ssync_domain_table(table);
+	sqlite3 *db = ssync_store__db(ssync_node_store(n));
+	const char *params[1];
+	char id[160], *sql;
+	int error;
+
+	if (!t)
+		return ssync_error_set(err, SSYNC_EINVAL, "unknown table '%s'", table ? table : "");
+	if ((error = ssync_domain_find_id(n, t->name, key, id, sizeof(id), err)) < 0)
+		return error;
+	if (id_out)
+		snprintf(id_out, id_outlen, "%s", id);
+	/* A row others refer to stays: deleting it would leave them dangling
+	 * (what `check` reports). */
+	if ((error = referred(db, t, id, err)) < 0)
+		return error;
 	if (!(sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE id = ?1", t->name)))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	params[0] = id;
@@ -415,4 +425,64 @@ int ssync_domain_label(ssync_node *n, const char *table, const char *id, char *o
 		sqlite3_free(own);
 	}
 	return found;
+}
+
+/* ---- sql: raw writes checked like add, edit and delete ---- */
+
+typedef struct sql_check {
+	ssync_node *n;
+	int rows;
+} sql_check;
+
+static int check_written(const char *table, const char *pk, int op, void *p, ssync_error *err)
+{
+	sql_check *sc = p;
+	const ssync_table_spec *t = ssync_domain_table(table);
+	sqlite3 *db = ssync_store__db(ssync_node_store(sc->n));
+	ssync_drow *cur = NULL, *row = NULL;
+	ssync_dctx c;
+	char why[600];
+	int error = 0, bad = -1;
+
+	/* Tables the domain does not describe (none today) and private ones
+	 * (written encrypted through their own commands) are not checked. */
+	if (!t || t->priv)
+		return 0;
+	sc->rows++;
+	if (op == SSYNC_WRITE_DELETE)
+		return referred(db, t, pk, err);
+	ssync_domain__ctx_init(&c, ssync_node_store(sc->n), t);
+	if (!(cur = malloc(sizeof(*cur))) || !(row = malloc(sizeof(*row)))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = read_row(db, t, pk, cur, err)) < 0)
+		goto done;
+	/* The row as written, checked as an insert (add) or an edit: the row
+	 * itself out of the way of its own uniqueness and overlap rules. */
+	c.self_id = pk;
+	if ((error = ssync_domain__normalize_row(t, (const char *const *)cur->vals, row, &bad, why, sizeof(why))) < 0 ||
+	    (error = ssync_domain__check_row(&c, row, &bad, why, sizeof(why))) < 0 ||
+	    (op == SSYNC_WRITE_INSERT && (error = ssync_domain__id_owned_ok(t, row, pk, why, sizeof(why))) < 0)) {
+		if (bad >= 0)
+			ssync_error_set(err, error, "%s %s: %s: %s; nothing was written", t->name, pk, t->fields[bad].name, why);
+		else
+			ssync_error_set(err, error, "%s %s: %s; nothing was written", t->name, pk, why);
+		ssync_error_hint(err, "sql writes to the district's tables are checked like add and edit: "
+			"fix the value (schoolsync %s --help lists what is allowed)",
+			strcmp(t->name, "edu_group") == 0 ? "group" : t->name);
+	}
+done:
+	ssync_domain__ctx_free(&c);
+	free(cur);
+	free(row);
+	return error;
+}
+
+int ssync_domain_sql(ssync_node *n, const char *sql, int nparams, const char *const *params, const char *actor,
+	ssync_row_cb cb, void *payload, ssync_write_result *res, ssync_error *err)
+{
+	sql_check sc = { n, 0 };
+
+	return ssync_node_sql_checked(n, sql, nparams, params, actor, cb, payload, check_written, &sc, res, err);
 }

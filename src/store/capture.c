@@ -721,6 +721,43 @@ done:
 	return error;
 }
 
+/* The caller's check of each changed row (ssync_write_check_cb), before
+ * anything is signed; the changeset names the rows by table and key. */
+static int check_changed(const ssync_signer *who, int nchg, void *chg, ssync_error *err)
+{
+	sqlite3_changeset_iter *it = NULL;
+	int rc, error = 0;
+
+	if (sqlite3changeset_start(&it, nchg, chg) != SQLITE_OK)
+		return ssync_error_set(err, SSYNC_ERROR, "read changeset");
+	while (error == 0 && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const char *tbl;
+		int ncol, op, ind;
+		unsigned char *pkcols;
+		sqlite3_value *pkv = NULL;
+		char pk[512];
+
+		if (sqlite3changeset_op(it, &tbl, &ncol, &op, &ind) != SQLITE_OK ||
+		    sqlite3changeset_pk(it, &pkcols, &ncol) != SQLITE_OK) {
+			error = ssync_error_set(err, SSYNC_ERROR, "read changeset");
+			break;
+		}
+		/* Replicated tables have one primary key column (registry). */
+		for (rc = 0; rc < ncol && !pkcols[rc]; rc++)
+			;
+		/* The key: new for an insert, old otherwise (an update's new
+		 * value of an unchanged column is absent). */
+		if (rc >= ncol || (op == SQLITE_INSERT ? sqlite3changeset_new(it, rc, &pkv) :
+		    sqlite3changeset_old(it, rc, &pkv)) != SQLITE_OK || !pkv)
+			continue;
+		snprintf(pk, sizeof(pk), "%s", sqlite3_value_text(pkv) ? (const char *)sqlite3_value_text(pkv) : "");
+		error = who->check(tbl, pk, op == SQLITE_INSERT ? SSYNC_WRITE_INSERT : op == SQLITE_DELETE ?
+			SSYNC_WRITE_DELETE : SSYNC_WRITE_UPDATE, who->check_payload, err);
+	}
+	sqlite3changeset_finalize(it);
+	return error;
+}
+
 static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 	int nparams, const char *const *params, ssync_row_cb cb, void *payload,
 	const ssync_capture_force *force, ssync_write_result *res, ssync_error *err)
@@ -816,6 +853,8 @@ static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 		if ((error = same_value_changeset(st, t, col, force->pk, &chg, &nchg, err)) < 0)
 			goto done;
 	}
+	if (nchg > 0 && who->check && (error = check_changed(who, nchg, chg, err)) < 0)
+		goto done;
 	if (nchg > 0 && (error = record_changeset(st, who, nchg, chg, res, err)) < 0)
 		goto done;
 	error = ssync_store_commit(st, err);

@@ -29,6 +29,8 @@ typedef struct ssync_signer {
 	const char *actor;
 	const ssync_write_policy *policy;
 	int clock_override; /* the hub may sign with a clock outside the witnessed window */
+	ssync_write_check_cb check; /* NULL, or a check of every changed row before signing */
+	void *check_payload;
 } ssync_signer;
 
 /* Entry size bounds for splitting big writes (docs/FORMAT.md). */

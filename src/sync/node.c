@@ -374,8 +374,15 @@ static int hub_clock_override(void)
 int ssync_node_sql_bound(ssync_node *n, const char *sql, int nparams, const char *const *params,
 	const char *actor, ssync_row_cb cb, void *payload, ssync_write_result *res, ssync_error *err)
 {
+	return ssync_node_sql_checked(n, sql, nparams, params, actor, cb, payload, NULL, NULL, res, err);
+}
+
+int ssync_node_sql_checked(ssync_node *n, const char *sql, int nparams, const char *const *params,
+	const char *actor, ssync_row_cb cb, void *payload, ssync_write_check_cb check, void *check_payload,
+	ssync_write_result *res, ssync_error *err)
+{
 	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer,
-		hub_clock_override() };
+		hub_clock_override(), check, check_payload };
 	ssync_write_result local;
 
 	if (!res)
@@ -389,7 +396,7 @@ int ssync_node_write_cell(ssync_node *n, const char *table, const char *pk, cons
 	const char *value, const char *actor, ssync_write_result *res, ssync_error *err)
 {
 	ssync_signer who = { n->id, n->district, n->kp, actor ? actor : ssync_node_default_actor(), &ssync_policy__writer,
-		hub_clock_override() };
+		hub_clock_override(), NULL, NULL };
 	ssync_capture_force force = { table, pk, column };
 	ssync_write_result local;
 	const char *params[2] = { pk, value };

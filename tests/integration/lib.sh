@@ -34,6 +34,9 @@ done
 # passes the one CMake resolved
 PY=${SSYNC_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
 export SCHOOLSYNC_ACTOR=clerk          # deterministic actor in every entry
+# Tests of sync and trust write minimal rows with raw SQL (no staff number,
+# no birth year): the domain checks of 'schoolsync sql' are t_everyday's.
+export SCHOOLSYNC_SQL_UNCHECKED=1
 export GIT_CONFIG_NOSYSTEM=1           # the git CLI used by tests ignores host config
 export GIT_AUTHOR_NAME=attacker GIT_AUTHOR_EMAIL=attacker@127.0.0.1
 export GIT_COMMITTER_NAME=attacker GIT_COMMITTER_EMAIL=attacker@127.0.0.1

@@ -7,6 +7,8 @@
 # (SSYNC_CRASH_TRIALS, SSYNC_CRASH_BIG); the soak_crash target runs 1,000 and 50.
 set -euo pipefail
 BIN=${SSYNC_BIN:-$(dirname "$0")/../../build/schoolsync}
+# minimal rows by raw SQL: the domain checks of sql are not what this tests
+export SCHOOLSYNC_SQL_UNCHECKED=1
 TRIALS=${SSYNC_CRASH_TRIALS:-25}
 T=$(mktemp -d /tmp/ssync-crash.XXXXXX)
 trap 'rm -rf "$T"' EXIT

@@ -164,8 +164,11 @@ expect 1 "export private" -- S export student_archive
 # check: clean, then violations written directly (as two offline schools would).
 expect 0 "check clean" -- S check
 contains "$TMP/out" "0 violations" "check clean message"
-expect 0 "raw overlap" -- S sql "INSERT INTO booking(id, school_id, resource_id, day, from_time, to_time) VALUES ('cm-003-x', 'cm-003', ?1, '2024-10-08', '09:30', '10:00')" "$RES"
-expect 0 "raw dup staff" -- S sql "INSERT INTO teacher(id, school_id, staff_no, name, title, birth_year, joined_year) VALUES ('cm-002-x', 'cm-002', 'CM0001', '重复', '中级', 1980, 2010)"
+# sql checks rows like the commands (refused), so the overlap two offline
+# schools would make is written --unchecked here.
+expect 1 "sql refuses an overlap" -- S sql "INSERT INTO booking(id, school_id, resource_id, day, from_time, to_time) VALUES ('cm-003-x', 'cm-003', ?1, '2024-10-08', '09:30', '10:00')" "$RES"
+expect 0 "raw overlap" -- S sql --unchecked "INSERT INTO booking(id, school_id, resource_id, day, from_time, to_time) VALUES ('cm-003-x', 'cm-003', ?1, '2024-10-08', '09:30', '10:00')" "$RES"
+expect 0 "raw dup staff" -- S sql --unchecked "INSERT INTO teacher(id, school_id, staff_no, name, title, birth_year, joined_year) VALUES ('cm-002-x', 'cm-002', 'CM0001', '重复', '中级', 1980, 2010)"
 expect 1 "check finds" -- S check
 contains "$TMP/out" "booking_overlap" "check text lists overlap"
 contains "$TMP/out" "duplicate_staff_no" "check text lists duplicate"

@@ -223,4 +223,21 @@ expect 1 "zh json error stays English" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --ho
 contains "$T/err" '"code":"E_NOTFOUND"' "JSON error object"
 contains "$T/err" "no node in" "JSON messages are not translated"
 
+# --- sql writes are checked like add/edit/delete (not the tests' default) ---
+Q() { env -u SCHOOLSYNC_SQL_UNCHECKED "$SSYNC_BIN" --home "$T/u1" "$@"; }
+expect 1 "sql title 副高 refused" -- Q sql "UPDATE teacher SET title='副高'"
+contains "$T/err" "is not one of" "sql names the bad value"
+contains "$T/err" "nothing was written" "sql says nothing was written"
+expect 0 "no 副高 stored" -- Q --json sql "SELECT count(*) AS n FROM teacher WHERE title='副高'"
+json "d[0]['n'] == 0"
+expect 1 "sql delete of a referred school refused" -- Q sql "DELETE FROM school WHERE id='cm-001'"
+contains "$T/err" "still referred to" "delete rule"
+expect 1 "sql insert of a dangling reference refused" -- Q sql "INSERT INTO teacher(id,school_id,staff_no,name,subject,title,birth_year,joined_year) VALUES ('cm-001-zz','cm-001','ZZ1','赵','语文','中级',1980,2005), ('cm-009-zz','cm-009','ZZ2','钱','语文','中级',1980,2005)"
+contains "$T/err" "cm-009" "the dangling row named"
+expect 0 "a valid sql write passes" -- Q sql "UPDATE teacher SET title='高级' WHERE staff_no='CM0001'"
+expect 0 "--unchecked writes it" -- Q sql --unchecked "UPDATE teacher SET title='副高' WHERE staff_no='CM0001'"
+expect 1 "check then finds it" -- Q check
+contains "$T/out" "副高" "check names the value"
+expect 0 "put it back" -- Q sql "UPDATE teacher SET title='高级' WHERE staff_no='CM0001'"
+
 summary
