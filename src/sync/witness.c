@@ -323,9 +323,16 @@ int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 		sqlite3_reset(q);
 		return r;
 	}
-	/* Held entries may be released by the later witnessed time. */
-	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_quarantine WHERE code='W_FUTURE_HLC' AND seq>0 LIMIT 1", err)))
+	/* Held entries the later witnessed time releases: not past it, and not
+	 * held for good (first witnessed more than H before their time). Read
+	 * from the quarantine rows, which are few, not the whole log. */
+	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_quarantine qq JOIN ssync_entry e ON e.node=qq.node AND e.seq=qq.seq "
+		"WHERE qq.code='W_FUTURE_HLC' AND qq.seq>0 AND e.state=2 AND (e.hlc >> 16) <= (SELECT max(time) FROM ssync_witness) + ? "
+		"AND NOT ifnull((e.hlc >> 16) > (SELECT h.time FROM ssync_witness_head h WHERE h.node=e.node AND h.seq>=e.seq "
+		"ORDER BY h.seq LIMIT 1) + ?, 0) LIMIT 1", err)))
 		return SSYNC_ERROR;
+	sqlite3_bind_int64(q, 1, SSYNC_WITNESS_ALLOW_MS);
+	sqlite3_bind_int64(q, 2, SSYNC_WITNESS_HOLD_MS);
 	r = ssync_store__step_row(st, q, "read held entries", err);
 	sqlite3_reset(q);
 	if (r != 0)

@@ -243,6 +243,26 @@ static void test_witness__judging(void **state)
 	assert_int_equal(judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 29 * day - 12 * 60 * min, q), 3);
 	assert_string_equal(q, "E_CERT_EXPIRED");
 	assert_int_equal(judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 20 * day, q), 1);
+
+	/* A rebuild after new checkpoints only when a held entry can be
+	 * released: one held for good (sch-b#3, 2 days ahead of its witness)
+	 * never asks for one, whatever the witnessed time; one held until the
+	 * witnessed time reaches it (sch-b#10, 11 min past it) does, once reached. */
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
+		"('sch-b',3,zeroblob(32),%lld,'',zeroblob(64),2); INSERT INTO ssync_quarantine(node, seq, code, reason, received) "
+		"VALUES ('sch-b',3,'W_FUTURE_HLC','t','t'); INSERT INTO ssync_witness VALUES (3,'hub',%lld,zeroblob(32),'',zeroblob(64))",
+		(long long)((T0 + 2 * day) << SSYNC_HLC_COUNTER_BITS), (long long)(T0 + 3 * day));
+	exec_ok(f->n, sql);
+	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 2, NULL), 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
+		"('sch-b',10,zeroblob(32),%lld,'',zeroblob(64),2); INSERT INTO ssync_quarantine(node, seq, code, reason, received) "
+		"VALUES ('sch-b',10,'W_FUTURE_HLC','t','t')", (long long)((T0 + 3 * day + 11 * min) << SSYNC_HLC_COUNTER_BITS));
+	exec_ok(f->n, sql);
+	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 3, NULL), 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (4,'hub',%lld,zeroblob(32),'',zeroblob(64))",
+		(long long)(T0 + 3 * day + 2 * min));
+	exec_ok(f->n, sql);
+	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 3, NULL), 1);
 }
 
 int main(void)
