@@ -543,7 +543,44 @@ done:
 	return res;
 }
 
-/* /api/tables, /api/tables/{t}, /api/tables/{t}/{key} */
+/* The workflow verbs of the CLI (rotation approve|reject|complete, course
+ * share|approve), by the same library calls:
+ * POST /api/tables/{rotation|course}/{id}/{verb}. */
+static enum MHD_Result action(web_req *r, const ssync_table_spec *t, const char *key, const char *verb)
+{
+	ssync_node *n = NULL;
+	ssync_error err;
+	enum MHD_Result res;
+	char id[160];
+	int rot = strcmp(t->name, "rotation") == 0, e;
+	const char *what = NULL;
+
+	if (rot && (strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0 || strcmp(verb, "complete") == 0))
+		what = strcmp(verb, "approve") == 0 ? SSYNC_ROT_APPROVED : strcmp(verb, "reject") == 0 ? SSYNC_ROT_REJECTED :
+			SSYNC_ROT_DONE;
+	else if (strcmp(t->name, "course") == 0 && (strcmp(verb, "share") == 0 || strcmp(verb, "approve") == 0))
+		what = strcmp(verb, "share") == 0 ? "offered" : "shared";
+	if (!what)
+		return ssync_web__send_error(r, MHD_HTTP_NOT_FOUND, SSYNC_ENOTFOUND, NULL,
+			"no action '%.32s' on %s (rotation: approve, reject, complete; course: share, approve)", verb, t->name);
+	if (ssync_web__open(r, &n, 0, &res) < 0)
+		return res;
+	ssync_error_clear(&err);
+	if ((e = ssync_domain_find_id(n, t->name, key, id, sizeof(id), &err)) == 0) {
+		if (rot)
+			e = ssync_domain_rotation_set_status(n, id, what, r->s.user, &err);
+		else if (strcmp(verb, "share") == 0)
+			e = ssync_domain_course_offer(n, id, r->s.user, &err);
+		else
+			e = ssync_domain_course_approve(n, id, r->s.user, &err);
+	}
+	res = e < 0 ? ssync_web__send_err(r, &err) :
+		ssync_web__send_json(r, MHD_HTTP_OK, json_pack("{ssssss}", "table", t->name, "id", id, "result", what));
+	ssync_node_free(n);
+	return res;
+}
+
+/* /api/tables, /api/tables/{t}, /api/tables/{t}/{key}, /api/tables/{t}/{key}/{verb} */
 int ssync_web__api_rows(web_req *r, const char *path, enum MHD_Result *res)
 {
 	char tname[64];
@@ -565,6 +602,12 @@ int ssync_web__api_rows(web_req *r, const char *path, enum MHD_Result *res)
 		key = slash + 1;
 	if (!(t = ssync_web__table(tname))) {
 		*res = ssync_web__no_table(r, tname);
+		return 1;
+	}
+	if (key && (slash = strchr(key, '/')) && strcmp(r->method, "POST") == 0 && *key != '/') {
+		char k[160];
+		snprintf(k, sizeof(k), "%.*s", (int)(slash - key), key);
+		*res = action(r, t, k, slash + 1);
 		return 1;
 	}
 	if (key && (!*key || strchr(key, '/'))) {

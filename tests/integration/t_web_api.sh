@@ -207,6 +207,20 @@ assert_eq "delete: deleted" "200 deleted" "$HS $(jget "$HB" 'j["result"]')"
 ss a teacher show W0001
 assert_ne "the CLI no longer finds it" 0 "$RC"
 
+# workflow verbs: the hub's (here: an unmanaged node's) rotation approval
+ssx a school add --id cm-002 --name 城桥小学 --zone-id z1 --stage 小学 --students 300 >/dev/null
+ROT=$(jget "$(ssx a rotation propose --teacher-id "$CKEY" --to-school cm-002 --kind 支教 --term 2026-1 --json)" 'j["id"]')
+req "$J" POST "/api/tables/rotation/$ROT/approve" "X-CSRF-Token: $CSRF"
+assert_eq "rotation approve through the API: the CLI shows it approved" "200 approved" \
+	"$HS $(jget "$(ssx a rotation show "$ROT" --json)" 'j["status"]')"
+req "$J" GET "/api/tables/rotation/$ROT"
+assert_eq "a rotation row names who goes where" "王芳 -> 城桥小学" "$(jget "$HB" 'j["_label"]')"
+req "$J" POST "/api/tables/rotation/$ROT/complete" "X-CSRF-Token: $CSRF"
+req "$J" POST "/api/tables/rotation/$ROT/reject" "X-CSRF-Token: $CSRF"
+assert_eq "reject after done: 400 naming the state, as the CLI" "400 E_INVAL" "$HS $(code_of "$HB")"
+req "$J" POST "/api/tables/rotation/$ROT/explode" "X-CSRF-Token: $CSRF"
+assert_eq "an unknown verb: 404" 404 "$HS"
+
 # sync now and the long poll
 req "$J" GET /api/status
 SEQ=$(jget "$HB" 'j["seq"]')

@@ -286,6 +286,52 @@ static void test_contract__control_bad_requests(void **state)
 	assert_int_equal(c, SSYNC_CONTROL_STATUS);
 }
 
+static void test_contract__control_web_login_round_trip(void **state)
+{
+	ssync_control_web_login req, back;
+	ssync_control_cmd c;
+	ssync_error err;
+	char *line;
+	const char *bad[] = { "{\"cmd\":\"web-login\"}", "{\"cmd\":\"web-login\",\"user\":\"\"}",
+		"{\"cmd\":\"web-login\",\"user\":\"u\",\"port\":70000}",
+		"{\"cmd\":\"web-login\",\"user\":\"u\",\"port\":\"80\"}",
+		"{\"cmd\":\"web-login\",\"user\":\"u\",\"bind\":7}" };
+	size_t i;
+
+	(void)state;
+	/* it has arguments: no fixed line */
+	assert_string_equal(ssync_control_request(SSYNC_CONTROL_WEB_LOGIN), "");
+	memset(&req, 0, sizeof(req));
+	snprintf(req.user, sizeof(req.user), "%s", "教务处 王老师");
+	req.port = 8080;
+	snprintf(req.bind, sizeof(req.bind), "%s", "127.0.0.1");
+	assert_non_null(line = ssync_control_web_login_request(&req));
+	assert_null(strchr(line, '\n'));
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_control_parse_request(line, strlen(line), &c, &err), 0);
+	assert_int_equal(c, SSYNC_CONTROL_WEB_LOGIN);
+	assert_int_equal(ssync_control_parse_web_login(line, strlen(line), &back, &err), 0);
+	assert_string_equal(back.user, req.user);
+	assert_int_equal(back.port, 8080);
+	assert_string_equal(back.bind, "127.0.0.1");
+	free(line);
+	/* port and bind left to the daemon */
+	req.port = -1;
+	req.bind[0] = 0;
+	assert_non_null(line = ssync_control_web_login_request(&req));
+	assert_int_equal(ssync_control_parse_web_login(line, strlen(line), &back, &err), 0);
+	assert_int_equal(back.port, -1);
+	assert_string_equal(back.bind, "");
+	free(line);
+	req.user[0] = 0;
+	assert_null(ssync_control_web_login_request(&req));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_control_parse_web_login(bad[i], strlen(bad[i]), &back, &err), SSYNC_EINVAL);
+		assert_true(err.message[0] != 0);
+	}
+}
+
 static void test_contract__control_error_reply_reads_back(void **state)
 {
 	char *s = ssync_control_error_reply(SSYNC_ENOTFOUND, "no remotes configured");
@@ -343,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contract__node_remotes, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test(test_contract__control_requests_round_trip),
 		cmocka_unit_test(test_contract__control_bad_requests),
+		cmocka_unit_test(test_contract__control_web_login_round_trip),
 		cmocka_unit_test(test_contract__control_error_reply_reads_back),
 		cmocka_unit_test(test_contract__control_sync_now_wait_limit),
 		cmocka_unit_test(test_contract__control_call_without_daemon),
