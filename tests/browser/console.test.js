@@ -10,6 +10,7 @@
  *   WEB_TAKEN      a staff number already in use (the validation error)
  *   WEB_BAD_CSV    GB18030 CSV with one bad line;  WEB_GOOD_CSV  a good one
  *   WEB_SHOTS      where the screenshots go
+ *   WEB_SCHOOL_LOGIN  a login link of a district's school node (role school)
  *   CHROMIUM       the browser (default /usr/bin/chromium)
  * Prints "ok"/"FAIL" per step, the screenshots' paths, the figures
  * ("figure ..."), and "N passed, M failed"; exit 1 on any failure.
@@ -29,6 +30,7 @@ const BIN = env('SSYNC_BIN'), HOME = env('WEB_HOME'), BASE = env('WEB_BASE'), LO
 const SCHOOL = env('WEB_SCHOOL'), TAKEN = env('WEB_TAKEN');
 const BAD_CSV = env('WEB_BAD_CSV'), GOOD_CSV = env('WEB_GOOD_CSV'), SHOTS = env('WEB_SHOTS');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const SCHOOL_LOGIN = env('WEB_SCHOOL_LOGIN', '');
 
 let passed = 0, failed = 0, skipped = 0;
 const ok = (name) => { passed++; console.log(`ok   ${name}`); };
@@ -375,6 +377,27 @@ function checkSources() {
 				`rows received at ${median(rows).toFixed(0)} ms, drawn in ${median(list.map((x) => x[1] - x[0])).toFixed(0)} ms)`);
 			await shot(page, '11-data-5000', { fullPage: false });
 		}, ['tables', 'rows']);
+		/* 11. A school of a district: what its role may not write is read-only. */
+		await step('a school\'s form shows the columns its role may not write read-only', async () => {
+			if (!SCHOOL_LOGIN) { bad('a school node\'s login link', 'WEB_SCHOOL_LOGIN is empty'); return; }
+			const ctx = await browser.createBrowserContext();
+			const sp = await ctx.newPage();
+			sp.setDefaultTimeout(60000);
+			await sp.setViewport({ width: 1280, height: 860 });
+			sp.on('pageerror', (e) => errors.push(`pageerror (school): ${e.message}`));
+			await sp.goto(SCHOOL_LOGIN);
+			await sp.waitForSelector('#cards .card');
+			check('the school node\'s session has role school', /\(school\)/.test(await text(sp, '#who')), await text(sp, '#who'));
+			await sp.goto(`${BASE.replace(/:\d+$/, '')}:${new URL(SCHOOL_LOGIN).port}/data.html?t=teacher`);
+			await sp.waitForSelector('#range[data-total]'); /* the tables and rows are in */
+			await sp.click('#add');
+			await sp.waitForSelector('#f-school_id');
+			const ro = await sp.$$eval('#fields .field', (fs) => fs.filter((f) => f.querySelector('.ro-note')).map((f) => f.id));
+			check('school_id (the owner) is read-only for a school', await sp.$eval('#f-school_id', (e) => e.disabled) &&
+				ro.indexOf('field-school_id') >= 0, ro.join(' '));
+			await shot(sp, '12-school-form-readonly', { fullPage: false });
+			await ctx.close();
+		}, ['tables']);
 		check('no script errors in the pages', errors.length === 0, errors.join('\n'));
 	} finally {
 		await browser.close();

@@ -83,13 +83,33 @@ LOGIN=$(jget "$OUT" 'j["url"]')
 PORT=$(jget "$OUT" 'j["port"]')
 assert_contains "the login link is loopback with a token" '^http://127\.0\.0\.1:[0-9]+/login\?t=' "$LOGIN"
 
+# --- a school of a district (role "school"): the columns its role may not
+# write are read-only in the forms. Its console is served by `schoolsync
+# web` in the foreground (no daemon on this home).
+git init -q --bare "$T/d1.git"
+ssx d1hub init --node hub --district d1 >/dev/null
+RK=$(ssx d1hub --json district init --id d1 --name 崇明区 --root-key "$T/root.key" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["root_pubkey"])')
+ssx d1hub remote add origin "$T/d1.git" >/dev/null
+ssx d1hub zone add --id z1 --name 城桥 >/dev/null
+ssx d1hub school add --id cm-001 --name 城桥中学 --zone-id z1 --stage 初中 --students 900 >/dev/null
+PK=$(ssx s --json init --node sch-s --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])')
+ssx s join --district d1 --district-pubkey "$RK" >/dev/null
+ssx d1hub district enroll sch-s --role school --school cm-001 --pubkey "$PK" --root-key "$T/root.key" >/dev/null
+sync_ok d1hub >/dev/null
+ssx s remote add origin "$T/d1.git" >/dev/null
+sync_ok s >/dev/null
+_spawn "$T/sweb.json" "$SSYNC_BIN" --home "$T/s" --json web --user 城桥中学教务
+for _ in $(seq 1 200); do grep -q '"port"' "$T/sweb.json" 2>/dev/null && break; sleep 0.05; done
+SLOGIN=$("$PY" -c 'import json,re,sys; t=open(sys.argv[1]).read(); print(json.loads(t[t.index("{"):t.rindex("}")+1])["url"])' "$T/sweb.json" 2>/dev/null || true)
+assert_contains "schoolsync web in the foreground prints a link" '^http://127\.0\.0\.1:[0-9]+/login\?t=' "$SLOGIN"
+
 SHOTS=${SSYNC_BUILD:-$T}/tests/browser/shots
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 RC=0
 SSYNC_BIN=$SSYNC_BIN WEB_HOME=$T/a WEB_BASE=http://127.0.0.1:$PORT WEB_LOGIN=$LOGIN \
 	WEB_SCHOOL=cm-001 WEB_TAKEN=CM0001 WEB_BAD_CSV=$T/bad.csv WEB_GOOD_CSV=$T/good.csv \
-	WEB_SHOTS=$SHOTS CHROMIUM=$CHROMIUM NODE_PATH=$BROWSER_DIR/node_modules \
+	WEB_SHOTS=$SHOTS WEB_SCHOOL_LOGIN=$SLOGIN CHROMIUM=$CHROMIUM NODE_PATH=$BROWSER_DIR/node_modules \
 	timeout -k 5 240 node "$BROWSER_DIR/console.test.js" >"$T/browser.out" 2>&1 || RC=$?
 sed 's/^/  browser: /' "$T/browser.out"
 assert_eq "the browser test passed (browser: lines above)" 0 "$RC"

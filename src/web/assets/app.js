@@ -455,7 +455,11 @@
 			if (c.type === 'time') { inp.placeholder = 'HH:MM'; }
 			if (c.type === 'term') { inp.placeholder = 'YYYY-1'; }
 		}
-		if (c.readonly) { inp.disabled = true; }
+		if (c.readonly) {
+			inp.disabled = true;
+			/* the owner column of a school's row: the server fills in this node's school */
+			if (c.name === 'school_id' && !inp.value && session.school) { inp.placeholder = session.school; }
+		}
 		return inp;
 	}
 	function openForm(tb, row) {
