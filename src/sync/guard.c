@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "audit_int.h"
+#include "privacy_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/guard.h"
 #include "schoolsync/hex.h"
@@ -22,6 +23,7 @@
 #define GUARD_MAX_LINES 4096
 #define GUARD_LINE_MAX 1024
 #define NODE_PREFIX "refs/heads/node/"
+#define KEYS_PREFIX "refs/heads/keys/"
 
 typedef struct upd { ssync_oid_hex old, new; char ref[GUARD_LINE_MAX]; } upd;
 
@@ -190,6 +192,40 @@ static int judge_node(judge *j, const upd *u, ssync_error *err)
 	return 0;
 }
 
+/* A key store (docs/PRIVACY.md) is replaced, not appended: the one ref
+ * this guard lets move backwards in git's sense, and only to a newer
+ * version signed by the node itself. */
+static int judge_keys(judge *j, const upd *u, ssync_error *err)
+{
+	const char *node = u->ref + strlen(KEYS_PREFIX);
+	char why[900], district[SSYNC_NODE_ID_MAX + 1];
+	ssync_oid_hex old;
+	ssync_store *st = NULL;
+	int error;
+
+	if (!ssync_ident_node_valid(node)) {
+		refuse(j, u->ref, "not a valid node id");
+		return 0;
+	}
+	if (!j->district.hex[0]) {
+		refuse(j, u->ref, "this hub has no district branch yet: push refs/heads/district first");
+		return 0;
+	}
+	if ((error = trust_store(j, &j->district, &st, why, sizeof(why), district, sizeof(district), err)) < 0)
+		return error;
+	old = u->old;
+	if (is_zero(&old))
+		memset(&old, 0, sizeof(old));
+	if (!why[0] && (error = ssync_privacy__check_store(st, j->ex, district, node, &old, &u->new, why, sizeof(why), err)) < 0) {
+		ssync_store_free(st);
+		return error;
+	}
+	ssync_store_free(st);
+	if (why[0])
+		refuse(j, u->ref, why);
+	return 0;
+}
+
 static int parse_line(char *line, upd *u)
 {
 	char *a = line, *b, *c;
@@ -238,7 +274,9 @@ static int judge_one(judge *j, const upd *u, ssync_error *err)
 		return judge_district(j, u, err);
 	if (strncmp(u->ref, NODE_PREFIX, strlen(NODE_PREFIX)) == 0)
 		return judge_node(j, u, err);
-	refuse(j, u->ref, "only refs/heads/district and refs/heads/node/<id> are taken here");
+	if (strncmp(u->ref, KEYS_PREFIX, strlen(KEYS_PREFIX)) == 0)
+		return judge_keys(j, u, err);
+	refuse(j, u->ref, "only refs/heads/district, refs/heads/node/<id> and refs/heads/keys/<id> are taken here");
 	return 0;
 }
 

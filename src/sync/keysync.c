@@ -108,6 +108,37 @@ static int load_store(ssync_store *st, ssync_exchange *ex, const char *node, con
 	return 0;
 }
 
+int ssync_privacy__check_store(ssync_store *st, ssync_exchange *ex, const char *district, const char *node,
+	const ssync_oid_hex *old, const ssync_oid_hex *tip, char *why, size_t whylen, ssync_error *err)
+{
+	ssync_keystore ks, prev;
+	ssync_error e;
+	int error;
+
+	why[0] = 0;
+	ssync_error_clear(&e);
+	if ((error = load_store(st, ex, node, tip, &ks, &e)) < 0) {
+		ssync_keystore__clear(&ks);
+		if (e.code == SSYNC_ERROR || e.code == SSYNC_EIO) {
+			if (err)
+				*err = e;
+			return e.code;
+		}
+		snprintf(why, whylen, "key store of %s refused: %s (%s)", node, e.message, ssync_error_name(e.code));
+		return 0;
+	}
+	if (strcmp(ks.district, district) != 0)
+		snprintf(why, whylen, "key store of %s names district %s, not %s", node, ks.district, district);
+	/* never back to an older store: it could carry keys erased since */
+	memset(&prev, 0, sizeof(prev));
+	if (!why[0] && old && old->hex[0] && load_store(st, ex, node, old, &prev, NULL) == 0 && ks.version <= prev.version)
+		snprintf(why, whylen, "key store of %s version %lld does not replace version %lld (an older copy)", node,
+			(long long)ks.version, (long long)prev.version);
+	ssync_keystore__clear(&prev);
+	ssync_keystore__clear(&ks);
+	return 0;
+}
+
 static int node_role(ssync_store *st, const char *node, char role[16], ssync_error *err)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role FROM ssync_cert WHERE node=? ORDER BY serial DESC LIMIT 1", err);

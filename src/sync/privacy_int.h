@@ -20,6 +20,12 @@ int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, c
 /* keys.db on disk (fsync'd) before entries encrypted with its keys are
  * sealed and pushed: a published value whose key was lost is lost. */
 int ssync_privacy__make_durable(ssync_node *n, ssync_error *err);
+/* The guard's check of a pushed refs/heads/keys/<node> (tip @p tip, the
+ * hub's current @p old or ""): shape, canonical, signed by the node's key
+ * certified in @p st, district, and a version above the one it replaces.
+ * A refusal is 0 with @p why set. */
+int ssync_privacy__check_store(ssync_store *st, ssync_exchange *ex, const char *district, const char *node,
+	const ssync_oid_hex *old, const ssync_oid_hex *tip, char *why, size_t whylen, ssync_error *err);
 /* init: make HOME/enc.key. */
 int ssync_privacy__init_home(const char *home, ssync_error *err);
 

@@ -188,4 +188,26 @@ assert_eq "school a sees c's real teacher" "真的" "$(ssx a sql "SELECT name FR
 ss h --json audit verify --repo "$HUB" --district-pubkey "$RK"
 assert_eq "the guarded hub passes audit verify" "0 True" "$RC $(jget "$OUT" 'j["ok"]')"
 
+log "=== key stores (docs/PRIVACY.md): replaced only by a newer version signed by their node"
+PB=$(ssx h --json district list | "$PY" -c 'import json,sys; print([c["pubkey"] for c in json.load(sys.stdin) if c["node"]=="sch-b"][-1])')
+ssx h district enroll sch-b --role school --school sch-b --pubkey "$PB" --enckey "$(ssx b privacy key)" --root-key "$ROOT" >/dev/null
+sync_ok h >/dev/null
+sync_ok b >/dev/null
+SB=$(ssx b student-archive add --name 周七)
+assert_ok "school b's key store is accepted by the guard (a new ref)" b sync
+K1=$(git --git-dir="$HUB" rev-parse refs/heads/keys/sch-b)
+ssx b student-archive add --name 吴八 >/dev/null
+assert_ok "b's replacement key store (not a fast-forward) is accepted by the guard" b sync
+K2=$(git --git-dir="$HUB" rev-parse refs/heads/keys/sch-b)
+assert_ne "... the hub's keys/sch-b moved to the new store" "$K1" "$K2"
+sync_ok h >/dev/null
+assert_eq "the hub reads b's student through the guarded hub" 周七 "$(ssx h --json student-archive show "$SB" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["name"])')"
+RC=0; out=$(git --git-dir="$T/b/exchange.git" push --force "$GURL" "$K1:refs/heads/keys/sch-b" 2>&1) || RC=$?
+assert_ne "pushing back the older key store is refused" 0 "$RC"
+assert_contains "... the guard names it an older copy" "does not replace version" "$out"
+RC=0; out=$(git -C "$T/atk" push --force origin "HEAD:refs/heads/keys/sch-b" 2>&1) || RC=$?
+assert_ne "a junk commit as b's key store is refused" 0 "$RC"
+assert_contains "... by its shape" "not one parentless commit" "$out"
+assert_eq "the hub's keys/sch-b did not move" "$K2" "$(git --git-dir="$HUB" rev-parse refs/heads/keys/sch-b)"
+
 summary
