@@ -298,9 +298,15 @@ int ssync_domain_demo_generate(ssync_node *n, const ssync_demo_options *opts, ss
 				int retire = (x->gender_f ? 55 : 60) - x->age;
 				x->key = (x->tier && strcmp(x->tier, "特级") == 0) || strcmp(x->title, "正高级") == 0 || committed;
 				x->due = year - x->joined >= 10 && retire > 5 && strcmp(x->title, "初级") != 0;
+				/* Award years from the age, not the generator, so a seed
+				 * still gives the district it gave before schema 006. */
+				char ty_s[24], ry_s[24];
+				int ty = year - x->age % 9, ry = year - x->age % 5, earliest = year - x->age + 23;
 				if (row(&g, "teacher", x->id, s[i].id, staffno, name, kinder ? "学前教育" : PICK(&g.r, subjects),
 					x->title, x->tier, itoa_buf(b1, year - x->age), itoa_buf(b2, x->joined),
-					x->gender_f ? "女" : "男", committed ? "1" : "0") < 0)
+					x->gender_f ? "女" : "男", committed ? "1" : "0",
+					strcmp(x->title, "初级") != 0 ? itoa_buf(ty_s, ty > earliest ? ty : earliest) : NULL,
+					x->tier ? itoa_buf(ry_s, ry > earliest ? ry : earliest) : NULL) < 0)
 					goto oom;
 			}
 		}

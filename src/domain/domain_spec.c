@@ -57,6 +57,9 @@ static const ssync_field teacher_f[] = {
 	INT("joined_year", "入校年份", 1, 1955, 2100),
 	ENUM("gender", "性别", 0, "男:m,male|女:f,female"),
 	TYPED("committed", "承诺流动", SSYNC_FT_BOOL, 0),
+	/* schema 006: when title / tier were awarded (seed 003's 新评) */
+	INT("title_year", "职称评定年份", 0, 1950, 2100),
+	INT("tier_year", "称号评定年份", 0, 1950, 2100),
 };
 static const ssync_field rotation_f[] = {
 	/* Owner and from_school default to the teacher's school. */

@@ -2,7 +2,11 @@
  *   rotation   seed 003: due = ≥10 continuous years at the school, more than
  *              5 years before statutory retirement, title 中级 or above;
  *              ≥10 % of those due rotate each school year; 特级 / 正高级 /
- *              committed 骨干 ("key" teachers): ≥20 %.
+ *              committed 骨干 ("key" teachers): ≥20 %. Seed 003 counts
+ *              *newly* appointed (新评) 特级/正高级: awarded (tier_year,
+ *              title_year, schema 006) in the school year or the two
+ *              before it; one with no award year is not counted but
+ *              reported (key_year_unknown) so the gap is never silent.
  *   courses    seed 000: every school ≥1 shared course; ≥10 shared courses
  *              across the seven categories.
  *   resources  the sharing list with use by other schools.
@@ -62,18 +66,20 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 		"WITH t AS (SELECT id, school_id, "
 		" coalesce(?1 - joined_year >= 10 AND birth_year + CASE gender WHEN '女' THEN ?3 ELSE ?2 END - ?1 > 5 "
 		"   AND title IN ('中级', '高级', '正高级'), 0) AS due, "
-		" coalesce(tier = '特级' OR title = '正高级' OR (tier = '骨干' AND committed = 1), 0) AS key, "
+		" coalesce((tier = '特级' AND tier_year BETWEEN ?1 - 2 AND ?1 + 1) "
+		"   OR (title = '正高级' AND title_year BETWEEN ?1 - 2 AND ?1 + 1) OR (tier = '骨干' AND committed = 1), 0) AS key, "
+		" coalesce((tier = '特级' AND tier_year IS NULL) OR (title = '正高级' AND title_year IS NULL), 0) AS keyunk, "
 		" EXISTS (SELECT 1 FROM rotation r WHERE r.teacher_id = teacher.id AND r.term IN (?1 || '-1', ?1 || '-2') "
 		"   AND r.status IN ('approved', 'done')) AS rot FROM teacher) "
 		"SELECT s.id, coalesce(s.name, ''), coalesce(z.name, s.zone_id, ''), count(t.id), "
 		" coalesce(sum(t.due), 0), coalesce(sum(t.rot), 0), coalesce(sum(t.due AND t.rot), 0), "
-		" coalesce(sum(t.key), 0), coalesce(sum(t.key AND t.rot), 0) "
+		" coalesce(sum(t.key), 0), coalesce(sum(t.key AND t.rot), 0), coalesce(sum(t.keyunk), 0) "
 		"FROM school s LEFT JOIN zone z ON z.id = s.zone_id LEFT JOIN t ON t.school_id = s.id "
 		"GROUP BY s.id ORDER BY s.id";
 	sqlite3_stmt *q = NULL;
 	int rc;
 	json_t *rows = json_array(), *zones = json_object(), *r = NULL, *zl = json_array();
-	long tot[6] = { 0 }, due_schools = 0, met = 0;
+	long tot[6] = { 0 }, due_schools = 0, met = 0, keyunk = 0;
 	const char *zk;
 	json_t *zv;
 	int i;
@@ -94,6 +100,7 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 			v[i] = sqlite3_column_int64(q, 3 + i);
 			tot[i] += v[i];
 		}
+		keyunk += (long)sqlite3_column_int64(q, 9);
 		/* 10 % of those due, rounded up: what the school must reach. */
 		if (v[1] > 0) {
 			due_schools++;
@@ -137,22 +144,25 @@ static json_t *rotation_report(sqlite3 *db, const ssync_report_options *o, ssync
 	if (!r)
 		goto oom;
 	json_object_set_new(json_object_get(r, "district"), "schools_with_due", json_integer(due_schools));
+	json_object_set_new(json_object_get(r, "district"), "key_year_unknown", json_integer(keyunk));
 	json_object_set_new(r, "zones", zl);
 	zl = NULL;
 	{
-		char b[6][96];
+		char b[7][160];
 		snprintf(b[0], sizeof(b[0]), "%ld", tot[1]);
 		snprintf(b[1], sizeof(b[1]), "%ld of %ld due (%.1f %%; target 10 %%)", tot[3], tot[1], pct(tot[3], tot[1]));
 		snprintf(b[2], sizeof(b[2]), "%ld", tot[2]);
 		snprintf(b[3], sizeof(b[3]), "%ld of %ld (%.1f %%; target 20 %%)", tot[5], tot[4], pct(tot[5], tot[4]));
 		snprintf(b[4], sizeof(b[4]), "%ld of %ld", met, due_schools);
 		snprintf(b[5], sizeof(b[5]), "%d-%d", o->year, o->year + 1);
-		json_object_set_new(r, "summary", json_pack("[oooooo]", summary_item("school year 学年", json_string(b[5])),
+		snprintf(b[6], sizeof(b[6]), "%ld (not counted: give title_year / tier_year)", keyunk);
+		json_object_set_new(r, "summary", json_pack("[ooooooo]", summary_item("school year 学年", json_string(b[5])),
 			summary_item("teachers due to rotate 符合交流条件", json_string(b[0])),
 			summary_item("rotated this year (due) 已交流", json_string(b[1])),
 			summary_item("rotated this year (all)", json_string(b[2])),
-			summary_item("特级/正高级/committed 骨干", json_string(b[3])),
-			summary_item("schools meeting 10 %", json_string(b[4]))));
+			summary_item("新评 特级/正高级 (awarded " "in the last 3 years) + committed 骨干", json_string(b[3])),
+			summary_item("schools meeting 10 %", json_string(b[4])),
+			summary_item("特级/正高级 without award year 评定年份未填", json_string(b[6]))));
 	}
 	if (attach_table(r, json_pack("[ssssssssssss]", "school", "name", "zone", "teachers", "due",
 		"rotated", "rotated_due", "rate_pct", "meets_10pct", "key", "key_rotated", "key_rate_pct"), &rows) < 0)

@@ -136,7 +136,7 @@ static void test_domain__teacher_add(void **state)
 	/* Bad inputs, each with a precise code and the column named. */
 	ssync_error_clear(&err);
 	{
-		const char *vals[10] = { "cm-001", "CM0002", "王伟", NULL, "教授", NULL, "1980", "2010", NULL, NULL };
+		const char *vals[12] = { "cm-001", "CM0002", "王伟", NULL, "教授", NULL, "1980", "2010", NULL, NULL, NULL, NULL };
 		assert_int_equal(ssync_domain_insert(e->n, "teacher", vals, NULL, "t", NULL, 0, &err), SSYNC_EINVAL);
 		assert_non_null(strstr(err.message, "title"));
 	}

@@ -270,7 +270,7 @@ static void test_merge__plain_insert_then_update(void **state)
 	apply(f->st, 100, "sch-a", 1, "[{\"t\":\"teacher\",\"k\":\"t1\",\"c\":[[\"$row\",1,[]],"
 		"[\"school_id\",\"s\",[]],[\"staff_no\",null,[]],[\"name\",\"A\",[]],[\"subject\",\"数学\",[]],"
 		"[\"title\",\"中级\",[]],[\"tier\",null,[]],[\"birth_year\",1970,[]],[\"joined_year\",null,[]],"
-		"[\"gender\",null,[]],[\"committed\",0,[]]]}]");
+		"[\"gender\",null,[]],[\"committed\",0,[]],[\"title_year\",null,[]],[\"tier_year\",null,[]]]}]");
 	assert_int_equal(count(f->st, "SELECT count(*) FROM ssync_row WHERE state LIKE '=%'"), 1);
 	apply(f->st, 150, "sch-b", 1, "[{\"t\":\"teacher\",\"k\":\"t1\",\"c\":[[\"birth_year\",1971,[]]]}]");
 	assert_int_equal(count(f->st, "SELECT count(*) FROM ssync_row WHERE state LIKE '=%'"), 0);

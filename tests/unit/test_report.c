@@ -115,15 +115,24 @@ static void test_report__rotation_fixture(void **state)
 	rotation(e, t[7], "cm-002", "2023-1", "done");
 	rotation(e, t[8], "cm-002", "2024-1", "rejected");
 	rotation(e, t[9], "cm-004", "2024-1", "approved");
+	/* seed 003: newly appointed (新评) 特级/正高级 only: T5's 正高级 of 2024
+	 * counts, T7's 特级 of 2015 does not; T6 is a committed 骨干. */
+	{
+		ssync_error err;
+		ssync_error_clear(&err);
+		assert_int_equal(ssync_node_sql(e->n, "UPDATE teacher SET title_year = 2024 WHERE staff_no = 'T5'; "
+			"UPDATE teacher SET tier_year = 2015 WHERE staff_no = 'T7'", "t", NULL, NULL, NULL, &err), 0);
+	}
 	r = report(e, "rotation", 2024);
 	d = json_object_get(r, "district");
+	assert_int_equal(ival(d, "key_year_unknown"), 0);
 	assert_int_equal(ival(d, "teachers"), 12);
 	assert_int_equal(ival(d, "due"), 8);
 	assert_int_equal(ival(d, "rotated"), 3);
 	assert_int_equal(ival(d, "rotated_due"), 2);
 	assert_true(json_real_value(json_object_get(d, "rate")) == 25.0);
 	assert_int_equal(ival(d, "needed"), 0);
-	assert_int_equal(ival(d, "key"), 3);
+	assert_int_equal(ival(d, "key"), 2);
 	assert_int_equal(ival(d, "key_rotated"), 1);
 	assert_int_equal(ival(d, "schools_with_due"), 2);
 	assert_int_equal(ival(d, "schools_meeting_target"), 1);
@@ -135,7 +144,7 @@ static void test_report__rotation_fixture(void **state)
 	assert_int_equal(json_integer_value(json_array_get(row, 6)), 2);
 	assert_true(json_real_value(json_array_get(row, 7)) == 40.0);
 	assert_string_equal(json_string_value(json_array_get(row, 8)), "yes");
-	assert_int_equal(json_integer_value(json_array_get(row, 9)), 3);
+	assert_int_equal(json_integer_value(json_array_get(row, 9)), 2);
 	assert_int_equal(json_integer_value(json_array_get(row, 10)), 1);
 	row = row_of(r, "cm-003");
 	assert_int_equal(json_integer_value(json_array_get(row, 4)), 3);
