@@ -97,7 +97,8 @@ typedef void (*ssync_sync_remote_cb)(const ssync_sync_report *rep, int error, co
  * completes). A remote whose fetch or push is still running
  * opts->timeout_s after it started is given up (SSYNC_ECANCELLED naming
  * it); the others are not held up by it. Branches that another remote
- * brought after a remote's push are pushed to it again in the same round.
+ * brought after a remote's push are pushed to it again in the same round;
+ * if that push fails, @p cb is called a second time for the remote.
  *
  * Outcomes arrive through @p cb (required). Returns 0 once every remote
  * has finished or been given up, or a negative code when the round could
