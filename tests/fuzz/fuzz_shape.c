@@ -4,7 +4,8 @@
  * the branch is read or relayed. The input is a small object database:
  *
  *   byte 0: bit 0 = district layout (else node), bit 1 = incremental (judge
- *           from the first commit written, as a receiver that holds it does)
+ *           from the first commit written, as a receiver that holds it does,
+ *           if that commit passes on its own)
  *   then sections separated by "\n==\n", each one object: 'b' blob, 't'
  *   tree or 'c' commit, then its bytes. In a tree, 20 '@' are replaced by
  *   the raw id of the object written just before, 20 '#' by the first
@@ -156,8 +157,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ncommits) {
 		memset(&from, 0, sizeof(from));
-		if ((flags & 2) && ncommits > 1)
+		if ((flags & 2) && ncommits > 1) {
+			/* a receiver holds only a tip it accepted: judge the first
+			 * commit whole, and from it only if it passed */
+			ssync_oid_hex none;
+			memset(&none, 0, sizeof(none));
 			git_oid_tostr(from.hex, sizeof(from.hex), &first);
+			ssync_error_clear(&err);
+			if (ssync_exchange_check_shape(&ex, (flags & 1) ? SSYNC_SHAPE_DISTRICT : SSYNC_SHAPE_NODE, &none, &from,
+				NULL, &err) != 0)
+				memset(&from, 0, sizeof(from));
+		}
 		git_oid_tostr(to.hex, sizeof(to.hex), &commit);
 		ssync_error_clear(&err);
 		rc = ssync_exchange_check_shape(&ex, (flags & 1) ? SSYNC_SHAPE_DISTRICT : SSYNC_SHAPE_NODE, &from, &to,
@@ -173,8 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(git_commit_lookup(&c, ex.repo, &commit) == 0);
 			FZ_CHECK(git_commit_parentcount(c) <= 1);
 			FZ_CHECK(git_tree_lookup(&t, ex.repo, git_commit_tree_id(c)) == 0);
-			if (!from.hex[0]) /* judged whole (incremental: unchanged trees are not read) */
-				FZ_CHECK(git_tree_walk(t, GIT_TREEWALK_PRE, walk_name, NULL) == 0);
+			FZ_CHECK(git_tree_walk(t, GIT_TREEWALK_PRE, walk_name, NULL) == 0);
 			git_tree_free(t);
 			git_commit_free(c);
 		}
