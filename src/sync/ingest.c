@@ -264,6 +264,8 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 		if ((error = ssync_trust__quarantine(in->st, in->node, seq, tv.qcode, tv.why, line, len, in->source, err)) < 0)
 			goto done;
 		in->stats.refused++;
+		if (tv.state == 2)
+			in->stats.held++;
 	} else if ((error = ssync_merge__apply_ops(in->st, e->ops, e->hlc, e->node, e->seq, err)) < 0)
 		goto done;
 	in->head = seq;
@@ -379,6 +381,7 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 		stats->duplicates += in->stats.duplicates;
 		stats->quarantined += in->stats.quarantined;
 		stats->refused += in->stats.refused;
+		stats->held += in->stats.held;
 		stats->ahead += in->stats.ahead;
 		if (in->stats.fork_seq)
 			stats->fork_seq = in->stats.fork_seq;

@@ -13,6 +13,7 @@ typedef struct ssync_ingest ssync_ingest;
 
 typedef struct ssync_ingest_stats {
 	int64_t applied, duplicates, quarantined, refused;
+	int64_t held;     /* of refused: held (W_FUTURE_HLC), not refused for good */
 	int64_t fork_seq; /* > 0: the node equivocated at this seq (it is now frozen) */
 	int64_t ahead;    /* entries parsed and checked before their turn (readahead.c) */
 } ssync_ingest_stats;

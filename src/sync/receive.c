@@ -279,6 +279,7 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	rep->applied += stats.applied;
 	rep->duplicates += stats.duplicates;
 	rep->quarantined += stats.quarantined;
+	rep->held += stats.held; /* W_FUTURE_HLC (docs/TRUST.md §4a) */
 	if (stats.applied > 0 && (error = mark_seen(st, node, err)) < 0)
 		return error;
 	if (diverged) {
