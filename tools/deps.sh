@@ -14,6 +14,8 @@ if [ "${1:-build}" = test ]; then
 	# node; a Chinese font so the screenshots show the pages as clerks see
 	# them. Node from elsewhere (its npm included) is kept.
 	want+=(fonts-wqy-microhei)
+	# check_dist: the generated man pages formatted with warnings on
+	want+=(man-db)
 	command -v node >/dev/null || want+=(nodejs)
 	command -v npm >/dev/null || want+=(npm)
 fi
