@@ -245,6 +245,16 @@ function checkSources() {
 			await shot(page, '02-data', { fullPage: false });
 		}, ['tables', 'rows', 'add', 'edit']);
 
+		/* A workflow verb: approve the rotation proposed in the setup. */
+		await step('approve a rotation', async () => {
+			await page.goto(`${BASE}/data.html?t=rotation`);
+			await page.waitForSelector('#rows tbody tr[data-key] button.verb-approve');
+			await page.click('#rows tbody tr[data-key] button.verb-approve');
+			await page.waitForFunction(() => document.getElementById('list-msg').className.indexOf('ok') >= 0);
+			const st = cli('sql', 'SELECT status FROM rotation')[0].status;
+			check('approve a rotation (CLI sees it approved)', st === 'approved', st);
+		}, ['tables', 'rows']);
+
 		/* 4. Import: a GB18030 file with one bad line writes nothing; a good one writes. */
 		await step('import a GB18030 CSV with a bad line', async () => {
 			const n0 = count();

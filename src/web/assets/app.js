@@ -48,6 +48,8 @@
 		'data.readonly': ['（您的角色不能修改）', '(your role cannot change this)'],
 		'data.confirmdel': ['确定删除这条记录吗？', 'Delete this record?'], 'data.saved': ['已保存', 'Saved'],
 		'data.deleted': ['已删除', 'Deleted'], 'data.empty': ['没有记录', 'No records'],
+		'verb.approve': ['批准', 'Approve'], 'verb.reject': ['驳回', 'Reject'], 'verb.complete': ['完成', 'Complete'],
+		'verb.share': ['共享', 'Share'], 'verb.done': ['已执行：', 'Done: '],
 		'data.range': ['第 {a}–{b} 条，共 {n} 条', '{a}–{b} of {n}'], 'data.actions': ['操作', 'Actions'],
 		'imp.title': ['导入与导出', 'Import and export'], 'imp.import': ['导入 CSV', 'Import a CSV file'],
 		'imp.note': ['支持 UTF-8 和 GB18030（Excel 另存为 CSV）。先检查，确认后才写入。',
@@ -366,6 +368,8 @@
 
 	/* ---------------- Data ---------------- */
 	var dataState = { table: null, offset: 0, limit: 50, q: '', editing: null };
+	/* The CLI's workflow verbs the API offers per table (docs/WEB.md §3). */
+	var VERBS = { rotation: ['approve', 'reject', 'complete'], course: ['share', 'approve'] };
 	function colsOf(tb) { return tb.columns || tb.fields || []; }
 	function keyOf(row) { return row.id !== undefined ? row.id : row.key; }
 	function loadRows() {
@@ -409,7 +413,13 @@
 			var ed = el('button', { type: 'button', className: 'edit' }, t('data.edit'));
 			var del = el('button', { type: 'button', className: 'danger delete' }, t('data.delete'));
 			var hi = el('a', { href: 'history.html?t=' + enc(tb.name) + '&k=' + enc(key), className: 'history' }, t('data.history'));
-			tr.appendChild(el('td', { className: 'actions' }, [ed, ' ', del, ' ', hi]));
+			var acts = [ed, ' ', del, ' ', hi];
+			each(VERBS[tb.name] || [], function (v) {
+				var b = el('button', { type: 'button', className: 'verb verb-' + v }, t('verb.' + v));
+				b.setAttribute('data-verb', v);
+				acts.push(' ', b);
+			});
+			tr.appendChild(el('td', { className: 'actions' }, acts));
 			body.appendChild(tr);
 		});
 		if (!(d.rows && d.rows.length)) { body.appendChild(el('tr', null, el('td', { colSpan: cols.length + 1, className: 'muted' }, t('data.empty')))); }
@@ -421,6 +431,7 @@
 			if (!tr || b.tagName !== 'BUTTON') { return; }
 			var r = d.rows[tr.getAttribute('data-i')];
 			if (/\bedit\b/.test(b.className)) { openForm(tb, r); } else if (/\bdelete\b/.test(b.className)) { deleteRow(tb, keyOf(r)); }
+			else if (b.getAttribute('data-verb')) { runVerb(tb, keyOf(r), b.getAttribute('data-verb')); }
 		};
 		table.replaceChild(body, table.tBodies[0]);
 		var n = d.total || 0, a = n ? dataState.offset + 1 : 0, b = Math.min(n, dataState.offset + (d.rows ? d.rows.length : 0));
@@ -428,6 +439,13 @@
 		$('range').setAttribute('data-total', String(n));
 		$('prev').disabled = dataState.offset <= 0;
 		$('next').disabled = b >= n;
+	}
+	function runVerb(tb, key, verb) {
+		api('POST', '/api/tables/' + enc(tb.name) + '/' + enc(key) + '/' + verb, {}, function (err, d) {
+			if (err) { errorBox($('list-msg'), err); return; }
+			message($('list-msg'), 'ok', t('verb.done') + t('verb.' + verb) + ' → ' + ((d && d.result) || ''));
+			loadRows();
+		});
 	}
 	function deleteRow(tb, key) {
 		if (!window.confirm(t('data.confirmdel'))) { return; }
