@@ -413,6 +413,10 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 			"not_applied", (json_int_t)rep.not_applied, "state_hash", rep.state_hash,
 			"rebuilt_hash", rep.rebuilt_hash, "drift", rep.drift, "conflicts", (json_int_t)rep.conflicts,
 			"rebuilt_conflicts", (json_int_t)rep.rebuilt_conflicts, "tamper", rep.tamper);
+		if (o && json_object_set_new(o, "witness_forks", json_integer((json_int_t)rep.witness_forks)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		/* what failed, so a script need not parse stderr */
 		if (o && failed && (json_object_set_new(o, "code", json_string(ssync_error_name(err.code))) < 0 ||
 		    json_object_set_new(o, "reason", json_string(err.message)) < 0)) {

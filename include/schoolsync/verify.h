@@ -26,6 +26,8 @@ typedef struct ssync_verify_report {
 	int64_t unreadable;     /**< entries held that do not parse */
 	int tamper;             /**< 1 if the schema or internal state (trust tables) is not what
 	                             schoolsync and the signed data make it: changed with another tool */
+	int64_t witness_forks;  /**< other checkpoints the hub signed for positions held: hub equivocation
+	                             (E_WITNESS_FORK, docs/TRUST.md §4a), kept as evidence */
 } ssync_verify_report;
 
 /**
@@ -34,8 +36,9 @@ typedef struct ssync_verify_report {
  * Also holds the replica's schema against the one schoolsync creates, and
  * the trust tables against the signed trust objects held.
  * Returns 0 when everything agrees, SSYNC_ETAMPER when the schema or the
- * trust tables were changed outside schoolsync, SSYNC_ECORRUPT when
- * anything else does not agree (details in @p rep; the message names the
+ * trust tables were changed outside schoolsync, SSYNC_EFORK when evidence of
+ * the hub signing two checkpoints for one position is held, SSYNC_ECORRUPT
+ * when anything else does not agree (details in @p rep; the message names the
  * first problem).
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_verify_replica(ssync_node *n,

@@ -176,5 +176,10 @@ assert_true "b: E_WITNESS_FORK at position N+1, the other checkpoint kept as evi
 assert_eq "b's status counts it" 1 "$(wit b forks)"
 assert_contains "... and says so" "HUB EQUIVOCATION" "$(ssx b status | tr '\n' ' ')"
 assert_eq "b keeps the chain it had" $((N0 + 1)) "$(wit b checkpoints)"
+ss b verify
+assert_eq "b's verify fails on the evidence (exit 1) ..." 1 "$RC"
+assert_contains "... naming the hub's equivocation" "E_WITNESS_FORK" "$ERR"
+ss a verify
+assert_eq "a (no evidence held) verifies clean" 0 "$RC"
 
 summary
