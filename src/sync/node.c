@@ -94,10 +94,27 @@ int ssync_sync__home_safe(const char *home, ssync_error *err)
 			"this node's data and key", home, sb.st_uid != geteuid() ? "owned by another user" :
 			(sb.st_mode & S_IWOTH) ? "writable by everyone" : "writable by its group",
 			(unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid);
-		if (sb.st_uid != geteuid())
-			ssync_error_hint(err, "run schoolsync as the home's owner (uid %u), or use another --home",
-				(unsigned)sb.st_uid);
-		else
+		if (sb.st_uid != geteuid()) {
+			/* The usual cause: a home made with sudo (owner root) used by
+			 * the daemon's user, or root using the daemon's home. Running
+			 * as root is never the fix. */
+			struct passwd *pw;
+			char mine[64], theirs[64];
+			/* getpwuid's result is overwritten by the next call: copy it */
+			pw = getpwuid(geteuid());
+			snprintf(mine, sizeof(mine), "%s", pw ? pw->pw_name : "USER");
+			pw = getpwuid(sb.st_uid);
+			snprintf(theirs, sizeof(theirs), "%s", pw ? pw->pw_name : "OWNER");
+			if (sb.st_uid == 0)
+				ssync_error_hint(err, "the home belongs to root (made with sudo?): give it to the user that runs "
+					"schoolsync: sudo chown -R %s: %s (do not run schoolsync as root)", mine, home);
+			else if (geteuid() == 0)
+				ssync_error_hint(err, "run it as the home's owner, not as root: runuser -u %s -- schoolsync "
+					"--home %s ... (or sudo -u %s)", theirs, home, theirs);
+			else
+				ssync_error_hint(err, "run schoolsync as the home's owner (%s, uid %u), or make the home yours: "
+					"sudo chown -R %s: %s", theirs, (unsigned)sb.st_uid, mine, home);
+		} else
 			ssync_error_hint(err, "run: chmod 700 %s", home);
 		return SSYNC_EUNSAFE;
 	}

@@ -223,6 +223,32 @@ expect 1 "zh json error stays English" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --ho
 contains "$T/err" '"code":"E_NOTFOUND"' "JSON error object"
 contains "$T/err" "no node in" "JSON messages are not translated"
 
+# --- another OS user (the tests run as root): E_PERM, whose home ---
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+	P=$(mktemp -d /tmp/ssync-perm.XXXXXX)
+	chmod 755 "$P"
+	git init -q --bare "$P/root-remote.git"
+	install -d -o nobody "$P/nb"
+	N() { runuser -u nobody -- "$SSYNC_BIN" --home "$P/nb/home" "$@"; }
+	expect 0 "nobody's node" -- N init --node cm-001
+	expect 0 "nobody writes" -- N zone add --id zp --name 权限
+	expect 0 "a remote nobody may not write" -- N remote add hub "$P/root-remote.git"
+	expect 1 "sync to it: E_PERM, not E_NET" -- N sync
+	contains "$T/err" "Permission denied [E_PERM]" "permission denied is E_PERM"
+	contains "$T/err" "the sync runs as uid" "names the fix"
+	expect 1 "root on nobody's home" -- "$SSYNC_BIN" --home "$P/nb/home" status
+	contains "$T/err" "runuser -u nobody" "root is told to run as the owner"
+	install -d -m 755 "$P/rh"
+	expect 0 "a home made by root" -- "$SSYNC_BIN" --home "$P/rh/home" init --node cm-002
+	chmod 755 "$P/rh/home"
+	expect 1 "nobody on root's home" -- runuser -u nobody -- "$SSYNC_BIN" --home "$P/rh/home" status
+	contains "$T/err" "sudo chown -R nobody: $P/rh/home" "the owner fix, not 'run as root'"
+	lacks "$T/err" "run schoolsync as the home's owner (uid 0)" "never suggests running as root"
+	rm -rf "$P"
+else
+	echo "skipped: the other-OS-user checks need root, runuser and user nobody" >&2
+fi
+
 # --- sql writes are checked like add/edit/delete (not the tests' default) ---
 Q() { env -u SCHOOLSYNC_SQL_UNCHECKED "$SSYNC_BIN" --home "$T/u1" "$@"; }
 expect 1 "sql title 副高 refused" -- Q sql "UPDATE teacher SET title='副高'"
