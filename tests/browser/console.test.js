@@ -255,6 +255,18 @@ function checkSources() {
 			check('approve a rotation (CLI sees it approved)', st === 'approved', st);
 		}, ['tables', 'rows']);
 
+		/* The venue's week: two schools' bookings on Wednesday, in time order. */
+		await step('the bookings\' week view', async () => {
+			await page.goto(`${BASE}/data.html?t=booking&week=2026-12-07`);
+			await page.waitForSelector('#week-grid[data-week="2026-12-07"] tbody tr');
+			const wed = await page.$$eval('#week-grid tbody tr', (trs) => trs.map((tr) =>
+				Array.prototype.map.call(tr.cells[3].querySelectorAll('.slot'), (s) => s.textContent)));
+			check('the week view shows both schools on Wednesday, in time order',
+				wed.length === 1 && wed[0].length === 2 && /^08:00.*城桥中学/.test(wed[0][0]) && /^10:00.*堡镇小学/.test(wed[0][1]),
+				JSON.stringify(wed));
+			await shot(page, '13-bookings-week', { fullPage: false });
+		}, ['tables', 'rows']);
+
 		/* 4. Import: a GB18030 file with one bad line writes nothing; a good one writes. */
 		await step('import a GB18030 CSV with a bad line', async () => {
 			const n0 = count();

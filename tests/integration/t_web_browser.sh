@@ -51,6 +51,12 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
 EOF
 ssx a import teacher "$T/big.csv" >/dev/null
 
+# a venue two schools use in turn (the week view), on Wednesday 2026-12-09
+ssx a resource add --school cm-001 --name 体育馆 --kind 场馆 --open-days 1234567 --open-from 07:00 --open-to 21:00 --shared yes >/dev/null
+RID=$(ssx a --json resource list | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+ssx a booking add --school cm-001 --resource-id "$RID" --day 2026-12-09 --from-time 08:00 --to-time 10:00 --people 40 >/dev/null
+ssx a booking add --school cm-002 --resource-id "$RID" --day 2026-12-09 --from-time 10:00 --to-time 12:00 --people 30 >/dev/null
+
 # Excel-on-Chinese-Windows files: GB18030, Chinese headers; line 3 is bad
 "$PY" - "$T/bad.csv" "$T/good.csv" <<'EOF'
 import sys

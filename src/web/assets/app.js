@@ -50,6 +50,9 @@
 		'data.deleted': ['已删除', 'Deleted'], 'data.empty': ['没有记录', 'No records'],
 		'verb.approve': ['批准', 'Approve'], 'verb.reject': ['驳回', 'Reject'], 'verb.complete': ['完成', 'Complete'],
 		'verb.share': ['共享', 'Share'], 'verb.done': ['已执行：', 'Done: '],
+		'week.title': ['场地周视图（错峰使用）', 'Venues by week (staggered use)'], 'week.prev': ['上一周', 'Previous week'],
+		'week.next': ['下一周', 'Next week'], 'week.venue': ['场地', 'Venue'], 'week.people': ['人', ' people'],
+		'week.days': ['一二三四五六日', 'MonTueWedThuFriSatSun'],
 		'data.range': ['第 {a}–{b} 条，共 {n} 条', '{a}–{b} of {n}'], 'data.actions': ['操作', 'Actions'],
 		'imp.title': ['导入与导出', 'Import and export'], 'imp.import': ['导入 CSV', 'Import a CSV file'],
 		'imp.note': ['支持 UTF-8 和 GB18030（Excel 另存为 CSV）。先检查，确认后才写入。',
@@ -538,6 +541,56 @@
 		});
 		return false;
 	}
+	/* The week of bookings per venue: who uses which venue when, so schools
+	 * can stagger their use. Dates are the bookings' own (no time zone). */
+	function pad2(n) { return (n < 10 ? '0' : '') + n; }
+	function ymd(d) { return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()); }
+	function monday(s) {
+		var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || ''), d = m ? new Date(+m[1], +m[2] - 1, +m[3]) : new Date();
+		d.setDate(d.getDate() - (d.getDay() + 6) % 7);
+		return d;
+	}
+	function dayName(i) { return lang === 'en' ? t('week.days').substr(i * 3, 3) : '周' + t('week.days').charAt(i); }
+	function loadWeek() {
+		var mon = monday($('week').value), days = [], i;
+		for (i = 0; i < 7; i++) { days.push(ymd(new Date(mon.getFullYear(), mon.getMonth(), mon.getDate() + i))); }
+		$('week').value = days[0];
+		api('GET', '/api/tables/booking?limit=10000', null, function (err, d) {
+			if (err) { errorBox($('list-msg'), err); return; }
+			var venues = {}, order = [], grid = $('week-grid'), hr = el('tr', null, el('th', null, t('week.venue'))), body = el('tbody');
+			each(days, function (day, j) { hr.appendChild(el('th', null, dayName(j) + ' ' + day.substr(5))); });
+			clear(grid.tHead).appendChild(hr);
+			each(d.rows || [], function (r) {
+				var j = -1;
+				for (i = 0; i < 7; i++) { if (days[i] === r.day) { j = i; } }
+				if (j < 0) { return; }
+				if (!venues[r.resource_id]) {
+					venues[r.resource_id] = { label: (r._labels && r._labels.resource_id) || r.resource_id, days: [[], [], [], [], [], [], []] };
+					order.push(r.resource_id);
+				}
+				venues[r.resource_id].days[j].push(r);
+			});
+			each(order, function (v) {
+				var tr = el('tr', null, el('th', null, venues[v].label));
+				each(venues[v].days, function (list) {
+					list.sort(function (a, b) { return a.from_time < b.from_time ? -1 : a.from_time > b.from_time ? 1 : 0; });
+					tr.appendChild(el('td', null, list.map(function (r) {
+						return el('div', { className: 'slot', title: r.purpose || '' }, r.from_time + '–' + r.to_time + ' ' +
+							((r._labels && r._labels.school_id) || r.school_id || '') + (r.people ? ' · ' + r.people + t('week.people') : ''));
+					})));
+				});
+				body.appendChild(tr);
+			});
+			if (!order.length) { body.appendChild(el('tr', null, el('td', { colSpan: 8, className: 'muted' }, t('data.empty')))); }
+			grid.replaceChild(body, grid.tBodies[0]);
+			grid.setAttribute('data-week', days[0]);
+		});
+	}
+	function showWeek() {
+		var on = dataState.table === 'booking';
+		show($('week-box'), on);
+		if (on) { loadWeek(); }
+	}
 	function initData() {
 		var lim = parseInt(qs('limit') || '50', 10);
 		dataState.limit = lim > 0 && lim <= 5000 ? lim : 50;
@@ -548,8 +601,12 @@
 			fillTableSelect($('table-select'), qs('t') || 'teacher');
 			dataState.table = $('table-select').value;
 			$('table-select').onchange = function () {
-				dataState.table = this.value; dataState.offset = 0; show($('record-form'), false); loadRows();
+				dataState.table = this.value; dataState.offset = 0; show($('record-form'), false); loadRows(); showWeek();
 			};
+			$('week').value = qs('week') || '';
+			$('week').onchange = loadWeek;
+			$('week-prev').onclick = function () { var m = monday($('week').value); m.setDate(m.getDate() - 7); $('week').value = ymd(m); loadWeek(); };
+			$('week-next').onclick = function () { var m = monday($('week').value); m.setDate(m.getDate() + 7); $('week').value = ymd(m); loadWeek(); };
 			$('search').onclick = function () { dataState.q = $('q').value; dataState.offset = 0; loadRows(); };
 			$('q').onkeydown = function (e) { if ((e || window.event).keyCode === 13) { $('search').onclick(); } };
 			$('prev').onclick = function () { dataState.offset = Math.max(0, dataState.offset - dataState.limit); loadRows(); };
@@ -559,6 +616,7 @@
 			$('cancel').onclick = function () { show($('record-form'), false); };
 			$('record-form').onsubmit = submitForm;
 			loadRows();
+			showWeek();
 		});
 	}
 
