@@ -43,6 +43,7 @@ static int district_help(void)
 		"                                  --pubkey HEX [--enckey HEX] --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
 		"  schoolsync district grant-auditor|revoke-auditor --auditor NODE --school SCHOOL   (hub: private rows)\n"
 		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
+		"       schoolsync district reenroll NODE --new-key HEX --void-after N --root-key FILE\n"
 		"       schoolsync district list [--json]\n"
 		"       schoolsync district checkpoint [--json]\n\n"
 		"The district's trust data, on the branch refs/heads/district (docs/TRUST.md).\n"
@@ -53,6 +54,9 @@ static int district_help(void)
 		"          speaks for, and the time its entries may carry (DATE: YYYY-MM-DD, UTC).\n"
 		"  revoke  refuse NODE's entries after seq N on every node, whatever order they\n"
 		"          learn things in; rows already applied from them are rebuilt.\n"
+		"  reenroll  the way back for a school frozen for equivocation: its entries up to\n"
+		"          seq N stay, the new key (printed by 'init' in the school's new home)\n"
+		"          continues from N+1, everything the old key signed after N is void.\n"
 		"  list    the certificates this node holds.\n"
 		"  checkpoint  on the hub: sign a checkpoint of every head it holds at its clock's\n"
 		"          time (every sync round of the hub does this too; docs/TRUST.md §4a).\n"
@@ -95,7 +99,8 @@ static int list_cb(const ssync_cert_info *c, void *p)
 int cmd_district(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *id = NULL, *name = NULL, *root = NULL, *role = NULL, *school = NULL, *pubkey = NULL,
-		*vfrom = NULL, *vuntil = NULL, *after = NULL, *enckey = NULL, *auditor = NULL;
+		*vfrom = NULL, *vuntil = NULL, *after = NULL, *enckey = NULL, *auditor = NULL, *newkey = NULL,
+		*voidafter = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL, cmd[64];
 	const cli_opt opts[] = {
@@ -103,6 +108,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		{ "role", 1, &role, NULL }, { "school", 1, &school, NULL }, { "pubkey", 1, &pubkey, NULL },
 		{ "valid-from", 1, &vfrom, NULL }, { "valid-until", 1, &vuntil, NULL }, { "after-seq", 1, &after, NULL },
 		{ "enckey", 1, &enckey, NULL }, { "auditor", 1, &auditor, NULL },
+		{ "new-key", 1, &newkey, NULL }, { "void-after", 1, &voidafter, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_node *n = NULL;
@@ -215,6 +221,24 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_print_json(json_pack("{sI}", "checkpoint", (json_int_t)wpos));
 		else
 			printf(_("checkpoint %lld signed; it reaches every node with the district branch\n"), (long long)wpos);
+	} else if (strcmp(sub, "reenroll") == 0) {
+		int64_t seq = voidafter ? parse_when(voidafter, 0) : -1, gen = 0;
+		if (npos != 2 || !newkey || seq < 0 || !root) {
+			free(pos);
+			return cli_usage(ctx, cmd, "NODE --new-key HEX --void-after N --root-key FILE are required (N >= 0)");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_trust_district_reenroll(n, pos[1], newkey, seq, root, &gen, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sssIsI}", "node", pos[1], "gen", (json_int_t)gen, "void_after", (json_int_t)seq));
+		else
+			printf("%s re-enrolled: key generation %lld writes from seq %lld on (branch node/%s.g%lld); what the old key "
+				"signed after seq %lld is void on every node from its next sync\n", pos[1], (long long)gen,
+				(long long)(seq + 1), pos[1], (long long)gen, (long long)seq);
 	} else if (strcmp(sub, "list") == 0) {
 		static const char *const hdr[8] = { N_("node"), N_("serial"), N_("role"), N_("school"), N_("valid from"), N_("valid until"), N_("revoked"), N_("key") };
 		void *pp[3];
@@ -249,7 +273,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		cli_table_free(pp[2]);
 	} else {
 		free(pos);
-		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, list, checkpoint)", sub);
+		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, reenroll, list, checkpoint)", sub);
 	}
 out:
 	free(pos);

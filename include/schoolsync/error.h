@@ -69,7 +69,8 @@
 	X(D_GUARD,         -115, "E_GUARD",        SSYNC_EPERM,     "the hub's guard refused a push: see the ref and reason it names") \
 	X(D_FUTURE_HLC,    -121, "W_FUTURE_HLC",   SSYNC_ECLOCK,    "dated ahead of the time the hub witnessed: held, not applied; fix the writer's clock") \
 	X(D_BACKDATED,     -122, "E_BACKDATED",    SSYNC_ECLOCK,    "dated before the hub had seen its node further: refused (a stolen key?)") \
-	X(D_WITNESS_FORK,  -123, "E_WITNESS_FORK", SSYNC_EFORK,     "the hub signed two checkpoints for one position: call the district")
+	X(D_WITNESS_FORK,  -123, "E_WITNESS_FORK", SSYNC_EFORK,     "the hub signed two checkpoints for one position: call the district") \
+	X(D_VOID,          -119, "E_VOID",         SSYNC_ECERT,     "signed by a key a re-enrolment replaced, above its cut: void everywhere")
 
 #define SSYNC__ERROR_ENUM(name, num, str, hint) SSYNC_##name = num,
 #define SSYNC__DETAIL_ENUM(name, num, str, cls, hint) SSYNC_##name = num,

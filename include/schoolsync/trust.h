@@ -63,6 +63,18 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_enroll(ssync_node *n,
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_revoke(ssync_node *n,
 	const char *node, int64_t after_seq, const char *root_key_path, ssync_error *err);
 
+/**
+ * Re-enrol @p node under a new key generation (docs/TRUST.md §5a): its
+ * entries up to seq @p void_after stay valid; above it only @p new_pubkey
+ * (64 hex) signs, on branch node/<node>.g<G>, and the old key's entries
+ * there are void on every node; a freeze above the cut is lifted. Refused
+ * (SSYNC_EINVAL) when this hub holds fewer entries than @p void_after, or
+ * the node equivocated at or below it. *gen_out: the new generation.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_reenroll(ssync_node *n,
+	const char *node, const char *new_pubkey, int64_t void_after, const char *root_key_path,
+	int64_t *gen_out, ssync_error *err);
+
 typedef int (*ssync_trust_cert_cb)(const ssync_cert_info *c, void *payload);
 
 /** Every certificate held, by node then serial. */

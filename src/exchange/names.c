@@ -15,6 +15,8 @@
 
 #include <git2.h>
 
+#include "schoolsync/ident.h"
+
 #include "exchange_int.h"
 
 
@@ -88,8 +90,9 @@ int ssync_exchange__sync_ref_valid(const char *name)
 		return 1;
 	if (!strncmp(name, KEYS_PREFIX, strlen(KEYS_PREFIX)))
 		return node_id_valid(name + strlen(KEYS_PREFIX));
+	/* node/<id>, or node/<id>.g<N> after a re-enrolment (TRUST.md §5a) */
 	return !strncmp(name, NODE_PREFIX, strlen(NODE_PREFIX)) &&
-		node_id_valid(name + strlen(NODE_PREFIX));
+		ssync_ident_branch_parse(name + strlen(NODE_PREFIX), NULL, NULL);
 }
 
 int ssync_exchange__ref_name_check(const char *name, const char *prefix, ssync_error *err)

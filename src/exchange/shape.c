@@ -109,7 +109,8 @@ static int name_ok(int level, const char *name, int is_tree, const char *parent,
 	case L_DIST_GENESIS:
 		return !is_tree && !strcmp(name, "genesis.json");
 	case L_DIST_CERTS:
-		return !is_tree && tobj_name_ok(name, "cert");
+		/* a re-enrolment sits beside the certificates (TRUST.md §5a) */
+		return !is_tree && (tobj_name_ok(name, "cert") || tobj_name_ok(name, "reenroll"));
 	case L_DIST_REVS:
 		return !is_tree && tobj_name_ok(name, "rev");
 	case L_DIST_WIT:

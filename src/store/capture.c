@@ -445,7 +445,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	if ((error = ssync_log__head(st, who->node, &seq, prev, &head_hlc, err)) < 0)
 		return error;
 	prole[0] = 0;
-	if (who->policy && (error = who->policy->local(st, who->node, &managed, prole, pschool, err)) < 0)
+	if (who->policy && (error = who->policy->local(st, who->node, ssync_keys_public(who->kp), &managed, prole, pschool, err)) < 0)
 		return error;
 	if ((error = ssync_store__witness_clock(st, who->clock_override && strcmp(prole, "hub") == 0, err)) < 0)
 		return error;

@@ -12,8 +12,9 @@
  * it whether the writer may make each op.
  */
 typedef struct ssync_write_policy {
-	/* The writer's role and school; *managed 0: no policy applies. */
-	int (*local)(ssync_store *st, const char *node, int *managed, char role[16],
+	/* The writer's role and school; *managed 0: no policy applies. @p pk
+	 * is the signing key (its key generation decides whether it may sign). */
+	int (*local)(ssync_store *st, const char *node, const unsigned char *pk, int *managed, char role[16],
 		char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err);
 	/* One op: 0 or a failure in err (see policy_int.h). Ownership follows
 	 * the key, so capture passes no merge state (@p state NULL). */

@@ -138,6 +138,22 @@ int ssync_log_head_seq(ssync_store *st, const char *node, int64_t *out, ssync_er
 	return ssync_log__head(st, node, out, NULL, NULL, err);
 }
 
+/* A node re-certified or re-enrolled with a new key (docs/TRUST.md §5a)
+ * signed its earlier entries with an older certified key. */
+static int any_cert_key_verifies(ssync_store *st, const ssync_entry *e)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT pubkey FROM ssync_cert WHERE node=?", NULL);
+	int ok = 0;
+
+	if (!q)
+		return 0;
+	sqlite3_bind_text(q, 1, e->node, -1, SQLITE_STATIC);
+	while (!ok && sqlite3_step(q) == SQLITE_ROW)
+		ok = sqlite3_column_bytes(q, 0) == SSYNC_PUBKEY_BYTES && ssync_entry_verify(e, sqlite3_column_blob(q, 0), NULL) == 0;
+	sqlite3_reset(q);
+	return ok;
+}
+
 int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *payload, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(st);
@@ -185,6 +201,8 @@ int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *
 		}
 		item.entry = e;
 		item.sig_ok = have_key && ssync_entry_verify(e, pk, NULL) == 0;
+		if (!item.sig_ok)
+			item.sig_ok = any_cert_key_verifies(st, e);
 		item.chain_ok = e->seq == last_seq + 1 &&
 			(e->seq == 1 || (e->has_prev && memcmp(e->prev, last_hash, SSYNC_HASH_BYTES) == 0));
 		last_seq = e->seq;

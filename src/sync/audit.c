@@ -42,7 +42,7 @@ static int list_commits(ssync_exchange *ex, const char *ref, oid_list *out, ssyn
 	return ssync_exchange_first_parents(ex, &tip, &out->v, &out->n, err);
 }
 
-typedef struct refs_ctx { char (*names)[SSYNC_NODE_ID_MAX + 1]; int n, cap; size_t plen; } refs_ctx;
+typedef struct refs_ctx { char (*names)[SSYNC_BRANCH_NAME_MAX + 1]; int n, cap; size_t plen; } refs_ctx;
 
 static int collect_ref(const char *ref, const ssync_oid_hex *tip, void *payload)
 {
@@ -50,7 +50,7 @@ static int collect_ref(const char *ref, const ssync_oid_hex *tip, void *payload)
 	const char *node = ref + r->plen;
 
 	(void)tip;
-	if (!ssync_ident_node_valid(node))
+	if (!ssync_ident_branch_parse(node, NULL, NULL))
 		return 0;
 	if (r->n == r->cap) {
 		int cap = r->cap ? r->cap * 2 : 32;
@@ -60,7 +60,7 @@ static int collect_ref(const char *ref, const ssync_oid_hex *tip, void *payload)
 		r->names = nv;
 		r->cap = cap;
 	}
-	snprintf(r->names[r->n++], SSYNC_NODE_ID_MAX + 1, "%s", node);
+	snprintf(r->names[r->n++], SSYNC_BRANCH_NAME_MAX + 1, "%s", node);
 	return 0;
 }
 
@@ -115,13 +115,17 @@ int ssync_audit__node(ssync_store *st, ssync_exchange *ex, const char *district,
 {
 	ssync_oid_hex empty;
 	feed_ctx f;
-	int error = 0, i;
+	int error = 0, i, gen = 1;
+	char id[SSYNC_NODE_ID_MAX + 1];
 
 	memset(&empty, 0, sizeof(empty));
 	memset(&f, 0, sizeof(f));
 	f.err = err;
 	*stopped = 0;
-	if ((error = ssync_ingest__begin(&f.in, st, district, node, source, err)) < 0)
+	/* node/<id>.g<N>: key generation N of node id (TRUST.md §5a) */
+	if (!ssync_ident_branch_parse(node, id, &gen))
+		return ssync_error_set(err, SSYNC_EINVAL, "not a node branch: %s", node);
+	if ((error = ssync_ingest__begin_gen(&f.in, st, district, id, gen, source, err)) < 0)
 		return error;
 	for (i = 0; i < n && !f.stopped; i++) {
 		ssync_error lerr;

@@ -14,6 +14,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/trust.h"
 #include "policy_int.h"
+#include "reenroll_int.h"
 
 
 #define BATCH 2000
@@ -30,6 +31,9 @@ struct ssync_ingest {
 	unsigned char head_hash[SSYNC_HASH_BYTES];
 	uint64_t head_hlc, max_hlc;
 	int64_t frozen_at; /* 0 = not frozen */
+	/* key generation of the branch (reenroll.c): seqs first..last are its */
+	int64_t gen, first, last;
+	char waiting[200]; /* a generation not yet usable: stop here, silently */
 	ssync_ahead *ahead; /* parse and signature checks on the second core */
 	int ahead_failed;
 	int unapplied; /* ssync_ingest__line_unapplied */
@@ -37,8 +41,50 @@ struct ssync_ingest {
 	char stop[512];
 };
 
+/* The branch of generation @p gen: its seq range and key (TRUST.md §5a). */
+static int set_gen(ssync_ingest *in, int64_t gen, ssync_error *err)
+{
+	ssync_gen g[SSYNC_GENS_MAX];
+	const ssync_gen *cur;
+	int n = 0, i, error;
+
+	in->gen = gen;
+	in->first = 1;
+	in->last = INT64_MAX;
+	if ((error = ssync_trust__gens(in->st, in->node, g, &n, err)) < 0)
+		return error;
+	if (gen >= 2 && !(cur = ssync_trust__gen_find(g, n, gen))) {
+		snprintf(in->waiting, sizeof(in->waiting), "branch node/%s.g%lld: no re-enrolment of generation %lld is held "
+			"yet (it comes with the district branch)", in->node, (long long)gen, (long long)gen);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (g[i].gen > gen && g[i].after_seq < in->last)
+			in->last = g[i].after_seq;
+	if (gen >= 2) {
+		cur = ssync_trust__gen_find(g, n, gen);
+		in->first = cur->after_seq + 1;
+		memcpy(in->pk, cur->key, SSYNC_PUBKEY_BYTES);
+	} else {
+		/* the key generation 2 replaced is generation 1's */
+		const ssync_gen *g2 = ssync_trust__gen_find(g, n, 2);
+		if (g2)
+			memcpy(in->pk, g2->old_key, SSYNC_PUBKEY_BYTES);
+	}
+	in->have_key = 1;
+	return 0;
+}
+
 int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *district,
 	const char *node, const char *source, ssync_error *err)
+{
+	return ssync_ingest__begin_gen(out, st, district, node, 1, source, err);
+}
+
+int ssync_ingest__begin_gen(ssync_ingest **out, ssync_store *st, const char *district,
+	const char *node, int64_t gen, const char *source, ssync_error *err)
 {
 	ssync_ingest *in = calloc(1, sizeof(*in));
 	sqlite3_stmt *q;
@@ -68,6 +114,13 @@ int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *distric
 		error = rc;
 		goto fail;
 	}
+	in->gen = gen;
+	in->first = 1;
+	in->last = INT64_MAX;
+	if (in->managed && (error = set_gen(in, gen, err)) < 0)
+		goto fail;
+	if (!in->managed && gen != 1)
+		snprintf(in->waiting, sizeof(in->waiting), "key generations need a district root (unmanaged node)");
 	*out = in;
 	return 0;
 fail:
@@ -145,6 +198,29 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 		snprintf(why, sizeof(why), "entry belongs to district %s, not %s (%s)", e->district, in->district,
 			ssync_error_name(SSYNC_D_DISTRICT));
 		error = reject(in, seq, ssync_error_class(SSYNC_D_DISTRICT), why, line, len, err);
+		goto done;
+	}
+	if (in->waiting[0]) {
+		snprintf(in->stop, sizeof(in->stop), "%s", in->waiting);
+		error = 1;
+		goto done;
+	}
+	if (seq > in->last) {
+		/* void, or a later generation's: never taken from this branch */
+		snprintf(in->stop, sizeof(in->stop), "node %s was re-enrolled after seq %lld: entries of generation %lld "
+			"above it are void (E_VOID)", in->node, (long long)in->last, (long long)in->gen);
+		error = 1;
+		goto done;
+	}
+	if (seq < in->first) {
+		error = reject(in, seq, SSYNC_ECHAIN, "seq below the first of its key generation's branch (E_CHAIN)", line, len, err);
+		goto done;
+	}
+	if (seq == in->first && in->first > 1 && in->head < seq - 1) {
+		/* the generation chains onto seq first-1 of the one before: wait for it */
+		snprintf(in->stop, sizeof(in->stop), "node %s generation %lld starts after seq %lld, held only up to %lld",
+			in->node, (long long)in->gen, (long long)(seq - 1), (long long)in->head);
+		error = 1;
 		goto done;
 	}
 	if (in->frozen_at && seq >= in->frozen_at) {

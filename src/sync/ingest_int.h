@@ -22,6 +22,11 @@ typedef struct ssync_ingest_stats {
 int ssync_ingest__begin(ssync_ingest **out, ssync_store *st, const char *district,
 	const char *node, const char *source, ssync_error *err);
 
+/* The same for the branch of key generation @p gen (node/<id>.g<gen>, 1 =
+ * node/<id>): only that generation's seqs and key (docs/TRUST.md §5a). */
+int ssync_ingest__begin_gen(ssync_ingest **out, ssync_store *st, const char *district,
+	const char *node, int64_t gen, const char *source, ssync_error *err);
+
 /*
  * Feed one wire line. Returns 0 if accepted (applied, duplicate, or kept but
  * refused by policy), 1 if the entry failed a check and the branch must stop

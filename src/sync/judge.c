@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "judge_int.h"
+#include "reenroll_int.h"
 #include "schoolsync/hlc.h"
 #include "witness_int.h"
 #include "schoolsync/timefmt.h"
@@ -21,18 +24,32 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT serial, role, school_id, pubkey, valid_from, valid_until "
 		"FROM ssync_cert WHERE node=? ORDER BY serial", err);
 	int64_t ms = (int64_t)ssync_hlc_ms(e->hlc), best_from = 0, best_until = 0, match_until = 0;
-	int ncert = 0, key_ok = 0, matched = 0, rc;
+	int ncert = 0, key_ok = 0, matched = 0, rc, ngen = 0;
+	ssync_gen gens[SSYNC_GENS_MAX];
+	const ssync_gen *gen = NULL;
 
 	v->state = 1;
 	v->stop = 0;
 	if (!q)
 		return SSYNC_ERROR;
+	/* After a re-enrolment (TRUST.md §5a) the seq decides which key may sign:
+	 * generation G's key above its cut, older keys only below every cut. */
+	if ((rc = ssync_trust__gens(st, e->node, gens, &ngen, err)) < 0)
+		return rc;
+	if (ngen > 0)
+		gen = ssync_trust__gen_find(gens, ngen, ssync_trust__gen_of(gens, ngen, e->seq));
 	sqlite3_bind_text(q, 1, e->node, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t from = sqlite3_column_int64(q, 4);
 		int64_t until = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 5);
+		const unsigned char *pk = sqlite3_column_blob(q, 3);
 		ncert++;
-		if (sqlite3_column_bytes(q, 3) != SSYNC_PUBKEY_BYTES || ssync_entry_verify(e, sqlite3_column_blob(q, 3), NULL) != 0)
+		if (sqlite3_column_bytes(q, 3) != SSYNC_PUBKEY_BYTES)
+			continue;
+		if (ngen > 0 && (gen ? sodium_memcmp(pk, gen->key, SSYNC_PUBKEY_BYTES) != 0 :
+			ssync_trust__gen_key_is_new(gens, ngen, pk)))
+			continue;
+		if (ssync_entry_verify(e, pk, NULL) != 0)
 			continue;
 		key_ok = 1;
 		best_from = from;
@@ -59,7 +76,12 @@ int ssync_trust__judge(ssync_store *st, const ssync_entry *e, ssync_verdict *v, 
 		v->stop = 1;
 		v->code = SSYNC_ESIG;
 		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(v->code));
-		snprintf(v->why, sizeof(v->why), "signature does not verify with any certified key of node %s (E_SIG)", e->node);
+		if (gen)
+			snprintf(v->why, sizeof(v->why), "seq %lld of node %s belongs to key generation %lld (re-enrolled after "
+				"seq %lld): not signed by that generation's key (E_SIG)", (long long)e->seq, e->node,
+				(long long)gen->gen, (long long)gen->after_seq);
+		else
+			snprintf(v->why, sizeof(v->why), "signature does not verify with any certified key of node %s (E_SIG)", e->node);
 		return 0;
 	}
 	{

@@ -339,12 +339,16 @@ int ssync_node_open(ssync_node **out, const char *home, int flags, ssync_error *
 		unsigned char pk[SSYNC_PUBKEY_BYTES];
 		if ((error = ssync_log__peer_key(n->st, n->id, pk, err)) < 0)
 			goto done;
-		if (n->kp && sodium_memcmp(pk, ssync_keys_public(n->kp), SSYNC_PUBKEY_BYTES) != 0) {
+		/* Managed, the newest certificate may name another key: a new home
+		 * waiting for its re-enrolment, or a retired one (TRUST.md §5a). It
+		 * opens; the writer's check refuses what it may not sign. */
+		if (n->kp && sodium_memcmp(pk, ssync_keys_public(n->kp), SSYNC_PUBKEY_BYTES) != 0 &&
+		    !ssync_trust_managed(n->st)) {
 			error = ssync_error_set(err, SSYNC_ECERT, "node.key in %s does not belong to node %s", home, n->id);
 			ssync_error_hint(err, "restore the right key file for this node");
 			goto done;
 		}
-		ssync_hex_encode(n->pubhex, pk, SSYNC_PUBKEY_BYTES);
+		ssync_hex_encode(n->pubhex, n->kp ? ssync_keys_public(n->kp) : pk, SSYNC_PUBKEY_BYTES);
 	}
 	if (!(flags & SSYNC_NODE_READONLY) && (error = rejudge(n->st, err)) < 0)
 		goto done;

@@ -20,6 +20,7 @@
 #include "schoolsync/policy.h"
 #include "capture_int.h"
 #include "policy_int.h"
+#include "reenroll_int.h"
 
 /* The rule for (tbl, col), else the table's '*'; "" if none. */
 static int rule_for(ssync_store *st, const char *tbl, const char *col, char *out, size_t len, ssync_error *err)
@@ -177,7 +178,7 @@ int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdi
 	return 0;
 }
 
-int ssync_policy__local(ssync_store *st, const char *node, int *managed,
+int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *pk, int *managed,
 	char role[16], char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
 {
 	sqlite3_stmt *q;
@@ -187,6 +188,7 @@ int ssync_policy__local(ssync_store *st, const char *node, int *managed,
 	role[0] = school[0] = 0;
 	if (!*managed)
 		return 0; /* unmanaged (no district root): no policy, see docs/TRUST.md */
+
 	if (!(q = ssync_store__stmt(st, "SELECT role, school_id FROM ssync_peer WHERE node=? AND source='cert'", err)))
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
@@ -224,7 +226,10 @@ int ssync_policy__local(ssync_store *st, const char *node, int *managed,
 		ssync_error_hint(err, "ask the hub to run 'schoolsync district enroll %s ...', then run 'schoolsync sync'", node);
 		return SSYNC_ECERT;
 	}
-	return rc == SQLITE_ROW ? 0 : ssync_store__sqlerr(st, err, "read own certificate");
+	if (rc != SQLITE_ROW)
+		return ssync_store__sqlerr(st, err, "read own certificate");
+	/* an uncertified key, one a re-enrolment replaced, or a generation whose start is not held yet */
+	return pk ? ssync_trust__writer_gen_check(st, node, pk, err) : 0;
 }
 
 int ssync_policy_check(ssync_store *st, const char *role, const char *school, const char *op_json, ssync_error *err)

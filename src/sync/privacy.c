@@ -559,7 +559,7 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 	*nkids = 0;
 	if (!t || !t->priv)
 		return ssync_error_set(err, SSYNC_EINVAL, "%s is not a private table", table ? table : "");
-	if ((error = ssync_policy__local(st, ssync_node_id(n), &managed, role, school, err)) < 0)
+	if ((error = ssync_policy__local(st, ssync_node_id(n), NULL, &managed, role, school, err)) < 0)
 		return error;
 	(void)ssync_policy__key_owner(pk, owner);
 	if (managed && strcmp(role, "hub") != 0 && strcmp(school, owner) != 0)
@@ -590,7 +590,7 @@ int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school, 
 
 	if (!auditor || !school || !ssync_ident_node_valid(auditor) || !ssync_ident_node_valid(school))
 		return ssync_error_set(err, SSYNC_EINVAL, "--auditor and --school must be node ids");
-	if ((error = ssync_policy__local(st, ssync_node_id(n), &managed, role, sch, err)) < 0)
+	if ((error = ssync_policy__local(st, ssync_node_id(n), NULL, &managed, role, sch, err)) < 0)
 		return error;
 	if (!managed || strcmp(role, "hub") != 0)
 		return ssync_error_set(err, SSYNC_EPERM, "only the district hub grants auditors access to private rows");

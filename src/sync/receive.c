@@ -16,6 +16,7 @@
 #include "ingest_int.h"
 #include "log_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/ident.h"
 #include "schoolsync/node.h"
 #include "sync_int.h"
 #include "trust_int.h"
@@ -123,7 +124,7 @@ int ssync_sync__collect_branch(const char *ref, const ssync_oid_hex *tip, void *
 	branch_list *b = payload;
 	const char *node = ref + b->prefix_len;
 
-	if (!ssync_ident_node_valid(node))
+	if (!ssync_ident_branch_parse(node, NULL, NULL))
 		return 0; /* never turn a strange ref name into a path or SQL */
 	if (b->n == b->cap) {
 		int cap = b->cap ? b->cap * 2 : 32;
@@ -166,9 +167,13 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	ssync_ingest_stats stats;
 	ssync_error berr;
 	recv_ctx rc;
-	int error = 0, d, diverged = 0, self_behind = 0;
+	int error = 0, d, diverged = 0, self_behind = 0, gen = 1;
+	char id[SSYNC_NODE_ID_MAX + 1];
 
 	memset(&stats, 0, sizeof(stats));
+	/* node/<id> or node/<id>.g<N> (a key generation, TRUST.md §5a) */
+	if (!ssync_ident_branch_parse(node, id, &gen))
+		return 0;
 	snprintf(local_ref, sizeof(local_ref), "refs/heads/node/%s", node);
 	snprintf(source, sizeof(source), "%s:node/%s", remote, node);
 	memset(&ltip, 0, sizeof(ltip));
@@ -212,7 +217,7 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	}
 	/* Our own branch ahead of (or beside) our copy: our log went back in
 	 * time (rollback.c). Refuse writes before reading it. */
-	if (strcmp(node, ssync_node_id(n)) == 0 && !ssync_node_recovering(n)) {
+	if (strcmp(id, ssync_node_id(n)) == 0 && !ssync_node_recovering(n)) {
 		char why[400];
 		snprintf(why, sizeof(why), "remote %s holds this node's own branch node/%s ahead of its log (restored "
 			"from an old copy?); writes wait until a sync has adopted it (E_ROLLBACK)", remote, node);
@@ -220,9 +225,9 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 			return error;
 		self_behind = 1;
 	}
-	if ((error = learn_key(n, ex, node, rtip, err)) < 0)
+	if (gen == 1 && (error = learn_key(n, ex, node, rtip, err)) < 0)
 		return error;
-	if ((error = ssync_ingest__begin(&rc.in, st, ssync_node_district(n), node, source, err)) < 0)
+	if ((error = ssync_ingest__begin_gen(&rc.in, st, ssync_node_district(n), id, gen, source, err)) < 0)
 		return error;
 	rc.n = n;
 	rc.stopped = 0;
@@ -256,7 +261,7 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	}
 	if ((error = ssync_ingest__end(rc.in, 0, &stats, err)) < 0)
 		return error;
-	if (stats.fork_seq > 0 && (error = ssync_ingest__withdraw_fork(st, node, stats.fork_seq, err)) < 0)
+	if (stats.fork_seq > 0 && (error = ssync_ingest__withdraw_fork(st, id, stats.fork_seq, err)) < 0)
 		return error;
 	if (self_behind && stats.fork_seq > 0) {
 		char why[600];
@@ -280,7 +285,7 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 	rep->duplicates += stats.duplicates;
 	rep->quarantined += stats.quarantined;
 	rep->held += stats.held; /* W_FUTURE_HLC (docs/TRUST.md §4a) */
-	if (stats.applied > 0 && (error = mark_seen(st, node, err)) < 0)
+	if (stats.applied > 0 && (error = mark_seen(st, id, err)) < 0)
 		return error;
 	if (diverged) {
 		/* Another history: entries that chain were taken (and a differing

@@ -17,6 +17,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/node.h"
 #include "sync_int.h"
+#include "reenroll_int.h"
 #include "trust_int.h"
 
 
@@ -85,13 +86,15 @@ static int64_t segment_last_seq(const char *data, size_t len)
 
 /* Find how far our branch already goes (a crash may have come between the
  * commit and recording it): follow segments named by first seq. */
-static int resync_exported(ssync_exchange *ex, const char *ref, int64_t *exported, ssync_error *err)
+static int resync_exported(ssync_exchange *ex, const char *ref, int64_t base, int64_t *exported, ssync_error *err)
 {
 	ssync_oid_hex tip;
 	int rc;
 
+	if (*exported < base)
+		*exported = base;
 	if ((rc = ssync_exchange_ref_tip(ex, ref, &tip, NULL)) == SSYNC_ENOTFOUND) {
-		*exported = 0;
+		*exported = base;
 		return 0;
 	}
 	if (rc < 0)
@@ -125,16 +128,27 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 	size_t lenv[65];
 	buf bufs[64];
 	int nseg = 0, error = 0, i, rc = SQLITE_DONE;
-	int64_t exported, head, s, first_in_seg = 0;
+	int64_t exported, head, s, first_in_seg = 0, gen = 1, first = 1, base = 0;
 	sqlite3_stmt *q = NULL;
 
 	*sealed = 0;
 	memset(bufs, 0, sizeof(bufs));
-	snprintf(ref, sizeof(ref), "refs/heads/node/%s", ssync_node_id(n));
+	/* After a re-enrolment this node's key writes generation G on its own
+	 * branch, node/<id>.g<G>, from seq cut+1 (TRUST.md §5a). */
+	{
+		unsigned char pk[SSYNC_PUBKEY_BYTES];
+		if (ssync_hex_decode(pk, SSYNC_PUBKEY_BYTES, ssync_node_pubkey_hex(n)) == 0 &&
+		    (gen = ssync_trust__own_gen(st, ssync_node_id(n), pk, &first)) >= 2)
+			base = first - 1;
+	}
+	if (gen >= 2)
+		snprintf(ref, sizeof(ref), "refs/heads/node/%s.g%lld", ssync_node_id(n), (long long)gen);
+	else
+		snprintf(ref, sizeof(ref), "refs/heads/node/%s", ssync_node_id(n));
 	if ((error = ssync_log__head(st, ssync_node_id(n), &head, NULL, NULL, err)) < 0)
 		return error;
 	exported = meta_int(st, "exported_seq");
-	if ((error = resync_exported(ex, ref, &exported, err)) < 0)
+	if ((error = resync_exported(ex, ref, base, &exported, err)) < 0)
 		return error;
 	/* E_ROLLBACK: what we signed may collide with what a remote holds */
 	if (exported >= head || ssync_sync__rollback_active(st, NULL))
@@ -185,7 +199,7 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 		lenv[i] = bufs[i].n;
 	}
 	/* A node's first commit carries its public key so peers can find it. */
-	if (exported == 0) {
+	if (exported == base) {
 		static char pubfile[256];
 		snprintf(pubfile, sizeof(pubfile), "{\"node\":\"%s\",\"district\":\"%s\",\"pubkey\":\"%s\"}\n",
 			ssync_node_id(n), ssync_node_district(n), ssync_node_pubkey_hex(n));
@@ -194,7 +208,7 @@ int ssync_sync__seal(ssync_node *n, ssync_exchange *ex, int64_t *sealed, ssync_e
 		lenv[nseg] = strlen(pubfile);
 	}
 	snprintf(msg, sizeof(msg), "%s: entries %lld..%lld", ssync_node_id(n), (long long)(exported + 1), (long long)s);
-	if ((error = ssync_exchange_commit_files(ex, ref, (size_t)nseg + (exported == 0), pathv, datav, lenv, msg, NULL, err)) < 0)
+	if ((error = ssync_exchange_commit_files(ex, ref, (size_t)nseg + (exported == base), pathv, datav, lenv, msg, NULL, err)) < 0)
 		goto done;
 	*sealed = s - exported;
 	exported = s;

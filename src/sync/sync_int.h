@@ -4,6 +4,7 @@
 #include "entry_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/sync.h"
+#include "schoolsync/ident.h"
 #include "schoolsync/node.h"
 #include "node_int.h"
 #include "store_int.h"
@@ -17,7 +18,7 @@ void ssync_sync__segment_path(char *buf, size_t len, int64_t first_seq);
 
 /* Node branches of one ref prefix with their tips. */
 typedef struct branch_list {
-	char (*names)[SSYNC_NODE_ID_MAX + 1];
+	char (*names)[SSYNC_BRANCH_NAME_MAX + 1]; /* node/<name>: <id> or <id>.g<N> */
 	ssync_oid_hex *tips;
 	int n, cap;
 	size_t prefix_len;

@@ -68,6 +68,19 @@ static char *tobj_encode(const ssync_tobj *t, size_t *len)
 			json_object_set_new(o, "serial", json_integer(t->serial)) ||
 			json_object_set_new(o, "after_seq", json_integer(t->after_seq));
 		break;
+	case SSYNC_TOBJ_REENROLL: {
+		char oldhex[2 * SSYNC_PUBKEY_BYTES + 1];
+		ssync_hex_encode(oldhex, t->old_key, SSYNC_PUBKEY_BYTES);
+		bad = json_object_set_new(o, "reenroll", json_integer(1)) ||
+			json_object_set_new(o, "district", json_string(t->district)) ||
+			json_object_set_new(o, "node", json_string(t->node)) ||
+			json_object_set_new(o, "serial", json_integer(t->serial)) ||
+			json_object_set_new(o, "gen", json_integer(t->gen)) ||
+			json_object_set_new(o, "old_pubkey", json_string(oldhex)) ||
+			json_object_set_new(o, "after_seq", json_integer(t->after_seq)) ||
+			json_object_set_new(o, "pubkey", json_string(hex));
+		break;
+	}
 	default:
 		bad = 1;
 	}
@@ -168,6 +181,8 @@ int ssync_trust__tobj_parse(ssync_tobj *t, const char *line, size_t len, ssync_e
 		t->kind = SSYNC_TOBJ_CERT;
 	else if (strcmp(first, "revoke") == 0)
 		t->kind = SSYNC_TOBJ_REVOKE;
+	else if (strcmp(first, "reenroll") == 0)
+		t->kind = SSYNC_TOBJ_REENROLL;
 	if (!t->kind || json_integer_value(json_object_get(o, first)) != 1 || get_id(o, "district", t->district, sizeof(t->district)) < 0) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "unknown trust object kind or bad district");
 		goto done;
@@ -209,6 +224,19 @@ int ssync_trust__tobj_parse(ssync_tobj *t, const char *line, size_t len, ssync_e
 				error = ssync_error_set(err, SSYNC_ECERT, "certificate of %s carries an invalid key (E_CERT_BADKEY)", t->node);
 				goto done;
 			}
+		} else if (t->kind == SSYNC_TOBJ_REENROLL) {
+			if (get_int(o, "gen", &t->gen, 0) < 0 || t->gen < 2 || t->gen > 999999999 ||
+			    ssync_hex_decode(t->old_key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "old_pubkey"))) != 0 ||
+			    get_int(o, "after_seq", &t->after_seq, 0) < 0 ||
+			    ssync_hex_decode(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "pubkey"))) != 0) {
+				error = ssync_error_set(err, SSYNC_ESCHEMA, "malformed re-enrolment");
+				goto done;
+			}
+			if (sodium_is_zero(t->key, SSYNC_PUBKEY_BYTES) || crypto_core_ed25519_is_valid_point(t->key) != 1 ||
+			    sodium_memcmp(t->key, t->old_key, SSYNC_PUBKEY_BYTES) == 0) {
+				error = ssync_error_set(err, SSYNC_ECERT, "re-enrolment of %s carries an invalid or unchanged key (E_CERT_BADKEY)", t->node);
+				goto done;
+			}
 		} else if (get_int(o, "after_seq", &t->after_seq, 0) < 0) {
 			error = ssync_error_set(err, SSYNC_ESCHEMA, "malformed revocation");
 			goto done;
@@ -233,6 +261,8 @@ void ssync_trust__tobj_path(const ssync_tobj *t, char *buf, size_t len)
 		snprintf(buf, len, "district/genesis.json");
 	else if (t->kind == SSYNC_TOBJ_CERT)
 		snprintf(buf, len, "certs/%s.%lld.cert", t->node, (long long)t->serial);
+	else if (t->kind == SSYNC_TOBJ_REENROLL)
+		snprintf(buf, len, "certs/%s.%lld.reenroll", t->node, (long long)t->serial);
 	else
 		snprintf(buf, len, "revocations/%s.%lld.rev", t->node, (long long)t->serial);
 }

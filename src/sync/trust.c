@@ -18,6 +18,7 @@
 #include "log_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
+#include "reenroll_int.h"
 #include "trust_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
@@ -86,7 +87,8 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 	if (!q)
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, t->kind == SSYNC_TOBJ_GENESIS ? "genesis" : t->kind == SSYNC_TOBJ_CERT ? "cert" : "revoke", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, t->kind == SSYNC_TOBJ_GENESIS ? "genesis" : t->kind == SSYNC_TOBJ_CERT ? "cert" :
+		t->kind == SSYNC_TOBJ_REENROLL ? "reenroll" : "revoke", -1, SQLITE_STATIC);
 	if (t->kind == SSYNC_TOBJ_GENESIS) {
 		sqlite3_bind_null(q, 3);
 		sqlite3_bind_null(q, 4);
@@ -133,6 +135,8 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 			return rc;
 		if (rc)
 			return ssync_log__peer_add(st, t->node, t->key, t->role, t->school[0] ? t->school : NULL, "cert", err);
+	} else if (t->kind == SSYNC_TOBJ_REENROLL) {
+		return ssync_trust__reenroll_loaded(st, t, err);
 	} else if (t->kind == SSYNC_TOBJ_REVOKE) {
 		if (!(q = ssync_store__stmt(st, "INSERT OR REPLACE INTO ssync_revocation(node, serial, after_seq) VALUES (?, ?, ?)", err)))
 			return SSYNC_ERROR;
@@ -185,6 +189,9 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 	return 0;
 }
 
+/* the load pass of the hub's checkpoints (witness.c): after every kind of object */
+#define PASS_WITNESS (SSYNC_TOBJ_REENROLL + 1)
+
 int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *const *datas, const size_t *lens,
 	int *changed, int *bad, char *why, size_t whylen, ssync_error *err)
 {
@@ -202,16 +209,19 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 	if ((error = ssync_store_begin(st, err)) < 0)
 		goto done;
 	in_tx = 1;
-	/* Genesis first, then certificates, then revocations, then the hub's
-	 * checkpoints (in path order = position order), verified against the
-	 * certificates. */
-	for (pass = SSYNC_TOBJ_GENESIS; pass <= SSYNC_TOBJ_REVOKE + 1 && !*bad; pass++) {
+	/* Genesis first, then certificates, revocations, re-enrolments, then
+	 * the hub's checkpoints (in path order = position order), verified
+	 * against the certificates. */
+	for (pass = SSYNC_TOBJ_GENESIS; pass <= PASS_WITNESS && !*bad; pass++) {
 		for (i = 0; i < n && !*bad; i++) {
 			ssync_tobj t;
+			size_t pl = strlen(paths[i]);
 			int kind = strncmp(paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
+				strncmp(paths[i], "certs/", 6) == 0 && pl > 9 && !strcmp(paths[i] + pl - 9, ".reenroll") ?
+				SSYNC_TOBJ_REENROLL :
 				strncmp(paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
 				strncmp(paths[i], "revocations/", 12) == 0 ? SSYNC_TOBJ_REVOKE :
-				ssync_witness__path_pos(paths[i]) > 0 ? SSYNC_TOBJ_REVOKE + 1 : 0;
+				ssync_witness__path_pos(paths[i]) > 0 ? PASS_WITNESS : 0;
 			if (kind == 0) {
 				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: unexpected file on the district branch (E_CERT)", paths[i]);
@@ -219,7 +229,7 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 			}
 			if (kind != pass)
 				continue;
-			if (kind == SSYNC_TOBJ_REVOKE + 1) {
+			if (kind == PASS_WITNESS) {
 				if ((hg = ssync_witness__load(st, district, paths[i], datas[i], lens[i], why, whylen, err)) < 0) {
 					error = hg;
 					goto done;

@@ -12,7 +12,9 @@
 
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
+#include "log_int.h"
 #include "node_int.h"
+#include "reenroll_int.h"
 #include "trust_int.h"
 #include "policy_int.h"
 #include "sync_int.h"
@@ -367,5 +369,111 @@ int ssync_trust_district_join(ssync_node *n, const char *root_hex, ssync_error *
 	return ssync_store_commit(st, err);
 fail:
 	ssync_store_rollback(st);
+	return error;
+}
+
+/* Re-enrolment (TRUST.md §5a): a certificate for the new key, with the role,
+ * school and validity of the node's newest one, and the re-enrolment object
+ * naming the old key, the cut and the new key, in one commit. */
+int ssync_trust_district_reenroll(ssync_node *n, const char *node, const char *new_pubkey, int64_t void_after,
+	const char *root_key_path, int64_t *gen_out, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_keypair *root = NULL;
+	ssync_gen g[SSYNC_GENS_MAX];
+	sqlite3_stmt *q;
+	ssync_tobj t[2];
+	char msg[200];
+	int error, rc, ng = 0, i;
+	int64_t head = 0, frozen = 0, maxgen = 1, lastcut = -1;
+
+	memset(t, 0, sizeof(t));
+	if ((error = need_district(st, err)) < 0)
+		return error;
+	if (!ssync_ident_node_valid(node))
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node ? node : "");
+	if (void_after < 0)
+		return ssync_error_set(err, SSYNC_EINVAL, "--void-after must be 0 or more");
+	t[0].kind = SSYNC_TOBJ_CERT;
+	if (ssync_hex_decode(t[0].key, SSYNC_PUBKEY_BYTES, new_pubkey) != 0 || sodium_is_zero(t[0].key, SSYNC_PUBKEY_BYTES) ||
+	    crypto_core_ed25519_is_valid_point(t[0].key) != 1)
+		return ssync_error_set(err, SSYNC_EINVAL, "--new-key must be the new key's Ed25519 public key as 64 hex characters (E_CERT_BADKEY)");
+	/* the newest certificate: role, school, validity, and the key replaced */
+	if (!(q = ssync_store__stmt(st, "SELECT role, school_id, pubkey, valid_from, valid_until FROM ssync_cert WHERE node=? "
+		"ORDER BY serial DESC LIMIT 1", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	if ((rc = ssync_store__step_row(st, q, "read certificates", err)) > 0) {
+		snprintf(t[0].role, sizeof(t[0].role), "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(t[0].school, sizeof(t[0].school), "%s", sqlite3_column_type(q, 1) == SQLITE_NULL ? "" :
+			(const char *)sqlite3_column_text(q, 1));
+		if (sqlite3_column_bytes(q, 2) == SSYNC_PUBKEY_BYTES)
+			memcpy(t[1].old_key, sqlite3_column_blob(q, 2), SSYNC_PUBKEY_BYTES);
+		t[0].valid_from = sqlite3_column_int64(q, 3);
+		t[0].valid_until = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no certificate in this district", node);
+	if ((error = ssync_trust__gens(st, node, g, &ng, err)) < 0)
+		return error;
+	for (i = 0; i < ng; i++) {
+		if (g[i].gen > maxgen) {
+			maxgen = g[i].gen;
+			lastcut = g[i].after_seq;
+			memcpy(t[1].old_key, g[i].key, SSYNC_PUBKEY_BYTES); /* the current generation's */
+		}
+		if (sodium_memcmp(g[i].key, t[0].key, SSYNC_PUBKEY_BYTES) == 0 || sodium_memcmp(g[i].old_key, t[0].key, SSYNC_PUBKEY_BYTES) == 0)
+			return ssync_error_set(err, SSYNC_EINVAL, "that key was used by node %s before: give the school a new one", node);
+	}
+	if (sodium_memcmp(t[1].old_key, t[0].key, SSYNC_PUBKEY_BYTES) == 0)
+		return ssync_error_set(err, SSYNC_EINVAL, "--new-key is the node's current key: re-enrolment needs a new one");
+	if (void_after < lastcut)
+		return ssync_error_set(err, SSYNC_EINVAL, "--void-after %lld lies below the previous re-enrolment's cut %lld",
+			(long long)void_after, (long long)lastcut);
+	if ((error = ssync_log__head(st, node, &head, NULL, NULL, err)) < 0)
+		return error;
+	if (head < void_after) {
+		ssync_error_set(err, SSYNC_EINVAL, "this hub holds node %s's entries only up to seq %lld; it cannot keep seq %lld "
+			"valid for the school to continue from", node, (long long)head, (long long)void_after);
+		ssync_error_hint(err, "sync first, or choose --void-after %lld or less", (long long)head);
+		return SSYNC_EINVAL;
+	}
+	if (!(q = ssync_store__stmt(st, "SELECT seq FROM ssync_frozen WHERE node=?", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	if ((rc = ssync_store__step_row(st, q, "read frozen nodes", err)) > 0)
+		frozen = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc < 0)
+		return rc;
+	if (frozen > 0 && void_after >= frozen) {
+		ssync_error_set(err, SSYNC_EINVAL, "node %s equivocated at seq %lld: --void-after must lie below it", node, (long long)frozen);
+		ssync_error_hint(err, "use --void-after %lld (everything before the fork stays valid)", (long long)(frozen - 1));
+		return SSYNC_EINVAL;
+	}
+	snprintf(t[0].district, sizeof(t[0].district), "%s", ssync_node_district(n));
+	snprintf(t[0].node, sizeof(t[0].node), "%s", node);
+	t[1].kind = SSYNC_TOBJ_REENROLL;
+	snprintf(t[1].district, sizeof(t[1].district), "%s", ssync_node_district(n));
+	snprintf(t[1].node, sizeof(t[1].node), "%s", node);
+	t[1].gen = maxgen + 1;
+	t[1].after_seq = void_after;
+	memcpy(t[1].key, t[0].key, SSYNC_PUBKEY_BYTES);
+	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
+		return error;
+	if ((error = next_serial(st, &t[0].serial, err)) < 0)
+		goto done;
+	t[1].serial = t[0].serial + 1;
+	snprintf(msg, sizeof(msg), "district: re-enrol %s, key generation %lld after seq %lld", node, (long long)t[1].gen,
+		(long long)void_after);
+	if ((error = publish(n, 2, t, root, msg, err)) == 0 && gen_out)
+		*gen_out = t[1].gen;
+done:
+	ssync_trust__tobj_clear(&t[0]);
+	ssync_trust__tobj_clear(&t[1]);
+	ssync_keys_free(root);
 	return error;
 }
