@@ -493,6 +493,7 @@ int ssync_domain_insert(ssync_node *n, const char *table, const char *const *val
 		snprintf(newid, sizeof(newid), "%s", id);
 	} else if (t->code_ids) {
 		error = ssync_error_set(err, SSYNC_EINVAL, "%s: an id code is required", t->name);
+		ssync_error_hint(err, "give --id CODE: 1-63 characters of a-z, 0-9 and '-' (e.g. the code the district uses)");
 		goto done;
 	} else if ((error = ssync_domain_new_id(t->owned ? row->vals[0] : NULL, newid, sizeof(newid), err)) < 0) {
 		goto done;
