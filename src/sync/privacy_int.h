@@ -14,7 +14,9 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 /* Replace refs/heads/keys/<us> when what it must hold changed. */
 int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err);
 /* Push our newer key stores where the remote holds an older version (a
- * replacement: a push with a lease on the remote's tip we read). */
+ * replacement: a push with a lease on the remote's tip we read). Runs on
+ * the remote's own thread (sync/parallel.c, n passed as NULL): it may touch
+ * only @p ex and the network, never the node or its replica. */
 int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, const ssync_transfer_opts *topts,
 	int *pushed, ssync_error *err);
 /* keys.db on disk (fsync'd) before entries encrypted with its keys are
