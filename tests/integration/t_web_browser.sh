@@ -126,5 +126,12 @@ if grep -q '^ok   add a teacher with a Chinese name' "$T/browser.out"; then
 		"$(ssx a --json audit history teacher WEB0001)"
 fi
 assert_ok "the replica verifies after the web's writes" a verify
+# what the browser resolved (and wrote) and sync now sent reaches the other school
+if grep -q '^ok   sync now: a round ran' "$T/browser.out"; then
+	sync_ok b >/dev/null
+	assert_eq "the resolution reached the other school (no conflict on b)" 0 \
+		"$(ssx b --json conflicts | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	assert_eq "both schools hold the same data after the web's writes" "$(state_hash a)" "$(state_hash b)"
+fi
 if ! kill -0 "$DPID" 2>/dev/null; then fail "the daemon died" "$(tail -20 "$T/daemon.log")"; fi
 summary
