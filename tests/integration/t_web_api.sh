@@ -42,7 +42,8 @@ for bad in '{"web": {"port": "8080"}}' '{"web": {"port": 70000}}' '{"web": {"pro
 done
 rm -f "$T/b/config.json"
 echo '{"web": {"port": 0}}' >"$T/a/config.json"
-DPID=$(_spawn "$T/daemon.log" "$SSYNC_DAEMON" --home "$T/a")
+_spawn "$T/daemon.log" "$SSYNC_DAEMON" --home "$T/a" # in its own group, killed on exit too
+DPID=$LAST_PID
 for _ in $(seq 100); do [ -S "$T/a/control.sock" ] && break; sleep 0.1; done
 ST=$(ssx a status --json)
 PORT=$(jget "$ST" 'j["daemon"]["web"]["port"]')
@@ -269,6 +270,8 @@ else
 fi
 
 kill -TERM "$DPID" 2>/dev/null
+for _ in $(seq 300); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+assert_eq "the daemon with its console stops on SIGTERM" "1" "$(kill -0 "$DPID" 2>/dev/null; echo $?)"
 
 # --- a managed school node, no daemon: schoolsync web serves in the
 # foreground; role and read-only columns come from its certificate and the
