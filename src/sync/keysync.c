@@ -241,6 +241,26 @@ done:
 	return error;
 }
 
+/* A refused store's tip, so the push (which reads no trust data) replaces
+ * it with ours whatever version it claims. */
+static void bad_ref(char *out, size_t len, const char *remote, const char *node)
+{
+	snprintf(out, len, "refs/ssync/bad-keys/%s/%s", remote, node);
+}
+
+static int mark_bad(ssync_exchange *ex, const char *remote, const char *node, const ssync_oid_hex *tip, ssync_error *err)
+{
+	ssync_oid_hex none;
+	char ref[256];
+	int error;
+
+	none.hex[0] = 0;
+	bad_ref(ref, sizeof(ref), remote, node);
+	if ((error = ssync_exchange_ref_delete(ex, ref, err)) < 0)
+		return error;
+	return ssync_exchange_ref_update(ex, ref, tip, &none, "schoolsync: refused key store", err);
+}
+
 int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote, int64_t *quarantined,
 	ssync_error *err)
 {
@@ -283,7 +303,8 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 				error = e.code;
 				break;
 			}
-			if ((error = ssync_trust__quarantine(st, l.name[i], 0, ssync_error_name(e.code), why, NULL, 0, remote, err)) < 0)
+			if ((error = ssync_trust__quarantine(st, l.name[i], 0, ssync_error_name(e.code), why, NULL, 0, remote, err)) < 0 ||
+			    (error = mark_bad(ex, remote, l.name[i], &l.tip[i], err)) < 0)
 				break;
 			(*quarantined)++;
 			continue;
@@ -602,8 +623,17 @@ int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, c
 		snprintf(tracking, sizeof(tracking), "refs/remotes/%s/keys/%s", remote, l.name[i]);
 		if (ssync_exchange_ref_tip(ex, tracking, &rtip, NULL) != 0)
 			continue; /* the remote lacks it: the ordinary push created it */
-		if (strcmp(rtip.hex, l.tip[i].hex) == 0 || version_at(ex, &l.tip[i]) <= version_at(ex, &rtip))
+		if (strcmp(rtip.hex, l.tip[i].hex) == 0)
 			continue;
+		{
+			char bref[256];
+			ssync_oid_hex bad;
+			bad_ref(bref, sizeof(bref), remote, l.name[i]);
+			/* a store receive refused (forged, junk) is replaced whatever it claims */
+			if (!(ssync_exchange_ref_tip(ex, bref, &bad, NULL) == 0 && strcmp(bad.hex, rtip.hex) == 0) &&
+			    version_at(ex, &l.tip[i]) <= version_at(ex, &rtip))
+				continue;
+		}
 		/* a replacement, leased on the tip we read */
 		if ((error = ssync_exchange_push_lease(ex, remote, ref, &rtip, topts, err)) < 0)
 			goto done;

@@ -272,7 +272,9 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 	    (error = recovered(n, ex, &r->bl, &rep->recovering, err)) < 0)
 		return error;
 	rep->rollback = ssync_sync__rollback_active(ssync_node_store(n), NULL);
-	if ((error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
+	/* keys.db on disk before entries encrypted with its keys are sealed */
+	if ((error = ssync_privacy__make_durable(n, err)) < 0 ||
+	    (error = ssync_sync__seal(n, ex, &rep->sealed, err)) < 0)
 		return error;
 	if ((error = ssync_privacy__publish(n, ex, err)) < 0)
 		return error;

@@ -41,6 +41,11 @@ S3=$(ssx a student-archive add --name 孙三)
 round
 assert_eq "the hub reads S1" 赵一 "$(name_of h "$S1")"
 K1=$(kid_of a "$S1")
+# a USB stick that a synced with before the erasure: it will hold the old key store
+mkdir -p "$T/usb"
+ssx a remote add stick "$T/usb/stick.git" >/dev/null
+sync_ok a stick >/dev/null
+cp -a "$T/usb/stick.git" "$T/usb/stale.git"
 
 log "=== erasure by the hub"
 ss h student-archive erase "$S1"
@@ -66,6 +71,30 @@ assert_eq "... but reads S2" 钱二 "$(name_of h2 "$S2")"
 ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
 assert_eq "audit verify still passes after the erasure" 0 "$RC"
 assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash h2)"
+
+log "=== an old stick still holding a's previous key store brings nothing back"
+assert_contains "sanity: the stale stick's key store still seals S1's key" "$K1" "$(git --git-dir="$T/usb/stale.git" show refs/heads/keys/sch-a:keystore)"
+ssx a remote add old "$T/usb/stale.git" >/dev/null
+sync_ok a old >/dev/null
+assert_eq "a, having seen the newer store, ignores the older one: S1 stays unreadable" "[encrypted]" "$(name_of a "$S1")"
+assert_eq "... and a replaced the stick's older store with its own" no \
+	"$(git --git-dir="$T/usb/stale.git" show refs/heads/keys/sch-a:keystore | grep -q "$K1" && echo yes || echo no)"
+ssx h remote add old "$T/usb/stale.git" >/dev/null
+sync_ok h old >/dev/null
+assert_eq "the hub, synced with that stick too, still cannot decrypt S1" "[encrypted]" "$(name_of h "$S1")"
+
+log "=== a forged key store on a stick is quarantined, never followed"
+G=$(git --git-dir="$T/usb/stale.git" rev-parse refs/heads/keys/sch-a)
+git --git-dir="$T/usb/stale.git" show "$G:keystore" | sed 's/"version":\([0-9]*\)/"version":99/' > "$T/forged"
+BLOB=$(git --git-dir="$T/usb/stale.git" hash-object -w "$T/forged")
+TREE=$(printf '100644 blob %s\tkeystore\n' "$BLOB" | git --git-dir="$T/usb/stale.git" mktree)
+FORGED=$(git --git-dir="$T/usb/stale.git" commit-tree "$TREE" -m forged)
+git --git-dir="$T/usb/stale.git" update-ref refs/heads/keys/sch-a "$FORGED"
+sync_ok h old >/dev/null
+assert_contains "the hub quarantines the forged store, naming it and E_SIG" "key store keys/sch-a on remote old refused: key store of sch-a is not signed by its key" \
+	"$(ssx h quarantine --json)"
+assert_eq "the hub still reads S2 (its keys untouched)" 钱二 "$(name_of h "$S2")"
+assert_ne "... and put a's signed store back on the stick" "$FORGED" "$(git --git-dir="$T/usb/stale.git" rev-parse refs/heads/keys/sch-a)"
 
 log "=== erasure by the owning school"
 ssx a student-archive erase "$S2" >/dev/null
