@@ -4,7 +4,10 @@
  * are loaded from signed trust objects; someone with the stock sqlite3 tool
  * can edit them (make this node a "hub" so that it signs what every receiver
  * refuses, or change another node's key). We reload every trust object held
- * into a scratch store through the receivers' own checks and compare.
+ * into a scratch store through the receivers' own checks and compare; the
+ * hub's checkpoints likewise (a row edited, or removed from the middle of
+ * the chain, shows; the newest ones removed whole do not, but the next
+ * district update then stops with E_CHAIN in quarantine).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +83,10 @@ static const struct { const char *table, *sql; } derived[] = {
 	{ "ssync_revocation", "SELECT node, serial, after_seq FROM ssync_revocation ORDER BY node, serial" },
 	{ "ssync_peer", "SELECT node, hex(pubkey), role, coalesce(school_id, '') FROM ssync_peer "
 		"WHERE source = 'cert' ORDER BY node" },
+	/* the hub's checkpoints (docs/TRUST.md §4a): what judging and the
+	 * writer's clock check read */
+	{ "ssync_witness", "SELECT pos, hub, time, hex(hash) FROM ssync_witness ORDER BY pos" },
+	{ "ssync_witness_head", "SELECT node, seq, pos, hex(hash), time FROM ssync_witness_head ORDER BY node, seq" },
 };
 
 int ssync_sync__check_trust_state(ssync_store *st, char *why, size_t whylen, ssync_error *err)
@@ -100,8 +107,11 @@ int ssync_sync__check_trust_state(ssync_store *st, char *why, size_t whylen, ssy
 	    (error = ssync_store_meta_set(t, "district_pubkey", root, err)) < 0 ||
 	    (error = ssync_store_meta_set(t, "district", district ? district : "", err)) < 0)
 		goto done;
-	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT path, body, sig FROM ssync_trust_obj ORDER BY path",
-			-1, &q, NULL) != SQLITE_OK) {
+	/* trust objects, then the checkpoints in position order (their paths,
+	 * witness/..., are what load_files expects) */
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT path, body, sig FROM (SELECT 0 AS k, path, body, sig FROM "
+			"ssync_trust_obj UNION ALL SELECT 1, printf('witness/%07d/%012d.ckpt', pos / 1000, pos), body, sig "
+			"FROM ssync_witness) ORDER BY k, path", -1, &q, NULL) != SQLITE_OK) {
 		error = ssync_store__sqlerr(st, err, "read trust objects");
 		goto done;
 	}

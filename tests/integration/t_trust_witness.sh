@@ -182,4 +182,13 @@ assert_contains "... naming the hub's equivocation" "E_WITNESS_FORK" "$ERR"
 ss a verify
 assert_eq "a (no evidence held) verifies clean" 0 "$RC"
 
+log "=== a checkpoint row edited with the sqlite3 tool (to fool the writer's clock check) is tamper"
+"$PY" - "$T/g/replica.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.execute("UPDATE ssync_witness SET time = time + 400 * 86400000 WHERE pos = 2"); db.commit()
+EOF
+ss g verify
+assert_eq "g's verify fails" 1 "$RC"
+assert_contains "... E_TAMPER naming the checkpoint table" "ssync_witness.*E_TAMPER" "$(echo "$ERR" | tr '\n' ' ')"
+
 summary
