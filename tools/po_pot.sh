@@ -18,4 +18,6 @@ xgettext --from-code=UTF-8 --no-location --sort-output \
 	--keyword=_ --keyword=N_ --keyword=cli_usage:3 --flag=cli_usage:3:c-format \
 	--keyword=ssync_error_set:3 --flag=ssync_error_set:3:c-format \
 	--keyword=ssync_error_hint:2 --flag=ssync_error_hint:2:c-format \
+	--keyword=ssync_error__reason:3 --flag=ssync_error__reason:3:c-format \
+	--keyword=reason_fail:3 --flag=reason_fail:3:c-format --keyword=BAD:3 --flag=BAD:3:c-format \
 	--package-name=schoolsync -o "$OUT" cli/*.c src/*/*.c "$T/error_hints.c"

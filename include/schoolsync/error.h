@@ -98,6 +98,13 @@ typedef struct ssync_error {
 	const char *hint_fmt;
 	char msg_args[384];
 	char hint_args[192];
+	/* One argument of the message that was itself made from a format (a
+	 * domain check's reason, ssync_error__reason): its index among the
+	 * message's arguments, its format (NULL: none) and arguments, so it is
+	 * translated too. */
+	const char *nested_fmt;
+	int nested_index;
+	char nested_args[192];
 } ssync_error;
 
 /** Reset @p err to "no error". NULL is allowed. */

@@ -26,6 +26,7 @@ int ssync_error_set(ssync_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	err->msg_fmt = ssync_error__capture(err->msg_args, sizeof(err->msg_args), fmt, ap) == 0 ? fmt : NULL;
 	va_end(ap);
+	ssync_error__nest(err);
 	return code;
 }
 

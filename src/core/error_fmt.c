@@ -135,6 +135,30 @@ int ssync_error__capture(char *buf, size_t n, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The reason last made by ssync_error__reason on this thread. */
+static _Thread_local struct {
+	const char *fmt;
+	int ok;
+	char text[600];
+	char args[192];
+} last_reason;
+
+int ssync_error__reason(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
+	last_reason.ok = ssync_error__capture(last_reason.args, sizeof(last_reason.args), fmt, ap) == 0 &&
+		strlen(why) < sizeof(last_reason.text);
+	va_end(ap);
+	last_reason.fmt = fmt;
+	snprintf(last_reason.text, sizeof(last_reason.text), "%s", why);
+	return 0;
+}
+
 /* The idx-th NUL-separated piece of args (idx from 0), NULL past the end. */
 static const char *piece_at(const char *args, size_t argn, int idx)
 {
@@ -209,6 +233,24 @@ static int count_pieces(const char *args, size_t argn, const char *fmt)
 	return k;
 }
 
+void ssync_error__nest(ssync_error *err)
+{
+	const char *a = err->msg_args, *end = err->msg_args + sizeof(err->msg_args);
+	int k;
+
+	err->nested_fmt = NULL;
+	if (!err->msg_fmt || !last_reason.ok || !last_reason.text[0])
+		return;
+	for (k = 0; a < end && *a; k++, a += strlen(a) + 1)
+		if (strcmp(a, last_reason.text) == 0) {
+			err->nested_fmt = last_reason.fmt;
+			err->nested_index = k;
+			memcpy(err->nested_args, last_reason.args, sizeof(err->nested_args));
+			break;
+		}
+	last_reason.ok = 0; /* used once */
+}
+
 static void one(const char *english, const char *fmt, const char *args, size_t argn,
 	const char *(*tr)(const char *), char *out, size_t n)
 {
@@ -238,6 +280,46 @@ void ssync_error_localize(const ssync_error *err, const char *(*tr)(const char *
 		hint[0] = 0;
 	if (!err)
 		return;
+	if (err->nested_fmt && err->msg_fmt && tr && msg && msgn) {
+		/* Translate the nested reason, then the message around it; only
+		 * when the stored English is exactly what the pieces make. */
+		char args[sizeof(err->msg_args)], nested[600], *o = args, orig[1024];
+		const char *a = err->msg_args, *end = err->msg_args + sizeof(err->msg_args);
+		int k = 0, n = count_pieces(err->nested_args, sizeof(err->nested_args), err->nested_fmt), ok = n >= 0;
+		int m = count_pieces(err->msg_args, sizeof(err->msg_args), err->msg_fmt);
+		if (m < 0 || render(orig, sizeof(orig), err->msg_fmt, err->msg_args, sizeof(err->msg_args), m) != 0 ||
+		    strcmp(orig, err->message) != 0)
+			ok = 0;
+		const char *piece = piece_at(err->msg_args, sizeof(err->msg_args), err->nested_index);
+		if (ok && piece && render(nested, sizeof(nested), err->nested_fmt, err->nested_args,
+		    sizeof(err->nested_args), n) == 0 && strcmp(nested, piece) == 0 &&
+		    render(nested, sizeof(nested), tr(err->nested_fmt), err->nested_args, sizeof(err->nested_args), n) == 0) {
+			memset(args, 0, sizeof(args));
+			for (; a < end && *a && ok; k++, a += strlen(a) + 1) {
+				const char *p = k == err->nested_index ? nested : a;
+				size_t l = strlen(p) + 1;
+				if ((size_t)(o - args) + l >= sizeof(args))
+					ok = 0;
+				else {
+					memcpy(o, p, l);
+					o += l;
+				}
+			}
+			if (ok) {
+				/* English text with the reason replaced, for the check in one() */
+				char eng[1024];
+				int np = count_pieces(args, sizeof(args), err->msg_fmt);
+				if (np >= 0 && render(eng, sizeof(eng), err->msg_fmt, args, sizeof(args), np) == 0) {
+					const char *t = tr(err->msg_fmt);
+					snprintf(msg, msgn, "%s", eng);
+					if (t && render(eng, sizeof(eng), t, args, sizeof(args), np) == 0)
+						snprintf(msg, msgn, "%s", eng);
+					goto hint;
+				}
+			}
+		}
+	}
 	one(err->message, err->msg_fmt, err->msg_args, sizeof(err->msg_args), tr, msg, msgn);
+hint:
 	one(err->hint, err->hint_fmt, err->hint_args, sizeof(err->hint_args), tr, hint, hintn);
 }

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "domain_int.h"
+#include "error_int.h"
 #include "policy_int.h"
 #include "schoolsync/entry.h"
 #include "schoolsync/timefmt.h"
@@ -140,7 +141,7 @@ static const char *row_get(const ssync_table_spec *t, const ssync_drow *row, con
 
 #define BAD(field, code, ...) do { \
 	*bad_field = (field); \
-	snprintf(why, whylen, __VA_ARGS__); \
+	(void)ssync_error__reason(why, whylen, __VA_ARGS__); \
 	return (code); \
 } while (0)
 
@@ -446,7 +447,7 @@ int ssync_domain__id_owned_ok(const ssync_table_spec *t, const ssync_drow *row, 
 	ssync_policy__key_owner(id, owner);
 	if (school && strcmp(owner, school) == 0)
 		return 0;
-	snprintf(why, whylen, "id '%.60s' must start with '%.63s-': a row belongs to the school that prefixes its key "
+	(void)ssync_error__reason(why, whylen, "id '%.60s' must start with '%.63s-': a row belongs to the school that prefixes its key "
 		"(leave the id out to get one)", id, school ? school : "<school_id>");
 	return SSYNC_EINVAL;
 }

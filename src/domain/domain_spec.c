@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "error_int.h"
 #include "schoolsync/domain.h"
 #include "schoolsync/entry.h"
 #include "schoolsync/timefmt.h"
@@ -244,9 +245,10 @@ static void trim(const char **s, size_t *len)
 	*len = n;
 }
 
-static int fail(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
+static int reason_fail(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
 {
-	snprintf(why, whylen, fmt, a, b ? b : "");
+	/* noted, so the message that carries it is translated whole */
+	(void)ssync_error__reason(why, whylen, fmt, a, b ? b : "");
 	return SSYNC_EINVAL;
 }
 
@@ -419,18 +421,18 @@ int ssync_domain_normalize(const ssync_field *f, const char *in, char *out, size
 	if (len == 0) {
 		*is_null = 1;
 		if (f->required)
-			return fail(why, whylen, "a value is required%s", "", NULL);
+			return reason_fail(why, whylen, "a value is required%s", "", NULL);
 		return 0;
 	}
 	if (len >= sizeof(buf) || len >= outlen)
-		return fail(why, whylen, "value is too long%s", "", NULL);
+		return reason_fail(why, whylen, "value is too long%s", "", NULL);
 	for (i = 0; i < len;) {
 		unsigned int cp;
 		int n = utf8_seq((const unsigned char *)s + i, &cp);
 		if (n == 0 || i + (size_t)n > len)
-			return fail(why, whylen, "value is not valid UTF-8 (save the file as UTF-8)%s", "", NULL);
+			return reason_fail(why, whylen, "value is not valid UTF-8 (save the file as UTF-8)%s", "", NULL);
 		if (cp < 0x20 && !(f->type == SSYNC_FT_TEXT && (cp == '\n' || cp == '\t')))
-			return fail(why, whylen, "value contains a control character%s", "", NULL);
+			return reason_fail(why, whylen, "value contains a control character%s", "", NULL);
 		i += (size_t)n;
 		chars++;
 	}
@@ -441,30 +443,30 @@ int ssync_domain_normalize(const ssync_field *f, const char *in, char *out, size
 		if (f->max && chars > (size_t)f->max) {
 			char m[32];
 			snprintf(m, sizeof(m), "%lld", (long long)f->max);
-			return fail(why, whylen, "'%.60s...' is longer than %s characters", buf, m);
+			return reason_fail(why, whylen, "'%.60s...' is longer than %s characters", buf, m);
 		}
 		memcpy(out, buf, len + 1);
 		return 0;
 	case SSYNC_FT_CODE:
 		if (!ssync_ident_node_valid(buf))
-			return fail(why, whylen, "'%s' is not a valid code: use 1-63 of a-z, 0-9 and '-'%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a valid code: use 1-63 of a-z, 0-9 and '-'%s", buf, NULL);
 		memcpy(out, buf, len + 1);
 		return 0;
 	case SSYNC_FT_REF:
 		if (len > 128)
-			return fail(why, whylen, "'%.40s...' is too long for an id%s", buf, NULL);
+			return reason_fail(why, whylen, "'%.40s...' is too long for an id%s", buf, NULL);
 		memcpy(out, buf, len + 1);
 		return 0;
 	case SSYNC_FT_INT: {
 		int64_t v;
 		char lo[24], hi[24], rng[64];
 		if (parse_int(buf, &v) < 0)
-			return fail(why, whylen, "'%s' is not a whole number%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a whole number%s", buf, NULL);
 		if (v < f->min || v > f->max) {
 			snprintf(lo, sizeof(lo), "%lld", (long long)f->min);
 			snprintf(hi, sizeof(hi), "%lld", (long long)f->max);
 			snprintf(rng, sizeof(rng), "%s..%s", lo, hi);
-			return fail(why, whylen, "%s is out of range %s", buf, rng);
+			return reason_fail(why, whylen, "%s is out of range %s", buf, rng);
 		}
 		snprintf(out, outlen, "%lld", (long long)v);
 		return 0;
@@ -473,9 +475,9 @@ int ssync_domain_normalize(const ssync_field *f, const char *in, char *out, size
 		char *end;
 		double v = strtod(buf, &end);
 		if (*end || !isfinite(v) || !(isdigit((unsigned char)buf[0]) || buf[0] == '-' || buf[0] == '.'))
-			return fail(why, whylen, "'%s' is not a number%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a number%s", buf, NULL);
 		if (v < (double)f->min || v > (double)f->max)
-			return fail(why, whylen, "%s is out of range%s", buf, NULL);
+			return reason_fail(why, whylen, "%s is out of range%s", buf, NULL);
 		snprintf(out, outlen, "%.15g", v);
 		return 0;
 	}
@@ -487,32 +489,32 @@ int ssync_domain_normalize(const ssync_field *f, const char *in, char *out, size
 			return 0;
 		}
 		enum_list(f->values, list, sizeof(list));
-		return fail(why, whylen, "'%s' is not one of %s", buf, list);
+		return reason_fail(why, whylen, "'%s' is not one of %s", buf, list);
 	}
 	case SSYNC_FT_BOOL:
 		if (enum_match("1:yes,y,true,是,对,√|0:no,n,false,否,", buf, out, outlen) == 0)
 			return 0;
-		return fail(why, whylen, "'%s' is not yes/no (1/0, 是/否)%s", buf, NULL);
+		return reason_fail(why, whylen, "'%s' is not yes/no (1/0, 是/否)%s", buf, NULL);
 	case SSYNC_FT_DATE:
 		if (norm_date(buf, out, outlen) < 0)
-			return fail(why, whylen, "'%s' is not a date YYYY-MM-DD%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a date YYYY-MM-DD%s", buf, NULL);
 		return 0;
 	case SSYNC_FT_TIME:
 		if (norm_time(buf, out, outlen) < 0)
-			return fail(why, whylen, "'%s' is not a time HH:MM%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a time HH:MM%s", buf, NULL);
 		return 0;
 	case SSYNC_FT_TERM: {
 		int y, t, n = 0;
 		if (sscanf(buf, "%4d-%1d%n", &y, &t, &n) != 2 || buf[n] || (t != 1 && t != 2) || y < 2000 || y > 2100)
-			return fail(why, whylen, "'%s' is not a term YYYY-1 or YYYY-2 (school year, semester)%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a term YYYY-1 or YYYY-2 (school year, semester)%s", buf, NULL);
 		snprintf(out, outlen, "%04d-%d", y, t);
 		return 0;
 	}
 	case SSYNC_FT_DAYS:
 		if (norm_days(buf, out, outlen) < 0)
-			return fail(why, whylen, "'%s' is not a set of weekdays like 12345 or 1-5 (Mon=1)%s", buf, NULL);
+			return reason_fail(why, whylen, "'%s' is not a set of weekdays like 12345 or 1-5 (Mon=1)%s", buf, NULL);
 		return 0;
 	default:
-		return fail(why, whylen, "unknown field type%s", "", NULL);
+		return reason_fail(why, whylen, "unknown field type%s", "", NULL);
 	}
 }

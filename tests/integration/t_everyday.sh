@@ -204,6 +204,7 @@ expect 0 "zh add" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" zone add -
 contains "$T/out" "已添加" "LANG=zh_CN.UTF-8 speaks Chinese"
 expect 1 "zh error" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --home "$T/u1" teacher edit CM0001 --title 副高
 contains "$T/err" "错误" "errors in Chinese"
+contains "$T/err" "“副高”不是" "a domain check's reason in Chinese inside the message"
 expect 0 "zh help" -- env LANG=zh_CN.UTF-8 "$SSYNC_BIN" --help
 contains "$T/out" "学区数据的离线优先同步" "help in Chinese"
 expect 0 "en add" -- env LANG=C.UTF-8 "$SSYNC_BIN" --home "$T/u1" zone add --id z-en --name 英文

@@ -3,6 +3,7 @@
 
 #include "helpers_core.h"
 #include "schoolsync/control.h"
+#include "error_int.h"
 #include "schoolsync/error.h"
 
 /* Every row of the code tables in error.h, collected here so the test walks
@@ -115,6 +116,10 @@ static const char *zh(const char *fmt)
 		return "请运行：%s";
 	if (strcmp(fmt, "%5.1f%% done") == 0)
 		return "已完成 %5.1f%%";
+	if (strcmp(fmt, "'%s' is not one of %s") == 0)
+		return "“%s”不是 %s 之一";
+	if (strcmp(fmt, "%s %s: %s") == 0)
+		return "%s %s：%s";
 	return fmt;
 }
 
@@ -155,6 +160,16 @@ static void test_error__localize(void **state)
 	assert_string_equal(m, "plain 1");
 	ssync_error_localize(NULL, zh, m, sizeof(m), h, sizeof(h));
 	assert_string_equal(m, "");
+	/* a reason made from a format inside the message: both translated */
+	{
+		char why[200];
+		ssync_error__reason(why, sizeof(why), "'%s' is not one of %s", "副高", "初级, 中级");
+		ssync_error_clear(&e);
+		ssync_error_set(&e, SSYNC_EINVAL, "%s %s: %s", "teacher", "title", why);
+		assert_string_equal(e.message, "teacher title: '副高' is not one of 初级, 中级");
+		ssync_error_localize(&e, zh, m, sizeof(m), NULL, 0);
+		assert_string_equal(m, "teacher title：“副高”不是 初级, 中级 之一");
+	}
 }
 
 int main(void)
