@@ -44,6 +44,7 @@ static int district_help(void)
 		"  schoolsync district grant-auditor|revoke-auditor --auditor NODE --school SCHOOL   (hub: private rows)\n"
 		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
 		"       schoolsync district reenroll NODE --new-key HEX --void-after N --root-key FILE\n"
+		"       schoolsync district rotate-root --new-root-key FILE --root-key FILE\n"
 		"       schoolsync district list [--json]\n"
 		"       schoolsync district checkpoint [--json]\n\n"
 		"The district's trust data, on the branch refs/heads/district (docs/TRUST.md).\n"
@@ -57,6 +58,8 @@ static int district_help(void)
 		"  reenroll  the way back for a school frozen for equivocation: its entries up to\n"
 		"          seq N stay, the new key (printed by 'init' in the school's new home)\n"
 		"          continues from N+1, everything the old key signed after N is void.\n"
+		"  rotate-root  the root in office signs the hand-over to a new root key (the\n"
+		"          file is created if absent); later objects need the new one.\n"
 		"  list    the certificates this node holds.\n"
 		"  checkpoint  on the hub: sign a checkpoint of every head it holds at its clock's\n"
 		"          time (every sync round of the hub does this too; docs/TRUST.md §4a).\n"
@@ -100,7 +103,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *id = NULL, *name = NULL, *root = NULL, *role = NULL, *school = NULL, *pubkey = NULL,
 		*vfrom = NULL, *vuntil = NULL, *after = NULL, *enckey = NULL, *auditor = NULL, *newkey = NULL,
-		*voidafter = NULL;
+		*voidafter = NULL, *newroot = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL, cmd[64];
 	const cli_opt opts[] = {
@@ -108,7 +111,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		{ "role", 1, &role, NULL }, { "school", 1, &school, NULL }, { "pubkey", 1, &pubkey, NULL },
 		{ "valid-from", 1, &vfrom, NULL }, { "valid-until", 1, &vuntil, NULL }, { "after-seq", 1, &after, NULL },
 		{ "enckey", 1, &enckey, NULL }, { "auditor", 1, &auditor, NULL },
-		{ "new-key", 1, &newkey, NULL }, { "void-after", 1, &voidafter, NULL },
+		{ "new-key", 1, &newkey, NULL }, { "void-after", 1, &voidafter, NULL }, { "new-root-key", 1, &newroot, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_node *n = NULL;
@@ -221,6 +224,23 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_print_json(json_pack("{sI}", "checkpoint", (json_int_t)wpos));
 		else
 			printf(_("checkpoint %lld signed; it reaches every node with the district branch\n"), (long long)wpos);
+	} else if (strcmp(sub, "rotate-root") == 0) {
+		char hex[65];
+		if (npos != 1 || !newroot || !root) {
+			free(pos);
+			return cli_usage(ctx, cmd, "--new-root-key FILE --root-key FILE are required");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_trust_district_rotate_root(n, newroot, root, hex, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{ssss}", "new_root_pubkey", hex, "new_root_key", newroot));
+		else
+			printf("district root handed over to %s (key in %s, keep it offline); every node follows at its next "
+				"sync; sign with --root-key %s from now on\n", hex, newroot, newroot);
 	} else if (strcmp(sub, "reenroll") == 0) {
 		int64_t seq = voidafter ? parse_when(voidafter, 0) : -1, gen = 0;
 		if (npos != 2 || !newkey || seq < 0 || !root) {
@@ -273,7 +293,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		cli_table_free(pp[2]);
 	} else {
 		free(pos);
-		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, reenroll, list, checkpoint)", sub);
+		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, reenroll, rotate-root, list, checkpoint)", sub);
 	}
 out:
 	free(pos);

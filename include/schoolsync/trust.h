@@ -75,6 +75,16 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_reenroll(ssync_node *n,
 	const char *node, const char *new_pubkey, int64_t void_after, const char *root_key_path,
 	int64_t *gen_out, ssync_error *err);
 
+/**
+ * Hand the district root over (docs/TRUST.md §3a): the root in office
+ * (@p root_key_path) signs a rotation naming the key in @p new_root_path
+ * (created, mode 0600, if absent). Every later trust object is signed by the
+ * new root; nodes that pinned an older root follow the chain. Writes the new
+ * root's public key (64 hex + NUL) into @p new_root_hex.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_rotate_root(ssync_node *n,
+	const char *new_root_path, const char *root_key_path, char new_root_hex[65], ssync_error *err);
+
 typedef int (*ssync_trust_cert_cb)(const ssync_cert_info *c, void *payload);
 
 /** Every certificate held, by node then serial. */

@@ -107,7 +107,9 @@ static int name_ok(int level, const char *name, int is_tree, const char *parent,
 		return is_tree && (!strcmp(name, "district") || !strcmp(name, "certs") ||
 			!strcmp(name, "revocations") || !strcmp(name, "witness"));
 	case L_DIST_GENESIS:
-		return !is_tree && !strcmp(name, "genesis.json");
+		/* and the root's rotations, root.<serial>.rotate (TRUST.md §3a) */
+		return !is_tree && (!strcmp(name, "genesis.json") ||
+			(!strncmp(name, "root.", 5) && tobj_name_ok(name, "rotate")));
 	case L_DIST_CERTS:
 		/* a re-enrolment sits beside the certificates (TRUST.md §5a) */
 		return !is_tree && (tobj_name_ok(name, "cert") || tobj_name_ok(name, "reenroll"));

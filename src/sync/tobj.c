@@ -81,6 +81,16 @@ static char *tobj_encode(const ssync_tobj *t, size_t *len)
 			json_object_set_new(o, "pubkey", json_string(hex));
 		break;
 	}
+	case SSYNC_TOBJ_ROTATE: {
+		char oldhex[2 * SSYNC_PUBKEY_BYTES + 1];
+		ssync_hex_encode(oldhex, t->old_key, SSYNC_PUBKEY_BYTES);
+		bad = json_object_set_new(o, "rotate", json_integer(1)) ||
+			json_object_set_new(o, "district", json_string(t->district)) ||
+			json_object_set_new(o, "serial", json_integer(t->serial)) ||
+			json_object_set_new(o, "old_root", json_string(oldhex)) ||
+			json_object_set_new(o, "new_root", json_string(hex));
+		break;
+	}
 	default:
 		bad = 1;
 	}
@@ -183,11 +193,26 @@ int ssync_trust__tobj_parse(ssync_tobj *t, const char *line, size_t len, ssync_e
 		t->kind = SSYNC_TOBJ_REVOKE;
 	else if (strcmp(first, "reenroll") == 0)
 		t->kind = SSYNC_TOBJ_REENROLL;
+	else if (strcmp(first, "rotate") == 0)
+		t->kind = SSYNC_TOBJ_ROTATE;
 	if (!t->kind || json_integer_value(json_object_get(o, first)) != 1 || get_id(o, "district", t->district, sizeof(t->district)) < 0) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "unknown trust object kind or bad district");
 		goto done;
 	}
-	if (t->kind == SSYNC_TOBJ_GENESIS) {
+	if (t->kind == SSYNC_TOBJ_ROTATE) {
+		if (get_int(o, "serial", &t->serial, 0) < 0 || t->serial < 1 ||
+		    ssync_hex_decode(t->old_key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "old_root"))) != 0 ||
+		    ssync_hex_decode(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "new_root"))) != 0) {
+			error = ssync_error_set(err, SSYNC_ESCHEMA, "malformed root rotation");
+			goto done;
+		}
+		if (sodium_is_zero(t->key, SSYNC_PUBKEY_BYTES) || crypto_core_ed25519_is_valid_point(t->key) != 1 ||
+		    sodium_memcmp(t->key, t->old_key, SSYNC_PUBKEY_BYTES) == 0) {
+			error = ssync_error_set(err, SSYNC_ECERT, "root rotation carries an invalid or unchanged key (E_ROOT)");
+			goto done;
+		}
+		snprintf(t->node, sizeof(t->node), "root");
+	} else if (t->kind == SSYNC_TOBJ_GENESIS) {
 		s = json_string_value(json_object_get(o, "name"));
 		if (!s || strlen(s) >= sizeof(t->name) || ssync_hex_decode(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "root"))) != 0 ||
 		    get_int(o, "created", &t->created, 0) < 0) {
@@ -261,6 +286,8 @@ void ssync_trust__tobj_path(const ssync_tobj *t, char *buf, size_t len)
 		snprintf(buf, len, "district/genesis.json");
 	else if (t->kind == SSYNC_TOBJ_CERT)
 		snprintf(buf, len, "certs/%s.%lld.cert", t->node, (long long)t->serial);
+	else if (t->kind == SSYNC_TOBJ_ROTATE)
+		snprintf(buf, len, "district/root.%lld.rotate", (long long)t->serial);
 	else if (t->kind == SSYNC_TOBJ_REENROLL)
 		snprintf(buf, len, "certs/%s.%lld.reenroll", t->node, (long long)t->serial);
 	else

@@ -11,7 +11,8 @@
 
 #define SSYNC_DISTRICT_REF "refs/heads/district"
 
-enum { SSYNC_TOBJ_GENESIS = 1, SSYNC_TOBJ_CERT = 2, SSYNC_TOBJ_REVOKE = 3, SSYNC_TOBJ_REENROLL = 4 };
+enum { SSYNC_TOBJ_GENESIS = 1, SSYNC_TOBJ_CERT = 2, SSYNC_TOBJ_REVOKE = 3, SSYNC_TOBJ_REENROLL = 4,
+	SSYNC_TOBJ_ROTATE = 5 /* the district root hands over to a new one (TRUST.md §3a) */ };
 
 /* One trust object, parsed. */
 typedef struct ssync_tobj {
@@ -24,7 +25,8 @@ typedef struct ssync_tobj {
 	int64_t serial, created, valid_from, valid_until /* 0 = null */, after_seq;
 	int64_t gen;                               /* reenroll: the new key generation (>= 2) */
 	unsigned char key[SSYNC_PUBKEY_BYTES]; /* genesis: root; cert, reenroll: the node's (new) key */
-	unsigned char old_key[SSYNC_PUBKEY_BYTES]; /* reenroll: the key whose entries after after_seq are void */
+	unsigned char old_key[SSYNC_PUBKEY_BYTES]; /* reenroll: the key whose entries after after_seq are void;
+	                                             rotate: the old root (key: the new root) */
 	unsigned char enckey[SSYNC_ENCKEY_BYTES]; /* cert: X25519 key, when has_enckey */
 	int has_enckey;
 	unsigned char sig[SSYNC_SIG_BYTES];

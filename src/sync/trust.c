@@ -9,6 +9,7 @@
  * changes under entries already held, the state is rebuilt from the log
  * (rebuild.c). This file: the object format, judging entries, receiving
  * the district branch; the admin's commands are in trust_admin.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, t->kind == SSYNC_TOBJ_GENESIS ? "genesis" : t->kind == SSYNC_TOBJ_CERT ? "cert" :
-		t->kind == SSYNC_TOBJ_REENROLL ? "reenroll" : "revoke", -1, SQLITE_STATIC);
+		t->kind == SSYNC_TOBJ_REENROLL ? "reenroll" : t->kind == SSYNC_TOBJ_ROTATE ? "rotate" : "revoke", -1, SQLITE_STATIC);
 	if (t->kind == SSYNC_TOBJ_GENESIS) {
 		sqlite3_bind_null(q, 3);
 		sqlite3_bind_null(q, 4);
@@ -158,6 +159,7 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 	ssync_error perr;
 	char want[160];
 	const char *nl = memchr(data, '\n', len);
+	unsigned char signer[SSYNC_PUBKEY_BYTES];
 
 	ssync_error_clear(&perr);
 	if (!nl || (size_t)(nl - data) + 1 != len) {
@@ -168,8 +170,30 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 		snprintf(why, whylen, "%s: %s (E_CERT)", path, perr.message);
 		return 1;
 	}
+	/* The root that signs an object is the one in office at its serial:
+	 * the pinned root, handed over by each rotation below it (§3a). */
+	if (t->kind != SSYNC_TOBJ_GENESIS) {
+		/* a rotation is signed by the root before it; anything else by
+		 * the root after every rotation up to its own serial, so an old
+		 * root cannot take the rotation's serial either */
+		int rr = ssync_trust__root_at(st, t->kind == SSYNC_TOBJ_ROTATE ? t->serial : t->serial + 1, signer);
+		if (rr < 0) {
+			snprintf(why, whylen, "%s: cannot read the district root's rotations (E_CERT)", path);
+			return 1;
+		}
+		if (rr > 0 && ssync_keys_verify(root, t->body, t->body_len, t->sig) == 0) {
+			snprintf(why, whylen, "%s: signed by a district root after it handed over to a new one (serial %lld "
+				"follows its rotation) (E_ROOT)", path, (long long)t->serial);
+			return 1;
+		}
+		root = signer;
+	}
 	if (ssync_keys_verify(root, t->body, t->body_len, t->sig) != 0) {
 		snprintf(why, whylen, "%s: not signed by the pinned district root (E_CERT: forged or from another district)", path);
+		return 1;
+	}
+	if (t->kind == SSYNC_TOBJ_ROTATE && sodium_memcmp(t->old_key, root, SSYNC_PUBKEY_BYTES) != 0) {
+		snprintf(why, whylen, "%s: names another old root than the one in office (E_ROOT)", path);
 		return 1;
 	}
 	if (strcmp(t->district, district) != 0) {
@@ -185,19 +209,26 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 		snprintf(why, whylen, "%s: names another root key (E_ROOT)", path);
 		return 1;
 	}
-	(void)st;
 	return 0;
 }
 
 /* the load pass of the hub's checkpoints (witness.c): after every kind of object */
-#define PASS_WITNESS (SSYNC_TOBJ_REENROLL + 1)
+#define PASS_WITNESS (SSYNC_TOBJ_ROTATE + 1)
+
+/* district/root.<serial>.rotate: its serial; every other file sorts after */
+static long long rotate_serial(const char *path)
+{
+	return strncmp(path, "district/root.", 14) == 0 ? strtoll(path + 14, NULL, 10) : LLONG_MAX;
+}
 
 int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *const *datas, const size_t *lens,
 	int *changed, int *bad, char *why, size_t whylen, ssync_error *err)
 {
+	static const int passes[] = { SSYNC_TOBJ_GENESIS, SSYNC_TOBJ_ROTATE, SSYNC_TOBJ_CERT, SSYNC_TOBJ_REVOKE,
+		SSYNC_TOBJ_REENROLL, PASS_WITNESS };
 	unsigned char root[SSYNC_PUBKEY_BYTES];
 	char *district = NULL;
-	int error = 0, i, pass, in_tx = 0, hg;
+	int error = 0, i, pass, pi, oi, in_tx = 0, hg, *order = NULL;
 
 	*changed = 0;
 	*bad = 0;
@@ -212,11 +243,32 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 	/* Genesis first, then certificates, revocations, re-enrolments, then
 	 * the hub's checkpoints (in path order = position order), verified
 	 * against the certificates. */
-	for (pass = SSYNC_TOBJ_GENESIS; pass <= PASS_WITNESS && !*bad; pass++) {
-		for (i = 0; i < n && !*bad; i++) {
+	/* Root rotations right after the genesis, in serial order: each names
+	 * the root in office before it (§3a). */
+	if (n > 0 && !(order = malloc((size_t)n * sizeof(int)))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = 1; i < n; i++) {
+		int k = order[i], j = i;
+		while (j > 0 && rotate_serial(paths[order[j - 1]]) > rotate_serial(paths[k])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = k;
+	}
+	for (pi = 0; pi < (int)(sizeof(passes) / sizeof(passes[0])) && !*bad; pi++) {
+		pass = passes[pi];
+		for (oi = 0; oi < n && !*bad; oi++) {
 			ssync_tobj t;
-			size_t pl = strlen(paths[i]);
-			int kind = strncmp(paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
+			size_t pl;
+			int kind;
+			i = order[oi];
+			pl = strlen(paths[i]);
+			kind = strncmp(paths[i], "district/root.", 14) == 0 ? SSYNC_TOBJ_ROTATE :
+				strncmp(paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
 				strncmp(paths[i], "certs/", 6) == 0 && pl > 9 && !strcmp(paths[i] + pl - 9, ".reenroll") ?
 				SSYNC_TOBJ_REENROLL :
 				strncmp(paths[i], "certs/", 6) == 0 ? SSYNC_TOBJ_CERT :
@@ -275,6 +327,7 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 done:
 	if (in_tx)
 		ssync_store_rollback(st);
+	free(order);
 	free(district);
 	return error;
 }

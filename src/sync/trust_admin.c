@@ -46,11 +46,14 @@ static int load_root(ssync_store *st, const char *path, int create, ssync_keypai
 	} else if (error < 0) {
 		return ssync_keys_load(out, path, err); /* again, for the message */
 	}
-	if (ssync_trust__pinned_root(st, pinned) == 0 && sodium_memcmp(pinned, ssync_keys_public(*out), SSYNC_PUBKEY_BYTES) != 0) {
+	/* the root in office: the pinned one, or the last it handed over to (§3a) */
+	if (ssync_trust__pinned_root(st, pinned) == 0 && ssync_trust__root_at(st, INT64_MAX, pinned) >= 0 &&
+	    sodium_memcmp(pinned, ssync_keys_public(*out), SSYNC_PUBKEY_BYTES) != 0) {
 		ssync_keys_free(*out);
 		*out = NULL;
-		ssync_error_set(err, SSYNC_ECERT, "root key %s is not the district root this node has pinned", path);
-		ssync_error_hint(err, "use the district's root key file (the one 'district init' created)");
+		ssync_error_set(err, SSYNC_ECERT, "root key %s is not the district root in office on this node", path);
+		ssync_error_hint(err, "use the district's root key file (the one 'district init' created, or the newest "
+			"'district rotate-root' handed over to)");
 		return SSYNC_ECERT;
 	}
 	return 0;
@@ -475,5 +478,54 @@ done:
 	ssync_trust__tobj_clear(&t[0]);
 	ssync_trust__tobj_clear(&t[1]);
 	ssync_keys_free(root);
+	return error;
+}
+
+/* Root rotation (TRUST.md §3a): the root in office signs the hand-over to a
+ * new root, whose key file is created if absent; objects with a higher
+ * serial are signed by the new root only. */
+int ssync_trust_district_rotate_root(ssync_node *n, const char *new_root_path, const char *root_key_path,
+	char new_root_hex[65], ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_keypair *root = NULL, *nr = NULL;
+	ssync_tobj t;
+	char msg[160];
+	int error;
+
+	memset(&t, 0, sizeof(t));
+	if ((error = need_district(st, err)) < 0)
+		return error;
+	if (!new_root_path || !*new_root_path)
+		return ssync_error_set(err, SSYNC_EINVAL, "--new-root-key FILE is required");
+	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
+		return error;
+	error = ssync_keys_load(&nr, new_root_path, NULL);
+	if (error == SSYNC_ENOTFOUND) {
+		if ((error = ssync_keys_generate(&nr, err)) == 0)
+			error = ssync_keys_save(nr, new_root_path, err);
+	} else if (error < 0) {
+		error = ssync_keys_load(&nr, new_root_path, err); /* again, for the message */
+	}
+	if (error < 0)
+		goto done;
+	if (sodium_memcmp(ssync_keys_public(nr), ssync_keys_public(root), SSYNC_PUBKEY_BYTES) == 0) {
+		error = ssync_error_set(err, SSYNC_EINVAL, "the new root key is the root in office: give a new key file");
+		goto done;
+	}
+	t.kind = SSYNC_TOBJ_ROTATE;
+	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
+	snprintf(t.node, sizeof(t.node), "root");
+	memcpy(t.old_key, ssync_keys_public(root), SSYNC_PUBKEY_BYTES);
+	memcpy(t.key, ssync_keys_public(nr), SSYNC_PUBKEY_BYTES);
+	if ((error = next_serial(st, &t.serial, err)) < 0)
+		goto done;
+	snprintf(msg, sizeof(msg), "district: root rotation %lld", (long long)t.serial);
+	if ((error = publish(n, 1, &t, root, msg, err)) == 0)
+		ssync_hex_encode(new_root_hex, t.key, SSYNC_PUBKEY_BYTES);
+done:
+	ssync_trust__tobj_clear(&t);
+	ssync_keys_free(root);
+	ssync_keys_free(nr);
 	return error;
 }

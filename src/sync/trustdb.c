@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include "schoolsync/keys.h"
 #include "trustdb_int.h"
 
@@ -95,4 +98,33 @@ int ssync_trust__quarantine(ssync_store *st, const char *node, int64_t seq, cons
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record quarantine");
+}
+
+int ssync_trust__root_at(ssync_store *st, int64_t serial, unsigned char out[SSYNC_PUBKEY_BYTES])
+{
+	sqlite3_stmt *q;
+	int rc, moved = 0;
+
+	if (ssync_trust__pinned_root(st, out) != 0)
+		return -1;
+	if (!(q = ssync_store__stmt(st, "SELECT body FROM ssync_trust_obj WHERE kind='rotate' AND serial<? ORDER BY serial", NULL)))
+		return -1;
+	sqlite3_bind_int64(q, 1, serial);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		json_error_t jerr;
+		json_t *o = json_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, &jerr);
+		unsigned char oldk[SSYNC_PUBKEY_BYTES], newk[SSYNC_PUBKEY_BYTES];
+		/* only a rotation by the root in office moves it (a loaded one always is) */
+		if (o && ssync_hex_decode(oldk, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "old_root"))) == 0 &&
+		    ssync_hex_decode(newk, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "new_root"))) == 0 &&
+		    sodium_memcmp(oldk, out, SSYNC_PUBKEY_BYTES) == 0) {
+			memcpy(out, newk, SSYNC_PUBKEY_BYTES);
+			moved = 1;
+		}
+		json_decref(o);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return moved;
 }

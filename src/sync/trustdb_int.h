@@ -9,6 +9,10 @@
 
 /* The pinned district root (meta 'district_pubkey'); SSYNC_ENOTFOUND if none. */
 int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BYTES]);
+/* The district root in office for an object of @p serial: the pinned one,
+ * handed over by every rotation held with a lower serial (TRUST.md §3a).
+ * Returns 1 if it differs from the pinned root, 0 if not, -1 if unreadable. */
+int ssync_trust__root_at(ssync_store *st, int64_t serial, unsigned char out[SSYNC_PUBKEY_BYTES]);
 /* 1 if the genesis record is held, 0 if not, < 0 if it cannot be read. */
 int ssync_trust__have_genesis(ssync_store *st, ssync_error *err);
 /* 1 if trust data changed under entries already held (see trustdb.c). */

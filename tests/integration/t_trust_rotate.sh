@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Root rotation (issue #14): the district root in office signs the hand-over
+# to a new root. Nodes that pinned the old root follow the chain: a school
+# enrolled afterwards with the new root is accepted everywhere, including by a
+# school that was offline during the rotation and catches up from a USB
+# stick. The old root's signature on anything after the rotation is refused,
+# by the CLI and by every receiver (a district branch carrying one is refused
+# whole). Every node ends with the same state.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_tmp
+
+ROOT=$T/root.key
+ROOT2=$T/root2.key
+pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
+seqs_of() { ssx "$1" log --json | "$PY" -c 'import json,sys
+print(" ".join(str(e["seq"]) for e in json.load(sys.stdin) if e["node"]==sys.argv[1]))' "$2"; }
+
+log "=== setup: hub, schools a and b; b then goes offline"
+new_hub "$T/hub.git"
+ssx h init --node hub --district d1 >/dev/null
+ssx h remote add hub "$T/hub.git" >/dev/null
+RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
+for s in a b; do
+	P=$(pubkey_of $s sch-$s)
+	ssx $s remote add hub "$T/hub.git" >/dev/null
+	ssx $s join --district-pubkey "$RK" >/dev/null
+	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
+done
+sync_ok h >/dev/null
+sync_ok a >/dev/null
+sync_ok b >/dev/null
+cp -a "$T/h" "$T/hold"      # the hub's home as it was before the rotation
+
+log "=== the hub rotates the root"
+ss h district rotate-root --new-root-key "$ROOT2" --root-key "$ROOT"
+assert_eq "rotate-root exits 0" 0 "$RC"
+assert_contains "... and names the new root" "district root handed over to [0-9a-f]{64}" "$OUT"
+assert_fail "the old root signs nothing more" h district enroll sch-x --role school --school sch-x --pubkey "$(pubkey_of x sch-x)" --root-key "$ROOT"
+assert_contains "... saying it is not the root in office" "not the district root in office" "$ERR"
+P=$(pubkey_of c sch-c)
+assert_ok "the new root enrols school c" h district enroll sch-c --role school --school sch-c --pubkey "$P" --root-key "$ROOT2"
+sync_ok h >/dev/null
+
+log "=== c pinned the original root (as every school does) and follows the chain"
+ssx c remote add hub "$T/hub.git" >/dev/null
+ssx c join --district-pubkey "$RK" >/dev/null
+sync_ok c >/dev/null
+assert_ok "c (certified by the new root) writes" c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-1','sch-c','c1')"
+sync_ok c >/dev/null
+sync_ok a >/dev/null
+assert_eq "a takes c's entry" "1" "$(seqs_of a sch-c)"
+
+log "=== an old-root certificate slipped onto the district branch after the rotation is refused"
+# the pre-rotation hub home signs one with the old root (it takes the rotation's serial)
+ssx hold district enroll sch-x --role school --school sch-x --pubkey "$(pubkey_of x2 sch-x)" --root-key "$ROOT" >/dev/null
+cp -a "$T/hub.git" "$T/evil.git"
+CERT=$(git --git-dir="$T/hold/exchange.git" ls-tree -r --name-only refs/heads/district | grep '^certs/sch-x\.')
+BLOB=$(git --git-dir="$T/hold/exchange.git" rev-parse "refs/heads/district:$CERT")
+git --git-dir="$T/hold/exchange.git" cat-file blob "$BLOB" | git --git-dir="$T/evil.git" hash-object -w --stdin >/dev/null
+TIP=$(git --git-dir="$T/evil.git" rev-parse refs/heads/district)
+export GIT_INDEX_FILE=$T/evil.index
+git --git-dir="$T/evil.git" read-tree "$TIP"
+git --git-dir="$T/evil.git" update-index --add --cacheinfo 100644 "$BLOB" "$CERT"
+TREE=$(git --git-dir="$T/evil.git" write-tree)
+unset GIT_INDEX_FILE
+NEW=$(git --git-dir="$T/evil.git" commit-tree "$TREE" -p "$TIP" -m "district: certificate for sch-x")
+git --git-dir="$T/evil.git" update-ref refs/heads/district "$NEW"
+ssx b remote add evil "$T/evil.git" >/dev/null
+ss b sync --remote evil --no-push
+assert_contains "b (offline during the rotation) refuses that district branch whole" \
+	"district.*E_CERT" "$(quarantine_codes b | tr '\n' ' ')"
+assert_contains "... the reason: the old root signed after handing over" "handed over to a new one.*E_ROOT" \
+	"$(ssx b quarantine --json)"
+assert_eq "... so b holds no rotation and no certificate of c or x yet" "" "$(ssx b district list --json | "$PY" -c 'import json,sys; print(" ".join(c["node"] for c in json.load(sys.stdin) if c["node"] in ("sch-c","sch-x")))')"
+
+log "=== b catches up by USB stick, the hub's copy"
+ssx h remote add stick "$T/stick.git" >/dev/null
+sync_ok h hub >/dev/null
+sync_ok h stick >/dev/null
+ssx b remote add stick "$T/stick.git" >/dev/null
+sync_ok b stick >/dev/null
+assert_eq "b follows the rotation: it holds c's certificate and entry" "1" "$(seqs_of b sch-c)"
+sync_ok b hub >/dev/null
+sync_ok h >/dev/null
+sync_ok a >/dev/null
+assert_all_equal "hub, a, b and c hold the same state" "$(state_hash h)" "$(state_hash a)" "$(state_hash b)" "$(state_hash c)"
+assert_ok "audit verify with the original root follows the chain" h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
+
+summary
