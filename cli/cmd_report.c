@@ -85,8 +85,19 @@ static int text_part(int section, int nvals, const char *const *vals, void *p)
 		int pad = 40 - cli_display_width(vals[0] ? vals[0] : "");
 		printf("  %s%*s %s\n", vals[0] ? vals[0] : "", pad > 0 ? pad : 0, "", vals[1] ? vals[1] : "");
 	} else if (section == SSYNC_REPORT_COLUMNS) {
+		/* The library's column names (src/domain/report.c), for the
+		 * catalogue: cli_table_new translates the ones it has. */
+		static const char *const columns[] = { N_("bookings"), N_("by_others"), N_("days"), N_("due"),
+			N_("hours_by_others"), N_("key teachers"), N_("key_rate_pct"), N_("key_rotated"), N_("kind"),
+			N_("last_received"), N_("last_seq"), N_("last_written"), N_("meets_10pct"), N_("name"), N_("node"),
+			N_("open"), N_("other_schools"), N_("rate_pct"), N_("resource"), N_("rotated"), N_("rotated_due"),
+			N_("school"), N_("school_name"), N_("status"), N_("teachers"), N_("total"), N_("zone") };
+		const char *hdr[32];
+		(void)columns;
+		for (k = 0; k < nvals && k < 32; k++)
+			hdr[k] = !vals[k] ? "" : strcmp(vals[k], "key") == 0 ? _("key teachers") : _(vals[k]);
 		printf("\n");
-		if (!(o->t = cli_table_new(nvals, vals)))
+		if (nvals > 32 || !(o->t = cli_table_new_raw(nvals, hdr)))
 			return 1;
 	} else if (o->t) {
 		for (k = 0; k < nvals && k < 32; k++)
