@@ -171,3 +171,59 @@ int ssync_sync__rollback_adopt(ssync_node *n, int64_t *discarded, ssync_error *e
 	/* writes stay refused: the branch is read next, and that clears it */
 	return rollback_set_seq0(st, err);
 }
+
+/* The hub's checkpoints (docs/TRUST.md §4a) name each node's head as the hub
+ * saw it. One naming our own head beyond our log says the same as a remote
+ * ahead on our branch: our log went back in time. Run after the branches
+ * of a round were read (they may have adopted the missing entries). Not
+ * used for a re-enrolled node: checkpoints may name its void entries. */
+int ssync_sync__rollback_checkpoint(ssync_node *n, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	sqlite3_stmt *q;
+	int64_t wseq = 0, wpos = 0, head = 0, fork_seq = 0;
+	int rc, error;
+	char *cur = NULL, why[400];
+
+	if (ssync_node_recovering(n) || !ssync_trust_managed(st))
+		return 0;
+	if (!(q = ssync_store__stmt(st, "SELECT seq, pos FROM ssync_witness_head WHERE node=? ORDER BY seq DESC LIMIT 1", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	if ((rc = ssync_store__step_row(st, q, "read checkpoints", err)) > 0) {
+		wseq = sqlite3_column_int64(q, 0);
+		wpos = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		return rc;
+	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_trust_obj WHERE kind='reenroll' AND path > ? AND path < ?", err)))
+		return SSYNC_ERROR;
+	{
+		char lo[96], hi[96];
+		snprintf(lo, sizeof(lo), "certs/%s.", ssync_node_id(n));
+		snprintf(hi, sizeof(hi), "certs/%s/", ssync_node_id(n));
+		sqlite3_bind_text(q, 1, lo, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 2, hi, -1, SQLITE_TRANSIENT);
+		rc = ssync_store__step_row(st, q, "read re-enrolments", err);
+		sqlite3_reset(q);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+	if ((error = ssync_log__head(st, ssync_node_id(n), &head, NULL, NULL, err)) < 0)
+		return error;
+	if (wseq > head) {
+		snprintf(why, sizeof(why), "the hub's checkpoint %lld witnessed this node's entries up to seq %lld, but its log "
+			"ends at seq %lld (restored from an old copy?); writes wait until a sync has adopted them (E_ROLLBACK)",
+			(long long)wpos, (long long)wseq, (long long)head);
+		return ssync_sync__rollback_set(st, why, 0, err);
+	}
+	/* a flag this check set, now answered */
+	if (ssync_sync__rollback_active(st, &fork_seq) && fork_seq == 0 &&
+	    ssync_store_meta_get(st, "rollback", &cur, NULL) == 0 && cur && !strncmp(cur, "the hub's checkpoint", 20))
+		error = ssync_sync__rollback_clear(st, err);
+	else
+		error = 0;
+	free(cur);
+	return error;
+}

@@ -271,6 +271,8 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 	if ((rep->recovering = ssync_node_recovering(n)) &&
 	    (error = recovered(n, ex, &r->bl, &rep->recovering, err)) < 0)
 		return error;
+	if ((error = ssync_sync__rollback_checkpoint(n, err)) < 0)
+		return error;
 	rep->rollback = ssync_sync__rollback_active(ssync_node_store(n), NULL);
 	/* keys.db on disk before entries encrypted with its keys are sealed */
 	if ((error = ssync_privacy__make_durable(n, err)) < 0 ||

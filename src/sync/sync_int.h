@@ -109,6 +109,8 @@ int ssync_sync__rollback_clear(ssync_store *st, ssync_error *err);
  * conflicting seq on (kept in quarantine, E_ROLLBACK); refused when they
  * were published. *discarded counts them. */
 int ssync_sync__rollback_adopt(ssync_node *n, int64_t *discarded, ssync_error *err);
+/* A held hub checkpoint naming our own head beyond our log: E_ROLLBACK too. */
+int ssync_sync__rollback_checkpoint(ssync_node *n, ssync_error *err);
 
 /* node.c: SSYNC_EUNSAFE unless @p home is a directory we own that no one
  * else can write (init, every open, status). */

@@ -96,4 +96,25 @@ assert_all_equal "hub, a and b hold the same state" "$(state_hash h)" "$(state_h
 assert_eq "a holds the hub's t6, not the discarded t6b" "t6|" \
 	"$(ssx a --json sql "SELECT group_concat(name) AS n FROM teacher WHERE id IN ('sch-a-6','sch-a-6b')" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])')|"
 
+log "=== a hub checkpoint alone (a stick with the district branch only) shows the rollback"
+sync_ok h >/dev/null
+cp -a "$T/a" "$T/a-copy3"
+add_t 8
+sync_ok a >/dev/null
+sync_ok h >/dev/null          # the hub's round signs a checkpoint naming sch-a#8
+git init -q --bare "$T/dstick.git"
+git --git-dir="$T/hub.git" push -q "$T/dstick.git" refs/heads/district:refs/heads/district
+rm -rf "$T/a"; mv "$T/a-copy3" "$T/a"
+ssx a remote add dstick "$T/dstick.git" >/dev/null
+ss a sync --remote dstick
+assert_eq "sync with the stick fails (E_ROLLBACK)" "1 yes" "$RC $(grep -q E_ROLLBACK <<<"$ERR" && echo yes)"
+assert_contains "status names the checkpoint and the seqs" "checkpoint [0-9]+ witnessed this node's entries up to seq 8, but its log ends at seq 7" \
+	"$(ssx a status | tr '\n' ' ')"
+add_t 9
+assert_eq "writes are refused" 1 "$RC"
+sync_ok a hub >/dev/null
+assert_eq "the hub's copy is adopted: no rollback" False "$(rollback_of a)"
+add_t 9
+assert_eq "writes go on at seq 9" "0 1 2 3 4 5 6 7 8 9" "$RC $(seqs_of a sch-a)"
+
 summary
