@@ -27,6 +27,7 @@
 #include "trust_int.h"
 #include "privacy_int.h"
 #include "witness_pub_int.h"
+#include "schoolsync/witness.h"
 
 
 
@@ -234,6 +235,19 @@ int ssync_sync__round_collect(ssync_node *n, ssync_sync__round *r, ssync_error *
 	return 0;
 }
 
+/* 1 if the remote's node branches differ from what it showed last time. */
+static int tips_changed(const branch_list *old, const branch_list *now)
+{
+	int i;
+
+	if (old->n != now->n)
+		return 1;
+	for (i = 0; i < now->n; i++)
+		if (strcmp(old->names[i], now->names[i]) != 0 || strcmp(old->tips[i].hex, now->tips[i].hex) != 0)
+			return 1;
+	return 0;
+}
+
 int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_sync_opts *opts, ssync_error *err)
 {
 	ssync_sync_report *rep = &r->rep;
@@ -252,12 +266,14 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 	/* key stores (docs/PRIVACY.md): the newer ones, signed by their nodes */
 	if ((error = ssync_privacy__receive(n, ex, r->remote, &rep->quarantined, err)) < 0)
 		return error;
-	/* witness (TRUST.md §4a): the hub's time is fresh before it judges */
-	if ((error = ssync_witness__publish(n, ex, 0, &wpos, err)) < 0)
-		return error;
 	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/node/", r->remote);
 	r->bl.prefix_len = strlen(prefix);
 	if ((error = ssync_exchange_refs(ex, prefix, ssync_sync__collect_branch, &r->bl, err)) < 0)
+		return error;
+	/* witness (TRUST.md §4a): the hub's time is fresh before it judges
+	 * what this remote brought (nothing new: no checkpoint) */
+	if (tips_changed(&r->old, &r->bl) &&
+	    (error = ssync_witness__publish(n, ex, SSYNC_WITNESS_ALLOW_MS / 2, &wpos, err)) < 0)
 		return error;
 	if ((error = ssync_sync__check_stale(n, ex, r->remote, &r->old, &r->bl, rep, err)) < 0)
 		return error;
@@ -280,8 +296,9 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 		return error;
 	if ((error = ssync_privacy__publish(n, ex, err)) < 0)
 		return error;
-	/* ... and witnesses every head this round brought, before the push */
-	if ((error = ssync_witness__publish(n, ex, 0, &wpos, err)) < 0)
+	/* ... and witnesses every head this round brought, before the push
+	 * (in a quiet district, a checkpoint an hour keeps the time fresh) */
+	if ((error = ssync_witness__publish(n, ex, INT64_C(3600000), &wpos, err)) < 0)
 		return error;
 	/* trust (issue #4): an auditor node syncs read-only */
 	if ((auditor = ssync_trust__is_auditor(ssync_node_store(n), ssync_node_id(n), err)) < 0)

@@ -96,7 +96,7 @@ static int prev_hash(ssync_store *st, int64_t pos, unsigned char out[32], ssync_
 
 #define MAX_PER_ROUND 16 /* 4,096 heads in one commit; more wait for the next round */
 
-int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int force, int64_t *pos, ssync_error *err)
+int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, int64_t *pos, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	ssync_whead *heads = NULL;
@@ -139,7 +139,7 @@ int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int force, int64_t
 		now = tmax;
 	if ((error = new_heads(st, &heads, &nheads, err)) < 0)
 		return error;
-	if (nheads == 0 && !force && count > 0 && now - tmax < SSYNC_WITNESS_ALLOW_MS / 2)
+	if (nheads == 0 && count > 0 && now - tmax < min_age)
 		goto done;
 	if (!(w = calloc(1, sizeof(*w)))) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -210,7 +210,7 @@ int ssync_witness_publish(ssync_node *n, int force, int64_t *pos, ssync_error *e
 		close(lockfd);
 		return error;
 	}
-	error = ssync_witness__publish(n, ex, force, pos, err);
+	error = ssync_witness__publish(n, ex, force ? 0 : SSYNC_WITNESS_ALLOW_MS / 2, pos, err);
 	ssync_exchange_free(ex);
 	close(lockfd);
 	if (error == 1) {

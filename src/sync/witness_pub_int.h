@@ -7,10 +7,12 @@
 #include "schoolsync/node.h"
 
 /*
- * ssync_witness_publish on an open exchange (the sync round's). Returns 1
- * (nothing done) when this node is not a managed hub, 0 when done (*pos:
- * last position written, 0 if none was due), < 0 on failure.
+ * ssync_witness_publish on an open exchange (the sync round's): a
+ * checkpoint when a head is new, or the latest is @p min_age ms old or
+ * more (0: always). Returns 1 (nothing done) when this node is not a
+ * managed hub, 0 when done (*pos: last position written, 0 if none was
+ * due), < 0 on failure.
  */
-int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int force, int64_t *pos, ssync_error *err);
+int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, int64_t *pos, ssync_error *err);
 
 #endif
