@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "schoolsync/hlc.h"
+#include "reenroll_int.h"
 #include "schoolsync/timefmt.h"
 #include "trustdb_int.h"
 #include "witness_int.h"
@@ -253,6 +254,42 @@ static int head_near(ssync_store *st, const char *node, int64_t seq, int dir, in
 	return r;
 }
 
+/*
+ * Coverage of an entry of a re-enrolled node's later generation (above a
+ * cut, docs/TRUST.md §5a): a listing made for the old key's history at the
+ * same seqs covers nothing. The first listing at seq >= e's whose hash is
+ * the entry this replica holds there covers it; one whose entry is held with
+ * another hash is skipped (void); one whose entry is not held yet leaves e
+ * uncovered for now (it is held back at most until the witnessed time
+ * reaches it).
+ */
+static int covered_gen(ssync_store *st, const ssync_entry *e, int64_t *cseq, int64_t *ctime, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT h.seq, h.time, h.hash, (SELECT x.hash FROM ssync_entry x "
+		"WHERE x.node=h.node AND x.seq=h.seq) FROM ssync_witness_head h WHERE h.node=? AND h.seq>=? ORDER BY h.seq", err);
+	int rc, found = 0;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, e->node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, e->seq);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (sqlite3_column_type(q, 3) == SQLITE_NULL)
+			break;
+		if (sqlite3_column_bytes(q, 2) == 32 && sqlite3_column_bytes(q, 3) == 32 &&
+		    memcmp(sqlite3_column_blob(q, 2), sqlite3_column_blob(q, 3), 32) == 0) {
+			*cseq = sqlite3_column_int64(q, 0);
+			*ctime = sqlite3_column_int64(q, 1);
+			found = 1;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read witnessed heads");
+	return found;
+}
+
 int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_until, ssync_verdict *v,
 	ssync_error *err)
 {
@@ -268,6 +305,15 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 		return 0; /* no witness yet: today's rules alone */
 	if ((covered = head_near(st, e->node, e->seq, 1, &cseq, &ctime, err)) < 0)
 		return covered;
+	if (covered) {
+		ssync_gen g[SSYNC_GENS_MAX];
+		int ng = 0;
+		if ((r = ssync_trust__gens(st, e->node, g, &ng, err)) < 0)
+			return r;
+		if (ng > 0 && ssync_trust__gen_of(g, ng, e->seq) >= 2 &&
+		    (covered = covered_gen(st, e, &cseq, &ctime, err)) < 0)
+			return covered;
+	}
 	if ((below = head_near(st, e->node, e->seq, -1, &bseq, &btime, err)) < 0)
 		return below;
 	fmt_ms(ms, a, sizeof(a));

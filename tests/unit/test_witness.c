@@ -265,6 +265,41 @@ static void test_witness__judging(void **state)
 	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 3, NULL), 1);
 }
 
+/* A re-enrolled node (cut 4): its new generation's entry at seq 5 is not
+ * covered by a listing of the old key's seq 6 (a different entry there, or
+ * none held yet), so it is not held for good for being written long after
+ * that listing; a listing of its own history covers it. */
+static void test_witness__reenrolled_generation(void **state)
+{
+	th_fx *f = *state;
+	const int64_t day = 86400000;
+	char q[24], sql[900], k[65];
+
+	memset(k, 'a', 64);
+	k[64] = 0;
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES "
+		"('certs/sch-b.9.reenroll','reenroll','sch-b',9,'{\"reenroll\":1,\"gen\":2,\"after_seq\":4,"
+		"\"old_pubkey\":\"%s\",\"pubkey\":\"%s\"}',zeroblob(64)); "
+		"INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)),"
+		"(2,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
+		"INSERT INTO ssync_witness_head VALUES ('sch-b',6,1,zeroblob(32),%lld); "
+		"INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES ('sch-b',6,randomblob(32),0,'',zeroblob(64),1)",
+		k, k, (long long)T0, (long long)(T0 + 10 * day), (long long)T0);
+	exec_ok(f->n, sql);
+	/* seq 5, written 9 days after the old key's seq 6 was listed: not held */
+	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
+	/* a generation-1 entry at seq 3 is covered by that listing as before */
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 + 9 * day, 0, q), 2);
+	/* the new generation's own seq 7 listed (hash = the entry held): covers seq 5 */
+	exec_ok(f->n, "INSERT INTO ssync_witness_head VALUES ('sch-b',7,2,x'0707070707070707070707070707070707070707070707070707070707070707',"
+		"1); UPDATE ssync_witness_head SET time=(SELECT time FROM ssync_witness WHERE pos=2) WHERE seq=7; "
+		"INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
+		"('sch-b',7,x'0707070707070707070707070707070707070707070707070707070707070707',0,'',zeroblob(64),1)");
+	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 12 * day, 0, q), 2);
+	assert_string_equal(q, "W_FUTURE_HLC");
+	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_witness__parser_refuses),
 		cmocka_unit_test(test_witness__bounds_and_paths),
 		cmocka_unit_test_setup_teardown(test_witness__judging, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness__reenrolled_generation, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
