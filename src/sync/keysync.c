@@ -227,7 +227,8 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 	if ((error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    (error = kdb_set_seen(kdb, ks->node, ks->version, err)) < 0)
 		goto fail;
-	error = ssync_privacy__kdb_exec(kdb, "COMMIT", err);
+	if ((error = ssync_privacy__kdb_exec(kdb, "COMMIT", err)) == 0)
+		ssync_privacy__kdb_scrub(kdb); /* keys dropped or erased: out of the WAL too */
 	goto done;
 fail:
 	(void)sqlite3_exec(kdb, "ROLLBACK", NULL, NULL, NULL);

@@ -27,9 +27,12 @@
 
 /* WAL and synchronous=NORMAL: a write's data key costs no fsync of its
  * own; ssync_privacy__make_durable makes keys.db durable before sync seals
- * the entries that need its keys (the replica's own rule, DESIGN §3). */
+ * the entries that need its keys (the replica's own rule, DESIGN §3).
+ * secure_delete: an erased data key is overwritten with zeros in its page,
+ * not left in free space; ssync_privacy__kdb_scrub empties the WAL, whose
+ * older frames still hold the page as it was. */
 static const char kdb_schema[] =
-	"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
 	"CREATE TABLE IF NOT EXISTS data_key(kid TEXT PRIMARY KEY, owner TEXT NOT NULL, school TEXT NOT NULL,"
 	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS erased(kid TEXT PRIMARY KEY) WITHOUT ROWID;"
@@ -118,11 +121,20 @@ int ssync_privacy__make_durable(ssync_node *n, ssync_error *err)
 		return 0; /* no private row written or read here */
 	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
 		return error;
-	/* a full checkpoint fsyncs the log, copies it and fsyncs the file */
-	if (sqlite3_exec(kdb, "PRAGMA wal_checkpoint(FULL)", NULL, NULL, NULL) != SQLITE_OK)
+	/* a full checkpoint fsyncs the log, copies it and fsyncs the file;
+	 * TRUNCATE then empties the log (no deleted key lingers in old frames) */
+	if (sqlite3_exec(kdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
 		error = ssync_privacy__kdb_err(kdb, err, "make keys.db durable");
 	ssync_privacy__kdb_release(kdb);
 	return error;
+}
+
+void ssync_privacy__kdb_scrub(sqlite3 *kdb)
+{
+	/* best effort: a reader of an older snapshot (the daemon) keeps the
+	 * log busy; the next sync's checkpoint truncates it then */
+	if (sqlite3_exec(kdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
+		return;
 }
 
 int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err)
@@ -574,7 +586,8 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 		(void)sqlite3_exec(kdb, "ROLLBACK", NULL, NULL, NULL);
 		goto done;
 	}
-	error = ssync_privacy__kdb_exec(kdb, "COMMIT", err);
+	if ((error = ssync_privacy__kdb_exec(kdb, "COMMIT", err)) == 0)
+		ssync_privacy__kdb_scrub(kdb);
 done:
 	ssync_privacy__kdb_release(kdb);
 	return error;

@@ -24,6 +24,8 @@ int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err);
 void ssync_privacy__kdb_release(sqlite3 *db);
 int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what);
 int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err);
+/* Empty keys.db's WAL after keys were deleted (best effort). */
+void ssync_privacy__kdb_scrub(sqlite3 *db);
 /* The node's current encryption key and the previous one (may be NULL). */
 int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err);
 int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err);

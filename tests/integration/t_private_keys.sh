@@ -47,14 +47,25 @@ ssx a remote add stick "$T/usb/stick.git" >/dev/null
 sync_ok a stick >/dev/null
 cp -a "$T/usb/stick.git" "$T/usb/stale.git"
 
+# the raw bytes of a data key as keys.db holds them (hex), and whether any
+# file of keys.db (the database, its WAL, journal) still holds them
+key_hex() { sqlite3 "$T/$1/keys.db" "SELECT hex(key) FROM data_key WHERE kid='$2'"; }
+key_left() { "$PY" -c 'import glob,sys
+k=bytes.fromhex(sys.argv[2]); print("yes" if any(k in open(f,"rb").read() for f in glob.glob(sys.argv[1]+"*")) else "no")' "$T/$1/keys.db" "$2"; }
+KB1=$(key_hex a "$K1")
+assert_eq "sanity: the hub and a hold S1's data key" "$KB1" "$(key_hex h "$K1")"
+assert_ne "sanity: ... a 32-byte key" "" "$KB1"
+
 log "=== erasure by the hub"
 ss h student-archive erase "$S1"
 assert_eq "erase exits 0" 0 "$RC"
 assert_contains "... and names one data key" "erased 1 data key" "$OUT"
+assert_eq "erasure overwrites: S1's data key is in no file of the hub's keys.db" no "$(key_left h "$KB1")"
 assert_fail "a school cannot erase another school's student" a student-archive erase hub-x1
 round
 assert_eq "the hub no longer decrypts S1" "[encrypted]" "$(name_of h "$S1")"
 assert_eq "school a no longer decrypts S1 (it honoured the hub's notice)" "[encrypted]" "$(name_of a "$S1")"
+assert_eq "... and S1's data key is in no file of a's keys.db" no "$(key_left a "$KB1")"
 assert_eq "S2 stays readable on the hub" 钱二 "$(name_of h "$S2")"
 assert_eq "S2 stays readable on a" 钱二 "$(name_of a "$S2")"
 git clone -q --mirror "$T/hub.git" "$T/clone.git"
