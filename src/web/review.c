@@ -22,6 +22,9 @@ static int conflict_row(const ssync_conflict *c, void *p)
 	char label[200];
 	int i;
 
+	/* student_archive is never served, not even its ciphertext or who wrote it */
+	if (!ssync_web__table(c->table))
+		return 0;
 	for (i = 0; i < c->nleaves; i++) {
 		char when[40], vid[SSYNC_NODE_ID_MAX + 32];
 		json_t *v = json_loads(c->leaves[i].value_json ? c->leaves[i].value_json : "null", JSON_DECODE_ANY, NULL);

@@ -6,7 +6,8 @@
  *     another site that rebinds its DNS name to 127.0.0.1 gets 421).
  *  2. Body: at most 8 MiB for /api/import/, 64 KiB for anything else; a
  *     larger Content-Length is refused with 413 before a byte is read, a
- *     chunked body as soon as it grows past the limit.
+ *     chunked body as soon as it grows past the limit; /api/ without a
+ *     valid session is answered 401 before any body is read.
  *  3. /login?t=TOKEN spends a one-time token (auth.c) for a session cookie.
  *  4. /api/: the session cookie, else 401; a request that is not GET/HEAD
  *     needs X-CSRF-Token equal to the session's, and an Origin (when sent)
@@ -206,6 +207,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (cl && strtoull(cl, NULL, 10) > r->limit) {
 			r->too_large = 1;
 			return dispatch(r); /* answered before the body is read */
+		}
+		/* no body is buffered for a request that has no session: 401 now */
+		if (strncmp(url, "/api/", 5) == 0) {
+			const char *sid = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "ssid");
+			web_session s;
+			if (!sid || ssync_web__session_get(r->w->auth, sid, &s) < 0)
+				return dispatch(r);
 		}
 		return MHD_YES;
 	}
