@@ -438,7 +438,7 @@ static int scan_cell(cur *c, const char *tbl, const char *key, size_t klen)
 		int64_t seq;
 		if ((nprev > 0 && (error = lit(c, ",")) < 0) || (error = scan_string(c, ver, sizeof(ver), &si)) < 0)
 			return error;
-		if (++nprev > 64 || si.cut || si.nul || ssync_version_parse(ver, node, &seq) != 0)
+		if (++nprev > SSYNC_PREVS_MAX || si.cut || si.nul || ssync_version_parse(ver, node, &seq) != 0)
 			return bad(c, SSYNC_ESCHEMA, "has a cell with invalid prev versions");
 	}
 	return lit(c, "]]");

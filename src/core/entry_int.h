@@ -83,6 +83,9 @@ int ssync_entry__admit_values(const ssync_entry *e, ssync_error *err);
  * "$row") and the first refused key or value (E_VALUE), in that order of
  * precedence for the caller.
  */
+/* At most this many versions in one cell's prevs (FORMAT.md §1). */
+#define SSYNC_PREVS_MAX 64
+
 typedef struct ssync_canon {
 	int (*name)(void *ctx, const char *table, const char *column, ssync_error *err);
 	void *ctx;

@@ -399,6 +399,13 @@ static int add_cell(ssync_store *st, const char *tbl, const char *pk, json_t *st
 	int error = 0;
 	size_t i;
 
+	/* A cell with more concurrent versions than one cell may name (a hostile
+	 * or very busy district) is overwritten in steps: this write replaces
+	 * the first SSYNC_PREVS_MAX, the rest stay as conflicts for the next
+	 * write, so the cell never becomes unwritable. */
+	while (prevs && json_array_size(prevs) > SSYNC_PREVS_MAX)
+		json_array_remove(prevs, json_array_size(prevs) - 1);
+
 	if (!prevs && (!fresh || cells)) {
 		json_decref(value);
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");

@@ -13,6 +13,7 @@
 #include "entry_int.h"
 #include "helpers_core.h"
 #include "log_int.h"
+#include "merge_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/log.h"
 #include "schoolsync/sync.h"
@@ -428,6 +429,52 @@ static void test_admit__encoded_values_parse_and_verdicts_agree(void **state)
 	assert_true(refused > 0 && refused < 3000);
 }
 
+/* 70 concurrent versions of one cell (70 schools at once, or a hostile one
+ * signing 70 writes with no prevs): a cell names at most 64 prevs, so the
+ * writer overwrites them in steps and the cell never becomes unwritable;
+ * what it signs, receivers accept. */
+static void test_admit__a_cell_with_more_versions_than_prevs_stays_writable(void **state)
+{
+	fx *f = *state;
+	ssync_store *st = ssync_node_store(f->a);
+	ssync_write_result res;
+	ssync_error err;
+	char ops[256];
+	int i;
+
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_store_begin(st, &err), 0);
+	for (i = 0; i < 70; i++) {
+		char node[16];
+		json_t *j;
+		snprintf(node, sizeof(node), "n%d", i);
+		snprintf(ops, sizeof(ops), "[{\"t\":\"teacher\",\"k\":\"t-wide\",\"c\":[[\"$row\",1,[]],[\"school_id\",\"sch-a\",[]],"
+			"[\"name\",\"v%d\",[]]]}]", i);
+		assert_non_null(j = json_loads(ops, 0, NULL));
+		if (ssync_merge__apply_ops(st, j, ((uint64_t)1700000000000 + (uint64_t)i) << 16, node, 1, &err) != 0)
+			fail_msg("apply %s: %s", node, err.message);
+		json_decref(j);
+	}
+	assert_int_equal(ssync_store_commit(st, &err), 0);
+	for (i = 0; i < 3; i++) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "UPDATE teacher SET name='定%d' WHERE id='t-wide'", i);
+		ssync_error_clear(&err);
+		if (ssync_node_sql(f->a, sql, "tester", NULL, NULL, &res, &err) != 0)
+			fail_msg("write %d refused: %s", i, err.message);
+	}
+	/* 70 leaves, then 70 - 64 + 1 = 7, then 1: resolved in two writes */
+	assert_int_equal(th_count(f->a, "SELECT json_array_length(json_extract(state, '$.name.l')) FROM ssync_row "
+		"WHERE tbl='teacher' AND pk='t-wide'"), 1);
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM ssync_conflict WHERE pk='t-wide' AND col='name'"), 0);
+	/* and the signed entries are ones a receiver takes */
+	th_sync_ok(f->a, NULL);
+	th_sync_ok(f->b, NULL);
+	assert_int_equal(th_count(f->b, "SELECT count(*) FROM ssync_entry WHERE node='sch-a' AND state=1"), head(f->a));
+	/* (b never saw the 70 versions, applied to a's merge state by hand, so
+	 * it holds no row to show: the entries' acceptance is the point) */
+}
+
 /* Every storage class into every column affinity the schema has (TEXT,
  * REAL, INTEGER): what the writer signs is what it holds, and a receiver
  * that applies it holds the same (state hashes; verify rebuilds each from
@@ -477,6 +524,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admit__body_admission_matches_the_receiver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admit__affinity_mixes_converge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admit__encoded_values_parse_and_verdicts_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit__a_cell_with_more_versions_than_prevs_stays_writable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
