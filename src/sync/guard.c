@@ -150,18 +150,51 @@ static int judge_district(judge *j, const upd *u, ssync_error *err)
 	return 0;
 }
 
+/* Generation G >= 2 chains onto the seqs of the generations before it
+ * (TRUST.md §5a): take the hub's branches of generations 1..G-1 into the
+ * scratch replica first, as a receiver holds them, so the new branch is
+ * judged like a receiver judges it. Their own stops (void entries above a
+ * cut) are not this push's business. */
+static int feed_earlier_gens(judge *j, ssync_store *st, const char *district, const char *id, int gen,
+	ssync_error *err)
+{
+	char ref[GUARD_LINE_MAX], name[SSYNC_BRANCH_NAME_MAX + 1], source[200], why[900];
+	ssync_oid_hex tip, *cl = NULL;
+	int64_t lines = 0;
+	int g, n = 0, stopped = 0, error = 0;
+
+	for (g = 1; g < gen && error == 0; g++) {
+		if (g == 1)
+			snprintf(name, sizeof(name), "%s", id);
+		else
+			snprintf(name, sizeof(name), "%s.g%d", id, g);
+		snprintf(ref, sizeof(ref), NODE_PREFIX "%s", name);
+		if (ssync_exchange_ref_tip(j->ex, ref, &tip, NULL) < 0)
+			continue; /* not on the hub: generation G's first entry will wait (refused below) */
+		snprintf(source, sizeof(source), "guard:node/%s", name);
+		why[0] = 0;
+		if ((error = ssync_exchange_first_parents(j->ex, &tip, &cl, &n, err)) == 0)
+			error = ssync_audit__node(st, j->ex, district, name, source, cl, n, &stopped, &lines, why, sizeof(why),
+				err);
+		free(cl);
+		cl = NULL;
+	}
+	return error;
+}
+
 static int judge_node(judge *j, const upd *u, ssync_error *err)
 {
 	const char *node = u->ref + strlen(NODE_PREFIX);
-	char why[900], district[SSYNC_NODE_ID_MAX + 1], source[200];
+	char why[900], district[SSYNC_NODE_ID_MAX + 1], source[200], id[SSYNC_NODE_ID_MAX + 1];
 	ssync_oid_hex *cl = NULL;
 	ssync_store *st = NULL;
 	int64_t lines = 0;
-	int n = 0, stopped = 0, error;
+	int n = 0, stopped = 0, gen = 1, error;
 
 	why[0] = 0;
-	if (!ssync_ident_node_valid(node)) {
-		refuse(j, u->ref, "not a valid node id");
+	/* node/<id>, or node/<id>.g<G>: key generation G after a re-enrolment */
+	if (!ssync_ident_branch_parse(node, id, &gen)) {
+		refuse(j, u->ref, "not a valid node branch (node/<id> or node/<id>.g<N>)");
 		return 0;
 	}
 	if (!j->district.hex[0]) {
@@ -172,8 +205,13 @@ static int judge_node(judge *j, const upd *u, ssync_error *err)
 		return error;
 	if (!why[0] && (error = trust_store(j, &j->district, &st, why, sizeof(why), district, sizeof(district), err)) < 0)
 		return error;
+	if (!why[0] && gen > 1 && (error = feed_earlier_gens(j, st, district, id, gen, err)) < 0) {
+		ssync_store_free(st);
+		return error;
+	}
 	if (!why[0]) {
-		/* The whole branch from its start: a chain is judged from its first entry. */
+		/* The whole branch from its start: a chain is judged from its first entry;
+		 * a generation's seqs and key are the ones the district's re-enrolment names. */
 		snprintf(source, sizeof(source), "guard:node/%s", node);
 		if ((error = ssync_exchange_first_parents(j->ex, &u->new, &cl, &n, err)) < 0 ||
 		    (error = ssync_audit__node(st, j->ex, district, node, source, cl, n, &stopped, &lines, why, sizeof(why),
@@ -276,7 +314,7 @@ static int judge_one(judge *j, const upd *u, ssync_error *err)
 		return judge_node(j, u, err);
 	if (strncmp(u->ref, KEYS_PREFIX, strlen(KEYS_PREFIX)) == 0)
 		return judge_keys(j, u, err);
-	refuse(j, u->ref, "only refs/heads/district, refs/heads/node/<id> and refs/heads/keys/<id> are taken here");
+	refuse(j, u->ref, "only refs/heads/district, refs/heads/node/<id>[.g<N>] and refs/heads/keys/<id> are taken here");
 	return 0;
 }
 
