@@ -155,7 +155,9 @@ static int node_role(ssync_store *st, const char *node, char role[16], ssync_err
 }
 
 /* Apply node @p ks's store to keys.db: its data keys sealed to us replace
- * the ones we held from it; a hub's erasures and grants are taken. */
+ * the ones we held from it; a hub's erasures and grants are taken. Keys
+ * are held per (kid, owner): a store claiming another owner's kid adds a
+ * key beside the real one, never instead of it (PRIVACY.md §8). */
 static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
 {
 	ssync_enckey *cur = NULL, *old = NULL;
@@ -203,8 +205,7 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 		}
 	}
 	if (sqlite3_prepare_v2(kdb, "INSERT OR REPLACE INTO data_key(kid, owner, school, key, readers) "
-		"SELECT ?1, ?2, '', ?3, '' WHERE NOT EXISTS (SELECT 1 FROM erased WHERE kid=?1) "
-		"AND NOT EXISTS (SELECT 1 FROM data_key WHERE kid=?1 AND owner<>?2)", -1, &ins, NULL) != SQLITE_OK) {
+		"SELECT ?1, ?2, '', ?3, '' WHERE NOT EXISTS (SELECT 1 FROM erased WHERE kid=?1)", -1, &ins, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(kdb, err, "store data keys");
 		goto fail;
 	}
@@ -400,18 +401,19 @@ static int note_readers(sqlite3 *kdb, const char *kid, const char *was, const ss
 	return 0;
 }
 
-static int pending_apply(sqlite3 *kdb, const pending *p, ssync_error *err)
+static int pending_apply(sqlite3 *kdb, const pending *p, const char *owner, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
 	int i, error = 0;
 
 	if (p->n == 0)
 		return 0;
-	if (sqlite3_prepare_v2(kdb, "UPDATE data_key SET readers=? WHERE kid=?", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(kdb, "UPDATE data_key SET readers=? WHERE kid=? AND owner=?", -1, &q, NULL) != SQLITE_OK)
 		return ssync_privacy__kdb_err(kdb, err, "record readers");
 	for (i = 0; i < p->n && !error; i++) {
 		sqlite3_bind_text(q, 1, p->readers[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, p->kid[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, owner, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			error = ssync_privacy__kdb_err(kdb, err, "record readers");
 		sqlite3_reset(q);
@@ -491,7 +493,7 @@ static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_h
 	q = NULL;
 	ssync_privacy__readers_free(&rd);
 	if (!error)
-		error = pending_apply(kdb, &pend, err);
+		error = pending_apply(kdb, &pend, ssync_node_id(n), err);
 	pending_free(&pend);
 	if (error < 0 || !is_hub)
 		goto done;

@@ -33,14 +33,44 @@
  * older frames still hold the page as it was. */
 static const char kdb_schema[] =
 	"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
-	"CREATE TABLE IF NOT EXISTS data_key(kid TEXT PRIMARY KEY, owner TEXT NOT NULL, school TEXT NOT NULL,"
-	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS data_key(kid TEXT NOT NULL, owner TEXT NOT NULL, school TEXT NOT NULL,"
+	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '', PRIMARY KEY(kid, owner)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS erased(kid TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS seen(node TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS grants(auditor TEXT NOT NULL, school TEXT NOT NULL, PRIMARY KEY(auditor, school)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
 
 static int kdb_connect(ssync_node *n, sqlite3 **out, ssync_error *err);
+
+/* keys.db before user_version 1 held one data key per kid (the first
+ * owner's): a school's store could squat another school's kids for a
+ * reader that applied it first (PRIVACY.md §8). Keys are now held per
+ * (kid, owner); existing rows keep their owner. */
+static const char kdb_migrate_1[] =
+	"CREATE TABLE data_key_1(kid TEXT NOT NULL, owner TEXT NOT NULL, school TEXT NOT NULL,"
+	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '', PRIMARY KEY(kid, owner)) WITHOUT ROWID;"
+	"INSERT INTO data_key_1(kid, owner, school, key, readers) SELECT kid, owner, school, key, readers FROM data_key;"
+	"DROP TABLE data_key; ALTER TABLE data_key_1 RENAME TO data_key; PRAGMA user_version=1;";
+
+static int kdb_migrate(sqlite3 *db, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int v = -1;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(db, err, "migrate data keys");
+	/* read inside the write lock: two processes opening at once migrate once */
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (v < 0 || (v == 0 && sqlite3_exec(db, kdb_migrate_1, NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int error = ssync_privacy__kdb_err(db, err, "migrate data keys");
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return error;
+	}
+	return 0;
+}
 
 int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what)
 {
@@ -102,6 +132,10 @@ static int kdb_connect(ssync_node *n, sqlite3 **out, ssync_error *err)
 	(void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (sqlite3_exec(db, kdb_schema, NULL, NULL, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(db, err, "create tables");
+		sqlite3_close(db);
+		return error;
+	}
+	if ((error = kdb_migrate(db, err)) < 0) {
 		sqlite3_close(db);
 		return error;
 	}
@@ -301,14 +335,19 @@ static int readers_kept(const char *was, const char *now)
 
 /* ---- writing ---- */
 
-/* The kid of the row's current private cells, "" if none. */
-static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[SSYNC_KID_HEX + 1], ssync_error *err)
+/* The kid of the row's current private cells, "" if none; @p cell gets a
+ * copy of the first such cell and @p col its column (to tell which key
+ * held under that kid really opens it). */
+static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[SSYNC_KID_HEX + 1], char **cell,
+	const char **col, ssync_error *err)
 {
 	const ssync_table_info *t = ssync_store__table(st, table);
 	sqlite3_stmt *q;
 	int i, rc, error = 0;
 
 	kid[0] = 0;
+	*cell = NULL;
+	*col = NULL;
 	if (!t)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "no replicated table %s", table);
 	/* the registry's own SELECT by key: prepared once per store */
@@ -317,13 +356,35 @@ static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[
 	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		for (i = 0; i < t->ncols && !kid[0]; i++)
-			if (sqlite3_column_type(q, i) == SQLITE_TEXT)
-				(void)ssync_cell_parse((const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i), kid);
+			if (sqlite3_column_type(q, i) == SQLITE_TEXT &&
+			    ssync_cell_parse((const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i), kid)) {
+				*col = t->cols[i];
+				if (!(*cell = strdup((const char *)sqlite3_column_text(q, i))))
+					error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+			}
 	} else if (rc != SQLITE_DONE) {
 		error = ssync_store__sqlerr(st, err, "read row");
 	}
 	sqlite3_reset(q);
 	return error;
+}
+
+/* Does @p key open the cell @p v of table.col of @p pk? Several owners'
+ * stores may claim one kid (kids are public); only the real key opens its
+ * cells (the AEAD tag), so which key is used is a function of the set of
+ * stores held, never of the order they came in (PRIVACY.md §8). */
+static int key_opens(const unsigned char *key, const char *table, const char *pk, const char *col, const char *v,
+	size_t len)
+{
+	char *m = NULL;
+	size_t mlen = 0;
+	int ok = ssync_cell_decrypt(&m, &mlen, key, table, pk, col, v, len, NULL) == 0;
+
+	if (m) {
+		sodium_memzero(m, mlen);
+		free(m);
+	}
+	return ok;
 }
 
 int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int ncols, const char *const *cols,
@@ -334,31 +395,42 @@ int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int
 	sqlite3 *kdb = NULL;
 	sqlite3_stmt *q = NULL;
 	unsigned char key[SSYNC_DATAKEY_BYTES];
-	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], rlist[4096];
-	int i, have = 0, error;
+	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], rlist[4096], *cell = NULL;
+	const char *ccol = NULL;
+	int i, rc, have = 0, error;
 
 	for (i = 0; i < ncols; i++)
 		out[i] = NULL;
 	(void)ssync_policy__key_owner(pk, school);
-	if ((error = row_kid(st, table, pk, kid, err)) < 0 || (error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+	if ((error = row_kid(st, table, pk, kid, &cell, &ccol, err)) < 0 || (error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
 		goto done;
 	if ((error = ssync_privacy__readers(st, kdb, school, &rd, err)) < 0)
 		goto done;
 	readers_list(&rd, rlist, sizeof(rlist));
 	if (kid[0]) {
-		if (sqlite3_prepare_v2(kdb, "SELECT key, readers FROM data_key WHERE kid=?", -1, &q, NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v2(kdb, "SELECT key, readers FROM data_key WHERE kid=? ORDER BY owner", -1, &q, NULL) != SQLITE_OK) {
 			error = ssync_privacy__kdb_err(kdb, err, "read data key");
 			goto done;
 		}
 		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
-		/* a reader removed since the key was made must not read new writes */
-		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == SSYNC_DATAKEY_BYTES &&
-		    readers_kept((const char *)sqlite3_column_text(q, 1), rlist)) {
-			memcpy(key, sqlite3_column_blob(q, 0), SSYNC_DATAKEY_BYTES);
-			have = 1;
-		}
+		/* only the key that opens the row's cell: a squatter's key under
+		 * this kid would hand it the new values */
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW && !have)
+			if (sqlite3_column_bytes(q, 0) == SSYNC_DATAKEY_BYTES &&
+			    key_opens(sqlite3_column_blob(q, 0), table, pk, ccol, cell, strlen(cell))) {
+				/* a reader removed since the key was made must not read new writes */
+				if (readers_kept((const char *)sqlite3_column_text(q, 1), rlist)) {
+					memcpy(key, sqlite3_column_blob(q, 0), SSYNC_DATAKEY_BYTES);
+					have = 1;
+				}
+				break;
+			}
 		sqlite3_finalize(q);
 		q = NULL;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			error = ssync_privacy__kdb_err(kdb, err, "read data key");
+			goto done;
+		}
 	}
 	if (!have) {
 		ssync_cell_newkey(key, kid);
@@ -391,6 +463,7 @@ done:
 			out[i] = NULL;
 		}
 	sqlite3_finalize(q);
+	free(cell);
 	ssync_privacy__kdb_release(kdb);
 	ssync_privacy__readers_free(&rd);
 	return error;
@@ -417,7 +490,7 @@ int ssync_privacy_reader_open(ssync_privacy_reader **out, ssync_node *n, ssync_e
 		free(r);
 		return error;
 	}
-	if (sqlite3_prepare_v2(r->kdb, "SELECT key FROM data_key WHERE kid=?", -1, &r->get, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(r->kdb, "SELECT key FROM data_key WHERE kid=? ORDER BY owner", -1, &r->get, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(r->kdb, err, "read data keys");
 		ssync_privacy_reader_free(r);
 		return error;
@@ -446,19 +519,29 @@ int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table, c
 	unsigned char key[SSYNC_DATAKEY_BYTES];
 	char kid[SSYNC_KID_HEX + 1];
 	size_t olen;
-	int error, rc;
+	int error, rc, nkeys = 0, found = 0;
 
 	*out = NULL;
 	if (!ssync_cell_parse(v, len, kid))
 		return ssync_error_set(err, SSYNC_EINVAL, "%s.%s of %s is not an encrypted value", table, col, pk);
 	sqlite3_bind_text(r->get, 1, kid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(r->get);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(r->get, 0) == SSYNC_DATAKEY_BYTES)
-		memcpy(key, sqlite3_column_blob(r->get, 0), SSYNC_DATAKEY_BYTES);
+	/* every owner's key under this kid: only the real one opens the cell */
+	while ((rc = sqlite3_step(r->get)) == SQLITE_ROW) {
+		nkeys++;
+		if (sqlite3_column_bytes(r->get, 0) == SSYNC_DATAKEY_BYTES &&
+		    key_opens(sqlite3_column_blob(r->get, 0), table, pk, col, v, len)) {
+			memcpy(key, sqlite3_column_blob(r->get, 0), SSYNC_DATAKEY_BYTES);
+			found = 1;
+			break;
+		}
+	}
 	sqlite3_reset(r->get);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			return ssync_privacy__kdb_err(r->kdb, err, "read data key");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_privacy__kdb_err(r->kdb, err, "read data key");
+	if (!found) {
+		if (nkeys)
+			return ssync_error_set(err, SSYNC_ENOKEY, "%s.%s of %s: the data key %.8s does not open it", table, col,
+				pk, kid);
 		return ssync_error_set(err, SSYNC_ENOKEY, "%s.%s of %s: this node holds no key %.8s (not a reader, or erased)",
 			table, col, pk, kid);
 	}
