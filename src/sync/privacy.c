@@ -52,17 +52,27 @@ static const char kdb_migrate_1[] =
 	"INSERT INTO data_key_1(kid, owner, school, key, readers) SELECT kid, owner, school, key, readers FROM data_key;"
 	"DROP TABLE data_key; ALTER TABLE data_key_1 RENAME TO data_key; PRAGMA user_version=1;";
 
-static int kdb_migrate(sqlite3 *db, ssync_error *err)
+static int kdb_version(sqlite3 *db)
 {
 	sqlite3_stmt *q = NULL;
 	int v = -1;
 
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return ssync_privacy__kdb_err(db, err, "migrate data keys");
-	/* read inside the write lock: two processes opening at once migrate once */
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
 		v = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
+	return v;
+}
+
+static int kdb_migrate(sqlite3 *db, ssync_error *err)
+{
+	int v;
+
+	if (kdb_version(db) > 0)
+		return 0; /* the usual open takes no write lock */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(db, err, "migrate data keys");
+	/* read again inside the write lock: two processes opening at once migrate once */
+	v = kdb_version(db);
 	if (v < 0 || (v == 0 && sqlite3_exec(db, kdb_migrate_1, NULL, NULL, NULL) != SQLITE_OK) ||
 	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int error = ssync_privacy__kdb_err(db, err, "migrate data keys");
