@@ -358,7 +358,7 @@ static json_t *rnd_value(unsigned *seed)
 
 	switch (rand_r(seed) % 6) {
 	case 0: return json_null();
-	case 1: return json_integer(ints[rand_r(seed) % 8] + (rand_r(seed) % 3 == 0 ? 0 : rand_r(seed) % 100) * (rand_r(seed) % 2 ? 1 : 0));
+	case 1: return json_integer(rand_r(seed) % 2 ? ints[rand_r(seed) % 8] : (json_int_t)(rand_r(seed) % 2001) - 1000);
 	case 2:
 		do {
 			bits.u = (uint64_t)rand_r(seed) << 42 ^ (uint64_t)rand_r(seed) << 21 ^ (uint64_t)rand_r(seed);

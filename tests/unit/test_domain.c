@@ -154,7 +154,7 @@ static void test_domain__teacher_add(void **state)
 		"students=5", NULL), SSYNC_EEXISTS);
 	/* An explicit id of an owned row carries its school's prefix (docs/POLICY.md "Ownership"). */
 	{
-		const char *vals[10] = { "cm-002", "CM0006", "王伟", NULL, "中级", NULL, "1980", "2010", NULL, NULL };
+		const char *vals[12] = { "cm-002", "CM0006", "王伟", NULL, "中级", NULL, "1980", "2010", NULL, NULL, NULL, NULL };
 		ssync_error_clear(&err);
 		assert_int_equal(ssync_domain_insert(e->n, "teacher", vals, "cm-001-x1", "t", NULL, 0, &err), SSYNC_EINVAL);
 		assert_non_null(strstr(err.message, "must start with 'cm-002-'"));

@@ -186,7 +186,7 @@ static void test_privacy__keystore_roundtrip_and_canonical(void **state)
 		assert_non_null(h);
 		assert_non_null(s);
 		memcpy(tmp, h, a + 1 + b); /* swap the two wraps of the first key */
-		memcpy(h, s, b);
+		memcpy(h, tmp + a + 1, b); /* the second wrap, from the copy: h..s overlap */
 		h[b] = ',';
 		memcpy(h + b + 1, tmp, a);
 	}
