@@ -56,11 +56,6 @@ static int on_finding(int fatal, const char *node, int64_t seq, const char *code
 	return 0;
 }
 
-static const char *state_name(int s)
-{
-	return s == 1 ? "applied" : s == 2 ? "held" : s == 3 ? "refused" : s == 4 ? "withdrawn" : "?";
-}
-
 /* A referencing column's value with the referenced row's name beside it. */
 static void value_text(vctx *v, const char *column, const char *json, char *out, size_t n)
 {
@@ -91,26 +86,14 @@ static int on_change(const ssync_audit_change *c, void *p)
 	char *new_open = ssync_privacy_reader_display_json(v->pr, v->table, v->key, c->column, c->new_json);
 	const char *old_json = old_open ? old_open : c->old_json, *new_json = new_open ? new_open : c->new_json;
 	if (v->ctx->json) {
-		json_error_t je;
-		json_t *o = json_loadb(old_json, strlen(old_json), JSON_DECODE_ANY, &je);
-		json_t *n = json_loadb(new_json, strlen(new_json), JSON_DECODE_ANY, &je);
-		json_t *r = json_object();
-		if (!r)
+		char *text = ssync_audit_change_json(c, old_json, new_json);
+		json_t *r = text ? json_loads(text, 0, NULL) : NULL;
+		free(text);
+		if (!r) {
+			free(old_open);
+			free(new_open);
 			return 1;
-		json_object_set_new(r, "hlc", json_integer((json_int_t)c->hlc));
-		json_object_set_new(r, "time", json_string(c->time));
-		json_object_set_new(r, "node", json_string(c->node));
-		json_object_set_new(r, "seq", json_integer(c->seq));
-		json_object_set_new(r, "school", json_string(c->school));
-		json_object_set_new(r, "role", json_string(c->role));
-		json_object_set_new(r, "actor", json_string(c->actor));
-		json_object_set_new(r, "column", json_string(c->column));
-		json_object_set_new(r, "old", o ? o : json_null());
-		json_object_set_new(r, "new", n ? n : json_null());
-		json_object_set_new(r, "hash", json_string(c->hash));
-		json_object_set_new(r, "commit", json_string(c->commit));
-		json_object_set_new(r, "conflict", json_boolean(c->conflict));
-		json_object_set_new(r, "state", json_string(state_name(c->state)));
+		}
 		json_array_append_new(v->arr, r);
 		free(old_open);
 		free(new_open);

@@ -66,6 +66,19 @@ typedef struct ssync_audit_change {
 
 typedef int (*ssync_audit_change_cb)(const ssync_audit_change *c, void *payload);
 
+/** "applied", "held", "refused", "withdrawn" or "unknown" for a change's state. */
+SSYNC_EXTERN const char *ssync_audit_state_name(int state);
+
+/**
+ * One change as the JSON object that `audit history --json` and the web
+ * console's /api/history print (one form for both): hlc, time, node, seq,
+ * school, role, actor, column, old, new, hash, commit, conflict, state.
+ * @p old_json / @p new_json replace c's own when not NULL (a private value
+ * shown opened or as "[encrypted]"). malloc'd text; NULL when out of memory.
+ */
+SSYNC_EXTERN char *ssync_audit_change_json(const ssync_audit_change *c, const char *old_json,
+	const char *new_json);
+
 /**
  * Every change of record (@p table, @p pk) in @p n's log, in HLC order.
  */

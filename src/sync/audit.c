@@ -419,6 +419,26 @@ typedef struct node_info {
 	seg_map segs;
 } node_info;
 
+const char *ssync_audit_state_name(int s)
+{
+	return s == 1 ? "applied" : s == 2 ? "held" : s == 3 ? "refused" : s == 4 ? "withdrawn" : "unknown";
+}
+
+char *ssync_audit_change_json(const ssync_audit_change *c, const char *old_json, const char *new_json)
+{
+	const char *oj = old_json ? old_json : c->old_json, *nj = new_json ? new_json : c->new_json;
+	json_t *o = oj ? json_loads(oj, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *nw = nj ? json_loads(nj, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *r = json_pack("{sI ss? ss? sI ss? ss? ss? ss? so so ss? ss? sb ss}", "hlc", (json_int_t)c->hlc, "time", c->time,
+		"node", c->node, "seq", (json_int_t)c->seq, "school", c->school, "role", c->role, "actor", c->actor,
+		"column", c->column, "old", o ? o : json_null(), "new", nw ? nw : json_null(), "hash", c->hash,
+		"commit", c->commit, "conflict", c->conflict, "state", ssync_audit_state_name(c->state));
+	char *text = r ? json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(r);
+	return text;
+}
+
 int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_audit_change_cb cb,
 	void *payload, ssync_error *err)
 {

@@ -118,39 +118,22 @@ static enum MHD_Result resolve(web_req *r)
 	return res;
 }
 
-static const char *state_name(int s)
-{
-	return s == 1 ? "applied" : s == 2 ? "held" : s == 3 ? "refused" : s == 4 ? "withdrawn" : "unknown";
-}
-
 typedef struct hist_ctx { const char *column; json_t *arr; } hist_ctx;
 
 static int on_change(const ssync_audit_change *c, void *p)
 {
 	hist_ctx *h = p;
-	json_t *o, *nw, *r;
+	json_t *r;
+	char *text;
 
 	if (h->column && strcmp(h->column, c->column) != 0)
 		return 0;
-	o = json_loads(c->old_json, JSON_DECODE_ANY, NULL);
-	nw = json_loads(c->new_json, JSON_DECODE_ANY, NULL);
-	if (!(r = json_object()))
+	/* the object `audit history --json` prints (cli/cmd_audit.c) */
+	text = ssync_audit_change_json(c, NULL, NULL);
+	r = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	if (!r)
 		return 1;
-	/* the keys of `audit history --json` (cli/cmd_audit.c), in its order */
-	json_object_set_new(r, "hlc", json_integer((json_int_t)c->hlc));
-	json_object_set_new(r, "time", json_string(c->time));
-	json_object_set_new(r, "node", json_string(c->node));
-	json_object_set_new(r, "seq", json_integer(c->seq));
-	json_object_set_new(r, "school", json_string(c->school));
-	json_object_set_new(r, "role", json_string(c->role));
-	json_object_set_new(r, "actor", json_string(c->actor));
-	json_object_set_new(r, "column", json_string(c->column));
-	json_object_set_new(r, "old", o ? o : json_null());
-	json_object_set_new(r, "new", nw ? nw : json_null());
-	json_object_set_new(r, "hash", json_string(c->hash));
-	json_object_set_new(r, "commit", json_string(c->commit));
-	json_object_set_new(r, "conflict", json_boolean(c->conflict));
-	json_object_set_new(r, "state", json_string(state_name(c->state)));
 	json_array_append_new(h->arr, r);
 	return 0;
 }
