@@ -62,6 +62,7 @@ typedef struct ssync_audit_change {
 	const char *commit;   /**< the git commit that published it, "" if not yet */
 	int conflict;         /**< the cell had more than one leaf after it */
 	int state;            /**< 1 applied, 2 held, 3 refused, 4 withdrawn */
+	int sig_ok;           /**< its signature verifies now against the node's known or certified keys */
 } ssync_audit_change;
 
 typedef int (*ssync_audit_change_cb)(const ssync_audit_change *c, void *payload);
@@ -72,7 +73,8 @@ SSYNC_EXTERN const char *ssync_audit_state_name(int state);
 /**
  * One change as the JSON object that `audit history --json` and the web
  * console's /api/history print (one form for both): hlc, time, node, seq,
- * school, role, actor, column, old, new, hash, commit, conflict, state.
+ * school, role, actor, column, old, new, hash, commit, conflict, state,
+ * signature ("ok" or "bad", checked again when the history is read).
  * @p old_json / @p new_json replace c's own when not NULL (a private value
  * shown opened or as "[encrypted]"). malloc'd text; NULL when out of memory.
  */

@@ -154,6 +154,15 @@ static int any_cert_key_verifies(ssync_store *st, const ssync_entry *e)
 	return ok;
 }
 
+int ssync_log__sig_ok(ssync_store *st, const ssync_entry *e)
+{
+	unsigned char pk[SSYNC_PUBKEY_BYTES];
+
+	if (ssync_log__peer_key(st, e->node, pk, NULL) == 0 && ssync_entry_verify(e, pk, NULL) == 0)
+		return 1;
+	return any_cert_key_verifies(st, e);
+}
+
 int ssync_log_foreach(ssync_store *st, const char *node, ssync_log_cb cb, void *payload, ssync_error *err)
 {
 	sqlite3 *db = ssync_store__db(st);

@@ -29,4 +29,8 @@ int ssync_log__peer_key(ssync_store *st, const char *node, unsigned char pk[SSYN
 int ssync_log__peer_add(ssync_store *st, const char *node, const unsigned char pk[SSYNC_PUBKEY_BYTES],
 	const char *role, const char *school_id, const char *source, ssync_error *err);
 
+/* @p e's signature verifies against its node's known key or any key ever
+ * certified for it (the one check `log` makes). */
+int ssync_log__sig_ok(ssync_store *st, const ssync_entry *e);
+
 #endif

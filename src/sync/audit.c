@@ -429,10 +429,11 @@ char *ssync_audit_change_json(const ssync_audit_change *c, const char *old_json,
 	const char *oj = old_json ? old_json : c->old_json, *nj = new_json ? new_json : c->new_json;
 	json_t *o = oj ? json_loads(oj, JSON_DECODE_ANY, NULL) : NULL;
 	json_t *nw = nj ? json_loads(nj, JSON_DECODE_ANY, NULL) : NULL;
-	json_t *r = json_pack("{sI ss? ss? sI ss? ss? ss? ss? so so ss? ss? sb ss}", "hlc", (json_int_t)c->hlc, "time", c->time,
+	json_t *r = json_pack("{sI ss? ss? sI ss? ss? ss? ss? so so ss? ss? sb ss ss}", "hlc", (json_int_t)c->hlc, "time", c->time,
 		"node", c->node, "seq", (json_int_t)c->seq, "school", c->school, "role", c->role, "actor", c->actor,
 		"column", c->column, "old", o ? o : json_null(), "new", nw ? nw : json_null(), "hash", c->hash,
-		"commit", c->commit, "conflict", c->conflict, "state", ssync_audit_state_name(c->state));
+		"commit", c->commit, "conflict", c->conflict, "state", ssync_audit_state_name(c->state),
+		"signature", c->sig_ok ? "ok" : "bad");
 	char *text = r ? json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 	json_decref(r);
@@ -471,7 +472,7 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 		node_info *ni = NULL;
 		json_t *op;
 		size_t i, k;
-		int state = sqlite3_column_int(q, 4);
+		int state = sqlite3_column_int(q, 4), sig_ok;
 
 		if (ssync_log__parse_row(q, 2, 3, "?", 0, &e, NULL) < 0)
 			continue;
@@ -510,6 +511,7 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 		}
 		ssync_hex_encode(hash, e->hash, SSYNC_HASH_BYTES);
 		ssync_hlc_format(e->hlc, when, sizeof(when));
+		sig_ok = ssync_log__sig_ok(st, e);
 		json_array_foreach(e->ops, i, op) {
 			json_t *cell;
 			size_t c;
@@ -563,6 +565,7 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 				ch.commit = commit_of(&ni->segs, e->seq);
 				ch.conflict = state == 1 && json_array_size(lv) > 1;
 				ch.state = state;
+				ch.sig_ok = sig_ok;
 				rc = cb(&ch, payload);
 				free(oldj);
 				free(newj);

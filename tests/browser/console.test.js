@@ -359,7 +359,7 @@ function checkSources() {
 			await page.waitForSelector('#history tbody tr td.change');
 			const rows = await page.$$eval('#history tbody tr', (trs) => trs.map((tr) => tr.textContent));
 			check('history shows old -> new', rows.some((r) => r.indexOf('语文 → 数学') >= 0), rows.join('\n'));
-			check('history: every entry verified on receipt', (await page.$$('#history td.sig-bad')).length === 0 &&
+			check('history: every entry\'s signature verified', (await page.$$('#history td.sig-bad')).length === 0 &&
 				(await page.$$('#history td.sig-ok')).length > 0);
 			await shot(page, '09-history');
 		}, ['history', 'add', 'edit']);

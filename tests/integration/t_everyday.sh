@@ -129,6 +129,20 @@ expect 0 "history --column" -- S u1 --json audit history teacher CM0001 --column
 json "len(d) >= 4 and all(c['column'] == 'subject' for c in d) and all(c['time'].endswith('Z') for c in d)"
 expect 0 "history by Chinese column label" -- S u1 --json audit history teacher CM0001 --column 学科
 json "len(d) >= 4 and all(c['column'] == 'subject' for c in d)"
+json "all(c['signature'] == 'ok' for c in d)"
+# history checks each signature again when read: a signature changed in a
+# copy of the replica shows as bad there (the web console's History page too)
+cp -a "$T/u1" "$T/u1x"
+"$PY" - "$T/u1x/replica.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+node, seq, sig = db.execute("SELECT node, seq, sig FROM ssync_entry WHERE instr(body, 'CM0001') > 0 ORDER BY hlc LIMIT 1").fetchone()
+db.execute("UPDATE ssync_entry SET sig=? WHERE node=? AND seq=?", (bytes([sig[0] ^ 1]) + sig[1:], node, seq))
+db.commit()
+PYEOF
+expect 0 "history of a copy with one signature changed" -- S u1x --json audit history teacher CM0001
+json "sum(c['signature'] == 'bad' for c in d) >= 1 and any(c['signature'] == 'ok' for c in d)"
+rm -rf "$T/u1x"
 expect 1 "history of an unknown key" -- S u1 audit history teacher CM7777
 contains "$T/err" "no history of teacher 'CM7777'" "unknown key says so"
 expect 2 "history of an unknown column" -- S u1 audit history teacher CM0001 --column colour

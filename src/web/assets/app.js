@@ -81,7 +81,7 @@
 		'hist.column': ['列（可选）', 'column (optional)'], 'hist.show': ['查看', 'Show'],
 		'hist.when': ['时间', 'When'], 'hist.who': ['修改人', 'Who'], 'hist.where': ['学校/节点', 'School / node'],
 		'hist.col': ['列', 'Column'], 'hist.change': ['旧值 → 新值', 'Old → new'], 'hist.sig': ['签名', 'Signature'],
-		'hist.sigok': ['✓ 接收时已验证', '✓ verified on receipt'], 'hist.sigbad': ['✗', '✗'], 'hist.of': ['历史：', 'History of '],
+		'hist.sigok': ['✓ 签名有效', '✓ signature verified'], 'hist.sigbad': ['✗', '✗'], 'hist.of': ['历史：', 'History of '],
 		'hist.none': ['没有历史记录。', 'No history.'], 'hist.row': ['（新建记录）', '(record created)'], 'hist.deleted': ['（删除记录）', '(record deleted)'], 'hist.record': ['（整条记录）', '(the record)'],
 		'state.held': ['暂缓', 'held'], 'state.refused': ['被拒绝', 'refused'], 'state.withdrawn': ['已撤回', 'withdrawn'],
 		'loading': ['加载中…', 'Loading…']
@@ -734,7 +734,7 @@
 		/* Every entry in a node's log had its signature and chain checked
 		 * when it was admitted (docs/TRUST.md); its state says what it did:
 		 * a refused entry (e.g. past its key's revocation) is marked. */
-		var ok = e.state !== 'refused';
+		var ok = e.signature === 'ok' && e.state !== 'refused';
 		return el('td', { className: ok ? 'sig-ok' : 'sig-bad' }, (ok ? t('hist.sigok') : t('hist.sigbad')) +
 			(e.state && e.state !== 'applied' ? ' (' + (STR['state.' + e.state] ? t('state.' + e.state) : e.state) + ')' : ''));
 	}
