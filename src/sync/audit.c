@@ -279,7 +279,10 @@ static int audit_repo(ssync_exchange *ex, ssync_store *st, const char *root_hex,
 				}
 				cbuf[k] = 0;
 			}
-			finding(cb, payload, rep, 1, nodes.names[j], h ? strtoll(h + 1, NULL, 10) : 0, cbuf, why);
+			/* a re-enrolled node's old-key entries above the cut are void on
+			 * every replica by design (TRUST.md §5a): shown, not a failure */
+			finding(cb, payload, rep, strcmp(cbuf, ssync_error_name(SSYNC_D_VOID)) != 0, nodes.names[j],
+				h ? strtoll(h + 1, NULL, 10) : 0, cbuf, why);
 		}
 		rep->entries += lines;
 	}

@@ -100,4 +100,9 @@ sync_ok b >/dev/null
 sync_ok a2 >/dev/null
 assert_eq "b holds sch-a 1..5 (4, 5 the new key's) and t6, t7" "1 2 3 4 5|t1,t2,t3,t6,t7" "$(seqs_of b sch-a)|$(names_of b)"
 assert_all_equal "hub, a2 and b hold the same state" "$(state_hash h)" "$(state_hash a2)" "$(state_hash b)"
+
+log "=== an auditor verifies the guarded hub from its git history alone"
+ss h audit verify --repo "$HUB" --district-pubkey "$RK" --json
+assert_eq "audit verify passes: the old key's entries above the cut are void, shown, not a failure" 0 "$RC"
+assert_true "... and named as E_VOID" grep -q E_VOID "$T/.out"
 summary
