@@ -274,7 +274,7 @@ done:
 /* "name <email> seconds +hhmm" as git fsck wants it */
 static int ident_ok(const char *s, size_t n)
 {
-	const char *lt = memchr(s, '<', n), *gt, *e = s + n, *p;
+	const char *lt = memchr(s, '<', n), *gt, *e = s + n, *p, *t;
 
 	if (!lt || lt == s || lt[-1] != ' ')
 		return 0;
@@ -291,9 +291,12 @@ static int ident_ok(const char *s, size_t n)
 		return 0;
 	if (p >= e || *p < '0' || *p > '9' || (*p == '0' && p + 1 < e && p[1] != ' '))
 		return 0;
+	t = p;
 	while (p < e && *p >= '0' && *p <= '9')
 		p++;
-	if (e - p != 6 || p[0] != ' ' || (p[1] != '+' && p[1] != '-') || !digits(p + 2, 4))
+	/* at most 12 digits (year 33658): git fsck refuses a date that
+	 * overflows (badDateOverflow) and libgit2 cannot read the commit */
+	if (p - t > 12 || e - p != 6 || p[0] != ' ' || (p[1] != '+' && p[1] != '-') || !digits(p + 2, 4))
 		return 0;
 	return 1;
 }
