@@ -8,13 +8,13 @@
 
 #include <sqlite3.h>
 
-#include "admit_int.h"
 #include "capture_int.h"
 #include "entry_int.h"
 #include "log_int.h"
 #include "merge_int.h"
+#include "samechg_int.h"
+#include "sealer_int.h"
 #include "schoolsync/hlc.h"
-#include "worker_int.h"
 #include "witclock_int.h"
 
 typedef struct stmt_list {
@@ -235,105 +235,6 @@ static int chunk_name(chunk *c, const char *s)
 	return error;
 }
 
-/*
- * While a large write builds its next entry, the previous one is hashed and
- * signed on the other core (about 1.5 ms for 256 KiB). One entry in flight
- * is enough: building one takes several times longer than sealing it.
- */
-typedef struct sealer {
-	ssync_worker w;
-	int started, busy;
-	ssync_entry *e; /* handed over, or sealed and not yet logged */
-	const ssync_keypair *kp;
-	ssync_store *st; /* admission reads only the table registry */
-	int error;       /* admission of e refused it (e is then not sealed) */
-	ssync_error err;
-} sealer;
-
-/* Everything a node signs, every receiver accepts: the receivers' own parse
- * and admission, on the exact bytes about to be signed. */
-static int admit(ssync_store *st, const ssync_entry *e, ssync_error *err)
-{
-	int error = ssync_admit__body(st, e->body, e->body_len, err);
-
-	if (error == SSYNC_EVALUE)
-		ssync_error_hint(err, "nothing was written. Text may not contain NUL (keep binary data in a blob), "
-			"keys are text without control characters, a value is at most 512 KiB (docs/FORMAT.md)");
-	return error;
-}
-
-static int sealer_claim(void *p)
-{
-	return ((sealer *)p)->busy;
-}
-
-/* Admission and signing of a big write's entry run here, on the second
- * core, while the next entry is built. */
-static void sealer_work(void *p)
-{
-	sealer *s = p;
-
-	ssync_error_clear(&s->err);
-	if ((s->error = admit(s->st, s->e, &s->err)) == 0)
-		ssync_entry__seal(s->e, s->kp);
-}
-
-static void sealer_done(void *p)
-{
-	((sealer *)p)->busy = 0;
-}
-
-static int sealer_start(sealer *s, ssync_store *st, const ssync_keypair *kp)
-{
-	s->kp = kp;
-	s->st = st;
-	if (ssync_worker__init(&s->w, sealer_claim, sealer_work, sealer_done, s) < 0)
-		return -1;
-	if (ssync_worker__start(&s->w) < 0) {
-		ssync_worker__destroy(&s->w);
-		return -1;
-	}
-	s->started = 1;
-	return 0;
-}
-
-/* The entry handed over, admitted and sealed (*out NULL if none); its
- * refusal if admission refused it. */
-static int sealer_take(sealer *s, ssync_entry **out, ssync_error *err)
-{
-	int error = 0;
-
-	*out = NULL;
-	if (!s->started)
-		return 0;
-	ssync_worker__lock(&s->w);
-	while (s->busy)
-		ssync_worker__wait(&s->w);
-	*out = s->e;
-	s->e = NULL;
-	if (*out && s->error < 0) {
-		error = ssync_error_set(err, s->error, "%s", s->err.message);
-		ssync_error_hint(err, "%s", s->err.hint);
-		ssync_entry_free(*out);
-		*out = NULL;
-	}
-	s->error = 0;
-	ssync_worker__unlock(&s->w);
-	return error;
-}
-
-static void sealer_stop(sealer *s)
-{
-	ssync_entry *e = NULL;
-
-	if (!s->started)
-		return;
-	(void)sealer_take(s, &e, NULL); /* the write is ending either way */
-	ssync_entry_free(e);
-	ssync_worker__destroy(&s->w);
-	s->started = 0;
-}
-
 /* Append a sealed entry to the log; it becomes the chain's prev. Frees @p e. */
 static int log_sealed(ssync_store *st, ssync_entry *e, unsigned char prev[SSYNC_HASH_BYTES],
 	ssync_write_result *res, ssync_error *err)
@@ -353,13 +254,13 @@ static int log_sealed(ssync_store *st, ssync_entry *e, unsigned char prev[SSYNC_
 
 /* Close the chunk into an entry. @p more: another chunk follows, so the
  * sealing can overlap with building it. */
-static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, sealer *s, int more,
+static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, ssync_sealer *s, int more,
 	unsigned char prev[SSYNC_HASH_BYTES], ssync_write_result *res, ssync_error *err)
 {
 	ssync_entry *e = NULL;
 	int error;
 
-	if ((error = sealer_take(s, &e, err)) < 0)
+	if ((error = ssync_sealer__take(s, &e, err)) < 0)
 		return error;
 	if (e && (error = log_sealed(st, e, prev, res, err)) < 0)
 		return error;
@@ -369,15 +270,9 @@ static int chunk_seal(ssync_store *st, const ssync_signer *who, chunk *c, sealer
 	if ((error = ssync_entry__build(&e, who->district, who->node, c->seq, c->seq > 1 ? prev : NULL,
 		c->hlc, who->actor, ssync_store_schema_version(st), c->ops, c->len, err)) < 0)
 		return error;
-	if (more && (s->started || sealer_start(s, st, who->kp) == 0)) {
-		ssync_worker__lock(&s->w);
-		s->e = e;
-		s->busy = 1;
-		ssync_worker__wake(&s->w);
-		ssync_worker__unlock(&s->w);
+	if (more && ssync_sealer__hand(s, st, who->kp, e) == 0)
 		return 0;
-	}
-	if ((error = admit(st, e, err)) < 0) {
+	if ((error = ssync_sealer__admit(st, e, err)) < 0) {
 		ssync_entry_free(e);
 		return error;
 	}
@@ -440,7 +335,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	int64_t seq;
 	uint64_t last_hlc = 0, head_hlc = 0;
 	chunk c = { NULL, 0, 0, 0, 0, 0 };
-	sealer sl;
+	ssync_sealer sl;
 	char *hlcs = NULL;
 	int error = 0, rc;
 	/* trust (issue #4): the writer's certificate decides what it may write */
@@ -612,119 +507,10 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	/* No need to store last_hlc: our head entry carries it, and the meta
 	 * "hlc" only remembers what we observed from others (ingest). */
 done:
-	sealer_stop(&sl);
+	ssync_sealer__stop(&sl);
 	json_decref(jpk);
 	free(c.ops);
 	sqlite3changeset_finalize(it);
-	return error;
-}
-
-/* SQLite's varint (the changeset format's lengths). */
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	unsigned char tmp[10];
-	size_t n = 0, i;
-
-	if (v > 0x00ffffffffffffffULL)
-		return 0; /* lengths here are far smaller */
-	do {
-		tmp[n] = (unsigned char)((v & 0x7f) | (n ? 0x80 : 0));
-		n++;
-		v >>= 7;
-	} while (v);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
-
-/* One changeset value (record format of sqlite3session): type byte, then data. */
-static int put_value(unsigned char *buf, size_t cap, size_t *len, sqlite3_value *v)
-{
-	int type = v ? sqlite3_value_type(v) : 0;
-	size_t need = 1 + 10 + (v ? (size_t)sqlite3_value_bytes(v) : 0);
-
-	if (*len + need > cap)
-		return -1;
-	if (!v) {
-		buf[(*len)++] = 0;
-	} else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-		uint64_t u;
-		int k;
-		if (type == SQLITE_INTEGER) {
-			u = (uint64_t)sqlite3_value_int64(v);
-		} else {
-			double d = sqlite3_value_double(v);
-			memcpy(&u, &d, sizeof(u));
-		}
-		buf[(*len)++] = (unsigned char)(type == SQLITE_INTEGER ? 1 : 2);
-		for (k = 7; k >= 0; k--)
-			buf[(*len)++] = (unsigned char)(u >> (k * 8));
-	} else if (type == SQLITE_NULL) {
-		buf[(*len)++] = 5;
-	} else {
-		const void *d = type == SQLITE_BLOB ? sqlite3_value_blob(v) : (const void *)sqlite3_value_text(v);
-		size_t n = (size_t)sqlite3_value_bytes(v);
-		buf[(*len)++] = (unsigned char)(type == SQLITE_BLOB ? 4 : 3);
-		*len += put_varint(buf + *len, n);
-		if (n)
-			memcpy(buf + *len, d, n);
-		*len += n;
-	}
-	return 0;
-}
-
-/*
- * A changeset of one UPDATE of @p col in row @p pk whose old and new value
- * are both the cell's current value: SQLite's session omits an update that
- * changes nothing, but a resolution must still be a version naming every
- * leaf (docs/MERGE.md). record_changeset reads it like any other.
- */
-static int same_value_changeset(ssync_store *st, const ssync_table_info *t, int col, const char *pk,
-	void **out, int *nout, ssync_error *err)
-{
-	sqlite3_stmt *q = ssync_store__stmt(st, t->select_sql, err);
-	unsigned char *buf = NULL;
-	size_t cap, len = 0, nlen = strlen(t->name);
-	int i, rc, error = 0;
-
-	*out = NULL;
-	*nout = 0;
-	if (!q)
-		return err && err->code ? err->code : SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
-		sqlite3_reset(q);
-		return rc == SQLITE_DONE ? ssync_error_set(err, SSYNC_ENOTFOUND, "no %s %s", t->name, pk) :
-			ssync_store__sqlerr(st, err, "read the row to resolve");
-	}
-	cap = 64 + nlen + (size_t)t->ncols * 2 + 2 * ((size_t)sqlite3_column_bytes(q, t->pk) + 16) +
-		2 * ((size_t)sqlite3_column_bytes(q, col) + 16);
-	if (!(buf = sqlite3_malloc64(cap))) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	buf[len++] = 'T';
-	len += put_varint(buf + len, (uint64_t)t->ncols);
-	for (i = 0; i < t->ncols; i++)
-		buf[len++] = (unsigned char)(i == t->pk ? 1 : 0);
-	memcpy(buf + len, t->name, nlen + 1);
-	len += nlen + 1;
-	buf[len++] = SQLITE_UPDATE;
-	buf[len++] = 0; /* not indirect */
-	for (i = 0; i < t->ncols && error == 0; i++) /* old: key and the column */
-		if (put_value(buf, cap, &len, i == t->pk || i == col ? sqlite3_column_value(q, i) : NULL) < 0)
-			error = ssync_error_set(err, SSYNC_ERROR, "changeset buffer too small");
-	for (i = 0; i < t->ncols && error == 0; i++) /* new: the column only */
-		if (put_value(buf, cap, &len, i == col ? sqlite3_column_value(q, i) : NULL) < 0)
-			error = ssync_error_set(err, SSYNC_ERROR, "changeset buffer too small");
-	if (error == 0) {
-		*out = buf;
-		*nout = (int)len;
-		buf = NULL;
-	}
-done:
-	sqlite3_reset(q);
-	sqlite3_free(buf);
 	return error;
 }
 
@@ -857,7 +643,7 @@ static int exec_impl(ssync_store *st, const ssync_signer *who, const char *sql,
 		}
 		sqlite3_free(chg); /* an empty changeset may still be a buffer */
 		chg = NULL;
-		if ((error = same_value_changeset(st, t, col, force->pk, &chg, &nchg, err)) < 0)
+		if ((error = ssync_capture__same_value_changeset(st, t, col, force->pk, &chg, &nchg, err)) < 0)
 			goto done;
 	}
 	if (nchg > 0 && who->check && (error = check_changed(who, nchg, chg, err)) < 0)
