@@ -153,7 +153,7 @@ int ssync_audit__node(ssync_store *st, ssync_exchange *ex, const char *district,
 	}
 	if (f.stopped == 1)
 		snprintf(why, whylen, "%s", ssync_ingest__stop_reason(f.in));
-	*stopped = f.stopped;
+	*stopped = f.stopped == 1 && ssync_ingest__stop_void(f.in) ? 3 : f.stopped;
 	*lines = f.lines;
 	return ssync_ingest__end(f.in, 0, NULL, err);
 }
@@ -264,7 +264,7 @@ static int audit_repo(ssync_exchange *ex, ssync_store *st, const char *root_hex,
 			goto done;
 		if (stopped == 2) {
 			finding(cb, payload, rep, 1, nodes.names[j], 0, ssync_error_name(SSYNC_EREWRITE), why);
-		} else if (stopped == 1) {
+		} else if (stopped == 1 || stopped == 3) {
 			/* The stop reason is "node#seq: reason (E_CODE)". */
 			const char *h = strchr(why, '#');
 			const char *code = strstr(why, "(E_");
@@ -281,7 +281,7 @@ static int audit_repo(ssync_exchange *ex, ssync_store *st, const char *root_hex,
 			}
 			/* a re-enrolled node's old-key entries above the cut are void on
 			 * every replica by design (TRUST.md §5a): shown, not a failure */
-			finding(cb, payload, rep, strcmp(cbuf, ssync_error_name(SSYNC_D_VOID)) != 0, nodes.names[j],
+			finding(cb, payload, rep, stopped != 3, nodes.names[j],
 				h ? strtoll(h + 1, NULL, 10) : 0, cbuf, why);
 		}
 		rep->entries += lines;

@@ -20,7 +20,9 @@ int ssync_audit__district(ssync_store *st, ssync_exchange *ex, const ssync_oid_h
 
 /* Ingest @p node's commits @p cl[0..n) (oldest first) through the receivers'
  * ingest. *stopped: 0 all passed, 1 an entry failed (@p why is the stop
- * reason "node#seq: reason (E_CODE)"), 2 a commit rewrote a file. */
+ * reason "node#seq: reason (E_CODE)"), 2 a commit rewrote a file, 3 the
+ * branch stops at a re-enrolled node's void entries above its cut (E_VOID;
+ * every receiver skips them silently, TRUST.md §5a; @p why says so). */
 int ssync_audit__node(ssync_store *st, ssync_exchange *ex, const char *district, const char *node,
 	const char *source, const ssync_oid_hex *cl, int n, int *stopped, int64_t *lines, char *why, size_t whylen,
 	ssync_error *err);

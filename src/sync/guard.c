@@ -32,6 +32,9 @@ typedef struct judge {
 	char root[65];
 	ssync_oid_hex district;  /* the district tip nodes are judged under */
 	int refused;
+	upd *push;               /* the push's ref updates (pre-receive: all of them) */
+	int npush;
+	int *verdict;            /* per update: 0 not judged yet, 1 taken, 2 refused, 3 being judged */
 	ssync_guard_refusal_cb cb;
 	void *payload;
 } judge;
@@ -150,6 +153,35 @@ static int judge_district(judge *j, const upd *u, ssync_error *err)
 	return 0;
 }
 
+static int judge_one(judge *j, const upd *u, ssync_error *err);
+
+/* The tip @p ref moves to in this same push, when that update is taken
+ * (judged first if it was not yet): 1 and @p tip set, else 0. So a push
+ * carrying node/<id> and node/<id>.g<G> is judged the same whatever the
+ * mode or the order of its lines: the update hook sees node/<id> already
+ * moved by git (schoolsync pushes it first), pre-receive reads it here. */
+static int pushed_tip(judge *j, const char *ref, ssync_oid_hex *tip, ssync_error *err)
+{
+	int i, before, error;
+
+	for (i = 0; i < j->npush; i++) {
+		if (strcmp(j->push[i].ref, ref) != 0)
+			continue;
+		if (j->verdict[i] == 0) {
+			j->verdict[i] = 3;
+			before = j->refused;
+			if ((error = judge_one(j, &j->push[i], err)) < 0)
+				return error;
+			j->verdict[i] = j->refused == before ? 1 : 2;
+		}
+		if (j->verdict[i] != 1)
+			return 0;
+		*tip = j->push[i].new;
+		return 1;
+	}
+	return 0;
+}
+
 /* Generation G >= 2 chains onto the seqs of the generations before it
  * (TRUST.md §5a): take the hub's branches of generations 1..G-1 into the
  * scratch replica first, as a receiver holds them, so the new branch is
@@ -169,8 +201,11 @@ static int feed_earlier_gens(judge *j, ssync_store *st, const char *district, co
 		else
 			snprintf(name, sizeof(name), "%s.g%d", id, g);
 		snprintf(ref, sizeof(ref), NODE_PREFIX "%s", name);
-		if (ssync_exchange_ref_tip(j->ex, ref, &tip, NULL) < 0)
+		if ((error = pushed_tip(j, ref, &tip, err)) < 0)
+			break;
+		if (error == 0 && ssync_exchange_ref_tip(j->ex, ref, &tip, NULL) < 0)
 			continue; /* not on the hub: generation G's first entry will wait (refused below) */
+		error = 0;
 		snprintf(source, sizeof(source), "guard:node/%s", name);
 		why[0] = 0;
 		if ((error = ssync_exchange_first_parents(j->ex, &tip, &cl, &n, err)) == 0)
@@ -220,7 +255,12 @@ static int judge_node(judge *j, const upd *u, ssync_error *err)
 			ssync_store_free(st);
 			return error;
 		}
-		if (!stopped)
+		/* Entries of a retired key above a re-enrolment's cut are void on
+		 * every replica and skipped silently by receivers (TRUST.md §5a):
+		 * a branch that only ends in them is taken, so a hub that lacks the
+		 * old generation can still get it whole (commits do not split at the
+		 * cut) and a school relaying it is not refused with it. */
+		if (!stopped || stopped == 3)
 			why[0] = 0;
 	}
 	free(cl);
@@ -347,12 +387,20 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 		goto done;
 	/* The district branch first: node branches of the same push may need its
 	 * new certificates. */
+	j.push = u;
+	j.npush = n;
+	if (!(j.verdict = calloc((size_t)(n ? n : 1), sizeof(int)))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
 	for (pass = 0; pass < 2 && error == 0; pass++) {
 		for (i = 0; i < n && error == 0; i++) {
-			int is_district = strcmp(u[i].ref, "refs/heads/district") == 0;
-			if (is_district != (pass == 0))
+			int is_district = strcmp(u[i].ref, "refs/heads/district") == 0, before = j.refused;
+			if (is_district != (pass == 0) || j.verdict[i])
 				continue;
+			j.verdict[i] = 3;
 			error = judge_one(&j, &u[i], err);
+			j.verdict[i] = j.refused == before ? 1 : 2;
 		}
 	}
 	if (error == 0 && j.refused)
@@ -360,6 +408,7 @@ int ssync_guard_pre_receive(FILE *in, ssync_guard_refusal_cb cb, void *payload, 
 			j.refused, n, ssync_error_name(SSYNC_D_GUARD));
 done:
 	ssync_exchange_free(j.ex);
+	free(j.verdict);
 	free(u);
 	return error;
 }

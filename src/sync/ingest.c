@@ -39,6 +39,7 @@ struct ssync_ingest {
 	int unapplied; /* ssync_ingest__line_unapplied */
 	ssync_ingest_stats stats;
 	char stop[512];
+	int stop_void; /* the stop is a re-enrolled node's void entries above the cut */
 };
 
 /* The branch of generation @p gen: its seq range and key (TRUST.md §5a). */
@@ -133,6 +134,11 @@ const char *ssync_ingest__stop_reason(const ssync_ingest *in)
 	return in->stop;
 }
 
+int ssync_ingest__stop_void(const ssync_ingest *in)
+{
+	return in->stop_void;
+}
+
 /* Quarantine the line and stop the branch. */
 static int reject(ssync_ingest *in, int64_t seq, int code, const char *reason,
 	const char *line, size_t len, ssync_error *err)
@@ -209,6 +215,7 @@ int ssync_ingest__line(ssync_ingest *in, const char *line, size_t len, ssync_err
 		/* void, or a later generation's: never taken from this branch */
 		snprintf(in->stop, sizeof(in->stop), "node %s was re-enrolled after seq %lld: entries of generation %lld "
 			"above it are void (E_VOID)", in->node, (long long)in->last, (long long)in->gen);
+		in->stop_void = 1;
 		error = 1;
 		goto done;
 	}

@@ -64,6 +64,10 @@ int ssync_ingest__end(ssync_ingest *in, int abort, ssync_ingest_stats *stats, ss
 /* Reason of the last stop (valid until end). */
 const char *ssync_ingest__stop_reason(const ssync_ingest *in);
 
+/* 1 when the last stop is a re-enrolled node's entries above the cut of
+ * their key generation (void on every replica, TRUST.md §5a). */
+int ssync_ingest__stop_void(const ssync_ingest *in);
+
 /*
  * After equivocation by @p node at @p seq: withdraw its entries from that seq
  * on (state 4) and rebuild the data from the log, so every replica ends the

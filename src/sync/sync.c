@@ -21,6 +21,7 @@
 #include "log_int.h"
 #include "node_int.h"
 #include "schoolsync/hlc.h"
+#include "schoolsync/ident.h"
 #include "schoolsync/node.h"
 #include "schoolsync/timefmt.h"
 #include "sync_int.h"
@@ -206,6 +207,38 @@ int ssync_sync__round_fetch(ssync_sync__round *r, ssync_error *err)
 	return ssync_exchange_fetch(r->ex, r->remote, &r->topts, err);
 }
 
+/* Push order: the district branch first (node branches may need its new
+ * certificates), then node branches by node id and key generation, so a
+ * guarded hub's update hook (one ref at a time, in push order) has
+ * node/<id> in place before it judges node/<id>.g<G>, also past g9 where
+ * name order would put .g10 before .g2. */
+static int push_rank(const char *ref, char *id, int *gen)
+{
+	const char *b = ref + strlen("refs/heads/");
+
+	*gen = 0;
+	id[0] = 0;
+	if (strcmp(b, "district") == 0)
+		return 0;
+	if (strncmp(b, "node/", 5) == 0 && ssync_ident_branch_parse(b + 5, id, gen))
+		return 2;
+	return 1;
+}
+
+static int push_order(const void *a, const void *b)
+{
+	char ia[SSYNC_NODE_ID_MAX + 1], ib[SSYNC_NODE_ID_MAX + 1];
+	int ga, gb, ra = push_rank(a, ia, &ga), rb = push_rank(b, ib, &gb), c;
+
+	if (ra != rb)
+		return ra - rb;
+	if (ra == 2 && (c = strcmp(ia, ib)) != 0)
+		return c;
+	if (ga != gb)
+		return ga < gb ? -1 : 1;
+	return strcmp(a, b);
+}
+
 /* Which branches the remote is behind on, into r->push_refs (and whether
  * our own branch there is blocked). */
 int ssync_sync__round_collect(ssync_node *n, ssync_sync__round *r, ssync_error *err)
@@ -227,6 +260,7 @@ int ssync_sync__round_collect(ssync_node *n, ssync_sync__round *r, ssync_error *
 		return error;
 	if (r->pc.n == 0)
 		return 0;
+	qsort(r->pc.refs, (size_t)r->pc.n, sizeof(r->pc.refs[0]), push_order);
 	if (!(r->push_refs = calloc((size_t)r->pc.n, sizeof(char *))))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	for (i = 0; i < r->pc.n; i++)

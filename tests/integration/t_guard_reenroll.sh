@@ -101,6 +101,42 @@ sync_ok a2 >/dev/null
 assert_eq "b holds sch-a 1..5 (4, 5 the new key's) and t6, t7" "1 2 3 4 5|t1,t2,t3,t6,t7" "$(seqs_of b sch-a)|$(names_of b)"
 assert_all_equal "hub, a2 and b hold the same state" "$(state_hash h)" "$(state_hash a2)" "$(state_hash b)"
 
+log "=== one push carrying node/sch-a and node/sch-a.g2, in both guard modes"
+# A district moving to a new guarded server (or a hub that lost node/sch-a):
+# school b, which held node/sch-a 1..5 before the re-enrolment, syncs there.
+# Its one push carries the district, node/sch-a (seq 4..5 the retired key's:
+# void above the cut, skipped by every receiver) and node/sch-a.g2, which the
+# guard must judge against the node/sch-a of the same push.
+for mode in update pre-receive; do
+	NEW=$T/srv/new-$mode.git
+	if [ $mode = update ]; then ssx h guard init "$NEW" --district-pubkey "$RK" >/dev/null
+	else ssx h guard init "$NEW" --all-or-nothing --district-pubkey "$RK" >/dev/null; fi
+	ssx b remote add new-$mode "git://127.0.0.1:$GIT_DAEMON_PORT/new-$mode.git" >/dev/null
+	assert_ok "$mode: b's one push of district, node/sch-a and node/sch-a.g2 is taken" b sync --remote new-$mode
+	for r in district node/sch-a node/sch-a.g2; do
+		assert_eq "$mode: the new hub holds $r as b does" "$(git --git-dir="$T/b/exchange.git" rev-parse refs/heads/$r)" \
+			"$(git --git-dir="$NEW" rev-parse -q --verify refs/heads/$r || true)"
+	done
+done
+# The same two refs pushed by hand, the generation first: pre-receive judges
+# node/sch-a.g2 against the node/sch-a of the push whatever the line order.
+NEW=$T/srv/hand.git
+ssx h guard init "$NEW" --all-or-nothing --district-pubkey "$RK" >/dev/null
+HURL="git://127.0.0.1:$GIT_DAEMON_PORT/hand.git"
+git --git-dir="$HUB" push -q "$HURL" refs/heads/district:refs/heads/district 2>/dev/null
+out=$(git --git-dir="$HUB" push "$HURL" refs/heads/node/sch-a.g2:refs/heads/node/sch-a.g2 \
+	refs/heads/node/sch-a:refs/heads/node/sch-a 2>&1) && rc=0 || rc=$?
+assert_eq "a hand push of node/sch-a.g2 before node/sch-a to an all-or-nothing guard is taken ($out)" 0 "$rc"
+assert_eq "... node/sch-a.g2 is the hub's" "$(git --git-dir="$HUB" rev-parse refs/heads/node/sch-a.g2)" \
+	"$(git --git-dir="$NEW" rev-parse -q --verify refs/heads/node/sch-a.g2 || true)"
+NEW=$T/srv/alone.git
+ssx h guard init "$NEW" --all-or-nothing --district-pubkey "$RK" >/dev/null
+AURL="git://127.0.0.1:$GIT_DAEMON_PORT/alone.git"
+git --git-dir="$HUB" push -q "$AURL" refs/heads/district:refs/heads/district 2>/dev/null
+out=$(git --git-dir="$HUB" push "$AURL" refs/heads/node/sch-a.g2:refs/heads/node/sch-a.g2 2>&1) && rc=0 || rc=$?
+assert_ne "node/sch-a.g2 without node/sch-a up to the cut (not on the hub, not in the push) is refused" 0 "$rc"
+assert_contains "... naming the wait" "refused refs/heads/node/sch-a.g2: .*generation 2 starts after seq 3" "$out"
+
 log "=== an auditor verifies the guarded hub from its git history alone"
 ss h audit verify --repo "$HUB" --district-pubkey "$RK" --json
 assert_eq "audit verify passes: the old key's entries above the cut are void, shown, not a failure" 0 "$RC"
