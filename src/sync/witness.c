@@ -108,6 +108,41 @@ static int listed_head(ssync_store *st, const char *node, int64_t *seq, ssync_er
 	return r;
 }
 
+int ssync_witness__stream(const ssync_gen *g, int ng, const char *node, int64_t seq,
+	char out[SSYNC_BRANCH_NAME_MAX + 1])
+{
+	int64_t gen = ssync_trust__gen_of(g, ng, seq);
+
+	if (gen >= 2)
+		snprintf(out, SSYNC_BRANCH_NAME_MAX + 1, "%s.g%lld", node, (long long)gen);
+	else
+		snprintf(out, SSYNC_BRANCH_NAME_MAX + 1, "%s", node);
+	return (int)gen;
+}
+
+/* A listing of generation G >= 2 ("<id>.g<G>") names a re-enrolment the
+ * district branch already holds (it comes before the checkpoint on the one
+ * chain) and a seq of that generation (above its cut): 1 with @p why if not. */
+static int gen_listing_ok(ssync_store *st, const ssync_whead *h, char *why, size_t whylen, const char *path,
+	ssync_error *err)
+{
+	char node[SSYNC_NODE_ID_MAX + 1];
+	ssync_gen g[SSYNC_GENS_MAX];
+	const ssync_gen *cur;
+	int gen = 1, ng = 0, r;
+
+	if (!ssync_ident_branch_parse(h->node, node, &gen) || gen < 2)
+		return 0;
+	if ((r = ssync_trust__gens(st, node, g, &ng, err)) < 0)
+		return r;
+	if (!(cur = ssync_trust__gen_find(g, ng, gen)) || h->seq <= cur->after_seq) {
+		snprintf(why, whylen, "%s: head %s#%lld names key generation %d of %s, which no re-enrolment held "
+			"introduces at that seq (E_CHAIN)", path, h->node, (long long)h->seq, gen, node);
+		return 1;
+	}
+	return 0;
+}
+
 static int insert(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT INTO ssync_witness(pos, hub, time, hash, body, sig) VALUES (?, ?, ?, ?, ?, ?)", err);
@@ -209,6 +244,8 @@ int ssync_witness__load(ssync_store *st, const char *district, const char *path,
 			r = 1;
 			goto done;
 		}
+		if ((r = gen_listing_ok(st, &w->heads[i], why, whylen, path, err)) != 0)
+			goto done;
 	}
 	r = insert(st, w, err);
 done:
@@ -254,39 +291,29 @@ static int head_near(ssync_store *st, const char *node, int64_t seq, int dir, in
 	return r;
 }
 
-/*
- * Coverage of an entry of a re-enrolled node's later generation (above a
- * cut, docs/TRUST.md §5a): a listing made for the old key's history at the
- * same seqs covers nothing. The first listing at seq >= e's whose hash is
- * the entry this replica holds there covers it; one whose entry is held with
- * another hash is skipped (void); one whose entry is not held yet leaves e
- * uncovered for now (it is held back at most until the witnessed time
- * reaches it).
- */
-static int covered_gen(ssync_store *st, const ssync_entry *e, int64_t *cseq, int64_t *ctime, ssync_error *err)
+/* Wb(e): the latest time the hub had witnessed @p node, in any key
+ * generation, at a seq below @p seq (1 if any). Per listing name seq and
+ * time grow together, so each name's row just below seq is its latest. */
+static int witnessed_below(ssync_store *st, const char *node, const ssync_gen *g, int ng, int64_t seq,
+	int64_t *bseq, int64_t *btime, ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT h.seq, h.time, h.hash, (SELECT x.hash FROM ssync_entry x "
-		"WHERE x.node=h.node AND x.seq=h.seq) FROM ssync_witness_head h WHERE h.node=? AND h.seq>=? ORDER BY h.seq", err);
-	int rc, found = 0;
+	char name[SSYNC_BRANCH_NAME_MAX + 1];
+	int64_t s, t;
+	int i, r, found = 0;
 
-	if (!q)
-		return SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, e->node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, e->seq);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (sqlite3_column_type(q, 3) == SQLITE_NULL)
-			break;
-		if (sqlite3_column_bytes(q, 2) == 32 && sqlite3_column_bytes(q, 3) == 32 &&
-		    memcmp(sqlite3_column_blob(q, 2), sqlite3_column_blob(q, 3), 32) == 0) {
-			*cseq = sqlite3_column_int64(q, 0);
-			*ctime = sqlite3_column_int64(q, 1);
+	for (i = -1; i < ng; i++) {
+		if (i < 0)
+			snprintf(name, sizeof(name), "%s", node);
+		else
+			snprintf(name, sizeof(name), "%s.g%lld", node, (long long)g[i].gen);
+		if ((r = head_near(st, name, seq, -1, &s, &t, err)) < 0)
+			return r;
+		if (r && (!found || t > *btime)) {
+			*bseq = s;
+			*btime = t;
 			found = 1;
-			break;
 		}
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ssync_store__sqlerr(st, err, "read witnessed heads");
 	return found;
 }
 
@@ -294,8 +321,9 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 	ssync_error *err)
 {
 	int64_t ms = (int64_t)ssync_hlc_ms(e->hlc), tmax, count, cseq = 0, ctime = 0, bseq = 0, btime = 0;
-	char own[SSYNC_NODE_ID_MAX + 1], a[40], b[40];
-	int covered, below, r;
+	char own[SSYNC_NODE_ID_MAX + 1], a[40], b[40], stream[SSYNC_BRANCH_NAME_MAX + 1];
+	ssync_gen g[SSYNC_GENS_MAX];
+	int covered, below, r, ng = 0;
 
 	if (v->state != 1)
 		return 0;
@@ -303,18 +331,15 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 		return r;
 	if (count == 0)
 		return 0; /* no witness yet: today's rules alone */
-	if ((covered = head_near(st, e->node, e->seq, 1, &cseq, &ctime, err)) < 0)
+	/* Coverage is by the listing name: the key generation the trust data
+	 * gives e's seq, so a listing of a re-enrolled node's old, void history
+	 * never covers its new generation's entries (TRUST.md §4a, §5a). */
+	if ((r = ssync_trust__gens(st, e->node, g, &ng, err)) < 0)
+		return r;
+	ssync_witness__stream(g, ng, e->node, e->seq, stream);
+	if ((covered = head_near(st, stream, e->seq, 1, &cseq, &ctime, err)) < 0)
 		return covered;
-	if (covered) {
-		ssync_gen g[SSYNC_GENS_MAX];
-		int ng = 0;
-		if ((r = ssync_trust__gens(st, e->node, g, &ng, err)) < 0)
-			return r;
-		if (ng > 0 && ssync_trust__gen_of(g, ng, e->seq) >= 2 &&
-		    (covered = covered_gen(st, e, &cseq, &ctime, err)) < 0)
-			return covered;
-	}
-	if ((below = head_near(st, e->node, e->seq, -1, &bseq, &btime, err)) < 0)
+	if ((below = witnessed_below(st, e->node, g, ng, e->seq, &bseq, &btime, err)) < 0)
 		return below;
 	fmt_ms(ms, a, sizeof(a));
 	if (below && ms < btime - SSYNC_WITNESS_RELAY_MS) {
@@ -356,10 +381,122 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 	return 0;
 }
 
-int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
+/* Held entries (W_FUTURE_HLC) the checkpoints now release, or judge
+ * otherwise: each is judged again by witnessed time alone (the certificate's
+ * end aside: that only refuses, and a rebuild would judge it too). Read from
+ * the quarantine rows, which are few, not the whole log. */
+static int held_changes(ssync_store *st, int64_t tmax, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, found = 0, error = 0;
+
+	/* Its own statement: ssync_witness__judge uses the cached ones. */
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT DISTINCT e.node, e.seq, e.hlc FROM ssync_quarantine qq JOIN ssync_entry e "
+		"ON e.node=qq.node AND e.seq=qq.seq WHERE qq.code='W_FUTURE_HLC' AND qq.seq>0 AND e.state=2 "
+		"AND (e.hlc >> 16) <= ?", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read held entries");
+	/* a release needs the witnessed time to reach it */
+	sqlite3_bind_int64(q, 1, tmax + SSYNC_WITNESS_ALLOW_MS);
+	while (!found && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ssync_entry e;
+		ssync_verdict v;
+		memset(&e, 0, sizeof(e));
+		memset(&v, 0, sizeof(v));
+		snprintf(e.node, sizeof(e.node), "%s", (const char *)sqlite3_column_text(q, 0));
+		e.seq = sqlite3_column_int64(q, 1);
+		e.hlc = (uint64_t)sqlite3_column_int64(q, 2);
+		v.state = 1;
+		if ((error = ssync_witness__judge(st, &e, 0, &v, err)) < 0)
+			break;
+		found = v.state != 2;
+	}
+	if (error == 0 && !found && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "read held entries");
+	sqlite3_finalize(q);
+	return error < 0 ? error : found;
+}
+
+/* The seqs a listing named @p name at @p seq covers anew: its key
+ * generation's seqs (above that generation's cut, up to the next
+ * generation's) above the same name's previous listing. 0 if none. */
+static int listing_range(ssync_store *st, const char *name, int64_t seq, int64_t pos, char node[SSYNC_NODE_ID_MAX + 1],
+	int64_t *lo, int64_t *hi, ssync_error *err)
 {
 	sqlite3_stmt *q;
+	ssync_gen g[SSYNC_GENS_MAX];
+	int gen = 1, ng = 0, i, r;
+
+	if (!ssync_ident_branch_parse(name, node, &gen))
+		return 0; /* loaded only after the parser's check: cannot happen */
+	if ((r = ssync_trust__gens(st, node, g, &ng, err)) < 0)
+		return r;
+	*lo = 0;
+	*hi = seq;
+	for (i = 0; i < ng; i++) {
+		if (g[i].gen == gen && g[i].after_seq > *lo)
+			*lo = g[i].after_seq;
+		if (g[i].gen > gen && g[i].after_seq < *hi)
+			*hi = g[i].after_seq;
+	}
+	if (!(q = ssync_store__stmt(st, "SELECT ifnull(max(seq), 0) FROM ssync_witness_head WHERE node=? AND pos<?", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, pos);
+	if ((r = ssync_store__step_row(st, q, "read witnessed heads", err)) > 0 && sqlite3_column_int64(q, 0) > *lo)
+		*lo = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (r < 0)
+		return r;
+	return *hi > *lo;
+}
+
+/* Applied entries a new listing (@p name at @p seq, time @p t) changes the
+ * verdict on: the entries it covers anew (far ahead of @p t, past the latest
+ * witnessed time -- our own, applied while not witnessed --, or inside a
+ * certificate that ended more than R before @p t), and the node's entries
+ * above it (any generation) dated more than R before @p t: backdated. */
+static int listing_changes(ssync_store *st, const char *name, int64_t seq, int64_t pos, int64_t t, int64_t tmax,
+	ssync_error *err)
+{
+	char node[SSYNC_NODE_ID_MAX + 1];
+	sqlite3_stmt *q;
+	int64_t lo = 0, hi = 0;
 	int r;
+
+	if ((r = listing_range(st, name, seq, pos, node, &lo, &hi, err)) < 0)
+		return r;
+	if (r) {
+		if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry e WHERE e.node=? AND e.seq>? AND e.seq<=? AND e.state=1 "
+			"AND ((e.hlc >> 16) > ? OR (e.hlc >> 16) > ? OR EXISTS (SELECT 1 FROM ssync_cert c WHERE c.node=e.node "
+			"AND c.valid_until IS NOT NULL AND (e.hlc >> 16) BETWEEN c.valid_from AND c.valid_until AND c.valid_until < ?)) "
+			"LIMIT 1", err)))
+			return SSYNC_ERROR;
+		sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, lo);
+		sqlite3_bind_int64(q, 3, hi);
+		sqlite3_bind_int64(q, 4, t + SSYNC_WITNESS_HOLD_MS);
+		sqlite3_bind_int64(q, 5, tmax + SSYNC_WITNESS_ALLOW_MS);
+		sqlite3_bind_int64(q, 6, t - SSYNC_WITNESS_RELAY_MS);
+		r = ssync_store__step_row(st, q, "compare entries with checkpoints", err);
+		sqlite3_reset(q);
+		if (r != 0)
+			return r;
+	}
+	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry WHERE node=? AND seq>? AND state=1 AND (hlc >> 16) < ? LIMIT 1", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	sqlite3_bind_int64(q, 3, t - SSYNC_WITNESS_RELAY_MS);
+	r = ssync_store__step_row(st, q, "compare entries with checkpoints", err);
+	sqlite3_reset(q);
+	return r;
+}
+
+int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t tmax = 0, count = 0;
+	int r, rc;
 
 	if (from == 0) {
 		/* The first checkpoint: anything applied may now be ahead of it. */
@@ -369,37 +506,26 @@ int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 		sqlite3_reset(q);
 		return r;
 	}
-	/* Held entries the later witnessed time releases: not past it, and not
-	 * held for good (first witnessed more than H before their time). Read
-	 * from the quarantine rows, which are few, not the whole log. */
-	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_quarantine qq JOIN ssync_entry e ON e.node=qq.node AND e.seq=qq.seq "
-		"WHERE qq.code='W_FUTURE_HLC' AND qq.seq>0 AND e.state=2 AND (e.hlc >> 16) <= (SELECT max(time) FROM ssync_witness) + ? "
-		"AND NOT ifnull((e.hlc >> 16) > (SELECT h.time FROM ssync_witness_head h WHERE h.node=e.node AND h.seq>=e.seq "
-		"ORDER BY h.seq LIMIT 1) + ?, 0) LIMIT 1", err)))
-		return SSYNC_ERROR;
-	sqlite3_bind_int64(q, 1, SSYNC_WITNESS_ALLOW_MS);
-	sqlite3_bind_int64(q, 2, SSYNC_WITNESS_HOLD_MS);
-	r = ssync_store__step_row(st, q, "read held entries", err);
-	sqlite3_reset(q);
-	if (r != 0)
+	if ((r = ssync_witness__latest(st, &tmax, &count, err)) < 0)
 		return r;
-	/* New coverage: an applied entry found far ahead of when it was first
-	 * witnessed, backdated before it, witnessed after its certificate, or
-	 * (our own, applied while not witnessed) past the latest witnessed time. */
-	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_witness_head h JOIN ssync_entry e ON e.node=h.node "
-		"AND e.state=1 AND e.seq > ifnull((SELECT max(p.seq) FROM ssync_witness_head p WHERE p.node=h.node AND p.pos<h.pos), 0) "
-		"WHERE h.pos > ? AND ((e.seq <= h.seq AND (e.hlc >> 16) > h.time + ?) OR (e.seq > h.seq AND (e.hlc >> 16) < h.time - ?) "
-		"OR (e.seq <= h.seq AND (e.hlc >> 16) > (SELECT max(time) FROM ssync_witness) + ?) "
-		"OR (e.seq <= h.seq AND EXISTS (SELECT 1 FROM ssync_cert c WHERE c.node=h.node AND c.valid_until IS NOT NULL "
-		"AND h.time > c.valid_until + ?))) LIMIT 1", err)))
-		return SSYNC_ERROR;
+	if ((r = held_changes(st, tmax, err)) != 0)
+		return r;
+	/* Each new listing, by the entries it covers under the judge's own
+	 * rule (its name: node and key generation), not by seq alone. */
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT node, seq, pos, time FROM ssync_witness_head WHERE pos > ?",
+		-1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read witnessed heads");
 	sqlite3_bind_int64(q, 1, from);
-	sqlite3_bind_int64(q, 2, SSYNC_WITNESS_HOLD_MS);
-	sqlite3_bind_int64(q, 3, SSYNC_WITNESS_RELAY_MS);
-	sqlite3_bind_int64(q, 4, SSYNC_WITNESS_ALLOW_MS);
-	sqlite3_bind_int64(q, 5, SSYNC_WITNESS_RELAY_MS);
-	r = ssync_store__step_row(st, q, "compare entries with checkpoints", err);
-	sqlite3_reset(q);
+	r = 0;
+	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		char name[SSYNC_BRANCH_NAME_MAX + 1];
+		snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(q, 0));
+		r = listing_changes(st, name, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
+			sqlite3_column_int64(q, 3), tmax, err);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = ssync_store__sqlerr(st, err, "read witnessed heads");
+	sqlite3_finalize(q);
 	return r;
 }
 

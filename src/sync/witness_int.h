@@ -5,9 +5,11 @@
 
 #include "entry_int.h"
 #include "judge_int.h"
+#include "reenroll_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/witness.h"
 #include "store_int.h"
+#include "wobj_int.h"
 
 /* The latest checkpoint's time (0 if none) and how many are held. */
 int ssync_witness__latest(ssync_store *st, int64_t *time, int64_t *count, ssync_error *err);
@@ -20,6 +22,22 @@ int ssync_witness__latest(ssync_store *st, int64_t *time, int64_t *count, ssync_
  */
 int ssync_witness__load(ssync_store *st, const char *district, const char *path, const char *data,
 	size_t len, char *why, size_t whylen, ssync_error *err);
+
+/*
+ * The name under which checkpoints list (@p node, @p seq): the node id for
+ * key generation 1, "<node>.g<G>" for generation G >= 2 (the branch that
+ * generation travels on; @p g / @p ng: the node's re-enrolments). Returns
+ * the generation.
+ */
+int ssync_witness__stream(const ssync_gen *g, int ng, const char *node, int64_t seq,
+	char out[SSYNC_BRANCH_NAME_MAX + 1]);
+
+/*
+ * The hub's side (witness_pub.c): the heads of the log that no checkpoint
+ * lists yet, one per listing name (node and key generation), sorted by name
+ * (byte order). *out is malloc'd (free it), *n its length.
+ */
+int ssync_witness__new_heads(ssync_store *st, ssync_whead **out, int *n, ssync_error *err);
 
 /*
  * After checkpoints beyond position @p from were loaded: 1 if a verdict on

@@ -38,42 +38,103 @@ static int is_hub(ssync_node *n, ssync_error *err)
 	return r;
 }
 
-/* The heads of the log that no checkpoint lists yet, by node id. */
-static int new_heads(ssync_store *st, ssync_whead **out, int *n, ssync_error *err)
+static int head_push(ssync_whead **v, int *n, int *cap, const char *name, int64_t seq, const void *hash, int hlen,
+	ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT e.node, e.seq, e.hash FROM ssync_entry e "
+	if (*n == *cap) {
+		ssync_whead *nv = realloc(*v, (size_t)(*cap ? *cap * 2 : 64) * sizeof(**v));
+		if (!nv)
+			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		*v = nv;
+		*cap = *cap ? *cap * 2 : 64;
+	}
+	snprintf((*v)[*n].node, sizeof((*v)[*n].node), "%s", name);
+	(*v)[*n].seq = seq;
+	memset((*v)[*n].hash, 0, 32);
+	if (hlen == 32)
+		memcpy((*v)[*n].hash, hash, 32);
+	(*n)++;
+	return 0;
+}
+
+/* The heads of a re-enrolled node, one per key generation it holds entries
+ * of (TRUST.md §5a): generation G's head is listed as "<node>.g<G>" as soon
+ * as the hub holds it, whatever seq the old key's history was listed at. */
+static int gen_heads(ssync_store *st, const char *node, ssync_whead **v, int *n, int *cap, ssync_error *err)
+{
+	ssync_gen g[SSYNC_GENS_MAX];
+	int ng = 0, i, k, r = 0;
+
+	if ((r = ssync_trust__gens(st, node, g, &ng, err)) < 0)
+		return r;
+	for (i = -1; i < ng && r == 0; i++) {
+		int64_t gen = i < 0 ? 1 : g[i].gen, lo = i < 0 ? 0 : g[i].after_seq, hi = INT64_MAX, listed = 0;
+		char name[SSYNC_BRANCH_NAME_MAX + 1];
+		sqlite3_stmt *q;
+		for (k = 0; k < ng; k++)
+			if (g[k].gen > gen && g[k].after_seq < hi)
+				hi = g[k].after_seq;
+		ssync_witness__stream(g, ng, node, lo + 1, name);
+		if (!(q = ssync_store__stmt(st, "SELECT ifnull(max(seq), 0) FROM ssync_witness_head WHERE node=?", err)))
+			return SSYNC_ERROR;
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		if ((r = ssync_store__step_row(st, q, "read witnessed heads", err)) > 0)
+			listed = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (r < 0)
+			return r;
+		if (!(q = ssync_store__stmt(st, "SELECT seq, hash FROM ssync_entry WHERE node=? AND seq>? AND seq<=? "
+			"ORDER BY seq DESC LIMIT 1", err)))
+			return SSYNC_ERROR;
+		sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, lo > listed ? lo : listed);
+		sqlite3_bind_int64(q, 3, hi);
+		if ((r = ssync_store__step_row(st, q, "read the heads of the log", err)) > 0)
+			r = head_push(v, n, cap, name, sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 1),
+				sqlite3_column_bytes(q, 1), err);
+		sqlite3_reset(q);
+	}
+	return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const ssync_whead *)a)->node, ((const ssync_whead *)b)->node);
+}
+
+int ssync_witness__new_heads(ssync_store *st, ssync_whead **out, int *n, ssync_error *err)
+{
+	/* re-enrolled nodes (few) are listed per key generation, by gen_heads */
+	sqlite3_stmt *q = ssync_store__stmt(st, "WITH r(node) AS (SELECT DISTINCT node FROM ssync_trust_obj WHERE "
+		"kind='reenroll') SELECT e.node, e.seq, e.hash, e.node IN r FROM ssync_entry e "
 		"JOIN (SELECT node, max(seq) AS m FROM ssync_entry GROUP BY node) h ON e.node=h.node AND e.seq=h.m "
-		"WHERE e.seq > ifnull((SELECT max(w.seq) FROM ssync_witness_head w WHERE w.node=e.node), 0) ORDER BY e.node", err);
+		"WHERE e.node IN r OR e.seq > ifnull((SELECT max(w.seq) FROM ssync_witness_head w WHERE w.node=e.node), 0) "
+		"ORDER BY e.node", err);
 	ssync_whead *v = NULL;
-	int cap = 0, rc;
+	int cap = 0, rc, error = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!q)
 		return SSYNC_ERROR;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			ssync_whead *nv = realloc(v, (size_t)(cap ? cap * 2 : 64) * sizeof(*v));
-			if (!nv) {
-				sqlite3_reset(q);
-				free(v);
-				return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-			}
-			v = nv;
-			cap = cap ? cap * 2 : 64;
-		}
-		snprintf(v[*n].node, sizeof(v[*n].node), "%s", (const char *)sqlite3_column_text(q, 0));
-		v[*n].seq = sqlite3_column_int64(q, 1);
-		memset(v[*n].hash, 0, 32);
-		if (sqlite3_column_bytes(q, 2) == 32)
-			memcpy(v[*n].hash, sqlite3_column_blob(q, 2), 32);
-		(*n)++;
+	while (error == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (sqlite3_column_int(q, 3))
+			error = gen_heads(st, (const char *)sqlite3_column_text(q, 0), &v, n, &cap, err);
+		else
+			error = head_push(&v, n, &cap, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
+				sqlite3_column_blob(q, 2), sqlite3_column_bytes(q, 2), err);
 	}
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
+	if (error == 0 && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "read the heads of the log");
+	if (error < 0) {
 		free(v);
-		return ssync_store__sqlerr(st, err, "read the heads of the log");
+		*n = 0;
+		return error;
 	}
+	/* "<id>.g<G>" sorts by byte order among the ids, as the parser wants */
+	if (*n > 1)
+		qsort(v, (size_t)*n, sizeof(*v), by_name);
 	*out = v;
 	return 0;
 }
@@ -137,7 +198,7 @@ int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, i
 	/* The chain's time never goes back, whatever the hub's clock does. */
 	if (now < tmax)
 		now = tmax;
-	if ((error = new_heads(st, &heads, &nheads, err)) < 0)
+	if ((error = ssync_witness__new_heads(st, &heads, &nheads, err)) < 0)
 		return error;
 	if (nheads == 0 && count > 0 && now - tmax < min_age)
 		goto done;

@@ -90,10 +90,10 @@ static int check_fields(const ssync_wobj *w, ssync_error *err)
 	if (w->nheads < 0 || w->nheads > SSYNC_WITNESS_MAX_HEADS)
 		return ssync_error_set(err, SSYNC_ETOOLARGE, "checkpoint: more than %d heads", SSYNC_WITNESS_MAX_HEADS);
 	for (i = 0; i < w->nheads; i++) {
-		if (!id_ok(w->heads[i].node) || w->heads[i].seq < 1)
-			return ssync_error_set(err, SSYNC_ESCHEMA, "checkpoint: head %d: bad node id or seq", i);
+		if (!ssync_ident_branch_parse(w->heads[i].node, NULL, NULL) || w->heads[i].seq < 1)
+			return ssync_error_set(err, SSYNC_ESCHEMA, "checkpoint: head %d: bad node (or node.g<G>) name or seq", i);
 		if (i > 0 && strcmp(w->heads[i - 1].node, w->heads[i].node) >= 0)
-			return ssync_error_set(err, SSYNC_ESCHEMA, "checkpoint: heads not sorted by node, or a node twice");
+			return ssync_error_set(err, SSYNC_ESCHEMA, "checkpoint: heads not sorted by name, or a name twice");
 	}
 	return 0;
 }
@@ -217,7 +217,7 @@ int ssync_witness__wobj_parse(ssync_wobj *w, const char *line, size_t len, ssync
 		json_t *h = json_array_get(heads, i);
 		ssync_whead *wh = &w->heads[i];
 		if (!json_is_array(h) || json_array_size(h) != 3 || !(s = json_string_value(json_array_get(h, 0))) ||
-		    strlen(s) > SSYNC_NODE_ID_MAX || get_int(json_array_get(h, 1), &wh->seq) < 0 ||
+		    strlen(s) > SSYNC_BRANCH_NAME_MAX || get_int(json_array_get(h, 1), &wh->seq) < 0 ||
 		    hex32(json_string_value(json_array_get(h, 2)), wh->hash) < 0) {
 			error = ssync_error_set(err, SSYNC_ESCHEMA, "checkpoint: head %zu must be [node, seq, hash]", i);
 			goto done;

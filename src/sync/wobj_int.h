@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "schoolsync/error.h"
+#include "schoolsync/ident.h"
 #include "schoolsync/keys.h"
 
 /* Heads one checkpoint may list (a round that saw more writes several). */
@@ -17,8 +18,11 @@
 /* A checkpoint line is at most this long (256 heads fit with room). */
 #define SSYNC_WITNESS_MAX_LINE 65536
 
+/* One listed head. @c node is the name of the branch the listed key
+ * generation travels on: the node id for generation 1, "<id>.g<G>" for
+ * generation G >= 2 after a re-enrolment (docs/TRUST.md §4a, §5a). */
 typedef struct ssync_whead {
-	char node[SSYNC_NODE_ID_MAX + 1];
+	char node[SSYNC_BRANCH_NAME_MAX + 1];
 	int64_t seq;
 	unsigned char hash[32];
 } ssync_whead;

@@ -2,7 +2,7 @@
  * Hub checkpoints (src/sync/wobj.c): the witness/ lines of
  * refs/heads/district that every node reads. Oracles: a parsed checkpoint
  * keeps its bounds (position, time in the HLC range, at most
- * SSYNC_WITNESS_MAX_HEADS heads sorted by node id), has a path that maps
+ * SSYNC_WITNESS_MAX_HEADS heads sorted by name: node id or id.g<G>), has a path that maps
  * back to its position, and signing it again with any key gives a line the
  * parser accepts with the same body bytes (the writer makes what receivers
  * take).

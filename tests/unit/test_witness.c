@@ -124,6 +124,31 @@ static void test_witness__parser_refuses(void **state)
 		assert_true(err.message[0] != 0);
 		free(w);
 	}
+	/* listing names: a node id, or <id>.g<G> with G >= 2 (no leading zero) */
+	{
+		static const char *const names[] = { "a.g1", "a.g02", "a.x2", "a.g", "a.g2.g3", ".g2", "a.g1234567890" };
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			ssync_wobj *w = calloc(1, sizeof(*w));
+			int n = snprintf(line, sizeof(line), "{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,"
+				"\"prev\":null,\"time\":1764085566000,\"heads\":[[\"%s\",1,\"%064d\"]]}\t%s\n", names[i], 0, sig);
+			assert_non_null(w);
+			if (ssync_witness__wobj_parse(w, line, (size_t)n, NULL) == 0)
+				fail_msg("accepted listing name %s", names[i]);
+			free(w);
+		}
+	}
+	{
+		ssync_wobj *w = calloc(1, sizeof(*w));
+		int n = snprintf(line, sizeof(line), "{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,"
+			"\"prev\":null,\"time\":1764085566000,\"heads\":[[\"a\",9,\"%064d\"],[\"a-b\",1,\"%064d\"],"
+			"[\"a.g2\",5,\"%064d\"],[\"a.g999999999\",6,\"%064d\"]]}\t%s\n", 0, 0, 0, 0, sig);
+		assert_non_null(w);
+		assert_int_equal(ssync_witness__wobj_parse(w, line, (size_t)n, NULL), 0);
+		assert_int_equal(w->nheads, 4);
+		assert_string_equal(w->heads[2].node, "a.g2");
+		ssync_witness__wobj_clear(w);
+		free(w);
+	}
 	/* the same bytes with a valid body are accepted (the cases above differ in one thing) */
 	{
 		ssync_wobj *w = calloc(1, sizeof(*w));
@@ -265,39 +290,145 @@ static void test_witness__judging(void **state)
 	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 3, NULL), 1);
 }
 
-/* A re-enrolled node (cut 4): its new generation's entry at seq 5 is not
- * covered by a listing of the old key's seq 6 (a different entry there, or
- * none held yet), so it is not held for good for being written long after
- * that listing; a listing of its own history covers it. */
+/* Sign checkpoint @p pos (time @p t) listing one head @p name#@p seq and
+ * load it; returns what ssync_witness__load returns (1: refused, in why). */
+static int load_one(ssync_node *n, ssync_keypair *hub, int64_t pos, int64_t t, const char *name, int64_t seq,
+	char *why, size_t whylen)
+{
+	ssync_wobj *w = calloc(1, sizeof(*w));
+	ssync_store *st = ssync_node_store(n);
+	sqlite3_stmt *q;
+	char path[64], *line;
+	size_t len = 0;
+	int r;
+
+	assert_non_null(w);
+	snprintf(w->district, sizeof(w->district), "d1");
+	snprintf(w->hub, sizeof(w->hub), "hub");
+	w->n = pos;
+	w->time = t;
+	if (pos > 1) {
+		w->has_prev = 1;
+		assert_int_equal(sqlite3_prepare_v2(ssync_store__db(st), "SELECT hash FROM ssync_witness WHERE pos=?", -1, &q, NULL),
+			SQLITE_OK);
+		sqlite3_bind_int64(q, 1, pos - 1);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		memcpy(w->prev, sqlite3_column_blob(q, 0), 32);
+		sqlite3_finalize(q);
+	}
+	w->nheads = 1;
+	snprintf(w->heads[0].node, sizeof(w->heads[0].node), "%s", name);
+	w->heads[0].seq = seq;
+	memset(w->heads[0].hash, 0x07, 32);
+	line = signed_line(w, hub, &len);
+	ssync_witness__wobj_path(pos, path, sizeof(path));
+	why[0] = 0;
+	r = ssync_witness__load(st, "d1", path, line, len, why, whylen, NULL);
+	ssync_witness__wobj_clear(w);
+	free(w);
+	free(line);
+	return r;
+}
+
+/* A re-enrolled node (generation 2 after seq 4): checkpoints list its new
+ * generation as "sch-b.g2" from its first entry on, whatever seq the old
+ * key's (void) history was listed at; coverage is by that name, a function
+ * of the signed checkpoints and re-enrolment only (not of which entries a
+ * replica holds), and the rebuild check after new checkpoints finds a new
+ * generation's applied entry they show far ahead. */
 static void test_witness__reenrolled_generation(void **state)
 {
 	th_fx *f = *state;
+	ssync_store *st = ssync_node_store(f->n);
+	ssync_keypair *hub = NULL;
 	const int64_t day = 86400000;
-	char q[24], sql[900], k[65];
+	char q[24], sql[900], k[65], hk[65], why[512];
+
+	assert_int_equal(ssync_keys_generate(&hub, NULL), 0);
+	ssync_hex_encode(hk, ssync_keys_public(hub), 32);
+	memset(k, 'a', 64);
+	k[64] = 0;
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES "
+		"('certs/sch-b.9.reenroll','reenroll','sch-b',9,'{\"reenroll\":1,\"gen\":2,\"after_seq\":4,"
+		"\"old_pubkey\":\"%s\",\"pubkey\":\"%s\"}',zeroblob(64)); "
+		"INSERT INTO ssync_cert VALUES ('hub',1,'hub',NULL,x'%s',0,NULL)", k, k, hk);
+	exec_ok(f->n, sql);
+	/* checkpoint 1 lists the old key's history up to seq 6 (void above 4) */
+	assert_int_equal(load_one(f->n, hub, 1, T0, "sch-b", 6, why, sizeof(why)), 0);
+	/* a generation no re-enrolment introduces, or a seq below its cut: refused */
+	assert_int_equal(load_one(f->n, hub, 2, T0 + day, "sch-b.g3", 5, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "E_CHAIN"));
+	assert_int_equal(load_one(f->n, hub, 2, T0 + day, "sch-b.g2", 4, why, sizeof(why)), 1);
+	/* a generation-1 entry at seq 3 is covered by that listing as before */
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 + 9 * day, 0, q), 2);
+	/* the new generation applied on this replica before its listing arrives */
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
+		"('sch-b',5,randomblob(32),%lld,'',zeroblob(64),1)", (long long)((T0 + 9 * day) << SSYNC_HLC_COUNTER_BITS));
+	exec_ok(f->n, sql);
+	/* checkpoint 2 at T0+10d lists "sch-b.g2" at seq 5 -- below the old
+	 * key's listed 6, right away: it covers seq 5 (generation, seq, hash) */
+	assert_int_equal(load_one(f->n, hub, 2, T0 + 10 * day, "sch-b.g2", 5, why, sizeof(why)), 0);
+	/* seq 5 of generation 2, written 9 days after the old key's seq 6 was
+	 * listed: covered by its own listing only, so not held for good */
+	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
+	assert_int_equal(ssync_witness__need_rebuild(st, 1, NULL), 0); /* dated before it: nothing changes */
+	/* dated more than 24 h after the hub first witnessed it: held for good,
+	 * and the rebuild check finds the applied copy (whichever came first) */
+	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 12 * day, 0, q), 2);
+	assert_string_equal(q, "W_FUTURE_HLC");
+	snprintf(sql, sizeof(sql), "UPDATE ssync_entry SET hlc=%lld WHERE node='sch-b' AND seq=5",
+		(long long)((T0 + 12 * day) << SSYNC_HLC_COUNTER_BITS));
+	exec_ok(f->n, sql);
+	assert_int_equal(ssync_witness__need_rebuild(st, 1, NULL), 1);
+	/* the chain is per name: "sch-b.g2" must grow, "sch-b" is its own */
+	assert_int_equal(load_one(f->n, hub, 3, T0 + 11 * day, "sch-b.g2", 5, why, sizeof(why)), 1);
+	assert_int_equal(load_one(f->n, hub, 3, T0 + 11 * day, "sch-b.g2", 8, why, sizeof(why)), 0);
+	/* seq 7 of generation 2: covered by the g2 listing at 8 */
+	assert_int_equal(judge(f->n, "sch-b", 7, T0 + 11 * day - 3600000, 0, q), 1);
+	assert_int_equal(judge(f->n, "sch-b", 7, T0 + 13 * day, 0, q), 2);
+	/* backdating is judged against every generation's listings below it:
+	 * seq 9 dated 31 days before the g2 listing at seq 8 */
+	assert_int_equal(judge(f->n, "sch-b", 9, T0 + 11 * day - 31 * day, 0, q), 3);
+	assert_string_equal(q, "E_BACKDATED");
+	ssync_keys_free(hub);
+}
+
+/* What the hub lists: a re-enrolled node's new generation by its own name,
+ * sorted among the node ids by byte order (the parser's rule). */
+static void test_witness__hub_lists_generations(void **state)
+{
+	th_fx *f = *state;
+	ssync_store *st = ssync_node_store(f->n);
+	ssync_whead *h = NULL;
+	int n = 0;
+	char sql[900], k[65];
 
 	memset(k, 'a', 64);
 	k[64] = 0;
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES "
 		"('certs/sch-b.9.reenroll','reenroll','sch-b',9,'{\"reenroll\":1,\"gen\":2,\"after_seq\":4,"
 		"\"old_pubkey\":\"%s\",\"pubkey\":\"%s\"}',zeroblob(64)); "
-		"INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)),"
-		"(2,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
+		"INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
 		"INSERT INTO ssync_witness_head VALUES ('sch-b',6,1,zeroblob(32),%lld); "
-		"INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES ('sch-b',6,randomblob(32),0,'',zeroblob(64),1)",
-		k, k, (long long)T0, (long long)(T0 + 10 * day), (long long)T0);
+		"INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES ('sch-b',3,x'03',0,'',zeroblob(64),1),"
+		"('sch-b',4,x'04',0,'',zeroblob(64),1),('sch-b',5,x'05',0,'',zeroblob(64),1),"
+		"('sch-b-x',1,x'01',0,'',zeroblob(64),1),('sch-c',2,x'02',0,'',zeroblob(64),1)",
+		k, k, (long long)T0, (long long)T0);
 	exec_ok(f->n, sql);
-	/* seq 5, written 9 days after the old key's seq 6 was listed: not held */
-	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
-	/* a generation-1 entry at seq 3 is covered by that listing as before */
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 + 9 * day, 0, q), 2);
-	/* the new generation's own seq 7 listed (hash = the entry held): covers seq 5 */
-	exec_ok(f->n, "INSERT INTO ssync_witness_head VALUES ('sch-b',7,2,x'0707070707070707070707070707070707070707070707070707070707070707',"
-		"1); UPDATE ssync_witness_head SET time=(SELECT time FROM ssync_witness WHERE pos=2) WHERE seq=7; "
-		"INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
-		"('sch-b',7,x'0707070707070707070707070707070707070707070707070707070707070707',0,'',zeroblob(64),1)");
-	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 12 * day, 0, q), 2);
-	assert_string_equal(q, "W_FUTURE_HLC");
-	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
+	assert_int_equal(ssync_witness__new_heads(st, &h, &n, NULL), 0);
+	/* sch-b (generation 1) is listed at 6 already: only its generation 2 */
+	assert_int_equal(n, 3);
+	assert_string_equal(h[0].node, "sch-b-x");
+	assert_string_equal(h[1].node, "sch-b.g2");
+	assert_int_equal(h[1].seq, 5);
+	assert_string_equal(h[2].node, "sch-c");
+	free(h);
+	/* once listed, generation 2 is not listed again until it grows */
+	exec_ok(f->n, "INSERT INTO ssync_witness_head VALUES ('sch-b.g2',5,2,zeroblob(32),0),('sch-b-x',1,2,zeroblob(32),0),"
+		"('sch-c',2,2,zeroblob(32),0)");
+	assert_int_equal(ssync_witness__new_heads(st, &h, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	free(h);
 }
 
 int main(void)
@@ -308,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_witness__bounds_and_paths),
 		cmocka_unit_test_setup_teardown(test_witness__judging, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__reenrolled_generation, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness__hub_lists_generations, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
