@@ -352,31 +352,36 @@ static void pending_free(pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* If @p rd holds a node missing from @p was ("a,b"), queue was + those. */
-static int note_readers(sqlite3 *kdb, const char *kid, const char *was, const ssync_readers *rd, pending *p,
-	ssync_error *err)
+/* If @p rd holds a reader (token: node and key, privacy.c) missing from
+ * @p was ("a:k1,b:k2"), queue was + those. */
+static int note_readers(const char *kid, const char *was, const ssync_readers *rd, pending *p, ssync_error *err)
 {
 	size_t len = strlen(was ? was : "") + 2;
-	char *u, hay[8192];
+	char *u, *hay;
 	int i, grew = 0;
 
-	(void)kdb;
-	snprintf(hay, sizeof(hay), ",%s,", was ? was : "");
 	for (i = 0; i < rd->n; i++)
-		len += strlen(rd->v[i].node) + 1;
-	if (!(u = malloc(len)))
+		len += SSYNC_NODE_ID_MAX + 21;
+	if (!(hay = malloc(strlen(was ? was : "") + 3)))
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	sprintf(hay, ",%s,", was ? was : "");
+	if (!(u = malloc(len))) {
+		free(hay);
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	}
 	snprintf(u, len, "%s", was ? was : "");
 	for (i = 0; i < rd->n; i++) {
-		char needle[80];
-		snprintf(needle, sizeof(needle), ",%s,", rd->v[i].node);
+		char tok[SSYNC_NODE_ID_MAX + 20], needle[SSYNC_NODE_ID_MAX + 24];
+		ssync_privacy__reader_token(&rd->v[i], tok, sizeof(tok));
+		snprintf(needle, sizeof(needle), ",%s,", tok);
 		if (strstr(hay, needle))
 			continue;
 		if (u[0])
 			strcat(u, ",");
-		strcat(u, rd->v[i].node);
+		strcat(u, tok);
 		grew = 1;
 	}
+	free(hay);
 	if (!grew) {
 		free(u);
 		return 0;
@@ -484,7 +489,7 @@ static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_h
 			break;
 		/* every node a key was ever sealed to: one of them removed later
 		 * makes the row's next write take a fresh key (privacy.c) */
-		if ((error = note_readers(kdb, kid, (const char *)sqlite3_column_text(q, 3), &rd, &pend, err)) < 0)
+		if ((error = note_readers(kid, (const char *)sqlite3_column_text(q, 3), &rd, &pend, err)) < 0)
 			break;
 	}
 	if (!error && rc != SQLITE_DONE)

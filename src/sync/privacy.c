@@ -315,30 +315,65 @@ int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ss
 	return error;
 }
 
-/* "a,b,c": the reader nodes, for noticing one was removed. */
-static void readers_list(const ssync_readers *r, char *out, size_t len)
+void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len)
 {
-	size_t used = 0;
-	int i;
+	char pk[17];
 
-	out[0] = 0;
-	for (i = 0; i < r->n && used < len; i++)
-		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : "", r->v[i].node);
+	/* the first 8 bytes of the key name it well enough to notice a rotation */
+	ssync_hex_encode(pk, r->pk, 8);
+	snprintf(out, len, "%s:%s", r->node, pk);
 }
 
-/* 1 if every node of the comma list @p was is still in @p now. */
+/* "a:k1,b:k2": the readers, each with its encryption key (a token), for
+ * noticing one was removed -- a node revoked or no longer granted, or a
+ * key rotated away (its old secret may be in a thief's hands). malloc'd. */
+static char *readers_list(const ssync_readers *r)
+{
+	size_t used = 0, cap = (size_t)r->n * (SSYNC_NODE_ID_MAX + 20) + 1;
+	char *out = malloc(cap);
+	int i;
+
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (i = 0; i < r->n; i++) {
+		char tok[SSYNC_NODE_ID_MAX + 20];
+		ssync_privacy__reader_token(&r->v[i], tok, sizeof(tok));
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", tok);
+	}
+	return out;
+}
+
+/* 1 if the comma list @p list holds the token @p tok (@p len bytes). */
+static int list_has(const char *list, const char *tok, size_t len)
+{
+	const char *p = list;
+
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == len && memcmp(p, tok, len) == 0)
+			return 1;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* 1 if every token of the comma list @p was is still in @p now. */
 static int readers_kept(const char *was, const char *now)
 {
-	char buf[4096], *tok, *save = NULL;
-	char hay[4200];
+	const char *p = was;
 
-	snprintf(buf, sizeof(buf), "%s", was);
-	snprintf(hay, sizeof(hay), ",%s,", now);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char needle[80];
-		snprintf(needle, sizeof(needle), ",%s,", tok);
-		if (!strstr(hay, needle))
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l && !list_has(now, p, l))
 			return 0;
+		if (!e)
+			break;
+		p = e + 1;
 	}
 	return 1;
 }
@@ -405,7 +440,7 @@ int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int
 	sqlite3 *kdb = NULL;
 	sqlite3_stmt *q = NULL;
 	unsigned char key[SSYNC_DATAKEY_BYTES];
-	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], rlist[4096], *cell = NULL;
+	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], *rlist = NULL, *cell = NULL;
 	const char *ccol = NULL;
 	int i, rc, have = 0, error;
 
@@ -416,13 +451,21 @@ int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int
 		goto done;
 	if ((error = ssync_privacy__readers(st, kdb, school, &rd, err)) < 0)
 		goto done;
-	readers_list(&rd, rlist, sizeof(rlist));
+	if (!(rlist = readers_list(&rd))) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
 	if (kid[0]) {
-		if (sqlite3_prepare_v2(kdb, "SELECT key, readers FROM data_key WHERE kid=? ORDER BY owner", -1, &q, NULL) != SQLITE_OK) {
+		/* only a key this node made: it alone knows every reader the key
+		 * was ever sealed to (a key another node made -- the owner's, when
+		 * the hub writes -- may have been sealed to an auditor revoked
+		 * since, which kept it) */
+		if (sqlite3_prepare_v2(kdb, "SELECT key, readers FROM data_key WHERE kid=? AND owner=?", -1, &q, NULL) != SQLITE_OK) {
 			error = ssync_privacy__kdb_err(kdb, err, "read data key");
 			goto done;
 		}
 		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
 		/* only the key that opens the row's cell: a squatter's key under
 		 * this kid would hand it the new values */
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW && !have)
@@ -474,6 +517,7 @@ done:
 		}
 	sqlite3_finalize(q);
 	free(cell);
+	free(rlist);
 	ssync_privacy__kdb_release(kdb);
 	ssync_privacy__readers_free(&rd);
 	return error;

@@ -30,5 +30,8 @@ void ssync_privacy__kdb_scrub(sqlite3 *db);
 int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err);
 int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err);
 void ssync_privacy__readers_free(ssync_readers *r);
+/* "node:<16 hex of its enckey>": a reader as data_key.readers records it
+ * (@p len >= SSYNC_NODE_ID_MAX + 20). */
+void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len);
 
 #endif

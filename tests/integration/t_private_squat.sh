@@ -58,9 +58,9 @@ ssx h2 remote add clone "$T/clone.git" >/dev/null
 sync_ok h2 >/dev/null
 assert_eq "the restored hub reads b's student" 周五 "$(name_of h2 "$SB")"
 
-log "=== the hub writes b's row: with b's key (b reads it, a does not)"
+log "=== the hub writes b's row: with a key of its own, never a claimed one (b reads it, a does not)"
 ssx h2 student-archive edit "$SB" --name 周五改 >/dev/null
-assert_eq "the write kept b's kid" "$KB" "$(kid_of h2 "$SB")"
+assert_ne "the write took a new kid (a writer reuses only keys it made, PRIVACY.md §2)" "$KB" "$(kid_of h2 "$SB")"
 ssx h2 remote add hub "$T/hub.git" >/dev/null
 sync_ok h2 hub >/dev/null
 sync_ok a >/dev/null; sync_ok b >/dev/null

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Private rows attacked as the district's outside checkers would (issue 15,
+# docs/PRIVACY.md §5/§8): a revoked auditor that kept its data keys must not
+# read what anyone writes after the revocation (the hub, another node of the
+# owning school); a reader whose encryption key was rotated (the old secret
+# may be in a thief's hands) must not read new writes under the old key.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_tmp
+
+ROOT=$T/root.key
+jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
+# kid_of HOME ID [COLUMN]: the data key id of a private cell
+kid_of() { ssx "$1" sql "SELECT ${3:-name} FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
+round() { for x in h a b h x; do sync_ok "$x" >/dev/null; done; }
+# enrol HOME NODE ROLE [SCHOOL]: init, join, certify with the node's enckey
+enrol() {
+	local j
+	j=$(ssx "$1" --json init --node "$2" --district d1)
+	ssx "$1" join --district-pubkey "$RK" >/dev/null
+	ssx "$1" remote add hub "$T/hub.git" >/dev/null
+	ssx h district enroll "$2" --role "$3" ${4:+--school "$4"} --pubkey "$(printf '%s' "$j" | jf pubkey)" \
+		--enckey "$(printf '%s' "$j" | jf enckey)" --root-key "$ROOT" >/dev/null
+}
+
+log "=== setup: hub, school sch-a on two nodes (a, b), auditor x"
+new_hub "$T/hub.git"
+HJ=$(ssx h --json init --node hub --district d1)
+ssx h remote add hub "$T/hub.git" >/dev/null
+ss h district init --id d1 --name "崇明区" --root-key "$ROOT"
+RK=$(printf '%s\n' "$OUT" | sed -n 's/^root public key //p')
+enrol a sch-a school sch-a
+enrol b sch-a-2 school sch-a
+enrol x aud-1 auditor
+round
+ssx h district grant-auditor --auditor aud-1 --school sch-a >/dev/null
+round
+S1=$(ssx a student-archive add --name 赵一 --grade 一年级)
+S2=$(ssx a student-archive add --name 钱二 --grade 二年级)
+round
+assert_eq "the granted auditor reads S1" 赵一 "$(name_of x "$S1")"
+assert_eq "the other node of sch-a reads S2" 钱二 "$(name_of b "$S2")"
+K1=$(kid_of a "$S1"); K2=$(kid_of a "$S2")
+
+log "=== a revoked auditor that kept its keys.db reads no write made after the revocation"
+# the auditor keeps a copy of everything it held (it need not apply newer stores)
+cp -a "$T/x" "$T/x-kept"
+ssx h district revoke-auditor --auditor aud-1 --school sch-a >/dev/null
+round; round
+ssx h student-archive edit "$S1" --record 转学 >/dev/null
+ssx b student-archive edit "$S2" --record 留级 >/dev/null
+round; round
+assert_eq "sanity: the owner reads the hub's write" 转学 "$(ssx a --json student-archive show "$S1" | jf record)"
+assert_ne "the hub's write after the revocation does not use a data key sealed to the auditor" "$K1" "$(kid_of h "$S1" record)"
+assert_ne "... nor does another node of the owning school" "$K2" "$(kid_of b "$S2" record)"
+assert_eq "the owner reads b's write" 留级 "$(ssx a --json student-archive show "$S2" | jf record)"
+assert_eq "the hub reads b's write" 留级 "$(ssx h --json student-archive show "$S2" | jf record)"
+
+log "=== a rotated encryption key reads no write made after the rotation"
+S3=$(ssx a student-archive add --name 孙三 --grade 二年级)
+round
+K3=$(kid_of a "$S3" grade)
+NEWK=$(ssx h privacy rotate-key)
+ssx h district enroll hub --role hub --pubkey "$(printf '%s' "$HJ" | jf pubkey)" --enckey "$NEWK" --root-key "$ROOT" >/dev/null
+round; round
+ssx a student-archive edit "$S3" --grade 三年级 >/dev/null
+round; round
+assert_ne "the owner's write after the hub's rotation takes a new data key (the old one was sealed to the old enc.key)" \
+	"$K3" "$(kid_of a "$S3" grade)"
+assert_eq "the hub reads it with its new key" 三年级 "$(ssx h --json student-archive show "$S3" | jf grade)"
+assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash b)" "$(state_hash x)"
+summary
