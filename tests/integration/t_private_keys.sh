@@ -20,7 +20,7 @@ restore_from() {
 	ssx "$1" init --node "$2" --district d1 --restore-key "$3/node.key" >/dev/null
 	ssx "$1" join --district-pubkey "$RK" >/dev/null
 	ssx "$1" remote add clone "$T/clone.git" >/dev/null
-	sync_ok "$1" >/dev/null
+	sync_attn "$1" >/dev/null
 }
 
 log "=== setup: hub, school a, auditor x"
@@ -101,7 +101,7 @@ BLOB=$(git --git-dir="$T/usb/stale.git" hash-object -w "$T/forged")
 TREE=$(printf '100644 blob %s\tkeystore\n' "$BLOB" | git --git-dir="$T/usb/stale.git" mktree)
 FORGED=$(git --git-dir="$T/usb/stale.git" commit-tree "$TREE" -m forged)
 git --git-dir="$T/usb/stale.git" update-ref refs/heads/keys/sch-a "$FORGED"
-sync_ok h old >/dev/null
+sync_attn h old >/dev/null
 assert_contains "the hub quarantines the forged store, naming it and E_SIG" "key store keys/sch-a on remote old refused: key store of sch-a is not signed by its key" \
 	"$(ssx h quarantine --json)"
 assert_eq "the hub still reads S2 (its keys untouched)" 钱二 "$(name_of h "$S2")"

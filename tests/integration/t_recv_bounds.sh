@@ -57,7 +57,7 @@ git update-ref refs/heads/node/sch-a "$commit" "$tip"
 unset GIT_DIR GIT_INDEX_FILE
 
 ssx c sql "INSERT INTO zone(id,name) VALUES ('sch-c-z2','c2')" >/dev/null
-sync_ok c >/dev/null
+sync_attn c >/dev/null
 
 log "b syncs; its peak memory is measured"
 # peak RSS of the sync process (KiB), its exit code, stdout

@@ -73,7 +73,7 @@ attacker_commit a "sch-a: fix typo"
 assert_true "(a) the attacker's push is a plain fast-forward (no --force)" \
 	quiet git -C "$T/a/atk" push -q origin node/sch-a
 ssx a/c sql "INSERT INTO teacher(id,school_id,name,title) VALUES ('sch-c-t2','sch-c','赵六','中级')" >/dev/null
-sync_ok a/c >/dev/null
+sync_attn a/c >/dev/null
 
 ss a/b sync --json
 assert_eq "(a) receiver b: sync exits 3 (done, entries quarantined) and reports one rewritten branch" "3 1" "$RC $(sync_field "$OUT" rewritten_refs)"

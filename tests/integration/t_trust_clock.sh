@@ -92,7 +92,7 @@ assert_eq "... 2999-12-31T23:59:59.999Z" "2999-12-31T23:59:59.999Z" "$(last_time
 sync_ok v >/dev/null
 
 log "=== b learns everything at once: all refused, its clock does not move"
-sync_ok b >/dev/null
+sync_attn b >/dev/null
 assert_true "b: x's entry is E_CERT (unenrolled)" q_has b sch-x 1 E_CERT
 assert_true "b: c's entry (2900, c holds no checkpoint) is held W_FUTURE_HLC (judged before policy)" q_has b sch-c 1 W_FUTURE_HLC
 assert_true "b: v's entry is E_CERT_EXPIRED (beyond its certificate)" q_has b sch-v 1 E_CERT_EXPIRED
@@ -101,22 +101,22 @@ assert_contains "b's next write carries today's time" "^$YEAR-" "$(last_time b s
 assert_eq "b's status: clock not ahead" none "$(ahead_by b)"
 
 log "=== e learns everything too"
-sync_ok e >/dev/null
+sync_attn e >/dev/null
 ssx e sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','after')" >/dev/null
 assert_contains "e's next write carries today's time" "^$YEAR-" "$(last_time e sch-e)"
 assert_eq "e's status: clock not ahead" none "$(ahead_by e)"
 
 log "=== everyone converges"
-sync_ok e >/dev/null
-sync_ok b >/dev/null
-sync_ok h >/dev/null
-sync_ok b >/dev/null
-sync_ok e >/dev/null
+sync_attn e >/dev/null
+sync_attn b >/dev/null
+sync_attn h >/dev/null
+sync_attn b >/dev/null
+sync_attn e >/dev/null
 ssx h sql "INSERT INTO school(id,name) VALUES ('sch-b','B校')" >/dev/null
 assert_contains "the hub's next write carries today's time" "^$YEAR-" "$(last_time h hub)"
-sync_ok h >/dev/null
-sync_ok b >/dev/null
-sync_ok e >/dev/null
+sync_attn h >/dev/null
+sync_attn b >/dev/null
+sync_attn e >/dev/null
 assert_all_equal "hub, b and e hold the same state" "$(state_hash h)" "$(state_hash b)" "$(state_hash e)"
 assert_eq "the valid rows only: a#1, b's and e's" "sch-a-1 sch-b-1 sch-e-1" \
 	"$(ssx b sql "SELECT id FROM teacher ORDER BY id" --json | "$PY" -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))')"

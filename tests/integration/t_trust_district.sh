@@ -93,7 +93,7 @@ ssx x remote add hub "$T/hub.git" >/dev/null
 ssx x sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-x-t1','sch-x','intruder')" >/dev/null
 sync_ok x >/dev/null
 HB=$(state_hash b)
-sync_ok b >/dev/null
+sync_attn b >/dev/null
 assert_true "an unenrolled node's entry is quarantined E_CERT" q_has b sch-x 1 E_CERT
 assert_contains "... reason E_CERT_UNKNOWN, naming the node" "node sch-x has no certificate signed by the district root \(E_CERT_UNKNOWN\)" "$(q_reason b sch-x 1)"
 assert_eq "... and nothing else changed on b" "$HB" "$(state_hash b)"
@@ -110,7 +110,7 @@ git -C "$T/atk" add -A && git -C "$T/atk" commit -q -m "district: certificate fo
 assert_true "the attacker's district push is a fast-forward" quiet git -C "$T/atk" push -q origin district
 DT=$(git --git-dir="$T/b/exchange.git" rev-parse refs/heads/district)
 HB=$(state_hash b)
-sync_ok b >/dev/null
+sync_attn b >/dev/null
 assert_true "b quarantines the district branch: E_CERT" q_has b district 0 E_CERT
 assert_contains "... naming the file and 'not signed by the pinned district root'" "certs/sch-x.2.cert: not signed by the pinned district root" "$(q_reason b district 0)"
 assert_eq "b keeps its district branch" "$DT" "$(git --git-dir="$T/b/exchange.git" rev-parse refs/heads/district)"
@@ -124,7 +124,7 @@ git -C "$T/atk" fetch -q origin
 git -C "$T/atk" reset -q --hard "$(git --git-dir="$T/hub.git" rev-list --max-parents=0 refs/heads/district)"
 git -C "$T/atk" commit -q --allow-empty -m "district: cleanup"
 assert_true "attacker force-pushes a rewritten district branch" quiet git -C "$T/atk" push -q -f origin district
-sync_ok b >/dev/null
+sync_attn b >/dev/null
 assert_true "b reports E_REWRITE for the district branch" q_has b district 0 E_REWRITE
 assert_eq "b keeps its district branch (never follows a rewrite)" "$DT" "$(git --git-dir="$T/b/exchange.git" rev-parse refs/heads/district)"
 assert_eq "b still knows all 4 certificates" 4 "$(ssx b --json district list | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
@@ -134,9 +134,9 @@ log "=== an entry replayed from another district"
 ssx o init --node sch-o --district d2 >/dev/null
 ssx o sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-o-t1','sch-o','other district')" >/dev/null
 ssx o remote add hub "$T/hub.git" >/dev/null
-sync_ok o >/dev/null
+sync_attn o >/dev/null
 HB=$(state_hash b)
-sync_ok b >/dev/null
+sync_attn b >/dev/null
 assert_contains "b refuses the other district's entry: E_DISTRICT" "belongs to district d2, not d1 \(E_DISTRICT\)" "$(q_reason b sch-o 1)"
 assert_eq "... and nothing else changed" "$HB" "$(state_hash b)"
 
@@ -145,18 +145,18 @@ PE=$(pubkey_of e sch-e)
 ssx e remote add hub "$T/hub.git" >/dev/null
 ssx h district enroll sch-e --role school --school sch-e --pubkey "$PE" --root-key "$ROOT" --valid-until 2001-01-01 >/dev/null
 ssx h sql "INSERT INTO school(id,name) VALUES ('sch-e','E校')" >/dev/null
-sync_ok h >/dev/null
+sync_attn h >/dev/null
 ssx e join --district-pubkey "$RK" >/dev/null
-sync_ok e >/dev/null
+sync_attn e >/dev/null
 assert_fail "a node with an expired certificate cannot sign" e sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-t0','sch-e','E0')"
 assert_contains "... E_CERT_EXPIRED with the date" "expired at 2001-01-01T23:59:59.999Z.*E_CERT_EXPIRED" "$ERR"
 # a client that ignores its expiry (unjoined copy of the same key) publishes anyway
 ssx e2 init --node sch-e --district d1 --restore-key "$T/e/node.key" --never-published >/dev/null
 ssx e2 remote add hub "$T/hub.git" >/dev/null
-sync_ok e2 >/dev/null
+sync_attn e2 >/dev/null
 ssx e2 sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-t1','sch-e','E1')" >/dev/null
-sync_ok e2 >/dev/null
-sync_ok b >/dev/null
+sync_attn e2 >/dev/null
+sync_attn b >/dev/null
 assert_true "receivers refuse it: E_CERT_EXPIRED (judged by the entry's HLC, not the clock)" q_has b sch-e 1 E_CERT_EXPIRED
 assert_contains "... naming the entry time and the validity" "sch-e#1 written at .* outside its certificate's validity .* 2001-01-01" "$(q_reason b sch-e 1)"
 assert_eq "... not applied" 0 "$(ssx b sql "SELECT count(*) AS n FROM teacher WHERE id='sch-e-t1'" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])')"
@@ -166,12 +166,12 @@ PAU=$(pubkey_of au aud1)
 ssx au remote add hub "$T/hub.git" >/dev/null
 ssx au join --district-pubkey "$RK" >/dev/null
 ssx h district enroll aud1 --role auditor --pubkey "$PAU" --root-key "$ROOT" >/dev/null
-sync_ok h >/dev/null
-sync_ok au >/dev/null
+sync_attn h >/dev/null
+sync_attn au >/dev/null
 assert_fail "the auditor cannot write" au sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-au1','sch-a','x')"
 assert_contains "... E_PERM: writes nothing" "role auditor writes nothing \(E_PERM\)" "$ERR"
 HUBREFS=$(git --git-dir="$T/hub.git" for-each-ref --format='%(refname) %(objectname)')
-R=$(sync_ok au)
+R=$(sync_attn au)
 assert_eq "the auditor pushes nothing" "0" "$(sync_field "$R" pushed_refs)"
 assert_eq "... the hub's refs are unchanged" "$HUBREFS" "$(git --git-dir="$T/hub.git" for-each-ref --format='%(refname) %(objectname)')"
 assert_eq "the auditor's data equals the hub's" "$(state_hash h)" "$(state_hash au)"
@@ -181,20 +181,20 @@ log "=== ownership is the key's, whatever order a receiver reads branches in (is
 # a's row and of a hub row, as new rows (no prevs). Its branch "node/aaa" is
 # read before node/hub and node/sch-a by a receiver that starts from nothing.
 ssx h sql "INSERT INTO teacher(id,school_id,name) VALUES ('hub-t1',NULL,'H')" >/dev/null
-sync_ok h >/dev/null
+sync_attn h >/dev/null
 PQ=$(pubkey_of q aaa)
 ssx h district enroll aaa --role school --school aaa --pubkey "$PQ" --root-key "$ROOT" >/dev/null
-sync_ok h >/dev/null
+sync_attn h >/dev/null
 ssx q sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-t1','aaa','hijacked')" >/dev/null   # aaa#1
 ssx q sql "INSERT INTO teacher(id,school_id,name) VALUES ('hub-t1','aaa','claimed')" >/dev/null      # aaa#2
 ssx q remote add hub "$T/hub.git" >/dev/null
-sync_ok q >/dev/null
+sync_attn q >/dev/null
 PD=$(pubkey_of d sch-d)
 ssx d remote add hub "$T/hub.git" >/dev/null
 ssx d join --district-pubkey "$RK" >/dev/null
-sync_ok d >/dev/null                       # reads node/aaa first
-sync_ok b >/dev/null                       # held a's row long before
-sync_ok h >/dev/null
+sync_attn d >/dev/null                       # reads node/aaa first
+sync_attn b >/dev/null                       # held a's row long before
+sync_attn h >/dev/null
 assert_true "the hijack of a's row is refused (E_PERM) on the receiver that read it first" q_has d aaa 1 E_PERM
 assert_true "the claim on the hub's row is refused too" q_has d aaa 2 E_PERM
 assert_contains "... the reason names the key's owner" "teacher/hub-t1: row belongs to the hub" "$(q_reason d aaa 2)"

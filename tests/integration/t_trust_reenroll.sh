@@ -48,7 +48,7 @@ sync_ok b >/dev/null
 sync_ok h hub >/dev/null
 cp -a "$T/hub.git" "$T/oldhub.git"      # the hub as it was before the re-enrolment
 ssx h remote add stick "$T/stick.git" >/dev/null
-sync_ok h stick >/dev/null
+sync_attn h stick >/dev/null
 assert_contains "the hub holds the fork evidence (E_FORK at sch-a#4)" "sch-a 4 E_FORK" "$(quarantine_codes h)"
 assert_eq "... and withdrew sch-a's entries from seq 4 on" "t1,t2,t3" "$(names_of h)"
 
@@ -82,7 +82,7 @@ assert_fail "a write in the old home is refused" a sql "INSERT INTO teacher(id,s
 assert_contains "... naming the re-enrolment" "replaced by a re-enrolment.*E_VOID" "$ERR"
 
 log "=== every replica converges, in every order of old hub, stick and hub"
-sync_ok h >/dev/null
+sync_attn h >/dev/null
 sync_ok b >/dev/null
 HASHES=("$(state_hash h)" "$(state_hash a2)" "$(state_hash b)")
 # each remote first once by default (fast suite); all six orders with SSYNC_LONG=1
