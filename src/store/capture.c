@@ -334,6 +334,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	unsigned char prev[SSYNC_HASH_BYTES];
 	int64_t seq;
 	uint64_t last_hlc = 0, head_hlc = 0;
+	int64_t cert_until = 0;
 	chunk c = { NULL, 0, 0, 0, 0, 0 };
 	ssync_sealer sl;
 	char *hlcs = NULL;
@@ -346,11 +347,6 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	memset(&sl, 0, sizeof(sl));
 	if ((error = ssync_log__head(st, who->node, &seq, prev, &head_hlc, err)) < 0)
 		return error;
-	prole[0] = 0;
-	if (who->policy && (error = who->policy->local(st, who->node, ssync_keys_public(who->kp), &managed, prole, pschool, err)) < 0)
-		return error;
-	if ((error = ssync_store__witness_clock(st, who->clock_override && strcmp(prole, "hub") == 0, err)) < 0)
-		return error;
 	if (ssync_store_meta_get(st, "hlc", &hlcs, NULL) == 0 && hlcs) {
 		last_hlc = strtoull(hlcs, NULL, 10);
 		free(hlcs);
@@ -361,7 +357,16 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	}
 	if (head_hlc > last_hlc)
 		last_hlc = head_hlc;
+	/* The first HLC this write signs, before the checks: receivers judge
+	 * the entry's time, not this PC's clock (TRUST.md §4, §4a). */
 	if ((error = chunk_open(&c, seq + 1, &last_hlc, err)) < 0)
+		return error;
+	prole[0] = 0;
+	if (who->policy && (error = who->policy->local(st, who->node, ssync_keys_public(who->kp), c.hlc, &managed, prole,
+		pschool, &cert_until, err)) < 0)
+		return error;
+	if ((error = ssync_store__witness_clock(st, who->clock_override && strcmp(prole, "hub") == 0, c.hlc,
+		head_hlc, err)) < 0)
 		return error;
 	if (sqlite3changeset_start(&it, nchg, chg) != SQLITE_OK)
 		return ssync_error_set(err, SSYNC_ERROR, "read changeset");
@@ -418,6 +423,14 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 				goto done;
 			if ((error = chunk_open(&c, c.seq + 1, &last_hlc, err)) < 0)
 				goto done;
+			/* a long write may run past its certificate's end */
+			if (cert_until && (int64_t)ssync_hlc_ms(c.hlc) > cert_until) {
+				error = ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s ended during this write; "
+					"nothing was written (E_CERT_EXPIRED)", who->node);
+				ssync_error_hint(err, "ask the hub to renew it: schoolsync district enroll %s ... --valid-until DATE",
+					who->node);
+				goto done;
+			}
 		}
 		if (op == SQLITE_DELETE) {
 			sqlite3_value *oldv[256];

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "merge_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/timefmt.h"
@@ -178,49 +180,67 @@ int ssync_policy__check_entry(ssync_store *st, const ssync_entry *e, ssync_verdi
 	return 0;
 }
 
-int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *pk, int *managed,
-	char role[16], char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
+/*
+ * The certificate of key @p pk that covers @p ms as receivers choose it
+ * (judge.c: the highest serial whose window holds the entry's time): its
+ * role, school and end (*until, 0 = none). 1 if found; 0 with *from and
+ * *until of the key's newest certificate otherwise.
+ */
+static int cert_covering(ssync_store *st, const char *node, const unsigned char *pk, int64_t ms, char role[16],
+	char school[SSYNC_NODE_ID_MAX + 1], int64_t *from, int64_t *until, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role, school_id, valid_from, valid_until, pubkey FROM ssync_cert "
+		"WHERE node=? ORDER BY serial", err);
+	int64_t cu = 0;
+	int rc, found = 0;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t f = sqlite3_column_int64(q, 2);
+		int64_t u = sqlite3_column_type(q, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 3);
+		if (pk && (sqlite3_column_bytes(q, 4) != SSYNC_PUBKEY_BYTES ||
+		    sodium_memcmp(sqlite3_column_blob(q, 4), pk, SSYNC_PUBKEY_BYTES) != 0))
+			continue;
+		*from = f;
+		*until = u;
+		if (ms >= f && (u == 0 || ms <= u)) {
+			found = 1;
+			cu = u;
+			snprintf(role, 16, "%s", (const char *)sqlite3_column_text(q, 0));
+			snprintf(school, SSYNC_NODE_ID_MAX + 1, "%s", sqlite3_column_type(q, 1) == SQLITE_NULL ? "" :
+				(const char *)sqlite3_column_text(q, 1));
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read own certificates");
+	if (found)
+		*until = cu;
+	return found;
+}
+
+/* The hook capture calls before a local write signs (see capture_int.h). */
+int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *pk, uint64_t hlc, int *managed,
+	char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, ssync_error *err)
 {
 	sqlite3_stmt *q;
+	int64_t ms = (int64_t)ssync_hlc_ms(hlc), from = 0;
+	char when[40], at[40];
 	int rc, error;
 
 	*managed = ssync_trust_managed(st);
 	role[0] = school[0] = 0;
+	*until = 0;
 	if (!*managed)
 		return 0; /* unmanaged (no district root): no policy, see docs/TRUST.md */
 
-	if (!(q = ssync_store__stmt(st, "SELECT role, school_id FROM ssync_peer WHERE node=? AND source='cert'", err)))
+	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_peer WHERE node=? AND source='cert'", err)))
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(q, 0));
-		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
-			snprintf(school, SSYNC_NODE_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(q, 1));
-	}
 	sqlite3_reset(q);
-	if (rc == SQLITE_ROW) {
-		/* An expired certificate: receivers would refuse what we sign, so refuse it here. */
-		sqlite3_stmt *c = ssync_store__stmt(st, "SELECT max(ifnull(valid_until, 9223372036854775807)) FROM ssync_cert WHERE node=?", err);
-		int64_t until = 0;
-		if (!c)
-			return SSYNC_ERROR;
-		sqlite3_bind_text(c, 1, node, -1, SQLITE_STATIC);
-		if (sqlite3_step(c) != SQLITE_ROW) { /* an aggregate: always one row */
-			error = ssync_store__sqlerr(st, err, "read own certificate's validity");
-			sqlite3_reset(c);
-			return error;
-		}
-		until = sqlite3_column_int64(c, 0);
-		sqlite3_reset(c);
-		if (until > 0 && (int64_t)ssync_hlc_wall_ms() > until) {
-			char when[40];
-			(void)ssync_time_utc(until, 1, when, sizeof(when));
-			ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s expired at %s; nothing it signs now is accepted (E_CERT_EXPIRED)", node, when);
-			ssync_error_hint(err, "ask the hub to renew it: schoolsync district enroll %s ... --valid-until DATE", node);
-			return SSYNC_ECERT;
-		}
-	}
 	if (rc == SQLITE_DONE) {
 		ssync_error_set(err, SSYNC_ECERT, "node %s has no certificate from the district yet; it cannot write (E_CERT_UNKNOWN)", node);
 		ssync_error_hint(err, "ask the hub to run 'schoolsync district enroll %s ...', then run 'schoolsync sync'", node);
@@ -229,7 +249,32 @@ int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *
 	if (rc != SQLITE_ROW)
 		return ssync_store__sqlerr(st, err, "read own certificate");
 	/* an uncertified key, one a re-enrolment replaced, or a generation whose start is not held yet */
-	return pk ? ssync_trust__writer_gen_check(st, node, pk, err) : 0;
+	if (pk && (error = ssync_trust__writer_gen_check(st, node, pk, err)) < 0)
+		return error;
+	/* Receivers judge the entry's HLC against the windows of its key's
+	 * certificates (TRUST.md §4), never a clock: so does the writer, with
+	 * the HLC it is about to sign (above every entry it applied, so it may
+	 * be ahead of this PC's clock), and role and school come from the
+	 * certificate they will choose. */
+	if ((rc = cert_covering(st, node, pk, ms, role, school, &from, until, err)) < 0)
+		return rc;
+	if (rc > 0)
+		return 0;
+	(void)ssync_time_utc(ms, 1, at, sizeof(at));
+	if (from > ms) {
+		(void)ssync_time_utc(from, 1, when, sizeof(when));
+		ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s is valid only from %s; an entry written now (%s) "
+			"is accepted nowhere (E_CERT_EXPIRED)", node, when, at);
+		ssync_error_hint(err, "wait until then, or ask the hub for a certificate valid now: schoolsync district enroll "
+			"%s ... --valid-from DATE", node);
+	} else {
+		(void)ssync_time_utc(*until, 1, when, sizeof(when));
+		ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s expired at %s; nothing it signs now (%s) is "
+			"accepted (E_CERT_EXPIRED)", node, when, at);
+		ssync_error_hint(err, "ask the hub to renew it: schoolsync district enroll %s ... --valid-until DATE", node);
+	}
+	*until = 0;
+	return SSYNC_ECERT;
 }
 
 int ssync_policy_check(ssync_store *st, const char *role, const char *school, const char *op_json, ssync_error *err)

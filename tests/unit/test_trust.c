@@ -324,6 +324,78 @@ static void test_trust__int64_max_hlc_refused(void **state)
 	ssync_keys_free(kp);
 }
 
+/* Review of issue 14 (r14): the writer's checks judge the HLC it signs, not
+ * only the PC's clock. A node whose own log already reached a time far past
+ * the witnessed time (it wrote while its clock was years ahead, before it
+ * held any checkpoint) must not go on signing entries every receiver holds
+ * for good (W_FUTURE_HLC, TRUST.md §4a): its clock is right again, but each
+ * entry's HLC must exceed its previous one. */
+static void test_trust__writer_checks_the_hlc_it_signs(void **state)
+{
+	fx *f = *state;
+	sqlite3 *adb = ssync_store__db(ssync_node_store(f->a));
+	ssync_error err;
+	uint64_t now = ssync_hlc_wall_ms();
+	char when[32];
+
+	th_sync_ok(f->a, NULL);
+	assert_true(th_count(f->a, "SELECT count(*) FROM ssync_witness") > 0);
+	/* written while no checkpoint was held, with the clock two years ahead */
+	assert_int_equal(sqlite3_exec(adb, "CREATE TEMP TABLE w AS SELECT * FROM ssync_witness; DELETE FROM ssync_witness",
+		NULL, NULL, NULL), SQLITE_OK);
+	snprintf(when, sizeof(when), "%llu", (unsigned long long)(now + 730 * DAY_MS));
+	setenv("SCHOOLSYNC_FAKE_TIME_MS", when, 1);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','ahead')");
+	unsetenv("SCHOOLSYNC_FAKE_TIME_MS");
+	assert_int_equal(sqlite3_exec(adb, "INSERT INTO ssync_witness SELECT * FROM temp.w; DROP TABLE temp.w",
+		NULL, NULL, NULL), SQLITE_OK);
+	/* the clock is right again: the next entry would still be dated 2 years ahead */
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-2','sch-a','x')",
+		"tester", NULL, NULL, NULL, &err), SSYNC_ECLOCK);
+	assert_non_null(strstr(err.message, "E_CLOCK"));
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM ssync_entry WHERE node='sch-a'"), 1);
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM teacher WHERE id='sch-a-2'"), 0);
+}
+
+/* The writer's certificate check is the receivers' (TRUST.md §4): a
+ * certificate whose key is this node's must cover the HLC it signs, from
+ * valid_from to valid_until. A certificate that starts next month (issued
+ * ahead for the next school year) covers nothing written today: every
+ * receiver refuses such an entry E_CERT_EXPIRED, so the writer must not
+ * sign it. */
+static void test_trust__writer_checks_certificate_window_on_its_hlc(void **state)
+{
+	fx *f = *state;
+	ssync_cert_info c;
+	ssync_error err;
+	ssync_node *z;
+	char *hz = th_node_home(f->dir, "sch-z");
+
+	z = th_open(hz);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.node, sizeof(c.node), "sch-z");
+	snprintf(c.role, sizeof(c.role), "school");
+	snprintf(c.school_id, sizeof(c.school_id), "sch-z");
+	snprintf(c.pubkey, sizeof(c.pubkey), "%s", ssync_node_pubkey_hex(z));
+	c.valid_from = (int64_t)(ssync_hlc_wall_ms() + 30 * DAY_MS);
+	ssync_error_clear(&err);
+	if (ssync_trust_district_enroll(f->h, &c, f->root, &err) != 0)
+		fail_msg("enroll: %s", err.message);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_trust_district_join(z, f->rk, &err), 0);
+	th_add_remote(z, "hub", f->hub);
+	th_sync_ok(f->h, NULL);
+	th_sync_ok(z, NULL);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_sql(z, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-z-1','sch-z','early')",
+		"tester", NULL, NULL, NULL, &err), SSYNC_ECERT);
+	assert_non_null(strstr(err.message, "E_CERT_EXPIRED"));
+	assert_int_equal(th_count(z, "SELECT count(*) FROM ssync_entry WHERE node='sch-z'"), 0);
+	ssync_node_free(z);
+	free(hz);
+}
+
 /* A replica judged under older policy rules (version 1 held entries as
  * W_HELD) is judged again when the node opens. */
 static void test_trust__old_policy_rejudged_on_open(void **state)
@@ -423,6 +495,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__refused_entry_moves_no_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__int64_max_hlc_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__writer_checks_the_hlc_it_signs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__writer_checks_certificate_window_on_its_hlc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_refuses_stored_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__admin_takes_the_sync_lock, setup, teardown),
