@@ -46,11 +46,13 @@ int ssync_trust__have_genesis(ssync_store *st, ssync_error *err)
 
 /* 1 if the log holds entries of nodes that have trust data newer than the
  * last rebuild: simplest sound rule -- any change with entries of a
- * certified or revoked node present triggers a full rebuild. */
+ * certified or revoked node present triggers a full rebuild. Merge state
+ * counts too: a re-enrolment deletes the void entries it finds (reenroll.c),
+ * and when they were all the log held, their rows must still go. */
 int ssync_trust__need_rebuild(ssync_store *st)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry e WHERE e.node IN "
-		"(SELECT node FROM ssync_cert UNION SELECT node FROM ssync_revocation) LIMIT 1", NULL);
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 WHERE EXISTS (SELECT 1 FROM ssync_entry e WHERE e.node IN "
+		"(SELECT node FROM ssync_cert UNION SELECT node FROM ssync_revocation)) OR EXISTS (SELECT 1 FROM ssync_row)", NULL);
 	int r;
 
 	if (!q)

@@ -1,7 +1,10 @@
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers_core.h"
@@ -127,4 +130,38 @@ void th_sync_ok(ssync_node *n, ssync_sync_report *rep)
 	ssync_error_clear(&err);
 	if (ssync_sync_run(n, "hub", NULL, rep ? rep : &local, &err) != 0)
 		fail_msg("sync %s: %s", ssync_node_id(n), err.message);
+}
+
+void th_copy_tree(const char *from, const char *to)
+{
+	DIR *d = opendir(from);
+	struct dirent *de;
+	struct stat sb;
+
+	assert_non_null(d);
+	assert_int_equal(stat(from, &sb), 0);
+	assert_int_equal(mkdir(to, sb.st_mode & 0777), 0);
+	while ((de = readdir(d))) {
+		char a[4096], b[4096], buf[65536];
+		ssize_t k;
+		int in, out;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", from, de->d_name);
+		snprintf(b, sizeof(b), "%s/%s", to, de->d_name);
+		assert_int_equal(lstat(a, &sb), 0);
+		if (S_ISDIR(sb.st_mode)) {
+			th_copy_tree(a, b);
+			continue;
+		}
+		assert_true(S_ISREG(sb.st_mode));
+		assert_true((in = open(a, O_RDONLY)) >= 0);
+		assert_true((out = open(b, O_WRONLY | O_CREAT | O_EXCL, sb.st_mode & 0777)) >= 0);
+		while ((k = read(in, buf, sizeof(buf))) > 0)
+			assert_int_equal(write(out, buf, (size_t)k), k);
+		assert_int_equal(k, 0);
+		close(in);
+		close(out);
+	}
+	closedir(d);
 }

@@ -18,6 +18,9 @@ void th_rmtree(const char *path);
 char *th_node_home(const char *parent, const char *id);
 /* Open a node; fails the test on error. */
 ssync_node *th_open(const char *home);
+/* Copy a directory tree (a closed home: files and directories, modes kept)
+ * to @p to, which must not exist; fails the test on error. */
+void th_copy_tree(const char *from, const char *to);
 /* Run SQL; fails the test on error. */
 void th_sql(ssync_node *n, const char *sql);
 /* Count rows of a query's single integer result. */

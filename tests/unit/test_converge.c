@@ -9,15 +9,24 @@
  * (random prefixes, partitions), and writers whose clocks are skewed
  * (+8 h, +200 days, -3 years, +5 min) through the injected test clock: every
  * node still ends identical, and no node's clock beyond the real time plus
- * the allowance (docs/TRUST.md §4a). SSYNC_MANAGED_SCHEDULES=n (default 8). */
+ * the allowance (docs/TRUST.md §4a). Among the random ops, managed schedules
+ * also re-enrol schools (TRUST.md §5a: a copy of a school's home signs the
+ * seqs the school signs too, so replicas that meet both freeze it for
+ * equivocation; the hub re-enrols it under generation G+1 with a cut below
+ * the fork; a new home continues on node/<id>.g<G+1>) and rotate the
+ * district root (§3a), all travelling on the district branch as prefixes:
+ * every replica ends with the same log (entries and states), no valid entry
+ * lost. SSYNC_MANAGED_SCHEDULES=n (default 8). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "helpers_core.h"
 #include "ingest_int.h"
 #include "log_int.h"
 #include "node_int.h"
+#include "reenroll_int.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/review.h"
@@ -29,7 +38,8 @@
 #include "wobj_int.h"
 
 #define MAXN 8
-#define MAXCK 128
+#define MAXD 256 /* district files: genesis, certificates, rotations, re-enrolments, checkpoints */
+#define MAXGEN 4
 
 typedef struct world {
 	int n;
@@ -38,14 +48,23 @@ typedef struct world {
 	ssync_node *nodes[MAXN];
 	unsigned int rng;
 	long long delivered;
-	/* managed worlds: the hub (node 0)'s checkpoints, the simulated real
-	 * time and each writer's clock skew */
-	int managed, nck;
-	char *ck[MAXCK];
-	size_t cklen[MAXCK];
+	/* managed worlds: the district branch (files in commit order; node i
+	 * holds the first dheld[i]), the root in office, the hub (node 0)'s
+	 * checkpoints, the simulated real time and each writer's clock skew */
+	int managed, nck, nd, dheld[MAXN];
+	char *dpath[MAXD], *dline[MAXD];
+	size_t dlen[MAXD];
+	ssync_keypair *root;
+	char root0[65]; /* the genesis root every home pins */
+	int64_t serial;
 	unsigned char ckhash[32];
 	int64_t now, cktime, skew[MAXN];
-	long long refused_writes;
+	/* key generations: node i writes in gen[i]; touched: forked or re-enrolled */
+	int64_t gen[MAXN];
+	int touched[MAXN], homeno;
+	int64_t cutseq[MAXN][MAXGEN + 1];     /* the cut of each generation ... */
+	char cuthash[MAXN][MAXGEN + 1][65];   /* ... and the hash of the entry there */
+	long long refused_writes, reenrolled, rotated, forked;
 } world;
 
 static unsigned int rnd(world *w)
@@ -89,8 +108,11 @@ static void world_free(world *w)
 		ssync_node_free(w->nodes[i]);
 		free(w->homes[i]);
 	}
-	for (i = 0; i < w->nck; i++)
-		free(w->ck[i]);
+	for (i = 0; i < w->nd; i++) {
+		free(w->dpath[i]);
+		free(w->dline[i]);
+	}
+	ssync_keys_free(w->root);
 	th_rmtree(w->dir);
 	free(w->dir);
 }
@@ -102,9 +124,9 @@ static int exists_cb(int nc, const char *const *names, const char *const *vals, 
 	return 0;
 }
 
-static void random_write(world *w, int i)
+/* One random write on home @p n, whose PC clock is the real time + @p skew. */
+static void write_on(world *w, ssync_node *n, int64_t skew, int touched)
 {
-	ssync_node *n = w->nodes[i];
 	char key[16], sql[512], val[64];
 	const char *params[2];
 	int exists = 0, r = (int)(rnd(w) % 100);
@@ -130,16 +152,23 @@ static void random_write(world *w, int i)
 	if (w->managed) {
 		/* the writer's PC clock: the simulated real time plus its skew */
 		char ms[32];
-		snprintf(ms, sizeof(ms), "%lld", (long long)(w->now + w->skew[i]));
+		snprintf(ms, sizeof(ms), "%lld", (long long)(w->now + skew));
 		setenv("SCHOOLSYNC_FAKE_TIME_MS", ms, 1);
 	}
 	if (ssync_node_sql_bound(n, sql, 2, params, "t", NULL, NULL, NULL, &err) != 0) {
-		if (!w->managed || err.code != SSYNC_ECLOCK)
+		/* a clock outside the witnessed window signs nothing; nor does a
+		 * new generation's home before it holds the entries up to its cut */
+		if (!w->managed || (err.code != SSYNC_ECLOCK && !(touched && err.code == SSYNC_EBUSY)))
 			fail_msg("write on %s: %s (%s)", ssync_node_id(n), err.message, sql);
-		w->refused_writes++; /* a clock outside the witnessed window signs nothing */
+		w->refused_writes++;
 	}
 	if (w->managed)
 		unsetenv("SCHOOLSYNC_FAKE_TIME_MS");
+}
+
+static void random_write(world *w, int i)
+{
+	write_on(w, w->nodes[i], w->skew[i], w->touched[i]);
 }
 
 /* ---- managed worlds: a district, the hub's checkpoints ------------------- */
@@ -152,30 +181,55 @@ static int64_t held_checkpoints(world *w, int i)
 	return c;
 }
 
-/* Give node @p to the hub's checkpoints up to @p upto, as a district
- * update would (trust.c: load, then rebuild if a verdict can change). */
-static void load_checkpoints(world *w, int to, int64_t upto)
+/* Node @p to takes the district branch up to file @p upto as one district
+ * update does (trust.c: load all or nothing, then rebuild if a verdict can
+ * change). */
+static void load_district(world *w, int to, int upto)
 {
 	ssync_store *st = ssync_node_store(w->nodes[to]);
-	int64_t have = held_checkpoints(w, to), pos;
+	int64_t have = held_checkpoints(w, to);
+	int changed = 0, bad = 0, k = upto - w->dheld[to];
+	char why[512];
 	ssync_error err;
 
-	if (upto <= have)
+	if (k <= 0)
 		return;
 	ssync_error_clear(&err);
-	for (pos = have + 1; pos <= upto; pos++) {
-		char path[64], why[512], *pathv[1], *datav[1];
-		int changed = 0, bad = 0;
-		ssync_witness__wobj_path(pos, path, sizeof(path));
-		pathv[0] = path;
-		datav[0] = w->ck[pos - 1];
-		assert_int_equal(ssync_trust__load_files(st, 1, pathv, datav, &w->cklen[pos - 1], &changed, &bad, why,
-			sizeof(why), &err), 0);
-		if (bad)
-			fail_msg("checkpoint %lld refused by %s: %s", (long long)pos, ssync_node_id(w->nodes[to]), why);
-	}
-	if (ssync_trust__after_load(st, 0, have, &err) != 0)
-		fail_msg("after checkpoints: %s", err.message);
+	assert_int_equal(ssync_trust__load_files(st, k, w->dpath + w->dheld[to], w->dline + w->dheld[to],
+		w->dlen + w->dheld[to], &changed, &bad, why, sizeof(why), &err), 0);
+	if (bad)
+		fail_msg("district files %d..%d refused by %s: %s", w->dheld[to], upto - 1, ssync_node_id(w->nodes[to]), why);
+	w->dheld[to] = upto;
+	if (ssync_trust__after_load(st, changed, have, &err) != 0)
+		fail_msg("after the district update: %s", err.message);
+}
+
+/* Append one signed file to the district branch (the hub commits it). */
+static void district_add(world *w, const char *path, char *line, size_t len)
+{
+	assert_true(w->nd < MAXD);
+	w->dpath[w->nd] = strdup(path);
+	assert_non_null(w->dpath[w->nd]);
+	w->dline[w->nd] = line;
+	w->dlen[w->nd] = len;
+	w->nd++;
+}
+
+/* Sign @p t with the root in office and append it. */
+static void district_obj(world *w, ssync_tobj *t)
+{
+	char path[200], *line = NULL;
+	size_t len = 0;
+	ssync_error err;
+
+	ssync_error_clear(&err);
+	snprintf(t->district, sizeof(t->district), "testdistrict");
+	t->serial = w->serial++;
+	if (ssync_trust__tobj_sign(t, w->root, &line, &len, &err) != 0)
+		fail_msg("sign a district object: %s", err.message);
+	ssync_trust__tobj_path(t, path, sizeof(path));
+	district_add(w, path, line, len);
+	ssync_trust__tobj_clear(t);
 }
 
 /* The hub signs a checkpoint of the heads it holds at the real time. */
@@ -186,10 +240,11 @@ static void hub_checkpoint(world *w)
 	int nheads = 0;
 	ssync_wobj *o = calloc(1, sizeof(*o));
 	ssync_error err;
+	char path[64], *line = NULL;
 	size_t len = 0;
 
 	assert_non_null(o);
-	assert_true(w->nck < MAXCK);
+	load_district(w, 0, w->nd);
 	/* what the hub's rounds list (witness_pub.c) */
 	assert_int_equal(ssync_witness__new_heads(st, &heads, &nheads, NULL), 0);
 	assert_true(nheads <= SSYNC_WITNESS_MAX_HEADS);
@@ -206,93 +261,204 @@ static void hub_checkpoint(world *w)
 		w->cktime = w->now;
 	o->time = w->cktime;
 	ssync_error_clear(&err);
-	if (ssync_witness__wobj_sign(o, ssync_node__keypair(w->nodes[0]), &w->ck[w->nck], &len, &err) != 0)
+	if (ssync_witness__wobj_sign(o, ssync_node__keypair(w->nodes[0]), &line, &len, &err) != 0)
 		fail_msg("sign checkpoint: %s", err.message);
-	w->cklen[w->nck] = len;
 	memcpy(w->ckhash, o->hash, 32);
 	w->nck++;
+	ssync_witness__wobj_path(w->nck, path, sizeof(path));
+	district_add(w, path, line, len);
 	ssync_witness__wobj_clear(o);
 	free(o);
-	load_checkpoints(w, 0, w->nck);
+	load_district(w, 0, w->nd);
 }
 
 /* A district: genesis and one certificate per node (role hub, so the write
  * policy allows every op of these schedules), loaded on every node. */
 static void world_manage(world *w)
 {
-	ssync_keypair *root = NULL;
-	ssync_tobj t[MAXN + 1];
-	char *lines[MAXN + 1], paths[MAXN + 1][160], *pathv[MAXN + 1], rhex[65], why[512];
-	size_t lens[MAXN + 1];
-	int i, k, changed, bad;
+	ssync_tobj t;
+	int i;
 	ssync_error err;
 	static const int64_t skews[MAXN] = { 0, 8 * 3600000LL, 200 * 86400000LL, -3 * 365 * 86400000LL, 300000, 0, 0, 0 };
 
 	w->managed = 1;
+	w->serial = 1;
 	w->now = INT64_C(1795000000000); /* 2026-11-18 */
 	memcpy(w->skew, skews, sizeof(skews));
 	ssync_error_clear(&err);
-	assert_int_equal(ssync_keys_generate(&root, &err), 0);
-	ssync_hex_encode(rhex, ssync_keys_public(root), 32);
-	memset(t, 0, sizeof(t));
-	t[0].kind = SSYNC_TOBJ_GENESIS;
-	snprintf(t[0].district, sizeof(t[0].district), "testdistrict");
-	snprintf(t[0].name, sizeof(t[0].name), "converge");
-	memcpy(t[0].key, ssync_keys_public(root), 32);
-	t[0].created = w->now;
+	assert_int_equal(ssync_keys_generate(&w->root, &err), 0);
+	ssync_hex_encode(w->root0, ssync_keys_public(w->root), 32);
+	memset(&t, 0, sizeof(t));
+	t.kind = SSYNC_TOBJ_GENESIS;
+	snprintf(t.name, sizeof(t.name), "converge");
+	memcpy(t.key, ssync_keys_public(w->root), 32);
+	t.created = w->now;
+	district_obj(w, &t);
 	for (i = 0; i < w->n; i++) {
-		ssync_tobj *c = &t[i + 1];
-		c->kind = SSYNC_TOBJ_CERT;
-		snprintf(c->district, sizeof(c->district), "testdistrict");
-		snprintf(c->node, sizeof(c->node), "%s", ssync_node_id(w->nodes[i]));
-		c->serial = i + 1;
-		snprintf(c->role, sizeof(c->role), "hub");
-		assert_int_equal(ssync_hex_decode(c->key, 32, ssync_node_pubkey_hex(w->nodes[i])), 0);
-	}
-	for (k = 0; k <= w->n; k++) {
-		assert_int_equal(ssync_trust__tobj_sign(&t[k], root, &lines[k], &lens[k], &err), 0);
-		ssync_trust__tobj_path(&t[k], paths[k], sizeof(paths[k]));
-		pathv[k] = paths[k];
+		memset(&t, 0, sizeof(t));
+		t.kind = SSYNC_TOBJ_CERT;
+		snprintf(t.node, sizeof(t.node), "%s", ssync_node_id(w->nodes[i]));
+		snprintf(t.role, sizeof(t.role), "hub");
+		assert_int_equal(ssync_hex_decode(t.key, 32, ssync_node_pubkey_hex(w->nodes[i])), 0);
+		district_obj(w, &t);
+		w->gen[i] = 1;
 	}
 	for (i = 0; i < w->n; i++) {
-		assert_int_equal(ssync_trust_district_join(w->nodes[i], rhex, &err), 0);
-		assert_int_equal(ssync_trust__load_files(ssync_node_store(w->nodes[i]), w->n + 1, pathv, lines, lens,
-			&changed, &bad, why, sizeof(why), &err), 0);
-		if (bad)
-			fail_msg("district: %s", why);
+		assert_int_equal(ssync_trust_district_join(w->nodes[i], w->root0, &err), 0);
+		load_district(w, i, w->nd);
 	}
-	for (k = 0; k <= w->n; k++) {
-		free(lines[k]);
-		ssync_trust__tobj_clear(&t[k]);
-	}
-	ssync_keys_free(root);
 }
 
-/* Deliver entries of @p src (held by @p from) up to seq @p upto to @p to. */
-static void deliver(world *w, int from, int to, const char *src, int64_t upto)
+/* Root rotation (TRUST.md §3a): the root in office signs the new one; every
+ * later object is signed by the new root. */
+static void rotate_root(world *w)
 {
-	ssync_store *fs = ssync_node_store(w->nodes[from]);
+	ssync_keypair *nr = NULL;
+	ssync_tobj t;
+
+	assert_int_equal(ssync_keys_generate(&nr, NULL), 0);
+	memset(&t, 0, sizeof(t));
+	t.kind = SSYNC_TOBJ_ROTATE;
+	snprintf(t.node, sizeof(t.node), "root");
+	memcpy(t.old_key, ssync_keys_public(w->root), 32);
+	memcpy(t.key, ssync_keys_public(nr), 32);
+	district_obj(w, &t);
+	ssync_keys_free(w->root);
+	w->root = nr;
+	load_district(w, 0, w->nd);
+	w->rotated++;
+}
+
+static void deliver_from(world *w, ssync_node *fn, int to, const char *src, int64_t upto);
+
+/*
+ * Re-enrol school @p k (TRUST.md §5a). With @p fork, first a copy of its
+ * home (a restored backup) signs the seqs its home signs too, and both
+ * histories spread: replicas that meet both freeze the school (E_FORK).
+ * The hub then re-enrols it under the next generation with a cut it holds
+ * and below the fork; a new home (new key) replaces the old one, which is
+ * retired, and continues once it holds the entries up to the cut.
+ */
+static void reenroll(world *w, int k, int fork)
+{
+	ssync_store *hub = ssync_node_store(w->nodes[0]);
+	const char *id = ssync_node_id(w->nodes[k]);
+	char sub[4096], copyhome[4096], nid[16], *home;
+	int64_t head = 0, hubhead = 0, forkseq = INT64_MAX, lastcut = 0, cut, first = 1;
+	ssync_gen g[SSYNC_GENS_MAX];
+	ssync_node *nn, *copy = NULL;
+	ssync_tobj t;
+	int ng = 0, i;
+
+	snprintf(nid, sizeof(nid), "%s", id);
+	load_district(w, 0, w->nd);
+	assert_int_equal(ssync_trust__gens(hub, nid, g, &ng, NULL), 0);
+	for (i = 0; i < ng; i++)
+		if (g[i].after_seq > lastcut)
+			lastcut = g[i].after_seq;
+	assert_int_equal(ssync_log__head(ssync_node_store(w->nodes[k]), nid, &head, NULL, NULL, NULL), 0);
+	(void)ssync_trust__own_gen(ssync_node_store(w->nodes[k]), nid, ssync_keys_public(ssync_node__keypair(w->nodes[k])),
+		&first);
+	if (fork && head + 1 >= first && head >= lastcut) {
+		/* the copy and the home both sign seq head+1 (and on) */
+		int m, j;
+		ssync_node_free(w->nodes[k]);
+		snprintf(copyhome, sizeof(copyhome), "%s/fork%d", w->dir, w->homeno++);
+		th_copy_tree(w->homes[k], copyhome);
+		w->nodes[k] = th_open(w->homes[k]);
+		copy = th_open(copyhome);
+		for (m = 1 + (int)(rnd(w) % 2); m > 0; m--)
+			write_on(w, copy, w->skew[k], 1);
+		write_on(w, w->nodes[k], w->skew[k], 1);
+		forkseq = head + 1;
+		/* the copy's history reaches one or two replicas, the hub maybe */
+		for (j = 1 + (int)(rnd(w) % 2); j > 0; j--) {
+			int to = (int)(rnd(w) % (unsigned)w->n);
+			if (to != k)
+				deliver_from(w, copy, to, nid, INT64_MAX);
+		}
+		ssync_node_free(copy);
+		w->forked++;
+	}
+	w->touched[k] = 1;
+	assert_int_equal(ssync_log__head(hub, nid, &hubhead, NULL, NULL, NULL), 0);
+	cut = hubhead < forkseq - 1 ? hubhead : forkseq - 1;
+	if (cut < lastcut)
+		return; /* the hub does not hold the old generation far enough yet */
+	cut = lastcut + (int64_t)(rnd(w) % (unsigned)(cut - lastcut + 1));
+	/* the school's new home: a new key, the genesis root pinned */
+	snprintf(sub, sizeof(sub), "%s/home%d", w->dir, w->homeno++);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	home = th_node_home(sub, nid);
+	nn = th_open(home);
+	assert_int_equal(ssync_trust_district_join(nn, w->root0, NULL), 0);
+	memset(&t, 0, sizeof(t));
+	t.kind = SSYNC_TOBJ_CERT;
+	snprintf(t.node, sizeof(t.node), "%s", nid);
+	snprintf(t.role, sizeof(t.role), "hub");
+	assert_int_equal(ssync_hex_decode(t.key, 32, ssync_node_pubkey_hex(nn)), 0);
+	district_obj(w, &t);
+	memset(&t, 0, sizeof(t));
+	t.kind = SSYNC_TOBJ_REENROLL;
+	snprintf(t.node, sizeof(t.node), "%s", nid);
+	t.gen = w->gen[k] + 1;
+	t.after_seq = cut;
+	memcpy(t.old_key, ssync_keys_public(ssync_node__keypair(w->nodes[k])), 32);
+	assert_int_equal(ssync_hex_decode(t.key, 32, ssync_node_pubkey_hex(nn)), 0);
+	district_obj(w, &t);
+	assert_true(w->gen[k] + 1 <= MAXGEN);
+	w->cutseq[k][w->gen[k] + 1] = cut;
+	if (cut >= 1) {
+		char sql[200];
+		sqlite3_stmt *q;
+		snprintf(sql, sizeof(sql), "SELECT hex(hash) FROM ssync_entry WHERE node='%s' AND seq=%lld", nid, (long long)cut);
+		assert_int_equal(sqlite3_prepare_v2(ssync_store__db(hub), sql, -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		snprintf(w->cuthash[k][w->gen[k] + 1], 65, "%s", (const char *)sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+	}
+	load_district(w, 0, w->nd);
+	/* the old home is retired (its void entries above the cut live on in
+	 * the replicas that took them, until the re-enrolment reaches them) */
+	ssync_node_free(w->nodes[k]);
+	free(w->homes[k]);
+	w->nodes[k] = nn;
+	w->homes[k] = home;
+	w->dheld[k] = 0;
+	load_district(w, k, w->nd);
+	/* OPERATIONS.md §7: the new home syncs with the hub first -- or later */
+	if (rnd(w) % 2)
+		deliver_from(w, w->nodes[0], k, nid, INT64_MAX);
+	w->gen[k]++;
+	w->reenrolled++;
+}
+
+/* Deliver seqs lo+1..hi of @p src's key generation @p gen, as home or
+ * replica @p fn holds them, to node @p to through its branch's ingest. A
+ * stop (frozen, void above a cut, a generation not usable yet) ends the
+ * branch and is allowed only when @p stops_ok. */
+static void deliver_branch(world *w, ssync_node *fn, int to, const char *src, int64_t gen, int64_t lo, int64_t hi,
+	int stops_ok)
+{
+	ssync_store *fs = ssync_node_store(fn);
 	ssync_ingest *in = NULL;
 	ssync_error err;
-	int64_t seq, head = 0;
+	int64_t seq, head = 0, have = 0;
 
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_log__head(fs, src, &head, NULL, NULL, &err), 0);
-	if (upto > head)
-		upto = head;
-	if (upto < 1)
+	if (hi > head)
+		hi = head;
+	if (hi <= lo)
 		return;
-	assert_int_equal(ssync_ingest__begin(&in, ssync_node_store(w->nodes[to]), "testdistrict", src, "test", &err), 0);
+	assert_int_equal(ssync_ingest__begin_gen(&in, ssync_node_store(w->nodes[to]), "testdistrict", src, gen, "test", &err), 0);
 	/* Start a bit before what the receiver has: duplicates must be no-ops. */
-	for (seq = 1 + (int64_t)(rnd(w) % (unsigned)upto); seq > 1 && (rnd(w) % 2); seq--)
+	for (seq = lo + 1 + (int64_t)(rnd(w) % (unsigned)(hi - lo)); seq > lo + 1 && (rnd(w) % 2); seq--)
 		;
-	{
-		int64_t have = 0;
-		assert_int_equal(ssync_log__head(ssync_node_store(w->nodes[to]), src, &have, NULL, NULL, &err), 0);
-		if (seq > have + 1)
-			seq = have + 1;
-	}
-	for (; seq <= upto; seq++) {
+	assert_int_equal(ssync_log__head(ssync_node_store(w->nodes[to]), src, &have, NULL, NULL, &err), 0);
+	if (seq > have + 1)
+		seq = have + 1 > lo + 1 ? have + 1 : lo + 1;
+	for (; seq <= hi; seq++) {
 		ssync_entry *e = NULL;
 		char *line = NULL;
 		size_t len = 0;
@@ -300,14 +466,42 @@ static void deliver(world *w, int from, int to, const char *src, int64_t upto)
 		assert_int_equal(ssync_log__get(fs, src, seq, &e, NULL, &err), 0);
 		assert_int_equal(ssync_entry_line(e, &line, &len, &err), 0);
 		rc = ssync_ingest__line(in, line, len, &err);
-		if (rc != 0)
-			fail_msg("deliver %s#%lld to %s: rc %d %s / %s", src, (long long)seq, ssync_node_id(w->nodes[to]), rc,
-				err.message, ssync_ingest__stop_reason(in));
-		w->delivered++;
 		free(line);
 		ssync_entry_free(e);
+		if (rc != 0 && (rc < 0 || !stops_ok))
+			fail_msg("deliver %s#%lld to %s: rc %d %s / %s", src, (long long)seq, ssync_node_id(w->nodes[to]), rc,
+				err.message, ssync_ingest__stop_reason(in));
+		if (rc != 0)
+			break;
+		w->delivered++;
 	}
 	assert_int_equal(ssync_ingest__end(in, 0, NULL, &err), 0);
+}
+
+/* Deliver @p src's entries up to seq @p upto, as @p fn holds them, to @p to:
+ * one branch per key generation the sender knows of (node/<id>, node/<id>.g<G>). */
+static void deliver_from(world *w, ssync_node *fn, int to, const char *src, int64_t upto)
+{
+	ssync_gen g[SSYNC_GENS_MAX];
+	int s = atoi(src + 1), ng = 0, i, j;
+
+	if (!w->managed || !w->touched[s]) {
+		deliver_branch(w, fn, to, src, 1, 0, upto, 0);
+		return;
+	}
+	assert_int_equal(ssync_trust__gens(ssync_node_store(fn), src, g, &ng, NULL), 0);
+	for (i = -1; i < ng; i++) {
+		int64_t gen = i < 0 ? 1 : g[i].gen, lo = i < 0 ? 0 : g[i].after_seq, hi = upto;
+		for (j = 0; j < ng; j++)
+			if (g[j].gen > gen && g[j].after_seq < hi)
+				hi = g[j].after_seq;
+		deliver_branch(w, fn, to, src, gen, lo, hi, 1);
+	}
+}
+
+static void deliver(world *w, int from, int to, const char *src, int64_t upto)
+{
+	deliver_from(w, w->nodes[from], to, src, upto);
 }
 
 static void random_delivery(world *w, int partitioned)
@@ -322,12 +516,13 @@ static void random_delivery(world *w, int partitioned)
 		return;
 	if (w->managed && rnd(w) % 3 == 0) {
 		/* the district branch travels too: a prefix of the hub's chain */
-		load_checkpoints(w, to, held_checkpoints(w, from));
+		load_district(w, to, w->dheld[from]);
 		return;
 	}
 	s = (int)(rnd(w) % (unsigned)w->n); /* relay: from forwards what it holds of s */
 	assert_int_equal(ssync_log__head(ssync_node_store(w->nodes[from]), ssync_node_id(w->nodes[s]), &head, NULL, NULL, NULL), 0);
-	if (s == to || head == 0)
+	/* (a re-enrolled school's new home takes its own old entries too) */
+	if ((s == to && !w->touched[s]) || head == 0)
 		return;
 	deliver(w, from, to, ssync_node_id(w->nodes[s]), 1 + (int64_t)(rnd(w) % (unsigned)head));
 }
@@ -357,25 +552,80 @@ static int collect_conflict(const ssync_conflict *c, void *p)
 	return 0;
 }
 
-/* Managed heal: the hub takes everything and signs a last checkpoint; each
- * node then gets entries and checkpoints, in either order. */
+/* Managed heal: the hub takes every home's entries and signs a last
+ * checkpoint; each node then takes the district branch and the hub's
+ * entries in either order (entries first: a sync round reads the district
+ * branch first, so the generations it did not know yet come in the round
+ * after). */
 static void heal_managed(world *w)
 {
-	int i, j;
+	int i, j, round;
 
 	for (j = 1; j < w->n; j++)
 		deliver(w, j, 0, ssync_node_id(w->nodes[j]), INT64_MAX);
 	hub_checkpoint(w);
 	for (i = 1; i < w->n; i++) {
 		int first = (int)(rnd(w) % 2);
-		if (first)
-			load_checkpoints(w, i, w->nck);
-		for (j = 0; j < w->n; j++)
-			if (j != i)
-				deliver(w, j, i, ssync_node_id(w->nodes[j]), INT64_MAX);
-		if (!first)
-			load_checkpoints(w, i, w->nck);
+		for (round = 0; round < 2; round++) {
+			if (first || round == 1)
+				load_district(w, i, w->nd);
+			for (j = 0; j < w->n; j++)
+				if (j != i || w->touched[i])
+					deliver(w, 0, i, ssync_node_id(w->nodes[j]), INT64_MAX);
+		}
 	}
+}
+
+/* Every replica holds the same log (entries, their states), with no hole in
+ * any node's seqs, and the entries a retired home signed up to its cut. */
+static void check_logs(world *w, unsigned int seed)
+{
+	char *d0 = NULL;
+	int i;
+
+	for (i = 0; i < w->n; i++) {
+		sqlite3 *db = ssync_store__db(ssync_node_store(w->nodes[i]));
+		sqlite3_stmt *q;
+		cbuf b = { NULL, 0, 0, 0 };
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT node || '#' || seq || ' ' || hex(hash) || ' ' || state FROM ssync_entry "
+			"ORDER BY node, seq", -1, &q, NULL), SQLITE_OK);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *r = (const char *)sqlite3_column_text(q, 0);
+			size_t k = strlen(r);
+			if (b.n + k + 2 > b.cap) {
+				b.cap = (b.cap + k + 2) * 2;
+				b.s = realloc(b.s, b.cap);
+				assert_non_null(b.s);
+			}
+			memcpy(b.s + b.n, r, k);
+			b.n += k;
+			b.s[b.n++] = '\n';
+			b.s[b.n] = 0;
+		}
+		sqlite3_finalize(q);
+		if (th_count(w->nodes[i], "SELECT count(*) FROM (SELECT node FROM ssync_entry GROUP BY node HAVING count(*) <> max(seq))"))
+			fail_msg("seed %u: node s%d's log has a hole", seed, i);
+		if (i == 0)
+			d0 = b.s;
+		else if ((d0 || b.s) && (!d0 || !b.s || strcmp(d0, b.s) != 0))
+			fail_msg("seed %u: node s%d's log differs from s0's\ns0:\n%s\ns%d:\n%s", seed, i, d0 ? d0 : "", i, b.s ? b.s : "");
+		if (i > 0)
+			free(b.s);
+	}
+	for (i = 0; i < w->n; i++) {
+		int g;
+		for (g = 2; g <= w->gen[i] && g <= MAXGEN; g++) {
+			char sql[200];
+			if (w->cutseq[i][g] < 1)
+				continue;
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM ssync_entry WHERE node='s%d' AND seq=%lld AND hex(hash)='%s'",
+				i, (long long)w->cutseq[i][g], w->cuthash[i][g]);
+			if (th_count(w->nodes[0], sql) != 1)
+				fail_msg("seed %u: s%d's entry %lld (kept by generation %d's cut) was lost", seed, i,
+					(long long)w->cutseq[i][g], g);
+		}
+	}
+	free(d0);
 }
 
 /* No clock past the real time plus the allowance: neither what a node
@@ -405,23 +655,34 @@ static void check_clocks(world *w, unsigned int seed, long long *held)
 	}
 }
 
+/* What managed schedules did: re-enrolments, forks, root rotations, and
+ * replicas that met a fork or void entries (E_FORK / E_VOID rows). */
+typedef struct events { long long reenrolled, forked, rotated, met, gen_entries, gen_listed; } events;
+
 static int run_schedule(unsigned int seed, int n, int managed, long long *conflicts_out, long long *delivered_out,
-	long long *held_out)
+	long long *held_out, events *ev)
 {
 	world w;
-	int step, i, j;
+	int step, i, j, rot_step, re_step;
 	char h0[65], hi[65];
 	cbuf c0 = { NULL, 0, 0, 0 };
 
 	world_init(&w, n, seed);
 	if (managed)
 		world_manage(&w);
+	/* one root rotation and one re-enrolment at a random step, maybe more */
+	rot_step = 5 + (int)(rnd(&w) % 45);
+	re_step = 10 + (int)(rnd(&w) % 35);
 	for (step = 0; step < 60; step++) {
 		int partitioned = step > 15 && step < 40;
 		if (managed) {
 			w.now = INT64_C(1795000000000) + (int64_t)step * 60000; /* a minute a step */
 			if (rnd(&w) % 5 == 0)
 				hub_checkpoint(&w);
+			if (step == rot_step || (rnd(&w) % 40 == 0 && w.rotated < 3))
+				rotate_root(&w);
+			if (step == re_step || (rnd(&w) % 30 == 0 && w.reenrolled < 2))
+				reenroll(&w, 1 + (int)(rnd(&w) % (unsigned)(n - 1)), rnd(&w) % 3 != 0);
 		}
 		if (rnd(&w) % 3 == 0)
 			random_write(&w, (int)(rnd(&w) % (unsigned)n));
@@ -444,6 +705,9 @@ static int run_schedule(unsigned int seed, int n, int managed, long long *confli
 			if (order[j] != i)
 				deliver(&w, order[j], i, ssync_node_id(w.nodes[order[j]]), INT64_MAX);
 	}
+	/* the logs first: a difference there says more than the state hash */
+	if (managed)
+		check_logs(&w, seed);
 	assert_int_equal(ssync_node_state_hash(w.nodes[0], h0, NULL), 0);
 	assert_int_equal(ssync_review_conflicts(ssync_node_store(w.nodes[0]), collect_conflict, &c0, NULL), 0);
 	for (i = 1; i < n; i++) {
@@ -456,8 +720,23 @@ static int run_schedule(unsigned int seed, int n, int managed, long long *confli
 			fail_msg("seed %u: conflicts differ\ns0:\n%s\ns%d:\n%s", seed, c0.s ? c0.s : "", i, ci.s ? ci.s : "");
 		free(ci.s);
 	}
-	if (managed)
+	if (managed) {
 		check_clocks(&w, seed, held_out);
+		ev->reenrolled += w.reenrolled;
+		ev->forked += w.forked;
+		ev->rotated += w.rotated;
+		for (i = 0; i < n; i++) {
+			ev->met += th_count(w.nodes[i], "SELECT count(*) FROM ssync_quarantine WHERE code IN ('E_FORK', 'E_VOID')") > 0;
+			if (w.gen[i] >= 2) {
+				char sql[160];
+				snprintf(sql, sizeof(sql), "SELECT count(*) FROM ssync_entry WHERE node='s%d' AND seq>%lld", i,
+					(long long)w.cutseq[i][2]);
+				ev->gen_entries += th_count(w.nodes[0], sql);
+			}
+		}
+		/* the hub listed new generations under their own names */
+		ev->gen_listed += th_count(w.nodes[0], "SELECT count(*) FROM ssync_witness_head WHERE node LIKE '%.g%'");
+	}
 	*conflicts_out += c0.count;
 	*delivered_out += w.delivered;
 	free(c0.s);
@@ -476,7 +755,7 @@ static void test_converge__random_schedules(void **state)
 	if (s)
 		count = 1;
 	for (k = 0; k < count; k++)
-		run_schedule(base + (unsigned)k, 5 + k % 3, 0, &conflicts, &delivered, NULL);
+		run_schedule(base + (unsigned)k, 5 + k % 3, 0, &conflicts, &delivered, NULL, NULL);
 	printf("converge: %d schedules, %lld entries delivered, %lld conflicts at the end\n", count, delivered, conflicts);
 	/* Vacuity guard: the schedules did exchange data and did collide. */
 	assert_true(delivered > count * 10);
@@ -489,17 +768,24 @@ static void test_converge__skewed_clocks_with_checkpoints(void **state)
 	int count = m ? atoi(m) : 8, k;
 	unsigned int base = s ? (unsigned)strtoul(s, NULL, 10) : 20261206u;
 	long long conflicts = 0, delivered = 0, held = 0;
+	events ev = { 0, 0, 0, 0, 0, 0 };
 
 	(void)state;
 	if (s)
 		count = 1;
 	for (k = 0; k < count; k++)
-		run_schedule(base + (unsigned)k, 5 + k % 3, 1, &conflicts, &delivered, &held);
-	printf("converge (managed, skewed clocks): %d schedules, %lld entries delivered, %lld conflicts, "
-		"%lld entries held at the end\n", count, delivered, conflicts, held);
-	/* Vacuity guard: data moved, and the skewed clocks were held somewhere. */
+		run_schedule(base + (unsigned)k, 5 + k % 3, 1, &conflicts, &delivered, &held, &ev);
+	printf("converge (managed, skewed clocks, re-enrolments, root rotations): %d schedules, %lld entries delivered, "
+		"%lld conflicts, %lld entries held at the end; %lld re-enrolments (%lld after a fork), %lld root rotations, "
+		"%lld replicas met a fork or void entries, %lld new-generation entries, %lld listings of new generations\n",
+		count, delivered, conflicts, held, ev.reenrolled, ev.forked, ev.rotated, ev.met, ev.gen_entries, ev.gen_listed);
+	/* Vacuity guard: data moved, the skewed clocks were held somewhere,
+	 * schools were re-enrolled (after forks that replicas met) and roots rotated. */
 	assert_true(delivered > count * 10);
 	assert_true(held > 0);
+	assert_true(ev.reenrolled >= count && ev.rotated >= count);
+	if (count >= 4)
+		assert_true(ev.forked > 0 && ev.met > 0 && ev.gen_entries > 0 && ev.gen_listed > 0);
 }
 
 int main(void)

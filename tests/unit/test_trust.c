@@ -419,6 +419,27 @@ static void test_trust__old_policy_rejudged_on_open(void **state)
 	assert_string_equal(h1, h2);
 }
 
+/* Merge state that no entry stands behind any more (a re-enrolment deleted
+ * every entry the log held as void, TRUST.md §5a) still asks for a rebuild,
+ * which clears it. Found by test_converge's re-enrolment schedules: the
+ * void entry's value stayed on one replica only. */
+static void test_trust__void_entries_leave_no_rows(void **state)
+{
+	fx *f = *state;
+	ssync_store *st;
+	ssync_trust_rebuild_report rep;
+
+	th_sync_ok(f->a, NULL);
+	th_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-1','sch-a','x')");
+	st = ssync_node_store(f->a);
+	assert_int_equal(ssync_trust__need_rebuild(st), 1);
+	assert_int_equal(sqlite3_exec(ssync_store__db(st), "DELETE FROM ssync_entry", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(ssync_trust__need_rebuild(st), 1);
+	assert_int_equal(ssync_trust_rebuild(st, &rep, NULL), 0);
+	assert_int_equal(th_count(f->a, "SELECT count(*) FROM teacher"), 0);
+	assert_int_equal(ssync_trust__need_rebuild(st), 0);
+}
+
 /* A replica upgraded from before HLCs were bounded may hold an INT64_MAX
  * entry it applied, and a clock that followed it. A rebuild refuses the
  * entry (E_CLOCK, state 3) instead of failing, recomputes the clock, and the
@@ -500,6 +521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_refuses_stored_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__admin_takes_the_sync_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__void_entries_leave_no_rows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
