@@ -85,6 +85,15 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_ref_update(ssync_exchange *ex,
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_ref_delete(ssync_exchange *ex,
 	const char *ref, ssync_error *err);
 
+/**
+ * Drop every object no ref reaches (libgit2 has no gc): the reachable ones
+ * go into one new pack, made durable, then the packs and loose objects that
+ * were there before are deleted (*@p removed counts the files). For what a
+ * replaced key store left behind (docs/PRIVACY.md §4). The caller holds the
+ * sync lock: nothing may write objects meanwhile.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_purge(ssync_exchange *ex, size_t *removed, ssync_error *err);
+
 typedef int (*ssync_exchange_ref_cb)(const char *ref, const ssync_oid_hex *tip,
 	void *payload);
 

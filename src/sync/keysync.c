@@ -323,6 +323,7 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 			continue;
 		}
 		if ((error = node_role(st, l.name[i], role, err)) == 0 &&
+		    (error = ssync_privacy__note_replaced(ex, kdb, &mine, &ks, err)) == 0 &&
 		    (error = apply_store(n, kdb, &ks, strcmp(role, "hub") == 0, err)) == 0)
 			error = ssync_exchange_ref_update(ex, local, &l.tip[i], &mine, "schoolsync: key store", err);
 		ssync_keystore__clear(&ks);
@@ -579,6 +580,7 @@ int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err)
 	snprintf(ks.node, sizeof(ks.node), "%s", ssync_node_id(n));
 	ks.version = kdb_int(kdb, "SELECT version FROM seen WHERE node=?", ssync_node_id(n)) + 1;
 	if ((error = ssync_keystore__sign(&ks, kp, &line, &len, err)) < 0 ||
+	    (exists && (error = ssync_privacy__note_replaced(ex, kdb, &tip, &ks, err)) < 0) ||
 	    (error = ssync_exchange_replace_file(ex, ref, SSYNC_KEYSTORE_FILE, line, len, "key store", NULL, err)) < 0 ||
 	    (error = kdb_set_seen(kdb, ssync_node_id(n), ks.version, err)) < 0)
 		goto done;

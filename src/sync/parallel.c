@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "schoolsync/node.h"
+#include "privacy_int.h"
 #include "sync_int.h"
 
 enum { OP_NONE, OP_FETCH, OP_PUSH, OP_QUIT };
@@ -335,7 +336,7 @@ int ssync_sync_run_remotes(ssync_node *n, size_t nremotes, const char *const *re
 {
 	run ru;
 	shared *sh = NULL;
-	int lockfd = -1, error = 0, cancelled = 0;
+	int lockfd = -1, error = 0, cancelled = 0, abandoned = 0;
 	size_t i;
 
 	memset(&ru, 0, sizeof(ru));
@@ -463,6 +464,7 @@ int ssync_sync_run_remotes(ssync_node *n, size_t nremotes, const char *const *re
 		if (!any)
 			break;
 		if (late) {
+			abandoned = 1;
 			give_up(&ru, late, cancelled);
 			for (i = 0; i < ru.njobs; i++)
 				if (ru.jobs[i] == late)
@@ -490,6 +492,10 @@ done:
 		ssync_sync__round_close(&j->r);
 		free(j);
 	}
+	/* an erasure's old key stores out of git's objects (PRIVACY.md §4);
+	 * not while a given-up transfer may still write objects here */
+	if (error == 0 && !abandoned && !cancelled && ru.ex)
+		error = ssync_privacy__purge(n, ru.ex, err);
 	free(ru.jobs);
 	if (sh)
 		shared_release(sh);

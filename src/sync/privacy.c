@@ -722,8 +722,10 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 		return error;
 	if ((error = ssync_privacy__kdb_exec(kdb, "BEGIN IMMEDIATE", err)) < 0)
 		goto done;
+	/* purge: the next sync drops the old key stores from git's objects */
 	if ((error = log_kids(st, table, pk, kdb, nkids, err)) < 0 ||
-	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0) {
+	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
+	    (error = ssync_privacy__kdb_exec(kdb, "INSERT OR REPLACE INTO meta(k, v) VALUES ('purge', '1')", err)) < 0) {
 		(void)sqlite3_exec(kdb, "ROLLBACK", NULL, NULL, NULL);
 		goto done;
 	}

@@ -19,6 +19,12 @@ int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err);
  * only @p ex and the network, never the node or its replica. */
 int ssync_privacy__push(ssync_node *n, ssync_exchange *ex, const char *remote, const ssync_transfer_opts *topts,
 	int *pushed, ssync_error *err);
+/* After a key store that dropped data keys was replaced here (an erasure,
+ * a revocation): delete the key refs that still name older stores (remote
+ * tracking refs, refused stores) and drop every object no ref reaches, so
+ * no old store sealing an erased key stays in this home's git objects.
+ * Only when keys.db says so (meta 'purge'); the caller holds the sync lock. */
+int ssync_privacy__purge(ssync_node *n, ssync_exchange *ex, ssync_error *err);
 /* keys.db on disk (fsync'd) before entries encrypted with its keys are
  * sealed and pushed: a published value whose key was lost is lost. */
 int ssync_privacy__make_durable(ssync_node *n, ssync_error *err);

@@ -4,6 +4,8 @@
 /* Shared by privacy.c and keysync.c only. */
 #include <sqlite3.h>
 
+#include "keystore_int.h"
+#include "schoolsync/exchange.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/node.h"
 #include "store_int.h"
@@ -32,6 +34,11 @@ int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ss
 void ssync_privacy__readers_free(ssync_readers *r);
 /* "node:<16 hex of its enckey>": a reader as data_key.readers records it
  * (@p len >= SSYNC_NODE_ID_MAX + 20). */
+/* Note in keys.db (meta 'purge') that the store at @p old_tip, which
+ * @p now replaces here, carried a kid @p now lacks: its objects must go
+ * (keypurge.c). */
+int ssync_privacy__note_replaced(ssync_exchange *ex, sqlite3 *kdb, const ssync_oid_hex *old_tip,
+	const ssync_keystore *now, ssync_error *err);
 void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len);
 
 #endif

@@ -69,5 +69,15 @@ round; round
 assert_ne "the owner's write after the hub's rotation takes a new data key (the old one was sealed to the old enc.key)" \
 	"$K3" "$(kid_of a "$S3" grade)"
 assert_eq "the hub reads it with its new key" 三年级 "$(ssx h --json student-archive show "$S3" | jf grade)"
+log "=== after an erasure no home's git objects still hold a store that seals the key"
+# sealed_in HOME KID: "yes" if any object of HOME's exchange repository (loose
+# or packed, reachable or not) is a key store with a box for KID
+sealed_in() { git --git-dir="$T/$1/exchange.git" cat-file --batch-all-objects --batch 2>/dev/null | grep -c -F "[\"$2\",[[" || true; }
+assert_ne "sanity: the auditor's kept home holds stores sealing S1's first key" 0 "$(sealed_in x-kept "$K1")"
+ssx h student-archive erase "$S1" >/dev/null
+round; round
+for x in h a b x; do
+	assert_eq "no object in $x's exchange repository seals S1's first key" 0 "$(sealed_in $x "$K1")"
+done
 assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash b)" "$(state_hash x)"
 summary

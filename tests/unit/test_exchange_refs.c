@@ -401,6 +401,50 @@ static void test_exchange__remotes(void **state)
 	ssync_exchange_free(ex);
 }
 
+/* ssync_exchange_purge (PRIVACY.md §4): a replaced file's old commit,
+ * tree and blob are gone from the object database -- loose objects and
+ * packs -- while everything a ref reaches still reads. */
+static void test_exchange__purge(void **state)
+{
+	tx_fixture *f = *state;
+	ssync_exchange *ex = tx_open(f, "p.git");
+	ssync_oid_hex old, now, c1;
+	ssync_error err;
+	void *data = NULL;
+	size_t len = 0, removed = 0;
+	git_repository *repo = NULL;
+	git_oid blob;
+	char ref[] = "refs/heads/keys/sch-a";
+
+	ssync_error_clear(&err);
+	assert_int_equal(tx_commit_strs(ex, NODE_A, &c1, &err, "seg/000000/000000000001.seg", "{\"seq\":1}\n", NULL), 0);
+	assert_int_equal(ssync_exchange_replace_file(ex, ref, "keystore", "old secret\n", 11, "v1", &old, &err), 0);
+	assert_int_equal(ssync_exchange_replace_file(ex, ref, "keystore", "new\n", 4, "v2", &now, &err), 0);
+	assert_int_equal(git_odb_hash(&blob, "old secret\n", 11, GIT_OBJECT_BLOB), 0);
+	assert_int_equal(git_repository_open_bare(&repo, tx_path(f, "p.git")), 0);
+	assert_int_equal(git_blob_lookup((git_blob **)&data, repo, &blob), 0);
+	git_blob_free(data);
+	data = NULL;
+	git_repository_free(repo);
+
+	/* twice: the second run starts from the first one's pack */
+	assert_int_equal(ssync_exchange_purge(ex, &removed, &err), 0);
+	assert_true(removed > 0);
+	assert_int_equal(ssync_exchange_purge(ex, &removed, &err), 0);
+	assert_int_equal(git_repository_open_bare(&repo, tx_path(f, "p.git")), 0);
+	assert_int_not_equal(git_blob_lookup((git_blob **)&data, repo, &blob), 0);
+	git_repository_free(repo);
+	data = NULL;
+	assert_int_equal(ssync_exchange_read_single(ex, &now, "keystore", 100, &data, &len, &err), 0);
+	assert_int_equal(len, 4);
+	free(data);
+	data = NULL;
+	assert_int_equal(ssync_exchange_read_file(ex, &c1, "seg/000000/000000000001.seg", &data, &len, &err), 0);
+	free(data);
+	assert_int_equal(ssync_exchange_read_single(ex, &old, "keystore", 100, &data, &len, &err) < 0, 1);
+	ssync_exchange_free(ex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +456,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exchange__descends, tx_setup, tx_teardown),
 		cmocka_unit_test_setup_teardown(test_exchange__ref_update_cas, tx_setup, tx_teardown),
 		cmocka_unit_test_setup_teardown(test_exchange__remotes, tx_setup, tx_teardown),
+		cmocka_unit_test_setup_teardown(test_exchange__purge, tx_setup, tx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
