@@ -118,6 +118,11 @@ static void print_node(json_t *node)
 				"       applied: the writing school's clock is ahead. They apply once the hub's time reaches\n"
 				"       them, unless more than a day ahead: then that school fixes its clock and enters them\n"
 				"       again (schoolsync quarantine; docs/OPERATIONS.md §11)\n", held, held == 1 ? "y" : "ies");
+		if (json_integer_value(json_object_get(node, "reenter")) > 0)
+			printf(_("RE-ENTER: %lld of this school's own entries will never apply (held for good, void or\n"
+				"       withdrawn): list them with schoolsync reenter, write their changes again with\n"
+				"       schoolsync reenter --apply (docs/OPERATIONS.md §11)\n"),
+				(long long)json_integer_value(json_object_get(node, "reenter")));
 		if (back > 0)
 			printf("BACKDATED (E_BACKDATED): %lld entr%s dated long before the hub had seen their node further\n"
 				"       were refused - a stolen key? Tell the hub (schoolsync quarantine)\n", back, back == 1 ? "y" : "ies");

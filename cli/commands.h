@@ -36,6 +36,8 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv);
 int cmd_join(cli_ctx *ctx, int argc, char **argv);
 /* cmd_resolve.c: resolve TABLE ID COLUMN --value|--pick */
 int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
+/* cmd_reenter.c: reenter [--apply] (entries that will never apply, written again) */
+int cmd_reenter(cli_ctx *ctx, int argc, char **argv);
 /* cmd_audit.c: audit verify|history */
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 /* cmd_web.c: web (a login link to the web console, docs/WEB.md) */

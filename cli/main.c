@@ -22,6 +22,7 @@ static const cli_cmd commands[] = {
 	{ "conflicts", N_("cells written concurrently, with every version"), cmd_conflicts },
 	{ "resolve", N_("settle a conflicted cell: keep one version or a new value"), cmd_resolve },
 	{ "quarantine", N_("received entries that failed a check, with the reason"), cmd_quarantine },
+	{ "reenter", N_("this school's entries that will never apply: list, write again (--apply)"), cmd_reenter },
 	{ "status", N_("sync state: remotes (from the daemon), pending, conflicts, freshness"), cmd_status },
 	{ "web", N_("a one-time login link to the local web console"), cmd_web },
 	{ "zone", N_("学区: add, edit, delete, list, show"), cmd_domain },

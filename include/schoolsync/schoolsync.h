@@ -38,6 +38,7 @@
 
 /* domain */
 #include "domain.h"
+#include "reenter.h"
 #include "csvio.h"
 #include "report.h"
 

@@ -68,6 +68,8 @@ typedef struct ssync_status {
 	char clock_by[SSYNC_NODE_ID_MAX + 1]; /**< node of the entry carrying it; "" if not found */
 	int64_t clock_by_seq;   /**< its seq */
 	ssync_witness_info witness; /**< the hub's checkpoints held, entries held or refused by them */
+	int64_t reenter;        /**< this node's own entries that will never apply (held for good, void,
+	                             withdrawn) and were not re-entered yet: `schoolsync reenter` */
 } ssync_status;
 
 /** Status reports a node clock ahead of the PC's by more than this (1 hour). */
@@ -91,6 +93,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering","rollback"|null,
  *  "clock_ahead":null|{"time","ahead_s","entry"|null ("node#seq")},
  *  "witness":{"checkpoints","time"|null,"hub"|null,"held","backdated","forks"},
+ *  "reenter" (own entries to re-enter, docs/OPERATIONS.md §11),
  *  "push_rejected":[{"remote","code","message","hint"|null,"at"|null}],
  *  "nodes":[{"node","last_seq","last_received"|null,"role"|null,"school"|null}]}.
  * Returns a malloc'd string the caller frees with free(); NULL if out of

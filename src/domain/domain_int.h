@@ -64,4 +64,15 @@ void ssync_domain__warm_json(sqlite3 *db);
  * comes from the compiled-in spec, never from input. */
 int ssync_domain__row_exists(sqlite3 *db, const char *table, const char *id);
 
+/*
+ * The check `sql` writes get (ssync_write_check_cb, @p p a sql_check): the
+ * row as written is checked as add and edit check it, a deleted row as
+ * delete does. reenter.c runs it after its own check of the cells.
+ */
+typedef struct sql_check {
+	ssync_node *n;
+	int rows;
+} sql_check;
+int ssync_domain__check_written(const char *table, const char *pk, int op, void *p, ssync_error *err);
+
 #endif

@@ -429,12 +429,8 @@ int ssync_domain_label(ssync_node *n, const char *table, const char *id, char *o
 
 /* ---- sql: raw writes checked like add, edit and delete ---- */
 
-typedef struct sql_check {
-	ssync_node *n;
-	int rows;
-} sql_check;
 
-static int check_written(const char *table, const char *pk, int op, void *p, ssync_error *err)
+int ssync_domain__check_written(const char *table, const char *pk, int op, void *p, ssync_error *err)
 {
 	sql_check *sc = p;
 	const ssync_table_spec *t = ssync_domain_table(table);
@@ -484,5 +480,5 @@ int ssync_domain_sql(ssync_node *n, const char *sql, int nparams, const char *co
 {
 	sql_check sc = { n, 0 };
 
-	return ssync_node_sql_checked(n, sql, nparams, params, actor, cb, payload, check_written, &sc, res, err);
+	return ssync_node_sql_checked(n, sql, nparams, params, actor, cb, payload, ssync_domain__check_written, &sc, res, err);
 }

@@ -21,6 +21,7 @@
 #include "schoolsync/timefmt.h"
 #include "schoolsync/trust.h"
 #include "schoolsync/witness.h"
+#include "lost_int.h"
 #include "store_int.h"
 #include "sync_int.h"
 
@@ -300,6 +301,11 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 		ssync_error_clear(&werr);
 		if (ssync_witness_info_get(st, &s->witness, &werr) < 0)
 			memset(&s->witness, 0, sizeof(s->witness));
+		/* own entries that will never apply and wait for `reenter`: a
+		 * report, so a replica that cannot tell shows none */
+		ssync_error_clear(&werr);
+		if (ssync_lost__pending(st, s->node_id, &s->reenter, &werr) < 0)
+			s->reenter = 0;
 	}
 	if (s->exported_seq < 0)
 		s->exported_seq = 0;
@@ -402,6 +408,10 @@ char *ssync_status_json(const ssync_status *s)
 			json_decref(o);
 			o = NULL;
 		}
+	}
+	if (o && json_object_set_new(o, "reenter", json_integer((json_int_t)s->reenter)) != 0) {
+		json_decref(o);
+		o = NULL;
 	}
 	if (o && json_object_set_new(o, "nodes", arr) == 0)
 		out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -492,6 +492,23 @@ static int listing_changes(ssync_store *st, const char *name, int64_t seq, int64
 	return r;
 }
 
+int ssync_witness__held_for_good(ssync_store *st, const ssync_entry *e, ssync_error *err)
+{
+	char stream[SSYNC_BRANCH_NAME_MAX + 1];
+	ssync_gen g[SSYNC_GENS_MAX];
+	int64_t cseq = 0, ctime = 0;
+	int ng = 0, r;
+
+	/* the judge's rule: covered by its own generation's listing, first
+	 * witnessed more than H before its time */
+	if ((r = ssync_trust__gens(st, e->node, g, &ng, err)) < 0)
+		return r;
+	ssync_witness__stream(g, ng, e->node, e->seq, stream);
+	if ((r = head_near(st, stream, e->seq, 1, &cseq, &ctime, err)) <= 0)
+		return r;
+	return (int64_t)ssync_hlc_ms(e->hlc) > ctime + SSYNC_WITNESS_HOLD_MS;
+}
+
 int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;

@@ -56,6 +56,13 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 	ssync_error *err);
 
 /*
+ * 1 if @p e is held for good: a checkpoint covers it and first witnessed it
+ * more than SSYNC_WITNESS_HOLD_MS before its time (the rule of judge), 0 if
+ * not (also: not covered yet).
+ */
+int ssync_witness__held_for_good(ssync_store *st, const ssync_entry *e, ssync_error *err);
+
+/*
  * The remote's district branch @p rtip does not extend ours: look for
  * checkpoints it holds at positions we hold with other, validly signed
  * content (hub equivocation). Each is kept as evidence and quarantined
