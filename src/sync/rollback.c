@@ -218,6 +218,26 @@ int ssync_sync__rollback_checkpoint(ssync_node *n, ssync_error *err)
 			(long long)wpos, (long long)wseq, (long long)head);
 		return ssync_sync__rollback_set(st, why, 0, err);
 	}
+	/* A listing of one of our seqs naming another entry: the hub saw a
+	 * history of ours this log is not (restored from an old copy, then more
+	 * signed than was lost). Seqs alone miss it; sealing would equivocate. */
+	if (!(q = ssync_store__stmt(st, "SELECT h.seq, h.pos FROM ssync_witness_head h JOIN ssync_entry e ON e.node=h.node "
+		"AND e.seq=h.seq WHERE h.node=? AND e.hash<>h.hash ORDER BY h.seq LIMIT 1", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	if ((rc = ssync_store__step_row(st, q, "compare checkpoints with own entries", err)) > 0) {
+		wseq = sqlite3_column_int64(q, 0);
+		wpos = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		snprintf(why, sizeof(why), "the hub's checkpoint %lld witnessed another entry of this node at seq %lld than "
+			"its log holds (restored from an old copy, and written since?); writes wait until a sync has read this "
+			"node's branch (E_ROLLBACK)", (long long)wpos, (long long)wseq);
+		return ssync_sync__rollback_set(st, why, 0, err);
+	}
 	/* a flag this check set, now answered */
 	if (ssync_sync__rollback_active(st, &fork_seq) && fork_seq == 0 &&
 	    ssync_store_meta_get(st, "rollback", &cur, NULL) == 0 && cur && !strncmp(cur, "the hub's checkpoint", 20))

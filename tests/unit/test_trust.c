@@ -396,6 +396,42 @@ static void test_trust__writer_checks_certificate_window_on_its_hlc(void **state
 	free(hz);
 }
 
+/* Review r14: a node restored from an old image that signed MORE entries
+ * than it lost (log head 5, the district's checkpoint listed its seq 3 with
+ * another entry) passed the checkpoint's rollback check, which compared
+ * seqs only: a stick carrying the district branch without the node's own
+ * branch let it seal and publish seq 1.. again (equivocation). A listing of
+ * one of our own seqs whose hash is not our entry there is a rollback too. */
+static void test_trust__checkpoint_names_other_own_entry(void **state)
+{
+	fx *f = *state;
+	ssync_store *st = ssync_node_store(f->a);
+	ssync_error err;
+	char sql[400];
+	int i;
+
+	th_sync_ok(f->a, NULL);
+	for (i = 1; i <= 5; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-%d','sch-a','x')", i);
+		th_sql(f->a, sql);
+	}
+	/* the hub's checkpoint listed our seq 3 with the hash of our own entry: fine */
+	assert_int_equal(sqlite3_exec(ssync_store__db(st), "INSERT INTO ssync_witness_head SELECT node, seq, "
+		"(SELECT max(pos) FROM ssync_witness), hash, (SELECT max(time) FROM ssync_witness) FROM ssync_entry "
+		"WHERE node='sch-a' AND seq=3", NULL, NULL, NULL), SQLITE_OK);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_sync__rollback_checkpoint(f->a, &err), 0);
+	assert_int_equal(ssync_sync__rollback_active(st, NULL), 0);
+	/* ... with another entry's hash: our log is not the one the hub saw */
+	assert_int_equal(sqlite3_exec(ssync_store__db(st), "UPDATE ssync_witness_head SET hash=randomblob(32) "
+		"WHERE node='sch-a'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(ssync_sync__rollback_checkpoint(f->a, &err), 0);
+	assert_int_equal(ssync_sync__rollback_active(st, NULL), 1);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_sql(f->a, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-9','sch-a','x')",
+		"tester", NULL, NULL, NULL, &err), SSYNC_EROLLBACK);
+}
+
 /* A replica judged under older policy rules (version 1 held entries as
  * W_HELD) is judged again when the node opens. */
 static void test_trust__old_policy_rejudged_on_open(void **state)
@@ -518,6 +554,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__int64_max_hlc_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__writer_checks_the_hlc_it_signs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__writer_checks_certificate_window_on_its_hlc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__checkpoint_names_other_own_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_refuses_stored_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__admin_takes_the_sync_lock, setup, teardown),
