@@ -351,7 +351,9 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 			e->node, (long long)e->seq, a, b, e->node, (long long)bseq);
 		return 0;
 	}
-	if (covered && cert_until && ctime > cert_until + SSYNC_WITNESS_RELAY_MS) {
+	/* valid_until is any root-signed integer: subtract from the witnessed
+	 * time (in the HLC range, above R) rather than add to it (r14) */
+	if (covered && cert_until && ctime - SSYNC_WITNESS_RELAY_MS > cert_until) {
 		fmt_ms(ctime, b, sizeof(b));
 		v->state = 3;
 		snprintf(v->qcode, sizeof(v->qcode), "%s", ssync_error_name(SSYNC_D_CERT_EXPIRED));

@@ -431,6 +431,26 @@ static void test_witness__hub_lists_generations(void **state)
 	free(h);
 }
 
+/* Review r14: a certificate's valid_until is any root-signed integer >= 0
+ * (null is "no end", but an outside tool may write a far date or
+ * INT64_MAX). Adding the relay allowance to it overflowed (undefined; in
+ * practice negative), so every covered entry of such a node was refused
+ * E_CERT_EXPIRED. */
+static void test_witness__certificate_end_at_int64_max(void **state)
+{
+	th_fx *f = *state;
+	char q[24], sql[400];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
+		"INSERT INTO ssync_witness_head VALUES ('sch-b',5,1,zeroblob(32),%lld)", (long long)T0, (long long)T0);
+	exec_ok(f->n, sql);
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, INT64_MAX, q), 1);
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, INT64_MAX - 1000, q), 1);
+	/* an end long before the witness still refuses */
+	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, T0 - 31 * INT64_C(86400000), q), 3);
+	assert_string_equal(q, "E_CERT_EXPIRED");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_witness__bounds_and_paths),
 		cmocka_unit_test_setup_teardown(test_witness__judging, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__reenrolled_generation, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness__certificate_end_at_int64_max, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__hub_lists_generations, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
