@@ -13,6 +13,10 @@
 #    new home takes the void lines from the hub's listing (--from) and
 #    re-enters them, a prev naming an old-generation seq resolved to its
 #    re-entry (not to the new generation's entry at that seq);
+#  * fork: a copy of school c's home signs another seq 2; the hub freezes c
+#    and re-enrols it below the fork; the new home re-enters what the hub
+#    holds of both histories (the copy's entries after the fork never reach
+#    it: a frozen branch stops there);
 #  * every node ends with the same state.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -44,16 +48,16 @@ new_hub "$T/hub.git"
 ssx h init --node hub --district d1 >/dev/null
 ssx h remote add hub "$T/hub.git" >/dev/null
 RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
-for s in a b f; do
+for s in a b c f; do
 	P=$(ssx $s --json init --node sch-$s --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])')
 	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
 	ssx $s join --district-pubkey "$RK" >/dev/null
 	ssx $s remote add hub "$T/hub.git" >/dev/null
 done
-ss_at "$(at 0)" h sql "INSERT INTO zone(id,name) VALUES ('z1','崇西'); INSERT INTO school(id,name,zone_id,stage,students) VALUES ('sch-a','甲校','z1','primary',300), ('sch-b','乙校','z1','primary',300), ('sch-f','丙校','z1','middle',150)"
+ss_at "$(at 0)" h sql "INSERT INTO zone(id,name) VALUES ('z1','崇西'); INSERT INTO school(id,name,zone_id,stage,students) VALUES ('sch-a','甲校','z1','primary',300), ('sch-b','乙校','z1','primary',300), ('sch-c','丁校','z1','primary',200), ('sch-f','丙校','z1','middle',150)"
 assert_eq "the hub adds the zone and the schools" 0 "$RC"
 sync_at "$(at 0)" h
-for s in a b f; do sync_at "$(at 0)" $s; done
+for s in a b c f; do sync_at "$(at 0)" $s; done
 
 log "=== day 1: f (correct clock) writes two teachers"
 ss_at "$(at $D)" f sql "$(row sch-f-1 sch-f F1 f1); $(row sch-f-3 sch-f F3 f3)"
@@ -149,9 +153,44 @@ assert_eq "... the rename resolved to the re-entry of seq 2, not to generation 2
 ss_at "$(at $((213 * D)))" a2 reenter --from "$T/void.json" --apply --json
 assert_eq "a second run writes nothing" "0 0 4" "$(rj "$OUT" 'str(j["written"])+" "+str(j["pending"])') $(head_of a2 sch-a)"
 
+log "=== fork: a copy of c's home signs another seq 2 and 3 onto a stick; the hub freezes c"
+ss_at "$(at $((214 * D)))" c sql "$(row sch-c-1 sch-c C1 c1)"
+sync_at "$(at $((214 * D)))" c
+cp -a "$T/c" "$T/ccopy"
+ss_at "$(at $((214 * D)))" c sql "$(row sch-c-2 sch-c C2 c2)"
+ss_at "$(at $((214 * D)))" c sql "UPDATE teacher SET name='c1 from c' WHERE id='sch-c-1'"
+sync_at "$(at $((214 * D)))" c
+ssx ccopy remote remove hub >/dev/null
+ssx ccopy remote add stick "$T/stick.git" >/dev/null
+ss_at "$(at $((214 * D)))" ccopy sql "$(row sch-c-3 sch-c C3 c3)"
+ss_at "$(at $((214 * D)))" ccopy sql "UPDATE teacher SET name='c1 from the copy' WHERE id='sch-c-1'"
+sync_at "$(at $((214 * D)))" ccopy
+ss_at "$(at $((214 * D)))" h sync --remote hub --json
+ssx h remote add stick "$T/stick.git" >/dev/null
+ss_at "$(at $((214 * D)))" h sync --remote stick --json
+assert_true "hub: E_FORK at sch-c#2" q_has h sch-c 2 E_FORK
+P3=$(ssx c2 --json init --node sch-c --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])')
+ssx c2 join --district-pubkey "$RK" >/dev/null
+ssx c2 remote add hub "$T/hub.git" >/dev/null
+ss_at "$(at $((215 * D)))" h district reenroll sch-c --new-key "$P3" --void-after 1 --root-key "$ROOT"
+assert_eq "the hub re-enrols sch-c below the fork" 0 "$RC"
+sync_at "$(at $((215 * D)))" h
+ss_at "$(at $((215 * D)))" h reenter --node sch-c --json
+assert_eq "the hub lists both seq 2 (c's and the copy's) and c's seq 3" "sch-c#2 sch-c#2 sch-c#3" \
+	"$(rj "$OUT" '" ".join(e["entry"] for e in j["entries"])')"
+printf '%s' "$OUT" >"$T/fork.json"
+sync_at "$(at $((215 * D)))" c2
+ss_at "$(at $((215 * D)))" c2 reenter --from "$T/fork.json" --apply --json
+assert_eq "c2 re-enters the three" "0 3 0" "$RC $(rj "$OUT" 'str(j["written"])+" "+str(j["pending"])')"
+assert_eq "... both histories' new rows and c's rename" "c1 from c|初级|数学 c2 c3" \
+	"$(teacher c2 sch-c-1) $(teacher c2 sch-c-2 | cut -d'|' -f1) $(teacher c2 sch-c-3 | cut -d'|' -f1)"
+ss_at "$(at $((215 * D)))" c2 reenter --from "$T/fork.json" --apply --json
+assert_eq "a second run writes nothing" "0 0" "$(rj "$OUT" 'str(j["written"])+" "+str(j["pending"])')"
+
 log "=== everyone converges; the held entries stay held"
-for s in a2 h b f h a2 b f; do sync_at "$NOW" $s; done
-assert_all_equal "hub, a2, b and f hold the same state" "$(state_hash h)" "$(state_hash a2)" "$(state_hash b)" "$(state_hash f)"
+for s in a2 c2 h b f h a2 c2 b f; do sync_at "$NOW" $s; done
+assert_all_equal "hub, a2, b, c2 and f hold the same state" "$(state_hash h)" "$(state_hash a2)" "$(state_hash b)" \
+	"$(state_hash c2)" "$(state_hash f)"
 for s in h b f; do
 	assert_eq "$s: f's data is there" "f2|初级|数学 f1|中级|物理 none a2 renamed|初级|数学" \
 		"$(teacher $s sch-f-2) $(teacher $s sch-f-1) $(teacher $s sch-f-3) $(teacher $s sch-a-2)"
