@@ -15,6 +15,7 @@
 #include "schoolsync/review.h"
 #include "schoolsync/sync.h"
 #include "schoolsync/trust.h"
+#include "schoolsync/witness.h"
 
 typedef struct remotes { json_t *arr; cli_table *t; } remotes;
 
@@ -448,6 +449,23 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 				"(the reasons); the hub decides (docs/OPERATIONS.md, Troubleshooting). Exit status 3.\n"),
 				(long long)sr.quarantined, sr.quarantined == 1 ? "y" : "ies", (long long)sr.held,
 				(long long)sr.rewritten, sr.recovering ? "; this restored node's writes stay refused" : "");
+	}
+	/* Hub equivocation is held as evidence for good: every round says so,
+	 * on the node that caught it and on every node it reached alike
+	 * (docs/TRUST.md §4a, OPERATIONS.md §11). */
+	if (rc == CLI_EXIT_OK || rc == CLI_EXIT_ATTENTION) {
+		ssync_witness_info wi;
+		ssync_error werr;
+		ssync_error_clear(&werr);
+		if (ssync_witness_info_get(ssync_node_store(n), &wi, &werr) == 0 && wi.forks > 0) {
+			rc = CLI_EXIT_ATTENTION;
+			if (!ctx->quiet)
+				fprintf(stderr, _("attention: HUB EQUIVOCATION (E_WITNESS_FORK): the district hub signed two "
+					"different checkpoints for %lld position(s), showing different histories to different "
+					"schools; both signed checkpoints are kept as evidence and passed on by every sync. "
+					"Call the district office (the root key holder): docs/OPERATIONS.md §11. Exit status 3.\n"),
+					(long long)wi.forks);
+		}
 	}
 done:
 	free(list);

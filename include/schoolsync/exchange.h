@@ -174,6 +174,19 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_read_single(ssync_exchange *ex
 	const ssync_oid_hex *commit, const char *path, size_t max,
 	void **data_out, size_t *len_out, ssync_error *err);
 
+/**
+ * The one commit every node makes of content @p data (@p len bytes) under
+ * the top-level file name @p path with @p message: no parent, one file,
+ * author and committer "schoolsync <node@schoolsync>" at time 0, so equal
+ * content gives an equal commit id on every node (hub-equivocation evidence,
+ * docs/TRUST.md §4a). *@p out gets its id. With @p write 0 nothing is
+ * written (the id is only computed, e.g. to compare with what a remote
+ * holds); with 1 the blob, tree and commit are written to the repository.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_fixed_commit(ssync_exchange *ex,
+	const char *path, const void *data, size_t len, const char *message, int write,
+	ssync_oid_hex *out, ssync_error *err);
+
 /** Remotes are stored in the repository's git config (remote.<name>.url). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_exchange_remote_add(ssync_exchange *ex,
 	const char *name, const char *url, ssync_error *err);

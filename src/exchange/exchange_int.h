@@ -18,6 +18,7 @@
 #define NODE_PREFIX "refs/heads/node/"
 #define DISTRICT_REF "refs/heads/district"
 #define KEYS_PREFIX "refs/heads/keys/"
+#define EVIDENCE_PREFIX "refs/heads/evidence/witness-"
 #define HEADS_PREFIX "refs/heads/"
 /* The largest file a branch may hold (FORMAT.md §2: a segment is at most
  * 8 MiB; node.json and trust objects are far smaller). Checked from the
@@ -77,7 +78,8 @@ int ssync_exchange__make_signature(git_signature **out, ssync_error *err);
 
 /* ---- names.c: names that travel ---- */
 
-/* The refs that travel: refs/heads/node/<node-id> and refs/heads/district. */
+/* The refs that travel: refs/heads/node/<node-id>, refs/heads/district,
+ * refs/heads/keys/<node-id>, refs/heads/evidence/witness-<64 hex>. */
 int ssync_exchange__sync_ref_valid(const char *name);
 int ssync_exchange__remote_name_check(const char *name, ssync_error *err);
 void ssync_exchange__oid_to_hex(ssync_oid_hex *out, const git_oid *id);

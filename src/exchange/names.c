@@ -82,12 +82,17 @@ static int node_id_valid(const char *s)
 	return 1;
 }
 
-/* The refs that travel: refs/heads/node/<node-id>, refs/heads/district and
- * the key stores refs/heads/keys/<node-id> (docs/PRIVACY.md). */
+/* The refs that travel: refs/heads/node/<node-id>, refs/heads/district,
+ * the key stores refs/heads/keys/<node-id> (docs/PRIVACY.md) and evidence
+ * of hub equivocation refs/heads/evidence/witness-<SHA-256 of its content,
+ * 64 lower-case hex> (docs/TRUST.md §4a). */
 int ssync_exchange__sync_ref_valid(const char *name)
 {
 	if (!strcmp(name, DISTRICT_REF))
 		return 1;
+	if (!strncmp(name, EVIDENCE_PREFIX, strlen(EVIDENCE_PREFIX)))
+		return strlen(name + strlen(EVIDENCE_PREFIX)) == 64 &&
+			strspn(name + strlen(EVIDENCE_PREFIX), "0123456789abcdef") == 64;
 	if (!strncmp(name, KEYS_PREFIX, strlen(KEYS_PREFIX)))
 		return node_id_valid(name + strlen(KEYS_PREFIX));
 	/* node/<id>, or node/<id>.g<N> after a re-enrolment (TRUST.md §5a) */

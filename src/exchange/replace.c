@@ -4,13 +4,23 @@
  * root commit and moves the ref to it (compare-and-swap on the old tip), so
  * the previous content is no longer reachable from the ref; reading checks
  * that exact shape before it reads the file, bounded like every file.
+ * Fixed commits (hub-equivocation evidence) have the same shape but are
+ * built byte by byte, with no clock in them, so every node makes the same.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
 
 #include "exchange_int.h"
+
+/* Commit and tree objects of the shape above are small; a bigger one is
+ * not ours and is not parsed at all. */
+#define SINGLE_OBJECT_MAX 4096
+
+/* The signature line of a fixed commit: no clock, no node in it. */
+#define FIXED_SIG "schoolsync <node@schoolsync> 0 +0000"
 
 int ssync_exchange_replace_file(ssync_exchange *ex, const char *ref, const char *path,
 	const void *data, size_t len, const char *message, ssync_oid_hex *new_tip, ssync_error *err)
@@ -78,7 +88,28 @@ int ssync_exchange_read_single(ssync_exchange *ex, const ssync_oid_hex *commit, 
 		return error;
 	if (empty)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "%s: no commit given", path);
-	if ((error = git_commit_lookup(&c, ex->repo, &id)) < 0 || (error = git_commit_tree(&tree, c)) < 0) {
+	/* a hostile commit or tree could be huge: look at their sizes first */
+	if ((error = git_repository_odb(&odb, ex->repo)) < 0 ||
+	    (error = git_odb_read_header(&len, &type, odb, &id)) < 0) {
+		error = ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read commit %.12s", commit->hex);
+		goto done;
+	}
+	if (type != GIT_OBJECT_COMMIT || len > SINGLE_OBJECT_MAX) {
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "%.12s is not a commit of at most %d bytes; not read",
+			commit->hex, SINGLE_OBJECT_MAX);
+		goto done;
+	}
+	if ((error = git_commit_lookup(&c, ex->repo, &id)) < 0 ||
+	    (error = git_odb_read_header(&len, &type, odb, git_commit_tree_id(c))) < 0) {
+		error = ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read commit %.12s", commit->hex);
+		goto done;
+	}
+	if (type != GIT_OBJECT_TREE || len > SINGLE_OBJECT_MAX) {
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "the tree of %.12s is not one of at most %d bytes; not read",
+			commit->hex, SINGLE_OBJECT_MAX);
+		goto done;
+	}
+	if ((error = git_commit_tree(&tree, c)) < 0) {
 		error = ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read commit %.12s", commit->hex);
 		goto done;
 	}
@@ -90,8 +121,7 @@ int ssync_exchange_read_single(ssync_exchange *ex, const ssync_oid_hex *commit, 
 			commit->hex, path);
 		goto done;
 	}
-	if ((error = git_repository_odb(&odb, ex->repo)) < 0 ||
-	    (error = git_odb_read_header(&len, &type, odb, git_tree_entry_id(e))) < 0) {
+	if ((error = git_odb_read_header(&len, &type, odb, git_tree_entry_id(e))) < 0) {
 		error = ssync_exchange__gfail(err, error, SSYNC_ECORRUPT, "read %s of %.12s", path, commit->hex);
 		goto done;
 	}
@@ -118,5 +148,55 @@ done:
 	git_odb_free(odb);
 	git_tree_free(tree);
 	git_commit_free(c);
+	return error;
+}
+
+
+int ssync_exchange_fixed_commit(ssync_exchange *ex, const char *path, const void *data, size_t len,
+	const char *message, int write, ssync_oid_hex *out, ssync_error *err)
+{
+	git_odb *odb = NULL;
+	git_oid blob, tree, commit;
+	unsigned char tbuf[256];
+	char cbuf[SINGLE_OBJECT_MAX], hex[GIT_OID_HEXSZ + 1];
+	size_t plen, tlen;
+	int error, clen;
+
+	out->hex[0] = '\0';
+	if (!ex || !path || !message || (!data && len))
+		return ssync_error_set(err, SSYNC_EINVAL, "ssync_exchange_fixed_commit: NULL argument");
+	if ((error = ssync_exchange__tree_path_check(path, err)) < 0)
+		return error;
+	plen = strlen(path);
+	if (strchr(path, '/') || plen > 100)
+		return ssync_error_set(err, SSYNC_EINVAL, "fixed commit: %s must be a short top-level file", path);
+	/* git's tree entry: "<mode> <name>\0<20 raw bytes>" */
+	tlen = (size_t)snprintf((char *)tbuf, sizeof(tbuf), "100644 %s", path) + 1;
+	if ((error = git_odb_hash(&blob, data ? data : "", len, GIT_OBJECT_BLOB)) < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ERROR, "hash %s", path);
+	memcpy(tbuf + tlen, blob.id, GIT_OID_RAWSZ);
+	tlen += GIT_OID_RAWSZ;
+	if ((error = git_odb_hash(&tree, tbuf, tlen, GIT_OBJECT_TREE)) < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ERROR, "hash the tree of %s", path);
+	git_oid_tostr(hex, sizeof(hex), &tree);
+	clen = snprintf(cbuf, sizeof(cbuf), "tree %s\nauthor " FIXED_SIG "\ncommitter " FIXED_SIG "\n\n%s\n", hex, message);
+	if (clen < 0 || (size_t)clen >= sizeof(cbuf))
+		return ssync_error_set(err, SSYNC_EINVAL, "fixed commit: message too long");
+	if ((error = git_odb_hash(&commit, cbuf, (size_t)clen, GIT_OBJECT_COMMIT)) < 0)
+		return ssync_exchange__gfail(err, error, SSYNC_ERROR, "hash the commit of %s", path);
+	if (write) {
+		git_oid w1, w2, w3;
+		if ((error = git_repository_odb(&odb, ex->repo)) < 0 ||
+		    (error = git_odb_write(&w1, odb, data ? data : "", len, GIT_OBJECT_BLOB)) < 0 ||
+		    (error = git_odb_write(&w2, odb, tbuf, tlen, GIT_OBJECT_TREE)) < 0 ||
+		    (error = git_odb_write(&w3, odb, cbuf, (size_t)clen, GIT_OBJECT_COMMIT)) < 0) {
+			error = ssync_exchange__gfail(err, error, SSYNC_EIO, "write the commit of %s", path);
+			goto done;
+		}
+	}
+	ssync_exchange__oid_to_hex(out, &commit);
+	error = 0;
+done:
+	git_odb_free(odb);
 	return error;
 }

@@ -14,6 +14,7 @@
 
 #include "audit_int.h"
 #include "privacy_int.h"
+#include "wevidence_int.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/guard.h"
 #include "schoolsync/hex.h"
@@ -304,6 +305,46 @@ static int judge_keys(judge *j, const upd *u, ssync_error *err)
 	return 0;
 }
 
+/* Hub-equivocation evidence (TRUST.md §4a): created once, never moved,
+ * and only what every receiver takes: the commit every node makes of two
+ * checkpoints the district's witness signed for one position. */
+static int judge_evidence(judge *j, const upd *u, ssync_error *err)
+{
+	char why[600], district[SSYNC_NODE_ID_MAX + 1];
+	ssync_store *st = NULL;
+	ssync_wobj *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	char *data = NULL;
+	size_t len = 0;
+	int error = 0;
+
+	why[0] = 0;
+	if (!a || !b) {
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		goto done;
+	}
+	if (!is_zero(&u->old))
+		snprintf(why, sizeof(why), "evidence is written once and never moved");
+	else if (!j->district.hex[0])
+		snprintf(why, sizeof(why), "this hub has no district branch yet: push refs/heads/district first");
+	else if ((error = trust_store(j, &j->district, &st, why, sizeof(why), district, sizeof(district), err)) < 0)
+		goto done;
+	if (!why[0] && (error = ssync_witness__evidence_judge(st, j->ex, u->ref, &u->new, a, b, &data, &len, why,
+		sizeof(why), err)) < 0)
+		goto done;
+	if (why[0])
+		refuse(j, u->ref, why);
+done:
+	free(data);
+	if (a)
+		ssync_witness__wobj_clear(a);
+	if (b)
+		ssync_witness__wobj_clear(b);
+	free(a);
+	free(b);
+	ssync_store_free(st);
+	return error;
+}
+
 static int parse_line(char *line, upd *u)
 {
 	char *a = line, *b, *c;
@@ -354,7 +395,10 @@ static int judge_one(judge *j, const upd *u, ssync_error *err)
 		return judge_node(j, u, err);
 	if (strncmp(u->ref, KEYS_PREFIX, strlen(KEYS_PREFIX)) == 0)
 		return judge_keys(j, u, err);
-	refuse(j, u->ref, "only refs/heads/district, refs/heads/node/<id>[.g<N>] and refs/heads/keys/<id> are taken here");
+	if (strncmp(u->ref, SSYNC_EVIDENCE_PREFIX, strlen(SSYNC_EVIDENCE_PREFIX)) == 0)
+		return judge_evidence(j, u, err);
+	refuse(j, u->ref, "only refs/heads/district, refs/heads/node/<id>[.g<N>], refs/heads/keys/<id> and "
+		"refs/heads/evidence/witness-<hash> are taken here");
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "sync_int.h"
 #include "trust_int.h"
 #include "privacy_int.h"
+#include "wevidence_int.h"
 #include "witness_pub_int.h"
 #include "schoolsync/witness.h"
 
@@ -293,6 +294,11 @@ int ssync_sync__round_apply(ssync_node *n, ssync_sync__round *r, const ssync_syn
 	/* trust (issue #4): adopt the remote's district branch before any node branch */
 	if ((error = ssync_trust__receive_district(ssync_node_store(n), ex, r->remote, &rep->rewritten_refs,
 		&rep->quarantined, err)) < 0)
+		return error;
+	/* hub-equivocation evidence other nodes caught (TRUST.md §4a), judged
+	 * by signed data alone, after the district branch named the witness */
+	if (ssync_trust_managed(ssync_node_store(n)) &&
+	    (error = ssync_witness__evidence_receive(ssync_node_store(n), ex, r->remote, &rep->quarantined, err)) < 0)
 		return error;
 	/* E_ROLLBACK, the clerk's choice: our never-published entries give way */
 	if (opts && opts->adopt_remote && (error = ssync_sync__rollback_adopt(n, &rep->discarded, err)) < 0)

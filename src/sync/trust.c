@@ -21,6 +21,7 @@
 #include "schoolsync/keys.h"
 #include "reenroll_int.h"
 #include "trust_int.h"
+#include "wevidence_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
 

@@ -165,7 +165,7 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 	    (error = count(scratch, "SELECT count(*) FROM ssync_conflict", &rep->rebuilt_conflicts, err)) < 0)
 		goto done;
 	rep->drift = strcmp(rep->state_hash, rep->rebuilt_hash) != 0 || rep->conflicts != rep->rebuilt_conflicts;
-	if ((error = count(st, "SELECT count(*) FROM ssync_witness_fork", &rep->witness_forks, err)) < 0)
+	if ((error = count(st, "SELECT count(DISTINCT pos) FROM ssync_witness_fork", &rep->witness_forks, err)) < 0)
 		goto done;
 	if (tamper[0]) {
 		error = ssync_error_set(err, SSYNC_ETAMPER, "%s%s", tamper, strstr(tamper, "E_TAMPER") ? "" : " (E_TAMPER)");
@@ -178,8 +178,8 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 			"(state %.12s, rebuilt from the log %.12s) (E_DRIFT)", rep->state_hash, rep->rebuilt_hash);
 		ssync_error_hint(err, "data was changed outside schoolsync (e.g. with the sqlite3 tool); rebuild the replica from the log");
 	} else if (rep->witness_forks > 0) {
-		error = ssync_error_set(err, SSYNC_EFORK, "the hub signed two different checkpoints for one position %lld "
-			"time(s): it showed different histories to different nodes (E_WITNESS_FORK)", (long long)rep->witness_forks);
+		error = ssync_error_set(err, SSYNC_EFORK, "the hub signed two different checkpoints for each of %lld "
+			"position(s): it showed different histories to different nodes (E_WITNESS_FORK)", (long long)rep->witness_forks);
 		ssync_error_hint(err, "both signed checkpoints are kept as evidence (schoolsync quarantine, node 'witness'): "
 			"call the district (docs/OPERATIONS.md §11)");
 	}

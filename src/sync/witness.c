@@ -47,6 +47,25 @@ int ssync_witness__latest(ssync_store *st, int64_t *time, int64_t *count, ssync_
 	return r;
 }
 
+int ssync_witness__witness_node(ssync_store *st, char out[SSYNC_NODE_ID_MAX + 1], int64_t *serial, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT node, serial FROM ssync_cert WHERE role='hub' ORDER BY serial LIMIT 1", err);
+	int r;
+
+	out[0] = 0;
+	if (serial)
+		*serial = 0;
+	if (!q)
+		return SSYNC_ERROR;
+	if ((r = ssync_store__step_row(st, q, "read the hub's certificates", err)) > 0) {
+		snprintf(out, SSYNC_NODE_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+		if (serial)
+			*serial = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	return r;
+}
+
 /* The hub's certified keys verify the checkpoint's signature. */
 static int hub_signed(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 {
@@ -64,6 +83,30 @@ static int hub_signed(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "read the hub's certificates");
 	return ok;
+}
+
+int ssync_witness__signed_by_witness(ssync_store *st, const ssync_wobj *w, char *why, size_t whylen, ssync_error *err)
+{
+	char wit[SSYNC_NODE_ID_MAX + 1];
+	int64_t serial = 0;
+	int r;
+
+	/* Only one hub signs checkpoints: two would fork the chain (§10). */
+	if ((r = ssync_witness__witness_node(st, wit, &serial, err)) < 0)
+		return r;
+	if (r == 0 || strcmp(wit, w->hub) != 0) {
+		if (r == 0)
+			snprintf(why, whylen, "signed by hub %s, but this district has no hub certificate (E_SIG)", w->hub);
+		else
+			snprintf(why, whylen, "signed by hub %s, but the district's witness is hub %s (its first hub certificate, "
+				"serial %lld): only one hub signs checkpoints (E_SIG)", w->hub, wit, (long long)serial);
+		return 0;
+	}
+	if ((r = hub_signed(st, w, err)) < 0)
+		return r;
+	if (!r)
+		snprintf(why, whylen, "not signed by a certified key of hub %s (E_SIG)", w->hub);
+	return r;
 }
 
 /* Checkpoint pos as held: its hash and time; 0 if held, SSYNC_ENOTFOUND if not. */
@@ -160,6 +203,18 @@ static int insert(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "record checkpoint");
+	/* evidence of a fork at this position came first (another node caught
+	 * it): the checkpoint we take there joins it */
+	if (!(q = ssync_store__stmt(st, "INSERT OR IGNORE INTO ssync_witness_fork(pos, body, sig, source) "
+		"SELECT ?1, ?2, ?3, 'chain' WHERE EXISTS (SELECT 1 FROM ssync_witness_fork WHERE pos=?1)", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_int64(q, 1, w->n);
+	sqlite3_bind_text(q, 2, w->body, (int)w->body_len, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, w->sig, SSYNC_SIG_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "record hub equivocation");
 	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_witness_head(node, seq, pos, hash, time) VALUES (?, ?, ?, ?, ?)", err)))
 		return SSYNC_ERROR;
 	for (i = 0; i < w->nheads; i++) {
@@ -209,12 +264,15 @@ int ssync_witness__load(ssync_store *st, const char *district, const char *path,
 		r = 1;
 		goto done;
 	}
-	if ((r = hub_signed(st, w, err)) < 0)
-		goto done;
-	if (!r) {
-		snprintf(why, whylen, "%s: not signed by a certified key of hub %s (E_SIG)", path, w->hub);
-		r = 1;
-		goto done;
+	{
+		char swhy[300];
+		if ((r = ssync_witness__signed_by_witness(st, w, swhy, sizeof(swhy), err)) < 0)
+			goto done;
+		if (!r) {
+			snprintf(why, whylen, "%s: %s", path, swhy);
+			r = 1;
+			goto done;
+		}
 	}
 	r = 0;
 	if ((r = ssync_witness__latest(st, &last, &count, err)) < 0)
@@ -548,78 +606,6 @@ int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 	return r;
 }
 
-static int fork_record(ssync_store *st, const ssync_wobj *w, const char *remote, const char *ours, ssync_error *err)
-{
-	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT OR IGNORE INTO ssync_witness_fork(pos, body, sig, source) VALUES (?, ?, ?, ?)", err);
-	char why[300], *line;
-	int rc;
-
-	if (!q)
-		return SSYNC_ERROR;
-	sqlite3_bind_int64(q, 1, w->n);
-	sqlite3_bind_text(q, 2, w->body, (int)w->body_len, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 3, w->sig, SSYNC_SIG_BYTES, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, remote, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return ssync_store__sqlerr(st, err, "record hub equivocation");
-	snprintf(why, sizeof(why), "hub %s signed two different checkpoints for position %lld (ours, and the one on "
-		"remote %s kept as evidence): it showed different histories to different nodes (E_WITNESS_FORK)",
-		w->hub, (long long)w->n, remote);
-	if (!(line = malloc(strlen(ours) + w->body_len + 2)))
-		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-	snprintf(line, strlen(ours) + w->body_len + 2, "%s\n%s", ours, w->body);
-	rc = ssync_trust__quarantine(st, "witness", w->n, ssync_error_name(SSYNC_D_WITNESS_FORK), why, line, strlen(line),
-		remote, err);
-	free(line);
-	return rc;
-}
-
-int ssync_witness__fork_scan(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *rtip,
-	const char *remote, int *found, ssync_error *err)
-{
-	int64_t last, count, pos, t;
-	unsigned char h[32];
-	int error = 0;
-
-	*found = 0;
-	if ((error = ssync_witness__latest(st, &last, &count, err)) < 0)
-		return error;
-	/* Down from our latest: the chains agree below the first equal position. */
-	for (pos = count; pos >= 1; pos--) {
-		char path[64], *ours = NULL;
-		void *data = NULL;
-		size_t len = 0;
-		ssync_wobj *w;
-		ssync_error lerr;
-		ssync_witness__wobj_path(pos, path, sizeof(path));
-		ssync_error_clear(&lerr);
-		if (ssync_exchange_read_file(ex, rtip, path, &data, &len, &lerr) < 0)
-			continue; /* the remote's chain is shorter */
-		if (!(w = calloc(1, sizeof(*w)))) {
-			free(data);
-			return ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		}
-		if ((error = held_at(st, pos, h, &t, &ours, err)) == 0 &&
-		    ssync_witness__wobj_parse(w, data, len, &lerr) == 0) {
-			if (w->body_len == strlen(ours) && memcmp(w->body, ours, w->body_len) == 0)
-				pos = 0; /* equal here: equal below */
-			else if (w->n == pos && (error = hub_signed(st, w, err)) > 0 &&
-				 (error = fork_record(st, w, remote, ours, err)) == 0)
-				(*found)++;
-		}
-		free(ours);
-		free(data);
-		ssync_witness__wobj_clear(w);
-		free(w);
-		if (error < 0)
-			return error;
-		error = 0;
-	}
-	return 0;
-}
-
 int ssync_witness_info_get(ssync_store *st, ssync_witness_info *out, ssync_error *err)
 {
 	sqlite3_stmt *q;
@@ -631,7 +617,7 @@ int ssync_witness_info_get(ssync_store *st, ssync_witness_info *out, ssync_error
 	if (!(q = ssync_store__stmt(st, "SELECT (SELECT hub FROM ssync_witness ORDER BY pos DESC LIMIT 1), "
 		"(SELECT count(DISTINCT node || '#' || seq) FROM ssync_quarantine WHERE code='W_FUTURE_HLC' AND seq>0), "
 		"(SELECT count(DISTINCT node || '#' || seq) FROM ssync_quarantine WHERE code='E_BACKDATED' AND seq>0), "
-		"(SELECT count(*) FROM ssync_witness_fork)", err)))
+		"(SELECT count(DISTINCT pos) FROM ssync_witness_fork)", err)))
 		return SSYNC_ERROR;
 	if ((r = ssync_store__step_row(st, q, "read witness status", err)) > 0) {
 		if (sqlite3_column_type(q, 0) == SQLITE_TEXT)

@@ -11,6 +11,18 @@
 #include "store_int.h"
 #include "wobj_int.h"
 
+/*
+ * The district's witness: the node of the hub certificate with the lowest
+ * serial (the hub `district init` made). Only it signs checkpoints (a
+ * second hub would fork the chain). 1 and @p out (and *serial) set if the
+ * district has a hub certificate, 0 if not.
+ */
+int ssync_witness__witness_node(ssync_store *st, char out[SSYNC_NODE_ID_MAX + 1], int64_t *serial, ssync_error *err);
+
+/* 1 if @p w names the witness as its hub and a certified key of it signed
+ * it; 0 with @p why set if not. */
+int ssync_witness__signed_by_witness(ssync_store *st, const ssync_wobj *w, char *why, size_t whylen, ssync_error *err);
+
 /* The latest checkpoint's time (0 if none) and how many are held. */
 int ssync_witness__latest(ssync_store *st, int64_t *time, int64_t *count, ssync_error *err);
 
@@ -61,14 +73,5 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
  * not (also: not covered yet).
  */
 int ssync_witness__held_for_good(ssync_store *st, const ssync_entry *e, ssync_error *err);
-
-/*
- * The remote's district branch @p rtip does not extend ours: look for
- * checkpoints it holds at positions we hold with other, validly signed
- * content (hub equivocation). Each is kept as evidence and quarantined
- * (E_WITNESS_FORK); *found counts them.
- */
-int ssync_witness__fork_scan(ssync_store *st, ssync_exchange *ex, const ssync_oid_hex *rtip,
-	const char *remote, int *found, ssync_error *err);
 
 #endif

@@ -21,7 +21,7 @@
 #include "wobj_int.h"
 
 /* 1 if this node holds a hub certificate for its own key. */
-static int is_hub(ssync_node *n, ssync_error *err)
+static int hub_cert(ssync_node *n, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=? AND role='hub' AND pubkey=?", err);
@@ -155,6 +155,20 @@ static int prev_hash(ssync_store *st, int64_t pos, unsigned char out[32], ssync_
 	return r < 0 ? r : 0;
 }
 
+/* 1 if this node is the district's witness (its one hub that signs
+ * checkpoints, witness.c), 2 if it is another hub, 0 if no hub. */
+static int is_hub(ssync_node *n, char wit[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
+{
+	int r;
+
+	wit[0] = 0;
+	if ((r = hub_cert(n, err)) <= 0)
+		return r;
+	if ((r = ssync_witness__witness_node(ssync_node_store(n), wit, NULL, err)) < 0)
+		return r;
+	return r > 0 && strcmp(wit, ssync_node_id(n)) == 0 ? 1 : 2;
+}
+
 #define MAX_PER_ROUND 16 /* 4,096 heads in one commit; more wait for the next round */
 
 int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, int64_t *pos, ssync_error *err)
@@ -171,13 +185,14 @@ int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, i
 	unsigned char prev[32];
 	int error = 0, nheads = 0, k = 0, i, hub, changed = 0, bad = 0;
 	const char *ov = getenv("SCHOOLSYNC_HUB_CLOCK_OVERRIDE");
+	char wit[SSYNC_NODE_ID_MAX + 1];
 
 	*pos = 0;
 	memset(lines, 0, sizeof(lines));
 	if (!ssync_trust_managed(st))
 		return 1;
-	if ((hub = is_hub(n, err)) <= 0)
-		return hub < 0 ? hub : 1;
+	if ((hub = is_hub(n, wit, err)) != 1)
+		return hub < 0 ? hub : hub == 2 ? 2 : 1;
 	if ((error = ssync_witness__latest(st, &tmax, &count, err)) < 0)
 		return error;
 	if (now < (int64_t)SSYNC_HLC_MIN_MS || now > (int64_t)SSYNC_HLC_MAX_MS) {
@@ -274,6 +289,17 @@ int ssync_witness_publish(ssync_node *n, int force, int64_t *pos, ssync_error *e
 	error = ssync_witness__publish(n, ex, force ? 0 : SSYNC_WITNESS_ALLOW_MS / 2, pos, err);
 	ssync_exchange_free(ex);
 	close(lockfd);
+	if (error == 2) {
+		char wit[SSYNC_NODE_ID_MAX + 1];
+		int64_t serial = 0;
+		if (ssync_witness__witness_node(ssync_node_store(n), wit, &serial, NULL) <= 0)
+			snprintf(wit, sizeof(wit), "?");
+		ssync_error_set(err, SSYNC_EPERM, "node %s is a hub, but the district's witness is hub %s (the first hub "
+			"certificate, serial %lld): only one hub signs checkpoints, two would fork the district branch",
+			ssync_node_id(n), wit, (long long)serial);
+		ssync_error_hint(err, "run this on hub %s's home; this hub's sync rounds sign none (docs/TRUST.md §4a)", wit);
+		return SSYNC_EPERM;
+	}
 	if (error == 1) {
 		ssync_error_set(err, SSYNC_EPERM, "node %s holds no hub certificate for its key: only the district hub "
 			"signs checkpoints", ssync_node_id(n));

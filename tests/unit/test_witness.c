@@ -9,6 +9,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/witness.h"
+#include "wevidence_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
 
@@ -449,6 +450,136 @@ static void test_witness__certificate_end_at_int64_max(void **state)
 	/* an end long before the witness still refuses */
 	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, T0 - 31 * INT64_C(86400000), q), 3);
 	assert_string_equal(q, "E_CERT_EXPIRED");
+/* The evidence decoder (wevidence.c): two signed checkpoints for one
+ * position, in hash order; the encoder gives the same bytes whatever order
+ * it is handed them in, and the parser refuses every other shape. */
+static void test_witness__evidence_decoder(void **state)
+{
+	ssync_keypair *kp = NULL;
+	ssync_wobj *x = sample(), *y = sample(), *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	ssync_error err;
+	char *lx, *ly, *d1 = NULL, *d2 = NULL, *bad;
+	size_t nx = 0, ny = 0, n1 = 0, n2 = 0;
+	char ref[160];
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(ssync_keys_generate(&kp, NULL), 0);
+	y->time = T0 + 1;
+	lx = signed_line(x, kp, &nx);
+	ly = signed_line(y, kp, &ny);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_witness__evidence_encode(x, y, &d1, &n1, &err), 0);
+	assert_int_equal(ssync_witness__evidence_encode(y, x, &d2, &n2, &err), 0);
+	assert_int_equal(n1, nx + ny);
+	assert_true(n1 == n2 && memcmp(d1, d2, n1) == 0);
+	assert_int_equal(ssync_witness__evidence_parse(a, b, d1, n1, &err), 0);
+	assert_true(memcmp(a->hash, b->hash, 32) < 0);
+	assert_int_equal(a->n, 1);
+	ssync_witness__evidence_ref(d1, n1, ref, sizeof(ref));
+	assert_int_equal(strlen(ref), strlen(SSYNC_EVIDENCE_PREFIX) + 64);
+	ssync_witness__wobj_clear(a);
+	ssync_witness__wobj_clear(b);
+	bad = malloc(3 * (nx + ny) + 2);
+	assert_non_null(bad);
+	/* the wrong order, the same line twice, one line, three lines, no LF */
+	{
+		size_t l1 = (size_t)((char *)memchr(d1, '\n', n1) - d1) + 1;
+		memcpy(bad, d1 + l1, n1 - l1);
+		memcpy(bad + n1 - l1, d1, l1);
+	}
+	assert_true(ssync_witness__evidence_parse(a, b, bad, n1, &err) < 0);
+	memcpy(bad, lx, nx);
+	memcpy(bad + nx, lx, nx);
+	assert_true(ssync_witness__evidence_parse(a, b, bad, 2 * nx, &err) < 0);
+	assert_true(ssync_witness__evidence_parse(a, b, lx, nx, &err) < 0);
+	memcpy(bad, d1, n1);
+	memcpy(bad + n1, lx, nx);
+	assert_true(ssync_witness__evidence_parse(a, b, bad, n1 + nx, &err) < 0);
+	assert_true(ssync_witness__evidence_parse(a, b, d1, n1 - 1, &err) < 0);
+	/* another position */
+	free(ly);
+	y->n = 2;
+	y->has_prev = 1;
+	ly = signed_line(y, kp, &ny);
+	memcpy(bad, lx, nx);
+	memcpy(bad + nx, ly, ny);
+	assert_true(ssync_witness__evidence_parse(a, b, bad, nx + ny, &err) < 0);
+	memcpy(bad, ly, ny);
+	memcpy(bad + ny, lx, nx);
+	assert_true(ssync_witness__evidence_parse(a, b, bad, nx + ny, &err) < 0);
+	assert_non_null(strstr(err.message, "evidence"));
+	ssync_witness__wobj_clear(a);
+	ssync_witness__wobj_clear(b);
+	free(bad);
+	free(lx);
+	free(ly);
+	free(d1);
+	free(d2);
+	ssync_witness__wobj_clear(x);
+	ssync_witness__wobj_clear(y);
+	free(x);
+	free(y);
+	free(a);
+	free(b);
+	ssync_keys_free(kp);
+}
+
+/* Only one witness (TRUST.md §4a, §10): with two hub certificates, the
+ * hub of the lower serial signs checkpoints; one signed by the other hub
+ * (its own certified key) is refused at load, naming the witness. */
+static void cert_row(ssync_node *n, const char *node, int serial, const ssync_keypair *kp)
+{
+	char hex[65], sql[400];
+
+	ssync_hex_encode(hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_cert(node, serial, role, school_id, pubkey, valid_from, valid_until) "
+		"VALUES ('%s', %d, 'hub', NULL, x'%s', 0, NULL)", node, serial, hex);
+	exec_ok(n, sql);
+}
+
+static void test_witness__only_one_witness(void **state)
+{
+	th_fx *f = *state;
+	ssync_store *st = ssync_node_store(f->n);
+	ssync_keypair *k1 = NULL, *k2 = NULL;
+	ssync_wobj *w = sample();
+	char *line, why[600], path[64], wit[SSYNC_NODE_ID_MAX + 1];
+	size_t len = 0;
+	int64_t serial = 0;
+	ssync_error err;
+
+	assert_int_equal(ssync_keys_generate(&k1, NULL), 0);
+	assert_int_equal(ssync_keys_generate(&k2, NULL), 0);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_witness__witness_node(st, wit, &serial, &err), 0);
+	cert_row(f->n, "hub-b", 7, k2);
+	cert_row(f->n, "hub", 3, k1);
+	assert_int_equal(ssync_witness__witness_node(st, wit, &serial, &err), 1);
+	assert_string_equal(wit, "hub");
+	assert_int_equal(serial, 3);
+	ssync_witness__wobj_path(1, path, sizeof(path));
+	/* the second hub, with its own certified key: refused, naming the witness */
+	snprintf(w->hub, sizeof(w->hub), "hub-b");
+	line = signed_line(w, k2, &len);
+	assert_int_equal(ssync_witness__load(st, "d1", path, line, len, why, sizeof(why), &err), 1);
+	assert_non_null(strstr(why, "witness is hub hub"));
+	free(line);
+	/* the witness's name with the other hub's key: not its signature */
+	snprintf(w->hub, sizeof(w->hub), "hub");
+	line = signed_line(w, k2, &len);
+	assert_int_equal(ssync_witness__load(st, "d1", path, line, len, why, sizeof(why), &err), 1);
+	assert_non_null(strstr(why, "E_SIG"));
+	free(line);
+	/* the witness itself: taken */
+	line = signed_line(w, k1, &len);
+	assert_int_equal(ssync_witness__load(st, "d1", path, line, len, why, sizeof(why), &err), 0);
+	free(line);
+	ssync_witness__wobj_clear(w);
+	free(w);
+	ssync_keys_free(k1);
+	ssync_keys_free(k2);
 }
 
 int main(void)
@@ -461,6 +592,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_witness__reenrolled_generation, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__certificate_end_at_int64_max, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__hub_lists_generations, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test(test_witness__evidence_decoder),
+		cmocka_unit_test_setup_teardown(test_witness__only_one_witness, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
