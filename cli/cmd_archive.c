@@ -15,6 +15,7 @@ typedef struct out_ctx {
 	int mode; /* 0 table, 1 json, 2 csv */
 	cli_table *t;
 	json_t *rows;
+	int hidden; /* values shown as [encrypted] */
 } out_ctx;
 
 static void csv_field(const char *v, int last)
@@ -43,6 +44,8 @@ static int on_row(int ncols, const char *const *names, const char *const *values
 	(void)types;
 	if (ncols > NCOLS)
 		ncols = NCOLS;
+	for (i = 0; i < ncols; i++)
+		o->hidden += values[i] && strcmp(values[i], SSYNC_PRIVACY_HIDDEN) == 0;
 	if (o->mode == 1) {
 		json_t *r = json_object();
 		for (i = 0; r && i < ncols; i++)
@@ -81,7 +84,7 @@ int cmd_archive(cli_ctx *ctx, int argc, char **argv)
 	int npos = 0, hflag = 0, rc = CLI_EXIT_OK;
 	ssync_node *n = NULL;
 	ssync_error err;
-	out_ctx o = { 0, NULL, NULL };
+	out_ctx o = { 0, NULL, NULL, 0 };
 	const char *sub;
 
 	if (cli_parse(ctx, "student-archive", argc, argv, opts, &hflag, &pos, &npos) < 0) {
@@ -134,6 +137,15 @@ int cmd_archive(cli_ctx *ctx, int argc, char **argv)
 		if (ssync_archive_read(n, show ? pos[1] : NULL, on_row, &o, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto out;
+		}
+		if (o.hidden) {
+			/* this node's own rows under keys it cannot open: say what to do */
+			int64_t lost = 0;
+			if (ssync_privacy_keys_sealed_elsewhere(n, &lost, NULL) == 0 && lost > 0)
+				fprintf(stderr, _("notice: %lld of this node's own data keys are sealed to an encryption key it no "
+					"longer has (restored without its enc.key?): put the previous enc.key from the backup in this "
+					"home as enc.key.old, then sync; the hub still reads these rows (docs/PRIVACY.md §8)\n"),
+					(long long)lost);
 		}
 		if (o.mode == 1) {
 			rc = cli_print_json(show && json_array_size(o.rows) == 1 ? json_incref(json_array_get(o.rows, 0)) : json_incref(o.rows));

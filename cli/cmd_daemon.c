@@ -87,6 +87,13 @@ static void print_node(json_t *node)
 			"       own branch (node/%s) from a remote that holds it - usually the hub:\n"
 			"       schoolsync sync --remote hub. A new or empty USB stick does not count\n"
 			"       (docs/OPERATIONS.md, Restoring a node)\n"), jstr(node, "node"));
+	if (json_integer_value(json_object_get(node, "keys_sealed_elsewhere")) > 0)
+		printf(_("KEYS SEALED ELSEWHERE: %lld of this node's own data keys are sealed to an encryption key\n"
+			"       this node no longer has (restored without its enc.key?): its archives under them read\n"
+			"       [encrypted] here; the hub and other readers still read them, and this node's key store\n"
+			"       carries them on. Put the previous enc.key from the backup in this home as enc.key.old\n"
+			"       and sync; and let the hub certify this home's new key: district enroll ... --enckey\n"
+			"       (docs/PRIVACY.md §8)\n"), (long long)json_integer_value(json_object_get(node, "keys_sealed_elsewhere")));
 	if (jstr(node, "rollback"))
 		printf(_("ROLLBACK (E_ROLLBACK): %s\n"
 			"       writes are refused. Run schoolsync sync --remote hub to adopt the district's copy of\n"

@@ -2,6 +2,7 @@
 #define SSYNC_PRIVACY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 #include "error.h"
@@ -85,6 +86,15 @@ SSYNC_EXTERN char *ssync_privacy_reader_display_json(ssync_privacy_reader *r, co
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk,
 	int *nkids, ssync_error *err);
+
+/**
+ * How many of this node's own data keys its own key store seals to an
+ * encryption key it no longer has (restored without enc.key; they are
+ * carried into its next store as they are), into *@p count. 0 without
+ * keys.db. docs/PRIVACY.md §8.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_keys_sealed_elsewhere(ssync_node *n, int64_t *count,
+	ssync_error *err);
 
 /** Hub only: let auditor @p auditor read @p school's private rows (@p on 1), or stop (0). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school,

@@ -70,6 +70,10 @@ typedef struct ssync_status {
 	ssync_witness_info witness; /**< the hub's checkpoints held, entries held or refused by them */
 	int64_t reenter;        /**< this node's own entries that will never apply (held for good, void,
 	                             withdrawn) and were not re-entered yet: `schoolsync reenter` */
+	/** Data keys of this node's own that its own key store seals to an
+	 * encryption key it no longer has (restored without enc.key,
+	 * docs/PRIVACY.md §8): its archives under them read [encrypted] here. */
+	int64_t keys_sealed_elsewhere;
 } ssync_status;
 
 /** Status reports a node clock ahead of the PC's by more than this (1 hour). */
@@ -91,6 +95,7 @@ SSYNC_EXTERN void ssync_status_free(ssync_status *st);
  * {"node","district","head_seq","exported_seq","pending","conflicts",
  *  "quarantined","managed","enrolled","revoked","role"|null,"school"|null,
  *  "cert_serial"|null,"cert_valid_until"|null (UTC ISO 8601 with Z),"recovering","rollback"|null,
+ *  "keys_sealed_elsewhere",
  *  "clock_ahead":null|{"time","ahead_s","entry"|null ("node#seq")},
  *  "witness":{"checkpoints","time"|null,"hub"|null,"held","backdated","forks"},
  *  "reenter" (own entries to re-enter, docs/OPERATIONS.md §11),

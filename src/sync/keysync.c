@@ -226,6 +226,7 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 			sqlite3_reset(ins);
 		}
 	if ((error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
+	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM carried WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    (error = kdb_set_seen(kdb, ks->node, ks->version, err)) < 0)
 		goto fail;
 	if ((error = ssync_privacy__kdb_exec(kdb, "COMMIT", err)) == 0)
@@ -312,9 +313,15 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 			continue;
 		}
 		if (strcmp(l.name[i], ssync_node_id(n)) == 0) {
-			/* our own, e.g. after a restore: never publish below it */
-			if (ks.version > kdb_int(kdb, "SELECT version FROM seen WHERE node=?", l.name[i]))
-				error = kdb_set_seen(kdb, l.name[i], ks.version, err);
+			/* our own in a copy we do not hold, as new as the newest we
+			 * saw: a restored home (keys.db lost) or another home of this
+			 * node. Its keys come back (PRIVACY.md §8) and we publish
+			 * above it; an older copy (a stale stick) is never read. */
+			if (ks.version >= kdb_int(kdb, "SELECT version FROM seen WHERE node=?", l.name[i]) &&
+			    (error = node_role(st, l.name[i], role, err)) == 0 &&
+			    (error = ssync_privacy__note_replaced(ex, kdb, &mine, &ks, err)) == 0 &&
+			    (error = ssync_privacy__take_own(n, kdb, &ks, strcmp(role, "hub") == 0, err)) == 0)
+				error = ssync_exchange_ref_update(ex, local, &l.tip[i], &mine, "schoolsync: own key store", err);
 			ssync_keystore__clear(&ks);
 			continue;
 		}
@@ -501,6 +508,9 @@ static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_h
 	if (!error)
 		error = pending_apply(kdb, &pend, ssync_node_id(n), err);
 	pending_free(&pend);
+	/* boxes of our keys we cannot open (keyrecover.c), as they were */
+	if (!error)
+		error = ssync_privacy__add_carried(n, kdb, ks, &h, err);
 	if (error < 0 || !is_hub)
 		goto done;
 	/* the hub's notices: every erasure it made or took, its grants */
@@ -562,7 +572,8 @@ int ssync_privacy__publish(ssync_node *n, ssync_exchange *ex, ssync_error *err)
 	(void)managed;
 	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
 		return error;
-	if ((error = build_store(n, kdb, &ks, strcmp(role, "hub") == 0, digest, err)) < 0)
+	if ((error = ssync_privacy__reclaim(n, kdb, err)) < 0 ||
+	    (error = build_store(n, kdb, &ks, strcmp(role, "hub") == 0, digest, err)) < 0)
 		goto done;
 	snprintf(ref, sizeof(ref), KEYS_REF "%s", ssync_node_id(n));
 	exists = ssync_exchange_ref_tip(ex, ref, &tip, NULL) == 0;

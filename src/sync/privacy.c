@@ -39,7 +39,11 @@ static const char kdb_schema[] =
 	"CREATE TABLE IF NOT EXISTS erased(kid TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS seen(node TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS grants(auditor TEXT NOT NULL, school TEXT NOT NULL, PRIMARY KEY(auditor, school)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;"
+	/* boxes of this node's own data keys it cannot open (keysync's
+	 * recovery, PRIVACY.md §8): carried into its next store as they are */
+	"CREATE TABLE IF NOT EXISTS carried(kid TEXT NOT NULL, school TEXT NOT NULL, node TEXT NOT NULL,"
+	" box BLOB NOT NULL, PRIMARY KEY(kid, node)) WITHOUT ROWID;";
 
 static int kdb_connect(ssync_node *n, sqlite3 **out, ssync_error *err);
 
@@ -52,6 +56,12 @@ static const char kdb_migrate_1[] =
 	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '', PRIMARY KEY(kid, owner)) WITHOUT ROWID;"
 	"INSERT INTO data_key_1(kid, owner, school, key, readers) SELECT kid, owner, school, key, readers FROM data_key;"
 	"DROP TABLE data_key; ALTER TABLE data_key_1 RENAME TO data_key; PRAGMA user_version=1;";
+
+/* user_version 2: origin 'recovered' marks a data key this node took back
+ * from its own key store after a restore (keyrecover.c): whom it was
+ * sealed to before is unknown, so no new write reuses it. */
+static const char kdb_migrate_2[] =
+	"ALTER TABLE data_key ADD COLUMN origin TEXT NOT NULL DEFAULT ''; PRAGMA user_version=2;";
 
 static int kdb_version(sqlite3 *db)
 {
@@ -68,13 +78,14 @@ static int kdb_migrate(sqlite3 *db, ssync_error *err)
 {
 	int v;
 
-	if (kdb_version(db) > 0)
+	if (kdb_version(db) >= 2)
 		return 0; /* the usual open takes no write lock */
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return ssync_privacy__kdb_err(db, err, "migrate data keys");
 	/* read again inside the write lock: two processes opening at once migrate once */
 	v = kdb_version(db);
 	if (v < 0 || (v == 0 && sqlite3_exec(db, kdb_migrate_1, NULL, NULL, NULL) != SQLITE_OK) ||
+	    (v < 2 && sqlite3_exec(db, kdb_migrate_2, NULL, NULL, NULL) != SQLITE_OK) ||
 	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int error = ssync_privacy__kdb_err(db, err, "migrate data keys");
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -461,7 +472,7 @@ int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int
 		 * was ever sealed to (a key another node made -- the owner's, when
 		 * the hub writes -- may have been sealed to an auditor revoked
 		 * since, which kept it) */
-		if (sqlite3_prepare_v2(kdb, "SELECT key, readers FROM data_key WHERE kid=? AND owner=?", -1, &q, NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v2(kdb, "SELECT key, readers, origin FROM data_key WHERE kid=? AND owner=?", -1, &q, NULL) != SQLITE_OK) {
 			error = ssync_privacy__kdb_err(kdb, err, "read data key");
 			goto done;
 		}
@@ -472,8 +483,9 @@ int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW && !have)
 			if (sqlite3_column_bytes(q, 0) == SSYNC_DATAKEY_BYTES &&
 			    key_opens(sqlite3_column_blob(q, 0), table, pk, ccol, cell, strlen(cell))) {
-				/* a reader removed since the key was made must not read new writes */
-				if (readers_kept((const char *)sqlite3_column_text(q, 1), rlist)) {
+				/* a reader removed since the key was made must not read
+				 * new writes; a recovered key's past readers are unknown */
+				if (!sqlite3_column_bytes(q, 2) && readers_kept((const char *)sqlite3_column_text(q, 1), rlist)) {
 					memcpy(key, sqlite3_column_blob(q, 0), SSYNC_DATAKEY_BYTES);
 					have = 1;
 				}
@@ -568,6 +580,22 @@ int ssync_privacy_reader_is_private(ssync_privacy_reader *r, const char *table, 
 	return ssync_policy__private_col(ssync_node_store(r->n), table, col, NULL) == 1;
 }
 
+/* 1 if @p kid is one of ours whose box to us no key we hold opens
+ * (keyrecover.c carries it), for the message that says what to do. */
+static int carried_to_us(ssync_node *n, sqlite3 *kdb, const char *kid)
+{
+	sqlite3_stmt *q = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(kdb, "SELECT 1 FROM carried WHERE kid=? AND node=?", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
 int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table, const char *pk, const char *col,
 	const char *v, size_t len, char **out, ssync_error *err)
 {
@@ -597,6 +625,13 @@ int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table, c
 		if (nkeys)
 			return ssync_error_set(err, SSYNC_ENOKEY, "%s.%s of %s: the data key %.8s does not open it", table, col,
 				pk, kid);
+		if (carried_to_us(r->n, r->kdb, kid) == 1) {
+			ssync_error_set(err, SSYNC_ENOKEY, "%s.%s of %s: its data key %.8s is sealed to an encryption key this "
+				"node no longer has", table, col, pk, kid);
+			ssync_error_hint(err, "put this node's previous enc.key (from the backup) in its home as enc.key.old, "
+				"then sync; the hub still reads it (docs/PRIVACY.md §8)");
+			return SSYNC_ENOKEY;
+		}
 		return ssync_error_set(err, SSYNC_ENOKEY, "%s.%s of %s: this node holds no key %.8s (not a reader, or erased)",
 			table, col, pk, kid);
 	}
@@ -725,6 +760,7 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 	/* purge: the next sync drops the old key stores from git's objects */
 	if ((error = log_kids(st, table, pk, kdb, nkids, err)) < 0 ||
 	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
+	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM carried WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    (error = ssync_privacy__kdb_exec(kdb, "INSERT OR REPLACE INTO meta(k, v) VALUES ('purge', '1')", err)) < 0) {
 		(void)sqlite3_exec(kdb, "ROLLBACK", NULL, NULL, NULL);
 		goto done;

@@ -41,4 +41,17 @@ int ssync_privacy__note_replaced(ssync_exchange *ex, sqlite3 *kdb, const ssync_o
 	const ssync_keystore *now, ssync_error *err);
 void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len);
 
+/* keyrecover.c: this node's own key store read back (PRIVACY.md §8). */
+struct ssync_keystore;
+/* Take our own store @p ks, a copy we do not hold (restored home, or
+ * another home of this node): the data keys sealed to us come back as
+ * origin 'recovered', the ones we cannot open are carried; a hub takes
+ * its erasures and grants back. In one keys.db transaction. */
+int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const struct ssync_keystore *ks, int is_hub, ssync_error *err);
+/* Carried boxes to us that a key we now hold (enc.key.old) opens. */
+int ssync_privacy__reclaim(ssync_node *n, sqlite3 *kdb, ssync_error *err);
+/* Append the carried kids to @p ks (wraps of current readers only) and
+ * hash them into @p h (crypto_generichash_state *). */
+int ssync_privacy__add_carried(ssync_node *n, sqlite3 *kdb, struct ssync_keystore *ks, void *h, ssync_error *err);
+
 #endif

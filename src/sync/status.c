@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "schoolsync/hlc.h"
 #include "schoolsync/home.h"
@@ -255,6 +257,27 @@ static int meta_copy(ssync_store *st, const char *key, char *buf, size_t n, int 
 	return 0;
 }
 
+/* keys.db read-only, if there is one: our own data keys sealed to an
+ * encryption key we lack (keyrecover.c). A report: a keys.db that cannot
+ * be read here shows 0 (sync and student-archive say why). */
+static void sealed_elsewhere(const char *home, ssync_status *s)
+{
+	char path[4096];
+	sqlite3 *kdb = NULL;
+	sqlite3_stmt *q = NULL;
+
+	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_KEYSDB, NULL) < 0 || access(path, F_OK) != 0)
+		return;
+	if (sqlite3_open_v2(path, &kdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(kdb, "SELECT count(DISTINCT kid) FROM carried WHERE node=?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, s->node_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			s->keys_sealed_elsewhere = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(kdb);
+}
+
 int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 {
 	ssync_store *st = NULL;
@@ -307,6 +330,7 @@ int ssync_status_read(ssync_status **out, const char *home, ssync_error *err)
 		if (ssync_lost__pending(st, s->node_id, &s->reenter, &werr) < 0)
 			s->reenter = 0;
 	}
+	sealed_elsewhere(home, s);
 	if (s->exported_seq < 0)
 		s->exported_seq = 0;
 	s->pending = s->head_seq > s->exported_seq ? s->head_seq - s->exported_seq : 0;
@@ -365,6 +389,10 @@ char *ssync_status_json(const ssync_status *s)
 		"cert_serial", s->cert_serial > 0 ? json_integer((json_int_t)s->cert_serial) : json_null(),
 		"cert_valid_until", str_or_null(until), "recovering", s->recovering,
 		"rollback", str_or_null(s->rollback));
+	if (o && json_object_set_new(o, "keys_sealed_elsewhere", json_integer((json_int_t)s->keys_sealed_elsewhere)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	{
 		json_t *pr = json_array();
 		for (i = 0; pr && i < s->npush_rejected; i++) {

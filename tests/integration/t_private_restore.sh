@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# A school restored from its key files reads its own archives again
+# (docs/PRIVACY.md §8): a home made with init --restore-key and the backed-up
+# enc.key takes back, from its own key store on the hub, the data keys it
+# made. Erasure stays erasure: keys the hub erased (notice) and keys the
+# school erased itself do not come back, not from the hub and not from an
+# old USB stick holding an older store, whatever order the restored home
+# reads them in. A school that lost enc.key too keeps the district able to
+# read its history (its next store carries the boxes it cannot open) and is
+# told what to do; with its old enc.key back as enc.key.old it reads again.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_tmp
+
+ROOT=$T/root.key
+jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
+kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
+has_key() { sqlite3 "$T/$1/keys.db" "SELECT count(*) FROM data_key WHERE kid='$2'"; }
+store_has() { git --git-dir="$1" show "refs/heads/keys/$2:keystore" | "$PY" -c 'import json,sys
+b=json.loads(sys.stdin.read().split("\t")[0]); print("yes" if sys.argv[1] in [k[0] for k in b["keys"]] else "no")' "$3"; }
+round() { sync_ok h >/dev/null; sync_ok a >/dev/null; sync_ok h >/dev/null; }
+# restore HOME [with-enc]: a new home of sch-a from a's node.key (and enc.key)
+restore() {
+	mkdir -m 700 "$T/$1"
+	[ "${2:-}" != with-enc ] || cp "$T/keys/enc.key" "$T/$1/enc.key"
+	ssx "$1" init --node sch-a --district d1 --restore-key "$T/keys/node.key" >/dev/null
+	ssx "$1" join --district-pubkey "$RK" >/dev/null
+}
+
+log "=== setup: hub, school a; a writes four students, syncs with the hub and a stick"
+new_hub "$T/hub.git"
+HJ=$(ssx h --json init --node hub --district d1)
+ssx h remote add hub "$T/hub.git" >/dev/null
+ss h district init --id d1 --name d1 --root-key "$ROOT"
+RK=$(printf '%s\n' "$OUT" | sed -n 's/^root public key //p')
+AJ=$(ssx a --json init --node sch-a --district d1)
+ssx a join --district-pubkey "$RK" >/dev/null
+ssx a remote add hub "$T/hub.git" >/dev/null
+ssx h district enroll sch-a --role school --school sch-a --pubkey "$(printf '%s' "$AJ" | jf pubkey)" \
+	--enckey "$(printf '%s' "$AJ" | jf enckey)" --root-key "$ROOT" >/dev/null
+round
+S1=$(ssx a student-archive add --name 赵一)
+S2=$(ssx a student-archive add --name 钱二)
+S3=$(ssx a student-archive add --name 孙三)
+round
+K1=$(kid_of a "$S1"); K2=$(kid_of a "$S2")
+ssx a remote add stick "$T/stale.git" >/dev/null
+sync_ok a stick >/dev/null
+assert_eq "sanity: the stale stick's store of a seals S1's and S2's keys" "yes yes" \
+	"$(store_has "$T/stale.git" sch-a "$K1") $(store_has "$T/stale.git" sch-a "$K2")"
+ssx a remote remove stick >/dev/null
+mkdir -m 700 "$T/keys"
+cp "$T/a/node.key" "$T/a/enc.key" "$T/keys/"
+
+log "=== the hub erases S1 (its notice), a erases S2 itself, a writes S4"
+ssx h student-archive erase "$S1" >/dev/null
+ssx a student-archive erase "$S2" >/dev/null
+round
+S4=$(ssx a student-archive add --name 李四)
+round
+assert_eq "sanity: the hub reads S3, S4 and neither S1 nor S2" "孙三 李四 [encrypted] [encrypted]" \
+	"$(name_of h "$S3") $(name_of h "$S4") $(name_of h "$S1") $(name_of h "$S2")"
+
+log "=== a's machine dies; r1 is restored from node.key + enc.key and fed the OLD stick first"
+rm -rf "$T/a"
+restore r1 with-enc
+ssx r1 remote add stick "$T/stale.git" >/dev/null
+sync_ok r1 stick >/dev/null
+ssx r1 remote add hub "$T/hub.git" >/dev/null
+sync_ok r1 hub >/dev/null
+assert_eq "r1 reads its own students again (S3, S4: keys from its own store)" "孙三 李四" "$(name_of r1 "$S3") $(name_of r1 "$S4")"
+assert_eq "the hub-erased S1 stays unreadable on r1" "[encrypted]" "$(name_of r1 "$S1")"
+assert_eq "the school-erased S2 stays unreadable on r1" "[encrypted]" "$(name_of r1 "$S2")"
+assert_eq "r1's keys.db holds neither erased key" "0 0" "$(has_key r1 "$K1") $(has_key r1 "$K2")"
+sync_ok h >/dev/null
+assert_eq "nothing came back at the hub: S1, S2 unreadable" "[encrypted] [encrypted]" "$(name_of h "$S1") $(name_of h "$S2")"
+assert_eq "... the hub's keys.db holds neither" "0 0" "$(has_key h "$K1") $(has_key h "$K2")"
+assert_eq "... and the hub's copy of a's store seals neither" "no no" \
+	"$(store_has "$T/hub.git" sch-a "$K1") $(store_has "$T/hub.git" sch-a "$K2")"
+sync_ok r1 stick >/dev/null
+assert_eq "the old stick again, after the hub: S1, S2 still unreadable on r1" "[encrypted] [encrypted]" \
+	"$(name_of r1 "$S1") $(name_of r1 "$S2")"
+assert_eq "... and the stick now holds r1's store without them" "no no" \
+	"$(store_has "$T/stale.git" sch-a "$K1") $(store_has "$T/stale.git" sch-a "$K2")"
+
+log "=== r1 writes: a new key for the edited row (a recovered key's past readers are unknown), all readable"
+ssx r1 student-archive edit "$S3" --name 孙三改 >/dev/null
+S5=$(ssx r1 student-archive add --name 周五)
+sync_ok r1 hub >/dev/null; sync_ok h >/dev/null
+assert_eq "the hub reads r1's writes and a's history" "孙三改 周五 李四" "$(name_of h "$S3") $(name_of h "$S5") $(name_of h "$S4")"
+assert_all_equal "state hashes equal" "$(state_hash h)" "$(state_hash r1)"
+
+log "=== r1's machine dies too, and with it enc.key: r2 has node.key only"
+rm -rf "$T/r1"
+restore r2
+ssx r2 remote add hub "$T/hub.git" >/dev/null
+sync_ok r2 hub >/dev/null
+ss r2 --json student-archive show "$S4"
+assert_eq "r2 cannot open S4 (sealed to the lost enc.key)" "[encrypted]" "$(printf '%s' "$OUT" | jf name)"
+assert_contains "... and is told what to do" "enc.key.old" "$ERR"
+ss r2 status
+assert_contains "status says it too" "KEYS SEALED ELSEWHERE: 4 of this node.s own data keys" "$OUT$ERR"
+S6=$(ssx r2 student-archive add --name 吴六)
+sync_ok r2 hub >/dev/null; sync_ok h >/dev/null
+assert_eq "after r2's new store the hub still reads a's whole history" "孙三改 李四 周五 吴六" \
+	"$(name_of h "$S3") $(name_of h "$S4") $(name_of h "$S5") $(name_of h "$S6")"
+assert_eq "... the store r2 published still seals S4's key (carried, not dropped)" yes "$(store_has "$T/hub.git" sch-a "$(kid_of h "$S4")")"
+
+log "=== the old enc.key found again: as enc.key.old it opens what was sealed to it"
+cp "$T/keys/enc.key" "$T/r2/enc.key.old"
+sync_ok r2 hub >/dev/null
+assert_eq "r2 reads S4 again" 李四 "$(name_of r2 "$S4")"
+assert_eq "... and S1, S2 stay erased" "[encrypted] [encrypted]" "$(name_of r2 "$S1") $(name_of r2 "$S2")"
+ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
+assert_eq "audit verify passes from the repository" 0 "$RC"
+sync_ok h >/dev/null
+assert_all_equal "state hashes equal" "$(state_hash h)" "$(state_hash r2)"
+summary
