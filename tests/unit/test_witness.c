@@ -450,6 +450,8 @@ static void test_witness__certificate_end_at_int64_max(void **state)
 	/* an end long before the witness still refuses */
 	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, T0 - 31 * INT64_C(86400000), q), 3);
 	assert_string_equal(q, "E_CERT_EXPIRED");
+}
+
 /* The evidence decoder (wevidence.c): two signed checkpoints for one
  * position, in hash order; the encoder gives the same bytes whatever order
  * it is handed them in, and the parser refuses every other shape. */
