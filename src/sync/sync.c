@@ -27,6 +27,7 @@
 #include "sync_int.h"
 #include "trust_int.h"
 #include "privacy_int.h"
+#include "reenroll_int.h"
 #include "wevidence_int.h"
 #include "witness_pub_int.h"
 #include "schoolsync/witness.h"
@@ -150,14 +151,27 @@ static int blocked_error(const char *remote, const push_ctx *pc, ssync_error *er
  */
 static int recovered(ssync_node *n, ssync_exchange *ex, const branch_list *bl, int *still, ssync_error *err)
 {
-	char ref[128];
+	char ref[128], own[SSYNC_BRANCH_NAME_MAX + 1];
 	ssync_oid_hex ours;
+	int64_t gen = 1, first = 1;
 	int i, error;
 
+	/* The branch this key signs on: node/<id>, or node/<id>.g<G> for a
+	 * re-enrolled key (TRUST.md §5a). The old generation's branch says
+	 * nothing of what this key published (r14: the guard never lifted, its
+	 * void entries stop every read of it, or lifted before the key's own
+	 * history was read). */
+	if (ssync_node__keypair(n))
+		gen = ssync_trust__own_gen(ssync_node_store(n), ssync_node_id(n), ssync_keys_public(ssync_node__keypair(n)),
+			&first);
+	if (gen > 1)
+		snprintf(own, sizeof(own), "%s.g%lld", ssync_node_id(n), (long long)gen);
+	else
+		snprintf(own, sizeof(own), "%s", ssync_node_id(n));
 	for (i = 0; i < bl->n; i++) {
-		if (strcmp(bl->names[i], ssync_node_id(n)) != 0)
+		if (strcmp(bl->names[i], own) != 0)
 			continue;
-		snprintf(ref, sizeof(ref), "refs/heads/node/%s", ssync_node_id(n));
+		snprintf(ref, sizeof(ref), "refs/heads/node/%s", own);
 		if (ssync_exchange_ref_tip(ex, ref, &ours, NULL) != 0 || strcmp(ours.hex, bl->tips[i].hex) != 0)
 			return 0; /* stopped part way (see quarantine): not recovered */
 		if ((error = ssync_store_meta_set(ssync_node_store(n), "recovering", "0", err)) < 0)

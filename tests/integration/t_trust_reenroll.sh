@@ -20,6 +20,7 @@ names_of() { ssx "$1" --json sql "SELECT group_concat(name, ',') AS n FROM (SELE
 	"$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])'; }
 frozen_codes() { quarantine_codes "$1" | grep -c E_FORK || true; }
 
+recovering() { ssx "$1" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["node"]["recovering"])'; }
 log "=== setup: hub, schools a and b; a writes seq 1..3"
 new_hub "$T/hub.git"
 ssx h init --node hub --district d1 >/dev/null
@@ -80,6 +81,27 @@ log "=== the retired home: its key signs nothing any more"
 sync_ok a hub >/dev/null
 assert_fail "a write in the old home is refused" a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-7','sch-a','t7')"
 assert_contains "... naming the re-enrolment" "replaced by a re-enrolment.*E_VOID" "$ERR"
+
+log "=== a re-enrolled school restored from its new key (r14): its old generation's branch alone does not lift the guard"
+# a copy of the hub without node/sch-a.g2: a neighbour's stick made after the
+# re-enrolment but before the new generation wrote anything
+git clone -q --bare "$T/hub.git" "$T/gen1only.git"
+git --git-dir="$T/gen1only.git" update-ref -d refs/heads/node/sch-a.g2
+cp "$T/a2/node.key" "$T/a2.key"
+ssx a3 init --node sch-a --district d1 --restore-key "$T/a2.key" >/dev/null
+ssx a3 join --district-pubkey "$RK" >/dev/null
+ssx a3 remote add gen1only "$T/gen1only.git" >/dev/null
+ssx a3 remote add hub "$T/hub.git" >/dev/null
+ss a3 sync --remote gen1only --no-push
+regression R14-restore-gen "a restored generation-2 home lifted its restore guard on the generation-1 branch (seq 4 re-signed on node/sch-a.g2: frozen again)"
+assert_eq "after a remote without node/sch-a.g2: still recovering" True "$(recovering a3)"
+assert_fail "... and a write is refused" a3 sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-8','sch-a','t8')"
+ss a3 sync --remote hub
+[ "$RC" = 0 ] || [ "$RC" = 3 ] || fail "a3 sync hub exited $RC" "$ERR"
+assert_eq "the hub holds node/sch-a.g2: recovered" False "$(recovering a3)"
+assert_ok "a3 writes" a3 sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-8','sch-a','t8')"
+assert_eq "... at seq 5, after the new generation's seq 4" "1 2 3 4 5" "$(seqs_of a3 sch-a)"
+rm -rf "$T/a3"
 
 log "=== every replica converges, in every order of old hub, stick and hub"
 sync_attn h >/dev/null
