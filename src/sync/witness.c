@@ -569,20 +569,86 @@ int ssync_witness__held_for_good(ssync_store *st, const ssync_entry *e, ssync_er
 	return (int64_t)ssync_hlc_ms(e->hlc) > ctime + SSYNC_WITNESS_HOLD_MS;
 }
 
+/* A re-enrolled node's entries judged one by one by ssync_witness__judge
+ * (coverage goes by key generation there), each under the earliest end of
+ * a certificate whose window holds its time: the one most likely to find
+ * it expired, so no verdict a rebuild would reach is missed. */
+static int reenrolled_changes(ssync_store *st, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, found = 0, error = 0;
+
+	/* Its own statement: the judge uses the cached ones. */
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT e.node, e.seq, e.hlc, (SELECT min(c.valid_until) FROM ssync_cert c "
+		"WHERE c.node=e.node AND c.valid_until IS NOT NULL AND (e.hlc >> 16) BETWEEN c.valid_from AND c.valid_until) "
+		"FROM ssync_entry e WHERE e.state IN (1, 2, 3) AND e.node IN (SELECT node FROM ssync_trust_obj "
+		"WHERE kind='reenroll')", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read re-enrolled nodes' entries");
+	while (!found && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ssync_entry e;
+		ssync_verdict v;
+		memset(&e, 0, sizeof(e));
+		memset(&v, 0, sizeof(v));
+		snprintf(e.node, sizeof(e.node), "%s", (const char *)sqlite3_column_text(q, 0));
+		e.seq = sqlite3_column_int64(q, 1);
+		e.hlc = (uint64_t)sqlite3_column_int64(q, 2);
+		v.state = 1;
+		if ((error = ssync_witness__judge(st, &e, sqlite3_column_int64(q, 3), &v, err)) < 0)
+			break;
+		found = v.state != 1;
+	}
+	if (error == 0 && !found && rc != SQLITE_DONE)
+		error = ssync_store__sqlerr(st, err, "read re-enrolled nodes' entries");
+	sqlite3_finalize(q);
+	return error < 0 ? error : found;
+}
+
+/*
+ * The first checkpoints a replica loads: no entry was judged by witnessed
+ * time before, so each entry the witness rules reach (applied, or held or
+ * refused by a rule judged after them: policy, value) is judged by them
+ * once; a replay follows only when a verdict changes (1). For nodes never
+ * re-enrolled, whose listings carry their own name, that is one pass over
+ * the log with two lookups of ssync_witness_head's key per entry -- the
+ * judge's rules in SQL, erring towards a rebuild only for certificates
+ * (any whose window holds the entry's time); re-enrolled nodes' entries go
+ * through the judge itself.
+ */
+static int first_changes(ssync_store *st, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM (SELECT e.node AS node, e.hlc >> 16 AS ms, "
+		"(SELECT h.time FROM ssync_witness_head h WHERE h.node=e.node AND h.seq>=e.seq ORDER BY h.seq LIMIT 1) AS w, "
+		"(SELECT h.time FROM ssync_witness_head h WHERE h.node=e.node AND h.seq<e.seq ORDER BY h.seq DESC LIMIT 1) AS wb "
+		"FROM ssync_entry e WHERE e.state IN (1, 2, 3) AND NOT EXISTS (SELECT 1 FROM ssync_trust_obj t "
+		"WHERE t.path > 'certs/' || e.node || '.' AND t.path < 'certs/' || e.node || '/' AND t.kind='reenroll')) x "
+		"WHERE (x.wb IS NOT NULL AND x.ms < x.wb - ?1) "
+		"OR (x.w IS NOT NULL AND (x.ms > x.w + ?2 OR x.ms > (SELECT max(time) FROM ssync_witness) + ?3 "
+		"OR EXISTS (SELECT 1 FROM ssync_cert c WHERE c.node=x.node AND c.valid_until IS NOT NULL "
+		"AND x.ms BETWEEN c.valid_from AND c.valid_until AND x.w > c.valid_until + ?1))) "
+		"OR (x.w IS NULL AND x.ms > (SELECT max(time) FROM ssync_witness) + ?3 "
+		"AND x.node IS NOT (SELECT value FROM ssync_meta WHERE key='node_id')) LIMIT 1", err);
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_int64(q, 1, SSYNC_WITNESS_RELAY_MS);
+	sqlite3_bind_int64(q, 2, SSYNC_WITNESS_HOLD_MS);
+	sqlite3_bind_int64(q, 3, SSYNC_WITNESS_ALLOW_MS);
+	r = ssync_store__step_row(st, q, "compare the log with the first checkpoints", err);
+	sqlite3_reset(q);
+	if (r != 0)
+		return r;
+	return reenrolled_changes(st, err);
+}
+
 int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t tmax = 0, count = 0;
 	int r, rc;
 
-	if (from == 0) {
-		/* The first checkpoint: anything applied may now be ahead of it. */
-		if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_entry LIMIT 1", err)))
-			return SSYNC_ERROR;
-		r = ssync_store__step_row(st, q, "read the log", err);
-		sqlite3_reset(q);
-		return r;
-	}
+	if (from == 0)
+		return first_changes(st, err);
 	if ((r = ssync_witness__latest(st, &tmax, &count, err)) < 0)
 		return r;
 	if ((r = held_changes(st, tmax, err)) != 0)
