@@ -65,8 +65,10 @@ int ssync_store__witness_clock(ssync_store *st, int override, uint64_t hlc, uint
 			"computer's clock (%s) and the time the district hub witnessed (%s); each entry must be dated after the "
 			"one before, and every school holds such entries for good (W_FUTURE_HLC); nothing was written (E_CLOCK)",
 			c, a, b);
-		ssync_error_hint(err, "this node wrote while its clock was ahead: ask the district hub to re-enrol it with "
-			"the cut before the first such entry (docs/OPERATIONS.md §7)");
+		(void)ssync_time_utc(ms - WITNESS_HOLD_MS, 0, c, sizeof(c));
+		ssync_error_hint(err, "this node wrote while its clock was ahead: writes go on once this computer's correct "
+			"clock reaches %s (a day before them); if that is too far, ask the district hub to re-enrol it with the "
+			"cut before the first such entry (docs/OPERATIONS.md §7)", c);
 	} else {
 		ssync_error_set(err, SSYNC_ECLOCK, "this node applied an entry dated %s, more than a day past this computer's "
 			"clock (%s) and the time the district hub witnessed (%s); what it signs now would be dated after it and "
