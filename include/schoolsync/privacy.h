@@ -48,6 +48,38 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_rotate_enckey(ssync_node *n, ch
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk,
 	int ncols, const char *const *cols, const char *const *clear, char **out, ssync_error *err);
 
+/**
+ * Seal many rows at once (an import): one keys.db transaction for their new
+ * data keys, the readers of each school read once (ssync_privacy_seal_row
+ * reads them again only when trust data changed). Rows are sealed exactly
+ * as ssync_privacy_seal_row seals them. Order of use:
+ * open, seal each row, commit (the keys are in keys.db before the rows that
+ * need them are written), write the rows; if that write fails or is
+ * cancelled, ssync_privacy_batch_drop() deletes the data keys the batch
+ * made (before commit: nothing was kept anyway). Free with
+ * ssync_privacy_batch_free() (rolls back an uncommitted batch).
+ */
+typedef struct ssync_privacy_batch ssync_privacy_batch;
+
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_batch_open(ssync_privacy_batch **out, ssync_node *n,
+	ssync_error *err);
+/** As ssync_privacy_seal_row(), within the batch. */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_batch_seal(ssync_privacy_batch *b, const char *table,
+	const char *pk, int ncols, const char *const *cols, const char *const *clear, char **out, ssync_error *err);
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_batch_commit(ssync_privacy_batch *b, ssync_error *err);
+/**
+ * Delete the data keys this batch made: the write they were for did not
+ * happen. Best effort: a key left behind encrypts nothing.
+ */
+SSYNC_EXTERN int ssync_privacy_batch_drop(ssync_privacy_batch *b, ssync_error *err);
+SSYNC_EXTERN void ssync_privacy_batch_free(ssync_privacy_batch *b);
+
+/**
+ * 1 if column @p col of @p table is private (the schema's private tables:
+ * every column but the key and the owner column), 0 if not, < 0 on error.
+ */
+SSYNC_EXTERN int ssync_privacy_col_private(ssync_node *n, const char *table, const char *col, ssync_error *err);
+
 /** Reads private values with the keys this node holds. */
 typedef struct ssync_privacy_reader ssync_privacy_reader;
 

@@ -86,6 +86,46 @@ int ssync_archive_write(ssync_node *n, const char *id, int nfields, const char *
 	return error;
 }
 
+int ssync_archive__seal_rows(ssync_node *n, const ssync_table_spec *t, json_t *rows, ssync_privacy_batch **out,
+	ssync_error *err)
+{
+	const char *cols[SSYNC_DOMAIN_MAX_FIELDS], *clear[SSYNC_DOMAIN_MAX_FIELDS];
+	char *enc[SSYNC_DOMAIN_MAX_FIELDS];
+	int idx[SSYNC_DOMAIN_MAX_FIELDS], i, nc = 0, error = 0, p;
+	size_t k;
+	json_t *row;
+
+	*out = NULL;
+	/* the schema says which columns are private: all but the key and owner */
+	for (i = 0; i < t->nfields && i < SSYNC_DOMAIN_MAX_FIELDS; i++) {
+		if ((p = ssync_privacy_col_private(n, t->name, t->fields[i].name, err)) < 0)
+			return p;
+		if (p) {
+			idx[nc] = i + 1; /* the row array starts with the id */
+			cols[nc++] = t->fields[i].name;
+		}
+	}
+	if (nc == 0)
+		return 0;
+	if ((error = ssync_privacy_batch_open(out, n, err)) < 0)
+		return error;
+	json_array_foreach(rows, k, row) {
+		for (i = 0; i < nc; i++)
+			clear[i] = json_string_value(json_array_get(row, (size_t)idx[i])); /* NULL stays NULL */
+		if ((error = ssync_privacy_batch_seal(*out, t->name, json_string_value(json_array_get(row, 0)), nc, cols, clear,
+			enc, err)) < 0)
+			break;
+		for (i = 0; i < nc; i++)
+			if (enc[i] && json_array_set_new(row, (size_t)idx[i], json_string(enc[i])) != 0 && !error)
+				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+		for (i = 0; i < nc; i++)
+			free(enc[i]);
+		if (error < 0)
+			break;
+	}
+	return error;
+}
+
 typedef struct read_ctx {
 	ssync_privacy_reader *r;
 	ssync_row_cb cb;

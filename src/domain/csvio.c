@@ -25,6 +25,7 @@
 #include "domain_int.h"
 #include "schoolsync/csvio.h"
 #include "schoolsync/entry.h"
+#include "schoolsync/privacy.h"
 
 /* ---- reading ---- */
 
@@ -357,6 +358,7 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 	sqlite3 *pend = NULL;
 	sqlite3_stmt *ins = NULL, *exists = NULL;
 	json_t *rows = NULL;
+	ssync_privacy_batch *batch = NULL;
 	char *sql = NULL, *json = NULL;
 	int map[64], idcol = -1, error = 0, i, j;
 	int owner_default = 0;
@@ -585,17 +587,28 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 		goto cancelled;
 	if (opts->dry_run || json_array_size(rows) == 0)
 		goto done;
+	/* Private columns (student_archive) are encrypted as add does: their
+	 * new data keys wait in one keys.db transaction (docs/PRIVACY.md). */
+	if (t->priv && (error = ssync_archive__seal_rows(n, t, rows, &batch, err)) < 0)
+		goto done;
 	/* The last point to stop: past it the one transaction commits whole. */
 	if (progress && progress("write", 0, (long)json_array_size(rows), opts->progress_payload) != 0)
 		goto cancelled;
 	if (!(sql = insert_sql(t)) || !(json = json_dumps(rows, JSON_COMPACT)))
 		goto oom;
+	/* keys before the values that need them (the replica's own rule) */
+	if (batch && (error = ssync_privacy_batch_commit(batch, err)) < 0)
+		goto done;
 	{
 		ssync_write_result wr;
 		const char *params[1] = { json };
 		ssync_domain__warm_json(c.db);
-		if ((error = ssync_node_sql_bound(n, sql, 1, params, opts->actor, NULL, NULL, &wr, err)) < 0)
+		if ((error = ssync_node_sql_bound(n, sql, 1, params, opts->actor, NULL, NULL, &wr, err)) < 0) {
+			/* nothing written: the data keys made for it go too */
+			if (batch)
+				(void)ssync_privacy_batch_drop(batch, NULL);
 			goto done;
+		}
 		res->inserted = (long)json_array_size(rows);
 		res->entries = wr.entries;
 		res->first_seq = wr.first_seq;
@@ -630,6 +643,7 @@ done:
 	if (pend)
 		sqlite3_close(pend);
 	ssync_domain__ctx_free(&c);
+	ssync_privacy_batch_free(batch); /* rolls back keys of a cancelled import */
 	json_decref(rows);
 	free(json);
 	free(sql);

@@ -1,6 +1,7 @@
 #ifndef SSYNC_DOMAIN_INT_H
 #define SSYNC_DOMAIN_INT_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "schoolsync/domain.h"
@@ -59,6 +60,16 @@ int ssync_domain__query(sqlite3 *db, const char *sql, int nparams, const char *c
  * refuses (reported to the core: capture.c could allow that case).
  */
 void ssync_domain__warm_json(sqlite3 *db);
+
+/*
+ * archive.c: encrypt the private columns of an import's @p rows (JSON
+ * arrays [id, field values in @p t's order]) in place, exactly as
+ * student-archive add does, within the batch *@p out it opens (the caller
+ * commits it before the write, drops it if the write fails, frees it).
+ */
+struct ssync_privacy_batch;
+int ssync_archive__seal_rows(ssync_node *n, const ssync_table_spec *t, json_t *rows,
+	struct ssync_privacy_batch **out, ssync_error *err);
 
 /* 1 if row @p id of @p table exists, 0 if not, -1 on error. @p table
  * comes from the compiled-in spec, never from input. */

@@ -35,6 +35,7 @@ struct ssync_store {
 	char tampered[200]; /* a trigger or view not of our schema was refused */
 	char **foreign;     /* triggers and views found at open that our schema lacks */
 	int nforeign;
+	unsigned long trust_epoch; /* ssync_store__trust_touch */
 };
 
 static int is_foreign(const ssync_store *st, const char *name)
@@ -155,6 +156,9 @@ int ssync_store_schema_check(ssync_store *st, ssync_error *err)
 	return SSYNC_ETAMPER;
 }
 int ssync_store__in_tx(ssync_store *st) { return !sqlite3_get_autocommit(st->db); }
+
+void ssync_store__trust_touch(ssync_store *st) { st->trust_epoch++; }
+unsigned long ssync_store__trust_epoch(const ssync_store *st) { return st->trust_epoch; }
 
 const ssync_table_info *ssync_store__table(const ssync_store *st, const char *name)
 {

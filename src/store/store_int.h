@@ -62,6 +62,12 @@ int ssync_store__step_row(ssync_store *st, sqlite3_stmt *q, const char *what, ss
  * at SQLITE_BUSY read only part of the rows). */
 int ssync_store__step_done(sqlite3 *db, int rc, const char *what, ssync_error *err);
 int ssync_store__in_tx(ssync_store *st);
+/* A counter of this connection's changes to the trust tables (bumped by
+ * sync/trust.c before each one, committed or not), for caches derived from
+ * them (privacy readers); other connections' commits show in PRAGMA
+ * data_version instead. */
+void ssync_store__trust_touch(ssync_store *st);
+unsigned long ssync_store__trust_epoch(const ssync_store *st);
 /* While on, statements being prepared may only read, or write replicated tables. */
 void ssync_store__guard(ssync_store *st, int on);
 const char *ssync_store__guard_denied(const ssync_store *st);

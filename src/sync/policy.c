@@ -24,11 +24,13 @@
 #include "policy_int.h"
 #include "reenroll_int.h"
 
-/* The rule for (tbl, col), else the table's '*'; "" if none. */
+/* The rule for (tbl, col), else the table's '*'; "" if none. Two look-ups
+ * by primary key: "col IN (?, '*') ORDER BY col='*'" built two temporary
+ * b-trees per call, and the writer asks this for every op and private cell. */
 static int rule_for(ssync_store *st, const char *tbl, const char *col, char *out, size_t len, ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT rule FROM ssync_policy WHERE tbl=? AND col IN (?, '*') "
-		"ORDER BY col='*' LIMIT 1", err);
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT coalesce((SELECT rule FROM ssync_policy WHERE tbl=?1 AND col=?2), "
+		"(SELECT rule FROM ssync_policy WHERE tbl=?1 AND col='*'))", err);
 	int rc;
 
 	out[0] = 0;
@@ -37,7 +39,7 @@ static int rule_for(ssync_store *st, const char *tbl, const char *col, char *out
 	sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, col, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
 		snprintf(out, len, "%s", (const char *)sqlite3_column_text(q, 0));
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read policy");

@@ -99,9 +99,36 @@ int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what)
 	return ssync_error_set(err, SSYNC_EIO, "keys.db: %s: %s", what, sqlite3_errmsg(db));
 }
 
-static void kdb_close(void *db)
+void ssync_privacy__readers_free(ssync_readers *r)
 {
-	sqlite3_close(db);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+void ssync_privacy__rcache_clear(ssync_privacy_state *ps)
+{
+	int i;
+
+	for (i = 0; i < ps->nrc; i++) {
+		ssync_privacy__readers_free(&ps->rc[i].base);
+		ssync_privacy__readers_free(&ps->rc[i].auditors);
+	}
+	ps->nrc = 0;
+	ps->rc_ok = 0;
+}
+
+static void state_free(void *p)
+{
+	ssync_privacy_state *ps = p;
+
+	ssync_privacy__rcache_clear(ps);
+	free(ps->rc);
+	sqlite3_finalize(ps->key_get);
+	sqlite3_finalize(ps->key_ins);
+	sqlite3_finalize(ps->grant_get);
+	sqlite3_finalize(ps->key_drop);
+	sqlite3_close(ps->kdb);
+	free(ps);
 }
 
 void ssync_privacy__kdb_release(sqlite3 *db)
@@ -111,15 +138,33 @@ void ssync_privacy__kdb_release(sqlite3 *db)
 
 /* keys.db, opened once per node and kept with it: opening a WAL database
  * for every private write cost milliseconds (bench_private). */
-int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err)
+int ssync_privacy__state(ssync_node *n, ssync_privacy_state **out, ssync_error *err)
 {
+	ssync_privacy_state *ps;
 	int error;
 
 	if ((*out = ssync_node__cache(n)) != NULL)
 		return 0;
-	if ((error = kdb_connect(n, out, err)) < 0)
+	if (!(ps = calloc(1, sizeof(*ps))))
+		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	if ((error = kdb_connect(n, &ps->kdb, err)) < 0) {
+		free(ps);
 		return error;
-	ssync_node__set_cache(n, *out, kdb_close);
+	}
+	ssync_node__set_cache(n, ps, state_free);
+	*out = ps;
+	return 0;
+}
+
+int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err)
+{
+	ssync_privacy_state *ps = NULL;
+	int error;
+
+	*out = NULL;
+	if ((error = ssync_privacy__state(n, &ps, err)) < 0)
+		return error;
+	*out = ps->kdb;
 	return 0;
 }
 
@@ -254,183 +299,13 @@ int ssync_privacy_rotate_enckey(ssync_node *n, char *hex, ssync_error *err)
 	return error;
 }
 
-/* ---- readers ---- */
-
-void ssync_privacy__readers_free(ssync_readers *r)
-{
-	free(r->v);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Every node that reads @p school's private rows (@p school "" = a hub
- * row): the newest certificate of each unrevoked node that carries an
- * encryption key, if it is the hub, a node of that school, or an auditor
- * the hub granted it. Sorted by node id. */
-int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err)
-{
-	sqlite3_stmt *q = NULL, *g = NULL;
-	int rc, error = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!(q = ssync_store__stmt(st, "SELECT c.node, c.role, ifnull(c.school_id,''), o.body FROM ssync_cert c "
-		"JOIN ssync_trust_obj o ON o.kind='cert' AND o.node=c.node AND o.serial=c.serial "
-		"WHERE c.serial=(SELECT max(serial) FROM ssync_cert x WHERE x.node=c.node) "
-		"AND NOT EXISTS (SELECT 1 FROM ssync_revocation r WHERE r.node=c.node) ORDER BY c.node", err)))
-		return SSYNC_ERROR;
-	if (sqlite3_prepare_v2(kdb, "SELECT 1 FROM grants WHERE auditor=? AND school=?", -1, &g, NULL) != SQLITE_OK) {
-		sqlite3_reset(q);
-		return ssync_privacy__kdb_err(kdb, err, "read grants");
-	}
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *node = (const char *)sqlite3_column_text(q, 0), *role = (const char *)sqlite3_column_text(q, 1);
-		const char *sch = (const char *)sqlite3_column_text(q, 2);
-		json_t *o = json_loads((const char *)sqlite3_column_text(q, 3), 0, NULL);
-		const char *ek = json_string_value(json_object_get(o, "enckey"));
-		unsigned char pk[SSYNC_ENCKEY_BYTES];
-		int take = 0;
-
-		if (ek && ssync_hex_decode(pk, sizeof(pk), ek) == 0) {
-			if (strcmp(role, "hub") == 0)
-				take = 1;
-			else if (strcmp(role, "school") == 0)
-				take = school[0] && strcmp(sch, school) == 0;
-			else if (strcmp(role, "auditor") == 0 && school[0]) {
-				sqlite3_bind_text(g, 1, node, -1, SQLITE_TRANSIENT);
-				sqlite3_bind_text(g, 2, school, -1, SQLITE_TRANSIENT);
-				take = sqlite3_step(g) == SQLITE_ROW;
-				sqlite3_reset(g);
-			}
-		}
-		json_decref(o);
-		if (!take)
-			continue;
-		if (out->n == out->cap) {
-			int cap = out->cap ? out->cap * 2 : 8;
-			void *v = realloc(out->v, (size_t)cap * sizeof(*out->v));
-			if (!v) {
-				error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-				break;
-			}
-			out->v = v;
-			out->cap = cap;
-		}
-		snprintf(out->v[out->n].node, sizeof(out->v[0].node), "%s", node);
-		memcpy(out->v[out->n].pk, pk, sizeof(pk));
-		out->n++;
-	}
-	if (!error && rc != SQLITE_DONE)
-		error = ssync_store__sqlerr(st, err, "read certificates");
-	sqlite3_reset(q);
-	sqlite3_finalize(g);
-	if (error < 0)
-		ssync_privacy__readers_free(out);
-	return error;
-}
-
-void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len)
-{
-	char pk[17];
-
-	/* the first 8 bytes of the key name it well enough to notice a rotation */
-	ssync_hex_encode(pk, r->pk, 8);
-	snprintf(out, len, "%s:%s", r->node, pk);
-}
-
-/* "a:k1,b:k2": the readers, each with its encryption key (a token), for
- * noticing one was removed -- a node revoked or no longer granted, or a
- * key rotated away (its old secret may be in a thief's hands). malloc'd. */
-static char *readers_list(const ssync_readers *r)
-{
-	size_t used = 0, cap = (size_t)r->n * (SSYNC_NODE_ID_MAX + 20) + 1;
-	char *out = malloc(cap);
-	int i;
-
-	if (!out)
-		return NULL;
-	out[0] = 0;
-	for (i = 0; i < r->n; i++) {
-		char tok[SSYNC_NODE_ID_MAX + 20];
-		ssync_privacy__reader_token(&r->v[i], tok, sizeof(tok));
-		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", tok);
-	}
-	return out;
-}
-
-/* 1 if the comma list @p list holds the token @p tok (@p len bytes). */
-static int list_has(const char *list, const char *tok, size_t len)
-{
-	const char *p = list;
-
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l == len && memcmp(p, tok, len) == 0)
-			return 1;
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return 0;
-}
-
-/* 1 if every token of the comma list @p was is still in @p now. */
-static int readers_kept(const char *was, const char *now)
-{
-	const char *p = was;
-
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l && !list_has(now, p, l))
-			return 0;
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return 1;
-}
-
-/* ---- writing ---- */
-
-/* The kid of the row's current private cells, "" if none; @p cell gets a
- * copy of the first such cell and @p col its column (to tell which key
- * held under that kid really opens it). */
-static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[SSYNC_KID_HEX + 1], char **cell,
-	const char **col, ssync_error *err)
-{
-	const ssync_table_info *t = ssync_store__table(st, table);
-	sqlite3_stmt *q;
-	int i, rc, error = 0;
-
-	kid[0] = 0;
-	*cell = NULL;
-	*col = NULL;
-	if (!t)
-		return ssync_error_set(err, SSYNC_ENOTFOUND, "no replicated table %s", table);
-	/* the registry's own SELECT by key: prepared once per store */
-	if (!(q = ssync_store__stmt(st, t->select_sql, err)))
-		return SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		for (i = 0; i < t->ncols && !kid[0]; i++)
-			if (sqlite3_column_type(q, i) == SQLITE_TEXT &&
-			    ssync_cell_parse((const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i), kid)) {
-				*col = t->cols[i];
-				if (!(*cell = strdup((const char *)sqlite3_column_text(q, i))))
-					error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-			}
-	} else if (rc != SQLITE_DONE) {
-		error = ssync_store__sqlerr(st, err, "read row");
-	}
-	sqlite3_reset(q);
-	return error;
-}
+/* ---- keys ---- */
 
 /* Does @p key open the cell @p v of table.col of @p pk? Several owners'
  * stores may claim one kid (kids are public); only the real key opens its
  * cells (the AEAD tag), so which key is used is a function of the set of
  * stores held, never of the order they came in (PRIVACY.md §8). */
-static int key_opens(const unsigned char *key, const char *table, const char *pk, const char *col, const char *v,
+int ssync_privacy__key_opens(const unsigned char *key, const char *table, const char *pk, const char *col, const char *v,
 	size_t len)
 {
 	char *m = NULL;
@@ -442,98 +317,6 @@ static int key_opens(const unsigned char *key, const char *table, const char *pk
 		free(m);
 	}
 	return ok;
-}
-
-int ssync_privacy_seal_row(ssync_node *n, const char *table, const char *pk, int ncols, const char *const *cols,
-	const char *const *clear, char **out, ssync_error *err)
-{
-	ssync_store *st = ssync_node_store(n);
-	ssync_readers rd = { 0 };
-	sqlite3 *kdb = NULL;
-	sqlite3_stmt *q = NULL;
-	unsigned char key[SSYNC_DATAKEY_BYTES];
-	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], *rlist = NULL, *cell = NULL;
-	const char *ccol = NULL;
-	int i, rc, have = 0, error;
-
-	for (i = 0; i < ncols; i++)
-		out[i] = NULL;
-	(void)ssync_policy__key_owner(pk, school);
-	if ((error = row_kid(st, table, pk, kid, &cell, &ccol, err)) < 0 || (error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
-		goto done;
-	if ((error = ssync_privacy__readers(st, kdb, school, &rd, err)) < 0)
-		goto done;
-	if (!(rlist = readers_list(&rd))) {
-		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
-		goto done;
-	}
-	if (kid[0]) {
-		/* only a key this node made: it alone knows every reader the key
-		 * was ever sealed to (a key another node made -- the owner's, when
-		 * the hub writes -- may have been sealed to an auditor revoked
-		 * since, which kept it) */
-		if (sqlite3_prepare_v2(kdb, "SELECT key, readers, origin FROM data_key WHERE kid=? AND owner=?", -1, &q, NULL) != SQLITE_OK) {
-			error = ssync_privacy__kdb_err(kdb, err, "read data key");
-			goto done;
-		}
-		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
-		/* only the key that opens the row's cell: a squatter's key under
-		 * this kid would hand it the new values */
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW && !have)
-			if (sqlite3_column_bytes(q, 0) == SSYNC_DATAKEY_BYTES &&
-			    key_opens(sqlite3_column_blob(q, 0), table, pk, ccol, cell, strlen(cell))) {
-				/* a reader removed since the key was made must not read
-				 * new writes; a recovered key's past readers are unknown */
-				if (!sqlite3_column_bytes(q, 2) && readers_kept((const char *)sqlite3_column_text(q, 1), rlist)) {
-					memcpy(key, sqlite3_column_blob(q, 0), SSYNC_DATAKEY_BYTES);
-					have = 1;
-				}
-				break;
-			}
-		sqlite3_finalize(q);
-		q = NULL;
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			error = ssync_privacy__kdb_err(kdb, err, "read data key");
-			goto done;
-		}
-	}
-	if (!have) {
-		ssync_cell_newkey(key, kid);
-		if (sqlite3_prepare_v2(kdb, "INSERT INTO data_key(kid, owner, school, key, readers) VALUES (?,?,?,?,?)",
-			-1, &q, NULL) != SQLITE_OK) {
-			error = ssync_privacy__kdb_err(kdb, err, "store data key");
-			goto done;
-		}
-		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, school, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(q, 4, key, SSYNC_DATAKEY_BYTES, SQLITE_STATIC);
-		sqlite3_bind_text(q, 5, rlist, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE) {
-			error = ssync_privacy__kdb_err(kdb, err, "store data key");
-			goto done;
-		}
-	}
-	for (i = 0; i < ncols; i++) {
-		if (!clear[i])
-			continue;
-		if ((error = ssync_cell_encrypt(&out[i], key, kid, table, pk, cols[i], clear[i], strlen(clear[i]), err)) < 0)
-			goto done;
-	}
-done:
-	sodium_memzero(key, sizeof(key));
-	if (error < 0)
-		for (i = 0; i < ncols; i++) {
-			free(out[i]);
-			out[i] = NULL;
-		}
-	sqlite3_finalize(q);
-	free(cell);
-	free(rlist);
-	ssync_privacy__kdb_release(kdb);
-	ssync_privacy__readers_free(&rd);
-	return error;
 }
 
 /* ---- reading ---- */
@@ -575,6 +358,11 @@ void ssync_privacy_reader_free(ssync_privacy_reader *r)
 	free(r);
 }
 
+int ssync_privacy_col_private(ssync_node *n, const char *table, const char *col, ssync_error *err)
+{
+	return ssync_policy__private_col(ssync_node_store(n), table, col, err);
+}
+
 int ssync_privacy_reader_is_private(ssync_privacy_reader *r, const char *table, const char *col)
 {
 	return ssync_policy__private_col(ssync_node_store(r->n), table, col, NULL) == 1;
@@ -612,7 +400,7 @@ int ssync_privacy_reader_open_cell(ssync_privacy_reader *r, const char *table, c
 	while ((rc = sqlite3_step(r->get)) == SQLITE_ROW) {
 		nkeys++;
 		if (sqlite3_column_bytes(r->get, 0) == SSYNC_DATAKEY_BYTES &&
-		    key_opens(sqlite3_column_blob(r->get, 0), table, pk, col, v, len)) {
+		    ssync_privacy__key_opens(sqlite3_column_blob(r->get, 0), table, pk, col, v, len)) {
 			memcpy(key, sqlite3_column_blob(r->get, 0), SSYNC_DATAKEY_BYTES);
 			found = 1;
 			break;

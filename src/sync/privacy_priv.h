@@ -1,10 +1,11 @@
 #ifndef SSYNC_PRIVACY_PRIV_H
 #define SSYNC_PRIVACY_PRIV_H
 
-/* Shared by privacy.c and keysync.c only. */
+/* Shared by privacy.c, privseal.c, keysync.c and keypurge.c only. */
 #include <sqlite3.h>
 
 #include "keystore_int.h"
+#include "schoolsync/cellcrypt.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/node.h"
@@ -20,8 +21,33 @@ typedef struct ssync_readers {
 	int n, cap;
 } ssync_readers;
 
-/* The node's keys.db connection (opened on first use, closed with the
- * node); release is a no-op kept so every use reads as a pair. */
+/* One school's readers as read from the certificates: @p base the hubs and
+ * the school's own nodes, @p auditors every auditor with an encryption key
+ * (whether the hub granted it this school is asked of keys.db at each use,
+ * so a grant or its withdrawal needs no invalidation). */
+typedef struct ssync_rcache {
+	char school[SSYNC_NODE_ID_MAX + 1];
+	ssync_readers base, auditors;
+} ssync_rcache;
+
+/* What a node keeps for its private rows between calls (ssync_node__cache):
+ * the keys.db connection, statements prepared once, and the readers per
+ * school (privseal.c), valid while the trust tables are unchanged: this
+ * connection's trust epoch and the replica's data_version (other
+ * connections' commits) are what they were when the readers were read. */
+typedef struct ssync_privacy_state {
+	sqlite3 *kdb;
+	sqlite3_stmt *key_get, *key_ins, *grant_get, *key_drop;
+	ssync_rcache *rc;
+	int nrc, caprc, rc_ok;
+	unsigned long trust_epoch;
+	int64_t data_version;
+} ssync_privacy_state;
+
+/* The node's privacy state (keys.db opened on first use, closed with the node). */
+int ssync_privacy__state(ssync_node *n, ssync_privacy_state **out, ssync_error *err);
+/* The node's keys.db connection (its state's); release is a no-op kept so
+ * every use reads as a pair. */
 int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err);
 void ssync_privacy__kdb_release(sqlite3 *db);
 int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what);
@@ -30,16 +56,22 @@ int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err);
 void ssync_privacy__kdb_scrub(sqlite3 *db);
 /* The node's current encryption key and the previous one (may be NULL). */
 int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err);
+/* Every reader of @p school's rows, read afresh (privseal.c). */
 int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err);
 void ssync_privacy__readers_free(ssync_readers *r);
 /* "node:<16 hex of its enckey>": a reader as data_key.readers records it
- * (@p len >= SSYNC_NODE_ID_MAX + 20). */
+ * (@p len >= SSYNC_NODE_ID_MAX + 20; privseal.c). */
+void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len);
 /* Note in keys.db (meta 'purge') that the store at @p old_tip, which
  * @p now replaces here, carried a kid @p now lacks: its objects must go
  * (keypurge.c). */
 int ssync_privacy__note_replaced(ssync_exchange *ex, sqlite3 *kdb, const ssync_oid_hex *old_tip,
 	const ssync_keystore *now, ssync_error *err);
-void ssync_privacy__reader_token(const ssync_reader *r, char *out, size_t len);
+/* Drop the cached readers (privacy.c, when the state is freed or stale). */
+void ssync_privacy__rcache_clear(ssync_privacy_state *ps);
+/* Does @p key open the cell @p v of table.col of @p pk? (the AEAD tag decides) */
+int ssync_privacy__key_opens(const unsigned char *key, const char *table, const char *pk, const char *col,
+	const char *v, size_t len);
 
 /* keyrecover.c: this node's own key store read back (PRIVACY.md §8). */
 struct ssync_keystore;

@@ -86,6 +86,7 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES (?, ?, ?, ?, ?, ?)", err);
 	int rc;
 
+	ssync_store__trust_touch(st); /* readers cached from these tables are stale now (privseal.c) */
 	if (!q)
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);

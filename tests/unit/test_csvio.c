@@ -11,10 +11,12 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "helpers_domain.h"
 #include "schoolsync/csvio.h"
 #include "schoolsync/domain.h"
+#include "schoolsync/privacy.h"
 
 static int import(hd_env *e, const char *table, const char *path, const char *school, ssync_import_result *res)
 {
@@ -378,6 +380,108 @@ static void test_csvio__encodings(void **state)
 	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM zone WHERE id = 'z-f'"), 0);
 }
 
+/* Data keys in HOME/keys.db (-1: no keys.db yet). */
+static long keys_in(hd_env *e)
+{
+	char path[400];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "%s/keys.db", e->home);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM data_key", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+static int cancel_at_write(const char *phase, long done, long total, void *p)
+{
+	(void)total;
+	(void)p;
+	return strcmp(phase, "write") == 0 && done == 0;
+}
+
+typedef struct arch_rows {
+	int n, clear;
+	char names[8][64];
+} arch_rows;
+
+static int arch_row(int ncols, const char *const *names, const char *const *values, const int *types, void *p)
+{
+	arch_rows *a = p;
+
+	(void)ncols;
+	(void)names;
+	(void)types;
+	if (values[2] && strncmp(values[2], "enc1:", 5) != 0 && strcmp(values[2], SSYNC_PRIVACY_HIDDEN) != 0)
+		a->clear++;
+	if (a->n < 8)
+		snprintf(a->names[a->n], sizeof(a->names[0]), "%s", values[2] ? values[2] : "");
+	a->n++;
+	return 0;
+}
+
+/* student_archive through import (PRIVACY.md §6): every private cell
+ * sealed as add seals it, one data key per row, readable back; a bad
+ * file, a dry run and a cancelled import leave no row and no data key. */
+static void test_csvio__archive_import(void **state)
+{
+	hd_env *e = *state;
+	ssync_import_options o = SSYNC_IMPORT_OPTIONS_INIT;
+	ssync_import_result res;
+	ssync_error err;
+	arch_rows a;
+	const char *p;
+	long before;
+
+	hd_base(e->n);
+	p = hd_file(e, "bad_arch.csv", "姓名,年级,档案\n王小明,三年级,x\n,四年级,y\n李华,一二三四五六七八九十一二三四五六七八九十一,z\n");
+	assert_int_equal(import(e, "student_archive", p, "cm-001", &res), SSYNC_EINVAL);
+	assert_true(has_problem(&res, 3, 1, "name"));
+	assert_true(has_problem(&res, 4, 2, "grade"));
+	ssync_csvio_result_clear(&res);
+	assert_true(keys_in(e) <= 0);
+	p = hd_file(e, "arch.csv", "\xef\xbb\xbf姓名,年级,档案,学校\n王小明,三年级,\"三好学生, 家住城桥镇\",\n李华,四年级,,cm-001\n欧阳晓燕,,\"多行\n档案\",\n");
+	/* a dry run and a cancelled import: nothing, not even a data key */
+	o.school_id = "cm-001";
+	o.dry_run = 1;
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_csvio_import(e->n, "student_archive", p, &o, &res, &err), 0);
+	ssync_csvio_result_clear(&res);
+	assert_true(keys_in(e) <= 0);
+	o.dry_run = 0;
+	o.progress = cancel_at_write;
+	assert_int_equal(ssync_csvio_import(e->n, "student_archive", p, &o, &res, &err), SSYNC_ECANCELLED);
+	ssync_csvio_result_clear(&res);
+	assert_true(keys_in(e) <= 0);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM student_archive"), 0);
+	/* imported: ciphertext in the replica, clear through the archive reader */
+	assert_int_equal(import(e, "student_archive", p, "cm-001", &res), 0);
+	assert_int_equal(res.inserted, 3);
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM student_archive WHERE name LIKE 'enc1:%' AND school_id = 'cm-001'"), 3);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM student_archive WHERE record LIKE 'enc1:%'"), 2);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM student_archive WHERE grade IS NULL"), 1);
+	assert_int_equal(hd_count(e->n, "SELECT count(DISTINCT substr(name, 6, 32)) FROM student_archive"), 3);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM student_archive WHERE substr(name, 6, 32) <> substr(record, 6, 32)"), 0);
+	assert_int_equal(keys_in(e), 3);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(ssync_archive_read(e->n, NULL, arch_row, &a, &err), 0);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.clear, 3);
+	assert_int_equal(hd_count(e->n, "SELECT count(*) FROM student_archive WHERE name LIKE '%王小明%'"), 0);
+	/* an explicit id that exists is refused by line, and leaves no key */
+	before = keys_in(e);
+	p = hd_file(e, "arch_dup.csv", "id,姓名\ncm-001-s1,张三\ncm-001-s1,李四\n");
+	assert_int_equal(import(e, "student_archive", p, "cm-001", &res), SSYNC_EINVAL);
+	assert_true(has_problem(&res, 2, 1, "also on line 3"));
+	ssync_csvio_result_clear(&res);
+	assert_int_equal(keys_in(e), before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_csvio__rows_against_each_other, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_csvio__export_roundtrip, hd_setup, hd_teardown),
 		cmocka_unit_test_setup_teardown(test_csvio__encodings, hd_setup, hd_teardown),
+		cmocka_unit_test_setup_teardown(test_csvio__archive_import, hd_setup, hd_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
