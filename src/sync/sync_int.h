@@ -99,6 +99,11 @@ int ssync_sync__create_stick(ssync_exchange *ex, const char *remote, ssync_error
  * @p why (empty when they agree). Unmanaged nodes: nothing to compare. */
 int ssync_sync__check_trust_state(ssync_store *st, char *why, size_t whylen, ssync_error *err);
 
+/* tamper.c: every file of the node's own district branch is held (a trust
+ * object in ssync_trust_obj, a checkpoint in ssync_witness); @p why names
+ * what is missing (E_TAMPER), "" if nothing. */
+int ssync_sync__check_district_held(ssync_store *st, ssync_exchange *ex, char *why, size_t whylen, ssync_error *err);
+
 /* rollback.c (E_ROLLBACK): meta 'rollback' holds why writes and sealing
  * are refused ("" = not); *fork_seq: the first own seq this node signed
  * that conflicts with the remote's (0 if none). */

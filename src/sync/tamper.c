@@ -6,8 +6,10 @@
  * refuses, or change another node's key). We reload every trust object held
  * into a scratch store through the receivers' own checks and compare; the
  * hub's checkpoints likewise (a row edited, or removed from the middle of
- * the chain, shows; the newest ones removed whole do not, but the next
- * district update then stops with E_CHAIN in quarantine).
+ * the chain, shows). Rows removed whole -- the newest checkpoints, or a
+ * certificate with its derived rows -- leave a consistent smaller set, so
+ * every file of the node's own district branch (which moves only after its
+ * files loaded) must also be held (check_district_held).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,9 @@
 
 #include "schoolsync/hex.h"
 #include "sync_int.h"
+#include "tobj_int.h"
 #include "trust_int.h"
+#include "wobj_int.h"
 
 /* One query's rows as "a|b|c" lines, in its order. */
 static int rows_text(ssync_store *st, const char *sql, char **out, ssync_error *err)
@@ -195,4 +199,82 @@ done:
 	free(district);
 	ssync_store_free(t);
 	return error;
+}
+
+typedef struct held_ctx {
+	ssync_store *st;
+	int64_t missing, first_pos, last_pos;
+	char first_obj[200];
+	int error;
+	ssync_error *err;
+} held_ctx;
+
+static int held_file(const char *path, const void *data, size_t len, void *payload)
+{
+	held_ctx *h = payload;
+	int64_t pos = ssync_witness__path_pos(path);
+	sqlite3_stmt *q = ssync_store__stmt(h->st, pos > 0 ? "SELECT 1 FROM ssync_witness WHERE pos=?" :
+		"SELECT 1 FROM ssync_trust_obj WHERE path=?", h->err);
+	int r;
+
+	(void)data;
+	(void)len;
+	if (!q)
+		return h->error = SSYNC_ERROR;
+	if (pos > 0)
+		sqlite3_bind_int64(q, 1, pos);
+	else
+		sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	r = ssync_store__step_row(h->st, q, "read trust objects", h->err);
+	sqlite3_reset(q);
+	if (r < 0)
+		return h->error = r;
+	if (r == 0) {
+		h->missing++;
+		if (pos > 0) {
+			if (!h->first_pos || pos < h->first_pos)
+				h->first_pos = pos;
+			if (pos > h->last_pos)
+				h->last_pos = pos;
+		} else if (!h->first_obj[0]) {
+			snprintf(h->first_obj, sizeof(h->first_obj), "%s", path);
+		}
+	}
+	return 0;
+}
+
+int ssync_sync__check_district_held(ssync_store *st, ssync_exchange *ex, char *why, size_t whylen, ssync_error *err)
+{
+	ssync_oid_hex tip, none;
+	held_ctx h;
+	int error;
+
+	why[0] = '\0';
+	if (!ssync_trust_managed(st) || ssync_exchange_ref_tip(ex, SSYNC_DISTRICT_REF, &tip, NULL) < 0)
+		return 0; /* no district branch: nothing to compare */
+	memset(&none, 0, sizeof(none));
+	memset(&h, 0, sizeof(h));
+	h.st = st;
+	h.err = err;
+	error = ssync_exchange_added_files(ex, &none, &tip, held_file, &h, err);
+	if (h.error < 0)
+		return h.error;
+	if (error < 0)
+		return error;
+	if (h.first_pos) {
+		char range[64];
+		if (h.first_pos == h.last_pos)
+			snprintf(range, sizeof(range), "checkpoint %lld", (long long)h.first_pos);
+		else
+			snprintf(range, sizeof(range), "checkpoints %lld..%lld", (long long)h.first_pos, (long long)h.last_pos);
+		snprintf(why, whylen, "ssync_witness lacks %s (%lld file(s) missing in all) that the district branch holds "
+			"(refs/heads/district, loaded when it moved): removed by hand, or (on the hub) lost in a crash between its "
+			"commit and its load (E_TAMPER)", range, (long long)h.missing);
+	}
+	else if (h.first_obj[0])
+		snprintf(why, whylen, "ssync_trust_obj lacks %s%s that the district branch holds (refs/heads/district, "
+			"loaded when it moved): removed by hand, or (on the hub) lost in a crash between its commit and its load "
+			"(E_TAMPER)", h.first_obj,
+			h.missing > 1 ? " and other files" : "");
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "ingest_int.h"
 #include "log_int.h"
+#include "node_int.h"
 #include "schoolsync/log.h"
 #include "schoolsync/verify.h"
 #include "sync_int.h"
@@ -138,6 +139,22 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 		return ssync_error_set(err, error, "%s", terr.message);
 	if (!tamper[0] && (error = ssync_sync__check_trust_state(st, tamper, sizeof(tamper), err)) < 0)
 		return error;
+	if (!tamper[0]) {
+		/* rows removed whole (the newest checkpoints, a certificate with its
+		 * derived rows) leave a consistent set: compare with the branch */
+		ssync_exchange *ex = NULL;
+		ssync_error oerr;
+		ssync_error_clear(&oerr);
+		if ((error = ssync_node__exchange_open(n, 0, &ex, &oerr)) == 0)
+			error = ssync_sync__check_district_held(st, ex, tamper, sizeof(tamper), err);
+		else if (error == SSYNC_ENOTFOUND)
+			error = 0; /* no exchange repository yet: no branch to compare */
+		else if (err)
+			*err = oerr;
+		ssync_exchange_free(ex);
+		if (error < 0)
+			return error;
+	}
 	error = 0;
 	rep->tamper = tamper[0] != 0;
 	if ((error = ssync_store_open(&scratch, ":memory:", SSYNC_STORE_CREATE, err)) < 0)

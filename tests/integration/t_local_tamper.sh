@@ -24,6 +24,7 @@ P=$(pubkey_of a sch-a)
 ssx a remote add hub "$T/hub.git" >/dev/null
 ssx a join --district-pubkey "$RK" >/dev/null
 ssx h district enroll sch-a --role school --school sch-a --pubkey "$P" --root-key "$ROOT" >/dev/null
+ssx h district enroll sch-b --role school --school sch-b --pubkey "$(pubkey_of b sch-b)" --root-key "$ROOT" >/dev/null
 ssx h sql "INSERT INTO school(id,name) VALUES ('sch-a','A校')" >/dev/null
 sync_ok h >/dev/null
 sync_ok a >/dev/null
@@ -68,6 +69,22 @@ assert_fail "verify fails on a revocation nobody signed" a verify
 assert_contains "... naming ssync_revocation" "ssync_revocation holds 'hub\|99\|0'" "$ERR"
 sqlite3 "$DB" "DELETE FROM ssync_revocation"
 assert_ok "all undone, verify passes" a verify
+
+log "=== rows removed whole: the newest checkpoints, a certificate (a smaller set that agrees with itself)"
+sqlite3 "$DB" ".backup '$T/replica.bak'"
+N=$(sqlite3 "$DB" "SELECT max(pos) FROM ssync_witness")
+assert_true "a holds the hub's checkpoints" test "${N:-0}" -ge 1
+sqlite3 "$DB" "DELETE FROM ssync_witness_head WHERE pos=$N; DELETE FROM ssync_witness WHERE pos=$N"
+assert_fail "verify fails on the newest checkpoint removed" a verify
+assert_contains "... E_TAMPER naming it against the district branch" "ssync_witness lacks checkpoint $N .*district branch holds.*E_TAMPER" "$ERR"
+sqlite3 "$DB" ".restore '$T/replica.bak'"
+assert_ok "restored, verify passes" a verify
+sqlite3 "$DB" "DELETE FROM ssync_trust_obj WHERE path LIKE 'certs/sch-b.%'; DELETE FROM ssync_cert WHERE node='sch-b';
+	DELETE FROM ssync_peer WHERE node='sch-b' AND source='cert'"
+assert_fail "verify fails on sch-b's certificate removed with its rows" a verify
+assert_contains "... E_TAMPER naming the file" "ssync_trust_obj lacks certs/sch-b\.[0-9]+\.cert .*E_TAMPER" "$ERR"
+sqlite3 "$DB" ".restore '$T/replica.bak'"
+assert_ok "restored, verify passes" a verify
 
 log "=== homes others can write"
 mkdir -p "$T/w" && chmod 777 "$T/w"
