@@ -43,7 +43,7 @@ static int district_help(void)
 		"                                  --pubkey HEX [--enckey HEX] --root-key FILE [--valid-from DATE] [--valid-until DATE]\n"
 		"  schoolsync district grant-auditor|revoke-auditor --auditor NODE --school SCHOOL   (hub: private rows)\n"
 		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
-		"       schoolsync district reenroll NODE --new-key HEX --void-after N --root-key FILE\n"
+		"       schoolsync district reenroll NODE --new-key HEX [--enckey HEX] --void-after N --root-key FILE\n"
 		"       schoolsync district rotate-root --new-root-key FILE --root-key FILE\n"
 		"       schoolsync district list [--json]\n"
 		"       schoolsync district checkpoint [--json]\n\n"
@@ -57,7 +57,8 @@ static int district_help(void)
 		"          learn things in; rows already applied from them are rebuilt.\n"
 		"  reenroll  the way back for a school frozen for equivocation: its entries up to\n"
 		"          seq N stay, the new key (printed by 'init' in the school's new home)\n"
-		"          continues from N+1, everything the old key signed after N is void.\n"
+		"          continues from N+1, everything the old key signed after N is void;\n"
+		"          --enckey: the new home's encryption key (a school that reads private rows).\n"
 		"  rotate-root  the root in office signs the hand-over to a new root key (the\n"
 		"          file is created if absent); later objects need the new one.\n"
 		"  list    the certificates this node holds.\n"
@@ -81,6 +82,7 @@ static int list_cb(const ssync_cert_info *c, void *p)
 			if (!c->school_id[0])
 				json_object_set_new(o, "school_id", json_null());
 			json_object_set_new(o, "revoked_after_seq", c->revoked_after < 0 ? json_null() : json_integer(c->revoked_after));
+			json_object_set_new(o, "enckey", c->enckey[0] ? json_string(c->enckey) : json_null());
 			json_array_append_new(pp[1], o);
 		}
 		return 0;
@@ -249,7 +251,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (!(n = cli_open_node(ctx, 0, &rc)))
 			goto out;
-		if (ssync_trust_district_reenroll(n, pos[1], newkey, seq, root, &gen, &err) < 0) {
+		if (ssync_trust_district_reenroll(n, pos[1], newkey, enckey, seq, root, &gen, &err) < 0) {
 			rc = cli_fail(ctx, &err);
 			goto out;
 		}

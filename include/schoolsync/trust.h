@@ -69,11 +69,14 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_revoke(ssync_node *n,
  * (64 hex) signs, on branch node/<node>.g<G>, and the old key's entries
  * there are void on every node; a freeze above the cut is lifted. Refused
  * (SSYNC_EINVAL) when this hub holds fewer entries than @p void_after, or
- * the node equivocated at or below it. *gen_out: the new generation.
+ * the node equivocated at or below it. @p new_enckey (64 hex, or NULL):
+ * the new home's encryption key (docs/PRIVACY.md §5), required when the
+ * node's certificate carried one, and never the old one (the old home's
+ * key reads no new write). *gen_out: the new generation.
  */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_reenroll(ssync_node *n,
-	const char *node, const char *new_pubkey, int64_t void_after, const char *root_key_path,
-	int64_t *gen_out, ssync_error *err);
+	const char *node, const char *new_pubkey, const char *new_enckey, int64_t void_after,
+	const char *root_key_path, int64_t *gen_out, ssync_error *err);
 
 /**
  * Hand the district root over (docs/TRUST.md §3a): the root in office

@@ -97,6 +97,8 @@ int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const ssync_keystore *k
 		return error;
 	if ((error = ssync_privacy__kdb_exec(kdb, "BEGIN IMMEDIATE", err)) < 0)
 		goto done;
+	if (is_hub < 0)
+		goto add; /* a store of an earlier key generation: only adds */
 	/* what an older copy gave back is replaced by this one (a kid the
 	 * owner -- we -- dropped since is dropped here); keys this home made
 	 * itself stay (they may be newer than the copy) */
@@ -112,9 +114,10 @@ int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const ssync_keystore *k
 		goto fail;
 	if (is_hub && (error = hub_notices(kdb, ks, err)) < 0)
 		goto fail;
+add:
 	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO data_key(kid, owner, school, key, readers, origin) "
 		"SELECT ?1, ?2, ?3, ?4, '', 'recovered' WHERE NOT EXISTS (SELECT 1 FROM erased WHERE kid=?1)", -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(kdb, "INSERT OR REPLACE INTO carried(kid, school, node, box) "
+	    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO carried(kid, school, node, box) "
 		"SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM erased WHERE kid=?1)", -1, &car, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(kdb, err, "take back data keys");
 		goto fail;

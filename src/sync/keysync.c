@@ -83,9 +83,37 @@ static int kdb_set_seen(sqlite3 *kdb, const char *node, int64_t version, ssync_e
 	return error;
 }
 
-/* Read and check the store at @p tip as node @p node's: shape, parse, signer. */
+/* 1 if a key @p node was certified with before its current one (a
+ * re-enrolment, TRUST.md §5a, or a re-certification) signed @p ks. */
+static int old_key_signed(ssync_store *st, const char *node, const unsigned char *cur, const ssync_keystore *ks)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT DISTINCT pubkey FROM ssync_cert WHERE node=?", NULL);
+	int ok = 0;
+
+	if (!q)
+		return 0;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	while (!ok && sqlite3_step(q) == SQLITE_ROW)
+		ok = sqlite3_column_bytes(q, 0) == SSYNC_PUBKEY_BYTES && memcmp(sqlite3_column_blob(q, 0), cur, SSYNC_PUBKEY_BYTES) &&
+			ssync_keys_verify(sqlite3_column_blob(q, 0), ks->body, ks->body_len, ks->sig) == 0;
+	sqlite3_reset(q);
+	return ok;
+}
+
+/* Read and check the store at @p tip as node @p node's: shape, parse, signer.
+ * With @p old_gen, a store an earlier key of the node signed is returned
+ * too (*old_gen = 1): only its own node reads one (keyrecover.c). */
+static int load_store_gen(ssync_store *st, ssync_exchange *ex, const char *node, const ssync_oid_hex *tip,
+	ssync_keystore *ks, int *old_gen, ssync_error *err);
+
 static int load_store(ssync_store *st, ssync_exchange *ex, const char *node, const ssync_oid_hex *tip,
 	ssync_keystore *ks, ssync_error *err)
+{
+	return load_store_gen(st, ex, node, tip, ks, NULL, err);
+}
+
+static int load_store_gen(ssync_store *st, ssync_exchange *ex, const char *node, const ssync_oid_hex *tip,
+	ssync_keystore *ks, int *old_gen, ssync_error *err)
 {
 	unsigned char pk[SSYNC_PUBKEY_BYTES];
 	void *data = NULL;
@@ -103,8 +131,15 @@ static int load_store(ssync_store *st, ssync_exchange *ex, const char *node, con
 		return ssync_error_set(err, SSYNC_ECORRUPT, "keys/%s holds the key store of %s", node, ks->node);
 	if ((error = ssync_log__peer_key(st, node, pk, err)) < 0)
 		return error;
-	if (ssync_keys_verify(pk, ks->body, ks->body_len, ks->sig) != 0)
+	if (old_gen)
+		*old_gen = 0;
+	if (ssync_keys_verify(pk, ks->body, ks->body_len, ks->sig) != 0) {
+		if (old_gen && old_key_signed(st, node, pk, ks)) {
+			*old_gen = 1;
+			return 0;
+		}
 		return ssync_error_set(err, SSYNC_ESIG, "key store of %s is not signed by its key", node);
+	}
 	return 0;
 }
 
@@ -288,7 +323,7 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 		ssync_oid_hex mine;
 		ssync_keystore ks;
 		ssync_error e;
-		int found;
+		int found, self, old_gen = 0;
 
 		snprintf(local, sizeof(local), KEYS_REF "%s", l.name[i]);
 		found = ssync_exchange_ref_tip(ex, local, &mine, NULL) == 0;
@@ -297,7 +332,8 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 		if (found && strcmp(mine.hex, l.tip[i].hex) == 0)
 			continue;
 		ssync_error_clear(&e);
-		if (load_store(st, ex, l.name[i], &l.tip[i], &ks, &e) < 0) {
+		self = strcmp(l.name[i], ssync_node_id(n)) == 0;
+		if (load_store_gen(st, ex, l.name[i], &l.tip[i], &ks, self ? &old_gen : NULL, &e) < 0) {
 			/* never followed, never silent */
 			snprintf(why, sizeof(why), "key store keys/%s on remote %s refused: %s", l.name[i], remote, e.message);
 			ssync_keystore__clear(&ks);
@@ -312,7 +348,17 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 			(*quarantined)++;
 			continue;
 		}
-		if (strcmp(l.name[i], ssync_node_id(n)) == 0) {
+		if (self && old_gen) {
+			/* our own, signed by our key before a re-enrolment (TRUST.md
+			 * §5a): what it seals to us (enc.key.old) is taken back, the
+			 * rest carried, nothing dropped (the old key may be a thief's);
+			 * our next store, signed by our key now, goes above it */
+			if (ks.version >= kdb_int(kdb, "SELECT version FROM seen WHERE node=?", l.name[i]))
+				error = ssync_privacy__take_own(n, kdb, &ks, -1, err);
+			ssync_keystore__clear(&ks);
+			continue;
+		}
+		if (self) {
 			/* our own in a copy we do not hold, as new as the newest we
 			 * saw: a restored home (keys.db lost) or another home of this
 			 * node. Its keys come back (PRIVACY.md §8) and we publish

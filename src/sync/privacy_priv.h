@@ -78,7 +78,8 @@ struct ssync_keystore;
 /* Take our own store @p ks, a copy we do not hold (restored home, or
  * another home of this node): the data keys sealed to us come back as
  * origin 'recovered', the ones we cannot open are carried; a hub takes
- * its erasures and grants back. In one keys.db transaction. */
+ * its erasures and grants back. @p is_hub -1: a store our key before a
+ * re-enrolment signed: it only adds. In one keys.db transaction. */
 int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const struct ssync_keystore *ks, int is_hub, ssync_error *err);
 /* Carried boxes to us that a key we now hold (enc.key.old) opens. */
 int ssync_privacy__reclaim(ssync_node *n, sqlite3 *kdb, ssync_error *err);

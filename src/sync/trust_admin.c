@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "schoolsync/hlc.h"
@@ -313,7 +314,8 @@ int ssync_trust_district_list(ssync_store *st, ssync_trust_cert_cb cb, void *pay
 	int rc, error = 0;
 
 	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT c.node, c.serial, c.role, c.school_id, c.pubkey, c.valid_from, "
-		"c.valid_until, (SELECT min(after_seq) FROM ssync_revocation r WHERE r.node=c.node) "
+		"c.valid_until, (SELECT min(after_seq) FROM ssync_revocation r WHERE r.node=c.node), "
+		"(SELECT o.body FROM ssync_trust_obj o WHERE o.kind='cert' AND o.node=c.node AND o.serial=c.serial) "
 		"FROM ssync_cert c ORDER BY c.node, c.serial", -1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(st, err, "read certificates");
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -329,6 +331,14 @@ int ssync_trust_district_list(ssync_store *st, ssync_trust_cert_cb cb, void *pay
 		c.valid_from = sqlite3_column_int64(q, 5);
 		c.valid_until = sqlite3_column_int64(q, 6);
 		c.revoked_after = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 7);
+		if (sqlite3_column_type(q, 8) == SQLITE_TEXT) {
+			/* the encryption key lives only in the signed object (PRIVACY.md) */
+			json_t *o = json_loads((const char *)sqlite3_column_text(q, 8), 0, NULL);
+			const char *ek = json_string_value(json_object_get(o, "enckey"));
+			if (ek && strlen(ek) == 2 * SSYNC_ENCKEY_BYTES)
+				snprintf(c.enckey, sizeof(c.enckey), "%s", ek);
+			json_decref(o);
+		}
 		if ((error = cb(&c, payload)) != 0)
 			break;
 	}
@@ -378,8 +388,31 @@ fail:
 /* Re-enrolment (TRUST.md §5a): a certificate for the new key, with the role,
  * school and validity of the node's newest one, and the re-enrolment object
  * naming the old key, the cut and the new key, in one commit. */
-int ssync_trust_district_reenroll(ssync_node *n, const char *node, const char *new_pubkey, int64_t void_after,
-	const char *root_key_path, int64_t *gen_out, ssync_error *err)
+/* The encryption key (64 hex) of @p node's newest certificate into @p hex,
+ * "" if it carries none. */
+static int cert_enckey(ssync_store *st, const char *node, char hex[2 * SSYNC_ENCKEY_BYTES + 1], ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT o.body FROM ssync_cert c JOIN ssync_trust_obj o ON o.kind='cert' "
+		"AND o.node=c.node AND o.serial=c.serial WHERE c.node=? ORDER BY c.serial DESC LIMIT 1", err);
+	int rc;
+
+	hex[0] = 0;
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	if ((rc = ssync_store__step_row(st, q, "read certificates", err)) > 0) {
+		json_t *o = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
+		const char *ek = json_string_value(json_object_get(o, "enckey"));
+		if (ek && strlen(ek) == 2 * SSYNC_ENCKEY_BYTES)
+			memcpy(hex, ek, 2 * SSYNC_ENCKEY_BYTES + 1);
+		json_decref(o);
+	}
+	sqlite3_reset(q);
+	return rc < 0 ? rc : 0;
+}
+
+int ssync_trust_district_reenroll(ssync_node *n, const char *node, const char *new_pubkey, const char *new_enckey,
+	int64_t void_after, const char *root_key_path, int64_t *gen_out, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	ssync_keypair *root = NULL;
@@ -420,6 +453,31 @@ int ssync_trust_district_reenroll(ssync_node *n, const char *node, const char *n
 		return rc;
 	if (rc == 0)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no certificate in this district", node);
+	{
+		/* private rows (PRIVACY.md §5): the new home reads what the old one
+		 * did, under its own encryption key -- never the old home's */
+		char oldek[2 * SSYNC_ENCKEY_BYTES + 1];
+		if ((error = cert_enckey(st, node, oldek, err)) < 0)
+			return error;
+		if (new_enckey && *new_enckey) {
+			if (ssync_hex_decode(t[0].enckey, SSYNC_ENCKEY_BYTES, new_enckey) != 0 ||
+			    sodium_is_zero(t[0].enckey, SSYNC_ENCKEY_BYTES))
+				return ssync_error_set(err, SSYNC_EINVAL, "--enckey must be the new home's encryption key as 64 hex "
+					"characters (E_CERT_BADKEY)");
+			if (strcmp(oldek, new_enckey) == 0) {
+				ssync_error_set(err, SSYNC_EINVAL, "--enckey is the old home's encryption key: the old home would "
+					"read every new write");
+				ssync_error_hint(err, "give the key the new home's init printed (schoolsync privacy key there)");
+				return SSYNC_EINVAL;
+			}
+			t[0].has_enckey = 1;
+		} else if (oldek[0]) {
+			ssync_error_set(err, SSYNC_EINVAL, "node %s reads private rows: its new home needs its encryption key "
+				"certified too", node);
+			ssync_error_hint(err, "add --enckey HEX (the new home's init printed it, or: schoolsync privacy key there)");
+			return SSYNC_EINVAL;
+		}
+	}
 	if ((error = ssync_trust__gens(st, node, g, &ng, err)) < 0)
 		return error;
 	for (i = 0; i < ng; i++) {

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# A school rotates its own encryption key (issue 15 "key rotation",
+# docs/PRIVACY.md §5): privacy rotate-key on school a, the hub certifies the
+# new key (district enroll ... --enckey). After a's next stores, no box in
+# a's key store opens with the old key -- neither new writes' data keys nor
+# the history's (checked on the store itself: a home holding a's node.key
+# and only the old enc.key takes nothing back from it) -- while the school
+# (a, and a home with only the new key), the hub and a granted auditor read
+# the history and the new writes.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_tmp
+
+ROOT=$T/root.key
+jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
+kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
+nkeys() { git --git-dir="$1" show refs/heads/keys/sch-a:keystore | "$PY" -c 'import json,sys
+print(len(json.loads(sys.stdin.read().split("\t")[0])["keys"]))'; }
+round() { sync_ok h >/dev/null; sync_ok a >/dev/null; sync_ok h >/dev/null; sync_ok x >/dev/null; }
+# a home of sch-a from its node.key and the given enc.key, fed a clone of the hub, never pushing
+spy() { # HOME ENCKEYFILE
+	rm -rf "$T/$1" "$T/clone.git"
+	git clone -q --mirror "$T/hub.git" "$T/clone.git"
+	mkdir -m 700 "$T/$1"
+	cp "$2" "$T/$1/enc.key"
+	ssx "$1" init --node sch-a --district d1 --restore-key "$T/keys/node.key" >/dev/null
+	ssx "$1" join --district-pubkey "$RK" >/dev/null
+	ssx "$1" remote add clone "$T/clone.git" >/dev/null
+	ss "$1" sync --remote clone --no-push
+}
+
+log "=== setup: hub, school a, auditor x granted for sch-a"
+new_hub "$T/hub.git"
+ssx h --json init --node hub --district d1 >/dev/null
+ssx h remote add hub "$T/hub.git" >/dev/null
+ss h district init --id d1 --name d1 --root-key "$ROOT"
+RK=$(printf '%s\n' "$OUT" | sed -n 's/^root public key //p')
+AJ=$(ssx a --json init --node sch-a --district d1)
+XJ=$(ssx x --json init --node aud-1 --district d1)
+for s in a x; do ssx $s join --district-pubkey "$RK" >/dev/null; ssx $s remote add hub "$T/hub.git" >/dev/null; done
+AP=$(printf '%s' "$AJ" | jf pubkey)
+ssx h district enroll sch-a --role school --school sch-a --pubkey "$AP" --enckey "$(printf '%s' "$AJ" | jf enckey)" \
+	--root-key "$ROOT" >/dev/null
+ssx h district enroll aud-1 --role auditor --pubkey "$(printf '%s' "$XJ" | jf pubkey)" \
+	--enckey "$(printf '%s' "$XJ" | jf enckey)" --root-key "$ROOT" >/dev/null
+ssx h district grant-auditor --auditor aud-1 --school sch-a >/dev/null
+round
+S1=$(ssx a student-archive add --name 赵一)
+S2=$(ssx a student-archive add --name 钱二)
+round; round
+assert_eq "sanity: hub and auditor read a's students" "赵一 赵一" "$(name_of h "$S1") $(name_of x "$S1")"
+mkdir -m 700 "$T/keys"
+cp "$T/a/node.key" "$T/keys/node.key"; cp "$T/a/enc.key" "$T/keys/old-enc.key"
+spy s0 "$T/keys/old-enc.key"
+assert_eq "sanity: before the rotation, the old key opens a's store (S1 readable from it)" 赵一 "$(name_of s0 "$S1")"
+
+log "=== a rotates its encryption key; the hub certifies the new one"
+NEW=$(ssx a privacy rotate-key)
+cp "$T/a/enc.key" "$T/keys/new-enc.key"
+ssx h district enroll sch-a --role school --school sch-a --pubkey "$AP" --enckey "$NEW" --root-key "$ROOT" >/dev/null
+round; round
+ssx a student-archive edit "$S2" --name 钱二改 >/dev/null
+S3=$(ssx a student-archive add --name 孙三)
+round; round
+
+log "=== who reads what"
+assert_eq "a reads history and new writes" "赵一 钱二改 孙三" "$(name_of a "$S1") $(name_of a "$S2") $(name_of a "$S3")"
+assert_eq "the hub reads them" "赵一 钱二改 孙三" "$(name_of h "$S1") $(name_of h "$S2") $(name_of h "$S3")"
+assert_eq "the granted auditor reads them" "赵一 钱二改 孙三" "$(name_of x "$S1") $(name_of x "$S2") $(name_of x "$S3")"
+
+log "=== a's store after the rotation: nothing in it opens with the old key"
+N=$(nkeys "$T/hub.git")
+spy s1 "$T/keys/old-enc.key"
+assert_eq "a home with only the old enc.key takes back none of a's $N data keys" 0 \
+	"$(sqlite3 "$T/s1/keys.db" "SELECT count(*) FROM data_key WHERE owner='sch-a'")"
+assert_eq "... every one of them stays sealed to another key (carried)" "$N" \
+	"$(sqlite3 "$T/s1/keys.db" "SELECT count(DISTINCT kid) FROM carried WHERE node='sch-a'")"
+assert_eq "... so it reads neither the new student nor the history" "[encrypted] [encrypted]" "$(name_of s1 "$S3") $(name_of s1 "$S1")"
+spy s2 "$T/keys/new-enc.key"
+assert_eq "a home with only the new enc.key reads history and new writes" "赵一 钱二改 孙三" \
+	"$(name_of s2 "$S1") $(name_of s2 "$S2") $(name_of s2 "$S3")"
+assert_all_equal "state hashes equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash x)"
+summary
