@@ -278,6 +278,16 @@ int ssync_sync__receive_branch(ssync_node *n, ssync_exchange *ex, const char *re
 		if ((error = ssync_sync__rollback_clear(st, err)) < 0)
 			return error;
 		rep->rollback_adopted += stats.applied + stats.refused;
+		/* the district branch came from the same old copy: if no checkpoint
+		 * held lists what was adopted, sign no trust data until one does */
+		if (stats.applied + stats.refused > 0) {
+			unsigned char hh[SSYNC_HASH_BYTES];
+			int64_t own = 0;
+			uint64_t hl = 0;
+			if ((error = ssync_log__head(st, ssync_node_id(n), &own, hh, &hl, err)) < 0 ||
+			    (error = ssync_trust__stale_note(st, ssync_node_id(n), own, "E_ROLLBACK", err)) < 0)
+				return error;
+		}
 		rep->rollback = ssync_sync__rollback_active(st, NULL);
 	}
 	rep->received += rc.lines - stats.duplicates + stats.quarantined;

@@ -79,6 +79,8 @@ static int publish(ssync_node *n, size_t nobj, ssync_tobj *objs, const ssync_key
 	/* The sync lock, as a round holds it: taking it removes git's lock
 	 * files, so a round starting meanwhile would delete the one this
 	 * commit holds on refs/heads/district (issue 13). */
+	if ((error = ssync_trust__stale_check(st, ssync_node_id(n), "signing a district object", err)) < 0)
+		return error;
 	if ((error = ssync_sync__lock_wait(n, &lockfd, ssync_sync__lock_wait_ms, err)) < 0)
 		return error;
 	if ((error = open_ex(n, &ex, err)) < 0) {

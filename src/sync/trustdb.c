@@ -130,3 +130,61 @@ int ssync_trust__root_at(ssync_store *st, int64_t serial, unsigned char out[SSYN
 		return -1;
 	return moved;
 }
+
+/* The highest seq of @p self any held checkpoint lists (0: none). */
+static int64_t listed_own(ssync_store *st, const char *self)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(max(seq), 0) FROM ssync_witness_head WHERE node=?", NULL);
+	int64_t v = 0;
+
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, self, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return v;
+}
+
+int ssync_trust__stale_note(ssync_store *st, const char *self, int64_t head, const char *why, ssync_error *err)
+{
+	char buf[600];
+	int64_t listed = listed_own(st, self);
+
+	if (listed < 0)
+		return ssync_store__sqlerr(st, err, "read witnessed heads");
+	if (listed >= head)
+		return 0; /* the chain held already saw this node that far */
+	snprintf(buf, sizeof(buf), "%lld %s", (long long)head, why);
+	return ssync_store_meta_set(st, "trust_stale", buf, err);
+}
+
+int ssync_trust__stale_check(ssync_store *st, const char *self, const char *what, ssync_error *err)
+{
+	char *v = NULL, *why = NULL;
+	int64_t head, listed;
+	int error = 0;
+
+	if (ssync_store_meta_get(st, "trust_stale", &v, NULL) != 0 || !v || !v[0]) {
+		free(v);
+		return 0;
+	}
+	head = strtoll(v, &why, 10);
+	if ((listed = listed_own(st, self)) < 0) {
+		free(v);
+		return ssync_store__sqlerr(st, err, "read witnessed heads");
+	}
+	if (listed >= head) {
+		/* a newer district branch was read: its chain lists our entries */
+		free(v);
+		return ssync_store_meta_set(st, "trust_stale", "", err);
+	}
+	error = ssync_error_set(err, SSYNC_EROLLBACK, "%s refused: this node was restored from an old copy (its own "
+		"entries up to seq %lld came back from a remote, but no checkpoint it holds lists them), so its district "
+		"branch is as old and lacks checkpoints or objects it signed since; signing now would reuse them (E_ROLLBACK)",
+		what, (long long)head);
+	ssync_error_hint(err, "sync with a remote that holds the district branch (the hub's repository) first; "
+		"docs/OPERATIONS.md §7 \"Restored from an old copy\"");
+	free(v);
+	return error < 0 ? error : SSYNC_EROLLBACK;
+}

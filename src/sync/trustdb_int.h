@@ -24,4 +24,19 @@ int ssync_trust__is_auditor(ssync_store *st, const char *node, ssync_error *err)
 int ssync_trust__quarantine(ssync_store *st, const char *node, int64_t seq, const char *code,
 	const char *why, const char *line, size_t len, const char *source, ssync_error *err);
 
+/*
+ * Trust data that may be as old as a restored log (docs/TRUST.md §4
+ * "Rollback"): E_ROLLBACK adopted this node's own entries up to seq @p head
+ * from a remote, but no held checkpoint lists them -- its district branch,
+ * restored from the same old copy, lacks the checkpoints (and maybe the
+ * objects) it signed after them. Meta 'trust_stale' ("HEAD why") is set;
+ * while no held checkpoint lists this node at HEAD or beyond, it signs no
+ * checkpoint and no district object (it would sign positions and serials
+ * the district already holds). stale_note sets it only when the chain does
+ * not list @p head yet; stale_check clears it once the chain does (a sync
+ * read a newer district branch), else returns SSYNC_EROLLBACK with @p err.
+ */
+int ssync_trust__stale_note(ssync_store *st, const char *self, int64_t head, const char *why, ssync_error *err);
+int ssync_trust__stale_check(ssync_store *st, const char *self, const char *what, ssync_error *err);
+
 #endif

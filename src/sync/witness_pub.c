@@ -16,6 +16,7 @@
 #include "schoolsync/trust.h"
 #include "sync_int.h"
 #include "trust_int.h"
+#include "trustdb_int.h"
 #include "witness_int.h"
 #include "witness_pub_int.h"
 #include "wobj_int.h"
@@ -193,6 +194,11 @@ int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, i
 		return 1;
 	if ((hub = is_hub(n, wit, err)) != 1)
 		return hub < 0 ? hub : hub == 2 ? 2 : 1;
+	/* restored from an old copy: its chain may lack checkpoints it signed */
+	if ((error = ssync_trust__stale_check(st, ssync_node_id(n), "a checkpoint", NULL)) == SSYNC_EROLLBACK)
+		return 3;
+	if (error < 0)
+		return ssync_trust__stale_check(st, ssync_node_id(n), "a checkpoint", err);
 	if ((error = ssync_witness__latest(st, &tmax, &count, err)) < 0)
 		return error;
 	if (now < (int64_t)SSYNC_HLC_MIN_MS || now > (int64_t)SSYNC_HLC_MAX_MS) {
@@ -289,6 +295,8 @@ int ssync_witness_publish(ssync_node *n, int force, int64_t *pos, ssync_error *e
 	error = ssync_witness__publish(n, ex, force ? 0 : SSYNC_WITNESS_ALLOW_MS / 2, pos, err);
 	ssync_exchange_free(ex);
 	close(lockfd);
+	if (error == 3)
+		return ssync_trust__stale_check(ssync_node_store(n), ssync_node_id(n), "signing a checkpoint", err);
 	if (error == 2) {
 		char wit[SSYNC_NODE_ID_MAX + 1];
 		int64_t serial = 0;
