@@ -334,7 +334,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 	unsigned char prev[SSYNC_HASH_BYTES];
 	int64_t seq;
 	uint64_t last_hlc = 0, head_hlc = 0;
-	int64_t cert_until = 0;
+	int64_t cert_until = 0, max_seq = 0;
 	chunk c = { NULL, 0, 0, 0, 0, 0 };
 	ssync_sealer sl;
 	char *hlcs = NULL;
@@ -363,7 +363,7 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 		return error;
 	prole[0] = 0;
 	if (who->policy && (error = who->policy->local(st, who->node, ssync_keys_public(who->kp), c.hlc, &managed, prole,
-		pschool, &cert_until, err)) < 0)
+		pschool, &cert_until, &max_seq, err)) < 0)
 		return error;
 	if ((error = ssync_store__witness_clock(st, who->clock_override && strcmp(prole, "hub") == 0, c.hlc,
 		head_hlc, err)) < 0)
@@ -423,6 +423,12 @@ static int record_changeset(ssync_store *st, const ssync_signer *who, int nchg, 
 				goto done;
 			if ((error = chunk_open(&c, c.seq + 1, &last_hlc, err)) < 0)
 				goto done;
+			if (max_seq && c.seq > max_seq) {
+				error = ssync_error_set(err, SSYNC_ECERT, "the district revoked node %s after its seq %lld; this "
+					"write would pass it, and nothing was written (E_REVOKED)", who->node, (long long)max_seq);
+				ssync_error_hint(err, "this node writes nothing more; if the revocation is wrong, call the district hub");
+				goto done;
+			}
 			/* a long write may run past its certificate's end */
 			if (cert_until && (int64_t)ssync_hlc_ms(c.hlc) > cert_until) {
 				error = ssync_error_set(err, SSYNC_ECERT, "the certificate of node %s ended during this write; "

@@ -16,9 +16,10 @@ typedef struct ssync_write_policy {
 	 * is the signing key (its key generation decides whether it may sign),
 	 * @p hlc the first HLC the write signs: a certificate of that key must
 	 * cover it, as receivers judge (TRUST.md §4); *until is its end (ms,
-	 * 0 = none), which later entries of the same write must not pass. */
+	 * 0 = none) and *max_seq the node's revocation cut (0 = none), which
+	 * later entries of the same write must not pass. */
 	int (*local)(ssync_store *st, const char *node, const unsigned char *pk, uint64_t hlc, int *managed,
-		char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, ssync_error *err);
+		char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, int64_t *max_seq, ssync_error *err);
 	/* One op: 0 or a failure in err (see policy_int.h). Ownership follows
 	 * the key, so capture passes no merge state (@p state NULL). */
 	int (*check_op)(ssync_store *st, const char *role, const char *school, const json_t *op,

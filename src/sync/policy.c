@@ -223,9 +223,43 @@ static int cert_covering(ssync_store *st, const char *node, const unsigned char 
 	return found;
 }
 
+/* Receivers refuse every entry of @p node past its smallest revocation cut
+ * (judge.c, E_REVOKED): once this node holds its own revocation, its next
+ * seq past the cut signs nothing (r14: the clerk saw success, every school
+ * refused the entry). */
+static int revoked_check(ssync_store *st, const char *node, int64_t *until, int64_t *max_seq, ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT (SELECT min(after_seq) FROM ssync_revocation WHERE node=?1), "
+		"(SELECT ifnull(max(seq), 0) FROM ssync_entry WHERE node=?1)", err);
+	int64_t cut = -1, head = 0;
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	if ((r = ssync_store__step_row(st, q, "read own revocation", err)) > 0) {
+		if (sqlite3_column_type(q, 0) != SQLITE_NULL)
+			cut = sqlite3_column_int64(q, 0);
+		head = sqlite3_column_int64(q, 1);
+		r = 0;
+	}
+	sqlite3_reset(q);
+	if (r < 0)
+		return r;
+	if (cut >= 0 && head + 1 <= cut)
+		*max_seq = cut; /* a long write stops at the cut too */
+	if (cut < 0 || head + 1 <= cut)
+		return 0;
+	*until = 0;
+	ssync_error_set(err, SSYNC_ECERT, "the district revoked node %s after its seq %lld; nothing it signs now is "
+		"accepted anywhere (E_REVOKED)", node, (long long)cut);
+	ssync_error_hint(err, "this node writes nothing more; if the revocation is wrong, call the district hub");
+	return SSYNC_ECERT;
+}
+
 /* The hook capture calls before a local write signs (see capture_int.h). */
 int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *pk, uint64_t hlc, int *managed,
-	char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, ssync_error *err)
+	char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, int64_t *max_seq, ssync_error *err)
 {
 	sqlite3_stmt *q;
 	int64_t ms = (int64_t)ssync_hlc_ms(hlc), from = 0;
@@ -235,6 +269,7 @@ int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *
 	*managed = ssync_trust_managed(st);
 	role[0] = school[0] = 0;
 	*until = 0;
+	*max_seq = 0;
 	if (!*managed)
 		return 0; /* unmanaged (no district root): no policy, see docs/TRUST.md */
 
@@ -261,7 +296,7 @@ int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *
 	if ((rc = cert_covering(st, node, pk, ms, role, school, &from, until, err)) < 0)
 		return rc;
 	if (rc > 0)
-		return 0;
+		return revoked_check(st, node, until, max_seq, err);
 	(void)ssync_time_utc(ms, 1, at, sizeof(at));
 	if (from > ms) {
 		(void)ssync_time_utc(from, 1, when, sizeof(when));

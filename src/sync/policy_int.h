@@ -29,9 +29,10 @@ int ssync_policy__check_op(ssync_store *st, const char *role, const char *school
 	const json_t *op, const json_t *state, int found, int *column_rule, ssync_error *err);
 
 /* The local writer's role and school for capture (capture_int.h): *managed 0
- * means no policy; a certificate of @p pk must cover @p hlc (*until: its end). */
+ * means no policy; a certificate of @p pk must cover @p hlc (*until: its end;
+ * *max_seq: the last seq before a revocation cut, 0 = none). */
 int ssync_policy__local(ssync_store *st, const char *node, const unsigned char *pk, uint64_t hlc, int *managed,
-	char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, ssync_error *err);
+	char role[16], char school[SSYNC_NODE_ID_MAX + 1], int64_t *until, int64_t *max_seq, ssync_error *err);
 
 /* 1 if @p col of @p tbl is private (docs/PRIVACY.md): a column of a
  * private table (ssync_table.private) other than its key and its owner

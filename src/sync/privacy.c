@@ -527,7 +527,7 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 	const ssync_table_info *t = ssync_store__table(st, table);
 	char role[16], school[SSYNC_NODE_ID_MAX + 1], owner[SSYNC_NODE_ID_MAX + 1];
 	sqlite3 *kdb = NULL;
-	int64_t until = 0;
+	int64_t until = 0, max_seq = 0;
 	int managed = 0, error;
 
 	*nkids = 0;
@@ -535,7 +535,7 @@ int ssync_privacy_erase(ssync_node *n, const char *table, const char *pk, int *n
 		return ssync_error_set(err, SSYNC_EINVAL, "%s is not a private table", table ? table : "");
 	/* who may erase: the certificate valid now (nothing is signed here) */
 	if ((error = ssync_policy__local(st, ssync_node_id(n), NULL, ssync_hlc_tick(0, ssync_hlc_wall_ms()), &managed, role,
-		school, &until, err)) < 0)
+		school, &until, &max_seq, err)) < 0)
 		return error;
 	(void)ssync_policy__key_owner(pk, owner);
 	if (managed && strcmp(role, "hub") != 0 && strcmp(school, owner) != 0)
@@ -566,13 +566,13 @@ int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school, 
 	char role[16], sch[SSYNC_NODE_ID_MAX + 1];
 	sqlite3 *kdb = NULL;
 	sqlite3_stmt *q = NULL;
-	int64_t until = 0;
+	int64_t until = 0, max_seq = 0;
 	int managed = 0, error;
 
 	if (!auditor || !school || !ssync_ident_node_valid(auditor) || !ssync_ident_node_valid(school))
 		return ssync_error_set(err, SSYNC_EINVAL, "--auditor and --school must be node ids");
 	if ((error = ssync_policy__local(st, ssync_node_id(n), NULL, ssync_hlc_tick(0, ssync_hlc_wall_ms()), &managed, role,
-		sch, &until, err)) < 0)
+		sch, &until, &max_seq, err)) < 0)
 		return error;
 	if (!managed || strcmp(role, "hub") != 0)
 		return ssync_error_set(err, SSYNC_EPERM, "only the district hub grants auditors access to private rows");

@@ -432,6 +432,38 @@ static void test_trust__checkpoint_names_other_own_entry(void **state)
 		"tester", NULL, NULL, NULL, &err), SSYNC_EROLLBACK);
 }
 
+/* Review r14: a node that has learnt its own revocation went on signing
+ * entries past the cut -- the clerk saw success, every receiver refused
+ * them (E_REVOKED). The writer runs the receivers' revocation rule. */
+static void test_trust__revoked_writer_signs_nothing(void **state)
+{
+	fx *f = *state;
+	ssync_error err;
+
+	th_sync_ok(f->e, NULL);
+	th_sql(f->e, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-1','sch-e','kept')");
+	ssync_error_clear(&err);
+	if (ssync_trust_district_revoke(f->h, "sch-e", 2, f->root, &err) != 0)
+		fail_msg("revoke: %s", err.message);
+	th_sync_ok(f->h, NULL);
+	th_sync_ok(f->e, NULL);
+	/* a write of two entries (seq 2 and 3) would pass the cut: nothing of it */
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_sql(f->e, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2100) "
+		"INSERT INTO teacher(id,school_id,name) SELECT 'sch-e-x' || i, 'sch-e', 'bulk' FROM c",
+		"tester", NULL, NULL, NULL, &err), SSYNC_ECERT);
+	assert_non_null(strstr(err.message, "E_REVOKED"));
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM ssync_entry WHERE node='sch-e'"), 1);
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM teacher WHERE name='bulk'"), 0);
+	/* seq 2 is still honoured; seq 3 is not */
+	th_sql(f->e, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-2','sch-e','last')");
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node_sql(f->e, "INSERT INTO teacher(id,school_id,name) VALUES ('sch-e-3','sch-e','cut')",
+		"tester", NULL, NULL, NULL, &err), SSYNC_ECERT);
+	assert_non_null(strstr(err.message, "E_REVOKED"));
+	assert_int_equal(th_count(f->e, "SELECT count(*) FROM ssync_entry WHERE node='sch-e'"), 2);
+}
+
 /* A replica judged under older policy rules (version 1 held entries as
  * W_HELD) is judged again when the node opens. */
 static void test_trust__old_policy_rejudged_on_open(void **state)
@@ -555,6 +587,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trust__writer_checks_the_hlc_it_signs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__writer_checks_certificate_window_on_its_hlc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__checkpoint_names_other_own_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust__revoked_writer_signs_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__rebuild_refuses_stored_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__old_policy_rejudged_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust__admin_takes_the_sync_lock, setup, teardown),
