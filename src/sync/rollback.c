@@ -14,6 +14,8 @@
 
 #include "ingest_int.h"
 #include "log_int.h"
+#include "node_int.h"
+#include "reenroll_int.h"
 #include "schoolsync/trust.h"
 #include "sync_int.h"
 
@@ -175,21 +177,36 @@ int ssync_sync__rollback_adopt(ssync_node *n, int64_t *discarded, ssync_error *e
 /* The hub's checkpoints (docs/TRUST.md §4a) name each node's head as the hub
  * saw it. One naming our own head beyond our log says the same as a remote
  * ahead on our branch: our log went back in time. Run after the branches
- * of a round were read (they may have adopted the missing entries). Not
- * used for a re-enrolled node: checkpoints may name its void entries. */
+ * of a round were read (they may have adopted the missing entries). For a
+ * re-enrolled node, the listings of the key generation this home writes in
+ * ("<id>.g<G>", §5a): they name only that generation's entries, never the
+ * void ones an older key's listings may name; a retired home signs nothing. */
 int ssync_sync__rollback_checkpoint(ssync_node *n, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
 	sqlite3_stmt *q;
-	int64_t wseq = 0, wpos = 0, head = 0, fork_seq = 0;
-	int rc, error;
-	char *cur = NULL, why[400];
+	ssync_gen g[SSYNC_GENS_MAX];
+	int64_t wseq = 0, wpos = 0, head = 0, fork_seq = 0, gen = 1, first = 1;
+	int rc, error, ng = 0, i;
+	char *cur = NULL, why[400], name[SSYNC_BRANCH_NAME_MAX + 1];
 
-	if (ssync_node_recovering(n) || !ssync_trust_managed(st))
+	if (ssync_node_recovering(n) || !ssync_trust_managed(st) || !ssync_node__keypair(n))
 		return 0;
+	if ((error = ssync_trust__gens(st, ssync_node_id(n), g, &ng, err)) < 0)
+		return error;
+	snprintf(name, sizeof(name), "%s", ssync_node_id(n));
+	if (ng > 0) {
+		gen = ssync_trust__own_gen(st, ssync_node_id(n), ssync_keys_public(ssync_node__keypair(n)), &first);
+		/* a retired key signs nothing (reenroll.c), and generation 1's
+		 * listings may name void entries */
+		for (i = 0; i < ng; i++)
+			if (g[i].gen > gen)
+				return 0;
+		snprintf(name, sizeof(name), "%s.g%lld", ssync_node_id(n), (long long)gen);
+	}
 	if (!(q = ssync_store__stmt(st, "SELECT seq, pos FROM ssync_witness_head WHERE node=? ORDER BY seq DESC LIMIT 1", err)))
 		return SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	if ((rc = ssync_store__step_row(st, q, "read checkpoints", err)) > 0) {
 		wseq = sqlite3_column_int64(q, 0);
 		wpos = sqlite3_column_int64(q, 1);
@@ -197,19 +214,6 @@ int ssync_sync__rollback_checkpoint(ssync_node *n, ssync_error *err)
 	sqlite3_reset(q);
 	if (rc < 0)
 		return rc;
-	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_trust_obj WHERE kind='reenroll' AND path > ? AND path < ?", err)))
-		return SSYNC_ERROR;
-	{
-		char lo[96], hi[96];
-		snprintf(lo, sizeof(lo), "certs/%s.", ssync_node_id(n));
-		snprintf(hi, sizeof(hi), "certs/%s/", ssync_node_id(n));
-		sqlite3_bind_text(q, 1, lo, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(q, 2, hi, -1, SQLITE_TRANSIENT);
-		rc = ssync_store__step_row(st, q, "read re-enrolments", err);
-		sqlite3_reset(q);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
-	}
 	if ((error = ssync_log__head(st, ssync_node_id(n), &head, NULL, NULL, err)) < 0)
 		return error;
 	if (wseq > head) {
@@ -221,10 +225,11 @@ int ssync_sync__rollback_checkpoint(ssync_node *n, ssync_error *err)
 	/* A listing of one of our seqs naming another entry: the hub saw a
 	 * history of ours this log is not (restored from an old copy, then more
 	 * signed than was lost). Seqs alone miss it; sealing would equivocate. */
-	if (!(q = ssync_store__stmt(st, "SELECT h.seq, h.pos FROM ssync_witness_head h JOIN ssync_entry e ON e.node=h.node "
-		"AND e.seq=h.seq WHERE h.node=? AND e.hash<>h.hash ORDER BY h.seq LIMIT 1", err)))
+	if (!(q = ssync_store__stmt(st, "SELECT h.seq, h.pos FROM ssync_witness_head h JOIN ssync_entry e ON e.node=?2 "
+		"AND e.seq=h.seq WHERE h.node=?1 AND e.hash<>h.hash ORDER BY h.seq LIMIT 1", err)))
 		return SSYNC_ERROR;
-	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
 	if ((rc = ssync_store__step_row(st, q, "compare checkpoints with own entries", err)) > 0) {
 		wseq = sqlite3_column_int64(q, 0);
 		wpos = sqlite3_column_int64(q, 1);

@@ -12,7 +12,10 @@
 #    replica, also after the witnessed time passed it, also on the new home
 #    that applied it before the listing arrived, and on fresh replicas that
 #    meet the stick, the hub and the fork in any order;
-#  * every replica ends identical.
+#  * every replica ends identical;
+#  * the new home restored from an old disk image signs nothing once a stick
+#    brings only the district branch: the checkpoint of its own generation
+#    names seqs its log lacks (E_ROLLBACK).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_tmp
@@ -84,6 +87,7 @@ ssx a2 remote add hub "$T/hub.git" >/dev/null
 assert_ok "district reenroll sch-a --void-after 3" h district reenroll sch-a --new-key "$P2" --void-after 3 --root-key "$ROOT"
 sync_at "$(at $D)" h
 sync_at "$(at $D)" a2
+cp -a "$T/a2" "$T/a2old"                # a disk image of the new home, taken now
 write_at "$(at $D)" a2 sch-a-7 t7
 sync_at "$(at $D)" a2
 sync_at "$(at $((D + 10 * M)))" h
@@ -135,5 +139,15 @@ for order in "${orders[@]}"; do
 	HASHES+=("$(state_hash r$k)")
 done
 assert_all_equal "hub, the new home, b and every order's replica hold the same state" "${HASHES[@]}"
+
+log "=== the new home restored from its old image: a stick with only the district branch stops it"
+git init -q --bare "$T/dstick.git"
+git --git-dir="$T/hub.git" push -q "$T/dstick.git" refs/heads/district:refs/heads/district
+ssx a2old remote add dstick "$T/dstick.git" >/dev/null
+ss_at "$(at $((4 * D + 30 * M)))" a2old sync --remote dstick --json
+ss_at "$(at $((4 * D + 31 * M)))" a2old sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-9','sch-a','t9')"
+assert_ne "the restored home does not sign seq 4 again" 0 "$RC"
+assert_contains "... E_ROLLBACK: the hub's checkpoint of its own generation (sch-a.g2) is past its log" \
+	"checkpoint [0-9]+ witnessed this node's entries up to seq 5, but its log ends at seq 3.*E_ROLLBACK" "$(tr '\n' ' ' <<<"$ERR")"
 
 summary
