@@ -282,7 +282,7 @@ int ssync_privacy_enckey_hex(ssync_node *n, char *hex, ssync_error *err)
 
 int ssync_privacy_rotate_enckey(ssync_node *n, char *hex, ssync_error *err)
 {
-	char path[4096], oldpath[4200];
+	char path[4096], oldpath[4200], newpath[4200];
 	ssync_enckey *k = NULL;
 	int error;
 
@@ -290,11 +290,32 @@ int ssync_privacy_rotate_enckey(ssync_node *n, char *hex, ssync_error *err)
 	    (error = ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_ENCKEY, err)) < 0)
 		return error;
 	snprintf(oldpath, sizeof(oldpath), "%s.old", path);
+	snprintf(newpath, sizeof(newpath), "%s.new", path);
+	/* enc.key.old may still open boxes nobody re-sealed yet (a rotation
+	 * not yet certified, or the key a restored home got back): a second
+	 * rotation would have overwritten it */
+	if (access(oldpath, F_OK) == 0) {
+		ssync_error_set(err, SSYNC_EEXISTS, "%s still holds this node's previous encryption key", oldpath);
+		ssync_error_hint(err, "once the hub certified the current key (district enroll ... --enckey) and every owner "
+			"synced since (status shows no KEYS SEALED ELSEWHERE), move enc.key.old into the backup, then rotate again");
+		return SSYNC_EEXISTS;
+	}
+	/* the new key is on disk before the old one moves: a failure leaves enc.key as it was */
+	if ((error = ssync_enckey_generate(&k, err)) < 0 || (error = ssync_enckey_save(k, newpath, err)) < 0)
+		goto done;
 	/* the previous key opens what was sealed to it until owners re-wrap */
-	if (rename(path, oldpath) != 0)
-		return ssync_error_set(err, SSYNC_EIO, "rename %s: %s", path, strerror(errno));
-	if ((error = ssync_enckey_generate(&k, err)) == 0 && (error = ssync_enckey_save(k, path, err)) == 0)
-		ssync_hex_encode(hex, ssync_enckey_public(k), SSYNC_ENCKEY_BYTES);
+	if (rename(path, oldpath) != 0) {
+		error = ssync_error_set(err, SSYNC_EIO, "rename %s: %s", path, strerror(errno));
+		(void)unlink(newpath);
+		goto done;
+	}
+	if (rename(newpath, path) != 0) {
+		error = ssync_error_set(err, SSYNC_EIO, "rename %s: %s", newpath, strerror(errno));
+		(void)rename(oldpath, path); /* put the key in use back */
+		goto done;
+	}
+	ssync_hex_encode(hex, ssync_enckey_public(k), SSYNC_ENCKEY_BYTES);
+done:
 	ssync_enckey_free(k);
 	return error;
 }

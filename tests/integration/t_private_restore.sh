@@ -85,7 +85,9 @@ assert_eq "... and the stick now holds r1's store without them" "no no" \
 	"$(store_has "$T/stale.git" sch-a "$K1") $(store_has "$T/stale.git" sch-a "$K2")"
 
 log "=== r1 writes: a new key for the edited row (a recovered key's past readers are unknown), all readable"
+K3=$(kid_of r1 "$S3")
 ssx r1 student-archive edit "$S3" --name 孙三改 >/dev/null
+assert_ne "the edit of a row under a recovered key took a new data key" "$K3" "$(kid_of r1 "$S3")"
 S5=$(ssx r1 student-archive add --name 周五)
 sync_ok r1 hub >/dev/null; sync_ok h >/dev/null
 assert_eq "the hub reads r1's writes and a's history" "孙三改 周五 李四" "$(name_of h "$S3") $(name_of h "$S5") $(name_of h "$S4")"

@@ -58,6 +58,9 @@ assert_eq "sanity: before the rotation, the old key opens a's store (S1 readable
 log "=== a rotates its encryption key; the hub certifies the new one"
 NEW=$(ssx a privacy rotate-key)
 cp "$T/a/enc.key" "$T/keys/new-enc.key"
+assert_fail "a second rotate-key while enc.key.old is kept is refused (it would overwrite the previous key)" a privacy rotate-key
+assert_contains "... saying what to do" "enc.key.old" "$ERR$OUT"
+assert_eq "... and enc.key stays the new key" "$NEW" "$(ssx a privacy key)"
 ssx h district enroll sch-a --role school --school sch-a --pubkey "$AP" --enckey "$NEW" --root-key "$ROOT" >/dev/null
 round; round
 ssx a student-archive edit "$S2" --name 钱二改 >/dev/null
@@ -81,4 +84,24 @@ spy s2 "$T/keys/new-enc.key"
 assert_eq "a home with only the new enc.key reads history and new writes" "赵一 钱二改 孙三" \
 	"$(name_of s2 "$S1") $(name_of s2 "$S2") $(name_of s2 "$S3")"
 assert_all_equal "state hashes equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash x)"
+
+log "=== the hub erases S1, then its machine dies: h2 restored from node.key + enc.key keeps notices and grants"
+K1=$(kid_of h "$S1")
+ssx h student-archive erase "$S1" >/dev/null
+round
+mkdir -m 700 "$T/h2"
+cp "$T/h/enc.key" "$T/h2/enc.key"
+cp "$T/h/node.key" "$T/keys/hub.key"
+rm -rf "$T/h"
+ssx h2 init --node hub --district d1 --restore-key "$T/keys/hub.key" --never-published >/dev/null   # the hub signed no entry yet
+ssx h2 join --district-pubkey "$RK" >/dev/null
+ssx h2 remote add hub "$T/hub.git" >/dev/null
+sync_ok h2 >/dev/null
+assert_eq "h2 reads a's students" "钱二改 孙三" "$(name_of h2 "$S2") $(name_of h2 "$S3")"
+ssx h2 student-archive edit "$S3" --name 孙三改 >/dev/null   # a key of the hub's own: its store changes
+sync_ok h2 >/dev/null; sync_ok a >/dev/null; sync_ok h2 >/dev/null; sync_ok x >/dev/null; sync_ok a >/dev/null; sync_ok x >/dev/null
+assert_contains "h2's new store (it wrote) still names the erasure" "$K1" "$(git --git-dir="$T/hub.git" show refs/heads/keys/hub:keystore)"
+assert_contains "... and still grants the auditor" '\["aud-1","sch-a"\]' "$(git --git-dir="$T/hub.git" show refs/heads/keys/hub:keystore)"
+assert_eq "the auditor still reads a's students, and the restored hub's write" "钱二改 孙三改" "$(name_of x "$S2") $(name_of x "$S3")"
+assert_eq "S1 stays erased on a and the auditor" "[encrypted] [encrypted]" "$(name_of a "$S1") $(name_of x "$S1")"
 summary
