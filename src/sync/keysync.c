@@ -260,7 +260,10 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 			}
 			sqlite3_reset(ins);
 		}
-	if ((error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
+	/* a school's erasures reach the keys other nodes made for its rows */
+	if ((!is_hub && (error = ssync_privacy__erase_requests(n, kdb, ks, err)) < 0) ||
+	    (error = ssync_privacy__erase_resolve(n, kdb, err)) < 0 ||
+	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM carried WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    (error = kdb_set_seen(kdb, ks->node, ks->version, err)) < 0)
 		goto fail;
@@ -557,12 +560,13 @@ static int build_store(ssync_node *n, sqlite3 *kdb, ssync_keystore *ks, int is_h
 	/* boxes of our keys we cannot open (keyrecover.c), as they were */
 	if (!error)
 		error = ssync_privacy__add_carried(n, kdb, ks, &h, err);
-	if (error < 0 || !is_hub)
+	if (error < 0)
 		goto done;
-	/* the hub's notices: every erasure it made or took, its grants */
+	/* every erasure it made or took (a hub's notice, a school's request,
+	 * keyerase.c); a hub's grants */
 	{
 		int64_t ne = kdb_int(kdb, "SELECT count(*) FROM erased", NULL);
-		int64_t ng = kdb_int(kdb, "SELECT count(*) FROM grants", NULL);
+		int64_t ng = is_hub ? kdb_int(kdb, "SELECT count(*) FROM grants", NULL) : 0;
 		if (ne < 0 || ng < 0 || (ne && !(ks->erased = calloc((size_t)ne, sizeof(*ks->erased)))) ||
 		    (ng && !(ks->grants = calloc((size_t)ng, sizeof(*ks->grants))))) {
 			error = ssync_error_set(err, SSYNC_ERROR, "out of memory");

@@ -72,6 +72,10 @@ void ssync_privacy__rcache_clear(ssync_privacy_state *ps);
 /* Does @p key open the cell @p v of table.col of @p pk? (the AEAD tag decides) */
 int ssync_privacy__key_opens(const unsigned char *key, const char *table, const char *pk, const char *col,
 	const char *v, size_t len);
+/* A school's erasures (its store's "erased"): recorded as requests, then
+ * honoured for the keys of that school held here (keyerase.c). */
+int ssync_privacy__erase_requests(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, ssync_error *err);
+int ssync_privacy__erase_resolve(ssync_node *n, sqlite3 *kdb, ssync_error *err);
 
 /* keyrecover.c: this node's own key store read back (PRIVACY.md §8). */
 struct ssync_keystore;

@@ -13,7 +13,7 @@ jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
 # kid_of HOME ID [COLUMN]: the data key id of a private cell
 kid_of() { ssx "$1" sql "SELECT ${3:-name} FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
-round() { for x in h a b h x; do sync_ok "$x" >/dev/null; done; }
+round() { for x in h a b c h x; do sync_ok "$x" >/dev/null; done; }
 # enrol HOME NODE ROLE [SCHOOL]: init, join, certify with the node's enckey
 enrol() {
 	local j
@@ -32,6 +32,7 @@ ss h district init --id d1 --name "崇明区" --root-key "$ROOT"
 RK=$(printf '%s\n' "$OUT" | sed -n 's/^root public key //p')
 enrol a sch-a school sch-a
 enrol b sch-a-2 school sch-a
+enrol c sch-c school sch-c
 enrol x aud-1 auditor
 round
 ssx h district grant-auditor --auditor aud-1 --school sch-a >/dev/null
@@ -69,6 +70,34 @@ round; round
 assert_ne "the owner's write after the hub's rotation takes a new data key (the old one was sealed to the old enc.key)" \
 	"$K3" "$(kid_of a "$S3" grade)"
 assert_eq "the hub reads it with its new key" 三年级 "$(ssx h --json student-archive show "$S3" | jf grade)"
+log "=== a school's erasure reaches the keys the hub and its other node made for the row"
+S4=$(ssx a student-archive add --name 李四 --grade 四年级)
+round
+ssx h student-archive edit "$S4" --record 班长 >/dev/null
+round
+ssx b student-archive edit "$S4" --grade 五年级 >/dev/null
+round; round
+assert_eq "sanity: the hub reads its own write of S4" 班长 "$(ssx h --json student-archive show "$S4" | jf record)"
+assert_eq "sanity: the hub reads b's write of S4" 五年级 "$(ssx h --json student-archive show "$S4" | jf grade)"
+ssx a student-archive erase "$S4" >/dev/null
+round; round
+for x in h a b; do
+	for col in name grade record; do
+		assert_eq "after a's erasure $x cannot decrypt S4's $col" "[encrypted]" "$(ssx $x --json student-archive show "$S4" | jf $col)"
+	done
+done
+
+log "=== another school cannot erase sch-a's students by naming their (public) kids"
+KN=$(kid_of a "$S2"); KR=$(kid_of h "$S2" record); KH=$(kid_of h "$S1" record)
+for k in "$KN" "$KR" "$KH"; do sqlite3 "$T/c/keys.db" "INSERT INTO erased(kid) VALUES ('$k')"; done
+round; round
+assert_contains "sanity: c's store names the kids" "$KR" "$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-c:keystore)"
+for x in h a b; do
+	assert_eq "$x still reads S2's name" 钱二 "$(name_of $x "$S2")"
+	assert_eq "$x still reads S2's record (b's key)" 留级 "$(ssx $x --json student-archive show "$S2" | jf record)"
+	assert_eq "$x still reads S1's record (the hub's key)" 转学 "$(ssx $x --json student-archive show "$S1" | jf record)"
+done
+
 log "=== after an erasure no home's git objects still hold a store that seals the key"
 # sealed_in HOME KID: "yes" if any object of HOME's exchange repository (loose
 # or packed, reachable or not) is a key store with a box for KID
@@ -79,5 +108,5 @@ round; round
 for x in h a b x; do
 	assert_eq "no object in $x's exchange repository seals S1's first key" 0 "$(sealed_in $x "$K1")"
 done
-assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash b)" "$(state_hash x)"
+assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash b)" "$(state_hash c)" "$(state_hash x)"
 summary

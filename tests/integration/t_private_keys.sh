@@ -89,7 +89,7 @@ ssx a remote add old "$T/usb/stale.git" >/dev/null
 sync_ok a old >/dev/null
 assert_eq "a, having seen the newer store, ignores the older one: S1 stays unreadable" "[encrypted]" "$(name_of a "$S1")"
 assert_eq "... and a replaced the stick's older store with its own" no \
-	"$(git --git-dir="$T/usb/stale.git" show refs/heads/keys/sch-a:keystore | grep -q "$K1" && echo yes || echo no)"
+	"$(git --git-dir="$T/usb/stale.git" show refs/heads/keys/sch-a:keystore | grep -q -F "[\"$K1\",[[" && echo yes || echo no)"
 ssx h remote add old "$T/usb/stale.git" >/dev/null
 sync_ok h old >/dev/null
 assert_eq "the hub, synced with that stick too, still cannot decrypt S1" "[encrypted]" "$(name_of h "$S1")"
