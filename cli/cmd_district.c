@@ -45,6 +45,7 @@ static int district_help(void)
 		"       schoolsync district revoke NODE --after-seq N --root-key FILE\n"
 		"       schoolsync district reenroll NODE --new-key HEX [--enckey HEX] --void-after N --root-key FILE\n"
 		"       schoolsync district rotate-root --new-root-key FILE --root-key FILE\n"
+		"       schoolsync district reset-witness --from N [--hub NODE] [--pubkey HEX] --root-key FILE\n"
 		"       schoolsync district list [--json]\n"
 		"       schoolsync district checkpoint [--json]\n\n"
 		"The district's trust data, on the branch refs/heads/district (docs/TRUST.md).\n"
@@ -61,6 +62,11 @@ static int district_help(void)
 		"          --enckey: the new home's encryption key (a school that reads private rows).\n"
 		"  rotate-root  the root in office signs the hand-over to a new root key (the\n"
 		"          file is created if absent); later objects need the new one.\n"
+		"  reset-witness  when the hub signed checkpoints with its clock ahead (schools\n"
+		"          then refuse to write: E_CLOCK), or its key leaked: checkpoints from N\n"
+		"          to the latest are void on every node, and only --hub's key (default:\n"
+		"          the witness hub's newest certified key, or --pubkey) signs the next\n"
+		"          ones. Fix the hub's clock first (docs/OPERATIONS.md, TRUST.md §4b).\n"
 		"  list    the certificates this node holds.\n"
 		"  checkpoint  on the hub: sign a checkpoint of every head it holds at its clock's\n"
 		"          time (every sync round of the hub does this too; docs/TRUST.md §4a).\n"
@@ -105,7 +111,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *id = NULL, *name = NULL, *root = NULL, *role = NULL, *school = NULL, *pubkey = NULL,
 		*vfrom = NULL, *vuntil = NULL, *after = NULL, *enckey = NULL, *auditor = NULL, *newkey = NULL,
-		*voidafter = NULL, *newroot = NULL;
+		*voidafter = NULL, *newroot = NULL, *wfrom = NULL, *hubid = NULL;
 	int help = 0, npos = 0, rc = CLI_EXIT_OK;
 	char **pos = NULL, cmd[64];
 	const cli_opt opts[] = {
@@ -114,6 +120,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		{ "valid-from", 1, &vfrom, NULL }, { "valid-until", 1, &vuntil, NULL }, { "after-seq", 1, &after, NULL },
 		{ "enckey", 1, &enckey, NULL }, { "auditor", 1, &auditor, NULL },
 		{ "new-key", 1, &newkey, NULL }, { "void-after", 1, &voidafter, NULL }, { "new-root-key", 1, &newroot, NULL },
+		{ "from", 1, &wfrom, NULL }, { "hub", 1, &hubid, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	ssync_node *n = NULL;
@@ -243,6 +250,25 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		else
 			printf("district root handed over to %s (key in %s, keep it offline); every node follows at its next "
 				"sync; sign with --root-key %s from now on\n", hex, newroot, newroot);
+	} else if (strcmp(sub, "reset-witness") == 0) {
+		int64_t from = wfrom ? parse_when(wfrom, 0) : -1, to = 0;
+		if (npos != 1 || from < 1 || !root) {
+			free(pos);
+			return cli_usage(ctx, cmd, "--from N (a checkpoint position, 1 or more) and --root-key FILE are required");
+		}
+		if (!(n = cli_open_node(ctx, 0, &rc)))
+			goto out;
+		if (ssync_trust_district_reset_witness(n, from, hubid, pubkey, root, &to, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sIsI}", "void_from", (json_int_t)from, "void_to", (json_int_t)to));
+		else if (to >= from)
+			printf(_("checkpoints %lld to %lld are void on every node from its next sync; the next checkpoint is "
+				"signed at the hub's clock: check it reads the right time\n"), (long long)from, (long long)to);
+		else
+			printf(_("no checkpoint voided; the next checkpoints are signed by the key this reset names\n"));
 	} else if (strcmp(sub, "reenroll") == 0) {
 		int64_t seq = voidafter ? parse_when(voidafter, 0) : -1, gen = 0;
 		if (npos != 2 || !newkey || seq < 0 || !root) {
@@ -295,7 +321,7 @@ int cmd_district(cli_ctx *ctx, int argc, char **argv)
 		cli_table_free(pp[2]);
 	} else {
 		free(pos);
-		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, reenroll, rotate-root, list, checkpoint)", sub);
+		return cli_usage(ctx, "district", "unknown subcommand '%s' (init, enroll, revoke, reenroll, rotate-root, reset-witness, list, checkpoint)", sub);
 	}
 out:
 	free(pos);

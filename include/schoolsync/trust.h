@@ -88,6 +88,18 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_reenroll(ssync_node *n,
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_rotate_root(ssync_node *n,
 	const char *new_root_path, const char *root_key_path, char new_root_hex[65], ssync_error *err);
 
+/**
+ * Witness reset (docs/TRUST.md §4b), for a hub whose clock ran ahead when it
+ * signed checkpoints, or a leaked hub key: checkpoints from position @p from
+ * to the latest held are void on every node (@p from = latest + 1 voids
+ * none), and the checkpoints after them are signed only by hub @p hub with
+ * key @p pubkey_hex (64 hex). NULL @p hub: the witness in office; NULL
+ * @p pubkey_hex: that hub's newest certified key. *to_out: the last
+ * position voided (from - 1 if none).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_trust_district_reset_witness(ssync_node *n, int64_t from,
+	const char *hub, const char *pubkey_hex, const char *root_key_path, int64_t *to_out, ssync_error *err);
+
 typedef int (*ssync_trust_cert_cb)(const ssync_cert_info *c, void *payload);
 
 /** Every certificate held, by node then serial. */

@@ -107,9 +107,11 @@ static int name_ok(int level, const char *name, int is_tree, const char *parent,
 		return is_tree && (!strcmp(name, "district") || !strcmp(name, "certs") ||
 			!strcmp(name, "revocations") || !strcmp(name, "witness"));
 	case L_DIST_GENESIS:
-		/* and the root's rotations, root.<serial>.rotate (TRUST.md §3a) */
+		/* and the root's rotations, root.<serial>.rotate (TRUST.md §3a),
+		 * and witness resets, witness.<serial>.reset (§4b) */
 		return !is_tree && (!strcmp(name, "genesis.json") ||
-			(!strncmp(name, "root.", 5) && tobj_name_ok(name, "rotate")));
+			(!strncmp(name, "root.", 5) && tobj_name_ok(name, "rotate")) ||
+			(!strncmp(name, "witness.", 8) && tobj_name_ok(name, "reset")));
 	case L_DIST_CERTS:
 		/* a re-enrolment sits beside the certificates (TRUST.md §5a) */
 		return !is_tree && (tobj_name_ok(name, "cert") || tobj_name_ok(name, "reenroll"));

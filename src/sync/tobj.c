@@ -91,6 +91,15 @@ static char *tobj_encode(const ssync_tobj *t, size_t *len)
 			json_object_set_new(o, "new_root", json_string(hex));
 		break;
 	}
+	case SSYNC_TOBJ_WRESET:
+		bad = json_object_set_new(o, "wreset", json_integer(1)) ||
+			json_object_set_new(o, "district", json_string(t->district)) ||
+			json_object_set_new(o, "serial", json_integer(t->serial)) ||
+			json_object_set_new(o, "from", json_integer(t->wfrom)) ||
+			json_object_set_new(o, "to", json_integer(t->wto)) ||
+			json_object_set_new(o, "hub", json_string(t->node)) ||
+			json_object_set_new(o, "pubkey", json_string(hex));
+		break;
 	default:
 		bad = 1;
 	}
@@ -195,11 +204,27 @@ int ssync_trust__tobj_parse(ssync_tobj *t, const char *line, size_t len, ssync_e
 		t->kind = SSYNC_TOBJ_REENROLL;
 	else if (strcmp(first, "rotate") == 0)
 		t->kind = SSYNC_TOBJ_ROTATE;
+	else if (strcmp(first, "wreset") == 0)
+		t->kind = SSYNC_TOBJ_WRESET;
 	if (!t->kind || json_integer_value(json_object_get(o, first)) != 1 || get_id(o, "district", t->district, sizeof(t->district)) < 0) {
 		error = ssync_error_set(err, SSYNC_ESCHEMA, "unknown trust object kind or bad district");
 		goto done;
 	}
-	if (t->kind == SSYNC_TOBJ_ROTATE) {
+	if (t->kind == SSYNC_TOBJ_WRESET) {
+		/* positions are checkpoint positions (1..999999999999); from = to + 1
+		 * voids nothing and only names the witness key */
+		if (get_int(o, "serial", &t->serial, 0) < 0 || t->serial < 1 || get_int(o, "from", &t->wfrom, 0) < 0 ||
+		    get_int(o, "to", &t->wto, 0) < 0 || t->wfrom < 1 || t->wto > INT64_C(999999999999) ||
+		    t->wfrom > t->wto + 1 || get_id(o, "hub", t->node, sizeof(t->node)) < 0 ||
+		    ssync_hex_decode(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "pubkey"))) != 0) {
+			error = ssync_error_set(err, SSYNC_ESCHEMA, "malformed witness reset");
+			goto done;
+		}
+		if (sodium_is_zero(t->key, SSYNC_PUBKEY_BYTES) || crypto_core_ed25519_is_valid_point(t->key) != 1) {
+			error = ssync_error_set(err, SSYNC_ECERT, "witness reset carries an invalid key (E_CERT_BADKEY)");
+			goto done;
+		}
+	} else if (t->kind == SSYNC_TOBJ_ROTATE) {
 		if (get_int(o, "serial", &t->serial, 0) < 0 || t->serial < 1 ||
 		    ssync_hex_decode(t->old_key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "old_root"))) != 0 ||
 		    ssync_hex_decode(t->key, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "new_root"))) != 0) {
@@ -288,6 +313,8 @@ void ssync_trust__tobj_path(const ssync_tobj *t, char *buf, size_t len)
 		snprintf(buf, len, "certs/%s.%lld.cert", t->node, (long long)t->serial);
 	else if (t->kind == SSYNC_TOBJ_ROTATE)
 		snprintf(buf, len, "district/root.%lld.rotate", (long long)t->serial);
+	else if (t->kind == SSYNC_TOBJ_WRESET)
+		snprintf(buf, len, "district/witness.%lld.reset", (long long)t->serial);
 	else if (t->kind == SSYNC_TOBJ_REENROLL)
 		snprintf(buf, len, "certs/%s.%lld.reenroll", t->node, (long long)t->serial);
 	else

@@ -12,7 +12,8 @@
 #define SSYNC_DISTRICT_REF "refs/heads/district"
 
 enum { SSYNC_TOBJ_GENESIS = 1, SSYNC_TOBJ_CERT = 2, SSYNC_TOBJ_REVOKE = 3, SSYNC_TOBJ_REENROLL = 4,
-	SSYNC_TOBJ_ROTATE = 5 /* the district root hands over to a new one (TRUST.md §3a) */ };
+	SSYNC_TOBJ_ROTATE = 5 /* the district root hands over to a new one (TRUST.md §3a) */,
+	SSYNC_TOBJ_WRESET = 6 /* the root voids checkpoints from..to and names the witness key (§4b) */ };
 
 /* One trust object, parsed. */
 typedef struct ssync_tobj {
@@ -24,7 +25,9 @@ typedef struct ssync_tobj {
 	char school[SSYNC_NODE_ID_MAX + 1]; /* "" = null */
 	int64_t serial, created, valid_from, valid_until /* 0 = null */, after_seq;
 	int64_t gen;                               /* reenroll: the new key generation (>= 2) */
-	unsigned char key[SSYNC_PUBKEY_BYTES]; /* genesis: root; cert, reenroll: the node's (new) key */
+	int64_t wfrom, wto;                        /* wreset: checkpoints wfrom..wto are void (wfrom = wto + 1: none) */
+	unsigned char key[SSYNC_PUBKEY_BYTES]; /* genesis: root; cert, reenroll: the node's (new) key;
+	                                         wreset: the key that signs checkpoints after wto (node: its hub) */
 	unsigned char old_key[SSYNC_PUBKEY_BYTES]; /* reenroll: the key whose entries after after_seq are void;
 	                                             rotate: the old root (key: the new root) */
 	unsigned char enckey[SSYNC_ENCKEY_BYTES]; /* cert: X25519 key, when has_enckey */

@@ -24,6 +24,7 @@
 #include "wevidence_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
+#include "wreset_int.h"
 
 /* ---- judging entries ---------------------------------------------------- */
 
@@ -91,7 +92,8 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, t->kind == SSYNC_TOBJ_GENESIS ? "genesis" : t->kind == SSYNC_TOBJ_CERT ? "cert" :
-		t->kind == SSYNC_TOBJ_REENROLL ? "reenroll" : t->kind == SSYNC_TOBJ_ROTATE ? "rotate" : "revoke", -1, SQLITE_STATIC);
+		t->kind == SSYNC_TOBJ_REENROLL ? "reenroll" : t->kind == SSYNC_TOBJ_ROTATE ? "rotate" :
+		t->kind == SSYNC_TOBJ_WRESET ? "wreset" : "revoke", -1, SQLITE_STATIC);
 	if (t->kind == SSYNC_TOBJ_GENESIS) {
 		sqlite3_bind_null(q, 3);
 		sqlite3_bind_null(q, 4);
@@ -140,6 +142,8 @@ static int store_obj(ssync_store *st, const ssync_tobj *t, const char *path, ssy
 			return ssync_log__peer_add(st, t->node, t->key, t->role, t->school[0] ? t->school : NULL, "cert", err);
 	} else if (t->kind == SSYNC_TOBJ_REENROLL) {
 		return ssync_trust__reenroll_loaded(st, t, err);
+	} else if (t->kind == SSYNC_TOBJ_WRESET) {
+		return ssync_witness__reset_apply(st, t, err);
 	} else if (t->kind == SSYNC_TOBJ_REVOKE) {
 		if (!(q = ssync_store__stmt(st, "INSERT OR REPLACE INTO ssync_revocation(node, serial, after_seq) VALUES (?, ?, ?)", err)))
 			return SSYNC_ERROR;
@@ -215,22 +219,27 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 }
 
 /* the load pass of the hub's checkpoints (witness.c): after every kind of object */
-#define PASS_WITNESS (SSYNC_TOBJ_ROTATE + 1)
+#define PASS_WITNESS 100
 
-/* district/root.<serial>.rotate: its serial; every other file sorts after */
+/* district/root.<serial>.rotate and district/witness.<serial>.reset: the
+ * serial (each kind loads in serial order); every other file sorts after */
 static long long rotate_serial(const char *path)
 {
-	return strncmp(path, "district/root.", 14) == 0 ? strtoll(path + 14, NULL, 10) : LLONG_MAX;
+	if (strncmp(path, "district/root.", 14) == 0)
+		return strtoll(path + 14, NULL, 10);
+	if (strncmp(path, "district/witness.", 17) == 0)
+		return strtoll(path + 17, NULL, 10);
+	return LLONG_MAX;
 }
 
 int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *const *datas, const size_t *lens,
 	int *changed, int *bad, char *why, size_t whylen, ssync_error *err)
 {
 	static const int passes[] = { SSYNC_TOBJ_GENESIS, SSYNC_TOBJ_ROTATE, SSYNC_TOBJ_CERT, SSYNC_TOBJ_REVOKE,
-		SSYNC_TOBJ_REENROLL, PASS_WITNESS };
+		SSYNC_TOBJ_REENROLL, SSYNC_TOBJ_WRESET, PASS_WITNESS };
 	unsigned char root[SSYNC_PUBKEY_BYTES];
 	char *district = NULL;
-	int error = 0, i, pass, pi, oi, in_tx = 0, hg, *order = NULL;
+	int error = 0, i, pass, pi, oi, in_tx = 0, hg, rs, *order = NULL;
 
 	*changed = 0;
 	*bad = 0;
@@ -270,6 +279,7 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 			i = order[oi];
 			pl = strlen(paths[i]);
 			kind = strncmp(paths[i], "district/root.", 14) == 0 ? SSYNC_TOBJ_ROTATE :
+				strncmp(paths[i], "district/witness.", 17) == 0 ? SSYNC_TOBJ_WRESET :
 				strncmp(paths[i], "district/", 9) == 0 ? SSYNC_TOBJ_GENESIS :
 				strncmp(paths[i], "certs/", 6) == 0 && pl > 9 && !strcmp(paths[i] + pl - 9, ".reenroll") ?
 				SSYNC_TOBJ_REENROLL :
@@ -303,6 +313,14 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 				error = hg;
 				ssync_trust__tobj_clear(&t);
 				goto done;
+			} else if (t.kind == SSYNC_TOBJ_WRESET && hg &&
+				   (rs = ssync_witness__reset_check(st, &t, why, whylen, err)) != 0) {
+				if (rs < 0) {
+					error = rs;
+					ssync_trust__tobj_clear(&t);
+					goto done;
+				}
+				*bad = SSYNC_ECERT;
 			} else if (t.kind == SSYNC_TOBJ_GENESIS && hg) {
 				*bad = SSYNC_ECERT;
 				snprintf(why, whylen, "%s: a second genesis record (E_ROOT)", paths[i]);

@@ -17,6 +17,8 @@
 #include "node_int.h"
 #include "reenroll_int.h"
 #include "trust_int.h"
+#include "witness_int.h"
+#include "wreset_int.h"
 #include "policy_int.h"
 #include "sync_int.h"
 #include "schoolsync/privacy.h"
@@ -105,7 +107,15 @@ static int publish(ssync_node *n, size_t nobj, ssync_tobj *objs, const ssync_key
 	if ((error = ssync_trust__load_branch(st, ex, &ltip, &ntip, &changed, &bad, why, sizeof(why), err)) < 0)
 		goto done;
 	if (bad) {
-		error = ssync_error_set(err, SSYNC_ECERT, "the district branch of this node does not verify: %s", why);
+		ssync_error lerr;
+		/* what receivers refuse never stays on the branch: move it back */
+		ssync_error_clear(&lerr);
+		if (ltip.hex[0] ? ssync_exchange_ref_update(ex, SSYNC_DISTRICT_REF, &ltip, &ntip, "district: refused object undone",
+			&lerr) < 0 : ssync_exchange_ref_delete(ex, SSYNC_DISTRICT_REF, &lerr) < 0)
+			error = ssync_error_set(err, SSYNC_ECORRUPT, "the district branch of this node does not verify (%s), and "
+				"it could not be moved back: %s", why, lerr.message);
+		else
+			error = ssync_error_set(err, SSYNC_ECERT, "refused, nothing changed: %s", why);
 		goto done;
 	}
 	if (changed && ssync_trust__need_rebuild(st)) {
@@ -587,5 +597,96 @@ done:
 	ssync_trust__tobj_clear(&t);
 	ssync_keys_free(root);
 	ssync_keys_free(nr);
+	return error;
+}
+
+/* The newest key certified for @p hub with role hub: 1 and @p key if any. */
+static int hub_key(ssync_store *st, const char *hub, unsigned char key[SSYNC_PUBKEY_BYTES], ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT pubkey FROM ssync_cert WHERE node=? AND role='hub' "
+		"ORDER BY serial DESC LIMIT 1", err);
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, hub, -1, SQLITE_STATIC);
+	if ((r = ssync_store__step_row(st, q, "read the hub's certificates", err)) > 0) {
+		if (sqlite3_column_bytes(q, 0) == SSYNC_PUBKEY_BYTES)
+			memcpy(key, sqlite3_column_blob(q, 0), SSYNC_PUBKEY_BYTES);
+		else
+			r = 0;
+	}
+	sqlite3_reset(q);
+	return r;
+}
+
+int ssync_trust_district_reset_witness(ssync_node *n, int64_t from, const char *hub, const char *pubkey_hex,
+	const char *root_key_path, int64_t *to_out, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	ssync_keypair *root = NULL;
+	int64_t tmax = 0, count = 0;
+	ssync_tobj t;
+	char msg[200], wit[SSYNC_NODE_ID_MAX + 1];
+	int error, r;
+
+	memset(&t, 0, sizeof(t));
+	*to_out = 0;
+	if ((error = need_district(st, err)) < 0)
+		return error;
+	if ((error = ssync_witness__latest(st, &tmax, &count, err)) < 0)
+		return error;
+	if (from < 1 || from > count + 1) {
+		ssync_error_set(err, SSYNC_EINVAL, "--from must be a checkpoint position from 1 to %lld (this node holds "
+			"%lld checkpoints; %lld voids none)", (long long)(count + 1), (long long)count, (long long)(count + 1));
+		ssync_error_hint(err, "sync with the district first, so the reset reaches the latest checkpoint; "
+			"'schoolsync status' shows the witnessed time");
+		return SSYNC_EINVAL;
+	}
+	if (hub && !ssync_ident_node_valid(hub))
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", hub);
+	if (!hub) {
+		if ((r = ssync_witness__witness_node(st, wit, NULL, err)) < 0)
+			return r;
+		if (r == 0)
+			return ssync_error_set(err, SSYNC_ENOTFOUND, "this district has no hub certificate");
+		hub = wit;
+	}
+	if (pubkey_hex) {
+		if (strlen(pubkey_hex) != 64 || ssync_hex_decode(t.key, SSYNC_PUBKEY_BYTES, pubkey_hex) != 0 ||
+		    crypto_core_ed25519_is_valid_point(t.key) != 1)
+			return ssync_error_set(err, SSYNC_EINVAL, "--pubkey must be 64 hex characters of a valid Ed25519 key "
+				"(the hub's 'schoolsync init' printed it)");
+	} else if ((r = hub_key(st, hub, t.key, err)) <= 0) {
+		if (r < 0)
+			return r;
+		ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no hub certificate", hub);
+		ssync_error_hint(err, "give its key with --pubkey HEX, or enrol it first: schoolsync district enroll %s "
+			"--role hub --pubkey HEX --root-key FILE", hub);
+		return SSYNC_ENOTFOUND;
+	}
+	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)
+		return error;
+	t.kind = SSYNC_TOBJ_WRESET;
+	snprintf(t.district, sizeof(t.district), "%s", ssync_node_district(n));
+	snprintf(t.node, sizeof(t.node), "%s", hub);
+	t.wfrom = from;
+	t.wto = count;
+	if ((error = next_serial(st, &t.serial, err)) == 0 &&
+	    (r = ssync_witness__reset_check(st, &t, msg, sizeof(msg), err)) != 0) {
+		if (r > 0) {
+			ssync_error_set(err, SSYNC_EINVAL, "%s", msg);
+			ssync_error_hint(err, "'schoolsync status' shows the checkpoints held; a reset starts after the last one");
+		}
+		error = r > 0 ? SSYNC_EINVAL : r;
+	}
+	if (error == 0) {
+		snprintf(msg, sizeof(msg), "district: witness reset %lld voids checkpoints %lld..%lld, witness %s",
+			(long long)t.serial, (long long)from, (long long)count, hub);
+		if ((error = publish(n, 1, &t, root, msg, err)) == 0)
+			*to_out = count;
+	}
+	ssync_trust__tobj_clear(&t);
+	ssync_keys_free(root);
 	return error;
 }

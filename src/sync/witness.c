@@ -21,6 +21,7 @@
 #include "trustdb_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
+#include "wreset_int.h"
 
 static void fmt_ms(int64_t ms, char *buf, size_t len)
 {
@@ -47,7 +48,9 @@ int ssync_witness__latest(ssync_store *st, int64_t *time, int64_t *count, ssync_
 	return r;
 }
 
-int ssync_witness__witness_node(ssync_store *st, char out[SSYNC_NODE_ID_MAX + 1], int64_t *serial, ssync_error *err)
+/* The node of the hub certificate with the lowest serial: the witness
+ * before any witness reset. */
+static int first_hub(ssync_store *st, char out[SSYNC_NODE_ID_MAX + 1], int64_t *serial, ssync_error *err)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT node, serial FROM ssync_cert WHERE role='hub' ORDER BY serial LIMIT 1", err);
 	int r;
@@ -64,6 +67,21 @@ int ssync_witness__witness_node(ssync_store *st, char out[SSYNC_NODE_ID_MAX + 1]
 	}
 	sqlite3_reset(q);
 	return r;
+}
+
+int ssync_witness__witness_node(ssync_store *st, char out[SSYNC_NODE_ID_MAX + 1], int64_t *serial, ssync_error *err)
+{
+	ssync_wreset rs;
+	int r;
+
+	/* after a witness reset, the hub it names signs the next checkpoints */
+	if ((r = ssync_witness__reset_for(st, 0, &rs, err)) > 0) {
+		snprintf(out, SSYNC_NODE_ID_MAX + 1, "%s", rs.hub);
+		if (serial)
+			*serial = rs.serial;
+		return 1;
+	}
+	return r < 0 ? r : first_hub(st, out, serial, err);
 }
 
 /* The hub's certified keys verify the checkpoint's signature. */
@@ -88,11 +106,24 @@ static int hub_signed(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 int ssync_witness__signed_by_witness(ssync_store *st, const ssync_wobj *w, char *why, size_t whylen, ssync_error *err)
 {
 	char wit[SSYNC_NODE_ID_MAX + 1];
+	ssync_wreset rs;
 	int64_t serial = 0;
 	int r;
 
+	/* After a witness reset (§4b) only the hub and key it names sign the
+	 * positions after its range: a leaked hub key is cut off there. */
+	if ((r = ssync_witness__reset_for(st, w->n, &rs, err)) < 0)
+		return r;
+	if (r > 0) {
+		if (strcmp(rs.hub, w->hub) != 0 || ssync_keys_verify(rs.key, w->body, w->body_len, w->sig) != 0) {
+			snprintf(why, whylen, "checkpoint %lld is not signed by hub %s with the key witness reset %lld names "
+				"(E_SIG)", (long long)w->n, rs.hub, (long long)rs.serial);
+			return 0;
+		}
+		return 1;
+	}
 	/* Only one hub signs checkpoints: two would fork the chain (§10). */
-	if ((r = ssync_witness__witness_node(st, wit, &serial, err)) < 0)
+	if ((r = first_hub(st, wit, &serial, err)) < 0)
 		return r;
 	if (r == 0 || strcmp(wit, w->hub) != 0) {
 		if (r == 0)
@@ -186,7 +217,9 @@ static int gen_listing_ok(ssync_store *st, const ssync_whead *h, char *why, size
 	return 0;
 }
 
-static int insert(ssync_store *st, const ssync_wobj *w, ssync_error *err)
+/* @p voided: a witness reset voids this position (§4b): the checkpoint is
+ * kept for the chain, at the time before it (@p ptime), listing nothing. */
+static int insert(ssync_store *st, const ssync_wobj *w, int voided, int64_t ptime, ssync_error *err)
 {
 	sqlite3_stmt *q = ssync_store__stmt(st, "INSERT INTO ssync_witness(pos, hub, time, hash, body, sig) VALUES (?, ?, ?, ?, ?, ?)", err);
 	int rc, i;
@@ -195,7 +228,7 @@ static int insert(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 		return SSYNC_ERROR;
 	sqlite3_bind_int64(q, 1, w->n);
 	sqlite3_bind_text(q, 2, w->hub, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, w->time);
+	sqlite3_bind_int64(q, 3, voided ? ptime : w->time);
 	sqlite3_bind_blob(q, 4, w->hash, 32, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, w->body, (int)w->body_len, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 6, w->sig, SSYNC_SIG_BYTES, SQLITE_STATIC);
@@ -215,6 +248,8 @@ static int insert(ssync_store *st, const ssync_wobj *w, ssync_error *err)
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "record hub equivocation");
+	if (voided)
+		return 0;
 	if (!(q = ssync_store__stmt(st, "INSERT INTO ssync_witness_head(node, seq, pos, hash, time) VALUES (?, ?, ?, ?, ?)", err)))
 		return SSYNC_ERROR;
 	for (i = 0; i < w->nheads; i++) {
@@ -239,7 +274,7 @@ int ssync_witness__load(ssync_store *st, const char *district, const char *path,
 	unsigned char phash[32];
 	int64_t ptime = 0, count = 0, last = 0, head = 0;
 	char want[64];
-	int r = 0, i;
+	int r = 0, i, voided = 0;
 
 	if (!w)
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
@@ -293,7 +328,12 @@ int ssync_witness__load(ssync_store *st, const char *district, const char *path,
 			goto done;
 		}
 	}
-	for (i = 0; i < w->nheads; i++) {
+	/* a position a witness reset voided lists nothing: its heads are not judged */
+	if ((voided = ssync_witness__void_pos(st, w->n, err)) < 0) {
+		r = voided;
+		goto done;
+	}
+	for (i = 0; !voided && i < w->nheads; i++) {
 		if ((r = listed_head(st, w->heads[i].node, &head, err)) < 0)
 			goto done;
 		if (w->heads[i].seq <= head) {
@@ -305,7 +345,7 @@ int ssync_witness__load(ssync_store *st, const char *district, const char *path,
 		if ((r = gen_listing_ok(st, &w->heads[i], why, whylen, path, err)) != 0)
 			goto done;
 	}
-	r = insert(st, w, err);
+	r = insert(st, w, voided, ptime, err);
 done:
 	ssync_witness__wobj_clear(w);
 	free(w);
@@ -387,7 +427,7 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 		return 0;
 	if ((r = ssync_witness__latest(st, &tmax, &count, err)) < 0)
 		return r;
-	if (count == 0)
+	if (tmax == 0)
 		return 0; /* no witness yet: today's rules alone */
 	/* Coverage is by the listing name: the key generation the trust data
 	 * gives e's seq, so a listing of a re-enrolled node's old, void history

@@ -20,6 +20,9 @@
 #include "witness_int.h"
 #include "witness_pub_int.h"
 #include "wobj_int.h"
+#include "wreset_int.h"
+
+#include <sodium.h>
 
 /* 1 if this node holds a hub certificate for its own key. */
 static int hub_cert(ssync_node *n, ssync_error *err)
@@ -157,12 +160,25 @@ static int prev_hash(ssync_store *st, int64_t pos, unsigned char out[32], ssync_
 }
 
 /* 1 if this node is the district's witness (its one hub that signs
- * checkpoints, witness.c), 2 if it is another hub, 0 if no hub. */
+ * checkpoints, witness.c), 2 if it is another hub, 0 if no hub. After a
+ * witness reset (TRUST.md §4b), the witness is the hub and key it names. */
 static int is_hub(ssync_node *n, char wit[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
 {
+	ssync_wreset rs;
 	int r;
 
 	wit[0] = 0;
+	if ((r = ssync_witness__reset_for(ssync_node_store(n), 0, &rs, err)) < 0)
+		return r;
+	if (r > 0) {
+		snprintf(wit, SSYNC_NODE_ID_MAX + 1, "%s", rs.hub);
+		if (!ssync_node__keypair(n))
+			return 0;
+		if (strcmp(rs.hub, ssync_node_id(n)) == 0 &&
+		    sodium_memcmp(rs.key, ssync_keys_public(ssync_node__keypair(n)), SSYNC_PUBKEY_BYTES) == 0)
+			return 1;
+		return (r = hub_cert(n, err)) <= 0 ? r : 2;
+	}
 	if ((r = hub_cert(n, err)) <= 0)
 		return r;
 	if ((r = ssync_witness__witness_node(ssync_node_store(n), wit, NULL, err)) < 0)

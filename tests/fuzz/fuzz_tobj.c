@@ -1,6 +1,7 @@
 /*
  * Trust objects (src/sync/tobj.c): the lines of refs/heads/district that
- * every node reads: genesis, certificates (enrolment) and revocations.
+ * every node reads: genesis, certificates (enrolment), revocations,
+ * re-enrolments, root rotations and witness resets.
  * Oracles: a parsed object has a known kind, a path on the branch, and
  * fields within their buffers; its signature check (against its own key
  * and a fixed one) answers without crashing.
@@ -24,7 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&t, 0, sizeof(t));
 	ssync_error_clear(&err);
 	if (ssync_trust__tobj_parse(&t, (const char *)data, size, &err) == 0) {
-		FZ_CHECK(t.kind == SSYNC_TOBJ_GENESIS || t.kind == SSYNC_TOBJ_CERT || t.kind == SSYNC_TOBJ_REVOKE);
+		FZ_CHECK(t.kind >= SSYNC_TOBJ_GENESIS && t.kind <= SSYNC_TOBJ_WRESET);
+		/* a reset's range: 1 <= from <= to + 1, within checkpoint positions */
+		FZ_CHECK(t.kind != SSYNC_TOBJ_WRESET || (t.wfrom >= 1 && t.wfrom <= t.wto + 1 && t.wto <= INT64_C(999999999999)));
 		FZ_CHECK(memchr(t.district, '\0', sizeof(t.district)) && memchr(t.node, '\0', sizeof(t.node)));
 		FZ_CHECK(memchr(t.name, '\0', sizeof(t.name)) && memchr(t.role, '\0', sizeof(t.role)));
 		FZ_CHECK(t.body != NULL && t.body_len <= size);

@@ -12,6 +12,7 @@
 #include "wevidence_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
+#include "wreset_int.h"
 
 #define T0 INT64_C(1764085566000) /* 2025-11-25 */
 
@@ -666,6 +667,112 @@ static void test_witness__first_checkpoint_check(void **state)
 	assert_true(hits > 20 && hits < 380);
 }
 
+/* Witness reset (TRUST.md §4b): checkpoints 2..3 (the hub's clock 200 days
+ * ahead) are void, checkpoint 4 must carry the reset's key. Loading the
+ * reset after the checkpoints or before them leaves the same rows; the
+ * witnessed time falls back, and the entry the void checkpoints covered is
+ * judged by the valid ones only. */
+static void add_reset(ssync_node *n, const ssync_keypair *kp, int64_t serial, int64_t from, int64_t to, int apply)
+{
+	char hex[65], sql[700];
+	ssync_tobj t;
+	ssync_error err;
+
+	ssync_hex_encode(hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES "
+		"('district/witness.%lld.reset', 'wreset', 'hub', %lld, '{\"wreset\":1,\"district\":\"d1\",\"serial\":%lld,"
+		"\"from\":%lld,\"to\":%lld,\"hub\":\"hub\",\"pubkey\":\"%s\"}', zeroblob(64))", (long long)serial,
+		(long long)serial, (long long)serial, (long long)from, (long long)to, hex);
+	exec_ok(n, sql);
+	memset(&t, 0, sizeof(t));
+	t.kind = SSYNC_TOBJ_WRESET;
+	t.serial = serial;
+	t.wfrom = from;
+	t.wto = to;
+	ssync_error_clear(&err);
+	if (apply)
+		assert_int_equal(ssync_witness__reset_apply(ssync_node_store(n), &t, &err), 0);
+}
+
+static char *dump(ssync_node *n)
+{
+	sqlite3_stmt *q;
+	char *out = calloc(1, 4096);
+	size_t used = 0;
+
+	assert_non_null(out);
+	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(ssync_node_store(n)), "SELECT 'w', pos, time, hex(hash) FROM "
+		"ssync_witness UNION ALL SELECT 'h', seq, time, node || pos FROM ssync_witness_head ORDER BY 1, 2", -1, &q, NULL),
+		SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW && used < 4000)
+		used += (size_t)snprintf(out + used, 4096 - used, "%s %lld %lld %.16s;", sqlite3_column_text(q, 0),
+			(long long)sqlite3_column_int64(q, 1), (long long)sqlite3_column_int64(q, 2), sqlite3_column_text(q, 3));
+	sqlite3_finalize(q);
+	return out;
+}
+
+static void test_witness__reset_voids_in_any_order(void **state)
+{
+	th_fx *f = *state;
+	ssync_store *st = ssync_node_store(f->n);
+	const int64_t day = 86400000;
+	ssync_keypair *k1 = NULL, *k2 = NULL;
+	char why[600], q[24], *a, *b;
+	int64_t tmax = 0, count = 0;
+	int order;
+	ssync_tobj t;
+
+	assert_int_equal(ssync_keys_generate(&k1, NULL), 0);
+	assert_int_equal(ssync_keys_generate(&k2, NULL), 0);
+	cert_row(f->n, "hub", 3, k1);
+	a = NULL;
+	for (order = 0; order < 2; order++) {
+		exec_ok(f->n, "DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; DELETE FROM ssync_trust_obj");
+		if (order == 1)
+			add_reset(f->n, k2, 9, 2, 3, 1); /* learnt first: the checkpoints arrive void */
+		assert_int_equal(load_one(f->n, k1, 1, T0, "sch-b", 1, why, sizeof(why)), 0);
+		assert_int_equal(load_one(f->n, k1, 2, T0 + 200 * day, "sch-b", 2, why, sizeof(why)), 0);
+		assert_int_equal(load_one(f->n, k1, 3, T0 + 200 * day, "sch-b", 3, why, sizeof(why)), 0);
+		if (order == 0) {
+			assert_int_equal(ssync_witness__latest(st, &tmax, &count, NULL), 0);
+			assert_true(tmax == T0 + 200 * day);
+			add_reset(f->n, k2, 9, 2, 3, 1);
+		}
+		assert_int_equal(ssync_witness__latest(st, &tmax, &count, NULL), 0);
+		assert_true(tmax == T0 && count == 3);
+		/* after the reset's range only its key signs, at a time from the last valid one on */
+		assert_int_equal(load_one(f->n, k1, 4, T0 + day, "sch-b", 3, why, sizeof(why)), 1);
+		assert_non_null(strstr(why, "witness reset 9"));
+		assert_int_equal(load_one(f->n, k2, 4, T0 + day, "sch-b", 3, why, sizeof(why)), 0);
+		b = dump(f->n);
+		if (a) {
+			assert_string_equal(a, b);
+			free(b);
+		} else {
+			a = b;
+		}
+		/* sch-b#2, dated a day after T0, is covered by checkpoint 4 (T0+1d), not by the void one */
+		assert_int_equal(judge(f->n, "sch-b", 2, T0 + day - 60000, 0, q), 1);
+	}
+	free(a);
+	/* resets follow one another, and reach the latest checkpoint held */
+	memset(&t, 0, sizeof(t));
+	t.kind = SSYNC_TOBJ_WRESET;
+	t.serial = 10;
+	t.wfrom = 3;
+	t.wto = 4;
+	assert_int_equal(ssync_witness__reset_check(st, &t, why, sizeof(why), NULL), 1);
+	assert_non_null(strstr(why, "inside or before reset 9"));
+	t.wfrom = 5;
+	t.wto = 4;
+	assert_int_equal(ssync_witness__reset_check(st, &t, why, sizeof(why), NULL), 0);
+	t.wfrom = 4;
+	t.wto = 3;
+	assert_int_equal(ssync_witness__reset_check(st, &t, why, sizeof(why), NULL), 1);
+	ssync_keys_free(k1);
+	ssync_keys_free(k2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +786,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_witness__hub_lists_generations, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test(test_witness__evidence_decoder),
 		cmocka_unit_test_setup_teardown(test_witness__only_one_witness, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness__reset_voids_in_any_order, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
