@@ -26,6 +26,7 @@
 #include "schoolsync/csvio.h"
 #include "schoolsync/entry.h"
 #include "schoolsync/privacy.h"
+#include "schoolsync/trust.h"
 
 /* ---- reading ---- */
 
@@ -362,6 +363,7 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 	char *sql = NULL, *json = NULL;
 	int map[64], idcol = -1, error = 0, i, j;
 	int owner_default = 0;
+	char own[SSYNC_NODE_ID_MAX + 1] = "";
 	long k, bad_line = 0, step;
 	char msg[700];
 	int (*progress)(const char *, long, long, void *) = NULL;
@@ -464,6 +466,11 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 			goto done;
 		}
 	}
+	/* A managed school writes only its own rows (POLICY.md "Ownership"):
+	 * a row of another school is named by line here, not refused whole
+	 * by the writer after the checks (and, for private rows, the sealing). */
+	if (t->owned && ssync_trust_managed(ssync_node_store(n)) && ssync_domain_node_school(n, own, sizeof(own), NULL) < 0)
+		own[0] = 0;
 	if (sqlite3_exec(pend, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto oom;
 	step = r.n / 100 > 256 ? r.n / 100 : 256;
@@ -516,6 +523,13 @@ int ssync_csvio_import(ssync_node *n, const char *table, const char *path, const
 		}
 		if (bad)
 			continue;
+		if (own[0] && row->vals[0] && strcmp(row->vals[0], own) != 0) {
+			snprintf(msg, sizeof(msg), "a row of school %.64s: this node speaks for %.64s, and only that school or the "
+				"hub writes its rows (E_PERM)", row->vals[0], own);
+			if (add_problem(res, x->line, colof[0], colof[0] ? r.v[0].f[colof[0] - 1] : "", msg) < 0)
+				goto oom;
+			continue;
+		}
 		if ((rc = ssync_domain__check_row(&c, row, &bf, why, sizeof(why))) < 0) {
 			if (rc == SSYNC_ERROR) {
 				error = ssync_error_set(err, SSYNC_ERROR, "line %ld: %s", x->line, why);

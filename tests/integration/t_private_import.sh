@@ -3,8 +3,9 @@
 # docs/PRIVACY.md §6): a school moving from paper or Excel imports 500
 # students with Chinese names in one call (UTF-8, and a GBK file); every
 # private cell is encrypted as student-archive add encrypts it. A bad file
-# is named by line and column and writes nothing, not even a data key; a
-# row of another school is refused whole and its keys are dropped. After
+# is named by line and column (a row of another school too) and writes
+# nothing, not even a data key; a write refused after the rows were sealed
+# deletes the data keys made for it. After
 # sync the hub and the owner read every name; school b's replica and the
 # hub's git objects hold none of them; state hashes are equal.
 set -euo pipefail
@@ -80,7 +81,14 @@ assert_eq "no row written" 0 "$(rows a)"
 assert_eq "no data key made" "$K0" "$(keys a 2>/dev/null || echo 0)"
 ss a import student_archive "$T/other.csv"
 assert_eq "a row of another school refuses the whole file" 1 "$RC"
-assert_contains "... naming the owner" "sch-b" "$ERR"
+assert_contains "... named by line and column" "other.csv:3: column 2 \\(学校\\): a row of school sch-b" "$ERR"
+assert_eq "... no row written" 0 "$(rows a)"
+assert_eq "... no data key made" "$K0" "$(keys a 2>/dev/null || echo 0)"
+# a write refused after the rows were sealed (the writer's clock check,
+# E_CLOCK): the data keys made for it are deleted again
+ss_at 946684799999 a import student_archive "$T/gbk.csv"
+assert_eq "a write refused after sealing fails the import" 1 "$RC"
+assert_contains "... by the writer's clock check" "E_CLOCK" "$ERR"
 assert_eq "... no row written" 0 "$(rows a)"
 assert_eq "... and the data keys made for it dropped" "$K0" "$(keys a 2>/dev/null || echo 0)"
 ss a import student_archive "$T/students.csv" --dry-run
