@@ -142,6 +142,25 @@ static int blocked_error(const char *remote, const push_ctx *pc, ssync_error *er
 
 
 
+/* 1 if this node's key is certified for it (or the node is unmanaged), 0 if
+ * not (yet), < 0 on a read failure. */
+static int key_certified(ssync_node *n, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	sqlite3_stmt *q;
+	int r;
+
+	if (!ssync_trust_managed(st))
+		return 1;
+	if (!(q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=? AND pubkey=?", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, ssync_keys_public(ssync_node__keypair(n)), SSYNC_PUBKEY_BYTES, SQLITE_STATIC);
+	r = ssync_store__step_row(st, q, "read own certificate", err);
+	sqlite3_reset(q);
+	return r;
+}
+
 /*
  * A restored node (init --restore-key) writes again only once this remote
  * showed its own branch and we took all of it: our copy of node/<self> now
@@ -161,9 +180,14 @@ static int recovered(ssync_node *n, ssync_exchange *ex, const branch_list *bl, i
 	 * nothing of what this key published (r14: the guard never lifted, its
 	 * void entries stop every read of it, or lifted before the key's own
 	 * history was read). */
-	if (ssync_node__keypair(n))
+	if (ssync_node__keypair(n)) {
+		/* A key no certificate held names yet (a re-enrolment this remote
+		 * does not carry) cannot tell which branch is its own: wait. */
+		if ((error = key_certified(n, err)) <= 0)
+			return error;
 		gen = ssync_trust__own_gen(ssync_node_store(n), ssync_node_id(n), ssync_keys_public(ssync_node__keypair(n)),
 			&first);
+	}
 	if (gen > 1)
 		snprintf(own, sizeof(own), "%s.g%lld", ssync_node_id(n), (long long)gen);
 	else

@@ -92,6 +92,9 @@ ssx a3 init --node sch-a --district d1 --restore-key "$T/a2.key" >/dev/null
 ssx a3 join --district-pubkey "$RK" >/dev/null
 ssx a3 remote add gen1only "$T/gen1only.git" >/dev/null
 ssx a3 remote add hub "$T/hub.git" >/dev/null
+ssx a3 remote add oldhub "$T/oldhub.git" >/dev/null
+ss a3 sync --remote oldhub --no-push
+assert_eq "after the hub's copy from before the re-enrolment (the old key's branch, read whole): still recovering" True "$(recovering a3)"
 ss a3 sync --remote gen1only --no-push
 regression R14-restore-gen "a restored generation-2 home lifted its restore guard on the generation-1 branch (seq 4 re-signed on node/sch-a.g2: frozen again)"
 assert_eq "after a remote without node/sch-a.g2: still recovering" True "$(recovering a3)"
