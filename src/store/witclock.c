@@ -51,8 +51,13 @@ int ssync_store__witness_clock(ssync_store *st, int override, uint64_t hlc, uint
 		else
 			ssync_error_set(err, SSYNC_ECLOCK, "this computer's clock reads %s, %lld days past the latest time the "
 				"district hub witnessed (%s); nothing was written (E_CLOCK)", a, (long long)((now - wt) / 86400000), b);
-		ssync_error_hint(err, "set this PC's date, time and time zone correctly (or turn on network time), then write "
-			"again; docs/OPERATIONS.md \"Clock refused\"");
+		if (now < wt)
+			ssync_error_hint(err, "set this PC's date, time and time zone correctly (or turn on network time), then "
+				"write again; if they are right, the hub's clock was ahead when it signed: the hub corrects it with "
+				"'schoolsync district reset-witness' (docs/OPERATIONS.md \"The hub's own clock was wrong\")");
+		else
+			ssync_error_hint(err, "set this PC's date, time and time zone correctly (or turn on network time), then "
+				"write again; docs/OPERATIONS.md \"Clock refused\"");
 		return SSYNC_ECLOCK;
 	}
 	/* every valid HLC and witnessed time is below 2^61 ms: no overflow */

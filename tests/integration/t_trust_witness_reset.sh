@@ -50,6 +50,7 @@ sync_ok b >/dev/null
 assert_eq "b holds the checkpoint 200 days ahead" "$(year_of "$(wit h time)")" "$(year_of "$(wit b time)")"
 assert_fail "b, with a correct clock, can no longer write" b sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-b-1','sch-b','李一')"
 assert_contains "... E_CLOCK: behind what the district witnessed" "E_CLOCK" "$ERR"
+assert_contains "... and the hint names the hub's remedy" "district reset-witness" "$ERR"
 
 log "=== the root voids it: reset-witness --from $BAD (to the latest)"
 L=$(wit h checkpoints)
