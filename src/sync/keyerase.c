@@ -18,18 +18,24 @@
 
 #include "privacy_priv.h"
 
-/* The school node @p node is certified for ("" if none). */
-static int school_of(ssync_store *st, const char *node, char school[SSYNC_NODE_ID_MAX + 1], ssync_error *err)
+/* The school node @p node is certified for ("" if none; also "" for a
+ * revoked node when @p unrevoked: a stolen laptop's key, once revoked,
+ * asks for nothing). */
+static int school_of(ssync_store *st, const char *node, int unrevoked, char school[SSYNC_NODE_ID_MAX + 1],
+	ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT ifnull(school_id,'') FROM ssync_cert WHERE node=? AND role='school' "
-		"AND serial=(SELECT max(serial) FROM ssync_cert x WHERE x.node=?)", err);
+	sqlite3_stmt *q = ssync_store__stmt(st, unrevoked ?
+		"SELECT ifnull(school_id,'') FROM ssync_cert WHERE node=?1 AND role='school' "
+		"AND serial=(SELECT max(serial) FROM ssync_cert x WHERE x.node=?1) "
+		"AND NOT EXISTS (SELECT 1 FROM ssync_revocation r WHERE r.node=?1)" :
+		"SELECT ifnull(school_id,'') FROM ssync_cert WHERE node=?1 AND role='school' "
+		"AND serial=(SELECT max(serial) FROM ssync_cert x WHERE x.node=?1)", err);
 	int rc;
 
 	school[0] = 0;
 	if (!q)
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		snprintf(school, SSYNC_NODE_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(q, 0));
 	sqlite3_reset(q);
@@ -44,7 +50,7 @@ int ssync_privacy__erase_requests(ssync_node *n, sqlite3 *kdb, const ssync_keyst
 
 	if (ks->nerased == 0)
 		return 0;
-	if ((error = school_of(ssync_node_store(n), ks->node, school, err)) < 0 || !school[0])
+	if ((error = school_of(ssync_node_store(n), ks->node, 1, school, err)) < 0 || !school[0])
 		return error; /* only a school node asks for its school's rows */
 	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erase_req(kid, school) VALUES (?,?)", -1, &q, NULL) != SQLITE_OK)
 		return ssync_privacy__kdb_err(kdb, err, "record erasure requests");
@@ -91,7 +97,7 @@ int ssync_privacy__erase_resolve(ssync_node *n, sqlite3 *kdb, ssync_error *err)
 		/* a key the hub made for the asking school's row (keys.db says which) */
 		take = self_hub && strcmp(owner, ssync_node_id(n)) == 0 && strcmp(made_for, asker) == 0;
 		if (!take) {
-			if ((error = school_of(st, owner, own, err)) < 0)
+			if ((error = school_of(st, owner, 0, own, err)) < 0)
 				break;
 			take = own[0] && strcmp(own, asker) == 0; /* made by a node of that school */
 		}

@@ -174,9 +174,14 @@ int ssync_privacy__check_store(ssync_store *st, ssync_exchange *ex, const char *
 	return 0;
 }
 
-static int node_role(ssync_store *st, const char *node, char role[16], ssync_error *err)
+/* @p node's role by its newest certificate; "" for none. With
+ * @p unrevoked, also "" for a revoked node: a revoked hub's key (stolen,
+ * retired) no longer grants or erases through its store. */
+static int node_role_if(ssync_store *st, const char *node, int unrevoked, char role[16], ssync_error *err)
 {
-	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT role FROM ssync_cert WHERE node=? ORDER BY serial DESC LIMIT 1", err);
+	sqlite3_stmt *q = ssync_store__stmt(st, unrevoked ?
+		"SELECT role FROM ssync_cert WHERE node=?1 AND NOT EXISTS (SELECT 1 FROM ssync_revocation r WHERE r.node=?1) "
+		"ORDER BY serial DESC LIMIT 1" : "SELECT role FROM ssync_cert WHERE node=?1 ORDER BY serial DESC LIMIT 1", err);
 	int rc;
 
 	role[0] = 0;
@@ -187,6 +192,11 @@ static int node_role(ssync_store *st, const char *node, char role[16], ssync_err
 		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(q, 0));
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read certificate");
+}
+
+static int node_role(ssync_store *st, const char *node, char role[16], ssync_error *err)
+{
+	return node_role_if(st, node, 0, role, err);
 }
 
 /* Apply node @p ks's store to keys.db: its data keys sealed to us replace
@@ -378,7 +388,7 @@ int ssync_privacy__receive(ssync_node *n, ssync_exchange *ex, const char *remote
 			ssync_keystore__clear(&ks); /* an old copy (a stale stick): ours is pushed back */
 			continue;
 		}
-		if ((error = node_role(st, l.name[i], role, err)) == 0 &&
+		if ((error = node_role_if(st, l.name[i], 1, role, err)) == 0 &&
 		    (error = ssync_privacy__note_replaced(ex, kdb, &mine, &ks, err)) == 0 &&
 		    (error = apply_store(n, kdb, &ks, strcmp(role, "hub") == 0, err)) == 0)
 			error = ssync_exchange_ref_update(ex, local, &l.tip[i], &mine, "schoolsync: key store", err);

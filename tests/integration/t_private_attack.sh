@@ -98,6 +98,18 @@ for x in h a b; do
 	assert_eq "$x still reads S1's record (the hub's key)" 转学 "$(ssx $x --json student-archive show "$S1" | jf record)"
 done
 
+log "=== a revoked school node (a stolen laptop) can no longer erase its school's students"
+BSEQ=$(ssx h --json log --node sch-a-2 | "$PY" -c 'import json,sys; print(max([e["seq"] for e in json.load(sys.stdin)] or [0]))')
+ssx h district revoke sch-a-2 --after-seq "$BSEQ" --root-key "$ROOT" >/dev/null
+round
+KN3=$(kid_of a "$S3")
+sqlite3 "$T/b/keys.db" "INSERT INTO erased(kid) VALUES ('$KN3')"
+sync_ok b >/dev/null
+assert_contains "sanity: the revoked node's new store names S3's kid" "$KN3" "$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-a-2:keystore)"
+round; round
+assert_eq "the hub still reads S3" 孙三 "$(name_of h "$S3")"
+assert_eq "the owner still reads S3" 孙三 "$(name_of a "$S3")"
+
 log "=== after an erasure no home's git objects still hold a store that seals the key"
 # sealed_in HOME KID: "yes" if any object of HOME's exchange repository (loose
 # or packed, reachable or not) is a key store with a box for KID
@@ -108,5 +120,5 @@ round; round
 for x in h a b x; do
 	assert_eq "no object in $x's exchange repository seals S1's first key" 0 "$(sealed_in $x "$K1")"
 done
-assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash b)" "$(state_hash c)" "$(state_hash x)"
+assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash c)" "$(state_hash x)"
 summary
