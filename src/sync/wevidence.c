@@ -113,14 +113,37 @@ static void message(const ssync_wobj *a, char *msg, size_t len)
 	snprintf(msg, len, "evidence: hub %s signed two checkpoints for position %lld", a->hub, (long long)a->n);
 }
 
+/* What signed data alone says: this district, both the witness's. */
+static int content_check(ssync_store *st, const ssync_wobj *a, const ssync_wobj *b, char *why, size_t whylen,
+	ssync_error *err)
+{
+	char swhy[300], *district = NULL;
+	int error, r;
+
+	if ((error = ssync_store_meta_get(st, "district", &district, err)) < 0)
+		return error;
+	if (!district || strcmp(district, a->district) != 0) {
+		snprintf(why, whylen, "it concerns district %s, not %s (E_DISTRICT)", a->district, district ? district : "?");
+		free(district);
+		return 0;
+	}
+	free(district);
+	if ((r = ssync_witness__signed_by_witness(st, a, swhy, sizeof(swhy), err)) < 0 ||
+	    (r > 0 && (r = ssync_witness__signed_by_witness(st, b, swhy, sizeof(swhy), err)) < 0))
+		return r;
+	if (!r)
+		snprintf(why, whylen, "checkpoint %lld %s", (long long)a->n, swhy);
+	return 0;
+}
+
 int ssync_witness__evidence_judge(ssync_store *st, ssync_exchange *ex, const char *ref, const ssync_oid_hex *tip,
 	ssync_wobj *a, ssync_wobj *b, char **data, size_t *len, char *why, size_t whylen, ssync_error *err)
 {
-	char want[160], msg[160], swhy[300], *district = NULL;
+	char want[160], msg[160];
 	ssync_oid_hex fixed;
 	ssync_error e;
 	void *d = NULL;
-	int error = 0, r;
+	int error = 0;
 
 	why[0] = 0;
 	*data = NULL;
@@ -155,21 +178,8 @@ int ssync_witness__evidence_judge(ssync_store *st, ssync_exchange *ex, const cha
 		snprintf(why, whylen, "commit %.12s is not the one every node makes of this evidence (E_CORRUPT)", tip->hex);
 		goto done;
 	}
-	if ((error = ssync_store_meta_get(st, "district", &district, err)) < 0)
-		goto done;
-	if (!district || strcmp(district, a->district) != 0) {
-		snprintf(why, whylen, "it concerns district %s, not %s (E_DISTRICT)", a->district, district ? district : "?");
-		goto done;
-	}
-	if ((r = ssync_witness__signed_by_witness(st, a, swhy, sizeof(swhy), err)) < 0 ||
-	    (r > 0 && (r = ssync_witness__signed_by_witness(st, b, swhy, sizeof(swhy), err)) < 0)) {
-		error = r;
-		goto done;
-	}
-	if (!r)
-		snprintf(why, whylen, "checkpoint %lld %s", (long long)a->n, swhy);
+	error = content_check(st, a, b, why, whylen, err);
 done:
-	free(district);
 	if (error < 0 || why[0]) {
 		free(d);
 		*len = 0;
@@ -363,6 +373,45 @@ int ssync_witness__fork_scan(ssync_store *st, ssync_exchange *ex, const ssync_oi
 	return 0;
 }
 
+/* Keep good evidence as if caught here: the same rows, the same ref. */
+static int take(ssync_store *st, ssync_exchange *ex, const ssync_wobj *a, const ssync_wobj *b, const char *data,
+	size_t len, const char *source, ssync_error *err)
+{
+	int error;
+
+	if ((error = ssync_store_begin(st, err)) < 0)
+		return error;
+	if ((error = record(st, a, b, data, len, source, err)) < 0 || (error = ssync_store_commit(st, err)) < 0) {
+		ssync_store_rollback(st);
+		return error;
+	}
+	return publish(ex, a, data, len, err);
+}
+
+int ssync_witness__evidence_accept(ssync_store *st, ssync_exchange *ex, const char *data, size_t len,
+	const char *source, char *why, size_t whylen, ssync_error *err)
+{
+	ssync_wobj *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	ssync_error e;
+	int error = 0;
+
+	why[0] = 0;
+	ssync_error_clear(&e);
+	if (!a || !b)
+		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+	else if (ssync_witness__evidence_parse(a, b, data, len, &e) < 0)
+		snprintf(why, whylen, "%s (%s)", e.message, ssync_error_name(e.code));
+	else if ((error = content_check(st, a, b, why, whylen, err)) == 0 && !why[0])
+		error = take(st, ex, a, b, data, len, source, err);
+	if (a)
+		ssync_witness__wobj_clear(a);
+	if (b)
+		ssync_witness__wobj_clear(b);
+	free(a);
+	free(b);
+	return error;
+}
+
 typedef struct ev_list {
 	char (*name)[161];
 	ssync_oid_hex *tip;
@@ -439,16 +488,7 @@ int ssync_witness__evidence_receive(ssync_store *st, ssync_exchange *ex, const c
 		}
 		/* as if caught here: the same rows, the same ref */
 		(*quarantined)++;
-		if ((error = ssync_store_begin(st, err)) < 0) {
-			free(data);
-			goto done;
-		}
-		if ((error = record(st, a, b, data, len, remote, err)) < 0 || (error = ssync_store_commit(st, err)) < 0) {
-			ssync_store_rollback(st);
-			free(data);
-			goto done;
-		}
-		error = publish(ex, a, data, len, err);
+		error = take(st, ex, a, b, data, len, remote, err);
 		free(data);
 		ssync_witness__wobj_clear(a);
 		ssync_witness__wobj_clear(b);

@@ -43,6 +43,15 @@ int ssync_witness__evidence_judge(ssync_store *st, ssync_exchange *ex, const cha
 	ssync_wobj *a, ssync_wobj *b, char **data, size_t *len, char *why, size_t whylen, ssync_error *err);
 
 /*
+ * Evidence content @p data (no ref, no commit: those are judge's) checked
+ * from signed data alone (parse, this district, both the witness's) and,
+ * if good, kept as if caught here (rows, quarantine, our ref). why empty:
+ * taken; why set: refused, nothing changed.
+ */
+int ssync_witness__evidence_accept(ssync_store *st, ssync_exchange *ex, const char *data, size_t len,
+	const char *source, char *why, size_t whylen, ssync_error *err);
+
+/*
  * A node met another checkpoint @p theirs (verified: the witness signed it)
  * for a position where it holds one: keep both as evidence (table,
  * quarantine E_WITNESS_FORK) and publish the evidence ref (relayed by every

@@ -9,6 +9,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/witness.h"
+#include "node_int.h"
 #include "wevidence_int.h"
 #include "witness_int.h"
 #include "wobj_int.h"
@@ -783,6 +784,165 @@ static void test_witness__reset_voids_in_any_order(void **state)
 	ssync_keys_free(k2);
 }
 
+/* Evidence in any order (TRUST.md §4a): which evidence rows and quarantine
+ * rows a replica ends with is a function of the checkpoints it loaded and
+ * the evidence it took, not of their order; evidence signed by another key
+ * changes nothing. Events: 0 load checkpoint 1 (A), 1 load checkpoint 2
+ * (A2, after A), 2 take (C, B) and 3 take (B, C) -- the same evidence from
+ * two sources, neither checkpoint the chain's: A joins it whether loaded
+ * before or after --, 4 take (A2, D2), 5 a forgery (A, F: F signed by
+ * another key). */
+#define EV_N 6
+typedef struct ev_fixture {
+	ssync_keypair *k1, *k2;
+	ssync_wobj *w[7];     /* A B C A2 D2 F */
+	char *line[7];
+	size_t len[7];
+} ev_fixture;
+
+static void ev_make(ev_fixture *x)
+{
+	static const int64_t dt[7] = { 0, 1, 2, 5, 6, 3, 0 };
+	int i;
+
+	assert_int_equal(ssync_keys_generate(&x->k1, NULL), 0);
+	assert_int_equal(ssync_keys_generate(&x->k2, NULL), 0);
+	for (i = 0; i < 6; i++) {
+		x->w[i] = sample();
+		snprintf(x->w[i]->district, sizeof(x->w[i]->district), "testdistrict");
+		x->w[i]->time = T0 + dt[i];
+		if (i == 3 || i == 4) {
+			x->w[i]->n = 2;
+			x->w[i]->has_prev = 1;
+			memcpy(x->w[i]->prev, x->w[0]->hash, 32);
+			x->w[i]->heads[0].seq = 4; /* each listed head grows along the chain */
+			x->w[i]->heads[1].seq = 13;
+		}
+		x->line[i] = signed_line(x->w[i], i == 5 ? x->k2 : x->k1, &x->len[i]);
+	}
+}
+
+static void ev_free(ev_fixture *x)
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		free(x->line[i]);
+		ssync_witness__wobj_clear(x->w[i]);
+		free(x->w[i]);
+	}
+	ssync_keys_free(x->k1);
+	ssync_keys_free(x->k2);
+}
+
+/* Run the events in @p order on a fresh replica; its evidence as text. */
+static char *ev_run(ev_fixture *x, const int *order)
+{
+	static const int pairs[EV_N][2] = { { -1, -1 }, { -1, -1 }, { 2, 1 }, { 1, 2 }, { 3, 4 }, { 0, 5 } };
+	void *state = NULL;
+	th_fx *f;
+	ssync_exchange *ex = NULL;
+	ssync_error err;
+	sqlite3_stmt *q;
+	char why[600], path[64], *out = calloc(1, 65536);
+	size_t used = 0;
+	int i, k;
+
+	assert_non_null(out);
+	assert_int_equal(th_fx_setup(&state), 0);
+	f = state;
+	cert_row(f->n, "hub", 1, x->k1);
+	ssync_error_clear(&err);
+	assert_int_equal(ssync_node__exchange_open(f->n, 1, &ex, &err), 0);
+	for (k = 0; k < EV_N; k++) {
+		int e = order[k];
+		if (e <= 1) {
+			int wi = e == 0 ? 0 : 3;
+			ssync_witness__wobj_path(e + 1, path, sizeof(path));
+			if (ssync_witness__load(ssync_node_store(f->n), "testdistrict", path, x->line[wi], x->len[wi], why,
+				sizeof(why), &err) != 0)
+				fail_msg("load checkpoint %d: %s %s", e + 1, why, err.message);
+		} else {
+			char *data = NULL;
+			size_t len = 0;
+			assert_int_equal(ssync_witness__evidence_encode(x->w[pairs[e][0]], x->w[pairs[e][1]], &data, &len, &err), 0);
+			if (ssync_witness__evidence_accept(ssync_node_store(f->n), ex, data, len, "t", why, sizeof(why), &err) != 0)
+				fail_msg("accept: %s", err.message);
+			/* the forgery alone is refused */
+			assert_int_equal(why[0] != 0, e == 5);
+			free(data);
+		}
+	}
+	q = NULL;
+	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(ssync_node_store(f->n)), "SELECT pos || ' ' || body FROM "
+		"ssync_witness_fork UNION ALL SELECT node || ' ' || seq || ' ' || code || ' ' || line FROM ssync_quarantine "
+		"ORDER BY 1", -1, &q, NULL), SQLITE_OK);
+	while ((i = sqlite3_step(q)) == SQLITE_ROW)
+		used += (size_t)snprintf(out + used, 65536 - used, "%s\n", (const char *)sqlite3_column_text(q, 0));
+	assert_int_equal(i, SQLITE_DONE);
+	sqlite3_finalize(q);
+	ssync_exchange_free(ex);
+	th_fx_teardown(&state);
+	return out;
+}
+
+static void test_witness__evidence_any_order(void **state)
+{
+	ev_fixture x;
+	int order[EV_N], i, run;
+	uint32_t r = 12345;
+	char *first = NULL;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	ev_make(&x);
+	for (run = 0; run < 16; run++) {
+		char *got;
+		for (i = 0; i < EV_N; i++)
+			order[i] = run == 1 ? EV_N - 1 - i : i;
+		if (run > 1)
+			for (i = EV_N - 1; i > 0; i--) {
+				int j, t;
+				r = r * 1103515245u + 12345u;
+				j = (int)((r >> 16) % (uint32_t)(i + 1));
+				t = order[i];
+				order[i] = order[j];
+				order[j] = t;
+			}
+		/* checkpoint 2 extends checkpoint 1: load them in chain order */
+		for (i = 0; i < EV_N; i++)
+			if (order[i] == 1 || order[i] == 0)
+				order[i] = -1;
+		for (i = 0; i < EV_N && order[i] != -1; i++)
+			;
+		order[i] = 0;
+		for (i = i + 1; i < EV_N && order[i] != -1; i++)
+			;
+		order[i] = 1;
+		got = ev_run(&x, order);
+		if (!first) {
+			first = got;
+			/* A, B, C at 1; A2, D2 at 2; one quarantine row per pair taken */
+			assert_non_null(strstr(first, "witness 1 E_WITNESS_FORK"));
+			assert_non_null(strstr(first, "witness 2 E_WITNESS_FORK"));
+		} else {
+			assert_string_equal(got, first);
+			free(got);
+		}
+	}
+	{
+		int lines = 0;
+		const char *c;
+		for (c = first; *c; c++)
+			lines += *c == '\n';
+		/* fork rows A B C A2 D2; quarantine rows (B,C) (A2,D2), each line
+		 * the evidence content: two signed lines */
+		assert_int_equal(lines, 5 + 2 * 2);
+	}
+	free(first);
+	ev_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +957,7 @@ int main(void)
 		cmocka_unit_test(test_witness__evidence_decoder),
 		cmocka_unit_test_setup_teardown(test_witness__only_one_witness, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__reset_voids_in_any_order, th_fx_setup, th_fx_teardown),
+		cmocka_unit_test(test_witness__evidence_any_order),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
