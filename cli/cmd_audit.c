@@ -11,7 +11,8 @@
 static int audit_help(void)
 {
 	printf(_("usage: schoolsync audit verify --repo PATH|URL --district-pubkey HEX [--json]\n"
-		"       schoolsync audit history TABLE KEY [--column COLUMN] [--json]\n\n"
+		"       schoolsync audit history TABLE KEY [--column COLUMN] [--json]\n"
+		"       schoolsync audit history TABLE ID --repo PATH|URL --district-pubkey HEX [--column COLUMN] [--json]\n\n"
 		"verify   from a copy of the exchange repository and the district's public key\n"
 		"         alone: check that every branch only ever added files, every trust object\n"
 		"         is signed by the root, every entry chains, is signed by a certified key,\n"
@@ -25,7 +26,11 @@ static int audit_help(void)
 		"         the git commit that published it, and whether it left the cell in\n"
 		"         conflict. KEY is the record's id or the key a clerk knows: a teacher's\n"
 		"         staff number, a school's code, a name only one row has. --column shows\n"
-		"         only that column's changes. A KEY with no history exits 1.\n"));
+		"         only that column's changes. A KEY with no history exits 1.\n"
+		"         With --repo: from a repository alone (the hub's bare repository), read\n"
+		"         and verified as verify does; ID is the record's id; each change's\n"
+		"         signature is checked against the district's certified keys. Exit 1\n"
+		"         (after the history) if the repository does not verify.\n"));
 	return CLI_EXIT_OK;
 }
 
@@ -66,7 +71,7 @@ static void value_text(vctx *v, const char *column, const char *json, char *out,
 	json_t *j;
 
 	snprintf(out, n, "%s", json);
-	if (fi < 0 || t->fields[fi].type != SSYNC_FT_REF || !(j = json_loads(json, JSON_DECODE_ANY, &je)))
+	if (!v->n || fi < 0 || t->fields[fi].type != SSYNC_FT_REF || !(j = json_loads(json, JSON_DECODE_ANY, &je)))
 		return;
 	if (json_is_string(j) && ssync_domain_label(v->n, t->fields[fi].ref, json_string_value(j), label, sizeof(label)) > 0)
 		snprintf(out, n, "%s (%s)", json, label);
@@ -109,6 +114,64 @@ static int on_change(const ssync_audit_change *c, void *p)
 		c->commit[0] ? c->commit : "(unpublished)", c->conflict ? "  CONFLICT" : "",
 		c->state != 1 ? (c->state == 3 ? "  REFUSED" : c->state == 2 ? "  HELD" : "  WITHDRAWN") : "");
 	return 0;
+}
+
+/* history --repo: a failure of the repository's verification, on stderr
+ * (the changes are the output); refused entries show in their changes. */
+static int on_repo_finding(int fatal, const char *node, int64_t seq, const char *code, const char *reason, void *p)
+{
+	(void)p;
+	if (fatal)
+		fprintf(stderr, _("schoolsync: audit: %s: %s#%lld: %s\n"), code, node, (long long)seq, reason);
+	return 0;
+}
+
+/* history TABLE ID --repo: the record's history from a repository alone. */
+static int history_repo(cli_ctx *ctx, vctx *v, const char *word, const char *key, const char *repo, const char *pub)
+{
+	const char *table = strcmp(word, "group") == 0 ? "edu_group" : word;
+	const ssync_table_spec *t = ssync_domain_table(table);
+	ssync_audit_report rep;
+	ssync_error err;
+	int rc = CLI_EXIT_OK, e;
+
+	if (!t)
+		return cli_usage(ctx, "audit history", "unknown table '%s'", word);
+	if (v->column && ssync_domain_field_index(t, v->column) < 0 && strcmp(v->column, "$row") != 0)
+		return cli_usage(ctx, "audit history", "%s has no column '%s'", t->name, v->column);
+	if (!pub)
+		return cli_usage(ctx, "audit history", "--repo needs --district-pubkey HEX");
+	if (v->column) {
+		int fi = ssync_domain_field_index(t, v->column);
+		if (fi >= 0)
+			v->column = t->fields[fi].name;
+	}
+	v->table = t->name;
+	v->key = key;
+	v->arr = json_array();
+	if (!ctx->json)
+		printf("%s %s\n", t->name, key);
+	ssync_error_clear(&err);
+	e = ssync_audit_history_repo(repo, pub, t->name, key, on_repo_finding, on_change, v, &rep, &err);
+	if (e < 0 && e != SSYNC_ECORRUPT) {
+		rc = cli_fail(ctx, &err);
+	} else if (v->shown == 0 && !v->column) {
+		ssync_error_set(&err, SSYNC_ENOTFOUND, "no history of %s '%s' in %s", t->name, key, repo);
+		ssync_error_hint(&err, "give the record's id (with --repo the key a clerk knows is not looked up)");
+		rc = cli_fail(ctx, &err);
+	} else {
+		if (ctx->json) {
+			rc = cli_print_json(v->arr);
+			v->arr = NULL;
+		} else if (v->shown == 0) {
+			printf(_("(no changes of column %s)\n"), v->column);
+		}
+		if (e < 0)
+			rc = cli_fail(ctx, &err);
+	}
+	json_decref(v->arr);
+	v->arr = NULL;
+	return rc;
 }
 
 /* history TABLE KEY: KEY may be what a clerk knows; a deleted row is found
@@ -240,7 +303,15 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 			return cli_usage(ctx, "audit history", "TABLE and KEY are required");
 		}
 		v.column = column;
-		rc = history(ctx, &v, pos[1], pos[2]);
+		if (repo) {
+			/* a relative path means the caller's directory */
+			if (!strstr(repo, "://") && repo[0] != '/' && (!strchr(repo, ':') ||
+			    (strchr(repo, '/') && strchr(repo, '/') < strchr(repo, ':'))) && realpath(repo, absrepo))
+				repo = absrepo;
+			rc = history_repo(ctx, &v, pos[1], pos[2], repo, pub);
+		} else {
+			rc = history(ctx, &v, pos[1], pos[2]);
+		}
 		free(pos);
 		return rc;
 	}

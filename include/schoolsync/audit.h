@@ -87,4 +87,19 @@ SSYNC_EXTERN char *ssync_audit_change_json(const ssync_audit_change *c, const ch
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_audit_history(ssync_node *n, const char *table,
 	const char *pk, ssync_audit_change_cb cb, void *payload, ssync_error *err);
 
+/**
+ * The same history from a repository alone (a path or URL, e.g. the hub's
+ * bare repository), as ssync_audit_verify reads it: fetched into a scratch
+ * repository and verified from the district root @p root_hex into an
+ * in-memory replica (findings to @p fcb, counts in @p rep); then every
+ * change of (@p table, @p pk) in HLC order to @p cb, with the commit of the
+ * repository's node branch that published it and each entry's signature
+ * checked against the district's certified keys. Both callbacks get
+ * @p payload. @return 0; SSYNC_ECORRUPT after the history when the
+ * repository does not verify (entries past a failure are not in it).
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_audit_history_repo(const char *repo, const char *root_hex,
+	const char *table, const char *pk, ssync_audit_finding_cb fcb, ssync_audit_change_cb cb, void *payload,
+	ssync_audit_report *rep, ssync_error *err);
+
 #endif

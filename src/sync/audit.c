@@ -16,6 +16,7 @@
 #include "audit_int.h"
 #include "ingest_int.h"
 #include "log_int.h"
+#include "reenroll_int.h"
 #include "schoolsync/audit.h"
 #include "schoolsync/exchange.h"
 #include "schoolsync/hlc.h"
@@ -304,17 +305,21 @@ done:
 	return error;
 }
 
-int ssync_audit_verify(const char *repo, const char *root_hex, ssync_audit_finding_cb cb, void *payload,
-	ssync_audit_report *rep, ssync_error *err)
+/* Fetch @p repo into a scratch bare repository under @p tmp (created here)
+ * and audit it into an in-memory replica: what verify and history --repo
+ * both read. The caller frees with scratch_free, also on failure. */
+static int scratch_audit(const char *repo, const char *root_hex, ssync_audit_finding_cb cb, void *payload,
+	ssync_audit_report *rep, char tmp[4096], ssync_exchange **exo, ssync_store **sto, ssync_error *err)
 {
-	char tmp[4096], rpath[4200], url[4096];
+	char rpath[4200], url[4096];
 	const char *base = getenv("TMPDIR");
 	unsigned char pk[SSYNC_PUBKEY_BYTES];
-	ssync_exchange *ex = NULL;
-	ssync_store *st = NULL;
 	ssync_transfer_opts topts = SSYNC_TRANSFER_OPTS_INIT;
 	int error = 0;
 
+	tmp[0] = 0;
+	*exo = NULL;
+	*sto = NULL;
 	memset(rep, 0, sizeof(*rep));
 	if (!root_hex || ssync_hex_decode(pk, SSYNC_PUBKEY_BYTES, root_hex) != 0)
 		return ssync_error_set(err, SSYNC_EINVAL, "--district-pubkey must be the district root public key (64 hex)");
@@ -322,33 +327,49 @@ int ssync_audit_verify(const char *repo, const char *root_hex, ssync_audit_findi
 		return ssync_error_set(err, SSYNC_EINVAL, "--repo PATH|URL is required");
 	if (repo[0] != '/' && !strstr(repo, "://") && realpath(repo, url))
 		repo = url;
-	snprintf(tmp, sizeof(tmp), "%s/ssync-audit-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(tmp))
+	snprintf(tmp, 4096, "%s/ssync-audit-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(tmp)) {
+		tmp[0] = 0;
 		return ssync_error_set(err, SSYNC_EIO, "create a scratch directory in %s", base && *base ? base : "/tmp");
+	}
 	snprintf(rpath, sizeof(rpath), "%s/repo.git", tmp);
-	git_libgit2_init();
-	if ((error = ssync_exchange_open(&ex, rpath, 1, err)) < 0 ||
-	    (error = ssync_exchange_remote_add(ex, "src", repo, err)) < 0 ||
-	    (error = ssync_exchange_fetch(ex, "src", &topts, err)) < 0 ||
-	    (error = ssync_store_open(&st, ":memory:", SSYNC_STORE_CREATE, err)) < 0)
-		goto done;
-	if ((error = audit_repo(ex, st, root_hex, cb, payload, rep, err)) < 0)
-		goto done;
-	if (rep->failures > 0)
-		error = ssync_error_set(err, SSYNC_ECORRUPT, "audit failed: %lld problem(s) found", (long long)rep->failures);
-done:
+	if ((error = ssync_exchange_open(exo, rpath, 1, err)) < 0 ||
+	    (error = ssync_exchange_remote_add(*exo, "src", repo, err)) < 0 ||
+	    (error = ssync_exchange_fetch(*exo, "src", &topts, err)) < 0 ||
+	    (error = ssync_store_open(sto, ":memory:", SSYNC_STORE_CREATE, err)) < 0)
+		return error;
+	return audit_repo(*exo, *sto, root_hex, cb, payload, rep, err);
+}
+
+static void scratch_free(const char *tmp, ssync_exchange *ex, ssync_store *st)
+{
 	ssync_store_free(st);
 	ssync_exchange_free(ex);
-	(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the scratch clone */
+	if (tmp[0])
+		(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the scratch clone */
+}
+
+int ssync_audit_verify(const char *repo, const char *root_hex, ssync_audit_finding_cb cb, void *payload,
+	ssync_audit_report *rep, ssync_error *err)
+{
+	char tmp[4096];
+	ssync_exchange *ex = NULL;
+	ssync_store *st = NULL;
+	int error;
+
+	git_libgit2_init();
+	if ((error = scratch_audit(repo, root_hex, cb, payload, rep, tmp, &ex, &st, err)) == 0 && rep->failures > 0)
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "audit failed: %lld problem(s) found", (long long)rep->failures);
+	scratch_free(tmp, ex, st);
 	git_libgit2_shutdown();
 	return error;
 }
 
 /* ---- history ------------------------------------------------------------- */
 
-typedef struct seg_map { int64_t *first; ssync_oid_hex *commit; int n, cap; } seg_map;
+typedef struct seg_map { int64_t *first; int *gen; ssync_oid_hex *commit; int n, cap; } seg_map;
 
-typedef struct seg_ctx { seg_map *m; const ssync_oid_hex *commit; } seg_ctx;
+typedef struct seg_ctx { seg_map *m; const ssync_oid_hex *commit; int gen; } seg_ctx;
 
 static int note_segment(const char *path, const void *data, size_t len, void *payload)
 {
@@ -364,53 +385,70 @@ static int note_segment(const char *path, const void *data, size_t len, void *pa
 		int cap = m->cap ? m->cap * 2 : 64;
 		int64_t *f = realloc(m->first, (size_t)cap * sizeof(int64_t));
 		ssync_oid_hex *co;
+		int *g;
 		if (!f)
 			return -1;
 		m->first = f;
 		if (!(co = realloc(m->commit, (size_t)cap * sizeof(*co))))
 			return -1;
 		m->commit = co;
+		if (!(g = realloc(m->gen, (size_t)cap * sizeof(int))))
+			return -1;
+		m->gen = g;
 		m->cap = cap;
 	}
 	m->first[m->n] = strtoll(slash + 1, NULL, 10);
+	m->gen[m->n] = c->gen;
 	m->commit[m->n] = *c->commit;
 	m->n++;
 	return 0;
 }
 
-/* Which commit published each segment of @p node's branch in the home's exchange. */
-static void load_seg_map(const char *home, const char *node, seg_map *m)
+/* Which commit published each segment of @p node's branches (every key
+ * generation, node/<id>[.g<G>] under @p prefix) in @p ex; none if NULL. */
+static void load_seg_map(ssync_exchange *ex, const char *prefix, const char *node, seg_map *m)
 {
-	char path[4200], ref[160];
-	ssync_exchange *ex = NULL;
+	char ref[160], id[SSYNC_NODE_ID_MAX + 1];
+	refs_ctx names;
 	oid_list cl;
 	ssync_oid_hex empty;
-	int i;
+	int i, j, gen;
 
 	memset(m, 0, sizeof(*m));
 	memset(&empty, 0, sizeof(empty));
-	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_EXCHANGE, NULL) < 0)
+	memset(&names, 0, sizeof(names));
+	if (!ex)
 		return;
-	snprintf(ref, sizeof(ref), "refs/heads/node/%s", node);
-	if (ssync_exchange_open(&ex, path, 0, NULL) < 0)
+	names.plen = strlen(prefix);
+	snprintf(ref, sizeof(ref), "%s%s", prefix, node);
+	if (ssync_exchange_refs(ex, ref, collect_ref, &names, NULL) < 0) {
+		free(names.names);
 		return;
-	if (list_commits(ex, ref, &cl, NULL) == 0) {
-		for (i = 0; i < cl.n; i++) {
-			seg_ctx c = { m, &cl.v[i] };
-			if (ssync_exchange_added_files(ex, i ? &cl.v[i - 1] : &empty, &cl.v[i], note_segment, &c, NULL) < 0)
-				break;
-		}
 	}
-	free(cl.v);
-	ssync_exchange_free(ex);
+	for (j = 0; j < names.n; j++) {
+		if (!ssync_ident_branch_parse(names.names[j], id, &gen) || strcmp(id, node) != 0)
+			continue; /* another node whose id starts with this one */
+		snprintf(ref, sizeof(ref), "%s%s", prefix, names.names[j]);
+		if (list_commits(ex, ref, &cl, NULL) == 0) {
+			for (i = 0; i < cl.n; i++) {
+				seg_ctx c = { m, &cl.v[i], gen };
+				if (ssync_exchange_added_files(ex, i ? &cl.v[i - 1] : &empty, &cl.v[i], note_segment, &c, NULL) < 0)
+					break;
+			}
+		}
+		free(cl.v);
+	}
+	free(names.names);
 }
 
-static const char *commit_of(const seg_map *m, int64_t seq)
+/* The commit of @p gen's branch whose segment holds @p seq (a re-enrolled
+ * node's generations share seqs above a cut: the void old key's and the new). */
+static const char *commit_of(const seg_map *m, int64_t seq, int gen)
 {
 	int i, best = -1;
 
 	for (i = 0; i < m->n; i++)
-		if (m->first[i] <= seq && (best < 0 || m->first[i] > m->first[best]))
+		if (m->gen[i] == gen && m->first[i] <= seq && (best < 0 || m->first[i] > m->first[best]))
 			best = i;
 	return best < 0 ? "" : m->commit[best].hex;
 }
@@ -443,17 +481,17 @@ char *ssync_audit_change_json(const ssync_audit_change *c, const char *old_json,
 	return text;
 }
 
-int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_audit_change_cb cb,
-	void *payload, ssync_error *err)
+/* Every change of (@p table, @p pk) in @p st's log; the publishing commits
+ * from @p ex's node branches under @p prefix. */
+static int history_store(ssync_store *st, ssync_exchange *ex, const char *prefix, const char *table, const char *pk,
+	ssync_audit_change_cb cb, void *payload, ssync_error *err)
 {
-	ssync_store *st = ssync_node_store(n);
 	sqlite3_stmt *q = NULL;
 	json_t *versions = json_object(), *leaves = json_object();
 	node_info *nodes = NULL;
 	int nnodes = 0, error = 0, rc;
 	char needle[400];
 
-	git_libgit2_init();
 	if (!versions || !leaves) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		goto done;
@@ -475,7 +513,7 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 		node_info *ni = NULL;
 		json_t *op;
 		size_t i, k;
-		int state = sqlite3_column_int(q, 4), sig_ok;
+		int state = sqlite3_column_int(q, 4), sig_ok, gen = 1;
 
 		if (ssync_log__parse_row(q, 2, 3, "?", 0, &e, NULL) < 0)
 			continue;
@@ -510,7 +548,16 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 				ssync_entry_free(e);
 				break;
 			}
-			load_seg_map(ssync_node_home(n), e->node, &ni->segs);
+			load_seg_map(ex, prefix, e->node, &ni->segs);
+		}
+		{
+			ssync_gen g[SSYNC_GENS_MAX];
+			int ng = 0;
+			if ((error = ssync_trust__gens(st, e->node, g, &ng, err)) < 0) {
+				ssync_entry_free(e);
+				break;
+			}
+			gen = (int)ssync_trust__gen_of(g, ng, e->seq);
 		}
 		ssync_hex_encode(hash, e->hash, SSYNC_HASH_BYTES);
 		ssync_hlc_format(e->hlc, when, sizeof(when));
@@ -565,7 +612,7 @@ int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_
 				ch.old_json = oldj ? oldj : "[]";
 				ch.new_json = newj ? newj : "null";
 				ch.hash = hash;
-				ch.commit = commit_of(&ni->segs, e->seq);
+				ch.commit = commit_of(&ni->segs, e->seq, gen);
 				ch.conflict = state == 1 && json_array_size(lv) > 1;
 				ch.state = state;
 				ch.sig_ok = sig_ok;
@@ -588,9 +635,46 @@ done:
 	json_decref(leaves);
 	for (rc = 0; rc < nnodes; rc++) {
 		free(nodes[rc].segs.first);
+		free(nodes[rc].segs.gen);
 		free(nodes[rc].segs.commit);
 	}
 	free(nodes);
+	return error;
+}
+
+int ssync_audit_history(ssync_node *n, const char *table, const char *pk, ssync_audit_change_cb cb,
+	void *payload, ssync_error *err)
+{
+	char path[4200];
+	ssync_exchange *ex = NULL;
+	int error;
+
+	git_libgit2_init();
+	/* no exchange repository: the changes are shown, their commits empty */
+	if (ssync_home_path(path, sizeof(path), ssync_node_home(n), SSYNC_HOME_EXCHANGE, NULL) < 0 ||
+	    ssync_exchange_open(&ex, path, 0, NULL) < 0)
+		ex = NULL;
+	error = history_store(ssync_node_store(n), ex, "refs/heads/node/", table, pk, cb, payload, err);
+	ssync_exchange_free(ex);
+	git_libgit2_shutdown();
+	return error;
+}
+
+int ssync_audit_history_repo(const char *repo, const char *root_hex, const char *table, const char *pk,
+	ssync_audit_finding_cb fcb, ssync_audit_change_cb cb, void *payload, ssync_audit_report *rep, ssync_error *err)
+{
+	char tmp[4096];
+	ssync_exchange *ex = NULL;
+	ssync_store *st = NULL;
+	int error;
+
+	git_libgit2_init();
+	if ((error = scratch_audit(repo, root_hex, fcb, payload, rep, tmp, &ex, &st, err)) == 0)
+		error = history_store(st, ex, "refs/remotes/src/node/", table, pk, cb, payload, err);
+	if (error == 0 && rep->failures > 0)
+		error = ssync_error_set(err, SSYNC_ECORRUPT, "the repository does not verify: %lld problem(s) found; the "
+			"history shows only what verifies (E_VERIFY)", (long long)rep->failures);
+	scratch_free(tmp, ex, st);
 	git_libgit2_shutdown();
 	return error;
 }

@@ -141,4 +141,21 @@ log "=== an auditor verifies the guarded hub from its git history alone"
 ss h audit verify --repo "$HUB" --district-pubkey "$RK" --json
 assert_eq "audit verify passes: the old key's entries above the cut are void, shown, not a failure" 0 "$RC"
 assert_true "... and named as E_VOID" grep -q E_VOID "$T/.out"
+
+log "=== audit history from the hub's bare repository alone (--repo), as the hub node's own log shows it"
+for k in sch-a-1 sch-a-6; do
+	ss h audit history teacher "$k" --json
+	assert_eq "the hub node's history of $k" 0 "$RC"
+	NODEH=$OUT
+	ss h audit history teacher "$k" --repo "$HUB" --district-pubkey "$RK" --json
+	assert_eq "audit history $k --repo passes" 0 "$RC"
+	assert_eq "... the same changes, commits and signature checks as the node's log" "$NODEH" "$OUT"
+done
+assert_contains "... sch-a-6 (generation 2) was published by a commit of node/sch-a.g2" \
+	"$(git --git-dir="$HUB" rev-list refs/heads/node/sch-a.g2 | tail -1 | head -c 12)" "$(echo "$OUT" | tr -d ' ')"
+assert_contains "... each change's signature checked" '"signature":"ok"' "$(echo "$OUT" | tr -d ' ')"
+ss h audit history teacher sch-a-6 --repo "$HUB" --district-pubkey "$RK"
+assert_contains "audit history --repo in text: the change and its commit" "sch-a#.*actor.*name:.*t6" "$OUT"
+ss h audit history teacher sch-a-6 --repo "$HUB" --district-pubkey "$(printf '%064d' 7)"
+assert_eq "audit history --repo under another district key fails (exit 1)" 1 "$RC"
 summary
