@@ -10,13 +10,17 @@
 #include "ingest_int.h"
 #include "log_int.h"
 #include "node_int.h"
+#include "reenroll_int.h"
 #include "schoolsync/log.h"
 #include "schoolsync/verify.h"
 #include "sync_int.h"
 
 typedef struct vctx {
 	ssync_verify_report *rep;
-	ssync_store *scratch;
+	ssync_store *st, *scratch;
+	int64_t gen; /* the key generation the current ingest takes */
+	ssync_gen g[SSYNC_GENS_MAX]; /* the current node's re-enrolments */
+	int ng;
 	const char *district;
 	ssync_ingest *in;
 	char node[SSYNC_NODE_ID_MAX + 1];
@@ -34,6 +38,22 @@ static int end_node(vctx *v)
 		v->in = NULL;
 	}
 	return error;
+}
+
+/* The scratch store's key for @p node (copied from the replica's peers). */
+static int set_key(ssync_store *scratch, const char *node, const unsigned char key[SSYNC_PUBKEY_BYTES],
+	ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(ssync_store__db(scratch), "UPDATE ssync_peer SET pubkey=? WHERE node=?", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(scratch, err, "set a key generation's key");
+	sqlite3_bind_blob(q, 1, key, SSYNC_PUBKEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(scratch, err, "set a key generation's key");
 }
 
 static int on_item(const ssync_log_item *it, void *p)
@@ -64,12 +84,26 @@ static int on_item(const ssync_log_item *it, void *p)
 	}
 	if (it->state != 1)
 		v->rep->not_applied++;
-	if (strcmp(v->node, ssync_entry_node(e)) != 0) {
-		if ((rc = end_node(v)) < 0)
+	{
+		/* A re-enrolled node (TRUST.md §5a): each key generation's seqs
+		 * verify with that generation's key, so the scratch store (which
+		 * holds one key per node) takes the key as the seqs cross a cut. */
+		int same = strcmp(v->node, ssync_entry_node(e)) == 0;
+		int64_t gen;
+		if (!same && (rc = ssync_trust__gens(v->st, ssync_entry_node(e), v->g, &v->ng, v->err)) < 0)
 			return v->error = rc;
-		snprintf(v->node, sizeof(v->node), "%s", ssync_entry_node(e));
-		if ((rc = ssync_ingest__begin(&v->in, v->scratch, v->district, v->node, "verify", v->err)) < 0)
-			return v->error = rc;
+		gen = ssync_trust__gen_of(v->g, v->ng, ssync_entry_seq(e));
+		if (!same || gen != v->gen) {
+			const ssync_gen *k = ssync_trust__gen_find(v->g, v->ng, gen > 1 ? gen : 2);
+			if ((rc = end_node(v)) < 0)
+				return v->error = rc;
+			snprintf(v->node, sizeof(v->node), "%s", ssync_entry_node(e));
+			v->gen = gen;
+			if (k && (rc = set_key(v->scratch, v->node, gen > 1 ? k->key : k->old_key, v->err)) < 0)
+				return v->error = rc;
+			if ((rc = ssync_ingest__begin(&v->in, v->scratch, v->district, v->node, "verify", v->err)) < 0)
+				return v->error = rc;
+		}
 	}
 	if ((rc = ssync_entry_line(e, &line, &len, v->err)) < 0)
 		return v->error = rc;
@@ -162,6 +196,7 @@ int ssync_verify_replica(ssync_node *n, ssync_verify_report *rep, ssync_error *e
 	if ((error = copy_peers(st, scratch, err)) < 0)
 		goto done;
 	v.rep = rep;
+	v.st = st;
 	v.scratch = scratch;
 	v.district = ssync_node_district(n);
 	v.err = err;

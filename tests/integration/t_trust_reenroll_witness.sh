@@ -12,7 +12,7 @@
 #    replica, also after the witnessed time passed it, also on the new home
 #    that applied it before the listing arrived, and on fresh replicas that
 #    meet the stick, the hub and the fork in any order;
-#  * every replica ends identical;
+#  * every replica ends identical, and verifies (schoolsync verify);
 #  * the new home restored from an old disk image signs nothing once a stick
 #    brings only the district branch: the checkpoint of its own generation
 #    names seqs its log lacks (E_ROLLBACK).
@@ -139,6 +139,12 @@ for order in "${orders[@]}"; do
 	HASHES+=("$(state_hash r$k)")
 done
 assert_all_equal "hub, the new home, b and every order's replica hold the same state" "${HASHES[@]}"
+for s in h a2 b r1; do
+	ss $s verify
+	# (each key generation's entries rebuilt with its key; before, verify
+	# stopped at sch-a#1 with the new key)
+	assert_eq "$s verifies: checkpoints with sch-a.g2 reload, both generations rebuild" 0 "$RC"
+done
 
 log "=== the new home restored from its old image: a stick with only the district branch stops it"
 git init -q --bare "$T/dstick.git"
