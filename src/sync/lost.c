@@ -4,6 +4,7 @@
  * from another home. Only authentic lines of the node count: a line that
  * does not verify under a key certified (or pinned) for it is never listed,
  * so nothing re-entered can be something the school did not sign. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +93,11 @@ int ssync_lost__collect(ssync_store *st, const char *node, ssync_lost_set *s, ss
 
 	/* the log: held entries with a W_FUTURE_HLC row (few), withdrawn ones
 	 * from the node's freeze on (a range of the primary key) */
+	/* two searches by key (status runs this: never a scan of the node's log) */
 	if (sqlite3_prepare_v2(db, "SELECT e.seq, e.body, e.sig, e.state FROM ssync_entry e WHERE e.node=?1 AND "
-		"((e.state=2 AND e.seq IN (SELECT seq FROM ssync_quarantine WHERE node=?1 AND code='W_FUTURE_HLC')) OR "
-		"(e.state=4 AND e.seq >= (SELECT min(seq) FROM ssync_frozen WHERE node=?1))) ORDER BY e.seq",
-		-1, &q, NULL) != SQLITE_OK)
+		"e.seq IN (SELECT seq FROM ssync_quarantine WHERE node=?1 AND code='W_FUTURE_HLC') AND e.state=2 "
+		"UNION ALL SELECT seq, body, sig, state FROM ssync_entry WHERE node=?1 AND "
+		"seq >= (SELECT min(seq) FROM ssync_frozen WHERE node=?1) AND state=4 ORDER BY 1", -1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(st, err, "read lost entries");
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
 	while (error == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -202,6 +204,7 @@ int ssync_lost__marks(ssync_store *st, const char *node, ssync_lost_set *s, ssyn
 {
 	sqlite3_stmt *q = NULL;
 	unsigned char h[SSYNC_HASH_BYTES];
+	int64_t lo = INT64_MAX;
 	size_t i;
 	int rc;
 
@@ -215,12 +218,28 @@ int ssync_lost__marks(ssync_store *st, const char *node, ssync_lost_set *s, ssyn
 		if (ssync_lost__marker(s->v[i].e->actor, h) && (t = find(s, h)) && t != &s->v[i])
 			t->super_seq = s->v[i].e->seq;
 	}
-	/* the node's entries in the log whose actor carries the mark (instr
-	 * first: json_extract only on the few bodies that may) */
+	/* A re-entry comes after what it replaces in the chain: after a lost
+	 * entry of the same history, or after the cut of the re-enrolment that
+	 * voided it; so only the log from there on is read. */
+	{
+		ssync_gen g[SSYNC_GENS_MAX];
+		int ng = 0, k;
+		for (i = 0; i < s->n; i++)
+			if (s->v[i].e->seq < lo)
+				lo = s->v[i].e->seq;
+		if ((rc = ssync_trust__gens(st, node, g, &ng, err)) < 0)
+			return rc;
+		for (k = 0; k < ng; k++)
+			if (g[k].after_seq + 1 < lo)
+				lo = g[k].after_seq + 1;
+	}
+	/* the node's entries whose actor carries the mark (instr first:
+	 * json_extract only on the few bodies that may) */
 	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT seq, hash, json_extract(body, '$.actor') FROM ssync_entry "
-		"WHERE node=? AND instr(body, ' (reenter ') > 0", -1, &q, NULL) != SQLITE_OK)
+		"WHERE node=? AND seq>=? AND instr(body, ' (reenter ') > 0", -1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(st, err, "read re-entries");
 	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, lo);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *actor = (const char *)sqlite3_column_text(q, 2);
 		ssync_lost *t;
