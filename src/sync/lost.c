@@ -30,9 +30,13 @@ static ssync_lost *find(ssync_lost_set *s, const unsigned char *hash)
 /* Takes @p e. */
 static int push(ssync_lost_set *s, ssync_entry *e, const char *kind, ssync_error *err)
 {
-	ssync_lost *l;
+	ssync_lost *l = find(s, e->hash);
 
-	if (find(s, e->hash)) {
+	if (l) {
+		/* one line, several rows (a node's own fork it then discarded):
+		 * the most telling kind -- void, then rollback -- names it */
+		if (strcmp(kind, "void") == 0 || (strcmp(kind, "rollback") == 0 && strcmp(l->kind, "void") != 0))
+			snprintf(l->kind, sizeof(l->kind), "%s", kind);
 		ssync_entry_free(e);
 		return 0;
 	}

@@ -83,6 +83,9 @@ ss a sync --remote hub --adopt-remote --json
 assert_eq "sync --adopt-remote exits 0" 0 "$RC"
 assert_eq "... discarded 1 and adopted 1" "1 1" "$(jget "$OUT" 'str(j["discarded"])+" "+str(j["rollback_adopted"])')"
 assert_contains "the discarded write is in quarantine for re-entry" "sch-a 6 E_ROLLBACK" "$(quarantine_codes a)"
+ss a reenter --json
+assert_eq "reenter lists it: the discarded write, to re-enter" "sch-a#6 rollback pending teacher/sch-a-6b" \
+	"$(jget "$OUT" '" ".join(e["entry"]+" "+e["kind"]+" "+e["status"]+" "+e["ops"][0]["table"]+"/"+e["ops"][0]["key"] for e in j["entries"])')"
 assert_eq "status: no rollback" False "$(rollback_of a)"
 add_t 7
 assert_eq "writes go on" 0 "$RC"
