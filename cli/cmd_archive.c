@@ -181,7 +181,7 @@ out:
 int cmd_privacy(cli_ctx *ctx, int argc, char **argv)
 {
 	char **pos = NULL, hex[65];
-	int npos = 0, hflag = 0, rc = CLI_EXIT_OK, r;
+	int npos = 0, hflag = 0, rc = CLI_EXIT_OK, r, reseal;
 	ssync_node *n = NULL;
 	ssync_error err;
 	const cli_opt opts[] = { { NULL, 0, NULL, NULL } };
@@ -190,19 +190,35 @@ int cmd_privacy(cli_ctx *ctx, int argc, char **argv)
 		free(pos);
 		return CLI_EXIT_USAGE;
 	}
-	if (hflag || npos != 1 || (strcmp(pos[0], "key") && strcmp(pos[0], "rotate-key"))) {
+	reseal = npos == 2 && strcmp(pos[0], "reseal") == 0;
+	if (hflag || (!reseal && (npos != 1 || (strcmp(pos[0], "key") && strcmp(pos[0], "rotate-key"))))) {
 		free(pos);
 		if (hflag) {
-			printf(_("usage: schoolsync privacy key | rotate-key [--json]\n\n"
+			printf(_("usage: schoolsync privacy key | rotate-key | reseal NODE [--json]\n\n"
 				"key: this node's encryption public key (the hub certifies it: district enroll --enckey).\n"
-				"rotate-key: a new encryption key; the old one is kept to open what was sealed to it.\n"));
+				"rotate-key: a new encryption key; the old one is kept to open what was sealed to it.\n"
+				"reseal NODE (hub): NODE lost the encryption key its data keys are sealed to; the hub seals\n"
+				"  them again, to NODE's newly certified key among others, at its next sync.\n"));
 			return CLI_EXIT_OK;
 		}
-		return cli_usage(ctx, "privacy", "key or rotate-key");
+		return cli_usage(ctx, "privacy", "key, rotate-key or reseal NODE");
 	}
 	ssync_error_clear(&err);
 	if (!(n = cli_open_node(ctx, 0, &rc)))
 		goto out;
+	if (reseal) {
+		int count = 0;
+		if (ssync_privacy_reseal(n, pos[1], &count, &err) < 0) {
+			rc = cli_fail(ctx, &err);
+			goto out;
+		}
+		if (ctx->json)
+			rc = cli_print_json(json_pack("{sssi}", "node", pos[1], "resealed", count));
+		else
+			printf(_("%d data key(s) of %s go out in this hub's key store at its next sync, sealed to every reader of "
+				"its school (docs/PRIVACY.md §8)\n"), count, pos[1]);
+		goto out;
+	}
 	r = strcmp(pos[0], "key") == 0 ? ssync_privacy_enckey_hex(n, hex, &err) : ssync_privacy_rotate_enckey(n, hex, &err);
 	if (r < 0) {
 		rc = cli_fail(ctx, &err);

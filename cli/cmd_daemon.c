@@ -92,8 +92,9 @@ static void print_node(json_t *node)
 			"       this node no longer has (restored without its enc.key?): its archives under them read\n"
 			"       [encrypted] here; the hub and other readers still read them, and this node's key store\n"
 			"       carries them on. Put the previous enc.key from the backup in this home as enc.key.old\n"
-			"       and sync; and let the hub certify this home's new key: district enroll ... --enckey\n"
-			"       (docs/PRIVACY.md §8)\n"), (long long)json_integer_value(json_object_get(node, "keys_sealed_elsewhere")));
+			"       and sync; or let the hub certify this home's new key (district enroll ... --enckey)\n"
+			"       and re-seal them to it (schoolsync privacy reseal %s) (docs/PRIVACY.md §8)\n"),
+			(long long)json_integer_value(json_object_get(node, "keys_sealed_elsewhere")), jstr(node, "node"));
 	if (jstr(node, "rollback"))
 		printf(_("ROLLBACK (E_ROLLBACK): %s\n"
 			"       writes are refused. Run schoolsync sync --remote hub to adopt the district's copy of\n"

@@ -128,6 +128,17 @@ SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_erase(ssync_node *n, const char
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_keys_sealed_elsewhere(ssync_node *n, int64_t *count,
 	ssync_error *err);
 
+/**
+ * Hub only: re-seal the data keys of node @p node (a school node that lost
+ * the encryption key they are sealed to, docs/PRIVACY.md §8) in this hub's
+ * own key store, so they reach every current reader of its school,
+ * including the node's newly certified key, at the next sync. They stay
+ * there while @p node's own store holds them (an erasure by the school
+ * reaches them); *@p count: how many.
+ */
+SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_reseal(ssync_node *n, const char *node, int *count,
+	ssync_error *err);
+
 /** Hub only: let auditor @p auditor read @p school's private rows (@p on 1), or stop (0). */
 SSYNC_EXTERN SSYNC_WARN_UNUSED int ssync_privacy_grant(ssync_node *n, const char *auditor, const char *school,
 	int on, ssync_error *err);

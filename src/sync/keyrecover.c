@@ -21,7 +21,10 @@
 #include "keystore_int.h"
 #include "node_int.h"
 #include "privacy_priv.h"
+#include "policy_int.h"
+#include "schoolsync/hlc.h"
 #include "schoolsync/home.h"
+#include "schoolsync/ident.h"
 #include "schoolsync/privacy.h"
 
 /* The school a kid belongs to, from its readers: the school of the first
@@ -328,7 +331,7 @@ int ssync_privacy_keys_sealed_elsewhere(ssync_node *n, int64_t *count, ssync_err
 		return 0;
 	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
 		return error;
-	if (sqlite3_prepare_v2(kdb, "SELECT count(DISTINCT kid) FROM carried WHERE node=?", -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(kdb, "SELECT count(DISTINCT kid) FROM carried c WHERE node=? AND NOT EXISTS (SELECT 1 FROM data_key d WHERE d.kid=c.kid)", -1, &q, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(kdb, err, "read carried keys");
 	} else {
 		sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
@@ -339,5 +342,86 @@ int ssync_privacy_keys_sealed_elsewhere(ssync_node *n, int64_t *count, ssync_err
 	}
 	sqlite3_finalize(q);
 	ssync_privacy__kdb_release(kdb);
+	return error;
+}
+
+/*
+ * The hub's re-seal (docs/PRIVACY.md §8): a school node that lost enc.key
+ * carries its boxes (above) but cannot open them; the hub, a reader of
+ * every school, holds those keys. It copies them as its own (origin
+ * 'adopted:<node>', never reused for a new write) so its store seals them
+ * to the school's readers -- the node's new key among them. A copy lives
+ * only while the node's own store holds the kid: an erasure by the school
+ * (its store drops the kid) drops the hub's copy when the hub applies it.
+ */
+int ssync_privacy_reseal(ssync_node *n, const char *node, int *count, ssync_error *err)
+{
+	ssync_store *st = ssync_node_store(n);
+	char role[16], school[SSYNC_NODE_ID_MAX + 1], origin[SSYNC_NODE_ID_MAX + 16];
+	sqlite3 *kdb = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t until = 0, max_seq = 0;
+	int managed = 0, rc, error;
+
+	*count = 0;
+	if (!node || !ssync_ident_node_valid(node))
+		return ssync_error_set(err, SSYNC_EINVAL, "invalid node id '%s'", node ? node : "");
+	if ((error = ssync_policy__local(st, ssync_node_id(n), NULL, ssync_hlc_tick(0, ssync_hlc_wall_ms()), &managed, role,
+		school, &until, &max_seq, err)) < 0)
+		return error;
+	if (!managed || strcmp(role, "hub") != 0)
+		return ssync_error_set(err, SSYNC_EPERM, "only the district hub re-seals a school's data keys");
+	/* the school the node speaks for: whom its keys are sealed to */
+	if (!(q = ssync_store__stmt(st, "SELECT role, ifnull(school_id,'') FROM ssync_cert WHERE node=? ORDER BY serial DESC LIMIT 1", err)))
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+	school[0] = 0;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "school") == 0)
+		snprintf(school, sizeof(school), "%s", (const char *)sqlite3_column_text(q, 1));
+	sqlite3_reset(q);
+	q = NULL;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read certificate");
+	if (!school[0])
+		return ssync_error_set(err, SSYNC_EINVAL, "%s is not a school node of this district", node);
+	if ((error = ssync_privacy__kdb_open(n, &kdb, err)) < 0)
+		return error;
+	snprintf(origin, sizeof(origin), "adopted:%s", node);
+	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO data_key(kid, owner, school, key, readers, origin) "
+		"SELECT kid, ?1, ?2, key, '', ?3 FROM data_key WHERE owner=?4 AND kid NOT IN (SELECT kid FROM erased)",
+		-1, &q, NULL) != SQLITE_OK) {
+		error = ssync_privacy__kdb_err(kdb, err, "re-seal data keys");
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, school, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, node, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		error = ssync_privacy__kdb_err(kdb, err, "re-seal data keys");
+	else
+		*count = sqlite3_changes(kdb);
+done:
+	sqlite3_finalize(q);
+	ssync_privacy__kdb_release(kdb);
+	return error;
+}
+
+int ssync_privacy__drop_adopted(ssync_node *n, sqlite3 *kdb, const char *owner, ssync_error *err)
+{
+	char origin[SSYNC_NODE_ID_MAX + 16];
+	sqlite3_stmt *q = NULL;
+	int error = 0;
+
+	snprintf(origin, sizeof(origin), "adopted:%s", owner);
+	if (sqlite3_prepare_v2(kdb, "DELETE FROM data_key WHERE owner=?1 AND origin=?2 AND kid NOT IN "
+		"(SELECT kid FROM data_key WHERE owner=?3)", -1, &q, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(kdb, err, "drop re-sealed keys");
+	sqlite3_bind_text(q, 1, ssync_node_id(n), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, owner, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		error = ssync_privacy__kdb_err(kdb, err, "drop re-sealed keys");
+	sqlite3_finalize(q);
 	return error;
 }

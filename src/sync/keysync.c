@@ -275,6 +275,7 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 	    (error = ssync_privacy__erase_resolve(n, kdb, err)) < 0 ||
 	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM carried WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
+	    (error = ssync_privacy__drop_adopted(n, kdb, ks->node, err)) < 0 ||
 	    (error = kdb_set_seen(kdb, ks->node, ks->version, err)) < 0)
 		goto fail;
 	if ((error = ssync_privacy__kdb_exec(kdb, "COMMIT", err)) == 0)

@@ -85,6 +85,9 @@ struct ssync_keystore;
  * its erasures and grants back. @p is_hub -1: a store our key before a
  * re-enrolment signed: it only adds. In one keys.db transaction. */
 int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const struct ssync_keystore *ks, int is_hub, ssync_error *err);
+/* A hub's re-sealed copies (privacy reseal) of @p owner's keys that
+ * @p owner's store, just applied, no longer holds: the owner erased them. */
+int ssync_privacy__drop_adopted(ssync_node *n, sqlite3 *kdb, const char *owner, ssync_error *err);
 /* Carried boxes to us that a key we now hold (enc.key.old) opens. */
 int ssync_privacy__reclaim(ssync_node *n, sqlite3 *kdb, ssync_error *err);
 /* Append the carried kids to @p ks (wraps of current readers only) and

@@ -269,7 +269,7 @@ static void sealed_elsewhere(const char *home, ssync_status *s)
 	if (ssync_home_path(path, sizeof(path), home, SSYNC_HOME_KEYSDB, NULL) < 0 || access(path, F_OK) != 0)
 		return;
 	if (sqlite3_open_v2(path, &kdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(kdb, "SELECT count(DISTINCT kid) FROM carried WHERE node=?", -1, &q, NULL) == SQLITE_OK) {
+	    sqlite3_prepare_v2(kdb, "SELECT count(DISTINCT kid) FROM carried c WHERE node=? AND NOT EXISTS (SELECT 1 FROM data_key d WHERE d.kid=c.kid)", -1, &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(q, 1, s->node_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW)
 			s->keys_sealed_elsewhere = sqlite3_column_int64(q, 0);

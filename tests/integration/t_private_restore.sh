@@ -109,11 +109,29 @@ assert_eq "after r2's new store the hub still reads a's whole history" "孙三�
 	"$(name_of h "$S3") $(name_of h "$S4") $(name_of h "$S5") $(name_of h "$S6")"
 assert_eq "... the store r2 published still seals S4's key (carried, not dropped)" yes "$(store_has "$T/hub.git" sch-a "$(kid_of h "$S4")")"
 
+log "=== the hub certifies r2's new enc key and re-seals sch-a's data keys to it"
+ssx h district enroll sch-a --role school --school sch-a --pubkey "$(printf '%s' "$AJ" | jf pubkey)" \
+	--enckey "$(ssx r2 privacy key)" --root-key "$ROOT" >/dev/null
+assert_fail "a school cannot re-seal" r2 privacy reseal sch-a
+ss h privacy reseal sch-a
+assert_contains "the hub re-seals a's data keys" "data key.s. of sch-a go out" "$OUT"
+sync_ok h >/dev/null; sync_ok r2 hub >/dev/null; sync_ok h >/dev/null; sync_ok r2 hub >/dev/null
+assert_eq "r2 reads its history again (the hub's boxes)" "孙三改 李四 周五" "$(name_of r2 "$S3") $(name_of r2 "$S4") $(name_of r2 "$S5")"
+assert_eq "... S1, S2 stay erased" "[encrypted] [encrypted]" "$(name_of r2 "$S1") $(name_of r2 "$S2")"
+K5=$(kid_of h "$S5")
+ssx r2 student-archive erase "$S5" >/dev/null
+sync_ok r2 hub >/dev/null; sync_ok h >/dev/null; sync_ok r2 hub >/dev/null
+assert_eq "the school's own erasure reaches the hub's re-sealed copy: the hub cannot read S5" "[encrypted]" "$(name_of h "$S5")"
+assert_eq "... nor r2" "[encrypted]" "$(name_of r2 "$S5")"
+assert_eq "... the hub's keys.db holds no key under S5's kid" 0 "$(has_key h "$K5")"
+assert_eq "... and no key store on the hub seals it" "no no" "$(store_has "$T/hub.git" hub "$K5") $(store_has "$T/hub.git" sch-a "$K5")"
+assert_eq "S4 stays readable on the hub and r2" "李四 李四" "$(name_of h "$S4") $(name_of r2 "$S4")"
+
 log "=== the old enc.key found again: as enc.key.old it opens what was sealed to it"
 cp "$T/keys/enc.key" "$T/r2/enc.key.old"
 sync_ok r2 hub >/dev/null
 assert_eq "r2 reads S4 again" 李四 "$(name_of r2 "$S4")"
-assert_eq "... and S1, S2 stay erased" "[encrypted] [encrypted]" "$(name_of r2 "$S1") $(name_of r2 "$S2")"
+assert_eq "... and S1, S2, S5 stay erased" "[encrypted] [encrypted] [encrypted]" "$(name_of r2 "$S1") $(name_of r2 "$S2") $(name_of r2 "$S5")"
 ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
 assert_eq "audit verify passes from the repository" 0 "$RC"
 sync_ok h >/dev/null
