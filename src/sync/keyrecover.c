@@ -3,7 +3,7 @@
  * with init --restore-key starts with an empty keys.db, yet its own store
  * on the hub still seals every data key it made to its own X25519 key:
  * the first sync that reads a copy of that store we do not hold takes the
- * keys back (origin 'recovered': whom they were sealed to before is
+ * keys (and the erasures it names, a hub's grants) back (origin 'recovered': whom they were sealed to before is
  * unknown, so no new write reuses one). Boxes we cannot open (enc.key
  * lost) are carried, as they are, into our next store: a store that
  * dropped them would make every reader delete them (the owner's store is
@@ -64,20 +64,21 @@ static int step_done(sqlite3 *kdb, sqlite3_stmt *q, ssync_error *err, const char
 	return rc == SQLITE_DONE ? 0 : ssync_privacy__kdb_err(kdb, err, what);
 }
 
-static int hub_notices(sqlite3 *kdb, const ssync_keystore *ks, ssync_error *err)
+/* Our erasures (every store names them, keyerase.c) and, a hub's, grants. */
+static int own_notices(sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
 {
 	sqlite3_stmt *er = NULL, *gr = NULL;
 	int i, error = 0;
 
 	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &er, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO grants(auditor, school) VALUES (?,?)", -1, &gr, NULL) != SQLITE_OK ||
-	    sqlite3_exec(kdb, "DELETE FROM grants", NULL, NULL, NULL) != SQLITE_OK)
-		error = ssync_privacy__kdb_err(kdb, err, "take back the hub's notices");
+	    (is_hub && sqlite3_exec(kdb, "DELETE FROM grants", NULL, NULL, NULL) != SQLITE_OK))
+		error = ssync_privacy__kdb_err(kdb, err, "take back our erasures and grants");
 	for (i = 0; !error && i < ks->nerased; i++) {
 		sqlite3_bind_text(er, 1, ks->erased[i], -1, SQLITE_STATIC);
 		error = step_done(kdb, er, err, "record erasure");
 	}
-	for (i = 0; !error && i < ks->ngrants; i++) {
+	for (i = 0; !error && is_hub && i < ks->ngrants; i++) {
 		sqlite3_bind_text(gr, 1, ks->grants[i].auditor, -1, SQLITE_STATIC);
 		sqlite3_bind_text(gr, 2, ks->grants[i].school, -1, SQLITE_STATIC);
 		error = step_done(kdb, gr, err, "record grant");
@@ -115,7 +116,7 @@ int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const ssync_keystore *k
 	ins = NULL;
 	if (error < 0 || (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM carried", err)) < 0)
 		goto fail;
-	if (is_hub && (error = hub_notices(kdb, ks, err)) < 0)
+	if ((error = own_notices(kdb, ks, is_hub, err)) < 0)
 		goto fail;
 add:
 	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO data_key(kid, owner, school, key, readers, origin) "

@@ -78,6 +78,8 @@ assert_eq "nothing came back at the hub: S1, S2 unreadable" "[encrypted] [encryp
 assert_eq "... the hub's keys.db holds neither" "0 0" "$(has_key h "$K1") $(has_key h "$K2")"
 assert_eq "... and the hub's copy of a's store seals neither" "no no" \
 	"$(store_has "$T/hub.git" sch-a "$K1") $(store_has "$T/hub.git" sch-a "$K2")"
+assert_contains "r1's store on the hub still names the school's own erasure of S2 (taken back)" "$K2" \
+	"$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-a:keystore)"
 sync_ok r1 stick >/dev/null
 assert_eq "the old stick again, after the hub: S1, S2 still unreadable on r1" "[encrypted] [encrypted]" \
 	"$(name_of r1 "$S1") $(name_of r1 "$S2")"
