@@ -22,6 +22,7 @@
 #include "schoolsync/hlc.h"
 #include "schoolsync/home.h"
 #include "trust_int.h"
+#include "wevidence_int.h"
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -210,6 +211,32 @@ static int report_refused(ssync_store *st, ssync_audit_finding_cb cb, void *payl
 	return rc;
 }
 
+/* Evidence of hub equivocation the repository holds (TRUST.md §4a),
+ * judged as a receiver judges it: good evidence is a failure (the hub
+ * signed two checkpoints for one position), junk a finding that is not. */
+static int report_evidence(ssync_exchange *ex, ssync_store *st, ssync_audit_finding_cb cb, void *payload,
+	ssync_audit_report *rep, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t qn = 0;
+	int rc, error;
+
+	if ((error = ssync_witness__evidence_receive(st, ex, "src", &qn, err)) < 0)
+		return error;
+	if (qn == 0)
+		return 0;
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT node, seq, code, reason FROM ssync_quarantine "
+		"WHERE node IN ('witness', 'evidence') ORDER BY node DESC, seq", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read hub-equivocation evidence");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		finding(cb, payload, rep, strcmp((const char *)sqlite3_column_text(q, 0), "witness") == 0,
+			(const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
+			(const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3));
+	rc = rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "read hub-equivocation evidence");
+	sqlite3_finalize(q);
+	return rc;
+}
+
 static int audit_repo(ssync_exchange *ex, ssync_store *st, const char *root_hex,
 	ssync_audit_finding_cb cb, void *payload, ssync_audit_report *rep, ssync_error *err)
 {
@@ -244,6 +271,8 @@ static int audit_repo(ssync_exchange *ex, ssync_store *st, const char *root_hex,
 			goto done; /* nothing after a bad trust object can be judged */
 		}
 	}
+	if ((error = report_evidence(ex, st, cb, payload, rep, err)) < 0)
+		goto done;
 	/* Every node branch, commit by commit, through the receivers' ingest. */
 	nodes.plen = strlen("refs/remotes/src/node/");
 	if ((error = ssync_exchange_refs(ex, "refs/remotes/src/node/", collect_ref, &nodes, err)) < 0)

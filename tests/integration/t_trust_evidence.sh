@@ -92,6 +92,11 @@ sync_attn b hub >/dev/null
 assert_eq "the guarded hub holds the evidence ref" "$EVREF" "$(evrefs "$HUB")"
 assert_eq "... the very commit b made" "$(git --git-dir="$T/b/exchange.git" rev-parse "$EVREF")" "$(git --git-dir="$HUB" rev-parse "$EVREF")"
 
+ss h --json audit verify --repo "$HUB" --district-pubkey "$RK"
+assert_eq "an auditor verifying the hub's repository alone finds it: not ok" "False" "$(jget "$OUT" 'j["ok"]')"
+assert_contains "... naming the hub's equivocation at position N+1" "\"node\": *\"witness\", *\"seq\": *$((N0 + 1)).*E_WITNESS_FORK" \
+	"$(echo "$OUT" | tr -d '\n')"
+
 log "=== c, which only ever talked to the hub, reacts as if it had caught it"
 ss c sync --json
 assert_eq "c's sync exits 3 (someone must look)" 3 "$RC"
@@ -169,6 +174,13 @@ for kind in forged same wrongname othercommit; do
 	assert_contains "... naming the ref" "${R#refs/heads/}" "$out"
 done
 assert_eq "the hub holds only the real evidence" "$EVREF" "$(evrefs "$HUB")"
+git clone -q --bare "$HUB" "$T/audit-junk.git"
+git --git-dir="$T/audit-junk.git" update-ref -d "$EVREF"
+R=$(git --git-dir="$T/junk-forged.git" for-each-ref --format='%(refname)' refs/heads/evidence/)
+git --git-dir="$T/junk-forged.git" push -q "$T/audit-junk.git" "$R:$R"
+ss h --json audit verify --repo "$T/audit-junk.git" --district-pubkey "$RK"
+assert_eq "audit of the hub's history with forged evidence in place of the real one: ok" "True" "$(jget "$OUT" 'j["ok"]')"
+assert_contains "... the forgery is a finding, not a failure" "\"evidence\".*E_CORRUPT" "$(echo "$OUT" | tr -d '\n')"
 for kind in forged same wrongname othercommit; do
 	ssx f remote add j$kind "$T/junk-$kind.git" >/dev/null
 done
