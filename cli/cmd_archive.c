@@ -71,7 +71,9 @@ static int help(void)
 		"       schoolsync student-archive erase ID        (the owning school or the hub)\n\n"
 		"一生一档案: name, grade and record are encrypted before they are written; only the\n"
 		"owning school, the hub and auditors the hub granted can read them. Other nodes,\n"
-		"relays, USB sticks and git hold ciphertext only. export writes CSV (docs/PRIVACY.md).\n"));
+		"relays, USB sticks and git hold ciphertext only. export writes CSV (docs/PRIVACY.md).\n"
+		"Many students at once (a CSV saved from Excel, UTF-8 or GBK): schoolsync import\n"
+		"student_archive FILE.csv, encrypted the same way.\n"));
 	return CLI_EXIT_OK;
 }
 
