@@ -8,8 +8,8 @@
  * for S's rows (keys.db records their school). Kids are public: a request
  * for any other key (another school's, a hub's key held elsewhere) is kept
  * but never honoured, so one school cannot erase another's students.
- * Requests are kept (erase_req), so a key that arrives after the request
- * is erased too: the outcome is a function of the stores held, not of
+ * Requests are kept (erase_ask, each node's newest list), so a key that
+ * arrives after the request is erased too: the outcome is a function of the stores held, not of
  * their order.
  */
 #include <stdio.h>
@@ -48,15 +48,24 @@ int ssync_privacy__erase_requests(ssync_node *n, sqlite3 *kdb, const ssync_keyst
 	sqlite3_stmt *q = NULL;
 	int i, error;
 
-	if (ks->nerased == 0)
-		return 0;
+	/* a store's list is all its node asks (it never shrinks): it replaces
+	 * the one held, so a hostile node's junk costs one store's worth */
+	if (sqlite3_prepare_v2(kdb, "DELETE FROM erase_ask WHERE node=?", -1, &q, NULL) != SQLITE_OK)
+		return ssync_privacy__kdb_err(kdb, err, "record erasure requests");
+	sqlite3_bind_text(q, 1, ks->node, -1, SQLITE_STATIC);
+	error = sqlite3_step(q) == SQLITE_DONE ? 0 : ssync_privacy__kdb_err(kdb, err, "record erasure requests");
+	sqlite3_finalize(q);
+	q = NULL;
+	if (error < 0 || ks->nerased == 0)
+		return error;
 	if ((error = school_of(ssync_node_store(n), ks->node, 1, school, err)) < 0 || !school[0])
 		return error; /* only a school node asks for its school's rows */
-	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erase_req(kid, school) VALUES (?,?)", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erase_ask(node, kid, school) VALUES (?,?,?)", -1, &q, NULL) != SQLITE_OK)
 		return ssync_privacy__kdb_err(kdb, err, "record erasure requests");
 	for (i = 0; i < ks->nerased && !error; i++) {
-		sqlite3_bind_text(q, 1, ks->erased[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, school, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 1, ks->node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, ks->erased[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, school, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			error = ssync_privacy__kdb_err(kdb, err, "record erasure requests");
 		sqlite3_reset(q);
@@ -83,7 +92,7 @@ int ssync_privacy__erase_resolve(ssync_node *n, sqlite3 *kdb, ssync_error *err)
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return ssync_store__sqlerr(st, err, "read certificate");
 	}
-	if (sqlite3_prepare_v2(kdb, "SELECT d.kid, d.owner, d.school, r.school FROM data_key d JOIN erase_req r ON r.kid=d.kid "
+	if (sqlite3_prepare_v2(kdb, "SELECT d.kid, d.owner, d.school, r.school FROM data_key d JOIN erase_ask r ON r.kid=d.kid "
 		"WHERE d.kid NOT IN (SELECT kid FROM erased)", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &ins, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(kdb, err, "read erasure requests");

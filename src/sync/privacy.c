@@ -37,7 +37,10 @@ static const char kdb_schema[] =
 	"CREATE TABLE IF NOT EXISTS data_key(kid TEXT NOT NULL, owner TEXT NOT NULL, school TEXT NOT NULL,"
 	" key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '', PRIMARY KEY(kid, owner)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS erased(kid TEXT PRIMARY KEY) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS erase_req(kid TEXT NOT NULL, school TEXT NOT NULL, PRIMARY KEY(kid, school)) WITHOUT ROWID;"
+	"DROP TABLE IF EXISTS erase_req;" /* its first form (3089ed1), keyed by school: requests come again */
+	"CREATE TABLE IF NOT EXISTS erase_ask(node TEXT NOT NULL, kid TEXT NOT NULL, school TEXT NOT NULL,"
+	" PRIMARY KEY(node, kid)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS erase_ask_kid ON erase_ask(kid);"
 	"CREATE TABLE IF NOT EXISTS seen(node TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS grants(auditor TEXT NOT NULL, school TEXT NOT NULL, PRIMARY KEY(auditor, school)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;"

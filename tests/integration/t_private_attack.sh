@@ -98,6 +98,12 @@ for x in h a b; do
 	assert_eq "$x still reads S1's record (the hub's key)" 转学 "$(ssx $x --json student-archive show "$S1" | jf record)"
 done
 
+NC=$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-c:keystore | "$PY" -c 'import json,sys; print(len(json.loads(sys.stdin.read().split("\t")[0])["erased"]))')
+assert_eq "the hub keeps c's requests, no more than its store names" "$NC" "$(sqlite3 "$T/h/keys.db" "SELECT count(*) FROM erase_ask WHERE node='sch-c'")"
+sqlite3 "$T/c/keys.db" "DELETE FROM erased"
+round
+assert_eq "... and drops them when c's newer store names none" 0 "$(sqlite3 "$T/h/keys.db" "SELECT count(*) FROM erase_ask WHERE node='sch-c'")"
+
 log "=== a revoked school node (a stolen laptop) can no longer erase its school's students"
 BSEQ=$(ssx h --json log --node sch-a-2 | "$PY" -c 'import json,sys; print(max([e["seq"] for e in json.load(sys.stdin)] or [0]))')
 ssx h district revoke sch-a-2 --after-seq "$BSEQ" --root-key "$ROOT" >/dev/null
