@@ -17,6 +17,9 @@
 #    and re-enrols it below the fork; the new home re-enters what the hub
 #    holds of both histories (the copy's entries after the fork never reach
 #    it: a frozen branch stops there);
+#  * a clock far ahead, the other way back: school g's entries 200 days
+#    ahead are held for good; instead of waiting, the hub re-enrols g with
+#    the cut before them; they become void and the new home re-enters them;
 #  * every node ends with the same state.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -48,16 +51,16 @@ new_hub "$T/hub.git"
 ssx h init --node hub --district d1 >/dev/null
 ssx h remote add hub "$T/hub.git" >/dev/null
 RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
-for s in a b c f; do
+for s in a b c f g; do
 	P=$(ssx $s --json init --node sch-$s --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])')
 	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
 	ssx $s join --district-pubkey "$RK" >/dev/null
 	ssx $s remote add hub "$T/hub.git" >/dev/null
 done
-ss_at "$(at 0)" h sql "INSERT INTO zone(id,name) VALUES ('z1','崇西'); INSERT INTO school(id,name,zone_id,stage,students) VALUES ('sch-a','甲校','z1','primary',300), ('sch-b','乙校','z1','primary',300), ('sch-c','丁校','z1','primary',200), ('sch-f','丙校','z1','middle',150)"
+ss_at "$(at 0)" h sql "INSERT INTO zone(id,name) VALUES ('z1','崇西'); INSERT INTO school(id,name,zone_id,stage,students) VALUES ('sch-a','甲校','z1','primary',300), ('sch-b','乙校','z1','primary',300), ('sch-c','丁校','z1','primary',200), ('sch-g','戊校','z1','primary',120), ('sch-f','丙校','z1','middle',150)"
 assert_eq "the hub adds the zone and the schools" 0 "$RC"
 sync_at "$(at 0)" h
-for s in a b c f; do sync_at "$(at 0)" $s; done
+for s in a b c f g; do sync_at "$(at 0)" $s; done
 
 log "=== day 1: f (correct clock) writes two teachers"
 ss_at "$(at $D)" f sql "$(row sch-f-1 sch-f F1 f1); $(row sch-f-3 sch-f F3 f3)"
@@ -187,10 +190,34 @@ assert_eq "... both histories' new rows and c's rename" "c1 from c|初级|数学
 ss_at "$(at $((215 * D)))" c2 reenter --from "$T/fork.json" --apply --json
 assert_eq "a second run writes nothing" "0 0" "$(rj "$OUT" 'str(j["written"])+" "+str(j["pending"])')"
 
+log "=== g, 200 days ahead too, does not wait: the hub re-enrols it with the cut before its held entries"
+ss_at "$(at $((216 * D)))" g sql "$(row sch-g-1 sch-g G1 g1)"
+sync_at "$(at $((216 * D)))" g
+ss_at "$(at $((416 * D)))" g sql "$(row sch-g-2 sch-g G2 g2)"
+assert_eq "g writes 200 days ahead" 0 "$RC"
+sync_at "$(at $((416 * D)))" g
+sync_at "$(at $((216 * D)))" h
+assert_true "hub: sch-g#2 held for good" q_has h sch-g 2 W_FUTURE_HLC
+P4=$(ssx g2 --json init --node sch-g --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])')
+ssx g2 join --district-pubkey "$RK" >/dev/null
+ssx g2 remote add hub "$T/hub.git" >/dev/null
+ss_at "$(at $((216 * D)))" h district reenroll sch-g --new-key "$P4" --void-after 1 --root-key "$ROOT"
+assert_eq "the hub re-enrols sch-g, cut after seq 1" 0 "$RC"
+sync_at "$(at $((216 * D)))" h
+ss_at "$(at $((216 * D)))" h reenter --node sch-g --json
+assert_eq "the held entry is void now" "sch-g#2:void" "$(rj "$OUT" '" ".join(e["entry"]+":"+e["kind"] for e in j["entries"])')"
+printf '%s' "$OUT" >"$T/g.json"
+sync_at "$(at $((216 * D)))" g2
+ss_at "$(at $((216 * D)))" g2 reenter --from "$T/g.json" --apply --json
+assert_eq "the new home re-enters it at once, with today's clock" "0 1" "$RC $(rj "$OUT" 'j["written"]')"
+sync_at "$(at $((216 * D)))" g2
+sync_at "$(at $((216 * D)))" h
+assert_eq "the hub applies it (witnessed, not ahead)" "g2|初级|数学" "$(teacher h sch-g-2)"
+
 log "=== everyone converges; the held entries stay held"
-for s in a2 c2 h b f h a2 c2 b f; do sync_at "$NOW" $s; done
-assert_all_equal "hub, a2, b, c2 and f hold the same state" "$(state_hash h)" "$(state_hash a2)" "$(state_hash b)" \
-	"$(state_hash c2)" "$(state_hash f)"
+for s in a2 c2 g2 h b f h a2 c2 g2 b f; do sync_at "$NOW" $s; done
+assert_all_equal "hub, a2, b, c2, g2 and f hold the same state" "$(state_hash h)" "$(state_hash a2)" "$(state_hash b)" \
+	"$(state_hash c2)" "$(state_hash g2)" "$(state_hash f)"
 for s in h b f; do
 	assert_eq "$s: f's data is there" "f2|初级|数学 f1|中级|物理 none a2 renamed|初级|数学" \
 		"$(teacher $s sch-f-2) $(teacher $s sch-f-1) $(teacher $s sch-f-3) $(teacher $s sch-a-2)"
