@@ -687,6 +687,19 @@ int ssync_witness__need_rebuild(ssync_store *st, int64_t from, ssync_error *err)
 	int64_t tmax = 0, count = 0;
 	int r, rc;
 
+	if (from > 0) {
+		/* Positions 1..from all void (a witness reset from 1, §4b): entries
+		 * were judged with no witness, so these are the first checkpoints. */
+		if (!(q = ssync_store__stmt(st, "SELECT ifnull(max(time), 0) FROM ssync_witness WHERE pos <= ?", err)))
+			return SSYNC_ERROR;
+		sqlite3_bind_int64(q, 1, from);
+		if ((r = ssync_store__step_row(st, q, "read checkpoints", err)) > 0 && sqlite3_column_int64(q, 0) == 0)
+			from = 0;
+		sqlite3_reset(q);
+		q = NULL;
+		if (r < 0)
+			return r;
+	}
 	if (from == 0)
 		return first_changes(st, err);
 	if ((r = ssync_witness__latest(st, &tmax, &count, err)) < 0)

@@ -943,6 +943,41 @@ static void test_witness__evidence_any_order(void **state)
 	ev_free(&x);
 }
 
+/* A reset that voids every checkpoint held (from 1) takes the replica back
+ * to "no witness yet": its rebuild judges entries by today's rules alone. The
+ * next checkpoint is then, for the verdicts, the first one: an entry applied
+ * meanwhile that no listing covers and that lies beyond the new witnessed
+ * time is held (W_FUTURE_HLC) by a replica that loads everything at once, so
+ * the incremental check must ask for a rebuild too (before, it looked only at
+ * the new listings and the held entries: the replica kept it applied). */
+static void test_witness__reset_to_no_witness_then_checkpoint(void **state)
+{
+	th_fx *f = *state;
+	const int64_t day = 86400000;
+	char q[24], sql[300];
+
+	/* checkpoint 1 void (a reset from 1: its time 0, no listing); sch-b#1
+	 * dated two days after the next checkpoint, applied under no witness */
+	exec_ok(f->n, "DELETE FROM ssync_entry; DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; "
+		"INSERT INTO ssync_witness VALUES (1,'hub',0,zeroblob(32),'',zeroblob(64))");
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
+		"('sch-b',1,zeroblob(32),%lld,'',zeroblob(64),1)", (long long)((T0 + 2 * day) << SSYNC_HLC_COUNTER_BITS));
+	exec_ok(f->n, sql);
+	assert_int_equal(judge(f->n, "sch-b", 1, T0 + 2 * day, 0, q), 1);
+	/* checkpoint 2 at T0, listing another node only */
+	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (2,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
+		"INSERT INTO ssync_witness_head VALUES ('sch-a',1,2,zeroblob(32),%lld)", (long long)T0, (long long)T0);
+	exec_ok(f->n, sql);
+	assert_int_equal(judge(f->n, "sch-b", 1, T0 + 2 * day, 0, q), 2);
+	assert_string_equal(q, "W_FUTURE_HLC");
+	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 1, NULL), 1);
+	/* a first checkpoint that is not void keeps the incremental check */
+	exec_ok(f->n, "UPDATE ssync_entry SET state=2");
+	snprintf(sql, sizeof(sql), "UPDATE ssync_witness SET time=%lld WHERE pos=1", (long long)(T0 - day));
+	exec_ok(f->n, sql);
+	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 1, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +993,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_witness__only_one_witness, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_witness__reset_voids_in_any_order, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test(test_witness__evidence_any_order),
+		cmocka_unit_test_setup_teardown(test_witness__reset_to_no_witness_then_checkpoint, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
