@@ -96,6 +96,12 @@ assert_eq "a fresh replica syncs" 0 "$RC"
 sync_ok a2 >/dev/null; sync_ok b >/dev/null
 assert_all_equal "hub, a2, b, a fresh replica hold the same state" \
 	"$(state_hash h)" "$(state_hash a2)" "$(state_hash b)" "$(state_hash r)"
+for s in h b r a2; do
+	assert_eq "$s quarantined no key store (the new generation's verifies, the old one is a2's own)" 0 \
+		"$(ssx $s quarantine --json | "$PY" -c 'import json,sys; print(sum(1 for q in json.load(sys.stdin) if "key store" in json.dumps(q)))')"
+done
+assert_eq "the hub's repository still holds a2's store above a's" yes \
+	"$([ "$(store_version "$T/hub.git" sch-a)" -gt "$V1" ] && echo yes || echo no)"
 ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
 assert_eq "audit verify passes from the hub's repository" 0 "$RC"
 summary
