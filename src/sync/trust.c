@@ -178,7 +178,12 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 	}
 	/* The root that signs an object is the one in office at its serial:
 	 * the pinned root, handed over by each rotation below it (§3a). */
-	if (t->kind != SSYNC_TOBJ_GENESIS) {
+	if (t->kind == SSYNC_TOBJ_GENESIS) {
+		/* self-signed by the root it names; that the pinned root is that
+		 * one, or one it was rotated to, is checked once the whole update
+		 * is in (load_files), since the rotations come after it */
+		root = t->key;
+	} else {
 		/* a rotation is signed by the root before it; anything else by
 		 * the root after every rotation up to its own serial, so an old
 		 * root cannot take the rotation's serial either */
@@ -209,10 +214,6 @@ static int check_file(ssync_store *st, const unsigned char root[SSYNC_PUBKEY_BYT
 	ssync_trust__tobj_path(t, want, sizeof(want));
 	if (strcmp(want, path) != 0) {
 		snprintf(why, whylen, "%s: object must be stored as %s (E_CERT)", path, want);
-		return 1;
-	}
-	if (t->kind == SSYNC_TOBJ_GENESIS && sodium_memcmp(t->key, root, SSYNC_PUBKEY_BYTES) != 0) {
-		snprintf(why, whylen, "%s: names another root key (E_ROOT)", path);
 		return 1;
 	}
 	return 0;
@@ -246,6 +247,11 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 	why[0] = 0;
 	if (ssync_trust__pinned_root(st, root) != 0)
 		return ssync_error_set(err, SSYNC_ECERT, "no district root is pinned on this node");
+	/* objects are judged from the genesis root on (the pinned one may be a
+	 * root it was rotated to, §3a) */
+	if ((error = ssync_trust__genesis_root(st, root, err)) < 0 && error != SSYNC_ENOTFOUND)
+		return error;
+	error = 0;
 	if ((error = ssync_store_meta_get(st, "district", &district, err)) < 0)
 		return error;
 	if ((error = ssync_store_begin(st, err)) < 0)
@@ -332,9 +338,24 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 				goto done;
 			} else {
 				(*changed)++;
+				if (t.kind == SSYNC_TOBJ_GENESIS)
+					memcpy(root, t.key, SSYNC_PUBKEY_BYTES);
 			}
 			ssync_trust__tobj_clear(&t);
 		}
+	}
+	/* The root this node pinned at join must be the genesis root or one the
+	 * rotations held hand over to: a branch that never reaches it is not
+	 * this district's (§3a). */
+	if (!*bad && (hg = ssync_trust__pinned_reached(st, err)) <= 0) {
+		if (hg < 0) {
+			error = hg;
+			goto done;
+		}
+		*bad = SSYNC_ECERT;
+		snprintf(why, whylen, "the district root this node pinned is neither the genesis record's root nor one "
+			"the district branch's rotations hand over to (E_ROOT: another district, or a branch older than "
+			"the rotation to it)");
 	}
 	if (*bad) {
 		ssync_store_rollback(st);

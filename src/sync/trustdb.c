@@ -102,13 +102,38 @@ int ssync_trust__quarantine(ssync_store *st, const char *node, int64_t seq, cons
 	return rc == SQLITE_DONE ? 0 : ssync_store__sqlerr(st, err, "record quarantine");
 }
 
+int ssync_trust__genesis_root(ssync_store *st, unsigned char out[SSYNC_PUBKEY_BYTES], ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT body FROM ssync_trust_obj WHERE kind='genesis'", err);
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	if ((r = ssync_store__step_row(st, q, "read genesis record", err)) > 0) {
+		json_t *o = json_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, NULL);
+		r = o && ssync_hex_decode(out, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "root"))) == 0 ? 0 :
+			ssync_error_set(err, SSYNC_ECORRUPT, "the genesis record held names no root key");
+		json_decref(o);
+	} else if (r == 0) {
+		r = SSYNC_ENOTFOUND;
+	}
+	sqlite3_reset(q);
+	return r;
+}
+
+/* The chain starts at the genesis root once held (a node may pin a root the
+ * genesis was rotated to, TRUST.md §3a), else at the pinned one. */
 int ssync_trust__root_at(ssync_store *st, int64_t serial, unsigned char out[SSYNC_PUBKEY_BYTES])
 {
 	sqlite3_stmt *q;
 	int rc, moved = 0;
 
-	if (ssync_trust__pinned_root(st, out) != 0)
+	if ((rc = ssync_trust__genesis_root(st, out, NULL)) == SSYNC_ENOTFOUND) {
+		if (ssync_trust__pinned_root(st, out) != 0)
+			return -1;
+	} else if (rc < 0) {
 		return -1;
+	}
 	if (!(q = ssync_store__stmt(st, "SELECT body FROM ssync_trust_obj WHERE kind='rotate' AND serial<? ORDER BY serial", NULL)))
 		return -1;
 	sqlite3_bind_int64(q, 1, serial);
@@ -187,4 +212,36 @@ int ssync_trust__stale_check(ssync_store *st, const char *self, const char *what
 		"docs/OPERATIONS.md §7 \"Restored from an old copy\"");
 	free(v);
 	return error < 0 ? error : SSYNC_EROLLBACK;
+}
+
+int ssync_trust__pinned_reached(ssync_store *st, ssync_error *err)
+{
+	unsigned char pinned[SSYNC_PUBKEY_BYTES], cur[SSYNC_PUBKEY_BYTES];
+	sqlite3_stmt *q;
+	int rc, r, found;
+
+	if (ssync_trust__pinned_root(st, pinned) != 0)
+		return ssync_error_set(err, SSYNC_ECERT, "no district root is pinned on this node");
+	if ((r = ssync_trust__genesis_root(st, cur, err)) < 0)
+		return r == SSYNC_ENOTFOUND ? 1 : r;
+	found = sodium_memcmp(cur, pinned, SSYNC_PUBKEY_BYTES) == 0;
+	if (!(q = ssync_store__stmt(st, "SELECT body FROM ssync_trust_obj WHERE kind='rotate' ORDER BY serial", err)))
+		return SSYNC_ERROR;
+	while (!found && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		json_t *o = json_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, NULL);
+		unsigned char oldk[SSYNC_PUBKEY_BYTES], newk[SSYNC_PUBKEY_BYTES];
+		if (o && ssync_hex_decode(oldk, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "old_root"))) == 0 &&
+		    ssync_hex_decode(newk, SSYNC_PUBKEY_BYTES, json_string_value(json_object_get(o, "new_root"))) == 0 &&
+		    sodium_memcmp(oldk, cur, SSYNC_PUBKEY_BYTES) == 0) {
+			memcpy(cur, newk, SSYNC_PUBKEY_BYTES);
+			found = sodium_memcmp(cur, pinned, SSYNC_PUBKEY_BYTES) == 0;
+		}
+		json_decref(o);
+	}
+	if (!found && rc != SQLITE_DONE) {
+		sqlite3_reset(q);
+		return ssync_store__sqlerr(st, err, "read root rotations");
+	}
+	sqlite3_reset(q);
+	return found;
 }

@@ -13,6 +13,13 @@ int ssync_trust__pinned_root(ssync_store *st, unsigned char root[SSYNC_PUBKEY_BY
  * handed over by every rotation held with a lower serial (TRUST.md §3a).
  * Returns 1 if it differs from the pinned root, 0 if not, -1 if unreadable. */
 int ssync_trust__root_at(ssync_store *st, int64_t serial, unsigned char out[SSYNC_PUBKEY_BYTES]);
+
+/* The genesis record's root: 0, SSYNC_ENOTFOUND when none is held. */
+int ssync_trust__genesis_root(ssync_store *st, unsigned char out[SSYNC_PUBKEY_BYTES], ssync_error *err);
+
+/* 1 if the pinned root is the genesis root or one the held rotations hand
+ * over to (or no genesis is held yet), 0 if not (TRUST.md §3a). */
+int ssync_trust__pinned_reached(ssync_store *st, ssync_error *err);
 /* 1 if the genesis record is held, 0 if not, < 0 if it cannot be read. */
 int ssync_trust__have_genesis(ssync_store *st, ssync_error *err);
 /* 1 if trust data changed under entries already held (see trustdb.c). */

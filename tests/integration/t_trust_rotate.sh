@@ -36,6 +36,7 @@ log "=== the hub rotates the root"
 ss h district rotate-root --new-root-key "$ROOT2" --root-key "$ROOT"
 assert_eq "rotate-root exits 0" 0 "$RC"
 assert_contains "... and names the new root" "district root handed over to [0-9a-f]{64}" "$OUT"
+RK2=$(printf '%s\n' "$OUT" | grep -o 'handed over to [0-9a-f]\{64\}' | sed 's/handed over to //')
 assert_fail "the old root signs nothing more" h district enroll sch-x --role school --school sch-x --pubkey "$(pubkey_of x sch-x)" --root-key "$ROOT"
 assert_contains "... saying it is not the root in office" "not the district root in office" "$ERR"
 P=$(pubkey_of c sch-c)
@@ -50,6 +51,23 @@ assert_ok "c (certified by the new root) writes" c sql "INSERT INTO teacher(id,s
 sync_ok c >/dev/null
 sync_ok a >/dev/null
 assert_eq "a takes c's entry" "1" "$(seqs_of a sch-c)"
+
+log "=== d pins the new root at join (§3a): the genesis and the rotation to it are taken"
+P=$(pubkey_of d sch-d)
+ssx h district enroll sch-d --role school --school sch-d --pubkey "$P" --root-key "$ROOT2" >/dev/null
+sync_ok h >/dev/null
+ssx d remote add hub "$T/hub.git" >/dev/null
+assert_ok "d joins with the new root" d join --district-pubkey "$RK2"
+sync_ok d >/dev/null
+assert_eq "d takes c's entry (certified by the new root)" "1" "$(seqs_of d sch-c)"
+assert_eq "... and holds the district's state" "$(state_hash c)" "$(state_hash d)"
+assert_ok "d verifies" d verify
+ssx e init --node sch-e --district d1 >/dev/null
+ssx e remote add hub "$T/hub.git" >/dev/null
+ssx e join --district-pubkey "$(pubkey_of f sch-f)" >/dev/null
+ss e sync --json
+assert_ne "e, pinned to a key the district's roots never were, refuses the district branch" 0 "$RC"
+assert_contains "... E_ROOT in quarantine" "neither the genesis record's root.*E_ROOT" "$(ssx e quarantine --json)"
 
 log "=== an old-root certificate slipped onto the district branch after the rotation is refused"
 # the pre-rotation hub home signs one with the old root (it takes the rotation's serial)
