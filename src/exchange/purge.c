@@ -133,7 +133,10 @@ static int insert_reachable(git_repository *repo, git_packbuilder *pb, ssync_err
 	while ((error = git_reference_next(&ref, it)) == 0) {
 		git_reference *res = NULL;
 		git_object *obj = NULL;
-		if ((error = git_reference_resolve(&res, ref)) == 0 &&
+		error = git_reference_resolve(&res, ref);
+		if (error == GIT_ENOTFOUND && git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC)
+			error = 0; /* a symbolic ref to an unborn branch (HEAD): nothing to keep */
+		else if (error == 0 &&
 		    (error = git_object_lookup(&obj, repo, git_reference_target(res), GIT_OBJECT_ANY)) == 0) {
 			if (git_object_type(obj) == GIT_OBJECT_COMMIT) {
 				error = git_revwalk_push(walk, git_object_id(obj));

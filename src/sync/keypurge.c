@@ -153,8 +153,11 @@ int ssync_privacy__purge(ssync_node *n, ssync_exchange *ex, ssync_error *err)
 	}
 	for (i = 0; i < s.n && !error; i++)
 		error = ssync_exchange_ref_delete(ex, s.refs[i], err);
-	if (error < 0 || (error = ssync_exchange_purge(ex, &removed, err)) < 0)
+	if (error < 0 || (error = ssync_exchange_purge(ex, &removed, err)) < 0) {
+		ssync_error_hint(err, "the exchange itself is done; old key stores stay in this home's exchange.git "
+			"until a sync can drop them (PRIVACY.md §4): check the disk, then sync again");
 		goto done;
+	}
 	error = set_flag(kdb, "0", err);
 done:
 	for (i = 0; i < s.n; i++)
