@@ -475,6 +475,12 @@ static int one(rctx *r, const ssync_lost *l, int apply, const char *actor, json_
 	}
 	if (nwrite == 0) {
 		json_object_set_new(je, "status", json_string("nothing"));
+		if (apply) {
+			char key[sizeof(SSYNC_REENTER_SETTLED) + 2 * SSYNC_HASH_BYTES];
+			memcpy(key, SSYNC_REENTER_SETTLED, strlen(SSYNC_REENTER_SETTLED));
+			ssync_hex_encode(key + strlen(SSYNC_REENTER_SETTLED), l->e->hash, SSYNC_HASH_BYTES);
+			error = ssync_store_meta_set(r->st, key, "1", err);
+		}
 		goto done;
 	}
 	if (!apply) {
@@ -727,8 +733,15 @@ int ssync_reenter(ssync_node *n, const ssync_reenter_opts *o, char **report, ssy
 			continue;
 		if ((error = one(&r, l, o->apply, actor, json_object_get(je, "ops"), je, &written, err)) < 0)
 			goto done;
-		if (o->apply && strcmp(json_string_value(json_object_get(je, "status")), "written") == 0)
-			pending--;
+	}
+	/* left to re-enter: what a run would write, or a refused write */
+	pending = 0;
+	{
+		json_t *je;
+		json_array_foreach(entries, k, je) {
+			const char *st = json_string_value(json_object_get(je, "status"));
+			pending += (!o->apply && strcmp(st, "pending") == 0) || strcmp(st, "refused") == 0;
+		}
 	}
 	out = json_pack("{sssbsisisOsO}", "node", r.node, "apply", o->apply, "written", written, "pending", pending,
 		"ignored", ignored, "entries", entries);

@@ -256,6 +256,21 @@ int ssync_lost__marks(ssync_store *st, const char *node, ssync_lost_set *s, ssyn
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
 		return ssync_store__sqlerr(st, err, "read re-entries");
+	/* settled in this home: a range of meta's key */
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT substr(key, ?1) FROM ssync_meta WHERE key > ?2 AND key < ?2 || 'g'",
+		-1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read settled re-entries");
+	sqlite3_bind_int(q, 1, (int)strlen(SSYNC_REENTER_SETTLED) + 1);
+	sqlite3_bind_text(q, 2, SSYNC_REENTER_SETTLED, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *hex = (const char *)sqlite3_column_text(q, 0);
+		ssync_lost *t;
+		if (hex && ssync_hex_decode(h, SSYNC_HASH_BYTES, hex) == 0 && (t = find(s, h)))
+			t->settled = 1;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return ssync_store__sqlerr(st, err, "read settled re-entries");
 	return 0;
 }
 
@@ -269,7 +284,7 @@ int ssync_lost__pending(ssync_store *st, const char *node, int64_t *n, ssync_err
 	if ((error = ssync_lost__collect(st, node, &s, err)) == 0 && s.n > 0 &&
 	    (error = ssync_lost__marks(st, node, &s, err)) == 0)
 		for (i = 0; i < s.n; i++)
-			*n += s.v[i].done_seq == 0 && s.v[i].super_seq == 0;
+			*n += s.v[i].done_seq == 0 && s.v[i].super_seq == 0 && !s.v[i].settled;
 	ssync_lost__free(&s);
 	return error;
 }

@@ -23,7 +23,12 @@ typedef struct ssync_lost {
 	char kind[12];        /* held | void | fork | withdrawn | rollback */
 	int64_t done_seq;     /* > 0: this node's entry seq (not lost) re-entered it */
 	int64_t super_seq;    /* > 0: a lost entry of seq super_seq re-entered it: that one is listed */
+	int settled;          /* an --apply run found nothing of it to write (meta reenter_settled:<hash>) */
 } ssync_lost;
+
+/* Meta key prefix of a lost entry an --apply run found nothing to write of:
+ * a local record (no entry says it), so that status stops asking. */
+#define SSYNC_REENTER_SETTLED "reenter_settled:"
 
 typedef struct ssync_lost_set {
 	ssync_lost *v;
@@ -47,7 +52,8 @@ int ssync_lost__collect(ssync_store *st, const char *node, ssync_lost_set *s, ss
 int ssync_lost__add_line(ssync_store *st, const char *node, const char *line, size_t len,
 	ssync_lost_set *s, char *why, size_t whylen, ssync_error *err);
 
-/* Sort by seq (then time, then hash) and mark which were re-entered (done_seq, super_seq). */
+/* Sort by seq (then time, then hash) and mark which were re-entered
+ * (done_seq, super_seq) or settled. */
 int ssync_lost__marks(ssync_store *st, const char *node, ssync_lost_set *s, ssync_error *err);
 
 /* How many of @p node's lost entries wait to be re-entered (status). */
