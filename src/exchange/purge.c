@@ -222,6 +222,12 @@ int ssync_exchange_purge(ssync_exchange *ex, size_t *removed, ssync_error *err)
 	for (i = 0; i < loose.n; i++)
 		if (unlink(loose.v[i]) == 0 && removed)
 			(*removed)++;
+	{
+		/* an index over the old packs (a git gc run by hand writes one) */
+		char midx[4300];
+		snprintf(midx, sizeof(midx), "%s/multi-pack-index", pdir);
+		(void)unlink(midx);
+	}
 	(void)fsync_path(pdir, 1);
 	(void)fsync_path(objects, 1);
 	/* this handle must look for objects in the new pack */
