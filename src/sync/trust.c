@@ -353,9 +353,9 @@ int ssync_trust__load_files(ssync_store *st, int n, char *const *paths, char *co
 			goto done;
 		}
 		*bad = SSYNC_ECERT;
-		snprintf(why, whylen, "the district root this node pinned is neither the genesis record's root nor one "
-			"the district branch's rotations hand over to (E_ROOT: another district, or a branch older than "
-			"the rotation to it)");
+		snprintf(why, whylen, "not signed by the pinned district root: the genesis record names another root and "
+			"no rotation held hands over to the pinned one (E_ROOT: another district, or a copy of the branch "
+			"older than the rotation to it)");
 	}
 	if (*bad) {
 		ssync_store_rollback(st);

@@ -67,7 +67,7 @@ ssx e remote add hub "$T/hub.git" >/dev/null
 ssx e join --district-pubkey "$(pubkey_of f sch-f)" >/dev/null
 ss e sync --json
 assert_ne "e, pinned to a key the district's roots never were, refuses the district branch" 0 "$RC"
-assert_contains "... E_ROOT in quarantine" "neither the genesis record's root.*E_ROOT" "$(ssx e quarantine --json)"
+assert_contains "... E_ROOT in quarantine" "not signed by the pinned district root: the genesis record names another root.*E_ROOT" "$(ssx e quarantine --json)"
 
 log "=== an old-root certificate slipped onto the district branch after the rotation is refused"
 # the pre-rotation hub home signs one with the old root (it takes the rotation's serial)
