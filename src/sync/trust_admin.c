@@ -620,6 +620,22 @@ static int hub_key(ssync_store *st, const char *hub, unsigned char key[SSYNC_PUB
 	return r;
 }
 
+/* 1 if @p key is certified for @p hub with role hub. */
+static int hub_key_certified(ssync_store *st, const char *hub, const unsigned char key[SSYNC_PUBKEY_BYTES],
+	ssync_error *err)
+{
+	sqlite3_stmt *q = ssync_store__stmt(st, "SELECT 1 FROM ssync_cert WHERE node=? AND role='hub' AND pubkey=?", err);
+	int r;
+
+	if (!q)
+		return SSYNC_ERROR;
+	sqlite3_bind_text(q, 1, hub, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, key, SSYNC_PUBKEY_BYTES, SQLITE_STATIC);
+	r = ssync_store__step_row(st, q, "read the hub's certificates", err);
+	sqlite3_reset(q);
+	return r;
+}
+
 int ssync_trust_district_reset_witness(ssync_node *n, int64_t from, const char *hub, const char *pubkey_hex,
 	const char *root_key_path, int64_t *to_out, ssync_error *err)
 {
@@ -663,6 +679,19 @@ int ssync_trust_district_reset_witness(ssync_node *n, int64_t from, const char *
 		ssync_error_set(err, SSYNC_ENOTFOUND, "node %s has no hub certificate", hub);
 		ssync_error_hint(err, "give its key with --pubkey HEX, or enrol it first: schoolsync district enroll %s "
 			"--role hub --pubkey HEX --root-key FILE", hub);
+		return SSYNC_ENOTFOUND;
+	}
+	/* The key it names must be a hub key of that node the district
+	 * certified: a reset naming a node or key nobody enrolled as a hub (a
+	 * typo, a step skipped) stops every checkpoint until another reset. */
+	if ((r = hub_key_certified(st, hub, t.key, err)) <= 0) {
+		if (r < 0)
+			return r;
+		ssync_hex_encode(msg, t.key, SSYNC_PUBKEY_BYTES);
+		ssync_error_set(err, SSYNC_ENOTFOUND, "key %.16s... is not certified for hub %s: a reset naming it would "
+			"stop every checkpoint", msg, hub);
+		ssync_error_hint(err, "enrol it first: schoolsync district enroll %s --role hub --pubkey HEX --root-key FILE "
+			"(docs/OPERATIONS.md, 'A hub key leaked')", hub);
 		return SSYNC_ENOTFOUND;
 	}
 	if ((error = load_root(st, root_key_path, 0, &root, err)) < 0)

@@ -92,6 +92,14 @@ cp -a "$T/h" "$T/oldh"                       # the old key, as a thief would hol
 P2=$(ssx h2 --json init --node hub2 --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])')
 ssx h district enroll hub2 --role hub --pubkey "$P2" --root-key "$ROOT" >/dev/null
 N=$(wit h checkpoints)
+DT3=$(git --git-dir="$T/h/exchange.git" rev-parse refs/heads/district)
+assert_fail "a reset naming a node with no hub certificate is refused (nobody could sign after it)" \
+	h district reset-witness --from $(( N + 1 )) --hub ghost --pubkey "$P2" --root-key "$ROOT"
+assert_contains "... naming what to do" "district enroll ghost --role hub" "$ERR"
+assert_fail "... and a key not certified for that hub" \
+	h district reset-witness --from $(( N + 1 )) --hub hub --pubkey "$P2" --root-key "$ROOT"
+assert_contains "... naming the hub" "not certified for hub hub" "$ERR"
+assert_eq "... the district branch did not move" "$DT3" "$(git --git-dir="$T/h/exchange.git" rev-parse refs/heads/district)"
 assert_ok "the root names hub2's key as the witness (voids nothing)" h district reset-witness --from $(( N + 1 )) --hub hub2 --root-key "$ROOT"
 assert_fail "the old hub no longer signs checkpoints" h district checkpoint
 sync_ok h >/dev/null
