@@ -275,19 +275,34 @@ static int readers_kept(const char *was, const char *now)
 	return 1;
 }
 
-/* The kid of the row's current private cells, "" if none; @p cell gets a
- * copy of the first such cell and @p col its column (to tell which key
- * held under that kid really opens it). */
-static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[SSYNC_KID_HEX + 1], char **cell,
-	const char **col, ssync_error *err)
+/* The row's current private cells: their kids, values and columns (to
+ * tell which key held under a kid really opens its cell). A row's cells
+ * may be under several kids (written by several nodes, or before an
+ * erasure): the writer looks for one of its own among them. */
+#define ROW_CELLS_MAX 16 /* private cells looked at per row (student_archive has 3) */
+typedef struct row_cells {
+	int n;
+	char kid[ROW_CELLS_MAX][SSYNC_KID_HEX + 1];
+	char *cell[ROW_CELLS_MAX];
+	const char *col[ROW_CELLS_MAX];
+} row_cells;
+
+static void row_cells_free(row_cells *rc)
+{
+	int i;
+
+	for (i = 0; i < rc->n; i++)
+		free(rc->cell[i]);
+	rc->n = 0;
+}
+
+static int row_kids(ssync_store *st, const char *table, const char *pk, row_cells *out, ssync_error *err)
 {
 	const ssync_table_info *t = ssync_store__table(st, table);
 	sqlite3_stmt *q;
 	int i, rc, error = 0;
 
-	kid[0] = 0;
-	*cell = NULL;
-	*col = NULL;
+	out->n = 0;
 	if (!t)
 		return ssync_error_set(err, SSYNC_ENOTFOUND, "no replicated table %s", table);
 	/* the registry's own SELECT by key: prepared once per store */
@@ -295,12 +310,15 @@ static int row_kid(ssync_store *st, const char *table, const char *pk, char kid[
 		return SSYNC_ERROR;
 	sqlite3_bind_text(q, 1, pk, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		for (i = 0; i < t->ncols && !kid[0]; i++)
+		for (i = 0; i < t->ncols && out->n < ROW_CELLS_MAX && !error; i++)
 			if (sqlite3_column_type(q, i) == SQLITE_TEXT &&
-			    ssync_cell_parse((const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i), kid)) {
-				*col = t->cols[i];
-				if (!(*cell = strdup((const char *)sqlite3_column_text(q, i))))
+			    ssync_cell_parse((const char *)sqlite3_column_text(q, i), (size_t)sqlite3_column_bytes(q, i),
+				out->kid[out->n])) {
+				out->col[out->n] = t->cols[i];
+				if (!(out->cell[out->n] = strdup((const char *)sqlite3_column_text(q, i))))
 					error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
+				else
+					out->n++;
 			}
 	} else if (rc != SQLITE_DONE) {
 		error = ssync_store__sqlerr(st, err, "read row");
@@ -318,22 +336,24 @@ static int seal(ssync_node *n, ssync_privacy_state *ps, const char *table, const
 	ssync_readers rd = { 0 };
 	sqlite3_stmt *q;
 	unsigned char key[SSYNC_DATAKEY_BYTES];
-	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], *rlist = NULL, *cell = NULL;
-	const char *ccol = NULL;
-	int i, rc, have = 0, error;
+	char kid[SSYNC_KID_HEX + 1], school[SSYNC_NODE_ID_MAX + 1], *rlist = NULL;
+	row_cells rcs;
+	int i, c, rc, have = 0, error;
 
 	made[0] = 0;
+	rcs.n = 0;
 	for (i = 0; i < ncols; i++)
 		out[i] = NULL;
 	(void)ssync_policy__key_owner(pk, school);
-	if ((error = row_kid(st, table, pk, kid, &cell, &ccol, err)) < 0 ||
+	if ((error = row_kids(st, table, pk, &rcs, err)) < 0 ||
 	    (error = readers_for(st, ps, school, &rd, err)) < 0)
 		goto done;
 	if (!(rlist = readers_list(&rd))) {
 		error = ssync_error_set(err, SSYNC_ERROR, "out of memory");
 		goto done;
 	}
-	if (kid[0]) {
+	for (c = 0; c < rcs.n && !have; c++) {
+		const char *cell = rcs.cell[c], *ccol = rcs.col[c];
 		/* only a key this node made: it alone knows every reader the key
 		 * was ever sealed to (a key another node made -- the owner's, when
 		 * the hub writes -- may have been sealed to an auditor revoked
@@ -342,6 +362,7 @@ static int seal(ssync_node *n, ssync_privacy_state *ps, const char *table, const
 			error = SSYNC_ERROR;
 			goto done;
 		}
+		memcpy(kid, rcs.kid[c], sizeof(kid));
 		sqlite3_bind_text(q, 1, kid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, ssync_node_id(n), -1, SQLITE_STATIC);
 		/* only the key that opens the row's cell: a squatter's key under
@@ -396,7 +417,7 @@ done:
 			free(out[i]);
 			out[i] = NULL;
 		}
-	free(cell);
+	row_cells_free(&rcs);
 	free(rlist);
 	ssync_privacy__readers_free(&rd);
 	return error;

@@ -57,6 +57,9 @@ assert_ne "the hub's write after the revocation does not use a data key sealed t
 assert_ne "... nor does another node of the owning school" "$K2" "$(kid_of b "$S2" record)"
 assert_eq "the owner reads b's write" 留级 "$(ssx a --json student-archive show "$S2" | jf record)"
 assert_eq "the hub reads b's write" 留级 "$(ssx h --json student-archive show "$S2" | jf record)"
+KH1=$(kid_of h "$S1" record)
+ssx h student-archive edit "$S1" --record 转学 >/dev/null
+assert_eq "the hub's next write of the row reuses its own key (not a new one per write)" "$KH1" "$(kid_of h "$S1" record)"
 
 log "=== a rotated encryption key reads no write made after the rotation"
 S3=$(ssx a student-archive add --name 孙三 --grade 二年级)
