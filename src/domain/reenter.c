@@ -616,8 +616,9 @@ static int clock_ok(rctx *r, ssync_error *err)
 	if ((error = ssync_witness__latest(r->st, &tmax, &count, err)) < 0 ||
 	    (error = ssync_log__head(r->st, r->node, &head, NULL, &hlc, err)) < 0)
 		return error;
-	if (count == 0)
-		return 0; /* no checkpoint: nothing is judged by witnessed time */
+	if (count == 0 || tmax == 0)
+		return 0; /* no valid checkpoint (none, or all void: a witness reset from 1):
+		           * nothing is judged by witnessed time */
 	(void)ssync_time_utc(tmax, 0, b, sizeof(b));
 	if (wall > tmax + SSYNC_WITNESS_HOLD_MS) {
 		(void)ssync_time_utc(wall, 0, a, sizeof(a));

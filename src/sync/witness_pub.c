@@ -222,7 +222,8 @@ int ssync_witness__publish(ssync_node *n, ssync_exchange *ex, int64_t min_age, i
 		ssync_error_hint(err, "set the hub's clock correctly (network time)");
 		return SSYNC_ECLOCK;
 	}
-	if (count > 0 && now > tmax + SSYNC_WITNESS_WRITER_AHEAD_MS && !(ov && strcmp(ov, "1") == 0)) {
+	/* tmax 0 with checkpoints: all void (a witness reset from 1, §4b), no witnessed time */
+	if (tmax > 0 && now > tmax + SSYNC_WITNESS_WRITER_AHEAD_MS && !(ov && strcmp(ov, "1") == 0)) {
 		char a[40], b[40];
 		(void)ssync_time_utc(now, 0, a, sizeof(a));
 		(void)ssync_time_utc(tmax, 0, b, sizeof(b));

@@ -86,6 +86,8 @@ assert_all_equal "hub, a, b and c (one update) are identical" "$(state_hash h)" 
 assert_all_equal "and hold the same witnessed time" "$(wit h time)" "$(wit a time)" "$(wit b time)" "$(wit c time)"
 assert_ok "c writes" c sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-c-1','sch-c','王一')"
 assert_ok "verify on c (the void checkpoint reloads the same way)" c verify
+assert_ok "verify on b (it loaded the checkpoint before the reset voided it)" b verify
+assert_ok "verify on the hub" h verify
 
 log "=== a leaked hub key is cut off"
 cp -a "$T/h" "$T/oldh"                       # the old key, as a thief would hold it
