@@ -55,13 +55,12 @@ static void add_obj(fx *f, ssync_tobj *t, const ssync_keypair *signer, const cha
 	ssync_trust__tobj_clear(t);
 }
 
-static void add_ckpt(fx *f, int64_t pos, int64_t time)
+/* A checkpoint at @p pos signed by the hub, after the one held at pos - 1. */
+static char *make_ckpt(fx *f, int64_t pos, int64_t time, size_t *len)
 {
 	ssync_wobj *w = calloc(1, sizeof(*w));
 	sqlite3_stmt *q;
-	char path[64], *line = NULL, why[600];
-	const char *p = path;
-	size_t len = 0;
+	char *line = NULL;
 
 	assert_non_null(w);
 	snprintf(w->district, sizeof(w->district), "d1");
@@ -81,12 +80,22 @@ static void add_ckpt(fx *f, int64_t pos, int64_t time)
 	snprintf(w->heads[0].node, sizeof(w->heads[0].node), "sch-a");
 	w->heads[0].seq = pos;
 	memset(w->heads[0].hash, 0x07, 32);
-	assert_int_equal(ssync_witness__wobj_sign(w, f->hub, &line, &len, NULL), 0);
+	assert_int_equal(ssync_witness__wobj_sign(w, f->hub, &line, len, NULL), 0);
+	ssync_witness__wobj_clear(w);
+	free(w);
+	return line;
+}
+
+static void add_ckpt(fx *f, int64_t pos, int64_t time)
+{
+	char path[64], *line, why[600];
+	const char *p = path;
+	size_t len = 0;
+
+	line = make_ckpt(f, pos, time, &len);
 	ssync_witness__wobj_path(pos, path, sizeof(path));
 	if (load(f, 1, &p, &line, &len, why, sizeof(why)))
 		fail_msg("checkpoint %lld refused: %s", (long long)pos, why);
-	ssync_witness__wobj_clear(w);
-	free(w);
 	free(line);
 }
 
@@ -125,17 +134,13 @@ static void reset_obj(ssync_tobj *t, const fx *f, int64_t serial, int64_t from, 
 	memcpy(t->key, ssync_keys_public(f->hub), SSYNC_PUBKEY_BYTES);
 }
 
-static int setup(void **state)
+/* A fresh replica @p name of the district: genesis and the hub's certificate. */
+static void open_store(fx *f, const char *name)
 {
-	fx *f = calloc(1, sizeof(*f));
 	char path[4200], hex[65];
 	ssync_tobj t;
 
-	assert_non_null(f);
-	f->dir = th_tmpdir();
-	assert_int_equal(ssync_keys_generate(&f->root, NULL), 0);
-	assert_int_equal(ssync_keys_generate(&f->hub, NULL), 0);
-	snprintf(path, sizeof(path), "%s/r.db", f->dir);
+	snprintf(path, sizeof(path), "%s/%s.db", f->dir, name);
 	assert_int_equal(ssync_store_open(&f->st, path, SSYNC_STORE_CREATE, NULL), 0);
 	ssync_hex_encode(hex, ssync_keys_public(f->root), SSYNC_PUBKEY_BYTES);
 	assert_int_equal(ssync_store_meta_set(f->st, "district", "d1", NULL), 0);
@@ -155,6 +160,17 @@ static int setup(void **state)
 	t.serial = 1;
 	memcpy(t.key, ssync_keys_public(f->hub), SSYNC_PUBKEY_BYTES);
 	add_obj(f, &t, f->root, NULL, 0);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = th_tmpdir();
+	assert_int_equal(ssync_keys_generate(&f->root, NULL), 0);
+	assert_int_equal(ssync_keys_generate(&f->hub, NULL), 0);
+	open_store(f, "r");
 	*state = f;
 	return 0;
 }
@@ -229,10 +245,91 @@ static void test_wreset__refused_changes_nothing(void **state)
 	free(after);
 }
 
+/* A root rotation and witness resets 6, 9 and 10 signed by the new root, with
+ * the checkpoints between them: one object per update, or all in one update
+ * in git's tree order ('witness.10.reset' sorts before
+ * 'witness.9.reset' as a path; 10 loaded first would refuse 9 as
+ * overlapping), give the same rows; a reset the old root signs after the
+ * rotation is refused. */
+static void test_wreset__rotation_and_serials_in_one_update(void **state)
+{
+	fx *f = *state;
+	const int64_t day = 86400000;
+	ssync_keypair *r2 = NULL, *signer;
+	ssync_tobj t;
+	char *lines[6], paths[6][160], why[600], *a, *b;
+	const char *pv[6];
+	size_t lens[6];
+	int i, k = 0;
+
+	assert_int_equal(ssync_keys_generate(&r2, NULL), 0);
+	for (i = 1; i <= 3; i++)
+		add_ckpt(f, i, T0 + (i == 1 ? 0 : 200 * day));
+	/* built and loaded one per update, in branch order */
+	for (i = 0; i < 6; i++) {
+		signer = r2;
+		if (i == 0) {
+			memset(&t, 0, sizeof(t));
+			t.kind = SSYNC_TOBJ_ROTATE;
+			snprintf(t.district, sizeof(t.district), "d1");
+			t.serial = 5;
+			memcpy(t.old_key, ssync_keys_public(f->root), SSYNC_PUBKEY_BYTES);
+			memcpy(t.key, ssync_keys_public(r2), SSYNC_PUBKEY_BYTES);
+			signer = f->root;
+		} else if (i == 1) {
+			reset_obj(&t, f, 6, 2, 3);
+		} else if (i == 2 || i == 3) {
+			lines[k] = make_ckpt(f, i + 2, T0 + day * i, &lens[k]);
+			ssync_witness__wobj_path(i + 2, paths[k], sizeof(paths[k]));
+		} else {
+			reset_obj(&t, f, i == 4 ? 9 : 10, i == 4 ? 4 : 6, 5);
+		}
+		if (i != 2 && i != 3) {
+			assert_int_equal(ssync_trust__tobj_sign(&t, signer, &lines[k], &lens[k], NULL), 0);
+			ssync_trust__tobj_path(&t, paths[k], sizeof(paths[k]));
+			ssync_trust__tobj_clear(&t);
+		}
+		pv[k] = paths[k];
+		if (load(f, 1, &pv[k], &lines[k], &lens[k], why, sizeof(why)))
+			fail_msg("%s refused: %s", paths[k], why);
+		k++;
+	}
+	reset_obj(&t, f, 11, 6, 5);
+	add_obj(f, &t, f->root, NULL, 1); /* the old root, after its rotation */
+	a = snapshot(f);
+	/* a fresh replica: the same checkpoints 1..3, then everything in one update */
+	ssync_store_free(f->st);
+	open_store(f, "fresh");
+	for (i = 1; i <= 3; i++)
+		add_ckpt(f, i, T0 + (i == 1 ? 0 : 200 * day));
+	{
+		const char *rp[6];
+		char *rl[6];
+		size_t rn[6];
+		/* git's tree order, as the branch reader gives them */
+		static const int tree_order[6] = { 0, 5, 1, 4, 2, 3 };
+		for (i = 0; i < 6; i++) {
+			rp[i] = pv[tree_order[i]];
+			rl[i] = lines[tree_order[i]];
+			rn[i] = lens[tree_order[i]];
+		}
+		if (load(f, 6, rp, rl, rn, why, sizeof(why)))
+			fail_msg("one update refused: %s", why);
+	}
+	b = snapshot(f);
+	assert_string_equal(a, b);
+	for (i = 0; i < 6; i++)
+		free(lines[i]);
+	free(a);
+	free(b);
+	ssync_keys_free(r2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wreset__refused_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wreset__rotation_and_serials_in_one_update, setup, teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
