@@ -115,7 +115,11 @@ static void print_node(json_t *node)
 		json_t *w = json_object_get(node, "witness");
 		long long held = (long long)json_integer_value(json_object_get(w, "held"));
 		long long back = (long long)json_integer_value(json_object_get(w, "backdated"));
-		if (json_integer_value(json_object_get(w, "checkpoints")) > 0) {
+		if (json_integer_value(json_object_get(w, "checkpoints")) > 0 && !jstr(w, "time")) {
+			/* every checkpoint held is void (a witness reset from 1, TRUST.md §4b) */
+			printf("witnessed time: none (checkpoints 1 to %lld are void: witness reset; the hub's next one brings it)\n",
+				(long long)json_integer_value(json_object_get(w, "checkpoints")));
+		} else if (json_integer_value(json_object_get(w, "checkpoints")) > 0) {
 			char local[64];
 			printf("witnessed time: %s (hub %s, checkpoint %lld)\n",
 				cli_local_time(jstr(w, "time"), local, sizeof(local)), jstr(w, "hub") ? jstr(w, "hub") : "?",

@@ -37,6 +37,7 @@ assert_contains "... E_CLOCK" "E_CLOCK" "$ERR"
 log "=== the root voids checkpoint 1; the hub signs the next one at its real clock"
 assert_ok "reset-witness --from 1" h district reset-witness --from 1 --root-key "$ROOT"
 assert_eq "no witnessed time is left" "None" "$(wit h time)"
+assert_contains "status says so" "witnessed time: none .checkpoints 1 to 1 are void" "$(ssx h status)"
 SCHOOLSYNC_HUB_CLOCK_OVERRIDE= ss h district checkpoint --json
 assert_eq "the hub signs checkpoint 2 without an override" 0 "$RC"
 assert_eq "... at position 2" 2 "$(wit h checkpoints)"
