@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "helpers_core.h"
+#include "helpers_witness.h"
 #include "schoolsync/hlc.h"
 #include "schoolsync/keys.h"
 #include "schoolsync/witness.h"
@@ -15,42 +16,10 @@
 #include "wobj_int.h"
 #include "wreset_int.h"
 
-#define T0 INT64_C(1764085566000) /* 2025-11-25 */
-
-static ssync_wobj *sample(void)
-{
-	ssync_wobj *w = calloc(1, sizeof(*w));
-
-	assert_non_null(w);
-	snprintf(w->district, sizeof(w->district), "d1");
-	snprintf(w->hub, sizeof(w->hub), "hub");
-	w->n = 1;
-	w->time = T0;
-	w->nheads = 2;
-	snprintf(w->heads[0].node, sizeof(w->heads[0].node), "hub");
-	w->heads[0].seq = 3;
-	memset(w->heads[0].hash, 0xab, 32);
-	snprintf(w->heads[1].node, sizeof(w->heads[1].node), "sch-a");
-	w->heads[1].seq = 12;
-	memset(w->heads[1].hash, 0x01, 32);
-	return w;
-}
-
-static char *signed_line(ssync_wobj *w, ssync_keypair *kp, size_t *len)
-{
-	ssync_error err;
-	char *line = NULL;
-
-	ssync_error_clear(&err);
-	if (ssync_witness__wobj_sign(w, kp, &line, len, &err) != 0)
-		fail_msg("sign: %s", err.message);
-	return line;
-}
-
 static void test_witness__roundtrip_and_exact_bytes(void **state)
 {
 	ssync_keypair *kp = NULL;
-	ssync_wobj *w = sample(), *p = calloc(1, sizeof(*p));
+	ssync_wobj *w = wt_sample(), *p = calloc(1, sizeof(*p));
 	ssync_error err;
 	size_t len = 0;
 	char *line;
@@ -58,7 +27,7 @@ static void test_witness__roundtrip_and_exact_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(ssync_keys_generate(&kp, NULL), 0);
-	line = signed_line(w, kp, &len);
+	line = wt_signed_line(w, kp, &len);
 	ssync_hex_encode(hex, w->heads[0].hash, 32);
 	assert_true(strncmp(line, "{\"witness\":1,\"district\":\"d1\",\"hub\":\"hub\",\"n\":1,\"prev\":null,"
 		"\"time\":1764085566000,\"heads\":[[\"hub\",3,\"", 95) == 0);
@@ -77,7 +46,7 @@ static void test_witness__roundtrip_and_exact_bytes(void **state)
 	w->has_prev = 1;
 	memcpy(w->prev, w->hash, 32);
 	free(line);
-	line = signed_line(w, kp, &len);
+	line = wt_signed_line(w, kp, &len);
 	assert_int_equal(ssync_witness__wobj_parse(p, line, len, &err), 0);
 	assert_true(p->has_prev);
 	ssync_witness__wobj_clear(p);
@@ -166,7 +135,7 @@ static void test_witness__parser_refuses(void **state)
 static void test_witness__bounds_and_paths(void **state)
 {
 	ssync_keypair *kp = NULL;
-	ssync_wobj *w = sample();
+	ssync_wobj *w = wt_sample();
 	ssync_error err;
 	char path[64], *line = NULL;
 	size_t len;
@@ -180,7 +149,7 @@ static void test_witness__bounds_and_paths(void **state)
 		snprintf(w->heads[i].node, sizeof(w->heads[i].node), "sch-%04d", i);
 		w->heads[i].seq = 1 + i;
 	}
-	free(signed_line(w, kp, &len));
+	free(wt_signed_line(w, kp, &len));
 	assert_true(len < SSYNC_WITNESS_MAX_LINE);
 	w->nheads = SSYNC_WITNESS_MAX_HEADS + 1;
 	ssync_error_clear(&err);
@@ -200,33 +169,6 @@ static void test_witness__bounds_and_paths(void **state)
 	ssync_keys_free(kp);
 }
 
-/* Judging by held checkpoint rows: a replica with two checkpoints. */
-static void exec_ok(ssync_node *n, const char *sql)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(ssync_store__db(ssync_node_store(n)), sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-}
-
-static int judge(ssync_node *n, const char *node, int64_t seq, int64_t ms, int64_t until, char *qcode)
-{
-	ssync_entry e;
-	ssync_verdict v;
-	ssync_error err;
-
-	memset(&e, 0, sizeof(e));
-	memset(&v, 0, sizeof(v));
-	snprintf(e.node, sizeof(e.node), "%s", node);
-	e.seq = seq;
-	e.hlc = (uint64_t)ms << SSYNC_HLC_COUNTER_BITS;
-	v.state = 1;
-	ssync_error_clear(&err);
-	assert_int_equal(ssync_witness__judge(ssync_node_store(n), &e, until, &v, &err), 0);
-	snprintf(qcode, 24, "%s", v.state == 1 ? "" : v.qcode);
-	return v.state;
-}
-
 static void test_witness__judging(void **state)
 {
 	th_fx *f = *state;
@@ -235,42 +177,42 @@ static void test_witness__judging(void **state)
 	char sql[600];
 
 	/* no checkpoint: today's rules alone */
-	assert_int_equal(judge(f->n, "sch-b", 1, T0 + 400 * day, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 1, T0 + 400 * day, 0, q), 1);
 	/* checkpoint 1 at T0 lists sch-b up to 5; checkpoint 2 at T0+1d lists sch-b up to 9 */
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)),"
 		"(2,'hub',%lld,zeroblob(32),'',zeroblob(64)); INSERT INTO ssync_witness_head VALUES "
 		"('sch-b',5,1,zeroblob(32),%lld),('sch-b',9,2,zeroblob(32),%lld)",
 		(long long)T0, (long long)(T0 + day), (long long)T0, (long long)(T0 + day));
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	/* covered by checkpoint 1, a correct clock */
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 2 * min, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 3, T0 - 2 * min, 0, q), 1);
 	/* covered, ahead of its witness by more than 24 h: held for good */
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 + 2 * day, 0, q), 2);
+	assert_int_equal(wt_judge(f->n, "sch-b", 3, T0 + 2 * day, 0, q), 2);
 	assert_string_equal(q, "W_FUTURE_HLC");
 	/* covered, 1 h ahead of its witness but behind the latest: released */
-	assert_int_equal(judge(f->n, "sch-b", 4, T0 + 60 * min, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 4, T0 + 60 * min, 0, q), 1);
 	/* not covered, beyond the latest witnessed time + 10 min: held until witnessed */
-	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day + 11 * min, 0, q), 2);
+	assert_int_equal(wt_judge(f->n, "sch-b", 10, T0 + day + 11 * min, 0, q), 2);
 	assert_string_equal(q, "W_FUTURE_HLC");
-	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day + 9 * min, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 10, T0 + day + 9 * min, 0, q), 1);
 	/* ... but our own entries are not held for that (sch-a is this node) */
-	assert_int_equal(judge(f->n, "sch-a", 1, T0 + 30 * day, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-a", 1, T0 + 30 * day, 0, q), 1);
 	/* ... until witnessed: then one rule for every replica */
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness_head VALUES ('sch-a',1,2,zeroblob(32),%lld)", (long long)(T0 + day));
-	exec_ok(f->n, sql);
-	assert_int_equal(judge(f->n, "sch-a", 1, T0 + day + 11 * min, 0, q), 2);
-	assert_int_equal(judge(f->n, "sch-a", 1, T0 + day + 9 * min, 0, q), 1);
+	wt_exec_ok(f->n, sql);
+	assert_int_equal(wt_judge(f->n, "sch-a", 1, T0 + day + 11 * min, 0, q), 2);
+	assert_int_equal(wt_judge(f->n, "sch-a", 1, T0 + day + 9 * min, 0, q), 1);
 	/* backdated: after head 9 (witnessed T0+1d), dated more than 30 days before */
-	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day - 31 * day, 0, q), 3);
+	assert_int_equal(wt_judge(f->n, "sch-b", 10, T0 + day - 31 * day, 0, q), 3);
 	assert_string_equal(q, "E_BACKDATED");
 	/* a USB-relayed entry written days before the hub saw its predecessor: fine */
-	assert_int_equal(judge(f->n, "sch-b", 10, T0 + day - 20 * day, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 10, T0 + day - 20 * day, 0, q), 1);
 	/* certificate ended more than 30 days before it was first witnessed */
 	/* (dated inside it, not backdated against head 5 at T0: a stolen key's
 	 * entry slipped into the window) */
-	assert_int_equal(judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 29 * day - 12 * 60 * min, q), 3);
+	assert_int_equal(wt_judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 29 * day - 12 * 60 * min, q), 3);
 	assert_string_equal(q, "E_CERT_EXPIRED");
-	assert_int_equal(judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 20 * day, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 7, T0 - 29 * day - 20 * 60 * min, T0 - 20 * day, q), 1);
 
 	/* A rebuild after new checkpoints only when a held entry can be
 	 * released: one held for good (sch-b#3, 2 days ahead of its witness)
@@ -280,57 +222,17 @@ static void test_witness__judging(void **state)
 		"('sch-b',3,zeroblob(32),%lld,'',zeroblob(64),2); INSERT INTO ssync_quarantine(node, seq, code, reason, received) "
 		"VALUES ('sch-b',3,'W_FUTURE_HLC','t','t'); INSERT INTO ssync_witness VALUES (3,'hub',%lld,zeroblob(32),'',zeroblob(64))",
 		(long long)((T0 + 2 * day) << SSYNC_HLC_COUNTER_BITS), (long long)(T0 + 3 * day));
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 2, NULL), 0);
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
 		"('sch-b',10,zeroblob(32),%lld,'',zeroblob(64),2); INSERT INTO ssync_quarantine(node, seq, code, reason, received) "
 		"VALUES ('sch-b',10,'W_FUTURE_HLC','t','t')", (long long)((T0 + 3 * day + 11 * min) << SSYNC_HLC_COUNTER_BITS));
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 3, NULL), 0);
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (4,'hub',%lld,zeroblob(32),'',zeroblob(64))",
 		(long long)(T0 + 3 * day + 2 * min));
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 3, NULL), 1);
-}
-
-/* Sign checkpoint @p pos (time @p t) listing one head @p name#@p seq and
- * load it; returns what ssync_witness__load returns (1: refused, in why). */
-static int load_one(ssync_node *n, ssync_keypair *hub, int64_t pos, int64_t t, const char *name, int64_t seq,
-	char *why, size_t whylen)
-{
-	ssync_wobj *w = calloc(1, sizeof(*w));
-	ssync_store *st = ssync_node_store(n);
-	sqlite3_stmt *q;
-	char path[64], *line;
-	size_t len = 0;
-	int r;
-
-	assert_non_null(w);
-	snprintf(w->district, sizeof(w->district), "d1");
-	snprintf(w->hub, sizeof(w->hub), "hub");
-	w->n = pos;
-	w->time = t;
-	if (pos > 1) {
-		w->has_prev = 1;
-		assert_int_equal(sqlite3_prepare_v2(ssync_store__db(st), "SELECT hash FROM ssync_witness WHERE pos=?", -1, &q, NULL),
-			SQLITE_OK);
-		sqlite3_bind_int64(q, 1, pos - 1);
-		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-		memcpy(w->prev, sqlite3_column_blob(q, 0), 32);
-		sqlite3_finalize(q);
-	}
-	w->nheads = 1;
-	snprintf(w->heads[0].node, sizeof(w->heads[0].node), "%s", name);
-	w->heads[0].seq = seq;
-	memset(w->heads[0].hash, 0x07, 32);
-	line = signed_line(w, hub, &len);
-	ssync_witness__wobj_path(pos, path, sizeof(path));
-	why[0] = 0;
-	r = ssync_witness__load(st, "d1", path, line, len, why, whylen, NULL);
-	ssync_witness__wobj_clear(w);
-	free(w);
-	free(line);
-	return r;
 }
 
 /* A re-enrolled node (generation 2 after seq 4): checkpoints list its new
@@ -355,43 +257,43 @@ static void test_witness__reenrolled_generation(void **state)
 		"('certs/sch-b.9.reenroll','reenroll','sch-b',9,'{\"reenroll\":1,\"gen\":2,\"after_seq\":4,"
 		"\"old_pubkey\":\"%s\",\"pubkey\":\"%s\"}',zeroblob(64)); "
 		"INSERT INTO ssync_cert VALUES ('hub',1,'hub',NULL,x'%s',0,NULL)", k, k, hk);
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	/* checkpoint 1 lists the old key's history up to seq 6 (void above 4) */
-	assert_int_equal(load_one(f->n, hub, 1, T0, "sch-b", 6, why, sizeof(why)), 0);
+	assert_int_equal(wt_load_one(f->n, hub, 1, T0, "sch-b", 6, why, sizeof(why)), 0);
 	/* a generation no re-enrolment introduces, or a seq below its cut: refused */
-	assert_int_equal(load_one(f->n, hub, 2, T0 + day, "sch-b.g3", 5, why, sizeof(why)), 1);
+	assert_int_equal(wt_load_one(f->n, hub, 2, T0 + day, "sch-b.g3", 5, why, sizeof(why)), 1);
 	assert_non_null(strstr(why, "E_CHAIN"));
-	assert_int_equal(load_one(f->n, hub, 2, T0 + day, "sch-b.g2", 4, why, sizeof(why)), 1);
+	assert_int_equal(wt_load_one(f->n, hub, 2, T0 + day, "sch-b.g2", 4, why, sizeof(why)), 1);
 	/* a generation-1 entry at seq 3 is covered by that listing as before */
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 + 9 * day, 0, q), 2);
+	assert_int_equal(wt_judge(f->n, "sch-b", 3, T0 + 9 * day, 0, q), 2);
 	/* the new generation applied on this replica before its listing arrives */
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
 		"('sch-b',5,randomblob(32),%lld,'',zeroblob(64),1)", (long long)((T0 + 9 * day) << SSYNC_HLC_COUNTER_BITS));
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	/* checkpoint 2 at T0+10d lists "sch-b.g2" at seq 5 -- below the old
 	 * key's listed 6, right away: it covers seq 5 (generation, seq, hash) */
-	assert_int_equal(load_one(f->n, hub, 2, T0 + 10 * day, "sch-b.g2", 5, why, sizeof(why)), 0);
+	assert_int_equal(wt_load_one(f->n, hub, 2, T0 + 10 * day, "sch-b.g2", 5, why, sizeof(why)), 0);
 	/* seq 5 of generation 2, written 9 days after the old key's seq 6 was
 	 * listed: covered by its own listing only, so not held for good */
-	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 5, T0 + 9 * day, 0, q), 1);
 	assert_int_equal(ssync_witness__need_rebuild(st, 1, NULL), 0); /* dated before it: nothing changes */
 	/* dated more than 24 h after the hub first witnessed it: held for good,
 	 * and the rebuild check finds the applied copy (whichever came first) */
-	assert_int_equal(judge(f->n, "sch-b", 5, T0 + 12 * day, 0, q), 2);
+	assert_int_equal(wt_judge(f->n, "sch-b", 5, T0 + 12 * day, 0, q), 2);
 	assert_string_equal(q, "W_FUTURE_HLC");
 	snprintf(sql, sizeof(sql), "UPDATE ssync_entry SET hlc=%lld WHERE node='sch-b' AND seq=5",
 		(long long)((T0 + 12 * day) << SSYNC_HLC_COUNTER_BITS));
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	assert_int_equal(ssync_witness__need_rebuild(st, 1, NULL), 1);
 	/* the chain is per name: "sch-b.g2" must grow, "sch-b" is its own */
-	assert_int_equal(load_one(f->n, hub, 3, T0 + 11 * day, "sch-b.g2", 5, why, sizeof(why)), 1);
-	assert_int_equal(load_one(f->n, hub, 3, T0 + 11 * day, "sch-b.g2", 8, why, sizeof(why)), 0);
+	assert_int_equal(wt_load_one(f->n, hub, 3, T0 + 11 * day, "sch-b.g2", 5, why, sizeof(why)), 1);
+	assert_int_equal(wt_load_one(f->n, hub, 3, T0 + 11 * day, "sch-b.g2", 8, why, sizeof(why)), 0);
 	/* seq 7 of generation 2: covered by the g2 listing at 8 */
-	assert_int_equal(judge(f->n, "sch-b", 7, T0 + 11 * day - 3600000, 0, q), 1);
-	assert_int_equal(judge(f->n, "sch-b", 7, T0 + 13 * day, 0, q), 2);
+	assert_int_equal(wt_judge(f->n, "sch-b", 7, T0 + 11 * day - 3600000, 0, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 7, T0 + 13 * day, 0, q), 2);
 	/* backdating is judged against every generation's listings below it:
 	 * seq 9 dated 31 days before the g2 listing at seq 8 */
-	assert_int_equal(judge(f->n, "sch-b", 9, T0 + 11 * day - 31 * day, 0, q), 3);
+	assert_int_equal(wt_judge(f->n, "sch-b", 9, T0 + 11 * day - 31 * day, 0, q), 3);
 	assert_string_equal(q, "E_BACKDATED");
 	ssync_keys_free(hub);
 }
@@ -417,7 +319,7 @@ static void test_witness__hub_lists_generations(void **state)
 		"('sch-b',4,x'04',0,'',zeroblob(64),1),('sch-b',5,x'05',0,'',zeroblob(64),1),"
 		"('sch-b-x',1,x'01',0,'',zeroblob(64),1),('sch-c',2,x'02',0,'',zeroblob(64),1)",
 		k, k, (long long)T0, (long long)T0);
-	exec_ok(f->n, sql);
+	wt_exec_ok(f->n, sql);
 	assert_int_equal(ssync_witness__new_heads(st, &h, &n, NULL), 0);
 	/* sch-b (generation 1) is listed at 6 already: only its generation 2 */
 	assert_int_equal(n, 3);
@@ -427,7 +329,7 @@ static void test_witness__hub_lists_generations(void **state)
 	assert_string_equal(h[2].node, "sch-c");
 	free(h);
 	/* once listed, generation 2 is not listed again until it grows */
-	exec_ok(f->n, "INSERT INTO ssync_witness_head VALUES ('sch-b.g2',5,2,zeroblob(32),0),('sch-b-x',1,2,zeroblob(32),0),"
+	wt_exec_ok(f->n, "INSERT INTO ssync_witness_head VALUES ('sch-b.g2',5,2,zeroblob(32),0),('sch-b-x',1,2,zeroblob(32),0),"
 		"('sch-c',2,2,zeroblob(32),0)");
 	assert_int_equal(ssync_witness__new_heads(st, &h, &n, NULL), 0);
 	assert_int_equal(n, 0);
@@ -446,11 +348,11 @@ static void test_witness__certificate_end_at_int64_max(void **state)
 
 	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (1,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
 		"INSERT INTO ssync_witness_head VALUES ('sch-b',5,1,zeroblob(32),%lld)", (long long)T0, (long long)T0);
-	exec_ok(f->n, sql);
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, INT64_MAX, q), 1);
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, INT64_MAX - 1000, q), 1);
+	wt_exec_ok(f->n, sql);
+	assert_int_equal(wt_judge(f->n, "sch-b", 3, T0 - 60000, INT64_MAX, q), 1);
+	assert_int_equal(wt_judge(f->n, "sch-b", 3, T0 - 60000, INT64_MAX - 1000, q), 1);
 	/* an end long before the witness still refuses */
-	assert_int_equal(judge(f->n, "sch-b", 3, T0 - 60000, T0 - 31 * INT64_C(86400000), q), 3);
+	assert_int_equal(wt_judge(f->n, "sch-b", 3, T0 - 60000, T0 - 31 * INT64_C(86400000), q), 3);
 	assert_string_equal(q, "E_CERT_EXPIRED");
 }
 
@@ -470,7 +372,7 @@ static int evidence_refused(ssync_wobj *a, ssync_wobj *b, const char *data, size
 static void test_witness__evidence_decoder(void **state)
 {
 	ssync_keypair *kp = NULL;
-	ssync_wobj *x = sample(), *y = sample(), *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	ssync_wobj *x = wt_sample(), *y = wt_sample(), *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 	ssync_error err;
 	char *lx, *ly, *d1 = NULL, *d2 = NULL, *bad;
 	size_t nx = 0, ny = 0, n1 = 0, n2 = 0;
@@ -481,8 +383,8 @@ static void test_witness__evidence_decoder(void **state)
 	assert_non_null(b);
 	assert_int_equal(ssync_keys_generate(&kp, NULL), 0);
 	y->time = T0 + 1;
-	lx = signed_line(x, kp, &nx);
-	ly = signed_line(y, kp, &ny);
+	lx = wt_signed_line(x, kp, &nx);
+	ly = wt_signed_line(y, kp, &ny);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_witness__evidence_encode(x, y, &d1, &n1, &err), 0);
 	assert_int_equal(ssync_witness__evidence_encode(y, x, &d2, &n2, &err), 0);
@@ -516,7 +418,7 @@ static void test_witness__evidence_decoder(void **state)
 	free(ly);
 	y->n = 2;
 	y->has_prev = 1;
-	ly = signed_line(y, kp, &ny);
+	ly = wt_signed_line(y, kp, &ny);
 	memcpy(bad, lx, nx);
 	memcpy(bad + nx, ly, ny);
 	assert_true(evidence_refused(a, b, bad, nx + ny, &err));
@@ -543,22 +445,12 @@ static void test_witness__evidence_decoder(void **state)
 /* Only one witness (TRUST.md §4a, §10): with two hub certificates, the
  * hub of the lower serial signs checkpoints; one signed by the other hub
  * (its own certified key) is refused at load, naming the witness. */
-static void cert_row(ssync_node *n, const char *node, int serial, const ssync_keypair *kp)
-{
-	char hex[65], sql[400];
-
-	ssync_hex_encode(hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
-	snprintf(sql, sizeof(sql), "INSERT INTO ssync_cert(node, serial, role, school_id, pubkey, valid_from, valid_until) "
-		"VALUES ('%s', %d, 'hub', NULL, x'%s', 0, NULL)", node, serial, hex);
-	exec_ok(n, sql);
-}
-
 static void test_witness__only_one_witness(void **state)
 {
 	th_fx *f = *state;
 	ssync_store *st = ssync_node_store(f->n);
 	ssync_keypair *k1 = NULL, *k2 = NULL;
-	ssync_wobj *w = sample();
+	ssync_wobj *w = wt_sample();
 	char *line, why[600], path[64], wit[SSYNC_NODE_ID_MAX + 1];
 	size_t len = 0;
 	int64_t serial = 0;
@@ -568,26 +460,26 @@ static void test_witness__only_one_witness(void **state)
 	assert_int_equal(ssync_keys_generate(&k2, NULL), 0);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_witness__witness_node(st, wit, &serial, &err), 0);
-	cert_row(f->n, "hub-b", 7, k2);
-	cert_row(f->n, "hub", 3, k1);
+	wt_cert_row(f->n, "hub-b", 7, k2);
+	wt_cert_row(f->n, "hub", 3, k1);
 	assert_int_equal(ssync_witness__witness_node(st, wit, &serial, &err), 1);
 	assert_string_equal(wit, "hub");
 	assert_int_equal(serial, 3);
 	ssync_witness__wobj_path(1, path, sizeof(path));
 	/* the second hub, with its own certified key: refused, naming the witness */
 	snprintf(w->hub, sizeof(w->hub), "hub-b");
-	line = signed_line(w, k2, &len);
+	line = wt_signed_line(w, k2, &len);
 	assert_int_equal(ssync_witness__load(st, "d1", path, line, len, why, sizeof(why), &err), 1);
 	assert_non_null(strstr(why, "witness is hub hub"));
 	free(line);
 	/* the witness's name with the other hub's key: not its signature */
 	snprintf(w->hub, sizeof(w->hub), "hub");
-	line = signed_line(w, k2, &len);
+	line = wt_signed_line(w, k2, &len);
 	assert_int_equal(ssync_witness__load(st, "d1", path, line, len, why, sizeof(why), &err), 1);
 	assert_non_null(strstr(why, "E_SIG"));
 	free(line);
 	/* the witness itself: taken */
-	line = signed_line(w, k1, &len);
+	line = wt_signed_line(w, k1, &len);
 	assert_int_equal(ssync_witness__load(st, "d1", path, line, len, why, sizeof(why), &err), 0);
 	free(line);
 	ssync_witness__wobj_clear(w);
@@ -615,13 +507,13 @@ static void test_witness__first_checkpoint_check(void **state)
 		int64_t until = 0, t = T0, seqs[3] = { 0, 0, 0 };
 		int i, k, npos = 1 + (int)(RND() % 4), expect = 0, got;
 
-		exec_ok(f->n, "DELETE FROM ssync_entry; DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; "
+		wt_exec_ok(f->n, "DELETE FROM ssync_entry; DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; "
 			"DELETE FROM ssync_cert WHERE node='sch-c'");
 		if (RND() % 3 == 0) {
 			until = T0 - (int64_t)(RND() % 60) * day;
 			snprintf(sql, sizeof(sql), "INSERT INTO ssync_cert VALUES ('sch-c',1,'school','sch-c',zeroblob(32),0,%lld)",
 				(long long)until);
-			exec_ok(f->n, sql);
+			wt_exec_ok(f->n, sql);
 		}
 		for (i = 0; i < 3; i++) {
 			int64_t ms = T0 + ((int64_t)(RND() % 80) - 40) * day;
@@ -633,7 +525,7 @@ static void test_witness__first_checkpoint_check(void **state)
 				snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
 					"('%s',%d,zeroblob(32),%lld,'',zeroblob(64),1)", nodes[i], k,
 					(long long)(ms << SSYNC_HLC_COUNTER_BITS));
-				exec_ok(f->n, sql);
+				wt_exec_ok(f->n, sql);
 			}
 		}
 		/* checkpoints 1..npos, each listing some nodes past their last listing */
@@ -644,7 +536,7 @@ static void test_witness__first_checkpoint_check(void **state)
 				t += (int64_t)(RND() % 20) * day;
 				snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (%d,'hub',%lld,zeroblob(32),'',zeroblob(64))",
 					pos, (long long)t);
-				exec_ok(f->n, sql);
+				wt_exec_ok(f->n, sql);
 				for (i = 0; i < 3; i++) {
 					int64_t to = listed[i] + (int64_t)(RND() % 4);
 					if (to <= listed[i] || RND() % 2)
@@ -652,7 +544,7 @@ static void test_witness__first_checkpoint_check(void **state)
 					listed[i] = to;
 					snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness_head VALUES ('%s',%lld,%d,zeroblob(32),%lld)",
 						nodes[i], (long long)to, pos, (long long)t);
-					exec_ok(f->n, sql);
+					wt_exec_ok(f->n, sql);
 				}
 			}
 		}
@@ -662,7 +554,7 @@ static void test_witness__first_checkpoint_check(void **state)
 				"SELECT seq, hlc >> 16 FROM ssync_entry WHERE node=? ORDER BY seq", -1, &e, NULL), SQLITE_OK);
 			sqlite3_bind_text(e, 1, nodes[i], -1, SQLITE_STATIC);
 			while (!expect && sqlite3_step(e) == SQLITE_ROW)
-				expect = judge(f->n, nodes[i], sqlite3_column_int64(e, 0), sqlite3_column_int64(e, 1),
+				expect = wt_judge(f->n, nodes[i], sqlite3_column_int64(e, 0), sqlite3_column_int64(e, 1),
 					/* a certificate ends only entries inside its window (others
 					 * are refused by validity before witnessed time counts) */
 					i == 2 && sqlite3_column_int64(e, 1) <= until ? until : 0, q) != 1;
@@ -676,112 +568,6 @@ static void test_witness__first_checkpoint_check(void **state)
 #undef RND
 	/* Vacuity guard: both answers occurred. */
 	assert_true(hits > 20 && hits < 380);
-}
-
-/* Witness reset (TRUST.md §4b): checkpoints 2..3 (the hub's clock 200 days
- * ahead) are void, checkpoint 4 must carry the reset's key. Loading the
- * reset after the checkpoints or before them leaves the same rows; the
- * witnessed time falls back, and the entry the void checkpoints covered is
- * judged by the valid ones only. */
-static void add_reset(ssync_node *n, const ssync_keypair *kp, int64_t serial, int64_t from, int64_t to, int apply)
-{
-	char hex[65], sql[700];
-	ssync_tobj t;
-	ssync_error err;
-
-	ssync_hex_encode(hex, ssync_keys_public(kp), SSYNC_PUBKEY_BYTES);
-	snprintf(sql, sizeof(sql), "INSERT INTO ssync_trust_obj(path, kind, node, serial, body, sig) VALUES "
-		"('district/witness.%lld.reset', 'wreset', 'hub', %lld, '{\"wreset\":1,\"district\":\"d1\",\"serial\":%lld,"
-		"\"from\":%lld,\"to\":%lld,\"hub\":\"hub\",\"pubkey\":\"%s\"}', zeroblob(64))", (long long)serial,
-		(long long)serial, (long long)serial, (long long)from, (long long)to, hex);
-	exec_ok(n, sql);
-	memset(&t, 0, sizeof(t));
-	t.kind = SSYNC_TOBJ_WRESET;
-	t.serial = serial;
-	t.wfrom = from;
-	t.wto = to;
-	ssync_error_clear(&err);
-	if (apply)
-		assert_int_equal(ssync_witness__reset_apply(ssync_node_store(n), &t, &err), 0);
-}
-
-static char *dump(ssync_node *n)
-{
-	sqlite3_stmt *q;
-	char *out = calloc(1, 4096);
-	size_t used = 0;
-
-	assert_non_null(out);
-	assert_int_equal(sqlite3_prepare_v2(ssync_store__db(ssync_node_store(n)), "SELECT 'w', pos, time, hex(hash) FROM "
-		"ssync_witness UNION ALL SELECT 'h', seq, time, node || pos FROM ssync_witness_head ORDER BY 1, 2", -1, &q, NULL),
-		SQLITE_OK);
-	while (sqlite3_step(q) == SQLITE_ROW && used < 4000)
-		used += (size_t)snprintf(out + used, 4096 - used, "%s %lld %lld %.16s;", sqlite3_column_text(q, 0),
-			(long long)sqlite3_column_int64(q, 1), (long long)sqlite3_column_int64(q, 2), sqlite3_column_text(q, 3));
-	sqlite3_finalize(q);
-	return out;
-}
-
-static void test_witness__reset_voids_in_any_order(void **state)
-{
-	th_fx *f = *state;
-	ssync_store *st = ssync_node_store(f->n);
-	const int64_t day = 86400000;
-	ssync_keypair *k1 = NULL, *k2 = NULL;
-	char why[600], q[24], *a, *b;
-	int64_t tmax = 0, count = 0;
-	int order;
-	ssync_tobj t;
-
-	assert_int_equal(ssync_keys_generate(&k1, NULL), 0);
-	assert_int_equal(ssync_keys_generate(&k2, NULL), 0);
-	cert_row(f->n, "hub", 3, k1);
-	a = NULL;
-	for (order = 0; order < 2; order++) {
-		exec_ok(f->n, "DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; DELETE FROM ssync_trust_obj");
-		if (order == 1)
-			add_reset(f->n, k2, 9, 2, 3, 1); /* learnt first: the checkpoints arrive void */
-		assert_int_equal(load_one(f->n, k1, 1, T0, "sch-b", 1, why, sizeof(why)), 0);
-		assert_int_equal(load_one(f->n, k1, 2, T0 + 200 * day, "sch-b", 2, why, sizeof(why)), 0);
-		assert_int_equal(load_one(f->n, k1, 3, T0 + 200 * day, "sch-b", 3, why, sizeof(why)), 0);
-		if (order == 0) {
-			assert_int_equal(ssync_witness__latest(st, &tmax, &count, NULL), 0);
-			assert_true(tmax == T0 + 200 * day);
-			add_reset(f->n, k2, 9, 2, 3, 1);
-		}
-		assert_int_equal(ssync_witness__latest(st, &tmax, &count, NULL), 0);
-		assert_true(tmax == T0 && count == 3);
-		/* after the reset's range only its key signs, at a time from the last valid one on */
-		assert_int_equal(load_one(f->n, k1, 4, T0 + day, "sch-b", 3, why, sizeof(why)), 1);
-		assert_non_null(strstr(why, "witness reset 9"));
-		assert_int_equal(load_one(f->n, k2, 4, T0 + day, "sch-b", 3, why, sizeof(why)), 0);
-		b = dump(f->n);
-		if (a) {
-			assert_string_equal(a, b);
-			free(b);
-		} else {
-			a = b;
-		}
-		/* sch-b#2, dated a day after T0, is covered by checkpoint 4 (T0+1d), not by the void one */
-		assert_int_equal(judge(f->n, "sch-b", 2, T0 + day - 60000, 0, q), 1);
-	}
-	free(a);
-	/* resets follow one another, and reach the latest checkpoint held */
-	memset(&t, 0, sizeof(t));
-	t.kind = SSYNC_TOBJ_WRESET;
-	t.serial = 10;
-	t.wfrom = 3;
-	t.wto = 4;
-	assert_int_equal(ssync_witness__reset_check(st, &t, why, sizeof(why), NULL), 1);
-	assert_non_null(strstr(why, "inside or before reset 9"));
-	t.wfrom = 5;
-	t.wto = 4;
-	assert_int_equal(ssync_witness__reset_check(st, &t, why, sizeof(why), NULL), 0);
-	t.wfrom = 4;
-	t.wto = 3;
-	assert_int_equal(ssync_witness__reset_check(st, &t, why, sizeof(why), NULL), 1);
-	ssync_keys_free(k1);
-	ssync_keys_free(k2);
 }
 
 /* Evidence in any order (TRUST.md §4a): which evidence rows and quarantine
@@ -808,7 +594,7 @@ static void ev_make(ev_fixture *x)
 	assert_int_equal(ssync_keys_generate(&x->k1, NULL), 0);
 	assert_int_equal(ssync_keys_generate(&x->k2, NULL), 0);
 	for (i = 0; i < 6; i++) {
-		x->w[i] = sample();
+		x->w[i] = wt_sample();
 		snprintf(x->w[i]->district, sizeof(x->w[i]->district), "testdistrict");
 		x->w[i]->time = T0 + dt[i];
 		if (i == 3 || i == 4) {
@@ -818,7 +604,7 @@ static void ev_make(ev_fixture *x)
 			x->w[i]->heads[0].seq = 4; /* each listed head grows along the chain */
 			x->w[i]->heads[1].seq = 13;
 		}
-		x->line[i] = signed_line(x->w[i], i == 5 ? x->k2 : x->k1, &x->len[i]);
+		x->line[i] = wt_signed_line(x->w[i], i == 5 ? x->k2 : x->k1, &x->len[i]);
 	}
 }
 
@@ -851,7 +637,7 @@ static char *ev_run(ev_fixture *x, const int *order)
 	assert_non_null(out);
 	assert_int_equal(th_fx_setup(&state), 0);
 	f = state;
-	cert_row(f->n, "hub", 1, x->k1);
+	wt_cert_row(f->n, "hub", 1, x->k1);
 	ssync_error_clear(&err);
 	assert_int_equal(ssync_node__exchange_open(f->n, 1, &ex, &err), 0);
 	for (k = 0; k < EV_N; k++) {
@@ -943,178 +729,6 @@ static void test_witness__evidence_any_order(void **state)
 	ev_free(&x);
 }
 
-/* A reset that voids every checkpoint held (from 1) takes the replica back
- * to "no witness yet": its rebuild judges entries by today's rules alone. The
- * next checkpoint is then, for the verdicts, the first one: an entry applied
- * meanwhile that no listing covers and that lies beyond the new witnessed
- * time is held (W_FUTURE_HLC) by a replica that loads everything at once, so
- * the incremental check must ask for a rebuild too (before, it looked only at
- * the new listings and the held entries: the replica kept it applied). */
-static void test_witness__reset_to_no_witness_then_checkpoint(void **state)
-{
-	th_fx *f = *state;
-	const int64_t day = 86400000;
-	char q[24], sql[300];
-
-	/* checkpoint 1 void (a reset from 1: its time 0, no listing); sch-b#1
-	 * dated two days after the next checkpoint, applied under no witness */
-	exec_ok(f->n, "DELETE FROM ssync_entry; DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; "
-		"INSERT INTO ssync_witness VALUES (1,'hub',0,zeroblob(32),'',zeroblob(64))");
-	snprintf(sql, sizeof(sql), "INSERT INTO ssync_entry(node, seq, hash, hlc, body, sig, state) VALUES "
-		"('sch-b',1,zeroblob(32),%lld,'',zeroblob(64),1)", (long long)((T0 + 2 * day) << SSYNC_HLC_COUNTER_BITS));
-	exec_ok(f->n, sql);
-	assert_int_equal(judge(f->n, "sch-b", 1, T0 + 2 * day, 0, q), 1);
-	/* checkpoint 2 at T0, listing another node only */
-	snprintf(sql, sizeof(sql), "INSERT INTO ssync_witness VALUES (2,'hub',%lld,zeroblob(32),'',zeroblob(64)); "
-		"INSERT INTO ssync_witness_head VALUES ('sch-a',1,2,zeroblob(32),%lld)", (long long)T0, (long long)T0);
-	exec_ok(f->n, sql);
-	assert_int_equal(judge(f->n, "sch-b", 1, T0 + 2 * day, 0, q), 2);
-	assert_string_equal(q, "W_FUTURE_HLC");
-	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 1, NULL), 1);
-	/* a first checkpoint that is not void keeps the incremental check */
-	exec_ok(f->n, "UPDATE ssync_entry SET state=2");
-	snprintf(sql, sizeof(sql), "UPDATE ssync_witness SET time=%lld WHERE pos=1", (long long)(T0 - day));
-	exec_ok(f->n, sql);
-	assert_int_equal(ssync_witness__need_rebuild(ssync_node_store(f->n), 1, NULL), 0);
-}
-
-/* Property (TRUST.md §4b): the rows a replica holds after a history of
- * checkpoints and witness resets are a function of that history, not of how
- * it was split into district updates. Random honest histories (a hub whose
- * clock sometimes runs 200 days ahead until a reset voids it, resets that
- * only name another key), each loaded one object per update, all in one
- * update (resets first, as the loader's root pass does) and in random
- * chunks; every reset passes the receivers' check in every split, every
- * checkpoint loads, and the rows and the witnessed time are equal. */
-typedef struct rs_ev {
-	int reset;            /* 1: a reset, 0: a checkpoint */
-	int64_t pos, time;    /* checkpoint */
-	int64_t serial, from, to;
-	int key;              /* 0: k1, 1: k2 (the checkpoint's signer, or the key a reset names) */
-} rs_ev;
-
-static void replay(ssync_node *n, ssync_keypair *const *k, const rs_ev *ev, int nev, const int *cut, char **out,
-	int64_t *tmax)
-{
-	ssync_store *st = ssync_node_store(n);
-	char why[600];
-	int64_t count = 0;
-	int lo = 0, hi, i;
-
-	exec_ok(n, "DELETE FROM ssync_witness; DELETE FROM ssync_witness_head; DELETE FROM ssync_trust_obj; "
-		"DELETE FROM ssync_witness_fork");
-	while (lo < nev) {
-		for (hi = lo + 1; hi < nev && !cut[hi]; hi++)
-			;
-		/* one update: its resets first (the root pass), then its checkpoints */
-		for (i = lo; i < hi; i++) {
-			ssync_tobj t;
-			if (!ev[i].reset)
-				continue;
-			memset(&t, 0, sizeof(t));
-			t.kind = SSYNC_TOBJ_WRESET;
-			t.serial = ev[i].serial;
-			t.wfrom = ev[i].from;
-			t.wto = ev[i].to;
-			why[0] = 0;
-			if (ssync_witness__reset_check(st, &t, why, sizeof(why), NULL) != 0)
-				fail_msg("reset %lld refused: %s", (long long)t.serial, why);
-			add_reset(n, k[ev[i].key], ev[i].serial, ev[i].from, ev[i].to, 1);
-		}
-		for (i = lo; i < hi; i++)
-			if (!ev[i].reset && load_one(n, k[ev[i].key], ev[i].pos, ev[i].time, "sch-b", ev[i].pos, why,
-				sizeof(why)) != 0)
-				fail_msg("checkpoint %lld refused: %s", (long long)ev[i].pos, why);
-		lo = hi;
-	}
-	assert_int_equal(ssync_witness__latest(st, tmax, &count, NULL), 0);
-	*out = dump(n);
-}
-
-static void test_witness__reset_history_any_split(void **state)
-{
-	th_fx *f = *state;
-	const int64_t day = 86400000;
-	ssync_keypair *k[2] = { NULL, NULL };
-	unsigned int rng = 20261207u;
-	int trial, voids = 0, rekeys = 0;
-
-	assert_int_equal(ssync_keys_generate(&k[0], NULL), 0);
-	assert_int_equal(ssync_keys_generate(&k[1], NULL), 0);
-	cert_row(f->n, "hub", 3, k[0]);
-	cert_row(f->n, "hub", 4, k[1]);
-#define RND() ((rng = rng * 1103515245u + 12345u), (rng >> 8) & 0xffffff)
-	for (trial = 0; trial < 60; trial++) {
-		rs_ev ev[24];
-		int nev = 0, key = 0, cut[24], split, i;
-		int64_t pos = 0, real = T0, last_to = 0, serial = 10, ahead_from = 0, expect = 0, tmax = 0;
-		char *first = NULL;
-
-		memset(ev, 0, sizeof(ev));
-		while (nev < 20) {
-			unsigned int r = RND() % 10;
-			real += (int64_t)(RND() % 5) * day + 1;
-			if (r < 2 && ahead_from == 0 && pos > 0) {
-				ahead_from = pos + 1; /* the hub's clock runs ahead from the next one */
-			} else if (r < 4 && ahead_from > 0) {
-				/* the root voids ahead_from..pos (the latest it holds) */
-				ev[nev].reset = 1;
-				ev[nev].serial = ++serial;
-				ev[nev].from = ahead_from;
-				ev[nev].to = pos;
-				ev[nev].key = key = (int)(RND() % 2);
-				last_to = pos;
-				ahead_from = 0;
-				voids++;
-				nev++;
-				continue;
-			} else if (r == 4 && ahead_from == 0) {
-				/* names a key only */
-				ev[nev].reset = 1;
-				ev[nev].serial = ++serial;
-				ev[nev].from = pos + 1;
-				ev[nev].to = pos;
-				ev[nev].key = key = 1 - key;
-				last_to = pos;
-				rekeys++;
-				nev++;
-				continue;
-			}
-			ev[nev].pos = ++pos;
-			ev[nev].time = ahead_from ? real + 200 * day : real;
-			ev[nev].key = key;
-			if (!ahead_from)
-				expect = real;
-			nev++;
-		}
-		(void)last_to;
-		for (split = 0; split < 4; split++) {
-			char *got;
-			for (i = 0; i < nev; i++)
-				cut[i] = split == 0 ? 1 : split == 1 ? i == 0 : (int)(RND() % 3 == 0);
-			cut[0] = 1;
-			replay(f->n, k, ev, nev, cut, &got, &tmax);
-			/* the witnessed time: the latest checkpoint no reset voided (ahead ones not yet reset count) */
-			if (ahead_from == 0 && tmax != expect)
-				fail_msg("trial %d split %d: witnessed time %lld, expected %lld", trial, split, (long long)tmax,
-					(long long)expect);
-			if (!first) {
-				first = got;
-			} else {
-				if (strcmp(first, got) != 0)
-					fail_msg("trial %d split %d: rows differ\n%s\n%s", trial, split, first, got);
-				free(got);
-			}
-		}
-		free(first);
-	}
-#undef RND
-	/* Vacuity guard: both kinds of reset occurred. */
-	assert_true(voids > 20 && rekeys > 20);
-	ssync_keys_free(k[0]);
-	ssync_keys_free(k[1]);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1128,10 +742,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_witness__hub_lists_generations, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test(test_witness__evidence_decoder),
 		cmocka_unit_test_setup_teardown(test_witness__only_one_witness, th_fx_setup, th_fx_teardown),
-		cmocka_unit_test_setup_teardown(test_witness__reset_voids_in_any_order, th_fx_setup, th_fx_teardown),
 		cmocka_unit_test(test_witness__evidence_any_order),
-		cmocka_unit_test_setup_teardown(test_witness__reset_to_no_witness_then_checkpoint, th_fx_setup, th_fx_teardown),
-		cmocka_unit_test_setup_teardown(test_witness__reset_history_any_split, th_fx_setup, th_fx_teardown),
 	};
 	ssync_keys_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
