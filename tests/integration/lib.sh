@@ -246,6 +246,36 @@ except Exception as e:
     print("unparsable-report")' "$@"
 }
 
+# --- districts ------------------------------------------------------------------
+# pubkey_of HOME NODE [DISTRICT]: init HOME as NODE (district d1), print its public key
+pubkey_of() { ssx "$1" --json init --node "$2" --district "${3:-d1}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
+
+# district_setup SCHOOL...: the hub (home h, node hub, remote hub = $T/hub.git, a
+# bare repo) inits district d1 with the root key $ROOT (sets RK, its public key);
+# each SCHOOL x (home x, node sch-x) is enrolled for school sch-x, joins, and has
+# the remote hub. Nothing is synced yet.
+district_setup() {
+	local s P
+	new_hub "$T/hub.git"
+	ssx h init --node hub --district d1 >/dev/null
+	ssx h remote add hub "$T/hub.git" >/dev/null
+	RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
+	for s in "$@"; do
+		P=$(pubkey_of "$s" "sch-$s")
+		ssx "$s" remote add hub "$T/hub.git" >/dev/null
+		ssx "$s" join --district-pubkey "$RK" >/dev/null
+		ssx h district enroll "sch-$s" --role school --school "sch-$s" --pubkey "$P" --root-key "$ROOT" >/dev/null
+	done
+}
+
+# --- private archives -----------------------------------------------------------
+# jf KEY: member KEY of the JSON object on stdin
+jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# archive_name HOME ID: the archive's name as HOME reads it ("[encrypted]" if it cannot)
+archive_name() { ssx "$1" --json student-archive show "$2" | jf name; }
+# archive_kid HOME ID [COLUMN]: the data key id of the row's cell (enc1:<kid>:...)
+archive_kid() { ssx "$1" sql "SELECT ${3:-name} FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
+
 # --- assertions ---------------------------------------------------------------
 assert_eq() { # NAME EXPECTED ACTUAL
 	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected: ${2:0:600}" "actual:   ${3:0:600}"; fi

@@ -13,7 +13,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_tmp
 
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 heads() { git --git-dir="$HUB" for-each-ref --format='%(refname) %(objectname)' refs/heads/; }
 ROOT=$T/root.key
 HUB=$T/srv/hub.git

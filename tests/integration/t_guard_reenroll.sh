@@ -13,7 +13,6 @@ setup_tmp
 ROOT=$T/root.key
 HUB=$T/srv/hub.git
 mkdir -p "$T/srv"
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 seqs_of() { ssx "$1" log --json | "$PY" -c 'import json,sys
 print(" ".join(str(e["seq"]) for e in json.load(sys.stdin) if e["node"]==sys.argv[1]))' "$2"; }
 names_of() { ssx "$1" --json sql "SELECT group_concat(name, ',') AS n FROM (SELECT name FROM teacher WHERE school_id='sch-a' ORDER BY id)" |

@@ -10,7 +10,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_tmp
 
-pubkey_of() { ssx "$1" --json init --node "$2" --district "${3:-d1}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 ROOT=$T/root.key
 DB=$T/a/replica.db
 

@@ -12,7 +12,6 @@ setup_tmp
 ROOT=$T/root.key
 NAME="王小明Zq7"          # what must never appear outside a and the hub
 RECORD="三好学生 2025; 家庭住址 崇明区城桥镇"
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 log "=== setup: hub, schools a and b; a syncs with the hub and a USB stick, b with the stick only"
 new_hub "$T/hub.git"

@@ -9,10 +9,7 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
-# kid_of HOME ID [COLUMN]: the data key id of a private cell
-kid_of() { ssx "$1" sql "SELECT ${3:-name} FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
+# archive_kid HOME ID [COLUMN]: the data key id of a private cell
 round() { for x in h a b c h x; do sync_ok "$x" >/dev/null; done; }
 # enrol HOME NODE ROLE [SCHOOL]: init, join, certify with the node's enckey
 enrol() {
@@ -40,9 +37,9 @@ round
 S1=$(ssx a student-archive add --name 赵一 --grade 一年级)
 S2=$(ssx a student-archive add --name 钱二 --grade 二年级)
 round
-assert_eq "the granted auditor reads S1" 赵一 "$(name_of x "$S1")"
-assert_eq "the other node of sch-a reads S2" 钱二 "$(name_of b "$S2")"
-K1=$(kid_of a "$S1"); K2=$(kid_of a "$S2")
+assert_eq "the granted auditor reads S1" 赵一 "$(archive_name x "$S1")"
+assert_eq "the other node of sch-a reads S2" 钱二 "$(archive_name b "$S2")"
+K1=$(archive_kid a "$S1"); K2=$(archive_kid a "$S2")
 
 log "=== a revoked auditor that kept its keys.db reads no write made after the revocation"
 # the auditor keeps a copy of everything it held (it need not apply newer stores)
@@ -53,25 +50,25 @@ ssx h student-archive edit "$S1" --record 转学 >/dev/null
 ssx b student-archive edit "$S2" --record 留级 >/dev/null
 round; round
 assert_eq "sanity: the owner reads the hub's write" 转学 "$(ssx a --json student-archive show "$S1" | jf record)"
-assert_ne "the hub's write after the revocation does not use a data key sealed to the auditor" "$K1" "$(kid_of h "$S1" record)"
-assert_ne "... nor does another node of the owning school" "$K2" "$(kid_of b "$S2" record)"
+assert_ne "the hub's write after the revocation does not use a data key sealed to the auditor" "$K1" "$(archive_kid h "$S1" record)"
+assert_ne "... nor does another node of the owning school" "$K2" "$(archive_kid b "$S2" record)"
 assert_eq "the owner reads b's write" 留级 "$(ssx a --json student-archive show "$S2" | jf record)"
 assert_eq "the hub reads b's write" 留级 "$(ssx h --json student-archive show "$S2" | jf record)"
-KH1=$(kid_of h "$S1" record)
+KH1=$(archive_kid h "$S1" record)
 ssx h student-archive edit "$S1" --record 转学 >/dev/null
-assert_eq "the hub's next write of the row reuses its own key (not a new one per write)" "$KH1" "$(kid_of h "$S1" record)"
+assert_eq "the hub's next write of the row reuses its own key (not a new one per write)" "$KH1" "$(archive_kid h "$S1" record)"
 
 log "=== a rotated encryption key reads no write made after the rotation"
 S3=$(ssx a student-archive add --name 孙三 --grade 二年级)
 round
-K3=$(kid_of a "$S3" grade)
+K3=$(archive_kid a "$S3" grade)
 NEWK=$(ssx h privacy rotate-key)
 ssx h district enroll hub --role hub --pubkey "$(printf '%s' "$HJ" | jf pubkey)" --enckey "$NEWK" --root-key "$ROOT" >/dev/null
 round; round
 ssx a student-archive edit "$S3" --grade 三年级 >/dev/null
 round; round
 assert_ne "the owner's write after the hub's rotation takes a new data key (the old one was sealed to the old enc.key)" \
-	"$K3" "$(kid_of a "$S3" grade)"
+	"$K3" "$(archive_kid a "$S3" grade)"
 assert_eq "the hub reads it with its new key" 三年级 "$(ssx h --json student-archive show "$S3" | jf grade)"
 log "=== a school's erasure reaches the keys the hub and its other node made for the row"
 S4=$(ssx a student-archive add --name 李四 --grade 四年级)
@@ -91,12 +88,12 @@ for x in h a b; do
 done
 
 log "=== another school cannot erase sch-a's students by naming their (public) kids"
-KN=$(kid_of a "$S2"); KR=$(kid_of h "$S2" record); KH=$(kid_of h "$S1" record)
+KN=$(archive_kid a "$S2"); KR=$(archive_kid h "$S2" record); KH=$(archive_kid h "$S1" record)
 for k in "$KN" "$KR" "$KH"; do sqlite3 "$T/c/keys.db" "INSERT INTO erased(kid) VALUES ('$k')"; done
 round; round
 assert_contains "sanity: c's store names the kids" "$KR" "$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-c:keystore)"
 for x in h a b; do
-	assert_eq "$x still reads S2's name" 钱二 "$(name_of $x "$S2")"
+	assert_eq "$x still reads S2's name" 钱二 "$(archive_name $x "$S2")"
 	assert_eq "$x still reads S2's record (b's key)" 留级 "$(ssx $x --json student-archive show "$S2" | jf record)"
 	assert_eq "$x still reads S1's record (the hub's key)" 转学 "$(ssx $x --json student-archive show "$S1" | jf record)"
 done
@@ -111,13 +108,13 @@ log "=== a revoked school node (a stolen laptop) can no longer erase its school'
 BSEQ=$(ssx h --json log --node sch-a-2 | "$PY" -c 'import json,sys; print(max([e["seq"] for e in json.load(sys.stdin)] or [0]))')
 ssx h district revoke sch-a-2 --after-seq "$BSEQ" --root-key "$ROOT" >/dev/null
 round
-KN3=$(kid_of a "$S3")
+KN3=$(archive_kid a "$S3")
 sqlite3 "$T/b/keys.db" "INSERT INTO erased(kid) VALUES ('$KN3')"
 sync_ok b >/dev/null
 assert_contains "sanity: the revoked node's new store names S3's kid" "$KN3" "$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-a-2:keystore)"
 round; round
-assert_eq "the hub still reads S3" 孙三 "$(name_of h "$S3")"
-assert_eq "the owner still reads S3" 孙三 "$(name_of a "$S3")"
+assert_eq "the hub still reads S3" 孙三 "$(archive_name h "$S3")"
+assert_eq "the owner still reads S3" 孙三 "$(archive_name a "$S3")"
 
 log "=== after an erasure no home's git objects still hold a store that seals the key"
 # sealed_in HOME KID: "yes" if any object of HOME's exchange repository (loose

@@ -13,7 +13,6 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 keys() { "$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM data_key").fetchone()[0])' "$T/$1/keys.db"; }
 rows() { ssx "$1" --json sql "SELECT count(*) AS n FROM student_archive" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])'; }
 

@@ -9,9 +9,6 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
-kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
 round() { sync_ok h >/dev/null; sync_ok a >/dev/null; sync_ok h >/dev/null; [ ! -d "$T/x" ] || sync_ok x >/dev/null; }
 # restore HOME NODE KEYDIR: a fresh home from a node's key files, synced from a clone of the hub
 restore_from() {
@@ -39,8 +36,8 @@ S1=$(ssx a student-archive add --name 赵一 --grade 一年级 --record 甲)
 S2=$(ssx a student-archive add --name 钱二 --grade 二年级)
 S3=$(ssx a student-archive add --name 孙三)
 round
-assert_eq "the hub reads S1" 赵一 "$(name_of h "$S1")"
-K1=$(kid_of a "$S1")
+assert_eq "the hub reads S1" 赵一 "$(archive_name h "$S1")"
+K1=$(archive_kid a "$S1")
 # a USB stick that a synced with before the erasure: it will hold the old key store
 mkdir -p "$T/usb"
 ssx a remote add stick "$T/usb/stick.git" >/dev/null
@@ -63,11 +60,11 @@ assert_contains "... and names one data key" "erased 1 data key" "$OUT"
 assert_eq "erasure overwrites: S1's data key is in no file of the hub's keys.db" no "$(key_left h "$KB1")"
 assert_fail "a school cannot erase another school's student" a student-archive erase hub-x1
 round
-assert_eq "the hub no longer decrypts S1" "[encrypted]" "$(name_of h "$S1")"
-assert_eq "school a no longer decrypts S1 (it honoured the hub's notice)" "[encrypted]" "$(name_of a "$S1")"
+assert_eq "the hub no longer decrypts S1" "[encrypted]" "$(archive_name h "$S1")"
+assert_eq "school a no longer decrypts S1 (it honoured the hub's notice)" "[encrypted]" "$(archive_name a "$S1")"
 assert_eq "... and S1's data key is in no file of a's keys.db" no "$(key_left a "$KB1")"
-assert_eq "S2 stays readable on the hub" 钱二 "$(name_of h "$S2")"
-assert_eq "S2 stays readable on a" 钱二 "$(name_of a "$S2")"
+assert_eq "S2 stays readable on the hub" 钱二 "$(archive_name h "$S2")"
+assert_eq "S2 stays readable on a" 钱二 "$(archive_name a "$S2")"
 git clone -q --mirror "$T/hub.git" "$T/clone.git"
 for r in $(git --git-dir="$T/clone.git" for-each-ref --format='%(refname)' refs/heads/keys/); do
 	assert_eq "no key store in a fresh clone seals S1's data key ($r)" no \
@@ -77,8 +74,8 @@ b=json.loads(sys.stdin.read().split("\t")[0]); print("yes" if sys.argv[1] in [k[
 done
 assert_contains "the hub's key store carries the erasure notice" "$K1" "$(git --git-dir="$T/clone.git" show refs/heads/keys/hub:keystore)"
 restore_from h2 hub "$T/h"
-assert_eq "a fresh home with the hub's own keys, fed by the clone, cannot decrypt S1" "[encrypted]" "$(name_of h2 "$S1")"
-assert_eq "... but reads S2" 钱二 "$(name_of h2 "$S2")"
+assert_eq "a fresh home with the hub's own keys, fed by the clone, cannot decrypt S1" "[encrypted]" "$(archive_name h2 "$S1")"
+assert_eq "... but reads S2" 钱二 "$(archive_name h2 "$S2")"
 ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
 assert_eq "audit verify still passes after the erasure" 0 "$RC"
 assert_all_equal "state hashes stay equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash h2)"
@@ -87,12 +84,12 @@ log "=== an old stick still holding a's previous key store brings nothing back"
 assert_contains "sanity: the stale stick's key store still seals S1's key" "$K1" "$(git --git-dir="$T/usb/stale.git" show refs/heads/keys/sch-a:keystore)"
 ssx a remote add old "$T/usb/stale.git" >/dev/null
 sync_ok a old >/dev/null
-assert_eq "a, having seen the newer store, ignores the older one: S1 stays unreadable" "[encrypted]" "$(name_of a "$S1")"
+assert_eq "a, having seen the newer store, ignores the older one: S1 stays unreadable" "[encrypted]" "$(archive_name a "$S1")"
 assert_eq "... and a replaced the stick's older store with its own" no \
 	"$(git --git-dir="$T/usb/stale.git" show refs/heads/keys/sch-a:keystore | grep -q -F "[\"$K1\",[[" && echo yes || echo no)"
 ssx h remote add old "$T/usb/stale.git" >/dev/null
 sync_ok h old >/dev/null
-assert_eq "the hub, synced with that stick too, still cannot decrypt S1" "[encrypted]" "$(name_of h "$S1")"
+assert_eq "the hub, synced with that stick too, still cannot decrypt S1" "[encrypted]" "$(archive_name h "$S1")"
 
 log "=== a forged key store on a stick is quarantined, never followed"
 G=$(git --git-dir="$T/usb/stale.git" rev-parse refs/heads/keys/sch-a)
@@ -104,15 +101,15 @@ git --git-dir="$T/usb/stale.git" update-ref refs/heads/keys/sch-a "$FORGED"
 sync_attn h old >/dev/null
 assert_contains "the hub quarantines the forged store, naming it and E_SIG" "key store keys/sch-a on remote old refused: key store of sch-a is not signed by its key" \
 	"$(ssx h quarantine --json)"
-assert_eq "the hub still reads S2 (its keys untouched)" 钱二 "$(name_of h "$S2")"
+assert_eq "the hub still reads S2 (its keys untouched)" 钱二 "$(archive_name h "$S2")"
 assert_ne "... and put a's signed store back on the stick" "$FORGED" "$(git --git-dir="$T/usb/stale.git" rev-parse refs/heads/keys/sch-a)"
 
 log "=== erasure by the owning school"
 ssx a student-archive erase "$S2" >/dev/null
 round
-assert_eq "after a's erasure the hub cannot decrypt S2" "[encrypted]" "$(name_of h "$S2")"
-assert_eq "... nor can a" "[encrypted]" "$(name_of a "$S2")"
-assert_eq "S3 stays readable on the hub" 孙三 "$(name_of h "$S3")"
+assert_eq "after a's erasure the hub cannot decrypt S2" "[encrypted]" "$(archive_name h "$S2")"
+assert_eq "... nor can a" "[encrypted]" "$(archive_name a "$S2")"
+assert_eq "S3 stays readable on the hub" 孙三 "$(archive_name h "$S3")"
 
 log "=== auditor grant and revocation"
 XJ=$(ssx x --json init --node aud-1 --district d1)
@@ -121,21 +118,21 @@ ssx x remote add hub "$T/hub.git" >/dev/null
 ssx h district enroll aud-1 --role auditor --pubkey "$(printf '%s' "$XJ" | jf pubkey)" \
 	--enckey "$(printf '%s' "$XJ" | jf enckey)" --root-key "$ROOT" >/dev/null
 round
-assert_eq "an auditor without a grant cannot read" "[encrypted]" "$(name_of x "$S3")"
+assert_eq "an auditor without a grant cannot read" "[encrypted]" "$(archive_name x "$S3")"
 assert_fail "a school cannot grant" a district grant-auditor --auditor aud-1 --school sch-a
 ssx h district grant-auditor --auditor aud-1 --school sch-a >/dev/null
 round; round
-assert_eq "the granted auditor reads existing history of sch-a" 孙三 "$(name_of x "$S3")"
+assert_eq "the granted auditor reads existing history of sch-a" 孙三 "$(archive_name x "$S3")"
 ssx h district revoke-auditor --auditor aud-1 --school sch-a >/dev/null
 round; round
-K3=$(kid_of a "$S3")
+K3=$(archive_kid a "$S3")
 ssx a student-archive edit "$S3" --name 孙三改 >/dev/null
 S4=$(ssx a student-archive add --name 李四)
 round
-assert_eq "after revocation the auditor cannot read the new write" "[encrypted]" "$(name_of x "$S3")"
-assert_eq "... nor a new student" "[encrypted]" "$(name_of x "$S4")"
-assert_eq "the hub reads the new write" 孙三改 "$(name_of h "$S3")"
-assert_ne "the edited row got a new data key (the old one was sealed to the auditor)" "$K3" "$(kid_of a "$S3")"
+assert_eq "after revocation the auditor cannot read the new write" "[encrypted]" "$(archive_name x "$S3")"
+assert_eq "... nor a new student" "[encrypted]" "$(archive_name x "$S4")"
+assert_eq "the hub reads the new write" 孙三改 "$(archive_name h "$S3")"
+assert_ne "the edited row got a new data key (the old one was sealed to the auditor)" "$K3" "$(archive_kid a "$S3")"
 
 log "=== re-keying the hub's encryption key"
 cp -a "$T/h/enc.key" "$T/old-hub-enc.key"
@@ -144,7 +141,7 @@ assert_eq "rotate-key prints a new 64-hex key" 64 "${#NEWK}"
 assert_eq "the previous key is kept as enc.key.old (0600)" 600 "$(stat -c %a "$T/h/enc.key.old")"
 ssx h district enroll hub --role hub --pubkey "$(printf '%s' "$HJ" | jf pubkey)" --enckey "$NEWK" --root-key "$ROOT" >/dev/null
 round; round
-assert_eq "the hub still reads sch-a's students" 李四 "$(name_of h "$S4")"
+assert_eq "the hub still reads sch-a's students" 李四 "$(archive_name h "$S4")"
 rm -rf "$T/clone.git" "$T/h2"
 git clone -q --mirror "$T/hub.git" "$T/clone.git"
 mkdir -p "$T/newkey" "$T/oldkey"
@@ -152,7 +149,7 @@ cp "$T/h/node.key" "$T/newkey/node.key"; cp "$T/h/enc.key" "$T/newkey/enc.key"
 cp "$T/h/node.key" "$T/oldkey/node.key"; cp "$T/old-hub-enc.key" "$T/oldkey/enc.key"
 chmod 600 "$T"/newkey/* "$T"/oldkey/*
 restore_from h3 hub "$T/newkey"
-assert_eq "a home with only the hub's new key reads sch-a's students (owners re-sealed)" 李四 "$(name_of h3 "$S4")"
+assert_eq "a home with only the hub's new key reads sch-a's students (owners re-sealed)" 李四 "$(archive_name h3 "$S4")"
 restore_from h4 hub "$T/oldkey"
-assert_eq "a home with only the hub's old key reads nothing new" "[encrypted]" "$(name_of h4 "$S4")"
+assert_eq "a home with only the hub's old key reads nothing new" "[encrypted]" "$(archive_name h4 "$S4")"
 summary

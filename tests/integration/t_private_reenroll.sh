@@ -12,9 +12,6 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
-kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
 head_of() { ssx "$1" log --json | "$PY" -c 'import json,sys
 print(max([e["seq"] for e in json.load(sys.stdin) if e["node"]==sys.argv[1]] or [0]))' "$2"; }
 store_version() { git --git-dir="$1" show "refs/heads/keys/$2:keystore" | "$PY" -c 'import json,sys
@@ -38,7 +35,7 @@ round a
 S1=$(ssx a student-archive add --name 赵一 --grade 一年级)
 S2=$(ssx a student-archive add --name 钱二)
 round a
-assert_eq "sanity: the hub reads a's students" "赵一 钱二" "$(name_of h "$S1") $(name_of h "$S2")"
+assert_eq "sanity: the hub reads a's students" "赵一 钱二" "$(archive_name h "$S1") $(archive_name h "$S2")"
 V1=$(store_version "$T/hub.git" sch-a)
 
 log "=== a's laptop is stolen (the thief keeps its home); the school makes a new home a2"
@@ -62,28 +59,28 @@ sync_ok h >/dev/null
 sync_ok a2 >/dev/null
 
 log "=== a2 reads the school's history and writes"
-assert_eq "a2 reads a's students (keys from a's store, opened with enc.key.old)" "赵一 钱二" "$(name_of a2 "$S1") $(name_of a2 "$S2")"
-K1=$(kid_of a2 "$S1")
+assert_eq "a2 reads a's students (keys from a's store, opened with enc.key.old)" "赵一 钱二" "$(archive_name a2 "$S1") $(archive_name a2 "$S2")"
+K1=$(archive_kid a2 "$S1")
 ssx a2 student-archive edit "$S1" --name 赵一改 >/dev/null
 S3=$(ssx a2 student-archive add --name 孙三)
 round a2
-assert_eq "the hub reads a2's writes and the history" "赵一改 孙三 钱二" "$(name_of h "$S1") $(name_of h "$S3") $(name_of h "$S2")"
-assert_ne "the edited row took a new data key" "$K1" "$(kid_of h "$S1")"
+assert_eq "the hub reads a2's writes and the history" "赵一改 孙三 钱二" "$(archive_name h "$S1") $(archive_name h "$S3") $(archive_name h "$S2")"
+assert_ne "the edited row took a new data key" "$K1" "$(archive_kid h "$S1")"
 wraps_of() { git --git-dir="$T/hub.git" show refs/heads/keys/sch-a:keystore | "$PY" -c 'import json,sys
 b=json.loads(sys.stdin.read().split("\t")[0]); print(" ".join(w[0] for k in b["keys"] if k[0]==sys.argv[1] for w in k[1]))' "$1"; }
-assert_eq "a2's store seals S3's key to the hub and sch-a (its new key certified), not to b" "hub sch-a" "$(wraps_of "$(kid_of h "$S3")")"
-assert_eq "... and the history's keys too (S2)" "hub sch-a" "$(wraps_of "$(kid_of h "$S2")")"
+assert_eq "a2's store seals S3's key to the hub and sch-a (its new key certified), not to b" "hub sch-a" "$(wraps_of "$(archive_kid h "$S3")")"
+assert_eq "... and the history's keys too (S2)" "hub sch-a" "$(wraps_of "$(archive_kid h "$S2")")"
 assert_eq "a2's key store (generation 2) replaced a's: its version is above" yes \
 	"$([ "$(store_version "$T/hub.git" sch-a)" -gt "$V1" ] && echo yes || echo no)"
-assert_eq "school b reads none of it" "[encrypted] [encrypted]" "$(name_of b "$S1") $(name_of b "$S3")"
+assert_eq "school b reads none of it" "[encrypted] [encrypted]" "$(archive_name b "$S1") $(archive_name b "$S3")"
 assert_eq "the hub quarantined nothing" 0 "$(ssx h quarantine --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
 log "=== the old generation's keys read no new write"
 git clone -q --mirror "$T/hub.git" "$T/clone.git"
 ssx thief remote add clone "$T/clone.git" >/dev/null
 ss thief sync --remote clone --no-push
-assert_eq "the stolen home (old node.key, enc.key, keys.db) cannot read a2's new student" "[encrypted]" "$(name_of thief "$S3")"
-assert_eq "... nor a2's edit of an old row" "[encrypted]" "$(name_of thief "$S1")"
+assert_eq "the stolen home (old node.key, enc.key, keys.db) cannot read a2's new student" "[encrypted]" "$(archive_name thief "$S3")"
+assert_eq "... nor a2's edit of an old row" "[encrypted]" "$(archive_name thief "$S1")"
 assert_fail "... and cannot sign" thief student-archive add --name 冒名
 
 log "=== every replica identical; audit verify from the repository"

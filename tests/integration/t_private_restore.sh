@@ -13,9 +13,6 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
-kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
 has_key() { sqlite3 "$T/$1/keys.db" "SELECT count(*) FROM data_key WHERE kid='$2'"; }
 store_has() { git --git-dir="$1" show "refs/heads/keys/$2:keystore" | "$PY" -c 'import json,sys
 b=json.loads(sys.stdin.read().split("\t")[0]); print("yes" if sys.argv[1] in [k[0] for k in b["keys"]] else "no")' "$3"; }
@@ -44,7 +41,7 @@ S1=$(ssx a student-archive add --name 赵一)
 S2=$(ssx a student-archive add --name 钱二)
 S3=$(ssx a student-archive add --name 孙三)
 round
-K1=$(kid_of a "$S1"); K2=$(kid_of a "$S2")
+K1=$(archive_kid a "$S1"); K2=$(archive_kid a "$S2")
 ssx a remote add stick "$T/stale.git" >/dev/null
 sync_ok a stick >/dev/null
 assert_eq "sanity: the stale stick's store of a seals S1's and S2's keys" "yes yes" \
@@ -60,7 +57,7 @@ round
 S4=$(ssx a student-archive add --name 李四)
 round
 assert_eq "sanity: the hub reads S3, S4 and neither S1 nor S2" "孙三 李四 [encrypted] [encrypted]" \
-	"$(name_of h "$S3") $(name_of h "$S4") $(name_of h "$S1") $(name_of h "$S2")"
+	"$(archive_name h "$S3") $(archive_name h "$S4") $(archive_name h "$S1") $(archive_name h "$S2")"
 
 log "=== a's machine dies; r1 is restored from node.key + enc.key and fed the OLD stick first"
 rm -rf "$T/a"
@@ -69,12 +66,12 @@ ssx r1 remote add stick "$T/stale.git" >/dev/null
 sync_ok r1 stick >/dev/null
 ssx r1 remote add hub "$T/hub.git" >/dev/null
 sync_ok r1 hub >/dev/null
-assert_eq "r1 reads its own students again (S3, S4: keys from its own store)" "孙三 李四" "$(name_of r1 "$S3") $(name_of r1 "$S4")"
-assert_eq "the hub-erased S1 stays unreadable on r1" "[encrypted]" "$(name_of r1 "$S1")"
-assert_eq "the school-erased S2 stays unreadable on r1" "[encrypted]" "$(name_of r1 "$S2")"
+assert_eq "r1 reads its own students again (S3, S4: keys from its own store)" "孙三 李四" "$(archive_name r1 "$S3") $(archive_name r1 "$S4")"
+assert_eq "the hub-erased S1 stays unreadable on r1" "[encrypted]" "$(archive_name r1 "$S1")"
+assert_eq "the school-erased S2 stays unreadable on r1" "[encrypted]" "$(archive_name r1 "$S2")"
 assert_eq "r1's keys.db holds neither erased key" "0 0" "$(has_key r1 "$K1") $(has_key r1 "$K2")"
 sync_ok h >/dev/null
-assert_eq "nothing came back at the hub: S1, S2 unreadable" "[encrypted] [encrypted]" "$(name_of h "$S1") $(name_of h "$S2")"
+assert_eq "nothing came back at the hub: S1, S2 unreadable" "[encrypted] [encrypted]" "$(archive_name h "$S1") $(archive_name h "$S2")"
 assert_eq "... the hub's keys.db holds neither" "0 0" "$(has_key h "$K1") $(has_key h "$K2")"
 assert_eq "... and the hub's copy of a's store seals neither" "no no" \
 	"$(store_has "$T/hub.git" sch-a "$K1") $(store_has "$T/hub.git" sch-a "$K2")"
@@ -82,17 +79,17 @@ assert_contains "r1's store on the hub still names the school's own erasure of S
 	"$(git --git-dir="$T/hub.git" show refs/heads/keys/sch-a:keystore)"
 sync_ok r1 stick >/dev/null
 assert_eq "the old stick again, after the hub: S1, S2 still unreadable on r1" "[encrypted] [encrypted]" \
-	"$(name_of r1 "$S1") $(name_of r1 "$S2")"
+	"$(archive_name r1 "$S1") $(archive_name r1 "$S2")"
 assert_eq "... and the stick now holds r1's store without them" "no no" \
 	"$(store_has "$T/stale.git" sch-a "$K1") $(store_has "$T/stale.git" sch-a "$K2")"
 
 log "=== r1 writes: a new key for the edited row (a recovered key's past readers are unknown), all readable"
-K3=$(kid_of r1 "$S3")
+K3=$(archive_kid r1 "$S3")
 ssx r1 student-archive edit "$S3" --name 孙三改 >/dev/null
-assert_ne "the edit of a row under a recovered key took a new data key" "$K3" "$(kid_of r1 "$S3")"
+assert_ne "the edit of a row under a recovered key took a new data key" "$K3" "$(archive_kid r1 "$S3")"
 S5=$(ssx r1 student-archive add --name 周五)
 sync_ok r1 hub >/dev/null; sync_ok h >/dev/null
-assert_eq "the hub reads r1's writes and a's history" "孙三改 周五 李四" "$(name_of h "$S3") $(name_of h "$S5") $(name_of h "$S4")"
+assert_eq "the hub reads r1's writes and a's history" "孙三改 周五 李四" "$(archive_name h "$S3") $(archive_name h "$S5") $(archive_name h "$S4")"
 assert_all_equal "state hashes equal" "$(state_hash h)" "$(state_hash r1)"
 
 log "=== r1's machine dies too, and with it enc.key: r2 has node.key only"
@@ -108,8 +105,8 @@ assert_contains "status says it too" "KEYS SEALED ELSEWHERE: 4 of this node.s ow
 S6=$(ssx r2 student-archive add --name 吴六)
 sync_ok r2 hub >/dev/null; sync_ok h >/dev/null
 assert_eq "after r2's new store the hub still reads a's whole history" "孙三改 李四 周五 吴六" \
-	"$(name_of h "$S3") $(name_of h "$S4") $(name_of h "$S5") $(name_of h "$S6")"
-assert_eq "... the store r2 published still seals S4's key (carried, not dropped)" yes "$(store_has "$T/hub.git" sch-a "$(kid_of h "$S4")")"
+	"$(archive_name h "$S3") $(archive_name h "$S4") $(archive_name h "$S5") $(archive_name h "$S6")"
+assert_eq "... the store r2 published still seals S4's key (carried, not dropped)" yes "$(store_has "$T/hub.git" sch-a "$(archive_kid h "$S4")")"
 
 log "=== the hub certifies r2's new enc key and re-seals sch-a's data keys to it"
 ssx h district enroll sch-a --role school --school sch-a --pubkey "$(printf '%s' "$AJ" | jf pubkey)" \
@@ -118,22 +115,22 @@ assert_fail "a school cannot re-seal" r2 privacy reseal sch-a
 ss h privacy reseal sch-a
 assert_contains "the hub re-seals a's data keys" "data key.s. of sch-a go out" "$OUT"
 sync_ok h >/dev/null; sync_ok r2 hub >/dev/null; sync_ok h >/dev/null; sync_ok r2 hub >/dev/null
-assert_eq "r2 reads its history again (the hub's boxes)" "孙三改 李四 周五" "$(name_of r2 "$S3") $(name_of r2 "$S4") $(name_of r2 "$S5")"
-assert_eq "... S1, S2 stay erased" "[encrypted] [encrypted]" "$(name_of r2 "$S1") $(name_of r2 "$S2")"
-K5=$(kid_of h "$S5")
+assert_eq "r2 reads its history again (the hub's boxes)" "孙三改 李四 周五" "$(archive_name r2 "$S3") $(archive_name r2 "$S4") $(archive_name r2 "$S5")"
+assert_eq "... S1, S2 stay erased" "[encrypted] [encrypted]" "$(archive_name r2 "$S1") $(archive_name r2 "$S2")"
+K5=$(archive_kid h "$S5")
 ssx r2 student-archive erase "$S5" >/dev/null
 sync_ok r2 hub >/dev/null; sync_ok h >/dev/null; sync_ok r2 hub >/dev/null
-assert_eq "the school's own erasure reaches the hub's re-sealed copy: the hub cannot read S5" "[encrypted]" "$(name_of h "$S5")"
-assert_eq "... nor r2" "[encrypted]" "$(name_of r2 "$S5")"
+assert_eq "the school's own erasure reaches the hub's re-sealed copy: the hub cannot read S5" "[encrypted]" "$(archive_name h "$S5")"
+assert_eq "... nor r2" "[encrypted]" "$(archive_name r2 "$S5")"
 assert_eq "... the hub's keys.db holds no key under S5's kid" 0 "$(has_key h "$K5")"
 assert_eq "... and no key store on the hub seals it" "no no" "$(store_has "$T/hub.git" hub "$K5") $(store_has "$T/hub.git" sch-a "$K5")"
-assert_eq "S4 stays readable on the hub and r2" "李四 李四" "$(name_of h "$S4") $(name_of r2 "$S4")"
+assert_eq "S4 stays readable on the hub and r2" "李四 李四" "$(archive_name h "$S4") $(archive_name r2 "$S4")"
 
 log "=== the old enc.key found again: as enc.key.old it opens what was sealed to it"
 cp "$T/keys/enc.key" "$T/r2/enc.key.old"
 sync_ok r2 hub >/dev/null
-assert_eq "r2 reads S4 again" 李四 "$(name_of r2 "$S4")"
-assert_eq "... and S1, S2, S5 stay erased" "[encrypted] [encrypted] [encrypted]" "$(name_of r2 "$S1") $(name_of r2 "$S2") $(name_of r2 "$S5")"
+assert_eq "r2 reads S4 again" 李四 "$(archive_name r2 "$S4")"
+assert_eq "... and S1, S2, S5 stay erased" "[encrypted] [encrypted] [encrypted]" "$(archive_name r2 "$S1") $(archive_name r2 "$S2") $(archive_name r2 "$S5")"
 ss h audit verify --repo "$T/hub.git" --district-pubkey "$RK"
 assert_eq "audit verify passes from the repository" 0 "$RC"
 sync_ok h >/dev/null

@@ -12,9 +12,6 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
-kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
 nkeys() { git --git-dir="$1" show refs/heads/keys/sch-a:keystore | "$PY" -c 'import json,sys
 print(len(json.loads(sys.stdin.read().split("\t")[0])["keys"]))'; }
 round() { sync_ok h >/dev/null; sync_ok a >/dev/null; sync_ok h >/dev/null; sync_ok x >/dev/null; }
@@ -49,11 +46,11 @@ round
 S1=$(ssx a student-archive add --name 赵一)
 S2=$(ssx a student-archive add --name 钱二)
 round; round
-assert_eq "sanity: hub and auditor read a's students" "赵一 赵一" "$(name_of h "$S1") $(name_of x "$S1")"
+assert_eq "sanity: hub and auditor read a's students" "赵一 赵一" "$(archive_name h "$S1") $(archive_name x "$S1")"
 mkdir -m 700 "$T/keys"
 cp "$T/a/node.key" "$T/keys/node.key"; cp "$T/a/enc.key" "$T/keys/old-enc.key"
 spy s0 "$T/keys/old-enc.key"
-assert_eq "sanity: before the rotation, the old key opens a's store (S1 readable from it)" 赵一 "$(name_of s0 "$S1")"
+assert_eq "sanity: before the rotation, the old key opens a's store (S1 readable from it)" 赵一 "$(archive_name s0 "$S1")"
 
 log "=== a rotates its encryption key; the hub certifies the new one"
 NEW=$(ssx a privacy rotate-key)
@@ -68,9 +65,9 @@ S3=$(ssx a student-archive add --name 孙三)
 round; round
 
 log "=== who reads what"
-assert_eq "a reads history and new writes" "赵一 钱二改 孙三" "$(name_of a "$S1") $(name_of a "$S2") $(name_of a "$S3")"
-assert_eq "the hub reads them" "赵一 钱二改 孙三" "$(name_of h "$S1") $(name_of h "$S2") $(name_of h "$S3")"
-assert_eq "the granted auditor reads them" "赵一 钱二改 孙三" "$(name_of x "$S1") $(name_of x "$S2") $(name_of x "$S3")"
+assert_eq "a reads history and new writes" "赵一 钱二改 孙三" "$(archive_name a "$S1") $(archive_name a "$S2") $(archive_name a "$S3")"
+assert_eq "the hub reads them" "赵一 钱二改 孙三" "$(archive_name h "$S1") $(archive_name h "$S2") $(archive_name h "$S3")"
+assert_eq "the granted auditor reads them" "赵一 钱二改 孙三" "$(archive_name x "$S1") $(archive_name x "$S2") $(archive_name x "$S3")"
 
 log "=== a's store after the rotation: nothing in it opens with the old key"
 N=$(nkeys "$T/hub.git")
@@ -79,14 +76,14 @@ assert_eq "a home with only the old enc.key takes back none of a's $N data keys"
 	"$(sqlite3 "$T/s1/keys.db" "SELECT count(*) FROM data_key WHERE owner='sch-a'")"
 assert_eq "... every one of them stays sealed to another key (carried)" "$N" \
 	"$(sqlite3 "$T/s1/keys.db" "SELECT count(DISTINCT kid) FROM carried WHERE node='sch-a'")"
-assert_eq "... so it reads neither the new student nor the history" "[encrypted] [encrypted]" "$(name_of s1 "$S3") $(name_of s1 "$S1")"
+assert_eq "... so it reads neither the new student nor the history" "[encrypted] [encrypted]" "$(archive_name s1 "$S3") $(archive_name s1 "$S1")"
 spy s2 "$T/keys/new-enc.key"
 assert_eq "a home with only the new enc.key reads history and new writes" "赵一 钱二改 孙三" \
-	"$(name_of s2 "$S1") $(name_of s2 "$S2") $(name_of s2 "$S3")"
+	"$(archive_name s2 "$S1") $(archive_name s2 "$S2") $(archive_name s2 "$S3")"
 assert_all_equal "state hashes equal" "$(state_hash h)" "$(state_hash a)" "$(state_hash x)"
 
 log "=== the hub erases S1, then its machine dies: h2 restored from node.key + enc.key keeps notices and grants"
-K1=$(kid_of h "$S1")
+K1=$(archive_kid h "$S1")
 ssx h student-archive erase "$S1" >/dev/null
 round
 mkdir -m 700 "$T/h2"
@@ -97,11 +94,11 @@ ssx h2 init --node hub --district d1 --restore-key "$T/keys/hub.key" --never-pub
 ssx h2 join --district-pubkey "$RK" >/dev/null
 ssx h2 remote add hub "$T/hub.git" >/dev/null
 sync_ok h2 >/dev/null
-assert_eq "h2 reads a's students" "钱二改 孙三" "$(name_of h2 "$S2") $(name_of h2 "$S3")"
+assert_eq "h2 reads a's students" "钱二改 孙三" "$(archive_name h2 "$S2") $(archive_name h2 "$S3")"
 ssx h2 student-archive edit "$S3" --name 孙三改 >/dev/null   # a key of the hub's own: its store changes
 sync_ok h2 >/dev/null; sync_ok a >/dev/null; sync_ok h2 >/dev/null; sync_ok x >/dev/null; sync_ok a >/dev/null; sync_ok x >/dev/null
 assert_contains "h2's new store (it wrote) still names the erasure" "$K1" "$(git --git-dir="$T/hub.git" show refs/heads/keys/hub:keystore)"
 assert_contains "... and still grants the auditor" '\["aud-1","sch-a"\]' "$(git --git-dir="$T/hub.git" show refs/heads/keys/hub:keystore)"
-assert_eq "the auditor still reads a's students, and the restored hub's write" "钱二改 孙三改" "$(name_of x "$S2") $(name_of x "$S3")"
-assert_eq "S1 stays erased on a and the auditor" "[encrypted] [encrypted]" "$(name_of a "$S1") $(name_of x "$S1")"
+assert_eq "the auditor still reads a's students, and the restored hub's write" "钱二改 孙三改" "$(archive_name x "$S2") $(archive_name x "$S3")"
+assert_eq "S1 stays erased on a and the auditor" "[encrypted] [encrypted]" "$(archive_name a "$S1") $(archive_name x "$S1")"
 summary

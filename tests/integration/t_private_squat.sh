@@ -8,9 +8,6 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-jf() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-name_of() { ssx "$1" --json student-archive show "$2" | jf name; }
-kid_of() { ssx "$1" sql "SELECT name FROM student_archive WHERE id='$2'" --json | "$PY" -c 'import json,sys; print(list(json.load(sys.stdin)[0].values())[0].split(":")[1])'; }
 round() { sync_ok h >/dev/null; sync_ok a >/dev/null; sync_ok b >/dev/null; sync_ok h >/dev/null; }
 school() { # HOME NODE
 	local j
@@ -34,8 +31,8 @@ SB=$(ssx b student-archive add --name 周五 --grade 一年级)
 round
 ssx h student-archive edit "$SB" --grade 二年级 >/dev/null # the hub's own branch, for its restored home below
 round
-KB=$(kid_of b "$SB")
-assert_eq "sanity: the hub reads b's student" 周五 "$(name_of h "$SB")"
+KB=$(archive_kid b "$SB")
+assert_eq "sanity: the hub reads b's student" 周五 "$(archive_name h "$SB")"
 
 log "=== a squats b's kid: its own signed store seals a junk key under it to the hub"
 sqlite3 "$T/a/keys.db" "INSERT INTO data_key(kid, owner, school, key, readers) VALUES ('$KB', 'sch-a', 'sch-a', randomblob(32), '')"
@@ -46,7 +43,7 @@ assert_contains "a's published store claims b's kid" "$KB" \
 log "=== order 1: b's store first, a's junk after (the hub that had b's key)"
 sync_ok h >/dev/null
 assert_eq "the hub holds both claims" 2 "$(sqlite3 "$T/h/keys.db" "SELECT count(*) FROM data_key WHERE kid='$KB'")"
-assert_eq "the hub still reads b's student" 周五 "$(name_of h "$SB")"
+assert_eq "the hub still reads b's student" 周五 "$(archive_name h "$SB")"
 
 log "=== order 2: a's junk store first (keys/sch-a sorts before keys/sch-b), on a restored hub"
 git clone -q --mirror "$T/hub.git" "$T/clone.git"
@@ -56,23 +53,23 @@ ssx h2 init --node hub --district d1 --restore-key "$T/h/node.key" >/dev/null
 ssx h2 join --district-pubkey "$RK" >/dev/null
 ssx h2 remote add clone "$T/clone.git" >/dev/null
 sync_ok h2 >/dev/null
-assert_eq "the restored hub reads b's student" 周五 "$(name_of h2 "$SB")"
+assert_eq "the restored hub reads b's student" 周五 "$(archive_name h2 "$SB")"
 
 log "=== the hub writes b's row: with a key of its own, never a claimed one (b reads it, a does not)"
 ssx h2 student-archive edit "$SB" --name 周五改 >/dev/null
-assert_ne "the write took a new kid (a writer reuses only keys it made, PRIVACY.md §2)" "$KB" "$(kid_of h2 "$SB")"
+assert_ne "the write took a new kid (a writer reuses only keys it made, PRIVACY.md §2)" "$KB" "$(archive_kid h2 "$SB")"
 ssx h2 remote add hub "$T/hub.git" >/dev/null
 sync_ok h2 hub >/dev/null
 sync_ok a >/dev/null; sync_ok b >/dev/null
-assert_eq "b reads the hub's write" 周五改 "$(name_of b "$SB")"
-assert_eq "a's junk key does not open it" "[encrypted]" "$(name_of a "$SB")"
+assert_eq "b reads the hub's write" 周五改 "$(archive_name b "$SB")"
+assert_eq "a's junk key does not open it" "[encrypted]" "$(archive_name a "$SB")"
 
 log "=== a keys.db of the old form (one key per kid) is migrated, rows keep their owner"
 sqlite3 "$T/b/keys.db" "BEGIN; CREATE TABLE old(kid TEXT PRIMARY KEY, owner TEXT NOT NULL, school TEXT NOT NULL,
  key BLOB NOT NULL, readers TEXT NOT NULL DEFAULT '') WITHOUT ROWID; INSERT INTO old SELECT kid, owner, school, key, readers FROM data_key;
  DROP TABLE data_key; ALTER TABLE old RENAME TO data_key; PRAGMA user_version=0; COMMIT;"
 OWN=$(sqlite3 "$T/b/keys.db" "SELECT owner FROM data_key WHERE kid='$KB'")
-assert_eq "b reads its student after the migration" 周五改 "$(name_of b "$SB")"
+assert_eq "b reads its student after the migration" 周五改 "$(archive_name b "$SB")"
 assert_eq "... keys.db is at the current version (2)" 2 "$(sqlite3 "$T/b/keys.db" "PRAGMA user_version")"
 assert_eq "... the key kept its owner" "$OWN" "$(sqlite3 "$T/b/keys.db" "SELECT owner FROM data_key WHERE kid='$KB'")"
 assert_contains "... keyed by (kid, owner)" "PRIMARY KEY.kid, owner." "$(sqlite3 "$T/b/keys.db" "SELECT sql FROM sqlite_master WHERE name='data_key'")"

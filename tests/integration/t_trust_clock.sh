@@ -16,7 +16,6 @@ setup_tmp
 Y2900=29379456000000      # 2900-12-31T00:00:00Z
 TOP=32503679999999        # 2999-12-31T23:59:59.999Z, the last millisecond an entry may carry
 YEAR=$(date -u +%Y)
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 q_has() { quarantine_codes "$1" | grep -qx "$2 $3 $4"; }
 # last_time HOME NODE: the time of NODE's newest entry held by HOME
 last_time() { ssx "$1" log --json | "$PY" -c 'import json,sys

@@ -8,7 +8,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_tmp
 
-pubkey_of() { ssx "$1" --json init --node "$2" --district "${3:-d1}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 q_has() { quarantine_codes "$1" | grep -qx "$2 $3 $4"; }
 q_reason() { ssx "$1" quarantine --json | "$PY" -c 'import json,sys
 for q in json.load(sys.stdin):

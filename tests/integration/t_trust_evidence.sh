@@ -40,7 +40,6 @@ for (l,) in db.execute("SELECT line FROM ssync_quarantine WHERE code='E_WITNESS_
 EOF
 }
 evrefs() { git --git-dir="$1" for-each-ref --format='%(refname)' refs/heads/evidence/ | sort; }
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 
 log "=== a district: hub h (guarded repository over git daemon), schools a b c e f u"
 ssx h init --node hub --district d1 >/dev/null

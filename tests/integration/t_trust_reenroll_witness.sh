@@ -38,7 +38,6 @@ write_at() { # MS HOME ID NAME
 	ss_at "$1" "$2" sql "INSERT INTO teacher(id,school_id,name) VALUES ('$3','sch-a','$4')"
 	[ "$RC" -eq 0 ] || fail "write $3 on $2 at $1" "$ERR"
 }
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 names_of() { ssx "$1" --json sql "SELECT group_concat(name, ',') AS n FROM (SELECT name FROM teacher WHERE school_id='sch-a' ORDER BY id)" |
 	"$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["n"])'; }
 q_has() { quarantine_codes "$1" | grep -qx "$2 $3 $4"; }
@@ -51,16 +50,7 @@ EOF
 }
 
 log "=== setup: hub, schools a and b; a writes seq 1..3, then 4..6; the hub lists sch-a up to 6"
-new_hub "$T/hub.git"
-ssx h init --node hub --district d1 >/dev/null
-ssx h remote add hub "$T/hub.git" >/dev/null
-RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
-for s in a b; do
-	P=$(pubkey_of $s sch-$s)
-	ssx $s remote add hub "$T/hub.git" >/dev/null
-	ssx $s join --district-pubkey "$RK" >/dev/null
-	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
-done
+district_setup a b
 sync_at "$(at 0)" h
 sync_at "$(at 0)" a
 for i in 1 2 3; do write_at "$(at $H)" a sch-a-$i t$i; done

@@ -11,22 +11,12 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 seqs_of() { ssx "$1" log --json | "$PY" -c 'import json,sys
 print(" ".join(str(e["seq"]) for e in json.load(sys.stdin) if e["node"]==sys.argv[1]))' "$2"; }
 recovering() { ssx "$1" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["node"]["recovering"])'; }
 
 log "=== setup: hub, schools a and b; a writes 3 entries, syncs with the hub and a USB stick"
-new_hub "$T/hub.git"
-ssx h init --node hub --district d1 >/dev/null
-ssx h remote add hub "$T/hub.git" >/dev/null
-RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
-for s in a b; do
-	P=$(pubkey_of $s sch-$s)
-	ssx $s remote add hub "$T/hub.git" >/dev/null
-	ssx $s join --district-pubkey "$RK" >/dev/null
-	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
-done
+district_setup a b
 sync_ok h >/dev/null
 sync_ok a >/dev/null
 for i in 1 2 3; do ssx a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-$i','sch-a','t$i')" >/dev/null; done

@@ -6,7 +6,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_tmp
 
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 q_has() { quarantine_codes "$1" | grep -qx "$2 $3 $4"; }
 names() { ssx "$1" sql "SELECT id || '=' || name FROM teacher ORDER BY id" --json | "$PY" -c 'import json,sys; print(";".join(list(r.values())[0] for r in json.load(sys.stdin)))'; }
 ROOT=$T/root.key

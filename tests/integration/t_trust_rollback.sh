@@ -12,23 +12,13 @@ set -euo pipefail
 setup_tmp
 
 ROOT=$T/root.key
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 seqs_of() { ssx "$1" log --json | "$PY" -c 'import json,sys
 print(" ".join(str(e["seq"]) for e in json.load(sys.stdin) if e["node"]==sys.argv[1]))' "$2"; }
 add_t() { ss a sql "INSERT INTO teacher(id,school_id,name) VALUES ('sch-a-$1','sch-a','t$1')"; }
 rollback_of() { ssx "$1" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["node"]["rollback"] is not None)'; }
 
 log "=== setup: hub, schools a and b (managed); a writes 2 entries and syncs"
-new_hub "$T/hub.git"
-ssx h init --node hub --district d1 >/dev/null
-ssx h remote add hub "$T/hub.git" >/dev/null
-RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
-for s in a b; do
-	P=$(pubkey_of $s sch-$s)
-	ssx $s remote add hub "$T/hub.git" >/dev/null
-	ssx $s join --district-pubkey "$RK" >/dev/null
-	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
-done
+district_setup a b
 sync_ok h >/dev/null
 sync_ok a >/dev/null
 add_t 1; add_t 2

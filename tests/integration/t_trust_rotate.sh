@@ -12,21 +12,11 @@ setup_tmp
 
 ROOT=$T/root.key
 ROOT2=$T/root2.key
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 seqs_of() { ssx "$1" log --json | "$PY" -c 'import json,sys
 print(" ".join(str(e["seq"]) for e in json.load(sys.stdin) if e["node"]==sys.argv[1]))' "$2"; }
 
 log "=== setup: hub, schools a and b; b then goes offline"
-new_hub "$T/hub.git"
-ssx h init --node hub --district d1 >/dev/null
-ssx h remote add hub "$T/hub.git" >/dev/null
-RK=$(ssx h district init --id d1 --name "崇明区" --root-key "$ROOT" | sed -n 's/^root public key //p')
-for s in a b; do
-	P=$(pubkey_of $s sch-$s)
-	ssx $s remote add hub "$T/hub.git" >/dev/null
-	ssx $s join --district-pubkey "$RK" >/dev/null
-	ssx h district enroll sch-$s --role school --school sch-$s --pubkey "$P" --root-key "$ROOT" >/dev/null
-done
+district_setup a b
 sync_ok h >/dev/null
 sync_ok a >/dev/null
 sync_ok b >/dev/null

@@ -14,7 +14,6 @@ setup_tmp
 
 ROOT=$T/root.key
 wit() { ssx "$1" status --json | "$PY" -c 'import json,sys; w=json.load(sys.stdin)["node"]["witness"]; print(w[sys.argv[1]])' "$2"; }
-pubkey_of() { ssx "$1" --json init --node "$2" --district d1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 
 log "=== a hub and a school; the hub's home is copied (a backup)"
 new_hub "$T/hub.git"
