@@ -335,12 +335,8 @@ static int judge_evidence(judge *j, const upd *u, ssync_error *err)
 		refuse(j, u->ref, why);
 done:
 	free(data);
-	if (a)
-		ssync_witness__wobj_clear(a);
-	if (b)
-		ssync_witness__wobj_clear(b);
-	free(a);
-	free(b);
+	ssync_witness__wobj_free(a);
+	ssync_witness__wobj_free(b);
 	ssync_store_free(st);
 	return error;
 }

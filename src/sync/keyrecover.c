@@ -50,44 +50,6 @@ static int kid_school(ssync_store *st, const ssync_ks_key *k, char school[SSYNC_
 	return 0;
 }
 
-static int open_box(ssync_enckey *cur, ssync_enckey *old, unsigned char *key, const unsigned char *box)
-{
-	return ssync_enckey_open(cur, key, box, SSYNC_KEYSTORE_BOX) == 0 ||
-		(old && ssync_enckey_open(old, key, box, SSYNC_KEYSTORE_BOX) == 0);
-}
-
-static int step_done(sqlite3 *kdb, sqlite3_stmt *q, ssync_error *err, const char *what)
-{
-	int rc = sqlite3_step(q);
-
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : ssync_privacy__kdb_err(kdb, err, what);
-}
-
-/* Our erasures (every store names them, keyerase.c) and, a hub's, grants. */
-static int own_notices(sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
-{
-	sqlite3_stmt *er = NULL, *gr = NULL;
-	int i, error = 0;
-
-	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &er, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO grants(auditor, school) VALUES (?,?)", -1, &gr, NULL) != SQLITE_OK ||
-	    (is_hub && sqlite3_exec(kdb, "DELETE FROM grants", NULL, NULL, NULL) != SQLITE_OK))
-		error = ssync_privacy__kdb_err(kdb, err, "take back our erasures and grants");
-	for (i = 0; !error && i < ks->nerased; i++) {
-		sqlite3_bind_text(er, 1, ks->erased[i], -1, SQLITE_STATIC);
-		error = step_done(kdb, er, err, "record erasure");
-	}
-	for (i = 0; !error && is_hub && i < ks->ngrants; i++) {
-		sqlite3_bind_text(gr, 1, ks->grants[i].auditor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(gr, 2, ks->grants[i].school, -1, SQLITE_STATIC);
-		error = step_done(kdb, gr, err, "record grant");
-	}
-	sqlite3_finalize(er);
-	sqlite3_finalize(gr);
-	return error;
-}
-
 int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
 {
 	ssync_store *st = ssync_node_store(n);
@@ -111,12 +73,12 @@ int ssync_privacy__take_own(ssync_node *n, sqlite3 *kdb, const ssync_keystore *k
 		goto fail;
 	}
 	sqlite3_bind_text(ins, 1, self, -1, SQLITE_STATIC);
-	error = step_done(kdb, ins, err, "take back data keys");
+	error = ssync_privacy__kdb_step(kdb, ins, err, "take back data keys");
 	sqlite3_finalize(ins);
 	ins = NULL;
 	if (error < 0 || (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM carried", err)) < 0)
 		goto fail;
-	if ((error = own_notices(kdb, ks, is_hub, err)) < 0)
+	if ((error = ssync_privacy__take_notices(kdb, ks, is_hub, err)) < 0)
 		goto fail;
 add:
 	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO data_key(kid, owner, school, key, readers, origin) "
@@ -134,13 +96,13 @@ add:
 		if ((error = kid_school(st, k, school, err)) < 0)
 			break;
 		for (j = 0; j < k->nwraps && !opened; j++)
-			opened = strcmp(k->wraps[j].node, self) == 0 && open_box(cur, old, key, k->wraps[j].box);
+			opened = strcmp(k->wraps[j].node, self) == 0 && ssync_privacy__open_box(cur, old, key, k->wraps[j].box);
 		if (opened) {
 			sqlite3_bind_text(ins, 1, k->kid, -1, SQLITE_STATIC);
 			sqlite3_bind_text(ins, 2, self, -1, SQLITE_STATIC);
 			sqlite3_bind_text(ins, 3, school, -1, SQLITE_STATIC);
 			sqlite3_bind_blob(ins, 4, key, SSYNC_DATAKEY_BYTES, SQLITE_STATIC);
-			error = step_done(kdb, ins, err, "store data key");
+			error = ssync_privacy__kdb_step(kdb, ins, err, "store data key");
 			continue;
 		}
 		/* not ours to open: carried as it is, so no reader loses it */
@@ -149,7 +111,7 @@ add:
 			sqlite3_bind_text(car, 2, school, -1, SQLITE_STATIC);
 			sqlite3_bind_text(car, 3, k->wraps[j].node, -1, SQLITE_STATIC);
 			sqlite3_bind_blob(car, 4, k->wraps[j].box, SSYNC_KEYSTORE_BOX, SQLITE_STATIC);
-			error = step_done(kdb, car, err, "carry a data key");
+			error = ssync_privacy__kdb_step(kdb, car, err, "carry a data key");
 		}
 	}
 	if (error < 0)
@@ -160,7 +122,7 @@ add:
 	}
 	sqlite3_bind_text(seen, 1, self, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(seen, 2, ks->version);
-	if ((error = step_done(kdb, seen, err, "record key store version")) < 0 ||
+	if ((error = ssync_privacy__kdb_step(kdb, seen, err, "record key store version")) < 0 ||
 	    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM data_key WHERE kid IN (SELECT kid FROM erased)", err)) < 0 ||
 	    /* the digest of what we published is gone with the old keys.db:
 	     * our next store is built and published afresh */
@@ -228,15 +190,15 @@ int ssync_privacy__reclaim(ssync_node *n, sqlite3 *kdb, ssync_error *err)
 		goto done;
 	}
 	for (i = 0; i < nv && !error; i++) {
-		if (!open_box(cur, old, key, v[i].box))
+		if (!ssync_privacy__open_box(cur, old, key, v[i].box))
 			continue;
 		sqlite3_bind_text(ins, 1, v[i].kid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, ssync_node_id(n), -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 3, v[i].school, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(ins, 4, key, SSYNC_DATAKEY_BYTES, SQLITE_STATIC);
-		if ((error = step_done(kdb, ins, err, "store data key")) == 0) {
+		if ((error = ssync_privacy__kdb_step(kdb, ins, err, "store data key")) == 0) {
 			sqlite3_bind_text(del, 1, v[i].kid, -1, SQLITE_STATIC);
-			error = step_done(kdb, del, err, "store data key");
+			error = ssync_privacy__kdb_step(kdb, del, err, "store data key");
 		}
 	}
 	if (error < 0)

@@ -206,7 +206,7 @@ static int node_role(ssync_store *st, const char *node, char role[16], ssync_err
 static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
 {
 	ssync_enckey *cur = NULL, *old = NULL;
-	sqlite3_stmt *ins = NULL, *er = NULL, *gr = NULL;
+	sqlite3_stmt *ins = NULL;
 	unsigned char key[SSYNC_DATAKEY_BYTES];
 	int i, j, error;
 
@@ -219,36 +219,13 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 		goto fail;
 	}
 	sqlite3_bind_text(ins, 1, ks->node, -1, SQLITE_STATIC);
-	error = sqlite3_step(ins) == SQLITE_DONE ? 0 : ssync_privacy__kdb_err(kdb, err, "update data keys");
+	error = ssync_privacy__kdb_step(kdb, ins, err, "update data keys");
 	sqlite3_finalize(ins);
 	ins = NULL;
 	if (error < 0)
 		goto fail;
-	if (is_hub) {
-		if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &er, NULL) != SQLITE_OK ||
-		    (error = ssync_privacy__kdb_exec(kdb, "DELETE FROM grants", err)) < 0 ||
-		    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO grants(auditor, school) VALUES (?,?)", -1, &gr, NULL) != SQLITE_OK) {
-			error = error < 0 ? error : ssync_privacy__kdb_err(kdb, err, "apply the hub's notices");
-			goto fail;
-		}
-		for (i = 0; i < ks->nerased; i++) {
-			sqlite3_bind_text(er, 1, ks->erased[i], -1, SQLITE_STATIC);
-			if (sqlite3_step(er) != SQLITE_DONE) {
-				error = ssync_privacy__kdb_err(kdb, err, "record erasure");
-				goto fail;
-			}
-			sqlite3_reset(er);
-		}
-		for (i = 0; i < ks->ngrants; i++) {
-			sqlite3_bind_text(gr, 1, ks->grants[i].auditor, -1, SQLITE_STATIC);
-			sqlite3_bind_text(gr, 2, ks->grants[i].school, -1, SQLITE_STATIC);
-			if (sqlite3_step(gr) != SQLITE_DONE) {
-				error = ssync_privacy__kdb_err(kdb, err, "record grant");
-				goto fail;
-			}
-			sqlite3_reset(gr);
-		}
-	}
+	if (is_hub && (error = ssync_privacy__take_notices(kdb, ks, 1, err)) < 0)
+		goto fail;
 	if (sqlite3_prepare_v2(kdb, "INSERT OR REPLACE INTO data_key(kid, owner, school, key, readers) "
 		"SELECT ?1, ?2, '', ?3, '' WHERE NOT EXISTS (SELECT 1 FROM erased WHERE kid=?1)", -1, &ins, NULL) != SQLITE_OK) {
 		error = ssync_privacy__kdb_err(kdb, err, "store data keys");
@@ -258,8 +235,7 @@ static int apply_store(ssync_node *n, sqlite3 *kdb, const ssync_keystore *ks, in
 		for (j = 0; j < ks->keys[i].nwraps; j++) {
 			if (strcmp(ks->keys[i].wraps[j].node, ssync_node_id(n)) != 0)
 				continue;
-			if (ssync_enckey_open(cur, key, ks->keys[i].wraps[j].box, SSYNC_KEYSTORE_BOX) != 0 &&
-			    (!old || ssync_enckey_open(old, key, ks->keys[i].wraps[j].box, SSYNC_KEYSTORE_BOX) != 0))
+			if (!ssync_privacy__open_box(cur, old, key, ks->keys[i].wraps[j].box))
 				continue; /* sealed to a key we no longer hold */
 			sqlite3_bind_text(ins, 1, ks->keys[i].kid, -1, SQLITE_STATIC);
 			sqlite3_bind_text(ins, 2, ks->node, -1, SQLITE_STATIC);
@@ -286,8 +262,6 @@ fail:
 done:
 	sodium_memzero(key, sizeof(key));
 	sqlite3_finalize(ins);
-	sqlite3_finalize(er);
-	sqlite3_finalize(gr);
 	ssync_enckey_free(cur);
 	ssync_enckey_free(old);
 	return error;

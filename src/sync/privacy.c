@@ -247,6 +247,43 @@ int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ssync_privacy__kdb_err(db, err, sql);
 }
 
+int ssync_privacy__kdb_step(sqlite3 *db, sqlite3_stmt *q, ssync_error *err, const char *what)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : ssync_privacy__kdb_err(db, err, what);
+}
+
+int ssync_privacy__take_notices(sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err)
+{
+	sqlite3_stmt *er = NULL, *gr = NULL;
+	int i, error = 0;
+
+	if (sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO erased(kid) VALUES (?)", -1, &er, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(kdb, "INSERT OR IGNORE INTO grants(auditor, school) VALUES (?,?)", -1, &gr, NULL) != SQLITE_OK ||
+	    (is_hub && sqlite3_exec(kdb, "DELETE FROM grants", NULL, NULL, NULL) != SQLITE_OK))
+		error = ssync_privacy__kdb_err(kdb, err, "record erasures and grants");
+	for (i = 0; !error && i < ks->nerased; i++) {
+		sqlite3_bind_text(er, 1, ks->erased[i], -1, SQLITE_STATIC);
+		error = ssync_privacy__kdb_step(kdb, er, err, "record erasure");
+	}
+	for (i = 0; !error && is_hub && i < ks->ngrants; i++) {
+		sqlite3_bind_text(gr, 1, ks->grants[i].auditor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(gr, 2, ks->grants[i].school, -1, SQLITE_STATIC);
+		error = ssync_privacy__kdb_step(kdb, gr, err, "record grant");
+	}
+	sqlite3_finalize(er);
+	sqlite3_finalize(gr);
+	return error;
+}
+
+int ssync_privacy__open_box(ssync_enckey *cur, ssync_enckey *old, unsigned char *key, const unsigned char *box)
+{
+	return ssync_enckey_open(cur, key, box, SSYNC_KEYSTORE_BOX) == 0 ||
+		(old && ssync_enckey_open(old, key, box, SSYNC_KEYSTORE_BOX) == 0);
+}
+
 /* ---- the node's encryption keys ---- */
 
 int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err)

@@ -52,10 +52,17 @@ int ssync_privacy__kdb_open(ssync_node *n, sqlite3 **out, ssync_error *err);
 void ssync_privacy__kdb_release(sqlite3 *db);
 int ssync_privacy__kdb_err(sqlite3 *db, ssync_error *err, const char *what);
 int ssync_privacy__kdb_exec(sqlite3 *db, const char *sql, ssync_error *err);
+/* Step a statement that returns no row, then reset it; @p what names it in the error. */
+int ssync_privacy__kdb_step(sqlite3 *db, sqlite3_stmt *q, ssync_error *err, const char *what);
 /* Empty keys.db's WAL after keys were deleted (best effort). */
 void ssync_privacy__kdb_scrub(sqlite3 *db);
 /* The node's current encryption key and the previous one (may be NULL). */
 int ssync_privacy__enckeys(ssync_node *n, ssync_enckey **cur, ssync_enckey **old, ssync_error *err);
+/* Open a key store box with @p cur, else @p old (may be NULL): 1 if opened. */
+int ssync_privacy__open_box(ssync_enckey *cur, ssync_enckey *old, unsigned char *key, const unsigned char *box);
+/* Take a store's erasure notices and, when @p is_hub, its grants (replacing
+ * the ones held) into keys.db, inside the caller's transaction (keysync.c). */
+int ssync_privacy__take_notices(sqlite3 *kdb, const ssync_keystore *ks, int is_hub, ssync_error *err);
 /* Every reader of @p school's rows, read afresh (privseal.c). */
 int ssync_privacy__readers(ssync_store *st, sqlite3 *kdb, const char *school, ssync_readers *out, ssync_error *err);
 void ssync_privacy__readers_free(ssync_readers *r);

@@ -298,15 +298,9 @@ int ssync_witness__evidence_caught(ssync_store *st, ssync_exchange *ex, const ss
 done:
 	free(line);
 	free(data);
-	if (ours)
-		ssync_witness__wobj_clear(ours);
-	if (a)
-		ssync_witness__wobj_clear(a);
-	if (b)
-		ssync_witness__wobj_clear(b);
-	free(ours);
-	free(a);
-	free(b);
+	ssync_witness__wobj_free(ours);
+	ssync_witness__wobj_free(a);
+	ssync_witness__wobj_free(b);
 	return error;
 }
 
@@ -364,8 +358,7 @@ int ssync_witness__fork_scan(ssync_store *st, ssync_exchange *ex, const ssync_oi
 		}
 		free(ours);
 		free(data);
-		ssync_witness__wobj_clear(w);
-		free(w);
+		ssync_witness__wobj_free(w);
 		if (error < 0)
 			return error;
 		error = 0;
@@ -403,12 +396,8 @@ int ssync_witness__evidence_accept(ssync_store *st, ssync_exchange *ex, const ch
 		snprintf(why, whylen, "%s (%s)", e.message, ssync_error_name(e.code));
 	else if ((error = content_check(st, a, b, why, whylen, err)) == 0 && !why[0])
 		error = take(st, ex, a, b, data, len, source, err);
-	if (a)
-		ssync_witness__wobj_clear(a);
-	if (b)
-		ssync_witness__wobj_clear(b);
-	free(a);
-	free(b);
+	ssync_witness__wobj_free(a);
+	ssync_witness__wobj_free(b);
 	return error;
 }
 
@@ -496,12 +485,8 @@ int ssync_witness__evidence_receive(ssync_store *st, ssync_exchange *ex, const c
 			goto done;
 	}
 done:
-	if (a)
-		ssync_witness__wobj_clear(a);
-	if (b)
-		ssync_witness__wobj_clear(b);
-	free(a);
-	free(b);
+	ssync_witness__wobj_free(a);
+	ssync_witness__wobj_free(b);
 	free(l.name);
 	free(l.tip);
 	return error;

@@ -347,8 +347,7 @@ int ssync_witness__load(ssync_store *st, const char *district, const char *path,
 	}
 	r = insert(st, w, voided, ptime, err);
 done:
-	ssync_witness__wobj_clear(w);
-	free(w);
+	ssync_witness__wobj_free(w);
 	return r;
 }
 
@@ -481,22 +480,13 @@ int ssync_witness__judge(ssync_store *st, const ssync_entry *e, int64_t cert_unt
 	return 0;
 }
 
-/* Held entries (W_FUTURE_HLC) the checkpoints now release, or judge
- * otherwise: each is judged again by witnessed time alone (the certificate's
- * end aside: that only refuses, and a rebuild would judge it too). Read from
- * the quarantine rows, which are few, not the whole log. */
-static int held_changes(ssync_store *st, int64_t tmax, ssync_error *err)
+/* Judge each row of @p q (node, seq, hlc[, certificate end]) by witnessed
+ * time until one's verdict is not @p same: 1 then, 0 if none, < 0 on error.
+ * @p until_col: the column of the certificate end, or -1 (none). Finalizes @p q. */
+static int judge_rows(ssync_store *st, sqlite3_stmt *q, int until_col, int same, const char *what, ssync_error *err)
 {
-	sqlite3_stmt *q = NULL;
-	int rc, found = 0, error = 0;
+	int rc = SQLITE_DONE, found = 0, error = 0;
 
-	/* Its own statement: ssync_witness__judge uses the cached ones. */
-	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT DISTINCT e.node, e.seq, e.hlc FROM ssync_quarantine qq JOIN ssync_entry e "
-		"ON e.node=qq.node AND e.seq=qq.seq WHERE qq.code='W_FUTURE_HLC' AND qq.seq>0 AND e.state=2 "
-		"AND (e.hlc >> 16) <= ?", -1, &q, NULL) != SQLITE_OK)
-		return ssync_store__sqlerr(st, err, "read held entries");
-	/* a release needs the witnessed time to reach it */
-	sqlite3_bind_int64(q, 1, tmax + SSYNC_WITNESS_ALLOW_MS);
 	while (!found && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		ssync_entry e;
 		ssync_verdict v;
@@ -506,14 +496,32 @@ static int held_changes(ssync_store *st, int64_t tmax, ssync_error *err)
 		e.seq = sqlite3_column_int64(q, 1);
 		e.hlc = (uint64_t)sqlite3_column_int64(q, 2);
 		v.state = 1;
-		if ((error = ssync_witness__judge(st, &e, 0, &v, err)) < 0)
+		if ((error = ssync_witness__judge(st, &e, until_col < 0 ? 0 : sqlite3_column_int64(q, until_col), &v, err)) < 0)
 			break;
-		found = v.state != 2;
+		found = v.state != same;
 	}
 	if (error == 0 && !found && rc != SQLITE_DONE)
-		error = ssync_store__sqlerr(st, err, "read held entries");
+		error = ssync_store__sqlerr(st, err, what);
 	sqlite3_finalize(q);
 	return error < 0 ? error : found;
+}
+
+/* Held entries (W_FUTURE_HLC) the checkpoints now release, or judge
+ * otherwise: each is judged again by witnessed time alone (the certificate's
+ * end aside: that only refuses, and a rebuild would judge it too). Read from
+ * the quarantine rows, which are few, not the whole log. */
+static int held_changes(ssync_store *st, int64_t tmax, ssync_error *err)
+{
+	sqlite3_stmt *q = NULL;
+
+	/* Its own statement: ssync_witness__judge uses the cached ones. */
+	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT DISTINCT e.node, e.seq, e.hlc FROM ssync_quarantine qq JOIN ssync_entry e "
+		"ON e.node=qq.node AND e.seq=qq.seq WHERE qq.code='W_FUTURE_HLC' AND qq.seq>0 AND e.state=2 "
+		"AND (e.hlc >> 16) <= ?", -1, &q, NULL) != SQLITE_OK)
+		return ssync_store__sqlerr(st, err, "read held entries");
+	/* a release needs the witnessed time to reach it */
+	sqlite3_bind_int64(q, 1, tmax + SSYNC_WITNESS_ALLOW_MS);
+	return judge_rows(st, q, -1, 2, "read held entries", err);
 }
 
 /* The seqs a listing named @p name at @p seq covers anew: its key
@@ -616,7 +624,6 @@ int ssync_witness__held_for_good(ssync_store *st, const ssync_entry *e, ssync_er
 static int reenrolled_changes(ssync_store *st, ssync_error *err)
 {
 	sqlite3_stmt *q = NULL;
-	int rc, found = 0, error = 0;
 
 	/* Its own statement: the judge uses the cached ones. */
 	if (sqlite3_prepare_v2(ssync_store__db(st), "SELECT e.node, e.seq, e.hlc, (SELECT min(c.valid_until) FROM ssync_cert c "
@@ -624,23 +631,7 @@ static int reenrolled_changes(ssync_store *st, ssync_error *err)
 		"FROM ssync_entry e WHERE e.state IN (1, 2, 3) AND e.node IN (SELECT node FROM ssync_trust_obj "
 		"WHERE kind='reenroll')", -1, &q, NULL) != SQLITE_OK)
 		return ssync_store__sqlerr(st, err, "read re-enrolled nodes' entries");
-	while (!found && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ssync_entry e;
-		ssync_verdict v;
-		memset(&e, 0, sizeof(e));
-		memset(&v, 0, sizeof(v));
-		snprintf(e.node, sizeof(e.node), "%s", (const char *)sqlite3_column_text(q, 0));
-		e.seq = sqlite3_column_int64(q, 1);
-		e.hlc = (uint64_t)sqlite3_column_int64(q, 2);
-		v.state = 1;
-		if ((error = ssync_witness__judge(st, &e, sqlite3_column_int64(q, 3), &v, err)) < 0)
-			break;
-		found = v.state != 1;
-	}
-	if (error == 0 && !found && rc != SQLITE_DONE)
-		error = ssync_store__sqlerr(st, err, "read re-enrolled nodes' entries");
-	sqlite3_finalize(q);
-	return error < 0 ? error : found;
+	return judge_rows(st, q, 3, 1, "read re-enrolled nodes' entries", err);
 }
 
 /*

@@ -27,6 +27,14 @@ void ssync_witness__wobj_clear(ssync_wobj *w)
 	w->body_len = 0;
 }
 
+void ssync_witness__wobj_free(ssync_wobj *w)
+{
+	if (!w)
+		return;
+	ssync_witness__wobj_clear(w);
+	free(w);
+}
+
 static char *wobj_encode(const ssync_wobj *w, size_t *len)
 {
 	char hex[65];
@@ -128,8 +136,7 @@ int ssync_witness__wobj_sign(ssync_wobj *w, const ssync_keypair *kp, char **line
 		return ssync_error_set(err, SSYNC_ERROR, "out of memory");
 	}
 	error = ssync_witness__wobj_parse(back, s, *len, err);
-	ssync_witness__wobj_clear(back);
-	free(back);
+	ssync_witness__wobj_free(back);
 	if (error < 0) {
 		free(s);
 		return error;

@@ -44,6 +44,8 @@ typedef struct ssync_wobj {
 } ssync_wobj;
 
 void ssync_witness__wobj_clear(ssync_wobj *w);
+/* Clear and free a malloc'd checkpoint (NULL: nothing). */
+void ssync_witness__wobj_free(ssync_wobj *w);
 /* Encode, sign with the hub's key; the wire line into *line (malloc'd).
  * Refuses (EINVAL) what ssync_witness__wobj_parse would refuse. */
 int ssync_witness__wobj_sign(ssync_wobj *w, const ssync_keypair *kp, char **line, size_t *len,
